@@ -1,0 +1,34 @@
+"""musemood: the mood of a song from its lyrics, audio features and listeners' tags.
+
+Heavy dependencies (torch, transformers, pandas) load only when a name that
+needs them is first used, so ``import musemood`` and ``musemood --help`` are fast.
+"""
+
+from importlib import import_module
+
+from ._version import __version__
+
+# public name -> module that defines it
+_LAZY = {
+    "BertEncoder": "musemood.encoders",
+    "assign_moods": "musemood.labels",
+    "label_songs": "musemood.labels",
+    "clean_lyrics": "musemood.text",
+    "load_demo": "musemood.datasets",
+    "load_dataset": "musemood.datasets",
+    "save_dataset": "musemood.datasets",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'musemood' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,206 @@
+"""Datasets: the embedded demo corpus and Parquet/CSV readers and writers.
+
+A dataset is a :class:`pandas.DataFrame` with the columns of
+:mod:`musemood.schema`, one row per song.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import labels as _labels
+from .. import schema
+from ..text import normalize_title
+from ._demo import LATENT_MOOD, THEME, generate
+
+__all__ = [
+    "LATENT_MOOD",
+    "THEME",
+    "assign_splits",
+    "drop_duplicate_songs",
+    "load_dataset",
+    "load_demo",
+    "save_dataset",
+    "validate_dataset",
+]
+
+
+def load_demo(n_songs=1000, *, random_state=0, tag_counts="raw", mood_sets="binary", label=True):
+    """Generate the demo corpus: songs with lyrics, crowd tags and audio features.
+
+    The corpus is made by musemood's own code from phrase banks written for it
+    and is released under CC0.  It is deterministic for a given
+    ``random_state`` and designed as a fair stand-in for real data (see
+    ``docs/demo-corpus.md``): themes cut across moods, listeners' tags disagree
+    with the lyrics now and then, audio features overlap between moods, some
+    songs lack tags or audio features, and a few songs appear on two albums.
+
+    Parameters
+    ----------
+    n_songs : int, default=1000
+        Number of rows, re-released duplicates included (about 3%).
+    random_state : int, default=0
+        Seed; the same seed gives the same corpus.
+    tag_counts : {"raw", "lastfm"}, default="raw"
+        Raw tag counts as in the WASABI and Million Song Dataset dumps, or
+        Last.fm API weights (the song's top tag = 100).
+    mood_sets : {"binary", "four"} or mapping, default="binary"
+        Mood sets used by the k/epsilon rule when ``label`` is true.
+    label : bool, default=True
+        Add ``label`` and ``label_reason`` from :func:`musemood.labels.label_songs`
+        with its default parameters.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The schema's columns plus ``latent_mood`` and ``theme``, the hidden
+        variables the generator drew each song from (for evaluation only:
+        models should learn ``label``).
+    """
+    if int(n_songs) != n_songs or n_songs < 1:
+        raise ValueError(f"n_songs must be a positive integer, got {n_songs!r}")
+    if tag_counts not in ("raw", "lastfm"):
+        raise ValueError(f"tag_counts must be 'raw' or 'lastfm', got {tag_counts!r}")
+    df = generate(int(n_songs), random_state, tag_counts=tag_counts)
+    df[schema.SPLIT] = assign_splits(df, random_state=random_state)
+    if label:
+        df = _labels.label_songs(df, mood_sets=mood_sets)
+    first = [c for c in schema.COLUMNS if c in df.columns]
+    return df[first + [c for c in df.columns if c not in first]]
+
+
+def assign_splits(df, fractions=(0.7, 0.15, 0.15), *, random_state=0):
+    """Assign each song to train/valid/test, keeping copies of a song together.
+
+    Songs with the same normalised title and artist (re-releases, live
+    versions) always land in the same split, so no song leaks from training
+    into evaluation.  Returns a Series of split names aligned with ``df``.
+    """
+    fractions = np.asarray(fractions, dtype=float)
+    if fractions.shape != (3,) or np.any(fractions < 0) or not np.isclose(fractions.sum(), 1):
+        raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {fractions}")
+    key = _song_key(df)
+    groups = pd.unique(key)
+    rng = np.random.default_rng(random_state)
+    u = rng.random(len(groups))
+    edges = np.cumsum(fractions)[:-1]
+    split_of_group = dict(zip(groups, np.asarray(schema.SPLITS)[np.searchsorted(edges, u, side="right")]))
+    return pd.Series([split_of_group[k] for k in key], index=df.index, name=schema.SPLIT)
+
+
+def drop_duplicate_songs(df):
+    """Keep the first row of every song that appears on several albums.
+
+    Songs are matched on normalised title and artist
+    (:func:`musemood.text.normalize_title`), so "Song (Live)" and
+    "Song - Remastered 2011" by the same artist count as one.
+    """
+    return df.loc[~_song_key(df).duplicated().to_numpy()]
+
+
+def _song_key(df):
+    return pd.Series(
+        [normalize_title(t) + "\x00" + normalize_title(a) for t, a in zip(df[schema.TITLE], df[schema.ARTIST])],
+        index=df.index,
+    )
+
+
+def validate_dataset(df, *, require=schema.REQUIRED_COLUMNS):
+    """Check that ``df`` has the schema's columns; raise ``ValueError`` naming what is missing."""
+    missing = [c for c in require if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"dataset is missing columns {missing}; it has {list(df.columns)}. "
+            "See musemood.schema for the column names."
+        )
+    if schema.SONG_ID in df.columns and df[schema.SONG_ID].duplicated().any():
+        dup = df.loc[df[schema.SONG_ID].duplicated(), schema.SONG_ID].iloc[0]
+        raise ValueError(f"song_id must be unique; {dup!r} appears more than once")
+    return df
+
+
+def save_dataset(df, path):
+    """Write a dataset to Parquet, tags as a list of ``{tag, count}`` records.
+
+    The file's metadata records the musemood version.  The file is written
+    to a temporary name and renamed, so a crash never leaves half a file.
+    Returns the path.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .._version import __version__
+
+    path = Path(path)
+    out = df.copy()
+    if schema.TAGS in out.columns:
+        out[schema.TAGS] = [_tags_to_records(t) for t in out[schema.TAGS]]
+    table = pa.Table.from_pandas(out, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[b"musemood"] = json.dumps({"version": __version__}).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    pq.write_table(table.replace_schema_metadata(meta), tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_dataset(path, *, columns=None):
+    """Read a dataset written by :func:`save_dataset` (or any Parquet/CSV file).
+
+    Tags come back as lists of ``(tag, count)`` tuples.  A CSV's ``tags``
+    column may hold JSON (``[["happy", 10], ...]`` or ``{"happy": 10}``).
+    Raises ``FileNotFoundError`` or ``ValueError`` with the file's name when
+    the file is missing or unreadable.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no dataset at {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(path, columns=columns)
+        elif suffix in (".csv", ".tsv"):
+            df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", usecols=columns)
+        else:
+            raise ValueError(f"{path}: unknown file type {suffix!r}; use .parquet, .csv or .tsv")
+    except ValueError:
+        raise
+    except Exception as exc:  # pyarrow and the csv parser raise many types
+        raise ValueError(
+            f"{path} could not be read as {suffix[1:].upper()} ({type(exc).__name__}: {exc}). "
+            "The file may be truncated or corrupt: recreate it."
+        ) from exc
+    if schema.TAGS in df.columns:
+        df[schema.TAGS] = [_records_to_tags(t, path, i) for i, t in enumerate(df[schema.TAGS])]
+    return df
+
+
+def _tags_to_records(tags):
+    if tags is None or (isinstance(tags, float) and np.isnan(tags)):
+        return None
+    pairs = tags.items() if isinstance(tags, dict) else tags
+    return [{"tag": str(t), "count": float(c)} for t, c in pairs]
+
+
+def _records_to_tags(value, path, row):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}, row {row}: tags are not valid JSON ({exc})") from None
+    if isinstance(value, dict):
+        value = list(value.items())
+    out = []
+    for item in value:
+        tag, count = (item["tag"], item["count"]) if isinstance(item, dict) else item
+        count = float(count)
+        out.append((str(tag), int(count) if count.is_integer() else count))
+    return out

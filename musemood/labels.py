@@ -1,0 +1,318 @@
+"""The k/epsilon rule: mood labels from listeners' tags.
+
+A song takes mood ``M`` when
+
+(a) the most used tag of ``M``'s mood set is among the song's ``k`` most used
+    tags of any kind, and
+(b) it dominates every other mood set::
+
+        (c_M - c_other) / denominator >= epsilon
+
+    where ``c`` is each set's most used tag count on the song and the
+    denominator is the song's tag total (default) or ``c_M``.
+
+Synonyms within a set are swapped, never summed: summing would favour moods
+with many synonyms and songs with many tags.  The study that introduced the
+rule prints the inequality as ``<= epsilon``, which contradicts "dominates";
+musemood implements the dominance reading (see ``docs/labels.md``).
+
+Before the rule, tags used fewer than ``min_tag_count`` times are dropped and
+songs left with fewer than ``min_tags`` tags are rejected.  Counts may be raw
+(WASABI, Million Song Dataset dumps) or Last.fm API weights (0-100, the song's
+top tag being 100); both ratios are scale free, so only the rare-tag filter
+depends on the convention.
+
+All functions are pure (no I/O) and work on a whole table at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+
+#: Rejection reasons, in the order the rule checks them.
+TOO_FEW_TAGS = "too_few_tags"
+NO_MOOD_TAG = "no_mood_tag"
+NOT_IN_TOP_K = "not_in_top_k"
+NOT_DOMINANT = "not_dominant"
+REASONS = (TOO_FEW_TAGS, NO_MOOD_TAG, NOT_IN_TOP_K, NOT_DOMINANT)
+
+REASON_TEXT = {
+    TOO_FEW_TAGS: "fewer than min_tags tags after dropping rare tags",
+    NO_MOOD_TAG: "no tag from any mood set",
+    NOT_IN_TOP_K: "the leading mood's top tag is not among the song's k most used tags",
+    NOT_DOMINANT: "the leading mood does not dominate another mood by epsilon",
+}
+
+RAW = "raw"
+RELATIVE = "relative"
+
+#: Columns of the table returned by :func:`assign_moods`.
+RESULT_COLUMNS = ("label", "candidate", "mood_tag", "margin", "n_tags", "reason")
+
+
+def assign_moods(
+    tags,
+    *,
+    mood_sets="binary",
+    k=5,
+    epsilon=0.1,
+    denominator="total",
+    min_tags=11,
+    min_tag_count=3,
+    min_tag_weight=1,
+    counts="auto",
+):
+    """Apply the k/epsilon rule to every song.
+
+    Parameters
+    ----------
+    tags : pandas.Series, pandas.DataFrame or sequence
+        One entry per song: a list of ``(tag, count)`` pairs, a list of
+        ``{"tag": ..., "count": ...}`` records or a ``{tag: count}`` mapping.
+        A DataFrame must have a ``tags`` column.  ``None`` means no tags.
+    mood_sets : {"binary", "four"} or mapping of mood -> list of tags
+        The mood sets (see :mod:`musemood.schema`).
+    k : int, default=5
+        Condition (a): the mood's top tag must rank among the song's ``k``
+        most used tags.  Tags tied with the k-th count rank within the top k.
+    epsilon : float, default=0.1
+        Condition (b): the leading mood must beat every other mood by at least
+        ``epsilon`` (as a fraction of ``denominator``).
+    denominator : {"total", "mood"}, default="total"
+        ``"total"`` divides by the song's tag total (after the rare-tag
+        filter), ``"mood"`` by the leading mood's top-tag count ``c_M``.
+    min_tags : int, default=11
+        Songs with fewer tags (after the rare-tag filter) are rejected.
+    min_tag_count : float, default=3
+        With raw counts, tags applied fewer times are dropped first.
+    min_tag_weight : float, default=1
+        With Last.fm weights, tags of lower weight are dropped first (Last.fm
+        gives weight 0 to tags used by well under 1% as many listeners as the
+        top tag).
+    counts : {"auto", "raw", "relative"}, default="auto"
+        How to read the counts.  ``"auto"`` takes them as Last.fm weights when
+        every tagged song's top count is exactly 100 and no count exceeds 100.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``tags``, with columns ``label`` (the mood, or ``<NA>``
+        when rejected), ``candidate`` (the leading mood, if any), ``mood_tag``
+        (the candidate's top tag), ``margin`` (its dominance ratio),
+        ``n_tags`` (tags left after the rare-tag filter) and ``reason`` (one
+        of :data:`REASONS` for a rejected song, else ``<NA>``).  The count
+        convention used is in ``result.attrs["counts"]``.
+    """
+    series = _tag_series(tags)
+    moods = schema.resolve_mood_sets(mood_sets)
+    _check_params(k, epsilon, denominator, min_tags, counts)
+
+    long = explode_tags(series)
+    n_songs = len(series)
+    scale = detect_count_scale(long) if counts == "auto" else counts
+    threshold = min_tag_count if scale == RAW else min_tag_weight
+    long = long[long["count"] >= threshold]
+
+    song = long["song"].to_numpy()
+    count = long["count"].to_numpy()
+    n_tags = np.bincount(song, minlength=n_songs)
+    total = np.bincount(song, weights=count, minlength=n_songs)
+    # Rank of each tag within its song, 1 = most used; ties share the best rank.
+    rank = long.groupby("song")["count"].rank(method="min", ascending=False).to_numpy()
+
+    mood_names = list(moods)
+    tag_to_mood = {tag: i for i, mood in enumerate(mood_names) for tag in moods[mood]}
+    mood_index = long["tag"].map(tag_to_mood)
+    is_mood = mood_index.notna().to_numpy()
+    mood_rows = pd.DataFrame(
+        {
+            "song": song[is_mood],
+            "mood": mood_index[is_mood].astype(np.int64).to_numpy(),
+            "tag": long["tag"].to_numpy()[is_mood],
+            "count": count[is_mood],
+            "rank": rank[is_mood],
+        }
+    )
+    # Each set's single most used tag per song (ties broken by tag name).
+    top = mood_rows.sort_values(["song", "mood", "count", "tag"], ascending=[True, True, False, True])
+    top = top.drop_duplicates(["song", "mood"])
+
+    c = np.zeros((n_songs, len(mood_names)))
+    top_rank = np.full((n_songs, len(mood_names)), np.inf)
+    top_tag = np.full((n_songs, len(mood_names)), None, dtype=object)
+    rows, cols = top["song"].to_numpy(), top["mood"].to_numpy()
+    c[rows, cols] = top["count"].to_numpy()
+    top_rank[rows, cols] = top["rank"].to_numpy()
+    top_tag[rows, cols] = top["tag"].to_numpy()
+
+    leader = np.argmax(c, axis=1)
+    everyone = np.arange(n_songs)
+    c_lead = c[everyone, leader]
+    if len(mood_names) > 1:
+        c_second = np.sort(c, axis=1)[:, -2]
+    else:  # pragma: no cover - resolve_mood_sets requires two sets
+        c_second = np.zeros(n_songs)
+    denom = total if denominator == "total" else c_lead
+    with np.errstate(divide="ignore", invalid="ignore"):
+        margin = np.where(denom > 0, (c_lead - c_second) / denom, np.nan)
+
+    has_mood = c_lead > 0
+    reason = np.full(n_songs, None, dtype=object)
+    in_top_k = top_rank[everyone, leader] <= k
+    dominant = (c_lead > c_second) & (margin >= epsilon - 1e-12)
+    # Checked in order; the first failing condition is the reason.
+    reason[~dominant] = NOT_DOMINANT
+    reason[~in_top_k] = NOT_IN_TOP_K
+    reason[~has_mood] = NO_MOOD_TAG
+    reason[n_tags < min_tags] = TOO_FEW_TAGS
+
+    names = np.array(mood_names, dtype=object)
+    has_candidate = has_mood & (n_tags >= min_tags)
+    candidate = np.where(has_candidate, names[leader], None)
+    label = np.where(pd.isna(reason), candidate, None)
+    text = "string"  # pandas' string dtype: <NA> where there is no value
+    result = pd.DataFrame(
+        {
+            "label": pd.array(label, dtype=text),
+            "candidate": pd.array(candidate, dtype=text),
+            "mood_tag": pd.array(np.where(has_candidate, top_tag[everyone, leader], None), dtype=text),
+            "margin": np.where(has_candidate, margin, np.nan),
+            "n_tags": n_tags,
+            "reason": pd.array(reason, dtype=text),
+        },
+        index=series.index,
+    )
+    result.attrs["counts"] = scale
+    result.attrs["moods"] = tuple(mood_names)
+    return result
+
+
+def label_songs(df, **params):
+    """Return a copy of ``df`` with the rule's ``label`` and ``label_reason`` columns.
+
+    ``params`` are those of :func:`assign_moods`.  ``label_reason`` is ``<NA>``
+    for a labelled song and one of :data:`REASONS` for a rejected one.
+    """
+    result = assign_moods(df, **params)
+    out = df.copy()
+    out[schema.LABEL] = result["label"]
+    out["label_reason"] = result["reason"]
+    out.attrs.update(result.attrs)
+    return out
+
+
+def summarize(result):
+    """Count labels and rejections in the output of :func:`assign_moods`.
+
+    Returns a dict with ``n_songs``, ``labelled`` (``{mood: count}`` over all
+    moods, zeros included), ``rejected`` (``{reason: count}`` over every
+    reason) and ``counts`` (the count convention used).
+    """
+    moods = result.attrs.get("moods") or tuple(sorted(result["label"].dropna().unique()))
+    labelled = result["label"].value_counts()
+    rejected = result["reason"].value_counts()
+    return {
+        "n_songs": len(result),
+        "labelled": {m: int(labelled.get(m, 0)) for m in moods},
+        "rejected": {r: int(rejected.get(r, 0)) for r in REASONS},
+        "counts": result.attrs.get("counts"),
+    }
+
+
+def explode_tags(tags):
+    """Flatten per-song tag lists into a long table ``song, tag, count``.
+
+    ``song`` is the song's position (0..n-1).  Tags are normalised with
+    :func:`musemood.schema.normalize_tag`; a tag listed twice on one song keeps
+    its highest count.  Raises ``ValueError`` on a negative or non-numeric count,
+    naming the song.
+    """
+    series = _tag_series(tags)
+    pairs = [_pairs(entry, pos, series.index[pos]) for pos, entry in enumerate(series)]
+    lengths = np.fromiter((len(p) for p in pairs), dtype=np.int64, count=len(pairs))
+    flat = list(itertools.chain.from_iterable(pairs))
+    song = np.repeat(np.arange(len(pairs), dtype=np.int64), lengths)
+    if flat:
+        tag_col, count_col = zip(*flat)
+    else:
+        tag_col, count_col = (), ()
+    long = pd.DataFrame(
+        {
+            "song": song,
+            "tag": [schema.normalize_tag(t) for t in tag_col],
+            "count": np.asarray(count_col, dtype=float),
+        }
+    )
+    bad = ~np.isfinite(long["count"].to_numpy()) | (long["count"].to_numpy() < 0)
+    if bad.any():
+        pos = int(long["song"].to_numpy()[bad][0])
+        raise ValueError(
+            f"song at index {series.index[pos]!r} has a negative or missing tag count; "
+            "counts must be numbers >= 0 (raw counts or Last.fm weights 0-100)"
+        )
+    long = long.sort_values(["song", "count"], ascending=[True, False], kind="stable")
+    return long.drop_duplicates(["song", "tag"]).reset_index(drop=True)
+
+
+def detect_count_scale(long):
+    """Return ``"relative"`` for Last.fm-style weights, else ``"raw"``.
+
+    ``long`` is the output of :func:`explode_tags`.  Weights are recognised
+    when every tagged song's top count is exactly 100 and none exceeds 100.
+    """
+    if long.empty:
+        return RAW
+    top = long.groupby("song")["count"].max().to_numpy()
+    return RELATIVE if np.all(top == 100) else RAW
+
+
+def _pairs(entry, pos, label):
+    if entry is None or (isinstance(entry, float) and np.isnan(entry)):
+        return []
+    if isinstance(entry, Mapping):
+        items = list(entry.items())
+    else:
+        items = []
+        for item in entry:
+            if isinstance(item, Mapping):
+                items.append((item["tag"], item["count"]))
+            else:
+                tag, count = item
+                items.append((tag, count))
+    try:
+        return [(str(t), float(c)) for t, c in items]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"song at index {label!r} has a tag count that is not a number: {items[:3]!r}..."
+        ) from None
+
+
+def _tag_series(tags):
+    if isinstance(tags, pd.DataFrame):
+        if schema.TAGS not in tags.columns:
+            raise KeyError(
+                f"the table has no {schema.TAGS!r} column; columns are {list(tags.columns)}"
+            )
+        return tags[schema.TAGS]
+    if isinstance(tags, pd.Series):
+        return tags
+    return pd.Series(list(tags), dtype=object)
+
+
+def _check_params(k, epsilon, denominator, min_tags, counts):
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    if not 0 <= epsilon <= 1:
+        raise ValueError(f"epsilon must be between 0 and 1, got {epsilon!r}")
+    if denominator not in ("total", "mood"):
+        raise ValueError(f"denominator must be 'total' or 'mood', got {denominator!r}")
+    if min_tags < 0:
+        raise ValueError(f"min_tags must be >= 0, got {min_tags!r}")
+    if counts not in ("auto", RAW, RELATIVE):
+        raise ValueError(f"counts must be 'auto', 'raw' or 'relative', got {counts!r}")

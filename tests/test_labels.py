@@ -1,0 +1,223 @@
+"""The k/epsilon rule: every branch, both count conventions, hand-computed cases."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musemood import labels
+from musemood.labels import assign_moods, label_songs
+
+FILLER = [(f"genre{i}", 3) for i in range(12)]  # 12 tags of count 3, total 36
+
+
+def song(*tags, filler=FILLER):
+    return list(tags) + list(filler)
+
+
+def one(tags, **kw):
+    return assign_moods([tags], **kw).iloc[0]
+
+
+def test_clear_happy_song_hand_computed():
+    # happy top tag "cheerful" 40 (rank 1); sad top tag "sad" 10; total = 40+20+10+36 = 106
+    r = one(song(("cheerful", 40), ("happy", 20), ("sad", 10)))
+    assert r["label"] == "happy"
+    assert r["mood_tag"] == "cheerful"
+    assert r["margin"] == pytest.approx((40 - 10) / 106)
+    assert pd.isna(r["reason"])
+    assert r["n_tags"] == 15
+
+
+def test_synonyms_are_swapped_not_summed():
+    # Summed, happy would be 30+30=60 > sad 40; swapped, happy's top tag 30 < sad 40.
+    r = one(song(("sad", 40), ("happy", 30), ("joyful", 30)))
+    assert r["candidate"] == "sad"
+    assert r["mood_tag"] == "sad"
+    assert r["margin"] == pytest.approx((40 - 30) / (40 + 30 + 30 + 36))
+    assert pd.isna(r["label"]) and r["reason"] == labels.NOT_DOMINANT
+
+
+def test_not_dominant_when_margin_below_epsilon():
+    # (30 - 25) / (30 + 25 + 36) = 0.055 < 0.1
+    r = one(song(("happy", 30), ("melancholy", 25)))
+    assert r["reason"] == labels.NOT_DOMINANT
+    assert r["candidate"] == "happy" and pd.isna(r["label"])
+
+
+def test_margin_exactly_epsilon_is_accepted():
+    # (20 - 10) / 100 = 0.1 exactly; total = 20 + 10 + 70
+    filler = [(f"g{i}", 7) for i in range(10)]
+    r = one(song(("happy", 20), ("sad", 10), filler=filler))
+    assert r["margin"] == pytest.approx(0.1)
+    assert r["label"] == "happy"
+
+
+def test_tie_between_moods_is_not_dominant_even_with_zero_epsilon():
+    r = one(song(("happy", 30), ("sad", 30)), epsilon=0.0)
+    assert r["reason"] == labels.NOT_DOMINANT
+
+
+def test_not_in_top_k():
+    # five non-mood tags above the mood tag: "happy" ranks 6th
+    top = [(f"rock{i}", 50) for i in range(5)]
+    r = one(song(*top, ("happy", 40)))
+    assert r["reason"] == labels.NOT_IN_TOP_K
+    assert one(song(*top, ("happy", 40)), k=6, epsilon=0.0)["label"] == "happy"
+
+
+def test_tie_at_rank_k_counts_as_within_top_k():
+    top = [(f"rock{i}", 50) for i in range(4)] + [("indie", 40)]
+    r = one(song(*top, ("happy", 40)), epsilon=0.0)
+    assert r["label"] == "happy"  # shares rank 5 with "indie"
+
+
+def test_too_few_tags_after_rare_tag_filter():
+    # 10 tags used >= 3 times plus 5 used twice: 10 < 11 after the filter
+    tags = [("happy", 50)] + [(f"g{i}", 3) for i in range(9)] + [(f"rare{i}", 2) for i in range(5)]
+    r = one(tags)
+    assert r["reason"] == labels.TOO_FEW_TAGS and r["n_tags"] == 10
+    assert one(tags, min_tags=10)["label"] == "happy"
+    assert one(tags, min_tag_count=2)["n_tags"] == 15
+
+
+def test_rare_tags_do_not_count_in_total():
+    tags = song(("happy", 40), ("sad", 10)) + [(f"rare{i}", 2) for i in range(20)]
+    assert one(tags)["margin"] == pytest.approx(30 / (40 + 10 + 36))
+
+
+def test_no_mood_tag():
+    r = one(song(("rock", 100)))
+    assert r["reason"] == labels.NO_MOOD_TAG and pd.isna(r["candidate"]) and np.isnan(r["margin"])
+
+
+def test_empty_and_missing_tags():
+    res = assign_moods([[], None, float("nan")])
+    assert list(res["reason"]) == [labels.TOO_FEW_TAGS] * 3
+
+
+def test_denominator_mood():
+    r = one(song(("happy", 40), ("sad", 10)), denominator="mood")
+    assert r["margin"] == pytest.approx((40 - 10) / 40)
+
+
+def test_denominator_total_vs_mood_can_disagree():
+    # margin over total = 10/116 < 0.1, over c_M = 10/40 >= 0.1
+    tags = song(("happy", 40), ("sad", 30), ("rock", 10))
+    assert one(tags)["reason"] == labels.NOT_DOMINANT
+    assert one(tags, denominator="mood")["label"] == "happy"
+
+
+def test_relative_lastfm_weights_give_same_labels_as_raw_counts():
+    raw = [
+        song(("cheerful", 400), ("happy", 200), ("sad", 100), filler=[(f"g{i}", 30) for i in range(12)]),
+        song(("sad", 300), ("happy", 280), filler=[(f"g{i}", 30) for i in range(12)]),
+        song(("rock", 500), *[(f"x{i}", 450) for i in range(5)], ("sad", 400),
+             filler=[(f"g{i}", 30) for i in range(12)]),
+    ]
+    relative = [[(t, round(100 * c / max(c for _, c in s))) for t, c in s] for s in raw]
+    a, b = assign_moods(raw), assign_moods(relative)
+    assert a.attrs["counts"] == "raw" and b.attrs["counts"] == "relative"
+    pd.testing.assert_series_equal(a["label"], b["label"])
+    pd.testing.assert_series_equal(a["reason"], b["reason"])
+    # Last.fm rounds weights to integers, so margins agree to about a point.
+    np.testing.assert_allclose(a["margin"], b["margin"], atol=0.01)
+
+
+def test_relative_weights_use_weight_filter_not_count_filter():
+    # weights of 1 and 2 are kept (they are not "applied fewer than 3 times")
+    tags = [("happy", 100), ("sad", 5)] + [(f"g{i}", 2) for i in range(10)]
+    r = one(tags)
+    assert r["n_tags"] == 12 and r["label"] == "happy"
+    # weight 0 tags are dropped
+    assert one([("happy", 100)] + [(f"g{i}", 0) for i in range(12)])["reason"] == labels.TOO_FEW_TAGS
+
+
+def test_forced_count_convention():
+    tags = [("happy", 100)] + [(f"g{i}", 2) for i in range(12)]
+    assert one(tags, counts="raw")["reason"] == labels.TOO_FEW_TAGS
+    assert one(tags, counts="relative")["label"] == "happy"
+
+
+def test_four_moods_and_custom_sets():
+    tags = song(("mellow", 40), ("happy", 15))
+    assert one(tags)["label"] == "happy"  # binary: mellow is not a mood tag
+    assert one(tags, mood_sets="four")["label"] == "calm"
+    custom = {"bright": ["sunny"], "dark": ["gloomy", "dark"]}
+    assert one(song(("dark", 30), ("sunny", 5)), mood_sets=custom)["label"] == "dark"
+
+
+def test_tag_normalisation_and_duplicate_tags():
+    tags = song(("Feel-Good", 40), ("feel good", 10), ("SAD", 5))
+    r = one(tags)
+    assert r["mood_tag"] == "feel good" and r["label"] == "happy"
+    assert r["n_tags"] == 14  # the duplicate keeps its highest count
+
+
+def test_accepts_dicts_records_dataframes_and_keeps_index():
+    tags = song(("happy", 40))
+    records = [{"tag": t, "count": c} for t, c in tags]
+    df = pd.DataFrame({"tags": [tags, dict(tags), records]}, index=["a", "b", "c"])
+    res = assign_moods(df)
+    assert list(res.index) == ["a", "b", "c"]
+    assert list(res["label"]) == ["happy"] * 3
+
+
+def test_label_songs_adds_columns_without_touching_input():
+    df = pd.DataFrame({"tags": [song(("happy", 40)), song(("rock", 40))]})
+    out = label_songs(df)
+    assert out["label"].tolist() == ["happy", pd.NA]
+    assert out["label_reason"].tolist() == [pd.NA, labels.NO_MOOD_TAG]
+    assert "label" not in df.columns
+
+
+def test_summarize_counts_every_mood_and_reason():
+    res = assign_moods([song(("happy", 40)), song(("sad", 40)), song(("sad", 41)), []])
+    s = labels.summarize(res)
+    assert s["labelled"] == {"happy": 1, "sad": 2}
+    assert s["rejected"] == {labels.TOO_FEW_TAGS: 1, labels.NO_MOOD_TAG: 0,
+                             labels.NOT_IN_TOP_K: 0, labels.NOT_DOMINANT: 0}
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"k": 0}, "k must be"),
+        ({"epsilon": 1.5}, "epsilon"),
+        ({"denominator": "c_M"}, "denominator"),
+        ({"counts": "weights"}, "counts"),
+        ({"mood_sets": "seven"}, "unknown mood sets"),
+        ({"mood_sets": {"happy": ["happy"]}}, "at least two"),
+        ({"mood_sets": {"a": ["x"], "b": ["x"]}}, "both mood sets"),
+    ],
+)
+def test_bad_parameters_raise_clear_errors(kw, message):
+    with pytest.raises(ValueError, match=message):
+        assign_moods([song(("happy", 1))], **kw)
+
+
+def test_bad_counts_name_the_song():
+    with pytest.raises(ValueError, match="'b'"):
+        assign_moods(pd.Series([song(("happy", 4)), [("happy", -1)]], index=["a", "b"]))
+    with pytest.raises(ValueError, match="not a number"):
+        assign_moods([[("happy", "lots")]])
+
+
+def test_missing_tags_column():
+    with pytest.raises(KeyError, match="no 'tags' column"):
+        assign_moods(pd.DataFrame({"title": ["x"]}))
+
+
+def test_vectorised_on_a_large_table_matches_row_by_row():
+    from musemood.datasets import load_demo
+
+    df = load_demo(300, random_state=3, label=False)
+    # The count convention is detected per table, so fix it for single rows.
+    whole = assign_moods(df, counts="raw")
+    rows = pd.concat([assign_moods(df.iloc[[i]], counts="raw") for i in range(0, 300, 7)])
+    pd.testing.assert_frame_equal(whole.loc[rows.index], rows, check_dtype=False)
+
+
+def test_auto_detection_reads_a_raw_table_with_some_top_counts_of_100_as_raw():
+    tags = [song(("happy", 100)), song(("sad", 250))]
+    assert assign_moods(tags).attrs["counts"] == "raw"
+    assert assign_moods([[(t, min(c, 100)) for t, c in s] for s in tags]).attrs["counts"] == "relative"
