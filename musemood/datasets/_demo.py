@@ -33,9 +33,9 @@ OPPOSITE = {"happy": "sad", "sad": "happy", "calm": "energetic", "energetic": "c
 
 # (a, b) of Beta distributions, or (mean, sd) of normals, per mood.
 AUDIO_PARAMS = {
-    "happy": dict(valence=(5, 2.5), energy=(4, 2.5), danceability=(5, 3), acousticness=(1.5, 4),
+    "happy": dict(valence=(4, 2.8), energy=(4, 2.5), danceability=(5, 3), acousticness=(1.5, 4),
                   mode=0.75, tempo=(122, 22), loudness=(-6.5, 2.5)),
-    "sad": dict(valence=(2, 5), energy=(2.2, 3.5), danceability=(3, 4), acousticness=(2.5, 2.5),
+    "sad": dict(valence=(2.5, 4), energy=(2.2, 3.5), danceability=(3, 4), acousticness=(2.5, 2.5),
                 mode=0.5, tempo=(105, 25), loudness=(-9.5, 3.5)),
     "calm": dict(valence=(3, 3.5), energy=(1.6, 4.5), danceability=(3, 4), acousticness=(4, 2),
                  mode=0.6, tempo=(98, 20), loudness=(-12, 4)),
@@ -179,10 +179,8 @@ def _make_title(rng, theme, hook, artist, used):
 
 def _make_tags(rng, mood, tag_counts):
     """Crowd tags with Zipf-like counts, ordered by count."""
-    if rng.random() < TOO_FEW_TAGS_SHARE:
-        n = int(rng.integers(3, 11))
-    else:
-        n = int(rng.integers(12, 41))
+    few = rng.random() < TOO_FEW_TAGS_SHARE
+    n = int(rng.integers(3, 11)) if few else int(rng.integers(12, 41))
     tags = list(rng.choice(P.NOISE_TAGS, size=min(n, len(P.NOISE_TAGS)), replace=False))
     genres = list(rng.choice(P.GENRE_TAGS, size=int(rng.integers(1, 4)), replace=False))
     for g in genres:
@@ -197,8 +195,8 @@ def _make_tags(rng, mood, tag_counts):
         tags.insert(rank + int(rng.integers(1, 10)), _pick(rng, _mood_tags(NEIGHBOUR[mood])))
     if rng.random() < 0.12:  # an opposing mood close behind: an ambiguous song
         tags.insert(rank + int(rng.integers(1, 3)), _pick(rng, _mood_tags(OPPOSITE[mood])))
-    tags = list(dict.fromkeys(tags))[: n + 4]
-    top = np.exp(rng.normal(4.8, 1.0))  # the top tag's raw count, ~100 (10-1000)
+    tags = list(dict.fromkeys(tags))[: n if few else n + 4]
+    top = np.exp(rng.normal(5.3, 0.9))  # the top tag's raw count, ~200 (30-1200)
     alpha = rng.uniform(0.8, 1.4)
     counts = top * np.arange(1, len(tags) + 1) ** -alpha * np.exp(rng.normal(0, 0.15, len(tags)))
     counts = np.maximum(np.sort(counts)[::-1].round(), 1).astype(int)

@@ -1,0 +1,179 @@
+"""The demo corpus and the dataset readers and writers."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musemood import schema
+from musemood.datasets import (
+    assign_splits,
+    drop_duplicate_songs,
+    load_dataset,
+    load_demo,
+    save_dataset,
+    validate_dataset,
+)
+from musemood.text import clean_lyrics, count_words
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_demo(600, random_state=7)
+
+
+def test_same_seed_same_corpus_other_seed_other_corpus(demo):
+    pd.testing.assert_frame_equal(demo, load_demo(600, random_state=7))
+    other = load_demo(600, random_state=8)
+    assert not demo[schema.LYRICS].equals(other[schema.LYRICS])
+
+
+def test_schema_columns_and_unique_ids(demo):
+    validate_dataset(demo)
+    assert list(demo.columns[: len(schema.COLUMNS)]) == list(schema.COLUMNS)
+    assert demo[schema.SONG_ID].is_unique
+    assert len(demo) == 600
+
+
+def test_no_missing_values_outside_audio_and_labels(demo):
+    allowed = set(schema.AUDIO_FEATURES) | {schema.LABEL, "label_reason"}
+    assert not demo.drop(columns=list(allowed)).isna().any().any()
+
+
+def test_audio_features_in_spotify_ranges_with_some_missing(demo):
+    for feature, (lo, hi) in schema.AUDIO_FEATURE_RANGES.items():
+        values = demo[feature].dropna()
+        assert values.between(lo, hi).all(), feature
+    for feature in schema.CATEGORICAL_AUDIO_FEATURES:
+        assert (demo[feature].dropna() % 1 == 0).all()
+    assert set(demo[schema.MODE].dropna()) == {0, 1}
+    assert demo[schema.TEMPO].dropna().between(50, 220).all()
+    all_missing = demo[list(schema.AUDIO_FEATURES)].isna().all(axis=1)
+    assert 0.01 < all_missing.mean() < 0.12
+
+
+def test_audio_depends_on_mood_but_overlaps(demo):
+    happy = demo.loc[demo["latent_mood"] == "happy", schema.VALENCE].dropna()
+    sad = demo.loc[demo["latent_mood"] == "sad", schema.VALENCE].dropna()
+    assert happy.mean() > sad.mean() + 0.2
+    assert (sad > happy.median()).mean() > 0.05  # overlapping, not separable
+
+
+def test_lyrics_length_sections_and_cleaning(demo):
+    words = demo[schema.LYRICS].map(lambda t: count_words(clean_lyrics(t)))
+    assert words.between(80, 300).all()
+    assert demo[schema.LYRICS].str.contains(r"\[Chorus\]").all()
+    cleaned = demo[schema.LYRICS].map(clean_lyrics)
+    assert not cleaned.str.contains(r"\[").any()
+    # the chorus repeats
+    first = demo[schema.LYRICS].iloc[0].split("[Chorus]\n")[1].split("\n")[0]
+    assert demo[schema.LYRICS].iloc[0].count(first) >= 2
+
+
+def test_themes_cut_across_moods(demo):
+    table = pd.crosstab(demo["theme"], demo["latent_mood"])
+    assert table.shape == (7, 4)
+    assert (table > 0).all().all()
+
+
+def test_tags_are_zipf_like_with_mood_synonyms_and_few_tag_songs(demo):
+    n_tags = demo[schema.TAGS].map(len)
+    assert (n_tags < 11).mean() > 0.05
+    counts = demo[schema.TAGS].map(lambda tags: [c for _, c in tags])
+    assert counts.map(lambda c: c == sorted(c, reverse=True)).all()
+    assert counts.map(lambda c: c[0] > 3 * c[-1]).mean() > 0.8
+    tags = {t for tags in demo[schema.TAGS] for t, _ in tags}
+    assert {"cheerful", "melancholy", "mellow", "upbeat", "rock", "seen live"} <= tags
+
+
+def test_label_rule_is_applied_and_rejects_for_every_reason(demo):
+    assert set(demo[schema.LABEL].dropna()) == {"happy", "sad"}
+    assert set(demo["label_reason"].dropna()) == {
+        "too_few_tags", "no_mood_tag", "not_in_top_k", "not_dominant"
+    }
+    labelled = demo[demo[schema.LABEL].notna()]
+    # tags mostly, but not always, agree with the lyrics' mood
+    agreement = (labelled[schema.LABEL] == labelled["latent_mood"]).mean()
+    assert 0.75 < agreement < 0.97
+
+
+def test_lastfm_weights_variant():
+    df = load_demo(200, random_state=1, tag_counts="lastfm")
+    assert df[schema.TAGS].map(lambda t: t[0][1] == 100 and all(c <= 100 for _, c in t)).all()
+    assert df.attrs["counts"] == "relative"
+    assert df[schema.LABEL].notna().sum() > 30
+
+
+def test_duplicates_across_albums_and_dedupe(demo):
+    key = demo[schema.TITLE] + "|" + demo[schema.ARTIST]
+    dup = key[key.duplicated(keep=False)]
+    assert len(dup) >= 10
+    assert demo.loc[dup.index, schema.ALBUM].nunique() > 1
+    deduped = drop_duplicate_songs(demo)
+    assert len(deduped) == key.nunique()
+    # copies of a song share a split
+    assert demo.loc[dup.index].groupby(key[dup.index])[schema.SPLIT].nunique().eq(1).all()
+
+
+def test_dedupe_ignores_version_notes():
+    df = pd.DataFrame(
+        {
+            schema.TITLE: ["Long Road", "Long Road (Live)", "Long Road - Remastered 2011", "Short Road"],
+            schema.ARTIST: ["The Foxes", "Foxes", "the foxes", "The Foxes"],
+        }
+    )
+    assert drop_duplicate_songs(df)[schema.TITLE].tolist() == ["Long Road", "Short Road"]
+
+
+def test_splits_fractions():
+    df = load_demo(1000, random_state=0, label=False)
+    share = df[schema.SPLIT].value_counts(normalize=True)
+    assert share["train"] == pytest.approx(0.7, abs=0.06)
+    assert share["test"] == pytest.approx(0.15, abs=0.05)
+    with pytest.raises(ValueError, match="summing to 1"):
+        assign_splits(df, (0.5, 0.2, 0.2))
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="n_songs"):
+        load_demo(0)
+    with pytest.raises(ValueError, match="tag_counts"):
+        load_demo(10, tag_counts="weights")
+
+
+def test_parquet_round_trip(demo, tmp_path):
+    path = save_dataset(demo, tmp_path / "sub" / "demo.parquet")
+    back = load_dataset(path)
+    assert back[schema.TAGS].iloc[0] == demo[schema.TAGS].iloc[0]
+    assert isinstance(back[schema.TAGS].iloc[0][0], tuple)
+    pd.testing.assert_frame_equal(
+        back.drop(columns=[schema.TAGS]), demo.drop(columns=[schema.TAGS]), check_dtype=False
+    )
+    assert not list(tmp_path.glob("sub/*.tmp*"))
+
+
+def test_csv_with_json_tags(tmp_path):
+    path = tmp_path / "songs.csv"
+    path.write_text('title,tags\nA,"[[""happy"", 10], [""rock"", 2]]"\nB,"{""sad"": 4}"\nC,\n')
+    df = load_dataset(path)
+    assert df[schema.TAGS].tolist() == [[("happy", 10), ("rock", 2)], [("sad", 4)], []]
+
+
+def test_corrupt_and_missing_files_are_reported(tmp_path):
+    bad = tmp_path / "broken.parquet"
+    bad.write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(ValueError, match="broken.parquet.*corrupt"):
+        load_dataset(bad)
+    with pytest.raises(FileNotFoundError):
+        load_dataset(tmp_path / "nope.parquet")
+    with pytest.raises(ValueError, match="unknown file type"):
+        (tmp_path / "x.xlsx").write_text("")
+        load_dataset(tmp_path / "x.xlsx")
+    csv = tmp_path / "badtags.csv"
+    csv.write_text("title,tags\nA,[[oops\n")
+    with pytest.raises(ValueError, match="row 0: tags are not valid JSON"):
+        load_dataset(csv)
+
+
+def test_validate_dataset_names_missing_columns():
+    with pytest.raises(ValueError, match=r"missing columns \['lyrics'"):
+        validate_dataset(pd.DataFrame(columns=["song_id", "title", "artist"]))
