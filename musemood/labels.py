@@ -92,9 +92,9 @@ def assign_moods(
     min_tag_count : float, default=3
         With raw counts, tags applied fewer times are dropped first.
     min_tag_weight : float, default=1
-        With Last.fm weights, tags of lower weight are dropped first (Last.fm
-        gives weight 0 to tags used by well under 1% as many listeners as the
-        top tag).
+        With Last.fm weights, tags of lower weight are dropped first (weights
+        are whole numbers, so weight 0 marks a tag used around 1% as often as
+        the top tag, or less).
     counts : {"auto", "raw", "relative"}, default="auto"
         How to read the counts.  ``"auto"`` takes them as Last.fm weights when
         every tagged song's top count is exactly 100 and no count exceeds 100.

@@ -221,3 +221,21 @@ def test_auto_detection_reads_a_raw_table_with_some_top_counts_of_100_as_raw():
     tags = [song(("happy", 100)), song(("sad", 250))]
     assert assign_moods(tags).attrs["counts"] == "raw"
     assert assign_moods([[(t, min(c, 100)) for t, c in s] for s in tags]).attrs["counts"] == "relative"
+
+
+WORKED = [("indie", 120), ("happy", 95), ("summer", 60), ("cheerful", 58), ("seen live", 40),
+          ("melancholy", 30), ("female vocalists", 25), ("pop", 22), ("catchy", 18), ("2010s", 12),
+          ("favorites", 9), ("beautiful", 7), ("acoustic", 4), ("sad", 3), ("driving", 2)]
+
+
+def test_worked_example_of_docs_labels_md():
+    r = one(WORKED)
+    assert (r["label"], r["mood_tag"], r["n_tags"]) == ("happy", "happy", 14)
+    assert r["margin"] == pytest.approx(65 / 503)
+    assert one(WORKED, denominator="mood")["margin"] == pytest.approx(65 / 95)
+    more_sad = [(t, 50 if t == "melancholy" else c) for t, c in WORKED]
+    assert one(more_sad)["reason"] == labels.NOT_DOMINANT
+    assert one(more_sad)["margin"] == pytest.approx(45 / 523)
+    weights = [(t, round(100 * c / 120)) for t, c in WORKED]
+    r = one(weights)
+    assert r["label"] == "happy" and r["margin"] == pytest.approx(54 / 420)

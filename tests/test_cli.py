@@ -1,0 +1,65 @@
+"""The musemood command."""
+
+import subprocess
+import sys
+
+import pandas as pd
+
+from musemood.cli import main
+from musemood.datasets import load_dataset, load_demo, save_dataset
+
+
+def test_help_does_not_import_heavy_libraries():
+    code = (
+        "import sys\n"
+        "from musemood.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'transformers', 'pandas', 'sklearn') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "demo" in done.stdout and "label" in done.stdout
+
+
+def test_import_musemood_is_light():
+    code = "import sys, musemood; assert 'torch' not in sys.modules and 'pandas' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_demo_prints_summary_and_saves_corpus(tmp_path, capsys):
+    assert main(["demo", "--n-songs", "300", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for word in ("300 songs", "happy", "sad", "rejected", "too_few_tags", "not_dominant", "train"):
+        assert word in out
+    df = load_dataset(tmp_path / "demo.parquet")
+    assert len(df) == 300 and {"label", "label_reason"} <= set(df.columns)
+    # the printed counts are those of the saved file
+    happy = int(out.split("\nhappy")[1].split()[0])
+    assert happy == (df["label"] == "happy").sum()
+
+
+def test_demo_four_moods_and_home_default(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path))
+    assert main(["demo", "--n-songs", "200", "--moods", "four", "--epsilon", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert "calm" in out and "energetic" in out and "epsilon=0.05" in out
+    assert (tmp_path / "demo" / "demo.parquet").exists()
+
+
+def test_label_command(tmp_path, capsys):
+    src = save_dataset(load_demo(200, random_state=2, label=False, tag_counts="lastfm"), tmp_path / "in.parquet")
+    assert main(["label", str(src), "--out", str(tmp_path / "out.parquet"), "--k", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "relative" in out and "k=3" in out
+    labelled = load_dataset(tmp_path / "out.parquet")
+    assert labelled["label"].notna().any()
+
+
+def test_errors_exit_2_with_a_message(tmp_path, capsys):
+    pd.DataFrame({"title": ["x"]}).to_csv(tmp_path / "no_tags.csv", index=False)
+    assert main(["label", str(tmp_path / "no_tags.csv")]) == 2
+    assert "no 'tags' column" in capsys.readouterr().err
+    assert main(["label", str(tmp_path / "missing.parquet")]) == 2
+    assert main(["demo", "--n-songs", "50", "--moods", "nine", "--out", str(tmp_path)]) == 2
+    assert "unknown mood sets" in capsys.readouterr().err

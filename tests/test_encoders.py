@@ -1,0 +1,141 @@
+"""The BERT encoder: a tiny random BERT offline, and (slow) the real packaged model."""
+
+import numpy as np
+import pytest
+import torch
+
+from musemood.encoders import BertEncoder, default_model_path, pad_batch, pool, resolve_model
+
+LONG = " ".join(["the river runs beside the mill and the wind blows from the west"] * 12)
+TEXTS = ["oh yeah", LONG, "I walk the same old street", "", "the moon sits low above the roofs"]
+
+
+@pytest.fixture
+def encoder(tiny_bert):
+    return BertEncoder(tiny_bert, max_length=32, stride=8)
+
+
+def test_shape_dtype_and_single_string(encoder):
+    out = encoder.encode(TEXTS)
+    assert out.shape == (len(TEXTS), 32) and out.dtype == np.float32
+    assert np.isfinite(out).all()
+    single = encoder.encode(TEXTS[2])
+    assert single.shape == (32,)
+    np.testing.assert_allclose(single, out[2], atol=1e-5)
+    assert encoder.embedding_dim_ == 32
+
+
+def test_length_sorting_restores_input_order(encoder):
+    together = encoder.encode(TEXTS, batch_size=2)
+    alone = np.stack([encoder.encode(t) for t in TEXTS])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    np.testing.assert_allclose(together, encoder.encode(TEXTS, batch_size=64), atol=1e-5)
+
+
+def test_long_lyrics_are_averaged_over_overlapping_windows(encoder):
+    tok, model = encoder.tokenizer_, encoder.model_
+    windows = tok(LONG, truncation=True, max_length=32, stride=8, return_overflowing_tokens=True)["input_ids"]
+    assert len(windows) > 3
+    # consecutive windows share `stride` tokens (special tokens excluded)
+    assert windows[0][-1 - 8 : -1] == windows[1][1 : 1 + 8]
+    with torch.inference_mode():
+        vectors = [model(input_ids=torch.tensor([w])).last_hidden_state.mean(1)[0] for w in windows]
+    expected = torch.stack(vectors).mean(0).numpy()
+    np.testing.assert_allclose(encoder.encode(LONG), expected, atol=1e-5)
+
+
+def test_chunk_maps_windows_to_songs_and_max_chunks(tiny_bert):
+    enc = BertEncoder(tiny_bert, max_length=32, stride=8, max_chunks=2)
+    chunks = enc.chunk(["short one", LONG, "short two"])
+    assert chunks["song"].tolist() == [0, 1, 1, 2]
+    first_two = BertEncoder(tiny_bert, max_length=32, stride=8)
+    ids = first_two.chunk([LONG])["input_ids"][:2]
+    assert chunks["input_ids"][1:3] == ids
+
+
+def test_no_chunking_truncates(tiny_bert):
+    enc = BertEncoder(tiny_bert, max_length=32, stride=None)
+    assert len(enc.chunk([LONG])["input_ids"]) == 1
+    words = LONG.split()
+    np.testing.assert_allclose(enc.encode(LONG), enc.encode(" ".join(words[:60])), atol=1e-5)
+
+
+def test_cls_pooling_and_normalisation(tiny_bert):
+    mean = BertEncoder(tiny_bert).encode(TEXTS[:3])
+    cls = BertEncoder(tiny_bert, pooling="cls").encode(TEXTS[:3])
+    assert not np.allclose(mean, cls)
+    unit = BertEncoder(tiny_bert, normalize_embeddings=True).encode(TEXTS[:3])
+    np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(unit, mean / np.linalg.norm(mean, axis=1, keepdims=True), atol=1e-5)
+
+
+def test_pool_ignores_padding():
+    hidden = torch.tensor([[[1.0, 1.0], [3.0, 3.0], [100.0, 100.0]]])
+    mask = torch.tensor([[1, 1, 0]])
+    assert pool(hidden, mask).tolist() == [[2.0, 2.0]]
+    assert pool(hidden, mask, "cls").tolist() == [[1.0, 1.0]]
+    batch = pad_batch([[5, 6, 7], [5]], pad_token_id=0)
+    assert batch["input_ids"].tolist() == [[5, 6, 7], [5, 0, 0]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+
+
+def test_max_length_capped_by_model_and_tensor_output(tiny_bert):
+    enc = BertEncoder(tiny_bert, max_length=10_000)
+    assert enc.max_length == 128
+    out = enc.encode(["a", "b"], convert_to_numpy=False)
+    assert isinstance(out, torch.Tensor) and out.shape == (2, 32)
+
+
+def test_progress_bar(tiny_bert, capsys):
+    BertEncoder(tiny_bert).encode(TEXTS, show_progress_bar=True)
+    assert "Encoding" in capsys.readouterr().err
+
+
+def test_bad_arguments(tiny_bert, tmp_path):
+    with pytest.raises(ValueError, match="pooling"):
+        BertEncoder(tiny_bert, pooling="max")
+    with pytest.raises(ValueError, match="stride"):
+        BertEncoder(tiny_bert, max_length=16, stride=20)
+    with pytest.raises(OSError, match="could not load the encoder"):
+        BertEncoder(tmp_path / "no-such-model")
+
+
+def test_default_model_resolves_to_the_packaged_weights():
+    path = default_model_path()
+    assert (path / "config.json").exists() and (path / "model.safetensors").exists()
+    assert resolve_model(None) == resolve_model("sentence-transformers/all-MiniLM-L6-v2") == str(path)
+    assert resolve_model("bert-base-uncased") == "bert-base-uncased"
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    return BertEncoder(normalize_embeddings=True)
+
+
+@pytest.mark.slow
+def test_packaged_model_shape_and_determinism(minilm):
+    a = minilm.encode(TEXTS)
+    assert a.shape == (len(TEXTS), 384)
+    np.testing.assert_array_equal(a, minilm.encode(TEXTS))
+
+
+@pytest.mark.slow
+def test_packaged_model_puts_similar_sentences_closer(minilm):
+    v = minilm.encode(
+        [
+            "I am so happy today, I could dance all night",
+            "Joy fills my heart and I can't stop smiling",
+            "The tax office closes at five on weekdays",
+        ]
+    )
+    sim = v @ v.T
+    assert sim[0, 1] > sim[0, 2] + 0.2
+    assert sim[0, 1] > sim[1, 2] + 0.2
+
+
+@pytest.mark.slow
+def test_packaged_model_matches_sentence_transformers(minilm):
+    st = pytest.importorskip("sentence_transformers")
+    reference = st.SentenceTransformer(str(default_model_path()), device="cpu")
+    texts = TEXTS[:1] + TEXTS[2:]  # texts within one window, where both must agree
+    np.testing.assert_allclose(minilm.encode(texts), reference.encode(texts), atol=1e-5)

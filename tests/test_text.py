@@ -1,0 +1,68 @@
+"""The lyrics cleaner and title normaliser."""
+
+import pytest
+
+from musemood.text import clean_lyrics, count_words, is_instrumental, normalize_title
+
+
+@pytest.mark.parametrize(
+    "raw, clean",
+    [
+        ("[Verse 1]\nHello there\n\n[Chorus]\nSing it", "Hello there\nSing it"),
+        ("[Chorus: Some Artist & Other]\nline", "line"),
+        ("Verse 2:\nline\nChorus\nline two\n(Bridge)\nend", "line\nline two\nend"),
+        ("{Hook x2}\nline", "line"),
+        ("[Chorus] Hold me now", "Hold me now"),
+        ("Hold on (x2)\nLet go x3\nMax3 stays", "Hold on\nLet go\nMax3 stays"),
+        ("  spaced    out  \n\n\n\nnext", "spaced out\nnext"),
+        ("[?]\n[Produced by Someone]\nreal line", "real line"),
+        ("a\r\nb\rc", "a\nb\nc"),
+        ("ﬁne ｆｕｌｌ", "fine full"),
+    ],
+)
+def test_headers_marks_and_whitespace(raw, clean):
+    assert clean_lyrics(raw) == clean
+
+
+def test_genius_page_boilerplate():
+    raw = (
+        "42 ContributorsTranslationsEspañolMy Song Lyrics[Intro]\nFirst line\n"
+        "You might also like\nSecond line\nSee The Band LiveGet tickets as low as $35\n"
+        "Third line\n12Embed"
+    )
+    assert clean_lyrics(raw) == "First line\nSecond line\nThird line"
+
+
+def test_musixmatch_notice():
+    raw = "line one\n\n******* This Lyrics is NOT for Commercial use *******\n(1409623421)"
+    assert clean_lyrics(raw) == "line one"
+
+
+@pytest.mark.parametrize("raw", ["Instrumental", "[Instrumental]", "(instrumental)", "", None, float("nan")])
+def test_instrumental_and_missing(raw):
+    assert clean_lyrics(raw) == ""
+    assert is_instrumental(raw)
+
+
+def test_words_that_look_like_headers_inside_a_line_are_kept():
+    assert clean_lyrics("The chorus of birds\nBreak my heart") == "The chorus of birds\nBreak my heart"
+
+
+def test_lowercase_and_count_words():
+    assert clean_lyrics("Hello World", lowercase=True) == "hello world"
+    assert count_words("a b\nc") == 3
+    assert count_words(None) == 0
+
+
+@pytest.mark.parametrize(
+    "title, norm",
+    [
+        ("The Long Road (Live at Wembley) - Remastered 2011", "long road"),
+        ("Café Song feat. Somebody", "cafe song"),
+        ("Rock & Roll [Mono Version]", "rock and roll"),
+        ("Don't Stop!", "don t stop"),
+        (None, ""),
+    ],
+)
+def test_normalize_title(title, norm):
+    assert normalize_title(title) == norm
