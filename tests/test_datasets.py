@@ -192,3 +192,10 @@ def test_tfidf_baseline_is_calibrated_between_70_and_87_percent():
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
     acc = cross_val_score(model, songs[schema.LYRICS].map(clean_lyrics), songs[schema.LABEL].astype(str), cv=folds)
     assert 0.70 <= acc.mean() <= 0.87, acc
+
+
+def test_progress_bar_on_request(capsys):
+    load_demo(30, show_progress_bar=True, label=False)
+    assert "Generating songs" in capsys.readouterr().err
+    load_demo(30, label=False)
+    assert "Generating songs" not in capsys.readouterr().err

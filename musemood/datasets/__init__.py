@@ -30,7 +30,15 @@ __all__ = [
 ]
 
 
-def load_demo(n_songs=1000, *, random_state=0, tag_counts="raw", mood_sets="binary", label=True):
+def load_demo(
+    n_songs=1000,
+    *,
+    random_state=0,
+    tag_counts="raw",
+    mood_sets="binary",
+    label=True,
+    show_progress_bar=None,
+):
     """Generate the demo corpus: songs with lyrics, crowd tags and audio features.
 
     The corpus is made by musemood's own code from phrase banks written for it
@@ -54,6 +62,9 @@ def load_demo(n_songs=1000, *, random_state=0, tag_counts="raw", mood_sets="bina
     label : bool, default=True
         Add ``label`` and ``label_reason`` from :func:`musemood.labels.label_songs`
         with its default parameters.
+    show_progress_bar : bool, default=None
+        Show a progress bar; ``None`` shows one for 20,000 songs or more
+        (about a millisecond each).
 
     Returns
     -------
@@ -66,7 +77,9 @@ def load_demo(n_songs=1000, *, random_state=0, tag_counts="raw", mood_sets="bina
         raise ValueError(f"n_songs must be a positive integer, got {n_songs!r}")
     if tag_counts not in ("raw", "lastfm"):
         raise ValueError(f"tag_counts must be 'raw' or 'lastfm', got {tag_counts!r}")
-    df = generate(int(n_songs), random_state, tag_counts=tag_counts)
+    if show_progress_bar is None:
+        show_progress_bar = n_songs >= 20_000
+    df = generate(int(n_songs), random_state, tag_counts=tag_counts, show_progress_bar=show_progress_bar)
     df[schema.SPLIT] = assign_splits(df, random_state=random_state)
     if label:
         df = _labels.label_songs(df, mood_sets=mood_sets)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from .. import schema
 from . import _phrases as P
@@ -51,14 +52,15 @@ LATENT_MOOD = "latent_mood"
 THEME = "theme"
 
 
-def generate(n_songs, random_state, tag_counts="raw"):
+def generate(n_songs, random_state, tag_counts="raw", show_progress_bar=False):
     rng = np.random.default_rng(random_state)
     n_original = n_songs - int(round(n_songs * DUPLICATE_SHARE))
     artists = _make_artists(rng, max(4, n_original // 8))
     moods = np.array(P.MOODS)
     rows = []
     used_titles = set()
-    for i in range(n_original):
+    songs = tqdm(range(n_original), desc="Generating songs", unit="song", disable=not show_progress_bar)
+    for _ in songs:
         artist = artists[rng.integers(len(artists))]
         mood = moods[rng.choice(4, p=artist["mood_pref"])]
         theme = P.THEMES[rng.choice(len(P.THEMES), p=artist["theme_pref"])]
@@ -76,7 +78,7 @@ def generate(n_songs, random_state, tag_counts="raw"):
         }
         row.update(_make_audio(rng, mood))
         rows.append(row)
-    for j in range(n_songs - n_original):
+    for _ in range(n_songs - n_original):
         rows.append(_rerelease(rng, rows[rng.integers(n_original)]))
     order = rng.permutation(len(rows))
     df = pd.DataFrame([rows[i] for i in order])
