@@ -94,24 +94,19 @@ class BertEncoder:
         normalize_embeddings=False,
         device=None,
     ):
-        from transformers import AutoModel, AutoTokenizer
-
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         self.model_name_or_path = model_name_or_path
         self.pooling = pooling
         self.normalize_embeddings = normalize_embeddings
         self.max_chunks = max_chunks
-        path = resolve_model(model_name_or_path)
-        try:
-            self.tokenizer_ = AutoTokenizer.from_pretrained(path)
-            self.model_ = AutoModel.from_pretrained(path)
-        except OSError as exc:
-            raise OSError(
-                f"could not load the encoder {path!r}: {exc}\n"
-                "Pass a local model directory, a Hugging Face model name (needs the hub), "
-                "or None for the packaged all-MiniLM-L6-v2."
-            ) from exc
+        if isinstance(model_name_or_path, tuple):  # (model, tokenizer) from from_model()
+            self.model_, self.tokenizer_ = model_name_or_path
+            self.model_name_or_path = getattr(self.model_.config, "_name_or_path", None)
+            path = self.model_name_or_path
+        else:
+            path = resolve_model(model_name_or_path)
+            self.model_, self.tokenizer_ = load_pretrained(path)
         if not getattr(self.tokenizer_, "is_fast", False):
             raise TypeError(f"{path!r} has no fast tokenizer; musemood needs one to split long lyrics")
         self.model_.eval()
@@ -123,6 +118,11 @@ class BertEncoder:
         self.embedding_dim_ = int(self.model_.config.hidden_size)
         self.device = torch.device(device) if device else _default_device()
         self.model_.to(self.device)
+
+    @classmethod
+    def from_model(cls, model, tokenizer, **params):
+        """Wrap an already loaded (e.g. fine-tuned) model and its fast tokenizer."""
+        return cls((model, tokenizer), **params)
 
     # ------------------------------------------------------------ public
     def encode(
@@ -207,6 +207,20 @@ class BertEncoder:
             f"BertEncoder({self.model_name_or_path!r}, pooling={self.pooling!r}, "
             f"max_length={self.max_length}, stride={self.stride})"
         )
+
+
+def load_pretrained(path):
+    """Load ``(model, tokenizer)`` from a Hugging Face name or folder, with an actionable error."""
+    from transformers import AutoModel, AutoTokenizer
+
+    try:
+        return AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
+    except OSError as exc:
+        raise OSError(
+            f"could not load the encoder {str(path)!r}: {exc}\n"
+            "Pass a local model directory, a Hugging Face model name (needs the hub), "
+            "or None for the packaged all-MiniLM-L6-v2."
+        ) from exc
 
 
 def pool(hidden, attention_mask, pooling="mean"):
