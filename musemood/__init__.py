@@ -10,6 +10,11 @@ from ._version import __version__
 
 # public name -> module that defines it
 _LAZY = {
+    "SimpleBertClassifier": "musemood.classifiers",
+    "FineTunedBertClassifier": "musemood.classifiers",
+    "TBertClassifier": "musemood.classifiers",
+    "LdaTopics": "musemood.topics",
+    "AudioFeatureEncoder": "musemood.features",
     "BertEncoder": "musemood.encoders",
     "assign_moods": "musemood.labels",
     "label_songs": "musemood.labels",

@@ -246,9 +246,9 @@ def pad_batch(input_ids, pad_token_id=0):
 
 def average_chunks(vectors, song, n_songs):
     """Average window vectors per song: ``vectors[i]`` belongs to song ``song[i]``."""
-    song = torch.as_tensor(np.asarray(song), dtype=torch.long)
-    sums = torch.zeros((n_songs, vectors.shape[1]), dtype=vectors.dtype)
-    sums.index_add_(0, song, vectors)
+    song = torch.as_tensor(np.asarray(song), dtype=torch.long, device=vectors.device)
+    sums = torch.zeros((n_songs, vectors.shape[1]), dtype=vectors.dtype, device=vectors.device)
+    sums = sums.index_add(0, song, vectors)
     counts = torch.bincount(song, minlength=n_songs).clamp(min=1).unsqueeze(1)
     return sums / counts.to(vectors.dtype)
 

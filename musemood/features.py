@@ -99,7 +99,10 @@ class AudioFeatureEncoder(TransformerMixin, BaseEstimator):
 
     def _frame(self, X):
         if not isinstance(X, pd.DataFrame):
-            raise TypeError("audio features come from a DataFrame with one column per feature")
+            raise TypeError(
+                "audio features come from a DataFrame with one column per feature; "
+                "pass audio_columns=None to train on lyrics only"
+            )
         missing = [c for c in self.columns if c not in X.columns]
         if missing:
             raise KeyError(

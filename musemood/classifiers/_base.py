@@ -1,0 +1,355 @@
+"""What the three song estimators share: input checks, labels, training steps, save/load."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .._version import __version__
+from ..encoders import BertEncoder, load_pretrained, resolve_model
+from ..text import clean_lyrics
+from ._nn import MLPHead, SongModel, loss_function, song_batches, train_loop
+
+logger = logging.getLogger(__name__)
+
+OBJECTIVES = ("classification", "regression")
+
+
+class SongEstimator(BaseEstimator):
+    """Base class: subclasses define ``__init__`` (their parameters) and ``fit``."""
+
+    # ------------------------------------------------------------------ inputs
+    def _texts(self, X):
+        """Cleaned lyrics from a DataFrame (``text_column``), a Series or a list of strings."""
+        if isinstance(X, pd.DataFrame):
+            if self.text_column not in X.columns:
+                raise KeyError(
+                    f"text column {self.text_column!r} is not in the data; columns are "
+                    f"{list(X.columns)}. Set text_column= to the column holding the lyrics."
+                )
+            values = X[self.text_column]
+        elif isinstance(X, str):
+            raise TypeError("X must be a list of texts or a DataFrame, not a single string; wrap it in a list")
+        else:
+            values = pd.Series(list(X), dtype=object)
+        texts = ["" if pd.isna(t) else str(t) for t in values]
+        if self.clean:
+            texts = [clean_lyrics(t) for t in texts]
+        return texts
+
+    def _check_fit_texts(self, texts):
+        if not texts:
+            raise ValueError("no songs to train on: X is empty")
+        empty = sum(1 for t in texts if not t.strip())
+        if empty == len(texts):
+            raise ValueError("every text is empty after cleaning; check text_column and the data")
+        if empty:
+            logger.warning("%d of %d texts are empty after cleaning (instrumentals?)", empty, len(texts))
+
+    def _targets(self, y, n):
+        """Encode ``y``: class indices (classification) or standardised floats (regression)."""
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        y = pd.Series(np.asarray(y, dtype=object) if not isinstance(y, pd.Series) else y.to_numpy())
+        if len(y) != n:
+            raise ValueError(f"X has {n} songs but y has {len(y)} labels")
+        if y.isna().any():
+            raise ValueError(
+                f"y has {int(y.isna().sum())} missing labels; drop those songs first "
+                "(e.g. df[df['label'].notna()])"
+            )
+        if self.objective == "regression":
+            values = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)
+            if np.isnan(values).any():
+                raise ValueError("regression needs numeric targets; y has non-numbers")
+            self.y_mean_, self.y_scale_ = float(values.mean()), float(values.std() or 1.0)
+            return ((values - self.y_mean_) / self.y_scale_).astype(np.float32)
+        classes, encoded = np.unique(y.to_numpy(), return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"y holds a single class ({classes[0]!r}); a classifier needs at least two")
+        self.classes_ = classes
+        return encoded.astype(np.int64)
+
+    @property
+    def _n_outputs(self):
+        return 1 if self.objective == "regression" else len(self.classes_)
+
+    def _split(self, targets, seed):
+        """Indices of the training and validation songs (stratified for classes)."""
+        idx = np.arange(len(targets))
+        n_valid = int(np.ceil(self.validation_fraction * len(idx))) if self.validation_fraction else 0
+        if n_valid < 1 or n_valid >= len(idx):
+            return idx, idx[:0]
+        stratify = None
+        if self.objective == "classification":
+            counts = np.bincount(targets)
+            if counts.min() >= 2 and n_valid >= len(counts) and len(idx) - n_valid >= len(counts):
+                stratify = targets
+        train, valid = train_test_split(
+            idx, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+        )
+        return np.sort(train), np.sort(valid)
+
+    def _device(self):
+        if self.device:
+            return torch.device(self.device)
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+    @contextlib.contextmanager
+    def _seeded(self):
+        """Seed torch and NumPy from ``random_state`` without touching the global RNG state."""
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            yield seed, np.random.default_rng(seed)
+
+    # --------------------------------------------------------------- training
+    def _train_head(
+        self, features, targets, train, valid, *, hidden_size, epochs, learning_rate, patience, seed
+    ):
+        """Train an MLP head on fixed song vectors; returns ``(head, history)``."""
+        features = torch.as_tensor(features, dtype=torch.float32)
+        y = torch.as_tensor(targets)
+        device = self._device()
+        head = MLPHead(features.shape[1], self._n_outputs, hidden_size, self.dropout)
+        head = head.standardize_with(features[train]).to(device)
+        loss_fn = loss_function(self.objective)
+        rng = np.random.default_rng(seed)
+
+        def batches(epoch):
+            order = train[rng.permutation(len(train))]
+            return [({"x": features[order[i : i + self.batch_size]]}, y[order[i : i + self.batch_size]])
+                    for i in range(0, len(order), self.batch_size)]
+
+        def evaluate():
+            with torch.no_grad():
+                return float(loss_fn(head(features[valid].to(device)), y[valid].to(device)))
+
+        history = train_loop(
+            head, batches, loss_fn, epochs=epochs, optimizer=self.optimizer, learning_rate=learning_rate,
+            weight_decay=self.weight_decay, warmup_ratio=0.0, max_grad_norm=self.max_grad_norm,
+            evaluate=evaluate if len(valid) else None, patience=patience,
+            device=device, show_progress_bar=self.verbose, desc="Head",
+        )
+        return head, history
+
+    def _load_encoder(self):
+        model, tokenizer = load_pretrained(resolve_model(self.model_name_or_path))
+        return model, tokenizer
+
+    def _wrap_encoder(self, model, tokenizer):
+        return BertEncoder.from_model(
+            model, tokenizer, pooling=self.pooling, max_length=self.max_length, stride=self.stride,
+            max_chunks=self.max_chunks, device=self._device(),
+        )
+
+    def _finetune(self, texts, targets, train, valid, seed, *, extra=None, head_hidden=None):
+        """Fine-tune an encoder with a head on song batches; returns ``(encoder, head, history)``.
+
+        ``extra`` (n_songs x d) is concatenated to each song's vector before the
+        head, always indexed by the same song positions as the texts.
+        """
+        model, tokenizer = self._load_encoder()
+        if self.lora:
+            model = _add_lora(model, self)
+        wrapper = self._wrap_encoder(model, tokenizer)
+        chunks = wrapper.chunk(texts)
+        windows_of = [[] for _ in texts]
+        for w, s in enumerate(chunks["song"]):
+            windows_of[s].append(w)
+        ids = chunks["input_ids"]
+        extra_t = None if extra is None else torch.as_tensor(extra, dtype=torch.float32)
+        in_dim = wrapper.embedding_dim_ + (0 if extra is None else extra.shape[1])
+        head = MLPHead(in_dim, self._n_outputs, head_hidden, self.dropout)
+        device = self._device()
+        song_model = SongModel(model, head, self.pooling).to(device)
+        y = torch.as_tensor(targets)
+        loss_fn = loss_function(self.objective)
+        rng = np.random.default_rng(seed)
+        pad = tokenizer.pad_token_id or 0
+
+        def as_examples(songs, shuffle):
+            out = []
+            for positions, batch in song_batches(songs, windows_of, ids, self.batch_size, rng if shuffle else None, pad):
+                if extra_t is not None:
+                    batch["extra"] = extra_t[positions]
+                out.append((batch, y[positions]))
+            return out
+
+        def evaluate():
+            total = 0.0
+            with torch.no_grad():
+                for batch, target in as_examples(valid, shuffle=False):
+                    batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+                    total += float(loss_fn(song_model(**batch), target.to(device))) * len(target)
+            return total / len(valid)
+
+        history = train_loop(
+            song_model, lambda epoch: as_examples(train, shuffle=True), loss_fn, epochs=self.epochs,
+            optimizer=self.optimizer, learning_rate=self._learning_rate(), weight_decay=self.weight_decay,
+            warmup_ratio=self.warmup_ratio, max_grad_norm=self.max_grad_norm,
+            evaluate=evaluate if len(valid) else None, patience=self.early_stopping_patience,
+            device=device, show_progress_bar=self.verbose, desc="Fine-tuning",
+        )
+        if self.lora:
+            model = song_model.encoder.merge_and_unload()
+        return self._wrap_encoder(model, tokenizer), head, history
+
+    def _learning_rate(self):
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return 5e-4 if getattr(self, "lora", False) else 5e-5
+
+    # ------------------------------------------------------------- prediction
+    def _encode(self, texts):
+        """Encoder vectors of cleaned texts (fine-tuned or frozen encoder)."""
+        return self.encoder_.encode(texts, batch_size=self.batch_size, show_progress_bar=self.verbose)
+
+    def _head_input(self, X):
+        return self._encode(self._texts(X))
+
+    def _outputs(self, X, return_hidden=False):
+        check_is_fitted(self, "head_")
+        features = torch.as_tensor(self._head_input(X), dtype=torch.float32, device=self._device())
+        self.head_.eval()
+        with torch.inference_mode():
+            out = self.head_(features, return_hidden=return_hidden)
+        return out
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``."""
+        if self.objective == "regression":
+            raise AttributeError("predict_proba is not available with objective='regression'")
+        return torch.softmax(self._outputs(X), dim=1).cpu().numpy()
+
+    def predict(self, X):
+        """Predicted labels (``classes_`` values), or values with objective='regression'."""
+        out = self._outputs(X).cpu().numpy()
+        if self.objective == "regression":
+            return out[:, 0] * self.y_scale_ + self.y_mean_
+        return self.classes_[out.argmax(axis=1)]
+
+    def score(self, X, y):
+        """Accuracy (classification) or R² (regression)."""
+        from sklearn.metrics import accuracy_score, r2_score
+
+        pred = self.predict(X)
+        if self.objective == "regression":
+            return r2_score(np.asarray(y, dtype=float), pred)
+        return accuracy_score(np.asarray(y), pred)
+
+    def embed(self, X):
+        """Song vectors for the recommender: the encoder's song vector (see subclasses)."""
+        check_is_fitted(self, "head_")
+        return self._encode(self._texts(X))
+
+    def transform(self, X):
+        """Same as :meth:`embed`."""
+        return self.embed(X)
+
+    # ------------------------------------------------------------ persistence
+    def save(self, path):
+        """Write the fitted model to folder ``path``.
+
+        ``config.json`` (parameters, label names, versions, training history),
+        ``encoder/`` (Hugging Face format, safetensors), ``head.safetensors`` and
+        the parts a subclass adds.  Nothing is pickled.
+        """
+        import transformers
+        from safetensors.torch import save_file
+
+        check_is_fitted(self, "head_")
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.encoder_.model_.save_pretrained(path / "encoder")
+        self.encoder_.tokenizer_.save_pretrained(path / "encoder")
+        state = {k: v.detach().cpu().contiguous() for k, v in self.head_.state_dict().items()}
+        save_file(state, path / "head.safetensors")
+        config = {
+            "class": type(self).__name__,
+            "params": _jsonable(self.get_params(deep=False)),
+            "classes": None if self.objective == "regression" else self.classes_.tolist(),
+            "target_scaling": [self.y_mean_, self.y_scale_] if self.objective == "regression" else None,
+            "head": self.head_config_,
+            "history": self.history_,
+            "versions": {"musemood": __version__, "torch": torch.__version__,
+                         "transformers": transformers.__version__},
+        }
+        config.update(self._save_extra(path))
+        (path / "config.json").write_text(json.dumps(config, indent=2))
+        return path
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """Read a model written by :meth:`save`; it predicts exactly as before saving."""
+        from safetensors.torch import load_file
+
+        path = Path(path)
+        try:
+            config = json.loads((path / "config.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path} does not hold a saved musemood model ({exc})") from exc
+        if config.get("class") != cls.__name__:
+            raise ValueError(f"{path} holds a {config.get('class')}, not a {cls.__name__}")
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
+        if device is not None:
+            params["device"] = device
+        est = cls(**params)
+        model, tokenizer = load_pretrained(path / "encoder")
+        est.encoder_ = est._wrap_encoder(model, tokenizer)
+        est.head_config_ = config["head"]
+        est.head_ = MLPHead(**config["head"])
+        est.head_.load_state_dict(load_file(path / "head.safetensors"))
+        est.head_.to(est._device()).eval()
+        est.history_ = config["history"]
+        if config["classes"] is not None:
+            est.classes_ = np.asarray(config["classes"])
+        if config["target_scaling"] is not None:
+            est.y_mean_, est.y_scale_ = config["target_scaling"]
+        est._load_extra(path, config)
+        return est
+
+    def _save_extra(self, path):
+        return {}
+
+    def _load_extra(self, path, config):
+        pass
+
+
+def _add_lora(model, est):
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=est.lora_r,
+        lora_alpha=est.lora_alpha,
+        lora_dropout=est.lora_dropout,
+        target_modules=list(est.lora_target_modules),
+        layers_to_transform=list(est.lora_layers) if est.lora_layers is not None else None,
+        bias="none",
+    )
+    return get_peft_model(model, config)
+
+
+def _jsonable(params):
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, Path):
+            v = str(v)
+        elif isinstance(v, tuple):
+            v = list(v)
+        elif isinstance(v, np.integer):
+            v = int(v)
+        elif isinstance(v, np.random.RandomState):
+            raise ValueError("random_state must be an int or None to save the model")
+        out[k] = v
+    return out

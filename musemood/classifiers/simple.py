@@ -1,0 +1,125 @@
+"""Simple BERT: a frozen encoder and an MLP trained on its song vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import schema
+from ._base import SongEstimator
+
+
+class SimpleBertClassifier(SongEstimator):
+    """Frozen BERT encoder + MLP head (the study's first model).
+
+    The encoder only encodes: its song vectors (mean of overlapping windows,
+    see :class:`musemood.encoders.BertEncoder`) are computed once, then a
+    one-hidden-layer MLP is trained on them.
+
+    Parameters
+    ----------
+    model_name_or_path : str, default=None
+        Encoder; ``None`` is the packaged all-MiniLM-L6-v2 (offline).
+    hidden_size : int, default=256
+        Width of the MLP's hidden layer (0 for a linear head).
+    dropout : float, default=0.1
+    epochs : int, default=100
+        Maximum epochs of head training (early stopping usually ends sooner).
+    batch_size : int, default=32
+    learning_rate : float, default=1e-3
+    weight_decay : float, default=0.01
+    optimizer : {"adamw", "adagrad", "sgd"}, default="adamw"
+    max_grad_norm : float, default=1.0
+    validation_fraction : float, default=0.1
+        Share of the training songs held out for early stopping (0 to use all).
+    early_stopping_patience : int or None, default=10
+    objective : {"classification", "regression"}, default="classification"
+    text_column : str, default="lyrics"
+        Column of a DataFrame ``X`` holding the lyrics.
+    clean : bool, default=True
+        Clean lyrics with :func:`musemood.text.clean_lyrics` first.
+    pooling, max_length, stride, max_chunks
+        As in :class:`musemood.encoders.BertEncoder`.
+    random_state : int, default=None
+    device : str, default=None
+    verbose : bool, default=False
+        Show progress bars.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Label names (classification).
+    encoder_ : BertEncoder
+    head_ : torch.nn.Module
+    history_ : list of dict
+        Per-epoch ``train_loss``, ``valid_loss``, ``seconds``, ``samples_per_s``.
+    """
+
+    def __init__(
+        self,
+        model_name_or_path=None,
+        *,
+        hidden_size=256,
+        dropout=0.1,
+        epochs=100,
+        batch_size=32,
+        learning_rate=1e-3,
+        weight_decay=0.01,
+        optimizer="adamw",
+        max_grad_norm=1.0,
+        validation_fraction=0.1,
+        early_stopping_patience=10,
+        objective="classification",
+        text_column=schema.LYRICS,
+        clean=True,
+        pooling="mean",
+        max_length=256,
+        stride=64,
+        max_chunks=None,
+        random_state=None,
+        device=None,
+        verbose=False,
+    ):
+        self.model_name_or_path = model_name_or_path
+        self.hidden_size = hidden_size
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.max_grad_norm = max_grad_norm
+        self.validation_fraction = validation_fraction
+        self.early_stopping_patience = early_stopping_patience
+        self.objective = objective
+        self.text_column = text_column
+        self.clean = clean
+        self.pooling = pooling
+        self.max_length = max_length
+        self.stride = stride
+        self.max_chunks = max_chunks
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def fit(self, X, y, *, embeddings=None):
+        """Train the head.  ``embeddings`` (n_songs x dim) skips encoding if given."""
+        texts = self._texts(X)
+        self._check_fit_texts(texts)
+        targets = self._targets(y, len(texts))
+        model, tokenizer = self._load_encoder()
+        self.encoder_ = self._wrap_encoder(model, tokenizer)
+        if embeddings is None:
+            embeddings = self.encoder_.encode(texts, batch_size=self.batch_size, show_progress_bar=self.verbose)
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        if embeddings.shape[0] != len(texts):
+            raise ValueError(f"embeddings has {embeddings.shape[0]} rows for {len(texts)} songs")
+        with self._seeded() as (seed, _):
+            train, valid = self._split(targets, seed)
+            self.head_, self.history_ = self._train_head(
+                embeddings, targets, train, valid, hidden_size=self.hidden_size,
+                epochs=self.epochs, learning_rate=self.learning_rate,
+                patience=self.early_stopping_patience, seed=seed,
+            )
+        self.head_config_ = {"in_dim": int(embeddings.shape[1]), "n_out": self._n_outputs,
+                             "hidden_size": self.hidden_size, "dropout": self.dropout}
+        return self

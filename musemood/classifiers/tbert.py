@@ -1,0 +1,177 @@
+"""tBERT: fine-tuned BERT + LDA topics + audio features -> hidden layer -> softmax."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .. import schema
+from ..features import AudioFeatureEncoder
+from ..topics import LdaTopics
+from .finetuned import FineTunedBertClassifier
+
+MODES = ("two_stage", "joint")
+
+
+class TBertClassifier(FineTunedBertClassifier):
+    """The study's third model: song vector ⊕ topic distribution ⊕ audio features.
+
+    Each song's fine-tuned BERT vector, its LDA topic distribution
+    (:class:`musemood.topics.LdaTopics`, fitted on the training songs only) and
+    its audio features (:class:`musemood.features.AudioFeatureEncoder`:
+    standardised, key/mode/time signature one-hot, missing values imputed and
+    flagged) are concatenated and fed to a hidden layer and a softmax.  All
+    blocks of a song are always taken from the same row.
+
+    Parameters
+    ----------
+    n_topics : int or None, default=7
+        LDA topics; ``None`` or 0 trains without topics.
+    topic_params : dict, default=None
+        Other :class:`~musemood.topics.LdaTopics` parameters.
+    audio_columns : sequence of str or None, default=the 12 Spotify features
+        ``None`` trains without audio (then ``X`` may be a list of texts).
+    mode : {"two_stage", "joint"}, default="two_stage"
+        ``"two_stage"`` as in the study: fine-tune the encoder with its own
+        head, then train the tBERT head on frozen song vectors.  ``"joint"`` as
+        in the original tBERT: encoder and tBERT head trained together.
+    hidden_size : int, default=128
+        Width of the tBERT hidden layer (its activations are :meth:`embed`).
+    head_epochs, head_learning_rate, head_patience : default 100, 1e-3, 10
+        Training of the head in two-stage mode.
+    **other parameters
+        As in :class:`FineTunedBertClassifier`.
+
+    Attributes
+    ----------
+    topics_ : LdaTopics or None
+    audio_ : AudioFeatureEncoder or None
+    """
+
+    def __init__(
+        self,
+        model_name_or_path=None,
+        *,
+        n_topics=7,
+        topic_params=None,
+        audio_columns=schema.AUDIO_FEATURES,
+        mode="two_stage",
+        hidden_size=128,
+        head_epochs=100,
+        head_learning_rate=1e-3,
+        head_patience=10,
+        epochs=4,
+        batch_size=16,
+        learning_rate=None,
+        weight_decay=0.01,
+        optimizer="adamw",
+        warmup_ratio=0.1,
+        max_grad_norm=1.0,
+        validation_fraction=0.1,
+        early_stopping_patience=2,
+        lora=False,
+        lora_r=8,
+        lora_alpha=16,
+        lora_dropout=0.1,
+        lora_target_modules=("query", "value"),
+        lora_layers=None,
+        dropout=0.1,
+        objective="classification",
+        text_column=schema.LYRICS,
+        clean=True,
+        pooling="mean",
+        max_length=256,
+        stride=64,
+        max_chunks=None,
+        random_state=None,
+        device=None,
+        verbose=False,
+    ):
+        super().__init__(
+            model_name_or_path, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            weight_decay=weight_decay, optimizer=optimizer, warmup_ratio=warmup_ratio,
+            max_grad_norm=max_grad_norm, validation_fraction=validation_fraction,
+            early_stopping_patience=early_stopping_patience, lora=lora, lora_r=lora_r,
+            lora_alpha=lora_alpha, lora_dropout=lora_dropout, lora_target_modules=lora_target_modules,
+            lora_layers=lora_layers, dropout=dropout, objective=objective, text_column=text_column,
+            clean=clean, pooling=pooling, max_length=max_length, stride=stride, max_chunks=max_chunks,
+            random_state=random_state, device=device, verbose=verbose,
+        )
+        self.n_topics = n_topics
+        self.topic_params = topic_params
+        self.audio_columns = audio_columns
+        self.mode = mode
+        self.hidden_size = hidden_size
+        self.head_epochs = head_epochs
+        self.head_learning_rate = head_learning_rate
+        self.head_patience = head_patience
+
+    def fit(self, X, y):
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        texts = self._texts(X)
+        self._check_fit_texts(texts)
+        targets = self._targets(y, len(texts))
+        with self._seeded() as (seed, _):
+            train, valid = self._split(targets, seed)
+            self.topics_ = None
+            if self.n_topics:
+                params = dict(self.topic_params or {})
+                params.setdefault("random_state", seed)
+                self.topics_ = LdaTopics(self.n_topics, **params).fit([texts[i] for i in train])
+            self.audio_ = None
+            if self.audio_columns is not None:
+                self.audio_ = AudioFeatureEncoder(columns=tuple(self.audio_columns))
+                self.audio_.fit(X.iloc[train] if hasattr(X, "iloc") else X)
+            extra = self._extra(X, texts)
+            if self.mode == "joint":
+                self.encoder_, self.head_, self.history_ = self._finetune(
+                    texts, targets, train, valid, seed, extra=extra, head_hidden=self.hidden_size
+                )
+            else:
+                self.encoder_, _, tuned = self._finetune(texts, targets, train, valid, seed)
+                features = self._join(self._encode(texts), extra)
+                self.head_, head = self._train_head(
+                    features, targets, train, valid, hidden_size=self.hidden_size,
+                    epochs=self.head_epochs, learning_rate=self.head_learning_rate,
+                    patience=self.head_patience, seed=seed,
+                )
+                self.history_ = [dict(r, stage="fine_tuning") for r in tuned] + [
+                    dict(r, stage="head") for r in head
+                ]
+        in_dim = self.encoder_.embedding_dim_ + (0 if extra is None else extra.shape[1])
+        self.head_config_ = {"in_dim": in_dim, "n_out": self._n_outputs,
+                             "hidden_size": self.hidden_size, "dropout": self.dropout}
+        return self
+
+    def embed(self, X):
+        """The tBERT hidden layer's activations: one vector per song."""
+        _, hidden = self._outputs(X, return_hidden=True)
+        return hidden.cpu().numpy()
+
+    def _head_input(self, X):
+        texts = self._texts(X)
+        return self._join(self._encode(texts), self._extra(X, texts))
+
+    def _extra(self, X, texts):
+        """Topic and audio blocks, row i of each from song i."""
+        blocks = []
+        if self.topics_ is not None:
+            blocks.append(self.topics_.transform(texts).astype(np.float32))
+        if self.audio_ is not None:
+            blocks.append(self.audio_.transform(X))
+        return np.hstack(blocks).astype(np.float32) if blocks else None
+
+    @staticmethod
+    def _join(vectors, extra):
+        vectors = vectors.numpy() if torch.is_tensor(vectors) else np.asarray(vectors)
+        return vectors if extra is None else np.hstack([vectors, extra]).astype(np.float32)
+
+    def _save_extra(self, path):
+        if self.topics_ is not None:
+            self.topics_.save(path / "topics")
+        return {"audio": None if self.audio_ is None else self.audio_.to_dict()}
+
+    def _load_extra(self, path, config):
+        self.topics_ = LdaTopics.load(path / "topics") if (path / "topics").exists() else None
+        self.audio_ = None if config.get("audio") is None else AudioFeatureEncoder.from_dict(config["audio"])

@@ -1,0 +1,207 @@
+"""The three song estimators with a tiny random BERT: contract, alignment, persistence."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from musemood import FineTunedBertClassifier, SimpleBertClassifier, TBertClassifier, schema
+
+HAPPY = "sunshine smile laugh dance golden joy glad".split()
+SAD = "tears cold grey broken lonely cry sorrow".split()
+NEUTRAL = "the road river window table street clock train door kitchen porch".split()
+
+
+def make_songs(n, seed, signal):
+    """Songs whose label shows in the lyrics only ("text") or in valence only ("audio")."""
+    rng = np.random.default_rng(seed)
+    y = np.where(rng.random(n) < 0.5, "happy", "sad")
+    texts = []
+    for label in y:
+        words = list(rng.choice(NEUTRAL, 30))
+        if signal == "text":
+            words += list(rng.choice(HAPPY if label == "happy" else SAD, 6))
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+    df = pd.DataFrame({schema.LYRICS: texts})
+    for f in schema.AUDIO_FEATURES:
+        df[f] = rng.random(n)
+    df[schema.KEY] = rng.integers(0, 12, n).astype(float)
+    df[schema.MODE] = rng.integers(0, 2, n).astype(float)
+    df[schema.TIME_SIGNATURE] = 4.0
+    if signal == "audio":
+        df[schema.VALENCE] = np.where(y == "happy", rng.uniform(0.6, 1, n), rng.uniform(0, 0.4, n))
+    df.loc[df.index[:3], list(schema.AUDIO_FEATURES)] = np.nan  # some songs without audio
+    return df, y
+
+
+FAST = dict(max_length=32, stride=8, random_state=0, validation_fraction=0.2)
+
+
+def fine_tuned(path, **kw):
+    params = dict(epochs=6, batch_size=8, learning_rate=2e-3, **FAST)
+    params.update(kw)
+    return FineTunedBertClassifier(path, **params)
+
+
+def tbert(path, **kw):
+    params = dict(epochs=6, batch_size=8, learning_rate=2e-3, n_topics=3, head_epochs=30,
+                  topic_params={"passes": 2, "evaluate": False, "max_df": 1.0}, hidden_size=16, **FAST)
+    params.update(kw)
+    return TBertClassifier(path, **params)
+
+
+@pytest.fixture(scope="module")
+def text_data():
+    return make_songs(160, 0, "text"), make_songs(80, 1, "text")
+
+
+@pytest.fixture(scope="module")
+def audio_data():
+    return make_songs(160, 2, "audio"), make_songs(80, 3, "audio")
+
+
+def test_simple_bert_learns_from_lyrics(tiny_bert, text_data):
+    (X, y), (Xt, yt) = text_data
+    model = SimpleBertClassifier(tiny_bert, hidden_size=32, **FAST).fit(X, y)
+    assert model.score(Xt, yt) > 0.85
+    assert list(model.classes_) == ["happy", "sad"]
+    assert model.embed(Xt).shape == (80, 32)
+    assert model.history_ and "valid_loss" in model.history_[0]
+
+
+def test_fine_tuned_bert_learns_from_lyrics_with_long_texts_chunked(tiny_bert, text_data):
+    (X, y), (Xt, yt) = text_data
+    model = fine_tuned(tiny_bert).fit(X, y)
+    assert len(model.encoder_.chunk(list(X[schema.LYRICS][:5]))["input_ids"]) > 5  # several windows
+    assert model.score(Xt, yt) > 0.85
+    proba = model.predict_proba(Xt)
+    np.testing.assert_allclose(proba.sum(1), 1, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["two_stage", "joint"])
+def test_tbert_uses_each_block_from_the_right_song(tiny_bert, text_data, audio_data, mode):
+    # Labels in the lyrics only, then in valence only: a model whose lyrics and audio
+    # rows are shuffled against each other (the study's code) fails one of the two.
+    # Shuffled blocks score about 0.5.
+    extra = {"two_stage": {"head_learning_rate": 1e-2}, "joint": {"epochs": 15}}[mode]
+    for (X, y), (Xt, yt) in (text_data, audio_data):
+        model = tbert(tiny_bert, mode=mode, **extra).fit(X, y)
+        assert model.score(Xt, yt) > 0.8, (mode, model.history_[-3:])
+
+
+def test_predictions_follow_row_order(tiny_bert, audio_data):
+    (X, y), (Xt, _) = audio_data
+    model = tbert(tiny_bert, epochs=1).fit(X, y)
+    perm = np.random.default_rng(0).permutation(len(Xt))
+    np.testing.assert_allclose(model.predict_proba(Xt.iloc[perm]), model.predict_proba(Xt)[perm], atol=1e-5)
+    one = model.predict_proba(Xt.iloc[[5]])
+    np.testing.assert_allclose(one[0], model.predict_proba(Xt)[5], atol=1e-5)
+
+
+def test_tbert_without_audio_or_topics(tiny_bert, text_data):
+    (X, y), (Xt, yt) = text_data
+    texts_only = tbert(tiny_bert, audio_columns=None, n_topics=None).fit(list(X[schema.LYRICS]), y)
+    assert texts_only.topics_ is None and texts_only.audio_ is None
+    assert texts_only.score(list(Xt[schema.LYRICS]), yt) > 0.85
+    assert texts_only.embed(list(Xt[schema.LYRICS][:4])).shape == (4, 16)
+
+
+def test_random_state_makes_runs_repeatable(tiny_bert, text_data):
+    (X, y), (Xt, _) = text_data
+    a = fine_tuned(tiny_bert, epochs=2).fit(X, y).predict_proba(Xt)
+    b = fine_tuned(tiny_bert, epochs=2).fit(X, y).predict_proba(Xt)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_multiclass(tiny_bert):
+    rng = np.random.default_rng(0)
+    words = {"a": HAPPY, "b": SAD, "c": ["river", "train", "clock", "porch"]}
+    y = rng.choice(list("abc"), 150)
+    X = [" ".join(rng.choice(words[label], 6)) for label in y]
+    model = SimpleBertClassifier(tiny_bert, hidden_size=32, **FAST).fit(X, y)
+    assert list(model.classes_) == ["a", "b", "c"]
+    assert model.predict_proba(X).shape == (150, 3)
+    assert model.score(X, y) > 0.9
+
+
+def test_regression_mode(tiny_bert, audio_data):
+    (X, _), (Xt, _) = audio_data
+    model = tbert(tiny_bert, objective="regression", epochs=2, n_topics=None)
+    model.fit(X, X[schema.VALENCE].fillna(0.5))
+    pred = model.predict(Xt)
+    assert pred.dtype.kind == "f" and pred.shape == (80,)
+    assert model.score(Xt, Xt[schema.VALENCE].fillna(0.5)) > 0.5  # R²
+    with pytest.raises(AttributeError, match="regression"):
+        model.predict_proba(Xt)
+
+
+@pytest.mark.parametrize("optimizer", ["adagrad", "sgd"])
+def test_other_optimizers(tiny_bert, text_data, optimizer):
+    (X, y), _ = text_data
+    model = fine_tuned(tiny_bert, epochs=1, optimizer=optimizer, learning_rate=1e-3).fit(X[:40], y[:40])
+    assert np.isfinite(model.history_[0]["train_loss"])
+
+
+def test_lora_trains_adapters_and_saves_a_plain_encoder(tiny_bert, text_data, tmp_path):
+    (X, y), (Xt, yt) = text_data
+    model = fine_tuned(tiny_bert, lora=True, lora_r=8, learning_rate=1e-2, epochs=10).fit(X, y)
+    assert type(model.encoder_.model_).__name__ == "BertModel"  # adapters merged
+    assert model.score(Xt, yt) > 0.85
+    model.save(tmp_path / "lora")
+    loaded = FineTunedBertClassifier.load(tmp_path / "lora")
+    np.testing.assert_allclose(loaded.predict_proba(Xt), model.predict_proba(Xt), atol=1e-5)
+
+
+@pytest.mark.parametrize("make", ["simple", "fine_tuned", "tbert"])
+def test_save_load_predicts_exactly_as_before(tiny_bert, audio_data, tmp_path, make):
+    (X, y), (Xt, _) = audio_data
+    tiny_bert = str(tiny_bert)
+    model = {
+        "simple": lambda: SimpleBertClassifier(tiny_bert, hidden_size=8, epochs=3, **FAST),
+        "fine_tuned": lambda: fine_tuned(tiny_bert, epochs=1),
+        "tbert": lambda: tbert(tiny_bert, epochs=1, head_epochs=3),
+    }[make]().fit(X, y)
+    model.save(tmp_path / "m")
+    assert not list((tmp_path / "m").rglob("*.pkl")) and not list((tmp_path / "m").rglob("*.bin"))
+    loaded = type(model).load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.predict_proba(Xt), model.predict_proba(Xt))
+    np.testing.assert_array_equal(loaded.embed(Xt), model.embed(Xt))
+    assert list(loaded.classes_) == list(model.classes_)
+    assert loaded.get_params() == model.get_params()
+    with pytest.raises(ValueError, match="not a"):
+        (SimpleBertClassifier if make != "simple" else TBertClassifier).load(tmp_path / "m")
+
+
+def test_sklearn_contract():
+    model = TBertClassifier(n_topics=5, lora=True, random_state=3)
+    params = model.get_params()
+    assert params["n_topics"] == 5 and params["lora"] is True and params["random_state"] == 3
+    assert params["audio_columns"] == schema.AUDIO_FEATURES
+    copy = clone(model)
+    assert copy.get_params() == params
+    assert copy.set_params(mode="joint").mode == "joint"
+    assert not hasattr(copy, "head_")
+
+
+@pytest.mark.parametrize(
+    "X, y, error, message",
+    [
+        (["a b", "c d"], ["x", None], ValueError, "missing labels"),
+        (["a b", "c d"], ["x", "x"], ValueError, "single class"),
+        (["", "  "], ["x", "y"], ValueError, "empty"),
+        (["a b"], ["x", "y"], ValueError, "2 labels"),
+        (pd.DataFrame({"text": ["a", "b"]}), ["x", "y"], KeyError, "text_column"),
+        ("just one string", ["x"], TypeError, "single string"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(tiny_bert, X, y, error, message):
+    with pytest.raises(error, match=message):
+        SimpleBertClassifier(tiny_bert).fit(X, y)
+
+
+def test_tbert_audio_needs_a_dataframe(tiny_bert):
+    with pytest.raises(TypeError, match="audio_columns=None"):
+        tbert(tiny_bert, n_topics=None).fit(["a b", "c d", "e f", "g h"], ["x", "y", "x", "y"])
+    with pytest.raises(KeyError, match="audio_columns=None"):
+        tbert(tiny_bert, n_topics=None).fit(pd.DataFrame({"lyrics": ["a b", "c d"]}), ["x", "y"])
