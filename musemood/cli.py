@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from ._version import __version__
+
+MODELS = ("majority", "tfidf", "simple", "finetuned", "tbert")
 
 
 def main(argv=None):
@@ -45,9 +48,53 @@ def build_parser():
         help="raw counts as in WASABI dumps, or Last.fm API weights (top tag = 100)",
     )
     demo.add_argument("--out", default=None, help="output folder (default $MUSEMOOD_HOME/demo)")
+    demo.add_argument(
+        "--models", default=",".join(MODELS),
+        help="models to compare after labelling, comma-separated, or 'none' (default: all)",
+    )
     _add_rule_options(demo)
+    _add_training_options(demo, seeds=1, epochs=2, max_length=128)
     _add_verbosity(demo)
     demo.set_defaults(handler=_demo)
+
+    compare = commands.add_parser(
+        "compare",
+        help="train the three models in sequence and print the study's Table 1",
+        description="Train a majority baseline, TF-IDF + logistic regression, simple BERT, fine-tuned "
+        "BERT and tBERT on a labelled CSV/Parquet file (or the demo corpus) over several seeds; print "
+        "accuracy, precision, recall, macro-F1 and training time (mean ± sd) with McNemar tests, and "
+        "write table.json, table.md, loss_curves.png and confusion.png.",
+    )
+    _add_data_options(compare)
+    compare.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of " + ",".join(MODELS))
+    compare.add_argument(
+        "--optimizers", default=None,
+        help="also fine-tune with each of these optimizers and plot their loss curves (e.g. adamw,adagrad,sgd)",
+    )
+    compare.add_argument("--out", default=None, help="output folder (default $MUSEMOOD_HOME/compare)")
+    _add_training_options(compare, seeds=3, epochs=3, max_length=256)
+    _add_verbosity(compare)
+    compare.set_defaults(handler=_compare)
+
+    train = commands.add_parser("train", help="train one model and save it")
+    _add_data_options(train)
+    train.add_argument("--model", choices=("simple", "finetuned", "tbert"), default="tbert")
+    train.add_argument("--lora", action="store_true", help="fine-tune with LoRA adapters")
+    train.add_argument("--mode", choices=("two_stage", "joint"), default="two_stage", help="tBERT training")
+    train.add_argument("--out", required=True, help="folder to save the model in")
+    _add_training_options(train, seeds=1, epochs=3, max_length=256)
+    _add_verbosity(train)
+    train.set_defaults(handler=_train)
+
+    predict = commands.add_parser("predict", help="predict moods with a saved model")
+    predict.add_argument("model", help="folder written by `musemood train` or Model.save()")
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="CSV or Parquet file with the lyrics (and audio features)")
+    source.add_argument("--text", help="one lyric")
+    predict.add_argument("--text-column", default="lyrics")
+    predict.add_argument("--out", help="write predictions here (.csv or .parquet)")
+    _add_verbosity(predict)
+    predict.set_defaults(handler=_predict)
 
     label = commands.add_parser(
         "label",
@@ -82,6 +129,30 @@ def _add_rule_options(parser):
     )
 
 
+def _add_data_options(parser):
+    group = parser.add_argument_group("data")
+    group.add_argument("--data", help="labelled .csv, .tsv or .parquet (default: the demo corpus)")
+    group.add_argument("--text-column", default="lyrics", help="column with the lyrics (lyrics)")
+    group.add_argument("--label-column", default="label", help="column with the labels (label)")
+    group.add_argument(
+        "--audio-columns", default="auto",
+        help="'auto' (the 12 Spotify features if present), 'none', or a comma-separated list",
+    )
+    group.add_argument("--drop-missing", action="store_true", help="drop rows without a label or text")
+    group.add_argument("--limit", type=int, help="use at most this many songs (a random sample)")
+    group.add_argument("--n-songs", type=int, default=2000, help="demo corpus size when no --data (2000)")
+
+
+def _add_training_options(parser, *, seeds, epochs, max_length):
+    group = parser.add_argument_group("training")
+    group.add_argument("--encoder", default=None, help="encoder name or path (default: packaged all-MiniLM-L6-v2)")
+    group.add_argument("--seeds", type=int, default=seeds, help=f"number of seeds ({seeds})")
+    group.add_argument("--epochs", type=int, default=epochs, help=f"fine-tuning epochs ({epochs})")
+    group.add_argument("--max-length", type=int, default=max_length, help=f"tokens per window ({max_length})")
+    group.add_argument("--batch-size", type=int, default=16, help="songs per batch (16)")
+    group.add_argument("--n-topics", type=int, default=7, help="LDA topics for tBERT (7; 0 for none)")
+
+
 def _add_verbosity(parser):
     parser.add_argument("-v", "--verbose", action="count", default=0, help="show progress and details")
 
@@ -113,6 +184,139 @@ def _demo(args):
     splits = ", ".join(f"{k} {v}" for k, v in report["splits"].items())
     print(f"\nLabelled songs per split, duplicates dropped: {splits}")
     print(f"Saved the labelled corpus to {report['path']}")
+    models = _models(args.models)
+    if models:
+        from .datasets import drop_duplicate_songs, load_dataset
+
+        df = load_dataset(report["path"])
+        df = drop_duplicate_songs(df[df["label"].notna()])
+        print(f"\nComparing {len(models)} models on the {len(df)} labelled songs ...", flush=True)
+        _run_comparison(args, df, models, Path(report["path"]).parent / "compare", audio="auto")
+
+
+def _models(text):
+    if not text or text == "none":
+        return ()
+    models = tuple(m.strip() for m in text.split(",") if m.strip())
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise ValueError(f"unknown models {unknown}; choose from {', '.join(MODELS)}")
+    return models
+
+
+def _load_data(args):
+    """The user's file, or the labelled demo corpus."""
+    from .datasets import drop_duplicate_songs, load_dataset, load_demo
+
+    if args.data:
+        df = load_dataset(args.data)
+    else:
+        df = load_demo(args.n_songs, random_state=0)
+        df = drop_duplicate_songs(df[df["label"].notna()])
+    if args.limit and len(df) > args.limit:
+        df = df.sample(args.limit, random_state=0)
+    return df
+
+
+def _audio(args, df=None):
+    if args.audio_columns == "auto":
+        return "auto"
+    if args.audio_columns == "none":
+        return None
+    return [c.strip() for c in args.audio_columns.split(",") if c.strip()]
+
+
+def _run_comparison(args, df, models, out_dir, audio):
+    from .evaluation import compare_models
+
+    result = compare_models(
+        df, text_column=getattr(args, "text_column", "lyrics"), label_column=getattr(args, "label_column", "label"),
+        audio_columns=audio, models=models, seeds=tuple(range(args.seeds)), model_name_or_path=args.encoder,
+        epochs=args.epochs, max_length=args.max_length, batch_size=args.batch_size,
+        n_topics=args.n_topics or None, drop_missing=getattr(args, "drop_missing", False),
+        progress=lambda line: print("  " + line, flush=True),
+    )
+    print("\nTable 1\n")
+    print(result.to_markdown())
+    paths = result.save(out_dir)
+    print("\nWrote " + ", ".join(str(p) for p in paths))
+    return result
+
+
+def _compare(args):
+    from .config import home
+
+    df = _load_data(args)
+    out = Path(args.out) if args.out else home() / "compare"
+    _run_comparison(args, df, _models(args.models), out, _audio(args))
+    if args.optimizers:
+        from .evaluation import compare_optimizers, plot_optimizer_curves
+
+        optimizers = [o.strip() for o in args.optimizers.split(",") if o.strip()]
+        histories = compare_optimizers(
+            df, optimizers=optimizers, text_column=args.text_column, label_column=args.label_column,
+            model_name_or_path=args.encoder, epochs=args.epochs, max_length=args.max_length,
+            batch_size=args.batch_size, drop_missing=args.drop_missing,
+        )
+        print(f"Wrote {plot_optimizer_curves(histories, out / 'optimizers.png')}")
+
+
+def _train(args):
+    from .classifiers import FineTunedBertClassifier, SimpleBertClassifier, TBertClassifier
+    from .evaluation import check_dataset
+
+    df = check_dataset(_load_data(args), args.text_column, args.label_column, drop_missing=args.drop_missing)
+    common = dict(text_column=args.text_column, max_length=args.max_length, stride=args.max_length // 4,
+                  batch_size=args.batch_size,
+                  random_state=0, verbose=args.verbose > 0)
+    if args.model == "simple":
+        model = SimpleBertClassifier(args.encoder, **common)
+    elif args.model == "finetuned":
+        model = FineTunedBertClassifier(args.encoder, epochs=args.epochs, lora=args.lora, **common)
+    else:
+        audio = _audio(args)
+        if audio == "auto":
+            from . import schema
+
+            audio = list(schema.AUDIO_FEATURES) if set(schema.AUDIO_FEATURES) <= set(df.columns) else None
+        model = TBertClassifier(args.encoder, epochs=args.epochs, lora=args.lora, mode=args.mode,
+                                n_topics=args.n_topics or None, audio_columns=audio, **common)
+    model.fit(df, df[args.label_column].astype(str))
+    for record in model.history_:
+        valid = record.get("valid_loss")
+        print(f"{record.get('stage', 'training')} epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
+              + ("" if valid is None else f", validation loss {valid:.4f}"))
+    print(f"Saved {type(model).__name__} to {model.save(args.out)}")
+
+
+def _predict(args):
+    import json
+
+    import pandas as pd
+
+    from . import classifiers
+    from .datasets import load_dataset
+
+    folder = Path(args.model)
+    try:
+        kind = json.loads((folder / "config.json").read_text())["class"]
+        cls = getattr(classifiers, kind)
+    except (OSError, ValueError, KeyError, AttributeError) as exc:
+        raise ValueError(f"{folder} does not hold a saved musemood model ({exc})") from None
+    model = cls.load(folder)
+    df = load_dataset(args.data) if args.data else pd.DataFrame({args.text_column: [args.text]})
+    if args.text_column != model.text_column:
+        df = df.rename(columns={args.text_column: model.text_column})
+    out = pd.DataFrame(index=df.index)
+    out["prediction"] = model.predict(df)
+    if model.objective == "classification":
+        for label, column in zip(model.classes_, model.predict_proba(df).T):
+            out[f"p_{label}"] = column
+    if args.out:
+        out.to_parquet(args.out) if args.out.endswith(".parquet") else out.to_csv(args.out, index=False)
+        print(f"Wrote {len(out)} predictions to {args.out}")
+    else:
+        print(out.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 def _label(args):

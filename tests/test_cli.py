@@ -28,7 +28,7 @@ def test_import_musemood_is_light():
 
 
 def test_demo_prints_summary_and_saves_corpus(tmp_path, capsys):
-    assert main(["demo", "--n-songs", "300", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--n-songs", "300", "--out", str(tmp_path), "--models", "none"]) == 0
     out = capsys.readouterr().out
     for word in ("300 songs", "happy", "sad", "rejected", "too_few_tags", "not_dominant", "train"):
         assert word in out
@@ -41,7 +41,7 @@ def test_demo_prints_summary_and_saves_corpus(tmp_path, capsys):
 
 def test_demo_four_moods_and_home_default(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path))
-    assert main(["demo", "--n-songs", "200", "--moods", "four", "--epsilon", "0.05"]) == 0
+    assert main(["demo", "--n-songs", "200", "--moods", "four", "--epsilon", "0.05", "--models", "none"]) == 0
     out = capsys.readouterr().out
     assert "calm" in out and "energetic" in out and "epsilon=0.05" in out
     assert (tmp_path / "demo" / "demo.parquet").exists()

@@ -1,0 +1,360 @@
+"""Compare the study's models on one dataset: the study's Table 1, with baselines and tests.
+
+:func:`compare_models` trains, for each seed, a majority-class baseline, a
+TF-IDF + logistic-regression baseline and the three models in sequence (simple
+BERT, fine-tuned BERT, tBERT on top of that fine-tuned encoder), and reports
+accuracy, macro precision, recall and F1 and training time as mean ± sd over
+seeds, with exact McNemar tests between consecutive models.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+
+logger = logging.getLogger(__name__)
+
+MODELS = ("majority", "tfidf", "simple", "finetuned", "tbert")
+MODEL_NAMES = {
+    "majority": "Majority class",
+    "tfidf": "TF-IDF + logistic regression",
+    "simple": "Simple BERT",
+    "finetuned": "Fine-tuned BERT",
+    "tbert": "tBERT",
+}
+METRICS = ("accuracy", "precision", "recall", "f1", "train_seconds")
+
+
+def check_dataset(df, text_column, label_column, *, drop_missing=False):
+    """Validate a labelled table for training; return the rows to use.
+
+    Raises ``ValueError``/``KeyError`` that say what is wrong and what to do:
+    unknown columns, missing labels, empty texts, a single class, classes too
+    small to split.
+    """
+    for name, col in (("text", text_column), ("label", label_column)):
+        if col not in df.columns:
+            raise KeyError(
+                f"{name} column {col!r} is not in the data; columns are {list(df.columns)}. "
+                f"Use --{name}-column to name it."
+            )
+    labels = df[label_column]
+    texts = df[text_column].fillna("").astype(str).str.strip()
+    bad = labels.isna() | (texts == "")
+    if bad.any():
+        if not drop_missing:
+            raise ValueError(
+                f"{int(labels.isna().sum())} rows have no label and {int((texts == '').sum())} "
+                "have an empty text; remove them or pass --drop-missing (drop_missing=True)"
+            )
+        df = df[~bad]
+    if df.empty:
+        raise ValueError("no rows left with both a text and a label")
+    counts = df[label_column].value_counts()
+    if len(counts) < 2:
+        raise ValueError(f"the label column holds a single class ({counts.index[0]!r}); need two or more")
+    if counts.min() < 2:
+        raise ValueError(
+            f"class {counts.idxmin()!r} has a single song; every class needs at least 2 to split "
+            "into training and test songs"
+        )
+    return df
+
+
+def mcnemar(y_true, pred_a, pred_b):
+    """Exact McNemar test: ``(b, c, p_value)`` where b = a right & b wrong, c = the reverse."""
+    from scipy.stats import binomtest
+
+    right_a = np.asarray(pred_a) == np.asarray(y_true)
+    right_b = np.asarray(pred_b) == np.asarray(y_true)
+    b = int((right_a & ~right_b).sum())
+    c = int((~right_a & right_b).sum())
+    p = 1.0 if b + c == 0 else float(binomtest(b, b + c, 0.5).pvalue)
+    return b, c, p
+
+
+@dataclass
+class Comparison:
+    """Results of :func:`compare_models`."""
+
+    runs: pd.DataFrame  # one row per (seed, model) with the metrics
+    tests: pd.DataFrame  # McNemar per (seed, pair) and pooled
+    histories: dict = field(default_factory=dict)  # model -> history_ of the first seed
+    confusion: dict = field(default_factory=dict)  # model -> (labels, matrix) of the first seed
+    info: dict = field(default_factory=dict)
+
+    def table(self):
+        """Mean and standard deviation of each metric per model, in run order."""
+        order = [m for m in MODELS if m in set(self.runs["model"])]
+        grouped = self.runs.groupby("model")[list(METRICS)]
+        mean, sd = grouped.mean().loc[order], grouped.std(ddof=1).loc[order].fillna(0.0)
+        out = pd.concat({"mean": mean, "sd": sd}, axis=1)
+        out.index = [MODEL_NAMES[m] for m in order]
+        return out
+
+    def to_markdown(self):
+        table = self.table()
+        seeds = self.runs["seed"].nunique()
+        lines = [
+            f"| model | accuracy | precision | recall | macro-F1 | training time (s) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, row in table.iterrows():
+            cells = [f"{row[('mean', m)]:.3f} ± {row[('sd', m)]:.3f}" for m in METRICS[:-1]]
+            cells.append(f"{row[('mean', 'train_seconds')]:.1f} ± {row[('sd', 'train_seconds')]:.1f}")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+        lines.append(f"Mean ± sd over {seeds} seed(s); {self.info.get('n_songs')} songs, "
+                     f"{self.info.get('n_test')} test songs per seed; precision, recall and F1 are macro averages.")
+        pooled = self.tests[self.tests["seed"] == "pooled"]
+        if len(pooled):
+            lines.append("")
+            lines.append("McNemar (exact, test predictions of all seeds pooled):")
+            for _, r in pooled.iterrows():
+                lines.append(f"- {MODEL_NAMES[r['a']]} vs {MODEL_NAMES[r['b']]}: only first right {r['b_only_a']}, "
+                             f"only second right {r['c_only_b']}, p = {r['p_value']:.3g}")
+        return "\n".join(lines)
+
+    def save(self, out_dir):
+        """Write ``table.json``, ``table.md``, ``runs.csv``, ``loss_curves.png`` and ``confusion.png``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        table = self.table()
+        payload = {
+            "info": self.info,
+            "table": {name: {f"{stat}_{m}": float(row[(stat, m)]) for stat in ("mean", "sd") for m in METRICS}
+                      for name, row in table.iterrows()},
+            "runs": self.runs.to_dict(orient="records"),
+            "mcnemar": self.tests.to_dict(orient="records"),
+        }
+        (out / "table.json").write_text(json.dumps(payload, indent=2, default=str))
+        (out / "table.md").write_text(self.to_markdown() + "\n")
+        self.runs.to_csv(out / "runs.csv", index=False)
+        paths = [out / "table.json", out / "table.md"]
+        if self.histories:
+            paths.append(plot_loss_curves(self.histories, out / "loss_curves.png"))
+        if self.confusion:
+            paths.append(plot_confusion(self.confusion, out / "confusion.png"))
+        return paths
+
+
+def compare_models(
+    df,
+    *,
+    text_column=schema.LYRICS,
+    label_column=schema.LABEL,
+    audio_columns="auto",
+    models=MODELS,
+    seeds=(0, 1, 2),
+    test_size=0.2,
+    model_name_or_path=None,
+    epochs=3,
+    max_length=256,
+    batch_size=16,
+    n_topics=7,
+    drop_missing=False,
+    progress=None,
+):
+    """Train and evaluate the models on ``df`` for each seed; return a :class:`Comparison`.
+
+    ``audio_columns="auto"`` uses the 12 Spotify features when all are present,
+    else none.  tBERT is trained on top of the same seed's fine-tuned encoder
+    (the study's sequence); its training time includes that fine-tuning.
+    ``progress`` is called with a line of text after each model.
+    """
+    from sklearn.model_selection import train_test_split
+
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise ValueError(f"unknown models {unknown}; choose from {list(MODELS)}")
+    df = check_dataset(df, text_column, label_column, drop_missing=drop_missing).reset_index(drop=True)
+    if audio_columns == "auto":
+        audio_columns = list(schema.AUDIO_FEATURES) if set(schema.AUDIO_FEATURES) <= set(df.columns) else None
+    y = df[label_column].astype(str).to_numpy()
+    runs, tests, histories, confusion = [], [], {}, {}
+    predictions = {}
+    for seed in seeds:
+        train, test = train_test_split(np.arange(len(df)), test_size=test_size, random_state=seed, stratify=y)
+        Xtr, Xte, ytr, yte = df.iloc[train], df.iloc[test], y[train], y[test]
+        fitted = {}
+        for name in models:
+            started = time.perf_counter()
+            model, extra_seconds = _fit(name, Xtr, ytr, fitted, seed=seed, text_column=text_column,
+                                        audio_columns=audio_columns, model_name_or_path=model_name_or_path,
+                                        epochs=epochs, max_length=max_length, batch_size=batch_size,
+                                        n_topics=n_topics)
+            seconds = time.perf_counter() - started + extra_seconds
+            fitted[name] = (model, seconds)
+            pred = np.asarray(model.predict(Xte), dtype=str)
+            predictions.setdefault(name, {})[seed] = (yte, pred)
+            runs.append({"seed": seed, "model": name, **_metrics(yte, pred), "train_seconds": seconds})
+            if seed == seeds[0]:
+                if hasattr(model, "history_"):
+                    histories[name] = model.history_
+                labels = np.unique(y)
+                from sklearn.metrics import confusion_matrix
+
+                confusion[name] = (labels.tolist(), confusion_matrix(yte, pred, labels=labels).tolist())
+            if progress:
+                progress(f"seed {seed}: {MODEL_NAMES[name]:<30} accuracy {runs[-1]['accuracy']:.3f}  "
+                         f"({seconds:.0f} s)")
+    keys = ("b_only_a", "c_only_b", "p_value")
+    for a, b in zip(models, models[1:]):
+        for seed in seeds:
+            truth, pred_a = predictions[a][seed]
+            tests.append({"seed": seed, "a": a, "b": b, **dict(zip(keys, mcnemar(truth, pred_a, predictions[b][seed][1])))})
+        pooled = [np.concatenate([predictions[m][s][i] for s in seeds]) for m, i in ((a, 0), (a, 1), (b, 1))]
+        tests.append({"seed": "pooled", "a": a, "b": b, **dict(zip(keys, mcnemar(*pooled)))})
+    info = {"n_songs": len(df), "n_test": len(test), "classes": sorted(set(y)), "seeds": list(seeds),
+            "audio_columns": audio_columns, "epochs": epochs, "max_length": max_length,
+            "encoder": model_name_or_path or "all-MiniLM-L6-v2 (packaged)"}
+    return Comparison(pd.DataFrame(runs), pd.DataFrame(tests), histories, confusion, info)
+
+
+def _fit(name, X, y, fitted, *, seed, text_column, audio_columns, model_name_or_path, epochs,
+         max_length, batch_size, n_topics):
+    """Fit one model; returns ``(model, seconds spent earlier that it builds on)``."""
+    from sklearn.dummy import DummyClassifier
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from .classifiers import FineTunedBertClassifier, SimpleBertClassifier, TBertClassifier
+    from .text import clean_lyrics
+
+    texts = FunctionTransformer(lambda X: [clean_lyrics(t) for t in X[text_column].fillna("")])
+    if name == "majority":
+        return make_pipeline(texts, DummyClassifier(strategy="most_frequent")).fit(X, y), 0.0
+    if name == "tfidf":
+        model = make_pipeline(texts, TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)),
+                              LogisticRegression(max_iter=2000, C=10))
+        return model.fit(X, y), 0.0
+    common = dict(text_column=text_column, max_length=max_length, stride=max_length // 4,
+                  random_state=seed, batch_size=batch_size)
+    if name == "simple":
+        return SimpleBertClassifier(model_name_or_path, **common).fit(X, y), 0.0
+    if name == "finetuned":
+        return FineTunedBertClassifier(model_name_or_path, epochs=epochs, **common).fit(X, y), 0.0
+    # tBERT: the study's sequence, on top of this seed's fine-tuned encoder when there is one.
+    earlier = fitted.get("finetuned")
+    if earlier is None:
+        return TBertClassifier(model_name_or_path, epochs=epochs, n_topics=n_topics,
+                               audio_columns=audio_columns, **common).fit(X, y), 0.0
+    with tempfile.TemporaryDirectory(prefix="musemood-ft-") as tmp:
+        earlier[0].encoder_.model_.save_pretrained(tmp)
+        earlier[0].encoder_.tokenizer_.save_pretrained(tmp)
+        model = TBertClassifier(tmp, epochs=0, n_topics=n_topics, audio_columns=audio_columns, **common)
+        model.fit(X, y)  # the encoder is in memory once fitted
+    return model, earlier[1]
+
+
+def _metrics(y_true, y_pred):
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+    p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average="macro", zero_division=0)
+    return {"accuracy": accuracy_score(y_true, y_pred), "precision": p, "recall": r, "f1": f}
+
+
+def plot_loss_curves(histories, path, title="Loss per epoch"):
+    """One panel per model: training and validation loss by epoch (and stage for tBERT)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.2 * len(histories), 3.4))
+    axes = fig.subplots(1, len(histories), squeeze=False)
+    for ax, (name, history) in zip(axes[0], histories.items()):
+        frame = pd.DataFrame(history)
+        stages = frame["stage"].unique() if "stage" in frame else [None]
+        for stage in stages:
+            part = frame if stage is None else frame[frame["stage"] == stage]
+            suffix = "" if stage is None else f" ({stage.replace('_', ' ')})"
+            ax.plot(part["epoch"], part["train_loss"], marker="o", label="train" + suffix)
+            if "valid_loss" in part and part["valid_loss"].notna().any():
+                ax.plot(part["epoch"], part["valid_loss"], marker="s", linestyle="--", label="validation" + suffix)
+        ax.set_title(MODEL_NAMES.get(name, name))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return Path(path)
+
+
+def plot_confusion(confusion, path):
+    """Confusion matrices of the first seed, one panel per model."""
+    from matplotlib.figure import Figure
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    fig = Figure(figsize=(3.6 * len(confusion), 3.4))
+    axes = fig.subplots(1, len(confusion), squeeze=False)
+    for ax, (name, (labels, matrix)) in zip(axes[0], confusion.items()):
+        ConfusionMatrixDisplay(np.asarray(matrix), display_labels=labels).plot(ax=ax, colorbar=False)
+        ax.set_title(MODEL_NAMES.get(name, name), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return Path(path)
+
+
+#: Learning rates for the optimizer comparison (AdamW's is the usual BERT rate;
+#: Adagrad and SGD with momentum need larger steps).
+OPTIMIZER_LEARNING_RATES = {"adamw": 5e-5, "adagrad": 1e-4, "sgd": 1e-3}
+
+
+def compare_optimizers(
+    df,
+    *,
+    optimizers=("adamw", "adagrad", "sgd"),
+    text_column=schema.LYRICS,
+    label_column=schema.LABEL,
+    model_name_or_path=None,
+    epochs=3,
+    max_length=256,
+    batch_size=16,
+    seed=0,
+    drop_missing=False,
+):
+    """Fine-tune BERT once per optimizer (the study's AdamW vs Adagrad vs SGD); return their histories."""
+    from .classifiers import FineTunedBertClassifier
+
+    df = check_dataset(df, text_column, label_column, drop_missing=drop_missing)
+    histories = {}
+    for name in optimizers:
+        model = FineTunedBertClassifier(
+            model_name_or_path, optimizer=name, learning_rate=OPTIMIZER_LEARNING_RATES.get(name),
+            epochs=epochs, max_length=max_length, stride=max_length // 4, batch_size=batch_size,
+            text_column=text_column,
+            random_state=seed, early_stopping_patience=None,
+        ).fit(df, df[label_column].astype(str))
+        histories[name] = model.history_
+    return histories
+
+
+def plot_optimizer_curves(histories, path):
+    """Training and validation loss per epoch, one line per optimizer."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 3.4))
+    train_ax, valid_ax = fig.subplots(1, 2)
+    for name, history in histories.items():
+        frame = pd.DataFrame(history)
+        lr = OPTIMIZER_LEARNING_RATES.get(name)
+        train_ax.plot(frame["epoch"], frame["train_loss"], marker="o", label=f"{name} (lr {lr:g})")
+        if "valid_loss" in frame:
+            valid_ax.plot(frame["epoch"], frame["valid_loss"], marker="s", label=name)
+    for ax, title in ((train_ax, "training loss"), (valid_ax, "validation loss")):
+        ax.set_title(f"Fine-tuned BERT: {title}")
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return Path(path)

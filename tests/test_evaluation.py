@@ -1,0 +1,128 @@
+"""The model comparison (Table 1), its checks and the train/predict commands, with a tiny BERT."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musemood.cli import main
+from musemood.evaluation import check_dataset, compare_models, mcnemar
+
+FAST = ["--epochs", "1", "--max-length", "32", "--batch-size", "8", "--n-topics", "2"]
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    from musemood.datasets import drop_duplicate_songs, load_demo
+
+    df = load_demo(400, random_state=1)
+    df = drop_duplicate_songs(df[df["label"].notna()]).reset_index(drop=True)
+    path = tmp_path_factory.mktemp("data") / "songs.csv"
+    df.drop(columns=["tags"]).to_csv(path, index=False)
+    return df, path
+
+
+def test_mcnemar_exact():
+    truth = np.array([1] * 10)
+    a = np.array([1] * 8 + [0] * 2)  # a right on 8
+    b = np.array([0] * 6 + [1] * 4)  # b right on 4
+    # only a right: 6 (0-5), only b right: 2 (8, 9); p = P(X <= 2 | n=8) * 2
+    bb, cc, p = mcnemar(truth, a, b)
+    assert (bb, cc) == (6, 2)
+    assert p == pytest.approx(2 * (1 + 8 + 28) / 256)
+    assert mcnemar(truth, a, a)[2] == 1.0
+
+
+def test_compare_models_table(tiny_bert, labelled, tmp_path):
+    df, _ = labelled
+    result = compare_models(
+        df, seeds=(0, 1), model_name_or_path=str(tiny_bert), epochs=1, max_length=32, batch_size=8,
+        n_topics=2,
+    )
+    table = result.table()
+    assert list(table.index) == ["Majority class", "TF-IDF + logistic regression", "Simple BERT",
+                                 "Fine-tuned BERT", "tBERT"]
+    assert ((table[("mean", "accuracy")] >= 0) & (table[("mean", "accuracy")] <= 1)).all()
+    assert table.loc["TF-IDF + logistic regression", ("mean", "accuracy")] > table.loc["Majority class", ("mean", "accuracy")]
+    assert len(result.runs) == 10 and set(result.runs["seed"]) == {0, 1}
+    pooled = result.tests[result.tests["seed"] == "pooled"]
+    assert list(zip(pooled["a"], pooled["b"])) == [("majority", "tfidf"), ("tfidf", "simple"),
+                                                   ("simple", "finetuned"), ("finetuned", "tbert")]
+    # tBERT builds on the fine-tuned model: its time includes the fine-tuning
+    runs = result.runs.set_index(["seed", "model"])
+    assert runs.loc[(0, "tbert"), "train_seconds"] > runs.loc[(0, "finetuned"), "train_seconds"]
+    paths = result.save(tmp_path)
+    names = {p.name for p in paths}
+    assert {"table.json", "table.md", "loss_curves.png", "confusion.png"} <= names
+    payload = json.loads((tmp_path / "table.json").read_text())
+    assert "tBERT" in payload["table"] and payload["info"]["seeds"] == [0, 1]
+    assert "± " in (tmp_path / "table.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "frame, message",
+    [
+        (pd.DataFrame({"lyrics": ["a", "b"], "label": ["x", None]}), "no label"),
+        (pd.DataFrame({"lyrics": ["a", ""], "label": ["x", "y"]}), "empty text"),
+        (pd.DataFrame({"lyrics": ["a", "b"], "label": ["x", "x"]}), "single class"),
+        (pd.DataFrame({"lyrics": ["a", "b", "c"], "label": ["x", "x", "y"]}), "single song"),
+        (pd.DataFrame({"words": ["a"], "label": ["x"]}), "--text-column"),
+        (pd.DataFrame({"lyrics": ["a"], "mood": ["x"]}), "--label-column"),
+    ],
+)
+def test_check_dataset_errors(frame, message):
+    with pytest.raises((ValueError, KeyError), match=message):
+        check_dataset(frame, "lyrics", "label")
+
+
+def test_drop_missing():
+    frame = pd.DataFrame({"lyrics": ["a", "b", "c", "d", ""], "label": ["x", "y", "x", "y", "x"]})
+    assert len(check_dataset(frame, "lyrics", "label", drop_missing=True)) == 4
+
+
+def test_cli_compare_on_a_user_csv(tiny_bert, labelled, tmp_path, capsys):
+    _, path = labelled
+    code = main(["compare", "--data", str(path), "--encoder", str(tiny_bert), "--seeds", "1",
+                 "--models", "majority,tfidf,finetuned", "--optimizers", "adamw,sgd",
+                 "--out", str(tmp_path), *FAST])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "Table 1" in out and "Fine-tuned BERT" in out and "McNemar" in out
+    assert (tmp_path / "optimizers.png").exists() and (tmp_path / "table.md").exists()
+
+
+def test_cli_compare_errors_are_clear(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    pd.DataFrame({"text": ["a", "b"], "mood": ["x", "y"]}).to_csv(path, index=False)
+    assert main(["compare", "--data", str(path), "--models", "majority"]) == 2
+    assert "--text-column" in capsys.readouterr().err
+    assert main(["compare", "--data", str(path), "--text-column", "text", "--label-column", "mood",
+                 "--models", "majority,bogus"]) == 2
+    assert "unknown models" in capsys.readouterr().err
+
+
+def test_cli_train_and_predict(tiny_bert, labelled, tmp_path, capsys):
+    _, path = labelled
+    model_dir = tmp_path / "model"
+    assert main(["train", "--data", str(path), "--model", "tbert", "--encoder", str(tiny_bert),
+                 "--out", str(model_dir), *FAST]) == 0
+    assert "Saved TBertClassifier" in capsys.readouterr().out
+    assert main(["predict", str(model_dir), "--data", str(path), "--out", str(tmp_path / "p.csv")]) == 0
+    predictions = pd.read_csv(tmp_path / "p.csv")
+    assert {"prediction", "p_happy", "p_sad"} <= set(predictions.columns)
+    np.testing.assert_allclose(predictions[["p_happy", "p_sad"]].sum(1), 1, atol=1e-5)
+    capsys.readouterr()
+    # a lone lyric: tBERT without audio columns would fail, so use a lyrics-only model
+    assert main(["train", "--data", str(path), "--model", "finetuned", "--encoder", str(tiny_bert),
+                 "--out", str(tmp_path / "ft"), *FAST]) == 0
+    assert main(["predict", str(tmp_path / "ft"), "--text", "the sun is shining and we dance"]) == 0
+    assert "prediction" in capsys.readouterr().out
+    assert main(["predict", str(tmp_path), "--text", "x"]) == 2
+
+
+def test_cli_demo_runs_the_comparison(tiny_bert, tmp_path, capsys):
+    assert main(["demo", "--n-songs", "400", "--out", str(tmp_path), "--encoder", str(tiny_bert), *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "Table 1" in out and "tBERT" in out
+    assert (tmp_path / "compare" / "confusion.png").exists()
