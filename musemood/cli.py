@@ -86,6 +86,22 @@ def build_parser():
     _add_verbosity(train)
     train.set_defaults(handler=_train)
 
+    tune = commands.add_parser(
+        "tune", help="search hyperparameters with Optuna (resumable)",
+        description="Search learning rate, weight decay, epochs, dropout and LoRA rank on a validation "
+        "split. Trials are stored in SQLite: run the same command again to continue the study.",
+    )
+    _add_data_options(tune)
+    tune.add_argument("--model", choices=("simple", "finetuned", "tbert"), default="finetuned")
+    tune.add_argument("--lora", action="store_true", help="tune LoRA fine-tuning (and its rank)")
+    tune.add_argument("--trials", type=int, default=20, help="finished trials to reach (20)")
+    tune.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+    tune.add_argument("--storage", help="SQLite file of the study (default $MUSEMOOD_HOME/tune.db)")
+    tune.add_argument("--study", default="musemood", help="study name (musemood)")
+    _add_training_options(tune, seeds=1, epochs=3, max_length=256)
+    _add_verbosity(tune)
+    tune.set_defaults(handler=_tune)
+
     predict = commands.add_parser("predict", help="predict moods with a saved model")
     predict.add_argument("model", help="folder written by `musemood train` or Model.save()")
     source = predict.add_mutually_exclusive_group(required=True)
@@ -287,6 +303,29 @@ def _train(args):
         print(f"{record.get('stage', 'training')} epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
               + ("" if valid is None else f", validation loss {valid:.4f}"))
     print(f"Saved {type(model).__name__} to {model.save(args.out)}")
+
+
+def _tune(args):
+    from .config import home
+    from .tuning import tune
+
+    df = _load_data(args)
+    storage = args.storage or str(home() / "tune.db")
+    audio = _audio(args)
+    if audio == "auto":
+        from . import schema
+
+        audio = list(schema.AUDIO_FEATURES) if set(schema.AUDIO_FEATURES) <= set(df.columns) else None
+    study = tune(
+        df, model=args.model, lora=args.lora, n_trials=args.trials, storage=storage, study_name=args.study,
+        text_column=args.text_column, label_column=args.label_column, audio_columns=audio,
+        model_name_or_path=args.encoder, max_length=args.max_length, batch_size=args.batch_size,
+        drop_missing=args.drop_missing, timeout=args.timeout,
+    )
+    trials = study.trials_dataframe(attrs=("number", "value", "params", "state"))
+    print(trials.to_string(index=False))
+    print(f"\nBest validation accuracy {study.best_value:.4f} with {study.best_params}")
+    print(f"Study {args.study!r} stored in {storage}; run again to add trials.")
 
 
 def _predict(args):

@@ -126,3 +126,22 @@ def test_cli_demo_runs_the_comparison(tiny_bert, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Table 1" in out and "tBERT" in out
     assert (tmp_path / "compare" / "confusion.png").exists()
+
+
+def test_tune_resumes_from_its_storage(tiny_bert, labelled, tmp_path, capsys):
+    _, path = labelled
+    db = tmp_path / "study.db"
+    args = ["tune", "--data", str(path), "--model", "finetuned", "--lora", "--encoder", str(tiny_bert),
+            "--storage", str(db), "--max-length", "32", "--batch-size", "8", "--limit", "80"]
+    assert main([*args, "--trials", "2"]) == 0
+    first = capsys.readouterr().out
+    assert "Best validation accuracy" in first and "lora_r" in first
+    import optuna
+
+    study = optuna.load_study(study_name="musemood", storage=f"sqlite:///{db}")
+    assert len(study.trials) == 2
+    assert main([*args, "--trials", "3"]) == 0  # one more, not three
+    study = optuna.load_study(study_name="musemood", storage=f"sqlite:///{db}")
+    assert len(study.trials) == 3
+    assert main([*args, "--trials", "3"]) == 0  # nothing left to do
+    assert len(optuna.load_study(study_name="musemood", storage=f"sqlite:///{db}").trials) == 3

@@ -1,0 +1,118 @@
+"""Hyperparameter search with Optuna, resumable from its SQLite study storage.
+
+:func:`tune` searches the learning rate, weight decay, epochs, dropout and (with
+LoRA) the adapter rank of one model, scoring each trial by accuracy on a fixed
+validation split.  Trials are stored in SQLite as they finish: run the same
+command again and the study goes on where it stopped; a trial killed mid-way
+is marked failed by Optuna's heartbeat and tried again.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from . import schema
+from .evaluation import check_dataset
+
+logger = logging.getLogger(__name__)
+
+
+def search_space(trial, model, lora):
+    """The parameters a trial samples, by model."""
+    params = {
+        "weight_decay": trial.suggest_float("weight_decay", 1e-4, 0.1, log=True),
+        "dropout": trial.suggest_float("dropout", 0.0, 0.3),
+    }
+    if model == "simple":
+        params["learning_rate"] = trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True)
+        params["hidden_size"] = trial.suggest_categorical("hidden_size", [64, 128, 256, 512])
+        return params
+    low, high = (1e-4, 3e-3) if lora else (1e-5, 2e-4)
+    params["learning_rate"] = trial.suggest_float("learning_rate", low, high, log=True)
+    params["epochs"] = trial.suggest_int("epochs", 1, 5)
+    if lora:
+        params["lora_r"] = trial.suggest_categorical("lora_r", [4, 8, 16, 32])
+        params["lora_alpha"] = 2 * params["lora_r"]
+    return params
+
+
+def tune(
+    df,
+    *,
+    model="finetuned",
+    lora=False,
+    n_trials=20,
+    storage=None,
+    study_name="musemood",
+    text_column=schema.LYRICS,
+    label_column=schema.LABEL,
+    audio_columns=None,
+    model_name_or_path=None,
+    max_length=256,
+    batch_size=16,
+    validation_fraction=0.2,
+    random_state=0,
+    drop_missing=False,
+    timeout=None,
+):
+    """Run (or resume) an Optuna study until it has ``n_trials`` finished trials.
+
+    ``storage`` is a SQLite file path (created if missing); ``None`` keeps the
+    study in memory.  Returns the :class:`optuna.study.Study`.
+    """
+    import optuna
+    from optuna.storages import RDBStorage
+    from sklearn.model_selection import train_test_split
+
+    from .classifiers import FineTunedBertClassifier, SimpleBertClassifier, TBertClassifier
+
+    classes = {"simple": SimpleBertClassifier, "finetuned": FineTunedBertClassifier, "tbert": TBertClassifier}
+    if model not in classes:
+        raise ValueError(f"model must be one of {sorted(classes)}, got {model!r}")
+    df = check_dataset(df, text_column, label_column, drop_missing=drop_missing).reset_index(drop=True)
+    y = df[label_column].astype(str).to_numpy()
+    train, valid = train_test_split(
+        np.arange(len(df)), test_size=validation_fraction, random_state=random_state, stratify=y
+    )
+    fixed = dict(text_column=text_column, max_length=max_length, stride=max_length // 4,
+                 batch_size=batch_size, random_state=random_state)
+    if model != "simple":
+        fixed["lora"] = lora
+    if model == "tbert":
+        fixed["audio_columns"] = audio_columns
+
+    def objective(trial):
+        params = search_space(trial, model, lora)
+        estimator = classes[model](model_name_or_path, **fixed, **params)
+        estimator.fit(df.iloc[train], y[train])
+        score = float(estimator.score(df.iloc[valid], y[valid]))
+        logger.info("trial %d: accuracy %.4f with %s", trial.number, score, params)
+        return score
+
+    if storage is not None:
+        Path(storage).parent.mkdir(parents=True, exist_ok=True)
+        storage = RDBStorage(f"sqlite:///{Path(storage).resolve()}", heartbeat_interval=60, grace_period=180,
+                             **_retry_stale_trials())
+    study = optuna.create_study(
+        study_name=study_name,
+        storage=storage,
+        direction="maximize",
+        load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=random_state),
+    )
+    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    if done < n_trials:
+        study.optimize(objective, n_trials=n_trials - done, timeout=timeout)
+    return study
+
+
+def _retry_stale_trials():
+    """Optuna's callback that re-queues a trial whose process died (name changed in Optuna 4.9)."""
+    from optuna import storages
+
+    if hasattr(storages, "RetryHeartbeatStaleTrialCallback"):
+        return {"heartbeat_stale_trial_callback": storages.RetryHeartbeatStaleTrialCallback(max_retry=1)}
+    return {"failed_trial_callback": storages.RetryFailedTrialCallback(max_retry=1)}
