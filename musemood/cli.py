@@ -242,9 +242,18 @@ def _audio(args, df=None):
     return [c.strip() for c in args.audio_columns.split(",") if c.strip()]
 
 
+def _quiet_transformers(args):
+    """Hide transformers' per-load progress bars unless -v: the command prints its own progress."""
+    if not args.verbose:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+
 def _run_comparison(args, df, models, out_dir, audio):
     from .evaluation import compare_models
 
+    _quiet_transformers(args)
     result = compare_models(
         df, text_column=getattr(args, "text_column", "lyrics"), label_column=getattr(args, "label_column", "label"),
         audio_columns=audio, models=models, seeds=tuple(range(args.seeds)), model_name_or_path=args.encoder,
@@ -278,6 +287,7 @@ def _compare(args):
 
 
 def _train(args):
+    _quiet_transformers(args)
     from .classifiers import FineTunedBertClassifier, SimpleBertClassifier, TBertClassifier
     from .evaluation import check_dataset
 
@@ -306,6 +316,7 @@ def _train(args):
 
 
 def _tune(args):
+    _quiet_transformers(args)
     from .config import home
     from .tuning import tune
 
@@ -329,6 +340,7 @@ def _tune(args):
 
 
 def _predict(args):
+    _quiet_transformers(args)
     import json
 
     import pandas as pd

@@ -205,3 +205,15 @@ def test_tbert_audio_needs_a_dataframe(tiny_bert):
         tbert(tiny_bert, n_topics=None).fit(["a b", "c d", "e f", "g h"], ["x", "y", "x", "y"])
     with pytest.raises(KeyError, match="audio_columns=None"):
         tbert(tiny_bert, n_topics=None).fit(pd.DataFrame({"lyrics": ["a b", "c d"]}), ["x", "y"])
+
+
+@pytest.mark.slow
+def test_packaged_encoder_learns_demo_moods():
+    from musemood.datasets import drop_duplicate_songs, load_demo
+
+    df = load_demo(1200, random_state=5)
+    df = drop_duplicate_songs(df[df["label"].notna()])
+    train, test = df[df["split"] != "test"], df[df["split"] == "test"]
+    model = SimpleBertClassifier(max_length=128, stride=32, random_state=0).fit(train, train["label"])
+    majority = test["label"].value_counts(normalize=True).iloc[0]
+    assert model.score(test, test["label"]) > majority + 0.1
