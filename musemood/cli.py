@@ -234,11 +234,14 @@ def _load_data(args):
     return df
 
 
-def _audio(args, df=None):
-    if args.audio_columns == "auto":
-        return "auto"
+def _audio(args, df):
+    """The --audio-columns option resolved against the data."""
+    from .features import resolve_audio_columns
+
     if args.audio_columns == "none":
         return None
+    if args.audio_columns == "auto":
+        return resolve_audio_columns(df, "auto")
     return [c.strip() for c in args.audio_columns.split(",") if c.strip()]
 
 
@@ -273,7 +276,7 @@ def _compare(args):
 
     df = _load_data(args)
     out = Path(args.out) if args.out else home() / "compare"
-    _run_comparison(args, df, _models(args.models), out, _audio(args))
+    _run_comparison(args, df, _models(args.models), out, _audio(args, df))
     if args.optimizers:
         from .evaluation import compare_optimizers, plot_optimizer_curves
 
@@ -300,11 +303,7 @@ def _train(args):
     elif args.model == "finetuned":
         model = FineTunedBertClassifier(args.encoder, epochs=args.epochs, lora=args.lora, **common)
     else:
-        audio = _audio(args)
-        if audio == "auto":
-            from . import schema
-
-            audio = list(schema.AUDIO_FEATURES) if set(schema.AUDIO_FEATURES) <= set(df.columns) else None
+        audio = _audio(args, df)
         model = TBertClassifier(args.encoder, epochs=args.epochs, lora=args.lora, mode=args.mode,
                                 n_topics=args.n_topics or None, audio_columns=audio, **common)
     model.fit(df, df[args.label_column].astype(str))
@@ -322,11 +321,7 @@ def _tune(args):
 
     df = _load_data(args)
     storage = args.storage or str(home() / "tune.db")
-    audio = _audio(args)
-    if audio == "auto":
-        from . import schema
-
-        audio = list(schema.AUDIO_FEATURES) if set(schema.AUDIO_FEATURES) <= set(df.columns) else None
+    audio = _audio(args, df)
     study = tune(
         df, model=args.model, lora=args.lora, n_trials=args.trials, storage=storage, study_name=args.study,
         text_column=args.text_column, label_column=args.label_column, audio_columns=audio,

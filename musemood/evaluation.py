@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
+from .features import resolve_audio_columns
 
 logger = logging.getLogger(__name__)
 
@@ -177,8 +178,7 @@ def compare_models(
     if unknown:
         raise ValueError(f"unknown models {unknown}; choose from {list(MODELS)}")
     df = check_dataset(df, text_column, label_column, drop_missing=drop_missing).reset_index(drop=True)
-    if audio_columns == "auto":
-        audio_columns = list(schema.AUDIO_FEATURES) if set(schema.AUDIO_FEATURES) <= set(df.columns) else None
+    audio_columns = resolve_audio_columns(df, audio_columns)
     y = df[label_column].astype(str).to_numpy()
     runs, tests, histories, confusion = [], [], {}, {}
     predictions = {}

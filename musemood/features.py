@@ -14,6 +14,14 @@ from sklearn.utils.validation import check_is_fitted
 from . import schema
 
 
+def resolve_audio_columns(df, audio_columns="auto"):
+    """The audio columns to use: ``"auto"`` means the 12 Spotify features if ``df`` has them all,
+    else none (``None``); a list is returned as a list; ``None`` stays ``None``."""
+    if isinstance(audio_columns, str) and audio_columns == "auto":
+        return list(schema.AUDIO_FEATURES) if set(schema.AUDIO_FEATURES) <= set(df.columns) else None
+    return None if audio_columns is None else list(audio_columns)
+
+
 class AudioFeatureEncoder(TransformerMixin, BaseEstimator):
     """Turn audio-feature columns into a dense float matrix.
 

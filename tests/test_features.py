@@ -55,3 +55,12 @@ def test_json_round_trip(frame):
 def test_missing_columns_error():
     with pytest.raises(KeyError, match="audio_columns=None"):
         AudioFeatureEncoder().fit(pd.DataFrame({"tempo": [1.0]}))
+
+
+def test_resolve_audio_columns(frame):
+    from musemood.features import resolve_audio_columns
+
+    assert resolve_audio_columns(frame) == list(schema.AUDIO_FEATURES)
+    assert resolve_audio_columns(pd.DataFrame({"lyrics": ["x"], "tempo": [1.0]})) is None
+    assert resolve_audio_columns(frame, ("tempo",)) == ["tempo"]
+    assert resolve_audio_columns(frame, None) is None
