@@ -155,6 +155,10 @@ def _add_data_options(parser):
         help="'auto' (the 12 Spotify features if present), 'none', or a comma-separated list",
     )
     group.add_argument("--drop-missing", action="store_true", help="drop rows without a label or text")
+    group.add_argument(
+        "--objective", choices=("classification", "regression"), default="classification",
+        help="regression predicts a number (e.g. --label-column valence) and reports MSE, RMSE, R²",
+    )
     group.add_argument("--limit", type=int, help="use at most this many songs (a random sample)")
     group.add_argument("--n-songs", type=int, default=2000, help="demo corpus size when no --data (2000)")
 
@@ -262,6 +266,7 @@ def _run_comparison(args, df, models, out_dir, audio):
         audio_columns=audio, models=models, seeds=tuple(range(args.seeds)), model_name_or_path=args.encoder,
         epochs=args.epochs, max_length=args.max_length, batch_size=args.batch_size,
         n_topics=args.n_topics or None, drop_missing=getattr(args, "drop_missing", False),
+        objective=getattr(args, "objective", "classification"),
         progress=lambda line: print("  " + line, flush=True),
     )
     print("\nTable 1\n")
@@ -294,9 +299,10 @@ def _train(args):
     from .classifiers import FineTunedBertClassifier, SimpleBertClassifier, TBertClassifier
     from .evaluation import check_dataset
 
-    df = check_dataset(_load_data(args), args.text_column, args.label_column, drop_missing=args.drop_missing)
+    df = check_dataset(_load_data(args), args.text_column, args.label_column, drop_missing=args.drop_missing,
+                       objective=args.objective)
     common = dict(text_column=args.text_column, max_length=args.max_length, stride=args.max_length // 4,
-                  batch_size=args.batch_size,
+                  batch_size=args.batch_size, objective=args.objective,
                   random_state=0, verbose=args.verbose > 0)
     if args.model == "simple":
         model = SimpleBertClassifier(args.encoder, **common)
@@ -306,7 +312,8 @@ def _train(args):
         audio = _audio(args, df)
         model = TBertClassifier(args.encoder, epochs=args.epochs, lora=args.lora, mode=args.mode,
                                 n_topics=args.n_topics or None, audio_columns=audio, **common)
-    model.fit(df, df[args.label_column].astype(str))
+    target = df[args.label_column] if args.objective == "regression" else df[args.label_column].astype(str)
+    model.fit(df, target)
     for record in model.history_:
         valid = record.get("valid_loss")
         print(f"{record.get('stage', 'training')} epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
@@ -316,6 +323,8 @@ def _train(args):
 
 def _tune(args):
     _quiet_transformers(args)
+    if args.objective == "regression":
+        raise ValueError("tune searches classifiers only for now; use --objective classification")
     from .config import home
     from .tuning import tune
 

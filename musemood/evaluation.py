@@ -32,15 +32,20 @@ MODEL_NAMES = {
     "finetuned": "Fine-tuned BERT",
     "tbert": "tBERT",
 }
+#: Regression names of the two baselines.
+REGRESSION_NAMES = {"majority": "Mean baseline", "tfidf": "TF-IDF + ridge regression"}
 METRICS = ("accuracy", "precision", "recall", "f1", "train_seconds")
+REGRESSION_METRICS = ("mse", "rmse", "mae", "r2", "train_seconds")
+HEADERS = {"accuracy": "accuracy", "precision": "precision", "recall": "recall", "f1": "macro-F1",
+           "mse": "MSE", "rmse": "RMSE", "mae": "MAE", "r2": "R²", "train_seconds": "training time (s)"}
 
 
-def check_dataset(df, text_column, label_column, *, drop_missing=False):
+def check_dataset(df, text_column, label_column, *, drop_missing=False, objective="classification"):
     """Validate a labelled table for training; return the rows to use.
 
     Raises ``ValueError``/``KeyError`` that say what is wrong and what to do:
     unknown columns, missing labels, empty texts, a single class, classes too
-    small to split.
+    small to split, non-numeric targets for regression.
     """
     for name, col in (("text", text_column), ("label", label_column)):
         if col not in df.columns:
@@ -60,6 +65,14 @@ def check_dataset(df, text_column, label_column, *, drop_missing=False):
         df = df[~bad]
     if df.empty:
         raise ValueError("no rows left with both a text and a label")
+    if objective == "regression":
+        values = pd.to_numeric(df[label_column], errors="coerce")
+        if values.isna().any():
+            example = df.loc[values.isna(), label_column].iloc[0]
+            raise ValueError(f"regression needs numeric targets; {label_column!r} holds {example!r}")
+        if values.nunique() < 2:
+            raise ValueError(f"every target in {label_column!r} is the same; nothing to learn")
+        return df.assign(**{label_column: values})
     counts = df[label_column].value_counts()
     if len(counts) < 2:
         raise ValueError(f"the label column holds a single class ({counts.index[0]!r}); need two or more")
@@ -93,35 +106,46 @@ class Comparison:
     confusion: dict = field(default_factory=dict)  # model -> (labels, matrix) of the first seed
     info: dict = field(default_factory=dict)
 
+    @property
+    def metrics(self):
+        return REGRESSION_METRICS if self.info.get("objective") == "regression" else METRICS
+
+    def name(self, model):
+        if self.info.get("objective") == "regression":
+            return REGRESSION_NAMES.get(model, MODEL_NAMES[model])
+        return MODEL_NAMES[model]
+
     def table(self):
         """Mean and standard deviation of each metric per model, in run order."""
         order = [m for m in MODELS if m in set(self.runs["model"])]
-        grouped = self.runs.groupby("model")[list(METRICS)]
+        grouped = self.runs.groupby("model")[list(self.metrics)]
         mean, sd = grouped.mean().loc[order], grouped.std(ddof=1).loc[order].fillna(0.0)
         out = pd.concat({"mean": mean, "sd": sd}, axis=1)
-        out.index = [MODEL_NAMES[m] for m in order]
+        out.index = [self.name(m) for m in order]
         return out
 
     def to_markdown(self):
         table = self.table()
         seeds = self.runs["seed"].nunique()
         lines = [
-            f"| model | accuracy | precision | recall | macro-F1 | training time (s) |",
-            "|---|---|---|---|---|---|",
+            "| model | " + " | ".join(HEADERS[m] for m in self.metrics) + " |",
+            "|---" * (len(self.metrics) + 1) + "|",
         ]
         for name, row in table.iterrows():
-            cells = [f"{row[('mean', m)]:.3f} ± {row[('sd', m)]:.3f}" for m in METRICS[:-1]]
+            cells = [f"{row[('mean', m)]:.3f} ± {row[('sd', m)]:.3f}" for m in self.metrics[:-1]]
             cells.append(f"{row[('mean', 'train_seconds')]:.1f} ± {row[('sd', 'train_seconds')]:.1f}")
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
+        what = ("precision, recall and F1 are macro averages" if self.info.get("objective") != "regression"
+                else "regression on " + str(self.info.get("label_column")))
         lines.append(f"Mean ± sd over {seeds} seed(s); {self.info.get('n_songs')} songs, "
-                     f"{self.info.get('n_test')} test songs per seed; precision, recall and F1 are macro averages.")
+                     f"{self.info.get('n_test')} test songs per seed; {what}.")
         pooled = self.tests[self.tests["seed"] == "pooled"]
         if len(pooled):
             lines.append("")
             lines.append("McNemar (exact, test predictions of all seeds pooled):")
             for _, r in pooled.iterrows():
-                lines.append(f"- {MODEL_NAMES[r['a']]} vs {MODEL_NAMES[r['b']]}: only first right {r['b_only_a']}, "
+                lines.append(f"- {self.name(r['a'])} vs {self.name(r['b'])}: only first right {r['b_only_a']}, "
                              f"only second right {r['c_only_b']}, p = {r['p_value']:.3g}")
         return "\n".join(lines)
 
@@ -132,7 +156,7 @@ class Comparison:
         table = self.table()
         payload = {
             "info": self.info,
-            "table": {name: {f"{stat}_{m}": float(row[(stat, m)]) for stat in ("mean", "sd") for m in METRICS}
+            "table": {name: {f"{stat}_{m}": float(row[(stat, m)]) for stat in ("mean", "sd") for m in self.metrics}
                       for name, row in table.iterrows()},
             "runs": self.runs.to_dict(orient="records"),
             "mcnemar": self.tests.to_dict(orient="records"),
@@ -163,6 +187,7 @@ def compare_models(
     batch_size=16,
     n_topics=7,
     drop_missing=False,
+    objective="classification",
     progress=None,
 ):
     """Train and evaluate the models on ``df`` for each seed; return a :class:`Comparison`.
@@ -170,6 +195,9 @@ def compare_models(
     ``audio_columns="auto"`` uses the 12 Spotify features when all are present,
     else none.  tBERT is trained on top of the same seed's fine-tuned encoder
     (the study's sequence); its training time includes that fine-tuning.
+    ``objective="regression"`` compares numeric targets (e.g. valence) with a
+    mean baseline and TF-IDF + ridge regression, reporting MSE, RMSE, MAE and
+    R² (no McNemar tests: they are for right/wrong answers).
     ``progress`` is called with a line of text after each model.
     """
     from sklearn.model_selection import train_test_split
@@ -177,13 +205,18 @@ def compare_models(
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise ValueError(f"unknown models {unknown}; choose from {list(MODELS)}")
-    df = check_dataset(df, text_column, label_column, drop_missing=drop_missing).reset_index(drop=True)
+    if objective not in ("classification", "regression"):
+        raise ValueError(f"objective must be 'classification' or 'regression', got {objective!r}")
+    regression = objective == "regression"
+    df = check_dataset(df, text_column, label_column, drop_missing=drop_missing, objective=objective)
+    df = df.reset_index(drop=True)
     audio_columns = resolve_audio_columns(df, audio_columns)
-    y = df[label_column].astype(str).to_numpy()
+    y = df[label_column].to_numpy(dtype=float) if regression else df[label_column].astype(str).to_numpy()
     runs, tests, histories, confusion = [], [], {}, {}
     predictions = {}
     for seed in seeds:
-        train, test = train_test_split(np.arange(len(df)), test_size=test_size, random_state=seed, stratify=y)
+        train, test = train_test_split(np.arange(len(df)), test_size=test_size, random_state=seed,
+                                       stratify=None if regression else y)
         Xtr, Xte, ytr, yte = df.iloc[train], df.iloc[test], y[train], y[test]
         fitted = {}
         for name in models:
@@ -191,41 +224,46 @@ def compare_models(
             model, extra_seconds = _fit(name, Xtr, ytr, fitted, seed=seed, text_column=text_column,
                                         audio_columns=audio_columns, model_name_or_path=model_name_or_path,
                                         epochs=epochs, max_length=max_length, batch_size=batch_size,
-                                        n_topics=n_topics)
+                                        n_topics=n_topics, objective=objective)
             seconds = time.perf_counter() - started + extra_seconds
             fitted[name] = (model, seconds)
-            pred = np.asarray(model.predict(Xte), dtype=str)
+            pred = np.asarray(model.predict(Xte), dtype=float if regression else str)
             predictions.setdefault(name, {})[seed] = (yte, pred)
-            runs.append({"seed": seed, "model": name, **_metrics(yte, pred), "train_seconds": seconds})
+            metrics = _regression_metrics(yte, pred) if regression else _metrics(yte, pred)
+            runs.append({"seed": seed, "model": name, **metrics, "train_seconds": seconds})
             if seed == seeds[0]:
                 if hasattr(model, "history_"):
                     histories[name] = model.history_
+            if seed == seeds[0] and not regression:
                 labels = np.unique(y)
                 from sklearn.metrics import confusion_matrix
 
                 confusion[name] = (labels.tolist(), confusion_matrix(yte, pred, labels=labels).tolist())
             if progress:
-                progress(f"seed {seed}: {MODEL_NAMES[name]:<30} accuracy {runs[-1]['accuracy']:.3f}  "
-                         f"({seconds:.0f} s)")
+                score = f"R² {metrics['r2']:.3f}" if regression else f"accuracy {metrics['accuracy']:.3f}"
+                label = (REGRESSION_NAMES if regression else MODEL_NAMES).get(name, MODEL_NAMES[name])
+                progress(f"seed {seed}: {label:<30} {score}  ({seconds:.0f} s)")
     keys = ("b_only_a", "c_only_b", "p_value")
-    for a, b in zip(models, models[1:]):
+    for a, b in zip(models, models[1:]) if not regression else ():
         for seed in seeds:
             truth, pred_a = predictions[a][seed]
             tests.append({"seed": seed, "a": a, "b": b, **dict(zip(keys, mcnemar(truth, pred_a, predictions[b][seed][1])))})
         pooled = [np.concatenate([predictions[m][s][i] for s in seeds]) for m, i in ((a, 0), (a, 1), (b, 1))]
         tests.append({"seed": "pooled", "a": a, "b": b, **dict(zip(keys, mcnemar(*pooled)))})
-    info = {"n_songs": len(df), "n_test": len(test), "classes": sorted(set(y)), "seeds": list(seeds),
+    info = {"n_songs": len(df), "n_test": len(test), "objective": objective, "label_column": label_column,
+            "classes": None if regression else sorted(set(y)), "seeds": list(seeds),
             "audio_columns": audio_columns, "epochs": epochs, "max_length": max_length,
             "encoder": model_name_or_path or "all-MiniLM-L6-v2 (packaged)"}
-    return Comparison(pd.DataFrame(runs), pd.DataFrame(tests), histories, confusion, info)
+    tests = pd.DataFrame(tests, columns=["seed", "a", "b", *keys])
+    return Comparison(pd.DataFrame(runs), tests, histories, confusion, info)
 
 
 def _fit(name, X, y, fitted, *, seed, text_column, audio_columns, model_name_or_path, epochs,
-         max_length, batch_size, n_topics):
+         max_length, batch_size, n_topics, objective):
     """Fit one model; returns ``(model, seconds spent earlier that it builds on)``."""
-    from sklearn.dummy import DummyClassifier
+    from sklearn.dummy import DummyClassifier, DummyRegressor
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
@@ -233,14 +271,16 @@ def _fit(name, X, y, fitted, *, seed, text_column, audio_columns, model_name_or_
     from .text import clean_lyrics
 
     texts = FunctionTransformer(lambda X: [clean_lyrics(t) for t in X[text_column].fillna("")])
+    regression = objective == "regression"
     if name == "majority":
-        return make_pipeline(texts, DummyClassifier(strategy="most_frequent")).fit(X, y), 0.0
+        dummy = DummyRegressor(strategy="mean") if regression else DummyClassifier(strategy="most_frequent")
+        return make_pipeline(texts, dummy).fit(X, y), 0.0
     if name == "tfidf":
-        model = make_pipeline(texts, TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)),
-                              LogisticRegression(max_iter=2000, C=10))
+        linear = Ridge(alpha=1.0) if regression else LogisticRegression(max_iter=2000, C=10)
+        model = make_pipeline(texts, TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)), linear)
         return model.fit(X, y), 0.0
     common = dict(text_column=text_column, max_length=max_length, stride=max_length // 4,
-                  random_state=seed, batch_size=batch_size)
+                  random_state=seed, batch_size=batch_size, objective=objective)
     if name == "simple":
         return SimpleBertClassifier(model_name_or_path, **common).fit(X, y), 0.0
     if name == "finetuned":
@@ -256,6 +296,14 @@ def _fit(name, X, y, fitted, *, seed, text_column, audio_columns, model_name_or_
         model = TBertClassifier(tmp, epochs=0, n_topics=n_topics, audio_columns=audio_columns, **common)
         model.fit(X, y)  # the encoder is in memory once fitted
     return model, earlier[1]
+
+
+def _regression_metrics(y_true, y_pred):
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    mse = mean_squared_error(y_true, y_pred)
+    return {"mse": mse, "rmse": float(np.sqrt(mse)), "mae": mean_absolute_error(y_true, y_pred),
+            "r2": r2_score(y_true, y_pred)}
 
 
 def _metrics(y_true, y_pred):

@@ -145,3 +145,24 @@ def test_tune_resumes_from_its_storage(tiny_bert, labelled, tmp_path, capsys):
     assert len(study.trials) == 3
     assert main([*args, "--trials", "3"]) == 0  # nothing left to do
     assert len(optuna.load_study(study_name="musemood", storage=f"sqlite:///{db}").trials) == 3
+
+
+def test_cli_compare_regression_on_valence(tiny_bert, labelled, tmp_path, capsys):
+    _, path = labelled
+    code = main(["compare", "--data", str(path), "--objective", "regression", "--label-column", "valence",
+                 "--drop-missing", "--encoder", str(tiny_bert), "--seeds", "2",
+                 "--models", "majority,tfidf,simple,finetuned,tbert", "--out", str(tmp_path), *FAST])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "| model | MSE | RMSE | MAE | R² |" in out and "Mean baseline" in out and "McNemar" not in out
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    np.testing.assert_allclose(runs["rmse"], np.sqrt(runs["mse"]))
+    # tBERT sees valence among its audio features: it must beat the mean baseline clearly
+    table = runs.groupby("model")["r2"].mean()
+    assert table["majority"] <= 0.0 < table["tbert"]
+
+
+def test_regression_needs_numbers(labelled):
+    df, _ = labelled
+    with pytest.raises(ValueError, match="numeric targets"):
+        compare_models(df, label_column="artist", objective="regression", models=("majority",), seeds=(0,))
