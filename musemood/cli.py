@@ -249,6 +249,11 @@ def _audio(args, df):
     return [c.strip() for c in args.audio_columns.split(",") if c.strip()]
 
 
+def _show_progress(args):
+    """Progress bars on a terminal (or with -v), not in logs."""
+    return bool(args.verbose) or sys.stderr.isatty()
+
+
 def _quiet_transformers(args):
     """Hide transformers' per-load progress bars unless -v: the command prints its own progress."""
     if not args.verbose:
@@ -266,7 +271,7 @@ def _run_comparison(args, df, models, out_dir, audio):
         audio_columns=audio, models=models, seeds=tuple(range(args.seeds)), model_name_or_path=args.encoder,
         epochs=args.epochs, max_length=args.max_length, batch_size=args.batch_size,
         n_topics=args.n_topics or None, drop_missing=getattr(args, "drop_missing", False),
-        objective=getattr(args, "objective", "classification"),
+        objective=getattr(args, "objective", "classification"), verbose=_show_progress(args),
         progress=lambda line: print("  " + line, flush=True),
     )
     print("\nTable 1\n")
@@ -303,7 +308,7 @@ def _train(args):
                        objective=args.objective)
     common = dict(text_column=args.text_column, max_length=args.max_length, stride=args.max_length // 4,
                   batch_size=args.batch_size, objective=args.objective,
-                  random_state=0, verbose=args.verbose > 0)
+                  random_state=0, verbose=_show_progress(args))
     if args.model == "simple":
         model = SimpleBertClassifier(args.encoder, **common)
     elif args.model == "finetuned":

@@ -189,6 +189,7 @@ def compare_models(
     drop_missing=False,
     objective="classification",
     progress=None,
+    verbose=False,
 ):
     """Train and evaluate the models on ``df`` for each seed; return a :class:`Comparison`.
 
@@ -198,7 +199,8 @@ def compare_models(
     ``objective="regression"`` compares numeric targets (e.g. valence) with a
     mean baseline and TF-IDF + ridge regression, reporting MSE, RMSE, MAE and
     R² (no McNemar tests: they are for right/wrong answers).
-    ``progress`` is called with a line of text after each model.
+    ``progress`` is called with a line of text after each model; ``verbose``
+    shows the models' progress bars (encoding, epochs).
     """
     from sklearn.model_selection import train_test_split
 
@@ -224,7 +226,7 @@ def compare_models(
             model, extra_seconds = _fit(name, Xtr, ytr, fitted, seed=seed, text_column=text_column,
                                         audio_columns=audio_columns, model_name_or_path=model_name_or_path,
                                         epochs=epochs, max_length=max_length, batch_size=batch_size,
-                                        n_topics=n_topics, objective=objective)
+                                        n_topics=n_topics, objective=objective, verbose=verbose)
             seconds = time.perf_counter() - started + extra_seconds
             fitted[name] = (model, seconds)
             pred = np.asarray(model.predict(Xte), dtype=float if regression else str)
@@ -259,7 +261,7 @@ def compare_models(
 
 
 def _fit(name, X, y, fitted, *, seed, text_column, audio_columns, model_name_or_path, epochs,
-         max_length, batch_size, n_topics, objective):
+         max_length, batch_size, n_topics, objective, verbose=False):
     """Fit one model; returns ``(model, seconds spent earlier that it builds on)``."""
     from sklearn.dummy import DummyClassifier, DummyRegressor
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -280,7 +282,7 @@ def _fit(name, X, y, fitted, *, seed, text_column, audio_columns, model_name_or_
         model = make_pipeline(texts, TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)), linear)
         return model.fit(X, y), 0.0
     common = dict(text_column=text_column, max_length=max_length, stride=max_length // 4,
-                  random_state=seed, batch_size=batch_size, objective=objective)
+                  random_state=seed, batch_size=batch_size, objective=objective, verbose=verbose)
     if name == "simple":
         return SimpleBertClassifier(model_name_or_path, **common).fit(X, y), 0.0
     if name == "finetuned":

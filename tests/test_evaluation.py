@@ -166,3 +166,10 @@ def test_regression_needs_numbers(labelled):
     df, _ = labelled
     with pytest.raises(ValueError, match="numeric targets"):
         compare_models(df, label_column="artist", objective="regression", models=("majority",), seeds=(0,))
+
+
+def test_cli_shows_training_progress_with_verbose(tiny_bert, labelled, tmp_path, capsys):
+    _, path = labelled
+    assert main(["train", "--data", str(path), "--model", "finetuned", "--encoder", str(tiny_bert),
+                 "--limit", "60", "--out", str(tmp_path / "m"), "-v", *FAST]) == 0
+    assert "Fine-tuning epoch 1/1" in capsys.readouterr().err

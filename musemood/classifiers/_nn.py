@@ -136,7 +136,8 @@ def train_loop(
         model.train()
         started, seen, total = time.perf_counter(), 0, 0.0
         epoch_batches = first if epoch == 0 else batches(epoch)
-        bar = tqdm(epoch_batches, desc=f"{desc} epoch {epoch + 1}/{epochs}", disable=not show_progress_bar)
+        bar = tqdm(epoch_batches, desc=f"{desc} epoch {epoch + 1}/{epochs}", disable=not show_progress_bar,
+                   leave=False)
         for inputs, targets in bar:
             inputs = {k: v.to(device) if torch.is_tensor(v) else v for k, v in inputs.items()}
             loss = loss_fn(model(**inputs), targets.to(device))
