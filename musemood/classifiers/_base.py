@@ -107,11 +107,11 @@ class SongEstimator(BaseEstimator):
 
     @contextlib.contextmanager
     def _seeded(self):
-        """Seed torch and NumPy from ``random_state`` without touching the global RNG state."""
+        """Seed torch from ``random_state`` without touching the global RNG state; yields the seed."""
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            yield seed, np.random.default_rng(seed)
+            yield seed
 
     # --------------------------------------------------------------- training
     def _train_head(

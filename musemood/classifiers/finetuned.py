@@ -108,7 +108,7 @@ class FineTunedBertClassifier(SongEstimator):
         texts = self._texts(X)
         self._check_fit_texts(texts)
         targets = self._targets(y, len(texts))
-        with self._seeded() as (seed, _):
+        with self._seeded() as seed:
             train, valid = self._split(targets, seed)
             self.encoder_, self.head_, self.history_ = self._finetune(texts, targets, train, valid, seed)
         self.head_config_ = {"in_dim": self.encoder_.embedding_dim_, "n_out": self._n_outputs,

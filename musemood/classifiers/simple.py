@@ -113,7 +113,7 @@ class SimpleBertClassifier(SongEstimator):
         embeddings = np.asarray(embeddings, dtype=np.float32)
         if embeddings.shape[0] != len(texts):
             raise ValueError(f"embeddings has {embeddings.shape[0]} rows for {len(texts)} songs")
-        with self._seeded() as (seed, _):
+        with self._seeded() as seed:
             train, valid = self._split(targets, seed)
             self.head_, self.history_ = self._train_head(
                 embeddings, targets, train, valid, hidden_size=self.hidden_size,

@@ -112,7 +112,7 @@ class TBertClassifier(FineTunedBertClassifier):
         texts = self._texts(X)
         self._check_fit_texts(texts)
         targets = self._targets(y, len(texts))
-        with self._seeded() as (seed, _):
+        with self._seeded() as seed:
             train, valid = self._split(targets, seed)
             self.topics_ = None
             if self.n_topics:
