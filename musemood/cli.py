@@ -381,16 +381,14 @@ def _predict(args):
 
 def _label(args):
     from .datasets import load_dataset, save_dataset
-    from .labels import label_songs, summarize
+    from .labels import assign_moods, attach_labels, summarize
 
     df = load_dataset(args.data)
     rule = _rule(args)
-    out = label_songs(df, **rule)
-    result = out.rename(columns={"label_reason": "reason"})
-    result.attrs = out.attrs
+    result = assign_moods(df, **rule)
     print(format_summary(summarize(result), rule))
     if args.out:
-        print(f"Saved to {save_dataset(out, args.out)}")
+        print(f"Saved to {save_dataset(attach_labels(df, result), args.out)}")
 
 
 def format_summary(summary, rule):

@@ -199,7 +199,11 @@ def label_songs(df, **params):
     ``params`` are those of :func:`assign_moods`.  ``label_reason`` is ``<NA>``
     for a labelled song and one of :data:`REASONS` for a rejected one.
     """
-    result = assign_moods(df, **params)
+    return attach_labels(df, assign_moods(df, **params))
+
+
+def attach_labels(df, result):
+    """A copy of ``df`` with ``label`` and ``label_reason`` from an :func:`assign_moods` result."""
     out = df.copy()
     out[schema.LABEL] = result["label"]
     out["label_reason"] = result["reason"]

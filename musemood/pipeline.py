@@ -35,8 +35,7 @@ def run_demo(
     logger.info("generating %d demo songs (seed %s)", n_songs, random_state)
     df = load_demo(n_songs, random_state=random_state, tag_counts=tag_counts, label=False)
     result = labels.assign_moods(df, **rule)
-    df[schema.LABEL] = result["label"]
-    df["label_reason"] = result["reason"]
+    df = labels.attach_labels(df, result)
     labelled = drop_duplicate_songs(df[df[schema.LABEL].notna()])
 
     out_dir = Path(out_dir) if out_dir is not None else home() / "demo"
