@@ -350,20 +350,12 @@ def _tune(args):
 
 def _predict(args):
     _quiet_transformers(args)
-    import json
-
     import pandas as pd
 
-    from . import classifiers
+    from .classifiers import load_model
     from .datasets import load_dataset
 
-    folder = Path(args.model)
-    try:
-        kind = json.loads((folder / "config.json").read_text())["class"]
-        cls = getattr(classifiers, kind)
-    except (OSError, ValueError, KeyError, AttributeError) as exc:
-        raise ValueError(f"{folder} does not hold a saved musemood model ({exc})") from None
-    model = cls.load(folder)
+    model = load_model(args.model)
     df = load_dataset(args.data) if args.data else pd.DataFrame({args.text_column: [args.text]})
     if args.text_column != model.text_column:
         df = df.rename(columns={args.text_column: model.text_column})

@@ -166,6 +166,9 @@ def test_save_load_predicts_exactly_as_before(tiny_bert, audio_data, tmp_path, m
     assert not list((tmp_path / "m").rglob("*.pkl")) and not list((tmp_path / "m").rglob("*.bin"))
     loaded = type(model).load(tmp_path / "m")
     np.testing.assert_array_equal(loaded.predict_proba(Xt), model.predict_proba(Xt))
+    from musemood.classifiers import load_model
+
+    assert type(load_model(tmp_path / "m")) is type(model)
     np.testing.assert_array_equal(loaded.embed(Xt), model.embed(Xt))
     assert list(loaded.classes_) == list(model.classes_)
     assert loaded.get_params() == model.get_params()

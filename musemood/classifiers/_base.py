@@ -186,10 +186,12 @@ class SongEstimator(BaseEstimator):
                 out.append((batch, y[positions]))
             return out
 
+        valid_examples = as_examples(valid, shuffle=False)  # the same every epoch: built once
+
         def evaluate():
             total = 0.0
             with torch.no_grad():
-                for batch, target in as_examples(valid, shuffle=False):
+                for batch, target in valid_examples:
                     batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
                     total += float(loss_fn(song_model(**batch), target.to(device))) * len(target)
             return total / len(valid)
