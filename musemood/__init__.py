@@ -22,6 +22,12 @@ _LAZY = {
     "load_demo": "musemood.datasets",
     "load_dataset": "musemood.datasets",
     "save_dataset": "musemood.datasets",
+    "recommend": "musemood.recommender",
+    "Recommender": "musemood.recommender",
+    "SongMap": "musemood.clustering",
+    "SongVectorizer": "musemood.vectors",
+    "LexicalIndex": "musemood.retrieval",
+    "VectorIndex": "musemood.retrieval",
 }
 
 __all__ = ["__version__", *_LAZY]

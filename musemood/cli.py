@@ -23,7 +23,7 @@ def main(argv=None):
     )
     try:
         return args.handler(args) or 0
-    except (ValueError, KeyError, FileNotFoundError, ImportError) as exc:
+    except (ValueError, LookupError, FileNotFoundError, ImportError) as exc:
         print(f"musemood {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
@@ -39,7 +39,8 @@ def build_parser():
     demo = commands.add_parser(
         "demo",
         help="run the whole pipeline on the embedded demo corpus",
-        description="Build the demo corpus, label it with the k/epsilon rule and print a summary.",
+        description="Build the demo corpus, label it with the k/epsilon rule and print a summary; then compare "
+        "the models, map the songs (UMAP + KMeans) and fit, evaluate and try the recommender.",
     )
     demo.add_argument("--n-songs", type=int, default=2000, help="songs to generate (default 2000)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -111,6 +112,55 @@ def build_parser():
     predict.add_argument("--out", help="write predictions here (.csv or .parquet)")
     _add_verbosity(predict)
     predict.set_defaults(handler=_predict)
+
+    recommend = commands.add_parser(
+        "recommend", help="songs that feel like a song (or like a description)",
+        description="Recommend songs from a fitted recommender: the one saved under "
+        "$MUSEMOOD_HOME/recommender (written by `musemood demo` or `musemood map --data`), else the demo one.",
+    )
+    recommend.add_argument("title", nargs="?", help="song title (fuzzy: small typos are forgiven)")
+    recommend.add_argument("--artist", help="artist, when several songs share the title")
+    recommend.add_argument("--text", help="describe what you want instead of naming a song")
+    recommend.add_argument("--mood", help="only songs with this mood label")
+    recommend.add_argument("--top-k", type=int, default=10, help="how many songs (10)")
+    recommend.add_argument("--method", choices=("rerank", "lexical", "embedding"), default="rerank",
+                           help="ranking: the tuned rerank (default), keywords only or embeddings only")
+    recommend.add_argument("--recommender", help="folder of a saved recommender")
+    _add_verbosity(recommend)
+    recommend.set_defaults(handler=_recommend)
+
+    song_map = commands.add_parser(
+        "map", help="cluster songs (UMAP + KMeans) and plot the song map",
+        description="With --data, fit a recommender (song vectors, song map, indexes, tuned rerank) on a "
+        "catalogue and save it; otherwise use the saved one. Prints the choice of k and each cluster's top "
+        "words and mood mix, and writes k_sweep.png, map_mood.png and map_cluster.png.",
+    )
+    song_map.add_argument("--data", help="catalogue .csv/.parquet (title, artist, lyrics; audio features and "
+                          "label used when present)")
+    song_map.add_argument("--model", help="saved musemood model folder or encoder name/path for the song "
+                          "embeddings (default: the packaged all-MiniLM-L6-v2)")
+    song_map.add_argument("--text-column", default="lyrics")
+    song_map.add_argument("--label-column", default="label", help="mood column (label)")
+    song_map.add_argument("--scoring", choices=("tfidf", "bm25"), default="tfidf", help="lexical scoring (tfidf)")
+    song_map.add_argument("--n-clusters", default="auto", help="number of clusters or 'auto' (the k sweep)")
+    song_map.add_argument("--max-length", type=int, default=256, help="tokens per window for a plain encoder")
+    song_map.add_argument("--recommender", help="folder to save the fitted recommender in, or to read it from "
+                          "(default $MUSEMOOD_HOME/recommender)")
+    song_map.add_argument("--out", help="folder for the plots (default: <recommender>/plots)")
+    _add_verbosity(song_map)
+    song_map.set_defaults(handler=_map)
+
+    evaluate = commands.add_parser(
+        "evaluate-recommender", help="precision@k of mood agreement: keywords vs embeddings vs the rerank",
+        description="Evaluate a saved recommender on its held-out query songs: precision@k of mood agreement "
+        "for lexical (TF-IDF/BM25) retrieval only, embeddings only and the tuned rerank, against the random "
+        "baseline (sum of squared mood shares), with a Wilcoxon signed-rank test of rerank vs lexical.",
+    )
+    evaluate.add_argument("--recommender", help="folder of a saved recommender (default $MUSEMOOD_HOME/recommender)")
+    evaluate.add_argument("--k", type=int, default=10, help="k of precision@k (10)")
+    evaluate.add_argument("--out", help="also write the table as JSON here")
+    _add_verbosity(evaluate)
+    evaluate.set_defaults(handler=_evaluate_recommender)
 
     label = commands.add_parser(
         "label",
@@ -211,7 +261,135 @@ def _demo(args):
         df = load_dataset(report["path"])
         df = drop_duplicate_songs(df[df["label"].notna()])
         print(f"\nComparing {len(models)} models on the {len(df)} labelled songs ...", flush=True)
-        _run_comparison(args, df, models, Path(report["path"]).parent / "compare", audio="auto")
+        result = _run_comparison(args, df, models, Path(report["path"]).parent / "compare", audio="auto",
+                                 keep_models=True)
+        _demo_recommender(args, report, result)
+
+
+def _demo_recommender(args, report, result):
+    """The main job's last step: the song map and the recommender on the comparison's best embedding."""
+    import numpy as np
+
+    from .datasets import drop_duplicate_songs, load_dataset
+    from .recommender import Recommender, default_path
+
+    full = load_dataset(report["path"])
+    catalogue = drop_duplicate_songs(full).reset_index(drop=True)
+    name = next((m for m in ("tbert", "finetuned", "simple") if m in result.models), None)
+    model = result.models.get(name) if name else args.encoder
+    # Held-out queries: the comparison's test songs (the model never trained on them), half to tune the
+    # rerank and half to evaluate it.
+    held_out = set(full.loc[result.test_rows, "song_id"])
+    queries = np.flatnonzero(catalogue["song_id"].isin(held_out).to_numpy() & catalogue["label"].notna().to_numpy())
+    queries = np.random.default_rng(args.seed).permutation(queries)
+    half = len(queries) // 2
+    what = {"tbert": "tBERT's hidden layer", "finetuned": "the fine-tuned encoder",
+            "simple": "the frozen encoder"}.get(name, "the packaged encoder")
+    print(f"\nSong map and recommender on {len(catalogue)} songs, song vectors from {what} ...", flush=True)
+    rec = Recommender(max_length=args.max_length, show_progress_bar=_show_progress(args))
+    rec.fit(catalogue, model, tune_queries=np.sort(queries[:half]), eval_queries=np.sort(queries[half:]))
+    path = rec.save(Path(args.out) / "recommender" if args.out else default_path())
+    _print_map(rec)
+    plots = rec.plot_map(Path(report["path"]).parent / "map")
+    print("Wrote " + ", ".join(str(p) for p in plots))
+    _print_evaluation(rec.evaluate())
+    song = catalogue.loc[int(queries[half]) if half < len(queries) else 0]
+    print(f"\nrecommend({song['title']!r}, artist={song['artist']!r}):")
+    _print_recommendations(rec.recommend(song["title"], 5, artist=song["artist"]))
+    print("\nrecommend(text='summer nights by the sea'):")
+    _print_recommendations(rec.recommend(text="summer nights by the sea", top_k=5))
+    print(f"\nSaved the recommender to {path}; try `musemood recommend \"{song['title']}\"`")
+
+
+def _print_map(rec):
+    song_map = rec.map_
+    if song_map is None:
+        return
+    if len(song_map.sweep_):
+        print(f"\nClusters: k = {song_map.n_clusters_} chosen by {song_map.choice_} (elbow {song_map.elbow_}, best "
+              f"silhouette at k = {song_map.best_silhouette_k_})")
+        print(song_map.sweep_.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print()
+    for _, row in rec.clusters_.iterrows():
+        mix = ", ".join(f"{m} {p:.0%}" for m, p in (row.get("mood_mix") or {}).items()) or "no labels"
+        print(f"cluster {row['cluster']:>2}: {row['songs']:>5} songs; {mix}; " + " ".join(row["top_words"]))
+
+
+def _print_evaluation(table):
+    k = table.attrs["k"]
+    print(f"\nRecommender: precision@{k} of mood agreement on {int(table['queries'].iloc[0])} held-out query songs")
+    for _, row in table.iterrows():
+        err = "" if row["stderr"] != row["stderr"] else f" ± {row['stderr']:.3f}"
+        print(f"  {row['method']:<18} {row[f'precision@{k}']:.3f}{err}")
+    w = table.attrs["weights"]
+    print(f"  tuned weights: lexical {w['lexical']:.3f}, embedding {1 - w['lexical']:.3f}, same cluster "
+          f"{w.get('cluster', 0):.3f}; Wilcoxon rerank vs lexical p = {table.attrs['wilcoxon_rerank_vs_lexical']:.3g}")
+
+
+def _print_recommendations(result):
+    note = result.attrs["query"].get("note")
+    if note:
+        print(f"  ({note})")
+    for _, row in result.iterrows():
+        mood = row["mood"] if isinstance(row["mood"], str) else "-"
+        print(f"  {row['rank']:>2}. {row['title']} - {row['artist']}  [{mood}, cluster {row['cluster']}] "
+              f"score {row['score']:.3f}; {row['why']}")
+
+
+def _recommend(args):
+    _quiet_transformers(args)
+    from .recommender import get_recommender
+
+    if not args.title and not args.text:
+        raise ValueError("give a song title, or --text to describe what you want")
+    rec = get_recommender(args.recommender)
+    result = rec.recommend(args.title, args.top_k, artist=args.artist, text=None if args.title else args.text,
+                           mood=args.mood, method=args.method)
+    query = result.attrs["query"]
+    head = (f"{query['title']} - {query['artist']} [{query['mood'] or '-'}, cluster {query['cluster']}]"
+            if query["title"] else repr(query["text"]))
+    print(f"Songs like {head}; keywords: {', '.join(query['keywords'])}")
+    _print_recommendations(result)
+
+
+def _map(args):
+    _quiet_transformers(args)
+    from .recommender import Recommender, default_path
+
+    path = Path(args.recommender) if args.recommender else default_path()
+    if args.data:
+        from .clustering import SongMap
+        from .datasets import load_dataset
+
+        df = load_dataset(args.data)
+        song_map = SongMap(n_clusters=args.n_clusters if args.n_clusters == "auto" else int(args.n_clusters))
+        rec = Recommender(scoring=args.scoring, song_map=song_map, text_column=args.text_column,
+                          mood_column=args.label_column, max_length=args.max_length,
+                          show_progress_bar=_show_progress(args))
+        rec.fit(df, args.model)
+        rec.save(path)
+        print(f"Fitted {rec!r} in {rec.fit_seconds_:.0f} s; saved to {path}")
+    else:
+        from .recommender import get_recommender
+
+        rec = get_recommender(path)
+    _print_map(rec)
+    print("Wrote " + ", ".join(str(p) for p in rec.plot_map(Path(args.out) if args.out else path / "plots")))
+
+
+def _evaluate_recommender(args):
+    import json
+
+    from .recommender import Recommender, default_path
+
+    path = Path(args.recommender) if args.recommender else default_path()
+    rec = Recommender.load(path)
+    table = rec.evaluate(k=args.k)
+    _print_evaluation(table)
+    if args.out:
+        payload = {"table": table.to_dict(orient="records"), **table.attrs}
+        Path(args.out).write_text(json.dumps(payload, indent=1, default=str))
+        print(f"Wrote {args.out}")
 
 
 def _models(text):
@@ -262,7 +440,7 @@ def _quiet_transformers(args):
         hf_logging.disable_progress_bar()
 
 
-def _run_comparison(args, df, models, out_dir, audio):
+def _run_comparison(args, df, models, out_dir, audio, keep_models=False):
     from .evaluation import compare_models
 
     _quiet_transformers(args)
@@ -272,7 +450,7 @@ def _run_comparison(args, df, models, out_dir, audio):
         epochs=args.epochs, max_length=args.max_length, batch_size=args.batch_size,
         n_topics=args.n_topics or None, drop_missing=getattr(args, "drop_missing", False),
         objective=getattr(args, "objective", "classification"), verbose=_show_progress(args),
-        progress=lambda line: print("  " + line, flush=True),
+        progress=lambda line: print("  " + line, flush=True), keep_models=keep_models,
     )
     print("\nTable 1\n")
     print(result.to_markdown())

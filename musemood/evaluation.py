@@ -105,6 +105,8 @@ class Comparison:
     histories: dict = field(default_factory=dict)  # model -> history_ of the first seed
     confusion: dict = field(default_factory=dict)  # model -> (labels, matrix) of the first seed
     info: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)  # model -> fitted model of the first seed (keep_models=True)
+    test_rows: list = field(default_factory=list)  # first seed's test songs, as row labels of the input df
 
     @property
     def metrics(self):
@@ -190,6 +192,7 @@ def compare_models(
     objective="classification",
     progress=None,
     verbose=False,
+    keep_models=False,
 ):
     """Train and evaluate the models on ``df`` for each seed; return a :class:`Comparison`.
 
@@ -200,7 +203,10 @@ def compare_models(
     mean baseline and TF-IDF + ridge regression, reporting MSE, RMSE, MAE and
     R² (no McNemar tests: they are for right/wrong answers).
     ``progress`` is called with a line of text after each model; ``verbose``
-    shows the models' progress bars (encoding, epochs).
+    shows the models' progress bars (encoding, epochs).  ``keep_models`` keeps the
+    first seed's fitted models in ``Comparison.models``; ``Comparison.test_rows`` holds
+    that seed's test songs as row labels of ``df`` (e.g. held-out queries for the
+    recommender).
     """
     from sklearn.model_selection import train_test_split
 
@@ -211,15 +217,18 @@ def compare_models(
         raise ValueError(f"objective must be 'classification' or 'regression', got {objective!r}")
     regression = objective == "regression"
     df = check_dataset(df, text_column, label_column, drop_missing=drop_missing, objective=objective)
+    row_labels = df.index.to_list()
     df = df.reset_index(drop=True)
     audio_columns = resolve_audio_columns(df, audio_columns)
     y = df[label_column].to_numpy(dtype=float) if regression else df[label_column].astype(str).to_numpy()
     runs, tests, histories, confusion = [], [], {}, {}
-    predictions = {}
+    predictions, kept, test_rows = {}, {}, []
     for seed in seeds:
         train, test = train_test_split(np.arange(len(df)), test_size=test_size, random_state=seed,
                                        stratify=None if regression else y)
         Xtr, Xte, ytr, yte = df.iloc[train], df.iloc[test], y[train], y[test]
+        if seed == seeds[0]:
+            test_rows = [row_labels[i] for i in sorted(test)]
         fitted = {}
         for name in models:
             started = time.perf_counter()
@@ -229,6 +238,8 @@ def compare_models(
                                         n_topics=n_topics, objective=objective, verbose=verbose)
             seconds = time.perf_counter() - started + extra_seconds
             fitted[name] = (model, seconds)
+            if keep_models and seed == seeds[0]:
+                kept[name] = model
             pred = np.asarray(model.predict(Xte), dtype=float if regression else str)
             predictions.setdefault(name, {})[seed] = (yte, pred)
             metrics = _regression_metrics(yte, pred) if regression else _metrics(yte, pred)
@@ -257,7 +268,7 @@ def compare_models(
             "audio_columns": audio_columns, "epochs": epochs, "max_length": max_length,
             "encoder": model_name_or_path or "all-MiniLM-L6-v2 (packaged)"}
     tests = pd.DataFrame(tests, columns=["seed", "a", "b", *keys])
-    return Comparison(pd.DataFrame(runs), tests, histories, confusion, info)
+    return Comparison(pd.DataFrame(runs), tests, histories, confusion, info, kept, test_rows)
 
 
 def _fit(name, X, y, fitted, *, seed, text_column, audio_columns, model_name_or_path, epochs,

@@ -250,10 +250,17 @@ class SongEstimator(BaseEstimator):
             return r2_score(np.asarray(y, dtype=float), pred)
         return accuracy_score(np.asarray(y), pred)
 
-    def embed(self, X):
-        """Song vectors for the recommender: the encoder's song vector (see subclasses)."""
+    def embed(self, X, *, return_text_vectors=False):
+        """Song vectors for the recommender: the encoder's song vector (see subclasses).
+
+        With ``return_text_vectors=True`` returns ``(embedding, text_vectors)``, the
+        second being the encoder's vectors of the lyrics (here the same array), from
+        one encoding pass.
+        """
         check_is_fitted(self, "head_")
-        return self._encode(self._texts(X))
+        vectors = self._encode(self._texts(X))
+        vectors = vectors.numpy() if torch.is_tensor(vectors) else np.asarray(vectors)
+        return (vectors, vectors) if return_text_vectors else vectors
 
     def transform(self, X):
         """Same as :meth:`embed`."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
 from .. import schema
 from ..features import AudioFeatureEncoder
@@ -144,10 +145,22 @@ class TBertClassifier(FineTunedBertClassifier):
                              "hidden_size": self.hidden_size, "dropout": self.dropout}
         return self
 
-    def embed(self, X):
-        """The tBERT hidden layer's activations: one vector per song."""
-        _, hidden = self._outputs(X, return_hidden=True)
-        return hidden.cpu().numpy()
+    def embed(self, X, *, return_text_vectors=False):
+        """The tBERT hidden layer's activations: one vector per song.
+
+        With ``return_text_vectors=True`` returns ``(hidden, text_vectors)``, the second
+        being the fine-tuned encoder's vectors of the lyrics, from the same encoding pass.
+        """
+        check_is_fitted(self, "head_")
+        texts = self._texts(X)
+        text_vectors = self._join(self._encode(texts), None)
+        features = torch.as_tensor(self._join(text_vectors, self._extra(X, texts)), dtype=torch.float32,
+                                   device=self._device())
+        self.head_.eval()
+        with torch.inference_mode():
+            _, hidden = self.head_(features, return_hidden=True)
+        hidden = hidden.cpu().numpy()
+        return (hidden, text_vectors) if return_text_vectors else hidden
 
     def _head_input(self, X):
         texts = self._texts(X)

@@ -1,0 +1,296 @@
+"""The song map: UMAP to a few dimensions, then KMeans, with a documented choice of k.
+
+:class:`SongMap` reduces song vectors with UMAP (10 dimensions by default) and
+clusters the reduced vectors with KMeans.  The number of clusters comes from a
+sweep over ``k_range`` that records KMeans' distortion (inertia) and the
+silhouette score, computed on the same reduced vectors that were clustered
+(on a sample of ``silhouette_sample`` songs for large catalogues).
+
+The automatic choice is the elbow of the distortion curve, found as the point
+of maximum curvature of the curve with both axes scaled to [0, 1], checked
+against the silhouette: if the elbow's silhouette is more than
+``silhouette_tolerance`` below the best silhouette of the sweep, the k with the
+best silhouette is taken instead.  ``choice_`` says which rule decided.
+
+Large catalogues: with more than ``fit_sample`` songs, PCA, UMAP and KMeans are
+fitted on a random sample of that size and the other songs are transformed
+and assigned in batches, so memory and time grow linearly with the catalogue
+(UMAP's nearest-neighbour graph on 1.7M songs would not fit in 24 GiB).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+logger = logging.getLogger(__name__)
+
+
+class SongMap:
+    """UMAP + KMeans over song vectors.
+
+    Parameters
+    ----------
+    n_clusters : int or "auto", default="auto"
+        A fixed number of clusters, or the sweep's choice (see the module notes).
+    k_range : tuple, default=(2, 16)
+        Smallest and largest k of the sweep (inclusive).
+    n_components : int, default=10
+        UMAP output dimensions (the space that is clustered).
+    n_neighbors, min_dist, metric : UMAP parameters, default 15, 0.0, "cosine"
+    pca_components : int or None, default=50
+        Reduce wider vectors with PCA first (faster neighbour search, little loss).
+    fit_sample : int, default=50_000
+        Fit on at most this many songs; transform the rest.
+    silhouette_sample : int, default=5_000
+    silhouette_tolerance : float, default=0.05
+    reducer : object with ``fit`` and ``transform``, optional
+        Replaces UMAP (e.g. ``sklearn.decomposition.PCA(10)``).
+    clusterer : object with ``fit`` and ``predict``, optional
+        Replaces KMeans; if it has an ``n_clusters`` parameter the sweep sets it.
+    random_state : int, default=0
+    plot_sample : int, default=20_000
+        Songs placed on the 2-D map (a second UMAP from the reduced vectors).
+    """
+
+    def __init__(self, n_clusters="auto", *, k_range=(2, 16), n_components=10, n_neighbors=15, min_dist=0.0,
+                 metric="cosine", pca_components=50, fit_sample=50_000, silhouette_sample=5_000,
+                 silhouette_tolerance=0.05, reducer=None, clusterer=None, random_state=0, plot_sample=20_000):
+        self.n_clusters = n_clusters
+        self.k_range = k_range
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.metric = metric
+        self.pca_components = pca_components
+        self.fit_sample = fit_sample
+        self.silhouette_sample = silhouette_sample
+        self.silhouette_tolerance = silhouette_tolerance
+        self.reducer = reducer
+        self.clusterer = clusterer
+        self.random_state = random_state
+        self.plot_sample = plot_sample
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, X):
+        """Reduce and cluster the song vectors ``X``; sets ``embedding_``, ``labels_``, ``sweep_``..."""
+        X = np.asarray(X, dtype=np.float32)
+        n = len(X)
+        if n < 3:
+            raise ValueError(f"a song map needs at least 3 songs, got {n}")
+        rng = np.random.default_rng(self.random_state)
+        sample = np.sort(rng.choice(n, self.fit_sample, replace=False)) if n > self.fit_sample else np.arange(n)
+        self.sample_ = sample
+        self.pca_ = None
+        if self.pca_components and X.shape[1] > self.pca_components and len(sample) > self.pca_components:
+            from sklearn.decomposition import PCA
+
+            self.pca_ = PCA(self.pca_components, random_state=self.random_state).fit(X[sample])
+        Xs = self._pca(X[sample])
+        self.reducer_ = self._make_reducer(len(sample))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*n_jobs.*")  # UMAP: seeded runs are single-threaded
+            sample_embedding = np.asarray(self.reducer_.fit_transform(Xs), dtype=np.float32)
+        self.embedding_ = np.empty((n, sample_embedding.shape[1]), dtype=np.float32)
+        self.embedding_[sample] = sample_embedding
+        rest = np.setdiff1d(np.arange(n), sample)
+        for start in range(0, len(rest), 50_000):
+            part = rest[start:start + 50_000]
+            self.embedding_[part] = self.reducer_.transform(self._pca(X[part]))
+        self._choose_k(sample_embedding)
+        self.labels_ = np.asarray(self.clusterer_.predict(self.embedding_), dtype=np.int64)
+        self._map_2d(rng)
+        return self
+
+    def fit_predict(self, X):
+        return self.fit(X).labels_
+
+    def _pca(self, X):
+        return X if self.pca_ is None else self.pca_.transform(X).astype(np.float32)
+
+    def _make_reducer(self, n):
+        if self.reducer is not None:
+            return clone(self.reducer) if hasattr(self.reducer, "get_params") else self.reducer
+        import umap
+
+        return umap.UMAP(n_components=self.n_components, n_neighbors=min(self.n_neighbors, max(2, n - 1)),
+                         min_dist=self.min_dist, metric=self.metric, random_state=self.random_state,
+                         init="spectral" if n > self.n_components + 1 else "random")
+
+    def _make_clusterer(self, k):
+        if self.clusterer is None:
+            from sklearn.cluster import KMeans
+
+            return KMeans(n_clusters=k, n_init=4, random_state=self.random_state)
+        clusterer = clone(self.clusterer) if hasattr(self.clusterer, "get_params") else self.clusterer
+        if k is not None and "n_clusters" in getattr(clusterer, "get_params", dict)():
+            clusterer.set_params(n_clusters=k)
+        return clusterer
+
+    def _choose_k(self, Z):
+        from sklearn.metrics import silhouette_score
+
+        sweeps = self.n_clusters == "auto" and (
+            self.clusterer is None or "n_clusters" in getattr(self.clusterer, "get_params", dict)())
+        if not sweeps:
+            k = None if self.n_clusters == "auto" else int(self.n_clusters)
+            self.clusterer_ = self._make_clusterer(k).fit(Z)
+            self.sweep_ = pd.DataFrame(columns=["k", "inertia", "silhouette"])
+            self.n_clusters_ = len(np.unique(self.clusterer_.predict(Z)))
+            self.choice_ = "fixed" if k else "clusterer"
+            return
+        lo, hi = self.k_range
+        ks = list(range(max(2, lo), min(hi, len(Z) - 1) + 1))
+        if len(ks) < 3:
+            raise ValueError(f"k_range {self.k_range} leaves fewer than 3 values of k for {len(Z)} songs")
+        rows, fitted = [], {}
+        for k in ks:
+            model = self._make_clusterer(k).fit(Z)
+            labels = model.predict(Z)
+            sil = (silhouette_score(Z, labels, sample_size=min(self.silhouette_sample, len(Z)),
+                                    random_state=self.random_state) if len(np.unique(labels)) > 1 else np.nan)
+            inertia = float(getattr(model, "inertia_", np.nan))
+            rows.append({"k": k, "inertia": inertia, "silhouette": float(sil)})
+            fitted[k] = model
+            logger.info("k=%d inertia=%.4g silhouette=%.3f", k, inertia, sil)
+        self.sweep_ = pd.DataFrame(rows)
+        elbow = elbow_point(self.sweep_["k"].to_numpy(), self.sweep_["inertia"].to_numpy())
+        best = int(self.sweep_.loc[self.sweep_["silhouette"].idxmax(), "k"])
+        sil = dict(zip(self.sweep_["k"], self.sweep_["silhouette"]))
+        if elbow is not None and sil[elbow] >= sil[best] - self.silhouette_tolerance:
+            k, self.choice_ = elbow, "elbow"
+        else:
+            k, self.choice_ = best, "silhouette"
+        self.elbow_, self.best_silhouette_k_ = elbow, best
+        self.n_clusters_ = int(k) if self.n_clusters == "auto" else int(self.n_clusters)
+        self.clusterer_ = fitted[self.n_clusters_]
+
+    def _map_2d(self, rng):
+        """2-D coordinates of up to ``plot_sample`` songs, from the reduced vectors."""
+        n = len(self.embedding_)
+        self.plot_index_ = (np.sort(rng.choice(n, self.plot_sample, replace=False)) if n > self.plot_sample
+                            else np.arange(n))
+        Z = self.embedding_[self.plot_index_]
+        if Z.shape[1] <= 2:
+            self.map_2d_ = Z[:, :2]
+            return
+        if self.reducer is not None:  # keep users' injected reducers honest: project with PCA, not UMAP
+            from sklearn.decomposition import PCA
+
+            self.map_2d_ = PCA(2, random_state=self.random_state).fit_transform(Z).astype(np.float32)
+            return
+        import umap
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*n_jobs.*")
+            self.map_2d_ = umap.UMAP(n_components=2, n_neighbors=min(15, max(2, len(Z) - 1)), min_dist=0.1,
+                                     random_state=self.random_state,
+                                     init="spectral" if len(Z) > 3 else "random").fit_transform(Z).astype(np.float32)
+
+    # ------------------------------------------------------------- describe
+    def describe(self, counts, terms, moods=None, n_words=8):
+        """One row per cluster: size, top words (class-based TF-IDF) and mood mix.
+
+        ``counts`` is the songs x terms count matrix of the catalogue (e.g.
+        :meth:`musemood.retrieval.LexicalIndex.fit_transform`), ``terms`` its terms,
+        ``moods`` one label per song (missing = unlabelled).  Top words use
+        BERTopic's c-TF-IDF: a term's frequency in the cluster times
+        log(1 + mean words per cluster / the term's frequency over all clusters).
+        """
+        import scipy.sparse as sp
+
+        labels = self.labels_
+        k = int(labels.max()) + 1
+        membership = sp.csr_matrix((np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
+        per_cluster = np.asarray((membership @ counts).todense(), dtype=np.float64)
+        tf = per_cluster / np.maximum(per_cluster.sum(axis=1, keepdims=True), 1)
+        idf = np.log1p(per_cluster.sum(axis=1).mean() / np.maximum(per_cluster.sum(axis=0), 1))
+        ctfidf = tf * idf
+        moods = None if moods is None else pd.Series(np.asarray(moods, dtype=object))
+        rows = []
+        for c in range(k):
+            members = labels == c
+            top = np.argsort(-ctfidf[c], kind="stable")[:n_words]
+            row = {"cluster": c, "songs": int(members.sum()), "share": float(members.mean()),
+                   "top_words": [str(terms[t]) for t in top if ctfidf[c, t] > 0]}
+            if moods is not None:
+                mix = moods[members].dropna().value_counts(normalize=True)
+                row["labelled"] = int(moods[members].notna().sum())
+                row["mood_mix"] = {str(m): round(float(p), 3) for m, p in mix.items()}
+                row["dominant_mood"] = str(mix.index[0]) if len(mix) else None
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    # ---------------------------------------------------------------- plots
+    def plot_k_sweep(self, path):
+        """Distortion and silhouette per k, the chosen k marked; saved as PNG."""
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(6.4, 4))
+        ax = fig.subplots()
+        sweep = self.sweep_
+        ax.plot(sweep["k"], sweep["inertia"], "o-", color="tab:blue", label="distortion (inertia)")
+        ax.set_xlabel("k (clusters)")
+        ax.set_ylabel("distortion", color="tab:blue")
+        ax2 = ax.twinx()
+        ax2.plot(sweep["k"], sweep["silhouette"], "s--", color="tab:orange", label="silhouette")
+        ax2.set_ylabel("silhouette (clustered space)", color="tab:orange")
+        ax.axvline(self.n_clusters_, color="grey", linestyle=":")
+        ax.set_title(f"Choosing k: {self.n_clusters_} ({self.choice_})")
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        return path
+
+    def plot_map(self, path, colour_by, *, title=None, missing="unlabelled"):
+        """The 2-D map coloured by one value per song (mood, cluster...); saved as PNG."""
+        from matplotlib.figure import Figure
+
+        values = pd.Series(np.asarray(colour_by, dtype=object)[self.plot_index_]).fillna(missing).astype(str)
+        fig = Figure(figsize=(7, 6))
+        ax = fig.subplots()
+        groups = sorted(values.unique(), key=lambda v: (v == missing, _natural(v)))
+        cmap = _colours(len(groups))
+        for i, value in enumerate(groups):
+            pts = self.map_2d_[(values == value).to_numpy()]
+            colour = "lightgrey" if value == missing else cmap[i]
+            ax.scatter(pts[:, 0], pts[:, 1], s=6, alpha=0.7, color=colour, label=f"{value} ({len(pts)})")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(title or "Song map")
+        ax.legend(markerscale=2.5, fontsize=7, loc="best", ncol=2 if len(groups) > 10 else 1)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        return path
+
+
+def elbow_point(ks, distortion):
+    """The k of maximum curvature of the distortion curve, both axes scaled to [0, 1].
+
+    The curve is the polyline through the sweep's points; its curvature at an inner
+    point is the turning angle between the segments that meet there (the discrete
+    analogue of curvature for a polyline).  Returns ``None`` for fewer than 3 points
+    or a flat curve.
+    """
+    ks, y = np.asarray(ks, dtype=float), np.asarray(distortion, dtype=float)
+    if len(ks) < 3 or not np.isfinite(y).all() or np.ptp(y) == 0:
+        return None
+    x = (ks - ks.min()) / np.ptp(ks)
+    y = (y - y.min()) / np.ptp(y)
+    angle = np.arctan2(np.diff(y), np.diff(x))
+    turning = np.abs(np.diff(angle))
+    return int(ks[1 + int(np.argmax(turning))])
+
+
+def _natural(value):
+    return (0, int(value), "") if str(value).lstrip("-").isdigit() else (1, 0, str(value))
+
+
+def _colours(n):
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(n)]

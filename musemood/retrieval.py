@@ -1,0 +1,402 @@
+"""Candidate retrieval for the recommender: a lexical inverted index and a vector index.
+
+:class:`LexicalIndex` is an inverted index over cleaned lyrics: a sparse
+term-by-song matrix (scipy CSR, one row of postings per term) weighted by
+BM25 or TF-IDF.  A query is a handful of keywords, so scoring touches only the
+postings of those terms, in one sparse product; there is no loop over songs.
+
+:class:`VectorIndex` finds the nearest song vectors by inner product (cosine
+on unit vectors): exact NumPy search for small catalogues, an HNSW graph from
+faiss above ``exact_threshold`` songs (faiss was the fastest of faiss-cpu,
+hnswlib and usearch on our machine at equal recall; see docs/benchmarks.md).
+
+:func:`embedding_keywords` picks a song's keywords the KeyBERT way: candidate
+terms (the song's top TF-IDF terms) ranked by the cosine similarity of their
+encoder vectors to the song's encoder vector.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+SCORINGS = ("tfidf", "bm25")
+TOKEN_PATTERN = r"(?u)\b[^\W\d_][^\W\d_']+\b"
+
+
+class LexicalIndex:
+    """Inverted index over song lyrics with BM25 or TF-IDF scoring.
+
+    Parameters
+    ----------
+    scoring : {"tfidf", "bm25"}, default="tfidf"
+        ``"tfidf"``: a song's weights are sublinear TF x smoothed IDF, L2-normalised,
+        and a keyword query is an IDF-weighted unit vector, so the score is a cosine.
+        ``"bm25"``: Okapi BM25 weights (Lucene's IDF, ``k1``, ``b``), query terms weigh 1.
+    k1, b : float, default=1.2, 0.75
+        BM25 term-frequency saturation and length normalisation.
+    min_df, max_df : int or float, default=2, 0.5
+        Terms in fewer songs (count) or in a larger share of songs are not indexed.
+    ngram_range : tuple, default=(1, 1)
+        Word n-grams to index, as in scikit-learn's ``CountVectorizer``.
+    stop_words : "english", list or None, default="english"
+    max_features : int or None, default=None
+        Keep only the most frequent terms.
+
+    Attributes
+    ----------
+    terms_ : ndarray of str
+        The indexed terms; a term's id is its position.
+    postings_ : scipy.sparse.csr_matrix of shape (n_terms, n_songs)
+        Term weights per song (row t holds the songs that contain term t).
+    idf_ : ndarray
+        Inverse document frequency per term under the chosen scoring.
+    """
+
+    def __init__(self, scoring="tfidf", *, k1=1.2, b=0.75, min_df=2, max_df=0.5, ngram_range=(1, 1),
+                 stop_words="english", max_features=None):
+        if scoring not in SCORINGS:
+            raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
+        self.scoring = scoring
+        self.k1 = k1
+        self.b = b
+        self.min_df = min_df
+        self.max_df = max_df
+        self.ngram_range = tuple(ngram_range)
+        self.stop_words = stop_words
+        self.max_features = max_features
+
+    # ----------------------------------------------------------------- build
+    def _vectorizer(self, vocabulary=None):
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        return CountVectorizer(
+            lowercase=True, token_pattern=TOKEN_PATTERN, stop_words=self.stop_words, ngram_range=self.ngram_range,
+            min_df=1 if vocabulary is not None else self.min_df,
+            max_df=1.0 if vocabulary is not None else self.max_df,
+            max_features=None if vocabulary is not None else self.max_features,
+            vocabulary=vocabulary, dtype=np.float32,
+        )
+
+    def fit_transform(self, texts):
+        """Index ``texts``; return their term counts (songs x terms, CSR) for further use."""
+        vectorizer = self._vectorizer()
+        try:
+            counts = vectorizer.fit_transform(texts)
+        except ValueError as exc:  # empty vocabulary
+            raise ValueError(f"no terms to index ({exc}); are the lyrics empty? lower min_df for tiny catalogues") from None
+        self.terms_ = vectorizer.get_feature_names_out()
+        self._index(counts)
+        return counts
+
+    def fit(self, texts):
+        """Index ``texts`` (one cleaned lyric per song)."""
+        self.fit_transform(texts)
+        return self
+
+    @classmethod
+    def from_counts(cls, counts, terms, **params):
+        """An index over a ready songs x terms count matrix (e.g. from another tokenizer)."""
+        index = cls(**params)
+        index.terms_ = np.asarray(terms, dtype=object)
+        index._index(sp.csr_matrix(counts, dtype=np.float32))
+        return index
+
+    def _index(self, counts):
+        n_songs, n_terms = counts.shape
+        df = np.bincount(counts.indices, minlength=n_terms).astype(np.float64)
+        self.n_songs_ = n_songs
+        self.tfidf_idf_ = np.log((1 + n_songs) / (1 + df)) + 1.0  # scikit-learn's smoothed IDF
+        if self.scoring == "bm25":
+            self.idf_ = np.log1p((n_songs - df + 0.5) / (df + 0.5))
+            lengths = np.asarray(counts.sum(axis=1)).ravel()
+            self.avg_length_ = float(lengths.mean()) if n_songs else 0.0
+        else:
+            self.idf_ = self.tfidf_idf_
+            self.avg_length_ = None
+        self.postings_ = self.weigh(counts).T.tocsr()
+        self.postings_.sort_indices()
+        self._term_ids = {t: i for i, t in enumerate(self.terms_)}
+
+    def weigh(self, counts):
+        """Weights of a songs x terms count matrix under this index's scoring."""
+        w = sp.csr_matrix(counts, dtype=np.float32, copy=True)
+        tf = w.data
+        if self.scoring == "bm25":
+            lengths = np.asarray(counts.sum(axis=1)).ravel()
+            norm = self.k1 * (1 - self.b + self.b * lengths / max(self.avg_length_, 1e-9))
+            norm = np.repeat(norm, np.diff(w.indptr))
+            w.data = (tf * (self.k1 + 1) / (tf + norm) * self.idf_[w.indices]).astype(np.float32)
+            return w
+        return self.tfidf(w)
+
+    def tfidf(self, counts):
+        """Sublinear TF-IDF weights, rows L2-normalised (for keywords, whatever the scoring)."""
+        from sklearn.preprocessing import normalize
+
+        w = sp.csr_matrix(counts, dtype=np.float32, copy=True)
+        w.data = ((1 + np.log(w.data)) * self.tfidf_idf_[w.indices]).astype(np.float32)
+        return normalize(w, copy=False)
+
+    # ----------------------------------------------------------------- query
+    def count(self, texts):
+        """Term counts of new texts over the indexed vocabulary."""
+        return self._vectorizer(vocabulary={t: i for i, t in enumerate(self.terms_)}).transform(texts)
+
+    def term_ids(self, terms):
+        """Ids of the indexed terms among ``terms`` (unknown terms are left out)."""
+        return np.asarray([self._term_ids[t] for t in terms if t in self._term_ids], dtype=np.int64)
+
+    def query_vector(self, term_ids):
+        """A 1 x n_terms query over ``term_ids`` (duplicates count once)."""
+        term_ids = np.unique(np.asarray(term_ids, dtype=np.int64))
+        if self.scoring == "bm25":
+            data = np.ones(len(term_ids), dtype=np.float32)
+        else:
+            data = self.idf_[term_ids].astype(np.float32)
+            data /= max(float(np.linalg.norm(data)), 1e-12)
+        return sp.csr_matrix((data, term_ids, [0, len(term_ids)]), shape=(1, len(self.terms_)))
+
+    def scores(self, term_ids):
+        """Every song that contains a query term, with its score: ``(song_ids, scores)``, ids ascending."""
+        row = (self.query_vector(term_ids) @ self.postings_).tocsr()
+        row.sort_indices()
+        return row.indices.astype(np.int64), row.data
+
+    def search(self, term_ids, top_n=100, *, exclude=None, mask=None):
+        """The ``top_n`` best songs for a keyword query: ``(song_ids, scores)``, best first."""
+        ids, scores = self.scores(term_ids)
+        keep = np.ones(len(ids), dtype=bool)
+        if mask is not None:
+            keep &= mask[ids]
+        if exclude is not None:
+            keep &= ~np.isin(ids, np.atleast_1d(exclude))
+        ids, scores = ids[keep], scores[keep]
+        if len(ids) > top_n:
+            part = np.argpartition(-scores, top_n - 1)[:top_n]
+            ids, scores = ids[part], scores[part]
+        order = np.lexsort((ids, -scores))
+        return ids[order], scores[order]
+
+    def shared_terms(self, term_ids, song_ids):
+        """For each of ``song_ids``, the query terms it contains (lists of term ids)."""
+        song_ids = np.asarray(song_ids)
+        out = [[] for _ in song_ids]
+        for t in np.unique(np.asarray(term_ids, dtype=np.int64)):
+            start, stop = self.postings_.indptr[t], self.postings_.indptr[t + 1]
+            posting = self.postings_.indices[start:stop]
+            pos = np.searchsorted(posting, song_ids)
+            hit = (pos < len(posting)) & (posting[np.minimum(pos, len(posting) - 1)] == song_ids) if len(posting) else \
+                np.zeros(len(song_ids), dtype=bool)
+            for i in np.flatnonzero(hit):
+                out[i].append(int(t))
+        return out
+
+    # ----------------------------------------------------------- persistence
+    def save(self, path):
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        sp.save_npz(path / "postings.npz", self.postings_, compressed=False)
+        np.save(path / "idf.npy", self.idf_)
+        np.save(path / "tfidf_idf.npy", self.tfidf_idf_)
+        config = {"scoring": self.scoring, "k1": self.k1, "b": self.b, "min_df": self.min_df, "max_df": self.max_df,
+                  "ngram_range": list(self.ngram_range), "stop_words": self.stop_words,
+                  "max_features": self.max_features, "n_songs": self.n_songs_, "avg_length": self.avg_length_}
+        (path / "lexical.json").write_text(json.dumps(config, indent=1))
+        (path / "terms.json").write_text(json.dumps(list(map(str, self.terms_))))
+        return path
+
+    @classmethod
+    def load(cls, path):
+        path = Path(path)
+        config = json.loads((path / "lexical.json").read_text())
+        index = cls(**{k: config[k] for k in ("scoring", "k1", "b", "min_df", "max_df", "ngram_range", "stop_words",
+                                              "max_features")})
+        index.terms_ = np.asarray(json.loads((path / "terms.json").read_text()), dtype=object)
+        index.postings_ = sp.load_npz(path / "postings.npz").tocsr()
+        index.idf_ = np.load(path / "idf.npy")
+        index.tfidf_idf_ = np.load(path / "tfidf_idf.npy")
+        index.n_songs_ = config["n_songs"]
+        index.avg_length_ = config["avg_length"]
+        index._term_ids = {t: i for i, t in enumerate(index.terms_)}
+        return index
+
+
+def top_terms(weights, n):
+    """The ``n`` highest-weighted term ids of each row of a CSR matrix, best first; -1 pads short rows.
+
+    Vectorised: one sort of all non-zeros by (row, -weight), no loop over rows.
+    """
+    weights = sp.csr_matrix(weights)
+    n_rows = weights.shape[0]
+    rows = np.repeat(np.arange(n_rows), np.diff(weights.indptr))
+    order = np.lexsort((weights.indices, -weights.data, rows))
+    rank = np.arange(len(order)) - weights.indptr[rows[order]]
+    keep = order[rank < n]
+    out = np.full((n_rows, n), -1, dtype=np.int64)
+    out[rows[keep], (rank[rank < n])] = weights.indices[keep]
+    return out
+
+
+def embedding_keywords(song_vectors, candidates, terms, encode, n=5, batch_rows=4096):
+    """Keywords by encoder similarity: for each song, the ``n`` candidate terms closest to the song.
+
+    ``song_vectors`` are the songs' encoder vectors, ``candidates`` an (n_songs, c) array of term
+    ids (-1 = none, e.g. from :func:`top_terms`), ``terms`` the term strings, ``encode`` a function
+    from a list of strings to vectors in the same space (the song's encoder).  Each distinct
+    candidate term is encoded once.  Returns an (n_songs, n) array of term ids, -1 padded.
+    """
+    candidates = np.asarray(candidates)
+    unique = np.unique(candidates[candidates >= 0])
+    out = np.full((len(candidates), n), -1, dtype=np.int64)
+    if not len(unique):
+        return out
+    term_vecs = _unit(np.asarray(encode([str(terms[t]) for t in unique]), dtype=np.float32))
+    position = np.full(int(unique.max()) + 1, -1)
+    position[unique] = np.arange(len(unique))
+    songs = _unit(np.asarray(song_vectors, dtype=np.float32))
+    for start in range(0, len(candidates), batch_rows):
+        cand = candidates[start:start + batch_rows]
+        valid = cand >= 0
+        vecs = term_vecs[np.where(valid, position[np.maximum(cand, 0)], 0)]  # rows, c, d
+        sims = np.einsum("rcd,rd->rc", vecs, songs[start:start + batch_rows])
+        sims[~valid] = -np.inf
+        best = np.argsort(-sims, axis=1, kind="stable")[:, :n]
+        picked = np.take_along_axis(cand, best, axis=1)
+        picked[np.take_along_axis(~valid, best, axis=1)] = -1
+        out[start:start + len(cand), :picked.shape[1]] = picked
+    return out
+
+
+def _unit(x):
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.where(norms > 0, norms, 1.0)
+
+
+class VectorIndex:
+    """Nearest song vectors by inner product: exact below ``exact_threshold`` songs, HNSW (faiss) above.
+
+    Parameters
+    ----------
+    backend : {"auto", "exact", "hnsw"}, default="auto"
+    exact_threshold : int, default=50_000
+        With ``backend="auto"``, catalogues up to this size are searched exactly
+        (a matrix-vector product is already sub-millisecond there).
+    m, ef_construction, ef_search : int, default=16, 128, 128
+        HNSW graph degree, build beam and search beam.  Recall@10 against exact search
+        per ``ef_search`` is measured in docs/benchmarks.md (benchmarks/ann.py); raise
+        ``ef_search`` for more recall at more latency.
+    threads : int or None, default=None
+        Threads for building (faiss uses all cores by default); searches run on one thread.
+    """
+
+    def __init__(self, backend="auto", *, exact_threshold=50_000, m=16, ef_construction=128, ef_search=128,
+                 threads=None):
+        if backend not in ("auto", "exact", "hnsw"):
+            raise ValueError(f"backend must be 'auto', 'exact' or 'hnsw', got {backend!r}")
+        self.backend = backend
+        self.exact_threshold = exact_threshold
+        self.m = m
+        self.ef_construction = ef_construction
+        self.ef_search = ef_search
+        self.threads = threads
+
+    def build(self, vectors):
+        """Index ``vectors`` (float32, rows should be unit length for cosine)."""
+        self.vectors_ = np.ascontiguousarray(vectors, dtype=np.float32)
+        n, dim = self.vectors_.shape
+        self.backend_ = self.backend if self.backend != "auto" else ("exact" if n <= self.exact_threshold else "hnsw")
+        self.index_ = None
+        if self.backend_ == "hnsw":
+            faiss = _faiss()
+            if self.threads:
+                faiss.omp_set_num_threads(self.threads)
+            index = faiss.IndexHNSWFlat(dim, self.m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = self.ef_construction
+            index.add(self.vectors_)
+            self.index_ = index
+        return self
+
+    def search(self, query, k=10, *, mask=None):
+        """The ``k`` nearest songs to one query vector: ``(song_ids, similarities)``, best first.
+
+        ``mask`` (boolean, one per song) restricts the result to songs where it is true.
+        """
+        query = np.asarray(query, dtype=np.float32).ravel()
+        n = len(self.vectors_)
+        k = min(k, n if mask is None else int(mask.sum()))
+        if k <= 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        if self.backend_ == "hnsw":
+            share = 1.0 if mask is None else max(float(mask.mean()), 1e-9)
+            fetch = int(min(n, np.ceil(k / share * 1.5) + 10))
+            if fetch <= max(4 * k, 2000):
+                ids, sims = self._hnsw(query, fetch)
+                if mask is not None:
+                    keep = mask[ids]
+                    ids, sims = ids[keep], sims[keep]
+                if len(ids) >= k:
+                    return ids[:k], sims[:k]
+            # a rare filter: search the filtered songs exactly
+            subset = np.flatnonzero(mask)
+            ids, sims = _exact(self.vectors_[subset], query, k)
+            return subset[ids], sims
+        sims = self.vectors_ @ query
+        if mask is not None:
+            sims = np.where(mask, sims, -np.inf)
+        ids, _ = _exact_from_sims(sims, k)
+        return ids, sims[ids]
+
+    def _hnsw(self, query, k):
+        faiss = _faiss()
+        params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+        sims, ids = self.index_.search(query[None, :], k, params=params)
+        keep = ids[0] >= 0
+        return ids[0][keep].astype(np.int64), sims[0][keep]
+
+    def save(self, path):
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        np.save(path / "vectors.npy", self.vectors_)
+        if self.index_ is not None:
+            _faiss().write_index(self.index_, str(path / "hnsw.faiss"))
+        config = {"backend": self.backend, "backend_": self.backend_, "exact_threshold": self.exact_threshold,
+                  "m": self.m, "ef_construction": self.ef_construction, "ef_search": self.ef_search,
+                  "threads": self.threads}
+        (path / "vector_index.json").write_text(json.dumps(config, indent=1))
+        return path
+
+    @classmethod
+    def load(cls, path, *, mmap=False):
+        path = Path(path)
+        config = json.loads((path / "vector_index.json").read_text())
+        index = cls(**{k: config[k] for k in ("backend", "exact_threshold", "m", "ef_construction", "ef_search",
+                                              "threads")})
+        index.backend_ = config["backend_"]
+        index.vectors_ = np.load(path / "vectors.npy", mmap_mode="r" if mmap else None)
+        index.index_ = _faiss().read_index(str(path / "hnsw.faiss")) if index.backend_ == "hnsw" else None
+        return index
+
+
+def _exact(vectors, query, k):
+    sims = vectors @ query
+    ids, _ = _exact_from_sims(sims, k)
+    return ids, sims[ids]
+
+
+def _exact_from_sims(sims, k):
+    k = min(k, len(sims))
+    part = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+    order = np.lexsort((part, -sims[part]))
+    return part[order], sims[part[order]]
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError:
+        raise ImportError("the HNSW index needs faiss: pip install faiss-cpu (or use backend='exact')") from None
+    return faiss

@@ -1,0 +1,114 @@
+"""The song map (UMAP + KMeans, the k sweep) and song vectors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+from sklearn.decomposition import PCA
+from sklearn.metrics import adjusted_rand_score
+
+from musemood import schema
+from musemood.clustering import SongMap, elbow_point
+from musemood.vectors import SongVectorizer
+
+
+def test_elbow_is_the_point_of_maximum_curvature():
+    ks = np.arange(2, 12)
+    distortion = np.where(ks <= 5, 100 - 28 * (ks - 2), 16 - (ks - 5))  # steep until k=5, then flat
+    assert elbow_point(ks, distortion) == 5
+    assert elbow_point([2, 3], [1, 0]) is None
+    assert elbow_point([2, 3, 4], [1, 1, 1]) is None
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(600, n_features=20, centers=5, cluster_std=1.0, random_state=0)
+    return X.astype(np.float32), y
+
+
+def test_umap_kmeans_sweep_finds_the_blobs(blobs, tmp_path):
+    X, y = blobs
+    song_map = SongMap(k_range=(2, 9), pca_components=None).fit(X)
+    assert song_map.embedding_.shape == (600, 10)
+    assert list(song_map.sweep_.columns) == ["k", "inertia", "silhouette"]
+    assert song_map.sweep_["k"].tolist() == list(range(2, 10))
+    assert song_map.n_clusters_ == 5 and song_map.choice_ in ("elbow", "silhouette")
+    assert adjusted_rand_score(y, song_map.labels_) > 0.95
+    assert song_map.map_2d_.shape == (600, 2)
+    paths = [song_map.plot_k_sweep(tmp_path / "k.png"),
+             song_map.plot_map(tmp_path / "mood.png", np.where(y < 2, "happy", None)),
+             song_map.plot_map(tmp_path / "cluster.png", song_map.labels_)]
+    for path in paths:
+        assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 5000
+
+
+def test_injected_reducer_and_clusterer_and_a_fixed_k(blobs):
+    X, y = blobs
+    song_map = SongMap(n_clusters=5, reducer=PCA(4), clusterer=KMeans(n_init=2, random_state=0)).fit(X)
+    assert song_map.embedding_.shape == (600, 4) and song_map.n_clusters_ == 5
+    assert song_map.choice_ == "fixed" and adjusted_rand_score(y, song_map.labels_) > 0.95
+
+
+def test_silhouette_overrules_a_bad_elbow(blobs):
+    X, y = blobs
+    song_map = SongMap(k_range=(2, 9), reducer=PCA(10), silhouette_tolerance=0.0).fit(X)
+    best = song_map.sweep_.loc[song_map.sweep_["silhouette"].idxmax(), "k"]
+    assert song_map.n_clusters_ == best
+
+
+def test_large_catalogues_fit_on_a_sample_and_transform_the_rest(blobs):
+    X, y = blobs
+    song_map = SongMap(k_range=(3, 7), fit_sample=200, plot_sample=100, reducer=PCA(10)).fit(X)
+    assert len(song_map.sample_) == 200 and song_map.labels_.shape == (600,)
+    assert adjusted_rand_score(y, song_map.labels_) > 0.9
+    assert song_map.map_2d_.shape == (100, 2)
+
+
+def test_describe_gives_top_words_and_mood_mix():
+    song_map = SongMap()
+    song_map.labels_ = np.array([0, 0, 1, 1])
+    counts = sp.csr_matrix(np.array([[3, 0, 1], [2, 0, 1], [0, 4, 1], [0, 2, 1]], dtype=float))
+    table = song_map.describe(counts, np.array(["sun", "rain", "love"]), ["happy", "happy", "sad", None])
+    assert table["top_words"][0][0] == "sun" and table["top_words"][1][0] == "rain"
+    assert table["mood_mix"][0] == {"happy": 1.0} and table["mood_mix"][1] == {"sad": 1.0}
+    assert table["labelled"].tolist() == [2, 1] and table["songs"].tolist() == [2, 2]
+
+
+def test_too_few_songs_is_a_clear_error():
+    with pytest.raises(ValueError, match="at least 3 songs"):
+        SongMap().fit(np.zeros((2, 4)))
+
+
+def _audio_frame(n, seed=0):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({f: rng.random(n) for f in schema.AUDIO_FEATURES})
+    df[schema.KEY] = rng.integers(0, 12, n).astype(float)
+    df[schema.MODE] = rng.integers(0, 2, n).astype(float)
+    df[schema.TIME_SIGNATURE] = 4.0
+    return df
+
+
+def test_song_vectors_are_unit_and_weighted_by_block():
+    df = _audio_frame(50)
+    emb = np.random.default_rng(1).standard_normal((50, 8))
+    vec = SongVectorizer().fit(df)
+    out = vec.transform(emb, df)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1, rtol=1e-5)
+    n_categories = df[schema.KEY].nunique() + df[schema.MODE].nunique() + 1
+    assert out.shape[1] == 8 + len(schema.CONTINUOUS_AUDIO_FEATURES) + n_categories
+    text_only = SongVectorizer({"embedding": 1.0, "audio": 0.0, "categorical": 0.0}).fit(df).transform(emb, df)
+    np.testing.assert_allclose(text_only, emb / np.linalg.norm(emb, axis=1, keepdims=True), rtol=1e-5)
+    # a free-text query has no audio: the average song, same width
+    assert vec.transform(emb[:1], None).shape == (1, out.shape[1])
+    again = SongVectorizer.from_dict(vec.to_dict())
+    np.testing.assert_allclose(again.transform(emb, df), out)
+
+
+def test_song_vectors_without_audio_columns():
+    df = pd.DataFrame({"title": ["a", "b"]})
+    out = SongVectorizer().fit(df).transform(np.eye(2, 3), df)
+    np.testing.assert_allclose(out, np.eye(2, 3))
+    with pytest.raises(ValueError, match="unknown blocks"):
+        SongVectorizer({"lyrics": 1.0})

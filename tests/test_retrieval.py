@@ -1,0 +1,142 @@
+"""The lexical inverted index, the vector index and keyword extraction."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from musemood.retrieval import LexicalIndex, VectorIndex, embedding_keywords, top_terms
+
+DOCS = [
+    "summer night dancing summer beach",
+    "cold rain lonely night",
+    "dancing in the summer sun",
+    "lonely road cold winter rain rain",
+    "beach sun summer waves",
+]
+
+
+def test_bm25_scores_match_the_formula():
+    index = LexicalIndex("bm25", min_df=1, max_df=1.0, stop_words=None).fit(DOCS)
+    terms = list(index.terms_)
+    ids, scores = index.scores(index.term_ids(["summer", "rain"]))
+    counts = [doc.split() for doc in DOCS]
+    avg = np.mean([len(c) for c in counts])
+    n = len(DOCS)
+    expected = {}
+    for d, words in enumerate(counts):
+        total = 0.0
+        for term in ("summer", "rain"):
+            tf = words.count(term)
+            df = sum(term in w for w in counts)
+            idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
+            total += idf * tf * 2.2 / (tf + 1.2 * (1 - 0.75 + 0.75 * len(words) / avg)) if tf else 0.0
+        if total:
+            expected[d] = total
+    assert sorted(expected) == ids.tolist()
+    np.testing.assert_allclose(scores, [expected[i] for i in ids], rtol=1e-5)
+    assert "summer" in terms
+
+
+def test_tfidf_scoring_is_a_cosine_with_scikit_learn_weights():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    index = LexicalIndex("tfidf", min_df=1, max_df=1.0, stop_words=None).fit(DOCS)
+    reference = TfidfVectorizer(sublinear_tf=True, token_pattern=r"(?u)\b[^\W\d_][^\W\d_']+\b").fit(DOCS)
+    assert list(reference.get_feature_names_out()) == list(index.terms_)
+    weights = reference.transform(DOCS)
+    q = np.zeros(len(index.terms_))
+    for t in ("cold", "lonely"):
+        q[reference.vocabulary_[t]] = reference.idf_[reference.vocabulary_[t]]
+    expected = weights @ normalize(q[None, :]).ravel()
+    ids, scores = index.scores(index.term_ids(["cold", "lonely", "unknown-word"]))
+    np.testing.assert_allclose(scores, expected[ids], rtol=1e-5)
+    assert set(ids) == set(np.flatnonzero(expected))
+
+
+def test_search_excludes_masks_and_ranks():
+    index = LexicalIndex(min_df=1, max_df=1.0).fit(DOCS)
+    q = index.term_ids(["summer", "beach"])
+    ids, scores = index.search(q, top_n=2)
+    assert ids.tolist() == [0, 4] and scores[0] >= scores[1]
+    ids, _ = index.search(q, top_n=5, exclude=[0])
+    assert 0 not in ids
+    mask = np.array([False, True, True, True, True])
+    assert 0 not in index.search(q, top_n=5, mask=mask)[0]
+    assert index.shared_terms(q, [0, 1, 2]) == [sorted(q.tolist()), [], [int(index.term_ids(["summer"])[0])]]
+
+
+def test_top_terms_matches_a_loop_over_rows():
+    rng = np.random.default_rng(0)
+    matrix = sp.random(50, 40, density=0.2, random_state=1, format="csr", dtype=np.float64)
+    matrix.data = rng.random(len(matrix.data))
+    got = top_terms(matrix, 4)
+    for i in range(50):
+        row = matrix.getrow(i)
+        expected = row.indices[np.lexsort((row.indices, -row.data))][:4].tolist()
+        assert got[i, : len(expected)].tolist() == expected
+        assert (got[i, len(expected):] == -1).all()
+
+
+def test_lexical_index_round_trips(tmp_path):
+    index = LexicalIndex("bm25", min_df=1, max_df=1.0).fit(DOCS)
+    again = LexicalIndex.load(index.save(tmp_path / "lex"))
+    q = index.term_ids(["night", "rain"])
+    for a, b in zip(index.scores(q), again.scores(q)):
+        np.testing.assert_array_equal(a, b)
+    assert again.count(["summer rain"]).nnz == 2
+
+
+def test_empty_catalogue_vocabulary_is_a_clear_error():
+    with pytest.raises(ValueError, match="no terms to index"):
+        LexicalIndex(min_df=1).fit(["", "  "])
+
+
+def _clustered(n, dim=32, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((20, dim))
+    x = centres[rng.integers(20, size=n)] + 0.5 * rng.standard_normal((n, dim))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_hnsw_search_recalls_exact_search(tmp_path):
+    vectors = _clustered(3000)
+    exact = VectorIndex("exact").build(vectors)
+    hnsw = VectorIndex("hnsw").build(vectors)
+    assert exact.backend_ == "exact" and hnsw.backend_ == "hnsw"
+    queries = _clustered(50, seed=1)
+    recall = np.mean([len(set(exact.search(q, 10)[0]) & set(hnsw.search(q, 10)[0])) / 10 for q in queries])
+    assert recall >= 0.95
+    ids, sims = exact.search(queries[0], 10)
+    np.testing.assert_allclose(sims, vectors[ids] @ queries[0], rtol=1e-5)
+    assert (np.diff(sims) <= 1e-7).all()
+    loaded = VectorIndex.load(hnsw.save(tmp_path / "vec"))
+    assert loaded.search(queries[0], 10)[0].tolist() == hnsw.search(queries[0], 10)[0].tolist()
+
+
+@pytest.mark.parametrize("backend", ["exact", "hnsw"])
+def test_vector_search_with_a_mask(backend):
+    vectors = _clustered(2000)
+    mask = np.zeros(len(vectors), dtype=bool)
+    mask[::50] = True  # a rare filter: 2% of songs
+    index = VectorIndex(backend).build(vectors)
+    ids, _ = index.search(vectors[7], 10, mask=mask)
+    assert len(ids) == 10 and mask[ids].all()
+    truth, _ = VectorIndex("exact").build(vectors).search(vectors[7], 10, mask=mask)
+    assert len(set(ids) & set(truth)) >= 9
+
+
+def test_auto_backend_switches_at_the_threshold():
+    vectors = _clustered(300)
+    assert VectorIndex(exact_threshold=1000).build(vectors).backend_ == "exact"
+    assert VectorIndex(exact_threshold=100).build(vectors).backend_ == "hnsw"
+
+
+def test_embedding_keywords_pick_the_closest_candidates():
+    terms = np.array(["sun", "rain", "beach", "snow"])
+    term_vectors = {"sun": [1, 0], "rain": [0, 1], "beach": [0.9, 0.1], "snow": [0.1, 0.9]}
+    encode = lambda words: np.array([term_vectors[w] for w in words], dtype=np.float32)  # noqa: E731
+    songs = np.array([[1, 0.05], [0.05, 1]], dtype=np.float32)
+    candidates = np.array([[1, 2, 3, -1], [0, 1, 3, 2]])
+    got = embedding_keywords(songs, candidates, terms, encode, n=2)
+    assert got.tolist() == [[2, 3], [1, 3]]
