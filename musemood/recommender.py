@@ -130,8 +130,9 @@ class Recommender:
             layer, ...), a plain encoder, or (``None``) the packaged all-MiniLM-L6-v2.
             The model is kept (and saved) to answer free-text queries.
         vectors : array, optional
-            Precomputed song embeddings, one row per song (then ``model`` is only used
-            for free-text queries and may be ``None``).
+            Precomputed song embeddings, one row per song.  Then ``model`` is only used
+            for free-text queries (it must embed text in the same space) and may be
+            ``None``: free text is then matched by keywords only.
         text_vectors : array, optional
             Encoder vectors of the lyrics for embedding keywords, with ``vectors``.
         tune_queries, eval_queries : boolean mask, index array or None
@@ -145,12 +146,16 @@ class Recommender:
         n = len(df)
         self._progress(f"indexing {n:,} songs")
         texts = [clean_lyrics(t) if isinstance(t, str) else "" for t in df[self.text_column]]
-        self.lexical_ = LexicalIndex(self.scoring, min_df=2 if n >= 50 else 1)
+        if vectors is not None and len(vectors) != n:
+            raise ValueError(f"vectors has {len(vectors)} rows for {n} songs; give one vector per song")
+        small = n < 50  # tiny catalogues: index every term
+        self.lexical_ = LexicalIndex(self.scoring, min_df=1 if small else 2, max_df=1.0 if small else 0.5)
         counts = self.lexical_.fit_transform(texts)
         tfidf = self.lexical_.tfidf(counts)
         candidates = top_terms(tfidf, max(self.n_keywords, 3 * self.n_keywords if self.n_embedding_keywords else 0))
 
-        self.model_, encode_terms = self._resolve_model(model)
+        self.model_, encode_terms = (None, None) if vectors is not None and model is None else \
+            self._resolve_model(model)
         if vectors is None:
             self._progress("embedding songs")
             vectors, text_vectors = self._embed(df, texts)
@@ -224,7 +229,8 @@ class Recommender:
 
                 model = load_model(path)
             else:
-                model = BertEncoder(None if model is None else str(model), max_length=self.max_length)
+                model = BertEncoder(None if model is None else str(model), max_length=self.max_length,
+                                    stride=self.max_length // 4)
         encoder = model if isinstance(model, BertEncoder) else getattr(model, "encoder_", None)
         if encoder is None and not hasattr(model, "embed"):
             raise TypeError(f"cannot embed songs with {type(model).__name__}: give a fitted musemood classifier, "
@@ -616,8 +622,10 @@ class Recommender:
                                                      "random_state")},
             "weights_": self.weights_, "tuning_": self.tuning_, "vectorizer": self.vectorizer_.to_dict(),
             "model": model_kind, "fit_seconds": self.fit_seconds_,
-            "map": None if self.map_ is None else {"n_clusters": int(self.map_.n_clusters_),
-                                                   "choice": self.map_.choice_},
+            "map": None if self.map_ is None else {
+                "n_clusters": int(self.map_.n_clusters_), "choice": self.map_.choice_,
+                "elbow": getattr(self.map_, "elbow_", None),
+                "best_silhouette_k": getattr(self.map_, "best_silhouette_k_", None)},
         }
         (path / "recommender.json").write_text(json.dumps(config, indent=1, default=_json_default))
         return path
@@ -658,6 +666,8 @@ class Recommender:
             rec.map_ = SongMap()
             rec.map_.n_clusters_ = config["map"]["n_clusters"]
             rec.map_.choice_ = config["map"]["choice"]
+            rec.map_.elbow_ = config["map"].get("elbow")
+            rec.map_.best_silhouette_k_ = config["map"].get("best_silhouette_k")
             rec.map_.labels_ = rec.catalogue_["cluster"].to_numpy()
             rec.map_.map_2d_ = np.load(path / "map" / "map_2d.npy")
             rec.map_.plot_index_ = np.load(path / "map" / "plot_index.npy")
@@ -754,7 +764,7 @@ def _load_model(path, kind, max_length):
     from .encoders import BertEncoder
 
     if kind == "encoder":
-        return BertEncoder(str(path), max_length=max_length)
+        return BertEncoder(str(path), max_length=max_length, stride=max_length // 4)
     from .classifiers import load_model
 
     return load_model(path)

@@ -341,7 +341,7 @@ class VectorIndex:
                 if len(ids) >= k:
                     return ids[:k], sims[:k]
             # a rare filter: search the filtered songs exactly
-            subset = np.flatnonzero(mask)
+            subset = np.flatnonzero(mask) if mask is not None else np.arange(n)
             ids, sims = _exact(self.vectors_[subset], query, k)
             return subset[ids], sims
         sims = self.vectors_ @ query

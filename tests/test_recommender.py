@@ -1,0 +1,202 @@
+"""The recommender: fit, recommend, lookup errors, tuning, evaluation, persistence, CLI."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musemood import schema
+from musemood.cli import main
+from musemood.datasets import drop_duplicate_songs, load_demo, save_dataset
+from musemood.encoders import BertEncoder
+from musemood.recommender import (
+    AmbiguousTitleError,
+    Recommender,
+    SongNotFoundError,
+    golden_section_max,
+    recommend,
+)
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return drop_duplicate_songs(load_demo(300, random_state=0)).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def fitted(catalogue, _tiny_bert_dir):
+    encoder = BertEncoder(str(_tiny_bert_dir), max_length=64, stride=16)
+    return Recommender().fit(catalogue, encoder)
+
+
+def test_recommend_a_song(fitted, catalogue):
+    song = catalogue.iloc[3]
+    out = fitted.recommend(song["title"], top_k=7, artist=song["artist"])
+    assert list(out.columns) == ["rank", "title", "artist", "mood", "cluster", "score", "similarity", "lexical",
+                                 "shared_keywords", "why"]
+    assert len(out) == 7 and out["rank"].tolist() == list(range(1, 8))
+    assert (np.diff(out["score"]) <= 1e-12).all()
+    assert not ((out["title"] == song["title"]) & (out["artist"] == song["artist"])).any()
+    assert out["why"].str.len().min() > 0
+    query = out.attrs["query"]
+    assert query["title"] == song["title"] and query["keywords"]
+    shared = out.loc[out["lexical"] > 0, "shared_keywords"]
+    assert shared.map(len).min() >= 1 and set(shared.iloc[0]) <= set(query["keywords"])
+
+
+def test_each_method_ranks_by_its_own_score(fitted, catalogue):
+    title = catalogue.iloc[5]["title"]
+    lexical = fitted.recommend(title, 10, artist=catalogue.iloc[5]["artist"], method="lexical")
+    embedding = fitted.recommend(title, 10, artist=catalogue.iloc[5]["artist"], method="embedding")
+    assert (np.diff(lexical["lexical"]) <= 1e-9).all()
+    assert (np.diff(embedding["similarity"]) <= 1e-6).all()
+
+
+def test_typo_unknown_and_ambiguous_titles(fitted, catalogue):
+    title = catalogue.iloc[0]["title"]
+    typo = title[:-1] + ("x" if title[-1] != "x" else "y")
+    out = fitted.recommend(typo, 3)
+    assert "closest title" in out.attrs["query"]["note"]
+    with pytest.raises(SongNotFoundError, match="did you mean") as err:
+        fitted.recommend("Qwertyuiop Zxcvbnm Completely Unknown", 3)
+    assert err.value.suggestions
+    with pytest.raises(SongNotFoundError, match="not by"):
+        fitted.recommend(title, 3, artist="Nobody At All Zzz")
+
+
+def test_an_ambiguous_title_asks_for_the_artist(catalogue, _tiny_bert_dir):
+    df = catalogue.head(60).copy()
+    df.loc[1, "title"] = df.loc[0, "title"]
+    df.loc[1, "artist"] = "Someone Else Entirely"
+    rec = Recommender(song_map=None, n_candidates=20).fit(df, BertEncoder(str(_tiny_bert_dir), max_length=32, stride=8))
+    with pytest.raises(AmbiguousTitleError, match="pass artist=") as err:
+        rec.recommend(df.loc[0, "title"])
+    assert "Someone Else Entirely" in err.value.artists
+    assert len(rec.recommend(df.loc[0, "title"], 5, artist="someone else entirely")) == 5
+
+
+def test_free_text_and_mood_filter(fitted):
+    out = fitted.recommend(text="summer nights and dancing", top_k=5, mood="happy")
+    assert len(out) == 5 and (out["mood"] == "happy").all()
+    assert "summer" in out.attrs["query"]["keywords"] or "dancing" in out.attrs["query"]["keywords"]
+    with pytest.raises(ValueError, match="unknown mood"):
+        fitted.recommend(text="rain", mood="furious")
+    with pytest.raises(ValueError, match="either a song title or text"):
+        fitted.recommend()
+
+
+def test_tuned_weights_and_evaluation(fitted):
+    assert fitted.tuning_["tuned"] and 0 <= fitted.weights_["lexical"] <= 1
+    assert fitted.tuning_["precision"] >= max(fitted.tuning_["lexical_only"], fitted.tuning_["embedding_only"]) - 1e-9
+    table = fitted.evaluate(k=5)
+    assert table["method"].tolist() == ["lexical only", "embeddings only", "tuned rerank", "random (Σ p²)"]
+    shares = fitted.catalogue_["mood"].dropna().value_counts(normalize=True)
+    assert table.attrs["random_baseline"] == pytest.approx(float((shares**2).sum()))
+    assert table["precision@5"].between(0, 1).all()
+    assert 0 <= table.attrs["wilcoxon_rerank_vs_lexical"] <= 1
+
+
+def test_the_rerank_beats_keywords_when_vectors_know_the_mood(catalogue):
+    """With song vectors that carry the mood, the tuned rerank must beat lexical retrieval."""
+    rng = np.random.default_rng(0)
+    moods = catalogue["label"].fillna("none").to_numpy()
+    centres = {m: rng.standard_normal(16) for m in np.unique(moods)}
+    vectors = np.stack([centres[m] for m in moods]) + 1.5 * rng.standard_normal((len(moods), 16))
+    rec = Recommender(song_map=None).fit(catalogue, None, vectors=vectors)
+    table = rec.evaluate(k=10).set_index("method")["precision@10"]
+    assert table["tuned rerank"] > table["lexical only"] + 0.05
+    assert table["tuned rerank"] > table["random (Σ p²)"] + 0.05
+    # without a model, free text falls back to keywords and says so
+    out = rec.recommend(text="summer dancing", top_k=3)
+    assert "keywords only" in out.attrs["query"]["note"]
+
+
+def test_golden_section_finds_the_maximum():
+    x, value, trace = golden_section_max(lambda w: -(w - 0.37) ** 2, 0.0, 1.0)
+    assert x == pytest.approx(0.37, abs=0.01) and value <= 0 and len(trace) > 11
+
+
+def test_save_and_load_give_the_same_answers(fitted, catalogue, tmp_path):
+    path = fitted.save(tmp_path / "rec")
+    again = Recommender.load(path)
+    song = catalogue.iloc[10]
+    a = fitted.recommend(song["title"], 8, artist=song["artist"])
+    b = again.recommend(song["title"], 8, artist=song["artist"])
+    pd.testing.assert_frame_equal(a, b)
+    a = fitted.recommend(text="cold rain on the window", top_k=4)
+    b = again.recommend(text="cold rain on the window", top_k=4)  # loads the saved encoder lazily
+    np.testing.assert_allclose(a["score"], b["score"], rtol=1e-4)
+    assert again.weights_ == fitted.weights_
+    assert (again.clusters_["songs"].to_numpy() == fitted.clusters_["songs"].to_numpy()).all()
+    paths = again.plot_map(tmp_path / "plots")
+    assert [p.name for p in paths] == ["k_sweep.png", "map_mood.png", "map_cluster.png"]
+    with pytest.raises(FileNotFoundError, match="no saved recommender"):
+        Recommender.load(tmp_path)
+
+
+def test_recommend_function_and_cli(fitted, catalogue, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path))
+    fitted.save(tmp_path / "recommender")
+    song = catalogue.iloc[2]
+    out = recommend(song["title"], top_k=4, artist=song["artist"])
+    assert len(out) == 4
+    assert main(["recommend", song["title"], "--artist", song["artist"], "--top-k", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert f"Songs like {song['title']}" in printed and " 3. " in printed
+    assert main(["recommend", "Qwertyuiop Zxcvbnm Unknown"]) == 2
+    assert "did you mean" in capsys.readouterr().err
+    assert main(["evaluate-recommender", "--k", "5", "--out", str(tmp_path / "eval.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "tuned rerank" in printed and "random" in printed and (tmp_path / "eval.json").exists()
+    assert main(["map", "--out", str(tmp_path / "plots")]) == 0
+    assert "cluster" in capsys.readouterr().out and (tmp_path / "plots" / "map_mood.png").exists()
+
+
+def test_map_command_fits_a_catalogue(catalogue, _tiny_bert_dir, tmp_path, capsys):
+    data = save_dataset(catalogue.head(120), tmp_path / "songs.parquet")
+    code = main(["map", "--data", str(data), "--model", str(_tiny_bert_dir), "--max-length", "32",
+                 "--n-clusters", "4", "--recommender", str(tmp_path / "rec")])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "cluster  3" in printed and (tmp_path / "rec" / "plots" / "map_cluster.png").exists()
+    assert Recommender.load(tmp_path / "rec").map_.n_clusters_ == 4
+
+
+def test_catalogue_errors(_tiny_bert_dir):
+    with pytest.raises(KeyError, match="lacks columns"):
+        Recommender().fit(pd.DataFrame({"title": ["a"] * 5}))
+    df = pd.DataFrame({schema.TITLE: list("abcd"), schema.ARTIST: list("wxyz"), schema.LYRICS: ["sun rain"] * 4})
+    with pytest.raises(ValueError, match="one vector per song"):
+        Recommender(song_map=None).fit(df, None, vectors=np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="not fitted"):
+        Recommender().recommend("a")
+
+
+def test_tbert_hidden_layer_feeds_the_recommender(catalogue, tiny_bert, tmp_path):
+    from musemood import TBertClassifier
+
+    labelled = catalogue[catalogue["label"].notna()]
+    model = TBertClassifier(str(tiny_bert), epochs=1, n_topics=3, max_length=32, stride=8, batch_size=16,
+                            hidden_size=24, random_state=0).fit(labelled, labelled["label"].astype(str))
+    hidden, text_vectors = model.embed(catalogue.head(5), return_text_vectors=True)
+    assert hidden.shape == (5, 24) and text_vectors.shape == (5, 32)
+    np.testing.assert_allclose(hidden, model.embed(catalogue.head(5)), rtol=1e-5)
+    rec = Recommender(song_map=None, n_candidates=30).fit(catalogue, model)
+    assert rec.vectors_.shape[1] > 24  # hidden layer + audio blocks
+    assert (rec.keywords_[:, 10:] >= 0).any()  # encoder keywords were chosen
+    out = rec.recommend(text="tears in the cold rain", top_k=3)  # a pseudo-song with average audio
+    assert len(out) == 3 and out["similarity"].abs().max() > 0
+    again = Recommender.load(rec.save(tmp_path / "rec"))
+    np.testing.assert_allclose(again.recommend(text="tears in the cold rain", top_k=3)["score"], out["score"],
+                               rtol=1e-4)
+
+
+def test_demo_ends_with_the_map_and_recommendations(tiny_bert, tmp_path, capsys):
+    code = main(["demo", "--n-songs", "300", "--models", "tfidf", "--encoder", str(tiny_bert), "--max-length", "32",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Song map and recommender on" in printed and "tuned rerank" in printed
+    assert "recommend(" in printed and " 5. " in printed
+    for name in ("k_sweep.png", "map_mood.png", "map_cluster.png"):
+        assert (tmp_path / "map" / name).exists()
+    assert (tmp_path / "recommender" / "recommender.json").exists()
