@@ -34,11 +34,22 @@ def vectors(n, dim=160, n_centres=64, latent=24, spread=0.5, noise=0.05, seed=0)
     return out, centre
 
 
+def _word(i):
+    """A letters-only word for vocabulary id ``i`` ("ba", "bb", ...): lyrics tokenizers skip digits."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        i, r = divmod(i, 26)
+        out = letters[r] + out
+        if not i:
+            return "q" + out
+
+
 def catalogue(n, *, dim=160, vocabulary=30_000, words=80, seed=0):
     """A dict with titles, artists, moods, lyrics (space-joined words) and vectors for ``n`` songs."""
     rng = np.random.default_rng(seed)
     vecs, centre = vectors(n, dim=dim, seed=seed)
-    vocab = np.array([f"w{i}" for i in range(vocabulary)])
+    vocab = np.array([_word(i) for i in range(vocabulary)])
     # Zipf ranks shared by all songs plus a theme offset so that each centre has its own frequent words.
     ranks = np.minimum(rng.zipf(1.3, size=(n, words)) - 1, vocabulary - 1)
     themed = rng.random((n, words)) < 0.3
