@@ -149,7 +149,7 @@ def main():
         exact = next(e for e in rows if e["n"] == r["n"] and e["contender"] == "exact")
         print(f"| {r['n']:,} | {r['contender']} | {r['ef_search'] or '-'} | {r['build_s']:.1f} | {r['index_mib']:.0f} | {r['file_mib']:.0f} | "
               f"{r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['recall_at_10']:.3f} | "
-              f"{exact['p50_ms'] / r['p50_ms']:.0f}x faster |")
+              + ("peer |" if r["contender"] == "exact" else f"{exact['p50_ms'] / r['p50_ms']:.0f}x faster |"))
     print("\nSmallest ef_search with recall@10 >= 0.95, per library and size:")
     for n in sorted({r["n"] for r in rows}):
         for name in dict.fromkeys(r["contender"] for r in rows if r["contender"] != "exact"):

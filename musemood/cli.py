@@ -298,7 +298,8 @@ def _demo_recommender(args, report, result):
     _print_recommendations(rec.recommend(song["title"], 5, artist=song["artist"]))
     print("\nrecommend(text='summer nights by the sea'):")
     _print_recommendations(rec.recommend(text="summer nights by the sea", top_k=5))
-    print(f"\nSaved the recommender to {path}; try `musemood recommend \"{song['title']}\"`")
+    where = f" --recommender {path}" if args.out else ""
+    print(f"\nSaved the recommender to {path}; try `musemood recommend \"{song['title']}\"{where}`")
 
 
 def _print_map(rec):

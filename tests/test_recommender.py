@@ -200,3 +200,11 @@ def test_demo_ends_with_the_map_and_recommendations(tiny_bert, tmp_path, capsys)
     for name in ("k_sweep.png", "map_mood.png", "map_cluster.png"):
         assert (tmp_path / "map" / name).exists()
     assert (tmp_path / "recommender" / "recommender.json").exists()
+
+
+def test_top_level_recommend_is_the_function():
+    import musemood
+    import musemood.recommender  # noqa: F401  (a submodule import must not shadow the function)
+
+    assert musemood.recommend is recommend and callable(musemood.recommend)
+    assert musemood.Recommender is Recommender
