@@ -1,0 +1,71 @@
+"""HTTP plumbing shared by the service clients: retries, politeness, credentials.
+
+Retries use urllib3's ``Retry`` (the library requests, spotipy and lyricsgenius sit on):
+exponential backoff on connection errors, read timeouts and 429/500/502/503/504 answers,
+honouring ``Retry-After``.  :class:`MinInterval` spaces calls to a service and sleeps
+only what remains of the interval.  :func:`credential` takes a secret from an argument,
+then the environment, else fails naming the variable; secrets are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from .._version import __version__
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"musemood/{__version__} (+https://github.com/musemood/musemood; python-requests)"
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+class SourceError(RuntimeError):
+    """A service answered something we cannot use (after retries): the message says what to do."""
+
+
+def session(*, retries=5, backoff=0.5, max_backoff=60.0, user_agent=USER_AGENT):
+    """A ``requests.Session`` that retries GETs with exponential backoff and honours Retry-After."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
+                  backoff_max=max_backoff, status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET"}),
+                  respect_retry_after_header=True, raise_on_status=False)
+    out = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    out.mount("http://", adapter)
+    out.mount("https://", adapter)
+    out.headers["User-Agent"] = user_agent
+    return out
+
+
+class MinInterval:
+    """At least ``seconds`` between calls (thread-safe); ``wait()`` sleeps only what remains."""
+
+    def __init__(self, seconds, *, clock=time.monotonic, sleep=time.sleep):
+        self.seconds = float(seconds)
+        self._clock, self._sleep = clock, sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self):
+        with self._lock:
+            now = self._clock()
+            if now < self._next:
+                self._sleep(self._next - now)
+                now = self._next
+            self._next = now + self.seconds
+
+
+def credential(value, variable, what):
+    """``value`` if given, else the environment variable ``variable``, else a clear error."""
+    if value:
+        return value
+    value = os.environ.get(variable)
+    if value:
+        return value
+    raise ValueError(f"{what} needs {variable}: set that environment variable, or pass the value as an argument")

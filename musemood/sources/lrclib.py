@@ -1,0 +1,86 @@
+"""LRCLIB (https://lrclib.net): a key-less lyrics database, the fallback when Genius blocks scripts.
+
+``GET /api/get?track_name=&artist_name=[&album_name=&duration=]`` answers one record (404 with
+``{"code": 404, "name": "TrackNotFound"}`` when there is none); ``GET /api/search`` answers a list
+of records.  A record carries ``id``, ``trackName``, ``artistName``, ``albumName``, ``duration``,
+``instrumental``, ``plainLyrics`` and ``syncedLyrics``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .http import MinInterval, SourceError, session
+
+BASE_URL = "https://lrclib.net"
+
+
+class LrclibClient:
+    """Lyrics from LRCLIB.
+
+    Parameters
+    ----------
+    base_url : str, default="https://lrclib.net"
+        Point it at a local fake in tests.
+    timeout : float, default=10
+        Seconds to wait for an answer (a timed-out request is retried).
+    min_interval : float, default=0.2
+        Seconds between requests (LRCLIB asks for politeness, not a number).
+    retries, backoff : int, float
+        Retries of 429/5xx/timeouts with exponential backoff (Retry-After honoured).
+    """
+
+    service = "lrclib"
+
+    def __init__(self, base_url=BASE_URL, *, timeout=10.0, min_interval=0.2, retries=5, backoff=0.5):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._session = session(retries=retries, backoff=backoff)
+        self._interval = MinInterval(min_interval)
+
+    def get(self, title, artist, *, album=None, duration=None):
+        """The record for one track as ``(record or None, raw body)``; ``None`` when LRCLIB has none."""
+        params = {"track_name": title, "artist_name": artist}
+        if album:
+            params["album_name"] = album
+        if duration:
+            params["duration"] = int(round(float(duration)))
+        return self._request("/api/get", params, not_found_ok=True)
+
+    def search(self, title, artist=None):
+        """Candidate records as ``(list, raw body)``."""
+        params = {"track_name": title}
+        if artist:
+            params["artist_name"] = artist
+        records, body = self._request("/api/search", params)
+        if not isinstance(records, list):
+            raise SourceError(f"LRCLIB search answered {type(records).__name__}, not a list; has the API changed?")
+        return records, body
+
+    def _request(self, path, params, not_found_ok=False):
+        import requests
+
+        self._interval.wait()
+        url = self.base_url + path
+        try:
+            response = self._session.get(url, params=params, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise SourceError(f"LRCLIB did not answer {path} after retries ({type(exc).__name__}); "
+                              "try again later") from None
+        if response.status_code == 404 and not_found_ok:
+            return None, response.text
+        if response.status_code != 200:
+            raise SourceError(f"LRCLIB answered HTTP {response.status_code} to {path} after retries")
+        try:
+            return response.json(), response.text
+        except (ValueError, json.JSONDecodeError):
+            raise SourceError(f"LRCLIB answered malformed JSON to {path}: {response.text[:80]!r}") from None
+
+
+def lyrics_of(record):
+    """The plain lyrics of an LRCLIB record ('' for an instrumental, None when it has none)."""
+    if record is None:
+        return None
+    if record.get("instrumental"):
+        return ""
+    return record.get("plainLyrics") or None

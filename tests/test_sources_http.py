@@ -1,0 +1,109 @@
+"""Service plumbing (retries, politeness, credentials) and the LRCLIB client, against a local fake."""
+
+import json
+import logging
+import time
+
+import pytest
+
+from musemood.sources.http import USER_AGENT, MinInterval, SourceError, credential
+from musemood.sources.lrclib import LrclibClient, lyrics_of
+
+from fakes.server import FakeService
+
+# Our own made-up catalogue: no real lyrics.
+CATALOGUE = [
+    {"id": 1, "trackName": "Paper Lanterns", "artistName": "The Quiet Hours", "albumName": "Tides",
+     "duration": 201.0, "instrumental": False, "plainLyrics": "paper lanterns on the water\nwe let them go",
+     "syncedLyrics": "[00:12.00] paper lanterns on the water\n[00:16.50] we let them go"},
+    {"id": 2, "trackName": "Static Bloom", "artistName": "Vela", "albumName": "Static Bloom",
+     "duration": 185.0, "instrumental": True, "plainLyrics": None, "syncedLyrics": None},
+]
+
+
+def lrclib_routes():
+    def get(query):
+        for record in CATALOGUE:
+            if (record["trackName"].lower() == query.get("track_name", "").lower()
+                    and record["artistName"].lower() == query.get("artist_name", "").lower()):
+                return 200, {}, json.dumps(record)
+        return 404, {}, json.dumps({"code": 404, "name": "TrackNotFound", "message": "Failed to find specified track"})
+
+    def search(query):
+        title = query.get("track_name", "").lower()
+        return 200, {}, json.dumps([r for r in CATALOGUE if title in r["trackName"].lower()])
+
+    return {"/api/get": get, "/api/search": search}
+
+
+@pytest.fixture
+def lrclib():
+    with FakeService(lrclib_routes()) as fake:
+        yield fake
+
+
+def client(fake, **kw):
+    return LrclibClient(fake.url, min_interval=0, backoff=0.05, **kw)
+
+
+def test_get_and_search(lrclib):
+    record, body = client(lrclib).get("Paper Lanterns", "The Quiet Hours", duration=201)
+    assert lyrics_of(record).startswith("paper lanterns") and json.loads(body)["id"] == 1
+    assert lrclib.requests[0]["query"] == {"track_name": "Paper Lanterns", "artist_name": "The Quiet Hours",
+                                           "duration": "201"}
+    assert lrclib.requests[0]["headers"]["User-Agent"] == USER_AGENT
+    record, _ = client(lrclib).get("Static Bloom", "Vela")
+    assert lyrics_of(record) == ""  # instrumental
+    records, _ = client(lrclib).search("bloom")
+    assert [r["id"] for r in records] == [2]
+
+
+def test_a_song_lrclib_does_not_have(lrclib):
+    record, body = client(lrclib).get("No Such Song", "Nobody")
+    assert record is None and "TrackNotFound" in body and lyrics_of(record) is None
+
+
+def test_429_with_retry_after_is_honoured(lrclib):
+    lrclib.faults = [("status", 429, {"Retry-After": "1"})]
+    started = time.monotonic()
+    record, _ = client(lrclib).get("Paper Lanterns", "The Quiet Hours")
+    assert record["id"] == 1 and len(lrclib.requests) == 2
+    assert time.monotonic() - started >= 0.95
+
+
+def test_server_errors_and_timeouts_are_retried(lrclib):
+    lrclib.faults = [("status", 500, {}), ("status", 503, {}), ("slow", 1.5)]
+    record, _ = client(lrclib, timeout=0.5).get("Paper Lanterns", "The Quiet Hours")
+    assert record["id"] == 1 and len(lrclib.requests) == 4
+
+
+def test_giving_up_and_malformed_json_are_clear_errors(lrclib):
+    lrclib.faults = [("status", 503, {})] * 3
+    with pytest.raises(SourceError, match="HTTP 503"):
+        client(lrclib, retries=2).get("Paper Lanterns", "The Quiet Hours")
+    lrclib.faults = [("malformed",)]
+    with pytest.raises(SourceError, match="malformed JSON"):
+        client(lrclib).get("Paper Lanterns", "The Quiet Hours")
+
+
+def test_min_interval_sleeps_only_what_remains():
+    now = [100.0]
+    slept = []
+    limiter = MinInterval(0.5, clock=lambda: now[0], sleep=lambda s: (slept.append(s), now.__setitem__(0, now[0] + s)))
+    limiter.wait()
+    now[0] += 0.2
+    limiter.wait()
+    now[0] += 1.0
+    limiter.wait()
+    assert slept == [pytest.approx(0.3)]
+
+
+def test_credentials_come_from_arguments_then_environment(monkeypatch, caplog):
+    monkeypatch.delenv("GENIUS_ACCESS_TOKEN", raising=False)
+    with pytest.raises(ValueError, match="GENIUS_ACCESS_TOKEN"):
+        credential(None, "GENIUS_ACCESS_TOKEN", "Genius")
+    monkeypatch.setenv("GENIUS_ACCESS_TOKEN", "s3cret-token")
+    with caplog.at_level(logging.DEBUG):
+        assert credential(None, "GENIUS_ACCESS_TOKEN", "Genius") == "s3cret-token"
+        assert credential("given", "GENIUS_ACCESS_TOKEN", "Genius") == "given"
+    assert "s3cret-token" not in caplog.text
