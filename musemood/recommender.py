@@ -36,7 +36,7 @@ import pandas as pd
 
 from . import schema
 from ._version import __version__
-from .retrieval import LexicalIndex, VectorIndex, embedding_keywords, top_terms
+from .retrieval import LexicalIndex, VectorIndex, best_scores, embedding_keywords, top_terms
 from .text import clean_lyrics, normalize_title
 from .vectors import SongVectorizer
 
@@ -437,13 +437,7 @@ class Recommender:
             lex_ids, lex_scores = self.lexical_.scores(query["terms"])
         else:
             lex_ids, lex_scores = np.empty(0, np.int64), np.empty(0, np.float32)
-        keep = ~np.isin(lex_ids, exclude)
-        if mask is not None:
-            keep &= mask[lex_ids]
-        top_ids, top_scores = lex_ids[keep], lex_scores[keep]
-        if len(top_ids) > C:
-            part = np.argpartition(-top_scores, C - 1)[:C]
-            top_ids, top_scores = top_ids[part], top_scores[part]
+        top_ids, _ = best_scores(lex_ids, lex_scores, C, exclude=exclude, mask=mask)
         if query["vector"] is not None:
             vec_ids, _ = self.index_.search(query["vector"], C + len(exclude), mask=mask)
             vec_ids = vec_ids[~np.isin(vec_ids, exclude)][:C]

@@ -171,18 +171,7 @@ class LexicalIndex:
 
     def search(self, term_ids, top_n=100, *, exclude=None, mask=None):
         """The ``top_n`` best songs for a keyword query: ``(song_ids, scores)``, best first."""
-        ids, scores = self.scores(term_ids)
-        keep = np.ones(len(ids), dtype=bool)
-        if mask is not None:
-            keep &= mask[ids]
-        if exclude is not None:
-            keep &= ~np.isin(ids, np.atleast_1d(exclude))
-        ids, scores = ids[keep], scores[keep]
-        if len(ids) > top_n:
-            part = np.argpartition(-scores, top_n - 1)[:top_n]
-            ids, scores = ids[part], scores[part]
-        order = np.lexsort((ids, -scores))
-        return ids[order], scores[order]
+        return best_scores(*self.scores(term_ids), top_n, exclude=exclude, mask=mask)
 
     def shared_terms(self, term_ids, song_ids):
         """For each of ``song_ids``, the query terms it contains (lists of term ids)."""
@@ -226,6 +215,22 @@ class LexicalIndex:
         index.avg_length_ = config["avg_length"]
         index._term_ids = {t: i for i, t in enumerate(index.terms_)}
         return index
+
+
+def best_scores(ids, scores, top_n, *, exclude=None, mask=None):
+    """The ``top_n`` highest of ``scores`` (one per song in ``ids``), best first, after dropping
+    ``exclude``d songs and songs where ``mask`` is false: ``(ids, scores)``."""
+    keep = np.ones(len(ids), dtype=bool)
+    if mask is not None:
+        keep &= mask[ids]
+    if exclude is not None and len(np.atleast_1d(exclude)):
+        keep &= ~np.isin(ids, np.atleast_1d(exclude))
+    ids, scores = ids[keep], scores[keep]
+    if len(ids) > top_n:
+        part = np.argpartition(-scores, top_n - 1)[:top_n]
+        ids, scores = ids[part], scores[part]
+    order = np.lexsort((ids, -scores))
+    return ids[order], scores[order]
 
 
 def top_terms(weights, n):
