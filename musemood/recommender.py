@@ -222,15 +222,7 @@ class Recommender:
         from .encoders import BertEncoder
 
         if model is None or isinstance(model, (str, Path)):
-            path = None if model is None else Path(model)
-            if path is not None and (path / "config.json").exists() and "class" in json.loads(
-                    (path / "config.json").read_text()):
-                from .classifiers import load_model
-
-                model = load_model(path)
-            else:
-                model = BertEncoder(None if model is None else str(model), max_length=self.max_length,
-                                    stride=self.max_length // 4)
+            model = _load_model(model, None, self.max_length)
         encoder = model if isinstance(model, BertEncoder) else getattr(model, "encoder_", None)
         if encoder is None and not hasattr(model, "embed"):
             raise TypeError(f"cannot embed songs with {type(model).__name__}: give a fitted musemood classifier, "
@@ -755,13 +747,18 @@ def _save_model(model, path):
 
 
 def _load_model(path, kind, max_length):
+    """A saved musemood classifier (``kind="classifier"``) or an encoder name/path (``"encoder"``);
+    with ``kind=None`` a folder whose config.json names a musemood class is a classifier."""
     from .encoders import BertEncoder
 
-    if kind == "encoder":
-        return BertEncoder(str(path), max_length=max_length, stride=max_length // 4)
-    from .classifiers import load_model
+    if kind is None and path is not None:
+        config = Path(path) / "config.json"
+        kind = "classifier" if config.exists() and "class" in json.loads(config.read_text()) else "encoder"
+    if kind == "classifier":
+        from .classifiers import load_model
 
-    return load_model(path)
+        return load_model(path)
+    return BertEncoder(None if path is None else str(path), max_length=max_length, stride=max_length // 4)
 
 
 def _json_default(value):
