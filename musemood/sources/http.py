@@ -61,6 +61,32 @@ class MinInterval:
             self._next = now + self.seconds
 
 
+def retry_after(value, *, default, now=None):
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date); ``default`` if absent."""
+    if not value:
+        return default
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+def backoff_delay(attempt, backoff, max_backoff):
+    """Exponential backoff: ``backoff * 2**attempt`` seconds, at most ``max_backoff``."""
+    return min(max_backoff, backoff * (2 ** attempt))
+
+
+class FatalSourceError(SourceError):
+    """The service refuses us for good (bad key, no access): stop the job, the songs stay pending."""
+
+
 def credential(value, variable, what):
     """``value`` if given, else the environment variable ``variable``, else a clear error."""
     if value:

@@ -3,7 +3,9 @@
 ``FakeService(routes)`` serves ``routes[path](query) -> (status, headers, body)`` on 127.0.0.1
 with a random port.  ``faults`` is a queue of faults applied to the next requests, one each:
 ``("status", 429, {"Retry-After": "1"})``, ``("status", 503, {})``, ``("slow", seconds)``,
-``("malformed",)``.  Every request is recorded (path, query, headers).
+``("malformed",)``, ``("html_changed",)`` (the route's ``changed`` variant, for pages whose
+layout moved).  GET and POST (form bodies are merged into the query) are served; every request
+is recorded (method, path, query, headers).
 """
 
 import json
@@ -17,15 +19,27 @@ class FakeService:
     def __init__(self, routes):
         self.routes = routes
         self.faults = []
+        self.lock = threading.Lock()
         self.requests = []
         service = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's naming)
+                self._serve("GET", {})
+
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode()) if length else {}
+                self._serve("POST", {k: v[0] for k, v in form.items()})
+
+            def _serve(self, method, form):
                 url = urlparse(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                service.requests.append({"path": url.path, "query": query, "headers": dict(self.headers)})
-                fault = service.faults.pop(0) if service.faults else None
+                query.update(form)
+                with service.lock:
+                    service.requests.append({"method": method, "path": url.path, "query": query,
+                                             "headers": dict(self.headers)})
+                    fault = service.faults.pop(0) if service.faults else None
                 if fault and fault[0] == "slow":
                     time.sleep(fault[1])
                 if fault and fault[0] == "status":
@@ -33,6 +47,8 @@ class FakeService:
                 route = service.routes.get(url.path)
                 if route is None:
                     return self._send(404, {}, json.dumps({"error": "no such path"}))
+                if fault and fault[0] == "html_changed":
+                    query = {**query, "_layout": "changed"}
                 status, headers, body = route(query)
                 if fault and fault[0] == "malformed":
                     body = body[: len(body) // 2] + "<<<"
@@ -65,3 +81,23 @@ class FakeService:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+def redirect_transport(fake):
+    """An httpx2 transport that sends every request to ``fake`` over plain http (for pylast,
+    which always speaks https to Last.fm and cannot be pointed elsewhere)."""
+    import httpx2
+
+    class Redirect(httpx2.BaseTransport):
+        def __init__(self):
+            self.inner = httpx2.HTTPTransport()
+
+        def handle_request(self, request):
+            host, port = fake.server.server_address[:2]
+            request.url = request.url.copy_with(scheme="http", host=host, port=port)
+            return self.inner.handle_request(request)
+
+        def close(self):
+            self.inner.close()
+
+    return Redirect()
