@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 
@@ -85,6 +86,38 @@ def backoff_delay(attempt, backoff, max_backoff):
 
 class FatalSourceError(SourceError):
     """The service refuses us for good (bad key, no access): stop the job, the songs stay pending."""
+
+
+_AUTH_HEADER = re.compile(r"(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]+")
+
+
+class _Redact(logging.Filter):
+    def __init__(self, secrets):
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record):
+        message = record.getMessage()
+        clean = _AUTH_HEADER.sub(r"\1 ***", message)
+        for secret in self.secrets:
+            clean = clean.replace(secret, "***")
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+def redact_logs(loggers, secrets=()):
+    """Blank ``secrets`` and Authorization header values in the records of ``loggers``.
+
+    spotipy logs request headers (the Basic header carries the client secret) at DEBUG.
+    """
+    for name in loggers:
+        log = logging.getLogger(name)
+        existing = next((f for f in log.filters if isinstance(f, _Redact)), None)
+        if existing is None:
+            log.addFilter(_Redact(secrets))
+        else:
+            existing.secrets.extend(s for s in secrets if s and s not in existing.secrets)
 
 
 def credential(value, variable, what):
