@@ -162,6 +162,46 @@ def build_parser():
     _add_verbosity(evaluate)
     evaluate.set_defaults(handler=_evaluate_recommender)
 
+    scrape = commands.add_parser(
+        "scrape", help="build a song dataset from WASABI, Last.fm, Spotify and Genius/LRCLIB (resumable)",
+        description="Run one scraping job, or all of them. Every job resumes where it stopped: results are "
+        "kept per song in the scrape store (an SQLite file). Keys come from the environment: LASTFM_API_KEY, "
+        "SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET, GENIUS_ACCESS_TOKEN. 'all' ends with build-dataset.",
+    )
+    scrape.add_argument("job", choices=("wasabi", "lastfm", "spotify", "lyrics", "all"),
+                        help="wasabi: read the songs; lastfm: tags; spotify: audio features; lyrics; all")
+    _add_store_option(scrape)
+    scrape.add_argument("--songs", help="the WASABI songs CSV (wasabi, all)")
+    scrape.add_argument("--tag-dump", help="a WASABI Last.fm tag dump: its songs skip the Last.fm API")
+    scrape.add_argument("--msd-lastfm", help="the Million Song Dataset's Last.fm folder (JSON files), likewise")
+    scrape.add_argument("--limit", type=int, help="at most this many songs per job")
+    scrape.add_argument("--retry-failed", action="store_true", help="ask again for songs that failed before")
+    scrape.add_argument("--workers", type=int, default=2, help="Last.fm requests in flight (2; 5 per second at most)")
+    scrape.add_argument("--audio-sources", default="spotify,table,librosa",
+                        help="audio-feature sources in order (spotify,table,librosa); table needs --features-table, "
+                        "librosa needs --audio-dir")
+    scrape.add_argument("--features-table", help="CSV/Parquet of audio features keyed by Spotify id")
+    scrape.add_argument("--audio-dir", help="folder of audio files named <song_id> or <spotify_id>.<ext>")
+    scrape.add_argument("--lyrics-sources", default="genius,lrclib", help="lyrics sources in order (genius,lrclib)")
+    scrape.add_argument("--match-threshold", type=float, default=90,
+                        help="fuzzy title/artist match (0-100) a lyrics hit needs (90)")
+    scrape.add_argument("--out", help="the dataset Parquet for 'all' (default $MUSEMOOD_HOME/dataset.parquet)")
+    _add_rule_options(scrape)
+    _add_verbosity(scrape)
+    scrape.set_defaults(handler=_scrape)
+
+    build = commands.add_parser(
+        "build-dataset", help="write the scraped songs as a labelled Parquet dataset",
+        description="Read the scrape store, keep songs with tags and lyrics, label them with the k/epsilon "
+        "rule, split them and write the schema's Parquet.",
+    )
+    _add_store_option(build)
+    build.add_argument("--out", help="output .parquet (default $MUSEMOOD_HOME/dataset.parquet)")
+    build.add_argument("--keep-unlabelled", action="store_true", help="keep songs the rule does not label")
+    _add_rule_options(build)
+    _add_verbosity(build)
+    build.set_defaults(handler=_build_dataset)
+
     label = commands.add_parser(
         "label",
         help="label songs from their tags with the k/epsilon rule",
@@ -174,6 +214,10 @@ def build_parser():
     _add_verbosity(label)
     label.set_defaults(handler=_label)
     return parser
+
+
+def _add_store_option(parser):
+    parser.add_argument("--store", help="the scrape store (default $MUSEMOOD_HOME/scrape.sqlite)")
 
 
 def _add_rule_options(parser):
@@ -560,6 +604,151 @@ def _label(args):
     print(format_summary(summarize(result), rule))
     if args.out:
         print(f"Saved to {save_dataset(attach_labels(df, result), args.out)}")
+
+
+def _scrape(args):
+    from . import scrape
+    from .sources.http import FatalSourceError
+
+    store = _store(args)
+    jobs = ("wasabi", "lastfm", "spotify", "lyrics") if args.job == "all" else (args.job,)
+    if args.job == "all" and not args.songs and not store.songs():
+        raise ValueError("'scrape all' needs --songs (the WASABI songs CSV) for an empty store")
+    progress = not getattr(args, "quiet", False)
+    try:
+        for job in jobs:
+            if job == "wasabi":
+                if not args.songs:
+                    if args.job == "all":
+                        continue
+                    raise ValueError("'scrape wasabi' needs --songs (the WASABI songs CSV)")
+                summary = scrape.ingest_wasabi(store, args.songs, limit=args.limit, tag_dump=args.tag_dump,
+                                               msd_lastfm=args.msd_lastfm, progress=progress)
+            elif job == "lastfm":
+                summary = scrape.scrape_lastfm(store, _lastfm_client(), limit=args.limit,
+                                               retry_failed=args.retry_failed, workers=args.workers,
+                                               progress=progress)
+            elif job == "spotify":
+                summary = scrape.scrape_audio(store, _audio_sources(args), limit=args.limit,
+                                              retry_failed=args.retry_failed, progress=progress)
+            else:
+                summary = scrape.scrape_lyrics(store, _lyrics_sources(args), limit=args.limit,
+                                               retry_failed=args.retry_failed, progress=progress)
+            _print_scrape_summary(summary)
+    except FatalSourceError as exc:
+        print(f"musemood scrape {args.job}: stopped: {exc}\nSongs not done yet stay pending: run the same "
+              "command again to resume.", file=sys.stderr)
+        return 2
+    if args.job == "all":
+        return _build_dataset(args, store)
+    return 0
+
+
+def _store(args):
+    from .config import home
+    from .sources import ScrapeStore
+
+    return ScrapeStore(args.store or home() / "scrape.sqlite")
+
+
+def _interval(default):
+    import os
+
+    value = os.environ.get("MUSEMOOD_SCRAPE_MIN_INTERVAL")
+    return float(value) if value else default
+
+
+def _lastfm_client():
+    import os
+
+    from .sources.lastfm import MIN_INTERVAL, LastfmClient
+
+    return LastfmClient(api_url=os.environ.get("MUSEMOOD_LASTFM_API_URL"), min_interval=_interval(MIN_INTERVAL))
+
+
+def _audio_sources(args):
+    import os
+
+    from .sources import audio
+
+    sources = []
+    for name in [n.strip() for n in args.audio_sources.split(",") if n.strip()]:
+        if name == "spotify":
+            has_keys = os.environ.get("SPOTIPY_CLIENT_ID") and os.environ.get("SPOTIPY_CLIENT_SECRET")
+            if has_keys or not (args.features_table or args.audio_dir):  # no keys: the error names them
+                sources.append(audio.SpotifyAudioFeatures(
+                    api_url=os.environ.get("MUSEMOOD_SPOTIFY_API_URL", audio.SPOTIFY_API),
+                    token_url=os.environ.get("MUSEMOOD_SPOTIFY_TOKEN_URL", audio.SPOTIFY_TOKEN_URL),
+                    min_interval=_interval(0.1)))
+        elif name == "table":
+            if args.features_table:
+                sources.append(audio.FeatureTable(args.features_table))
+        elif name == "librosa":
+            if args.audio_dir:
+                sources.append(audio.LibrosaFeatures(args.audio_dir))
+        else:
+            raise ValueError(f"unknown audio-feature source {name!r}; use spotify, table or librosa")
+    if not sources:
+        raise ValueError("no audio-feature source: set SPOTIPY_CLIENT_ID/SPOTIPY_CLIENT_SECRET, or give "
+                         "--features-table FILE or --audio-dir DIR")
+    return sources
+
+
+def _lyrics_sources(args):
+    import os
+
+    from .sources.genius import API_URL, WEB_URL, GeniusClient
+    from .sources.lrclib import BASE_URL, LrclibClient
+
+    sources = []
+    for name in [n.strip() for n in args.lyrics_sources.split(",") if n.strip()]:
+        if name == "genius":
+            sources.append(GeniusClient(threshold=args.match_threshold,
+                                        api_url=os.environ.get("MUSEMOOD_GENIUS_API_URL", API_URL),
+                                        web_url=os.environ.get("MUSEMOOD_GENIUS_WEB_URL", WEB_URL),
+                                        min_interval=_interval(0.5)))
+        elif name == "lrclib":
+            sources.append(LrclibClient(os.environ.get("MUSEMOOD_LRCLIB_URL", BASE_URL), min_interval=_interval(0.2)))
+        else:
+            raise ValueError(f"unknown lyrics source {name!r}; use genius, lrclib or both (genius,lrclib)")
+    return sources
+
+
+def _print_scrape_summary(summary):
+    stage = summary.pop("stage")
+    if stage == "wasabi":
+        print(f"wasabi: {summary['rows']} rows read, {summary['kept']} songs kept ({summary['new']} new), "
+              f"{summary['tags_from_dumps']} with tags from dumps")
+        for reason, n in sorted(summary["dropped"].items(), key=lambda x: -x[1]):
+            print(f"  dropped {n}: {reason}")
+        return
+    print(f"{stage}: {summary['done']} done, {summary['failed']} failed, {summary['pending']} pending")
+    if summary.get("sources_used"):
+        print("  from " + ", ".join(f"{k}: {v}" for k, v in summary["sources_used"].items()))
+    for reason, n in sorted(summary["failed_reasons"].items(), key=lambda x: -x[1]):
+        print(f"  failed {n}: {reason}")
+    for note in summary.get("notes", []):
+        print(f"  note: {note}")
+
+
+def _build_dataset(args, store=None):
+    from .config import home
+    from .scrape import build_dataset
+
+    store = store or _store(args)
+    out = args.out or home() / "dataset.parquet"
+    df, summary = build_dataset(store, out, keep_unlabelled=getattr(args, "keep_unlabelled", False), **_rule(args))
+    print(f"dataset: {summary['rows']} songs written to {out} ({summary['songs']} in the store, "
+          f"{summary['with_tags_and_lyrics']} with tags and lyrics)")
+    for reason, n in sorted(summary["dropped"].items(), key=lambda x: -x[1]):
+        print(f"  dropped {n}: {reason}")
+    if "labels" in summary:
+        labels = summary["labels"]
+        print("  labels: " + ", ".join(f"{m} {n}" for m, n in labels["labelled"].items()))
+        for reason, n in labels["rejected"].items():
+            if n:
+                print(f"  unlabelled {n}: {reason}")
+    return 0
 
 
 def format_summary(summary, rule):

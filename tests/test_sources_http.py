@@ -81,9 +81,12 @@ def test_giving_up_and_malformed_json_are_clear_errors(lrclib):
     lrclib.faults = [("status", 503, {})] * 3
     with pytest.raises(SourceError, match="HTTP 503"):
         client(lrclib, retries=2).get("Paper Lanterns", "The Quiet Hours")
-    lrclib.faults = [("malformed",)]
+    lrclib.faults = [("malformed",)]  # once: retried
+    record, _ = client(lrclib).get("Paper Lanterns", "The Quiet Hours")
+    assert record["id"] == 1
+    lrclib.faults = [("malformed",)] * 2
     with pytest.raises(SourceError, match="malformed JSON"):
-        client(lrclib).get("Paper Lanterns", "The Quiet Hours")
+        client(lrclib, retries=1).get("Paper Lanterns", "The Quiet Hours")
 
 
 def test_min_interval_sleeps_only_what_remains():

@@ -74,7 +74,8 @@ class SpotifyAudioFeatures:
         # MemoryCacheHandler: spotipy would otherwise write the token to a .cache file in the
         # working directory, where it could end up committed.
         auth = SpotifyClientCredentials(client_id, client_secret, requests_timeout=timeout,
-                                        requests_session=session(retries=retries, backoff=backoff),
+                                        requests_session=session(retries=retries, backoff=backoff,
+                                                                 methods=("POST",)),
                                         cache_handler=MemoryCacheHandler())
         auth.OAUTH_TOKEN_URL = token_url
         self.client = spotipy.Spotify(auth_manager=auth, requests_timeout=timeout,

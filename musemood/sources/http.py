@@ -27,14 +27,14 @@ class SourceError(RuntimeError):
     """A service answered something we cannot use (after retries): the message says what to do."""
 
 
-def session(*, retries=5, backoff=0.5, max_backoff=60.0, user_agent=USER_AGENT):
-    """A ``requests.Session`` that retries GETs with exponential backoff and honours Retry-After."""
+def session(*, retries=5, backoff=0.5, max_backoff=60.0, user_agent=USER_AGENT, methods=("GET",)):
+    """A ``requests.Session`` that retries ``methods`` with exponential backoff and honours Retry-After."""
     import requests
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 
     retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
-                  backoff_max=max_backoff, status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET"}),
+                  backoff_max=max_backoff, status_forcelist=RETRY_STATUSES, allowed_methods=frozenset(methods),
                   respect_retry_after_header=True, raise_on_status=False)
     out = requests.Session()
     adapter = HTTPAdapter(max_retries=retry)

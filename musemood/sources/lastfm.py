@@ -46,8 +46,10 @@ class RetryTransport(httpx2.BaseTransport):
     timeouts, so pylast's fixed 20-second read timeout does not hold a scrape up.
     """
 
-    def __init__(self, inner=None, *, retries=5, backoff=0.5, max_backoff=60.0, timeout=10.0, sleep=time.sleep):
+    def __init__(self, inner=None, *, retries=5, backoff=0.5, max_backoff=60.0, timeout=10.0, sleep=time.sleep,
+                 api_url=None):
         self.inner = inner if inner is not None else httpx2.HTTPTransport()
+        self.api_url = None if api_url is None else httpx2.URL(api_url)
         self.retries, self.backoff, self.max_backoff = retries, backoff, max_backoff
         self.timeout = timeout
         self._sleep = sleep
@@ -55,6 +57,9 @@ class RetryTransport(httpx2.BaseTransport):
     def handle_request(self, request):
         request.extensions["timeout"] = dict.fromkeys(("connect", "read", "write", "pool"), self.timeout)
         request.headers["User-Agent"] = USER_AGENT
+        if self.api_url is not None:
+            request.url = request.url.copy_with(scheme=self.api_url.scheme, host=self.api_url.host,
+                                                port=self.api_url.port)
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
@@ -75,6 +80,10 @@ class RetryTransport(httpx2.BaseTransport):
         raise AssertionError("unreachable")
 
     def close(self):
+        """Kept open: pylast opens and closes an httpx2 client around every request, and those
+        clients share this transport's connection pool across threads."""
+
+    def shutdown(self):
         self.inner.close()
 
 
@@ -91,6 +100,9 @@ class LastfmClient:
         Seconds between requests; Last.fm's terms allow 5 per second.
     retries, backoff, max_backoff : int, float, float
         Retries of 429/5xx/timeouts and of Last.fm's transient error codes (8, 11, 16, 29).
+    api_url : str, optional
+        Send pylast's requests to this host instead of ``https://ws.audioscrobbler.com``
+        (a mirror, a recording proxy, a local fake).
     transport : httpx2.BaseTransport, optional
         Where requests go below pylast (tests pass one that reaches a local fake).
 
@@ -105,14 +117,14 @@ class LastfmClient:
     service = "lastfm"
 
     def __init__(self, api_key=None, *, timeout=10.0, min_interval=MIN_INTERVAL, retries=5, backoff=0.5,
-                 max_backoff=60.0, transport=None):
+                 max_backoff=60.0, api_url=None, transport=None):
         import pylast
 
         key = credential(api_key, "LASTFM_API_KEY", "The Last.fm client")
         self.retries, self.backoff, self.max_backoff = retries, backoff, max_backoff
         self._interval = MinInterval(min_interval)
         self.transport = RetryTransport(transport, retries=retries, backoff=backoff, max_backoff=max_backoff,
-                                        timeout=timeout)
+                                        timeout=timeout, api_url=api_url)
         self.network = pylast.LastFMNetwork(api_key=key, proxy={"https://": self.transport})
 
     def top_tags(self, title, artist, *, mbid=None):

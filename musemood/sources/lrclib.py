@@ -9,8 +9,9 @@ of records.  A record carries ``id``, ``trackName``, ``artistName``, ``albumName
 from __future__ import annotations
 
 import json
+import time
 
-from .http import MinInterval, SourceError, session
+from .http import MinInterval, SourceError, backoff_delay, session
 
 BASE_URL = "https://lrclib.net"
 
@@ -35,6 +36,7 @@ class LrclibClient:
     def __init__(self, base_url=BASE_URL, *, timeout=10.0, min_interval=0.2, retries=5, backoff=0.5):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.retries, self.backoff = retries, backoff
         self._session = session(retries=retries, backoff=backoff)
         self._interval = MinInterval(min_interval)
 
@@ -60,21 +62,25 @@ class LrclibClient:
     def _request(self, path, params, not_found_ok=False):
         import requests
 
-        self._interval.wait()
         url = self.base_url + path
-        try:
-            response = self._session.get(url, params=params, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise SourceError(f"LRCLIB did not answer {path} after retries ({type(exc).__name__}); "
-                              "try again later") from None
-        if response.status_code == 404 and not_found_ok:
-            return None, response.text
-        if response.status_code != 200:
-            raise SourceError(f"LRCLIB answered HTTP {response.status_code} to {path} after retries")
-        try:
-            return response.json(), response.text
-        except (ValueError, json.JSONDecodeError):
-            raise SourceError(f"LRCLIB answered malformed JSON to {path}: {response.text[:80]!r}") from None
+        for attempt in range(self.retries + 1):
+            self._interval.wait()
+            try:
+                response = self._session.get(url, params=params, timeout=self.timeout)
+            except requests.RequestException as exc:
+                raise SourceError(f"LRCLIB did not answer {path} after retries ({type(exc).__name__}); "
+                                  "try again later") from None
+            if response.status_code == 404 and not_found_ok:
+                return None, response.text
+            if response.status_code != 200:
+                raise SourceError(f"LRCLIB answered HTTP {response.status_code} to {path} after retries")
+            try:
+                return response.json(), response.text
+            except (ValueError, json.JSONDecodeError):
+                if attempt == self.retries:
+                    raise SourceError(f"LRCLIB answered malformed JSON to {path}: {response.text[:80]!r}") from None
+            time.sleep(backoff_delay(attempt, self.backoff, 60.0))
+        raise AssertionError("unreachable")
 
 
 def lyrics_of(record):

@@ -98,6 +98,6 @@ def redirect_transport(fake):
             return self.inner.handle_request(request)
 
         def close(self):
-            self.inner.close()
+            pass  # shared by pylast's per-request clients: stays open
 
     return Redirect()

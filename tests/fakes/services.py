@@ -216,3 +216,33 @@ def lrclib_routes(songs):
         return 200, {}, json.dumps([record(s) for s in present.values() if q in s["title"].lower()])
 
     return {"/api/get": get, "/api/search": search}
+
+
+# ------------------------------------------------------------------- WASABI
+WASABI_COLUMNS = ["_id", "title", "artist", "albumTitle", "language_detect", "urlSpotify", "urlLastFm",
+                  "id_song_musicbrainz", "publicationDate"]
+
+
+def write_wasabi_csv(path, songs):
+    """A WASABI-style songs CSV (tab separated) of the catalogue plus rows the ingestion must drop."""
+    import csv
+
+    def row(song, **over):
+        out = {"_id": song["song_id"], "title": song["title"], "artist": song["artist"], "albumTitle": song["album"],
+               "language_detect": "english", "urlSpotify": f"https://open.spotify.com/track/{song['spotify_id']}",
+               "urlLastFm": f"http://www.last.fm/music/{song['artist'].replace(' ', '+')}/_/"
+                            f"{song['title'].replace(' ', '+')}",
+               "id_song_musicbrainz": song["mbid"] or "", "publicationDate": "2001"}
+        out.update(over)
+        return out
+
+    rows = [row(s) for s in songs]
+    rows.append(row(songs[0], _id="x-dup", albumTitle="Greatest Hits"))  # same song on another album
+    rows.append(row(songs[1], _id="x-fr", title="Chanson Perdue", language_detect="french"))
+    rows.append(row(songs[2], _id="x-nospotify", title="Unlinked Song", urlSpotify=""))
+    rows.append(row(songs[3], _id="x-nolastfm", title="Unlisted Song", urlLastFm=""))
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=WASABI_COLUMNS, delimiter="\t")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

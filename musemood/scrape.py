@@ -1,0 +1,282 @@
+"""The scraping jobs: from a WASABI songs file and your API keys to a labelled Parquet dataset.
+
+Each job walks the songs still pending in its stage of the :class:`~musemood.sources.ScrapeStore`
+and records every song's result (the raw answer, the parsed fields and the new status) in one
+transaction, so a job killed at any moment resumes where it stopped, asks no service twice for
+a song it has, and adds no duplicate rows.
+
+1. :func:`ingest_wasabi`: songs from WASABI's songs CSV (and, optionally, tags from a WASABI
+   tag dump or the Million Song Dataset's Last.fm files, which spare the Last.fm API).
+2. :func:`scrape_lastfm`: crowd tags with counts (``lastfm`` stage).
+3. :func:`scrape_audio`: audio features from the first source that has them (``audio`` stage).
+4. :func:`scrape_lyrics`: lyrics from Genius or LRCLIB, in the order you choose (``lyrics``).
+5. :func:`build_dataset`: the schema's table, labelled with the k/epsilon rule, as Parquet.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+from . import schema
+from .sources.http import FatalSourceError, SourceError
+from .sources.store import ScrapeStore
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("lastfm", "audio", "lyrics")
+
+
+def _bar(total, desc, progress):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="song", disable=not progress, dynamic_ncols=True)
+
+
+def _summary(store, stage, extra=None):
+    out = {"stage": stage, **store.counts(stage), "failed_reasons": dict(store.reasons(stage))}
+    out.update(extra or {})
+    return out
+
+
+# --------------------------------------------------------------------- WASABI
+def ingest_wasabi(store, songs_csv, *, limit=None, tag_dump=None, msd_lastfm=None, english_only=True,
+                  require=("spotify_id", "lastfm_url"), columns=None, chunksize=100_000, progress=True):
+    """Add the WASABI songs to keep to ``store`` (idempotent) and return what was kept and dropped.
+
+    With ``tag_dump`` (a WASABI Last.fm tag dump) or ``msd_lastfm`` (the MSD Last.fm folder),
+    songs found there get their tags now and skip the Last.fm API.
+    """
+    from .sources.wasabi import read_msd_lastfm, read_tag_dump, read_wasabi_songs
+    from .text import normalize_title
+
+    store = store if isinstance(store, ScrapeStore) else ScrapeStore(store)
+    stats = Counter()
+    dump = read_tag_dump(tag_dump) if tag_dump else {}
+    msd = read_msd_lastfm(msd_lastfm) if msd_lastfm else {}
+    added = from_dumps = 0
+    with _bar(None, "WASABI rows", progress) as bar:
+        def advance(rows):
+            bar.update(rows - bar.n)
+
+        for chunk in read_wasabi_songs(songs_csv, chunksize=chunksize, english_only=english_only, require=require,
+                                       columns=columns, limit=limit, progress=advance, stats=stats):
+            added += store.add_songs(chunk, stages=STAGES)
+            for song in chunk:
+                tags = dump.get(song["song_id"]) or msd.get((normalize_title(song["title"]),
+                                                             normalize_title(song["artist"])))
+                if tags and store.status(song["song_id"], "lastfm")["status"] == "pending":
+                    store.complete(song["song_id"], "lastfm", update={"tags": tags, "tags_source": "dump"})
+                    from_dumps += 1
+    return {"stage": "wasabi", "rows": stats.pop("rows", 0), "kept": stats.pop("kept", 0), "new": added,
+            "tags_from_dumps": from_dumps, "dropped": dict(stats)}
+
+
+# -------------------------------------------------------------------- workers
+def _run(store, stage, fetch, *, limit, retry_failed, workers, progress, desc):
+    """Fetch pending songs with ``workers`` threads; the store is written here, one song at a time."""
+    pending = store.pending(stage, limit=limit, retry_failed=retry_failed)
+    with _bar(len(pending), desc, progress) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
+        futures = [(song, pool.submit(fetch, song)) for song in pending]
+        try:
+            for song, future in futures:
+                try:
+                    status, reason, responses, update = future.result()
+                except FatalSourceError:
+                    raise
+                except SourceError as exc:
+                    status, reason, responses, update = "failed", str(exc), None, None
+                store.complete(song["song_id"], stage, status=status, reason=reason, response=responses,
+                               update=update)
+                bar.update()
+        except BaseException:
+            for _, future in futures:
+                future.cancel()
+            raise
+
+
+def scrape_lastfm(store, client, *, limit=None, retry_failed=False, workers=2, progress=True):
+    """Top tags for every pending song (``lastfm`` stage); ``client`` is a :class:`LastfmClient`."""
+
+    def fetch(song):
+        tags, body = client.top_tags(song["title"], song["artist"], mbid=song.get("mbid"))
+        response = (client.service, f"{song['artist']}|{song['title']}", 200, body)
+        if tags is None:
+            return "failed", "not on Last.fm", response, None
+        if not tags:
+            return "failed", "no tags on Last.fm", response, None
+        return "done", None, response, {"tags": tags, "tags_source": "lastfm"}
+
+    _run(store, "lastfm", fetch, limit=limit, retry_failed=retry_failed, workers=workers, progress=progress,
+         desc="Last.fm tags")
+    return _summary(store, "lastfm")
+
+
+def scrape_audio(store, sources, *, limit=None, retry_failed=False, progress=True):
+    """Audio features for every pending song from the first of ``sources`` that has them.
+
+    A source that refuses us for good (Spotify's 403 for apps registered after 2024-11-27) is
+    reported once and dropped; the next sources carry on.
+    """
+    sources = list(sources)
+    if not sources:
+        raise ValueError("no audio-feature source: give Spotify keys, a features table or an audio folder")
+    pending = store.pending("audio", limit=limit, retry_failed=retry_failed)
+    batch_size = max(s.batch_size for s in sources)
+    notes = []
+    used = Counter()
+    with _bar(len(pending), "audio features", progress) as bar:
+        for start in range(0, len(pending), batch_size):
+            batch = pending[start:start + batch_size]
+            results = {s["song_id"]: None for s in batch}
+            responses = {s["song_id"]: [] for s in batch}
+            for source in list(sources):
+                todo = [s for s in batch if results[s["song_id"]] is None]
+                if not todo:
+                    break
+                try:
+                    answers = source.get(todo)
+                except FatalSourceError as exc:
+                    logger.warning("%s", exc)
+                    notes.append(str(exc))
+                    sources.remove(source)
+                    continue
+                for song, (features, key, raw) in zip(todo, answers):
+                    responses[song["song_id"]].append((f"audio:{source.name}", key or song["song_id"], 200, raw))
+                    if features is not None:
+                        results[song["song_id"]] = (source.name, features)
+            if not sources:
+                raise FatalSourceError("no audio-feature source is left: " + " | ".join(notes))
+            for song in batch:
+                found = results[song["song_id"]]
+                if found is None:
+                    store.complete(song["song_id"], "audio", status="failed", reason="no audio features in any source",
+                                   response=responses[song["song_id"]])
+                else:
+                    used[found[0]] += 1
+                    store.complete(song["song_id"], "audio", response=responses[song["song_id"]],
+                                   update={"audio": found[1], "audio_source": found[0]})
+            bar.update(len(batch))
+    return _summary(store, "audio", {"sources_used": dict(used), "notes": notes})
+
+
+def scrape_lyrics(store, sources, *, limit=None, retry_failed=False, workers=1, progress=True):
+    """Lyrics for every pending song from the first of ``sources`` (Genius, LRCLIB clients) that has them.
+
+    Genius answering 403 switches it off for the rest of the run (reported once); the other
+    sources carry on.
+    """
+    from .sources.genius import GeniusBlocked
+    from .sources.lrclib import lyrics_of
+    from .sources.matching import best_match
+
+    sources = list(sources)
+    if not sources:
+        raise ValueError("no lyrics source: use genius, lrclib or both")
+    blocked = set()
+    notes = []
+
+    def from_lrclib(client, song):
+        record, body = client.get(song["title"], song["artist"])
+        responses = [(client.service, f"get:{song['artist']}|{song['title']}", 200 if record else 404, body)]
+        if record is None:
+            records, body = client.search(song["title"], song["artist"])
+            responses.append((client.service, f"search:{song['artist']}|{song['title']}", 200, body))
+            record, _ = best_match(song["title"], song["artist"], records,
+                                   key=lambda r: (r.get("trackName", ""), r.get("artistName", "")))
+        text = lyrics_of(record)
+        return text, ({"reason": "not on LRCLIB"} if text is None else {}), responses
+
+    def fetch(song):
+        reasons, responses = [], []
+        for client in sources:
+            if client.service in blocked:
+                continue
+            try:
+                if client.service == "genius":
+                    text, info, got = client.lyrics(song["title"], song["artist"])
+                else:
+                    text, info, got = from_lrclib(client, song)
+            except GeniusBlocked as exc:
+                if "genius" not in blocked:
+                    blocked.add("genius")
+                    logger.warning("%s", exc)
+                    notes.append(str(exc))
+                reasons.append("Genius blocked (403)")
+                continue
+            except FatalSourceError:
+                raise
+            except SourceError as exc:
+                reasons.append(f"{client.service}: {exc}")
+                continue
+            responses.extend(got)
+            if text is not None:
+                return "done", None, responses, {"lyrics": text, "lyrics_source": client.service}
+            reasons.append(info.get("reason", f"not on {client.service}"))
+        return "failed", "; ".join(reasons), responses, None
+
+    _run(store, "lyrics", fetch, limit=limit, retry_failed=retry_failed, workers=workers, progress=progress,
+         desc="lyrics")
+    return _summary(store, "lyrics", {"notes": notes})
+
+
+# -------------------------------------------------------------------- dataset
+def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, **rule):
+    """The scraped songs as the schema's table, labelled with the k/epsilon rule.
+
+    ``rule`` holds the parameters of :func:`musemood.labels.assign_moods` (``mood_sets``, ``k``,
+    ``epsilon``, ...).
+    A song needs tags and lyrics; missing audio features stay NaN (the models impute them).
+    Lyrics are cleaned with :func:`musemood.text.clean_lyrics`, whichever source gave them.
+    Returns ``(dataframe, summary)`` and writes Parquet to ``path`` when given.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .datasets import assign_splits, save_dataset
+    from .labels import assign_moods, summarize
+    from .text import clean_lyrics
+
+    store = store if isinstance(store, ScrapeStore) else ScrapeStore(store)
+    rows, dropped = [], Counter()
+    for song in store.songs():
+        statuses = {stage: (store.status(song["song_id"], stage) or {}).get("status") for stage in STAGES}
+        if statuses["lastfm"] != "done":
+            dropped["no tags" if statuses["lastfm"] == "failed" else "tags not scraped yet"] += 1
+            continue
+        if statuses["lyrics"] != "done":
+            dropped["no lyrics" if statuses["lyrics"] == "failed" else "lyrics not scraped yet"] += 1
+            continue
+        lyrics = clean_lyrics(song.get("lyrics"))
+        if not lyrics:
+            dropped["instrumental or empty lyrics"] += 1
+            continue
+        audio = song.get("audio") or {}
+        rows.append({
+            schema.SONG_ID: song["song_id"], schema.TITLE: song["title"], schema.ARTIST: song["artist"],
+            schema.ALBUM: song.get("album"), schema.LYRICS: lyrics,
+            schema.TAGS: [(str(t), float(c)) for t, c in song["tags"]],
+            **{f: (np.nan if audio.get(f) is None else float(audio[f])) for f in schema.AUDIO_FEATURES},
+            schema.SPOTIFY_ID: song.get("spotify_id"), schema.LASTFM_URL: song.get("lastfm_url"),
+            schema.MBID: song.get("mbid"),
+        })
+    columns = [schema.SONG_ID, schema.TITLE, schema.ARTIST, schema.ALBUM, schema.LYRICS, schema.TAGS,
+               *schema.AUDIO_FEATURES, schema.SPOTIFY_ID, schema.LASTFM_URL, schema.MBID]
+    df = pd.DataFrame(rows, columns=columns).sort_values(schema.SONG_ID, kind="stable").reset_index(drop=True)
+    summary = {"songs": len(store.songs()), "with_tags_and_lyrics": len(df), "dropped": dict(dropped)}
+    if len(df):
+        result = assign_moods(df, **rule)
+        df[schema.LABEL] = result["label"].to_numpy()
+        summary["labels"] = summarize(result)
+        if not keep_unlabelled:
+            df = df[df[schema.LABEL].notna()].reset_index(drop=True)
+        df[schema.SPLIT] = assign_splits(df, random_state=random_state).to_numpy() if len(df) else []
+    else:
+        df[schema.LABEL] = pd.Series(dtype=object)
+        df[schema.SPLIT] = pd.Series(dtype=object)
+    summary["rows"] = len(df)
+    if path is not None:
+        save_dataset(df, path)
+        summary["path"] = str(path)
+    return df, summary
