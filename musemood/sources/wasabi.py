@@ -101,7 +101,11 @@ def read_wasabi_songs(path, *, chunksize=100_000, english_only=True, require=("s
     if not path.exists():
         raise FileNotFoundError(f"no WASABI songs file at {path}")
     sep = _sniff_separator(path)
-    header = pd.read_csv(path, sep=sep, nrows=0).columns
+    try:
+        header = pd.read_csv(path, sep=sep, nrows=0).columns
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not a readable CSV ({exc}); the file may be truncated: download it again") \
+            from None
     found = _resolve_columns(set(header), columns)
     usecols = [c for c in found.values() if c is not None]
     stats = Counter() if stats is None else stats
