@@ -184,3 +184,22 @@ def test_missing_credentials_are_a_clear_error(tmp_path, wasabi, monkeypatch, ca
     assert "GENIUS_ACCESS_TOKEN" in capsys.readouterr().err
     assert main(["scrape", "all", "--store", str(tmp_path / "empty.sqlite")]) == 2
     assert "--songs" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_example_goes_from_keys_to_a_trained_model(fakes, tmp_path):
+    """examples/keys_to_model.py against the fakes (a bigger catalogue), with the packaged encoder."""
+    songs = catalogue(n=120, seed=5)
+    with contextlib.ExitStack() as stack:
+        big = {"lastfm": stack.enter_context(FakeService(lastfm_routes(songs))),
+               "spotify": stack.enter_context(FakeService(spotify_routes(songs))),
+               "genius": stack.enter_context(FakeService(genius_routes(songs))),
+               "lrclib": stack.enter_context(FakeService(lrclib_routes(songs)))}
+        csv = write_wasabi_csv(tmp_path / "songs.csv", songs)
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        done = subprocess.run([sys.executable, os.path.join(root, "examples", "keys_to_model.py"), "--songs", str(csv),
+                               "--workdir", str(tmp_path / "work"), "--epochs", "1"],
+                              env={**os.environ, **environment(big)}, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "tBERT accuracy on" in done.stdout and (tmp_path / "work" / "tbert").is_dir()
+    assert "labels: happy" in done.stdout
