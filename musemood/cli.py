@@ -614,7 +614,7 @@ def _scrape(args):
     jobs = ("wasabi", "lastfm", "spotify", "lyrics") if args.job == "all" else (args.job,)
     if args.job == "all" and not args.songs and not store.songs():
         raise ValueError("'scrape all' needs --songs (the WASABI songs CSV) for an empty store")
-    progress = not getattr(args, "quiet", False)
+    progress = True  # tqdm bars with rate and ETA; they go to stderr
     try:
         for job in jobs:
             if job == "wasabi":
