@@ -37,7 +37,7 @@ def main():
     result = compare_models(
         df, text_column="verse", label_column="label", audio_columns=None,
         models=("majority", "tfidf", "simple", "finetuned"), seeds=tuple(range(args.seeds)),
-        epochs=args.epochs, max_length=64, batch_size=16, progress=print,
+        epochs=args.epochs, max_length=64, batch_size=16, callback=print,
     )
     print(result.to_markdown())
 

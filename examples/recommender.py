@@ -26,8 +26,8 @@ def main():
     df = load_dataset(args.data)
     rec = Recommender(show_progress_bar=True).fit(df, args.model)
     print(rec)
-    if rec.catalogue_["mood"].notna().any():
-        table = rec.evaluate(k=10)
+    if rec.catalogue_.songs_["mood"].notna().any():
+        table = rec.evaluate(top_k=10)
         print(table.to_string(index=False))
         print(f"tuned weights {rec.weights_}; Wilcoxon rerank vs lexical p = "
               f"{table.attrs['wilcoxon_rerank_vs_lexical']:.3g}")

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 from ._version import __version__
-
-MODELS = ("majority", "tfidf", "simple", "finetuned", "tbert")
+from .schema import MODELS
 
 
 def main(argv=None):
@@ -53,6 +52,8 @@ def build_parser():
         "--models", default=",".join(MODELS),
         help="models to compare after labelling, comma-separated, or 'none' (default: all)",
     )
+    demo.add_argument("--recommender", help="folder to save the recommender in (default $MUSEMOOD_HOME/recommender, "
+                      "or <out>/recommender with --out)")
     _add_rule_options(demo)
     _add_training_options(demo, seeds=1, epochs=2, max_length=128)
     _add_verbosity(demo)
@@ -60,7 +61,7 @@ def build_parser():
 
     compare = commands.add_parser(
         "compare",
-        help="train the three models in sequence and print the study's Table 1",
+        help="train the baselines and the study's three models in sequence; print the study's Table 1",
         description="Train a majority baseline, TF-IDF + logistic regression, simple BERT, fine-tuned "
         "BERT and tBERT on a labelled CSV/Parquet file (or the demo corpus) over several seeds; print "
         "accuracy, precision, recall, macro-F1 and training time (mean ± sd) with McNemar tests, and "
@@ -77,13 +78,18 @@ def build_parser():
     _add_verbosity(compare)
     compare.set_defaults(handler=_compare)
 
-    train = commands.add_parser("train", help="train one model and save it")
-    _add_data_options(train)
-    train.add_argument("--model", choices=("simple", "finetuned", "tbert"), default="tbert")
+    train = commands.add_parser(
+        "train", help="train one model and save it",
+        description="Train simple BERT, fine-tuned BERT or tBERT on a labelled file (--data) or on the demo "
+        "corpus (--demo) and save it. --params takes the best parameters a `musemood tune` run wrote.")
+    _add_data_options(train, demo_flag=True)
+    train.add_argument("--model", choices=("simple", "finetuned", "tbert"), default=None,
+                       help="which model (default tbert, or the model of --params)")
+    train.add_argument("--params", help="JSON of parameters, e.g. the best-params file `musemood tune` writes")
     train.add_argument("--lora", action="store_true", help="fine-tune with LoRA adapters")
     train.add_argument("--mode", choices=("two_stage", "joint"), default="two_stage", help="tBERT training")
     train.add_argument("--out", required=True, help="folder to save the model in")
-    _add_training_options(train, seeds=1, epochs=3, max_length=256)
+    _add_training_options(train, seed=True, epochs=3, max_length=256)
     _add_verbosity(train)
     train.set_defaults(handler=_train)
 
@@ -99,7 +105,10 @@ def build_parser():
     tune.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
     tune.add_argument("--storage", help="SQLite file of the study (default $MUSEMOOD_HOME/tune.db)")
     tune.add_argument("--study", default="musemood", help="study name (musemood)")
-    _add_training_options(tune, seeds=1, epochs=3, max_length=256)
+    tune.add_argument("--best-params", help="where to write the best parameters as JSON for `train --params` "
+                      "(default: beside the storage, <study>-best.json)")
+    _add_training_options(tune, seed=True, epochs=5, max_length=256, epochs_help="largest number of fine-tuning "
+                          "epochs searched (5)")
     _add_verbosity(tune)
     tune.set_defaults(handler=_tune)
 
@@ -109,7 +118,8 @@ def build_parser():
     source.add_argument("--data", help="CSV or Parquet file with the lyrics (and audio features)")
     source.add_argument("--text", help="one lyric")
     predict.add_argument("--text-column", default="lyrics")
-    predict.add_argument("--out", help="write predictions here (.csv or .parquet)")
+    predict.add_argument("--out", help="write predictions here (.csv, .tsv or .parquet)")
+    predict.add_argument("--json", action="store_true", help="print the predictions as JSON")
     _add_verbosity(predict)
     predict.set_defaults(handler=_predict)
 
@@ -126,6 +136,7 @@ def build_parser():
     recommend.add_argument("--method", choices=("rerank", "lexical", "embedding"), default="rerank",
                            help="ranking: the tuned rerank (default), keywords only or embeddings only")
     recommend.add_argument("--recommender", help="folder of a saved recommender")
+    recommend.add_argument("--json", action="store_true", help="print the recommendations as JSON")
     _add_verbosity(recommend)
     recommend.set_defaults(handler=_recommend)
 
@@ -157,8 +168,9 @@ def build_parser():
         "baseline (sum of squared mood shares), with a Wilcoxon signed-rank test of rerank vs lexical.",
     )
     evaluate.add_argument("--recommender", help="folder of a saved recommender (default $MUSEMOOD_HOME/recommender)")
-    evaluate.add_argument("--k", type=int, default=10, help="k of precision@k (10)")
+    evaluate.add_argument("--top-k", type=int, default=10, help="k of precision@k (10)")
     evaluate.add_argument("--out", help="also write the table as JSON here")
+    evaluate.add_argument("--json", action="store_true", help="print the table as JSON")
     _add_verbosity(evaluate)
     evaluate.set_defaults(handler=_evaluate_recommender)
 
@@ -209,7 +221,8 @@ def build_parser():
         "'label_reason', print a summary and write the result.",
     )
     label.add_argument("data", help="input .parquet, .csv or .tsv")
-    label.add_argument("--out", help="output .parquet (default: print the summary only)")
+    label.add_argument("--out", help="output .parquet, .csv or .tsv, in the format its suffix names "
+                       "(default: print the summary only)")
     _add_rule_options(label)
     _add_verbosity(label)
     label.set_defaults(handler=_label)
@@ -239,9 +252,14 @@ def _add_rule_options(parser):
     )
 
 
-def _add_data_options(parser):
+def _add_data_options(parser, demo_flag=False):
     group = parser.add_argument_group("data")
-    group.add_argument("--data", help="labelled .csv, .tsv or .parquet (default: the demo corpus)")
+    if demo_flag:
+        source = group.add_mutually_exclusive_group(required=True)
+        source.add_argument("--data", help="labelled .csv, .tsv or .parquet")
+        source.add_argument("--demo", action="store_true", help="use the labelled demo corpus (--n-songs)")
+    else:
+        group.add_argument("--data", help="labelled .csv, .tsv or .parquet (default: the demo corpus)")
     group.add_argument("--text-column", default="lyrics", help="column with the lyrics (lyrics)")
     group.add_argument("--label-column", default="label", help="column with the labels (label)")
     group.add_argument(
@@ -257,11 +275,14 @@ def _add_data_options(parser):
     group.add_argument("--n-songs", type=int, default=2000, help="demo corpus size when no --data (2000)")
 
 
-def _add_training_options(parser, *, seeds, epochs, max_length):
+def _add_training_options(parser, *, seeds=None, seed=False, epochs, max_length, epochs_help=None):
     group = parser.add_argument_group("training")
     group.add_argument("--encoder", default=None, help="encoder name or path (default: packaged all-MiniLM-L6-v2)")
-    group.add_argument("--seeds", type=int, default=seeds, help=f"number of seeds ({seeds})")
-    group.add_argument("--epochs", type=int, default=epochs, help=f"fine-tuning epochs ({epochs})")
+    if seeds is not None:
+        group.add_argument("--seeds", type=int, default=seeds, help=f"number of seeds, 0, 1, ... ({seeds})")
+    if seed:
+        group.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    group.add_argument("--epochs", type=int, default=epochs, help=epochs_help or f"fine-tuning epochs ({epochs})")
     group.add_argument("--max-length", type=int, default=max_length, help=f"tokens per window ({max_length})")
     group.add_argument("--batch-size", type=int, default=16, help="songs per batch (16)")
     group.add_argument("--n-topics", type=int, default=7, help="LDA topics for tBERT (7; 0 for none)")
@@ -284,9 +305,10 @@ def _rule(args):
 
 
 def _demo(args):
-    from .pipeline import run_demo
+    from . import pipeline
+    from .recommender import default_path
 
-    report = run_demo(
+    corpus, report = pipeline.demo_corpus(
         args.n_songs, random_state=args.seed, tag_counts=args.tag_counts, out_dir=args.out, **_rule(args)
     )
     print(
@@ -299,50 +321,28 @@ def _demo(args):
     print(f"\nLabelled songs per split, duplicates dropped: {splits}")
     print(f"Saved the labelled corpus to {report['path']}")
     models = _models(args.models)
-    if models:
-        from .datasets import drop_duplicate_songs, load_dataset
-
-        df = load_dataset(report["path"])
-        df = drop_duplicate_songs(df[df["label"].notna()])
-        print(f"\nComparing {len(models)} models on the {len(df)} labelled songs ...", flush=True)
-        result = _run_comparison(args, df, models, Path(report["path"]).parent / "compare", audio="auto",
-                                 keep_models=True)
-        _demo_recommender(args, report, result)
-
-
-def _demo_recommender(args, report, result):
-    """The main job's last step: the song map and the recommender on the comparison's best embedding."""
-    import numpy as np
-
-    from .datasets import drop_duplicate_songs, load_dataset
-    from .recommender import Recommender, default_path
-
-    full = load_dataset(report["path"])
-    catalogue = drop_duplicate_songs(full).reset_index(drop=True)
-    name = next((m for m in ("tbert", "finetuned", "simple") if m in result.models), None)
-    model = result.models.get(name) if name else args.encoder
-    # Held-out queries: the comparison's test songs (the model never trained on them), half to tune the
-    # rerank and half to evaluate it.
-    held_out = set(full.loc[result.test_rows, "song_id"])
-    queries = np.flatnonzero(catalogue["song_id"].isin(held_out).to_numpy() & catalogue["label"].notna().to_numpy())
-    queries = np.random.default_rng(args.seed).permutation(queries)
-    half = len(queries) // 2
-    what = {"tbert": "tBERT's hidden layer", "finetuned": "the fine-tuned encoder",
-            "simple": "the frozen encoder"}.get(name, "the packaged encoder")
-    print(f"\nSong map and recommender on {len(catalogue)} songs, song vectors from {what} ...", flush=True)
-    rec = Recommender(max_length=args.max_length, show_progress_bar=_show_progress(args))
-    rec.fit(catalogue, model, tune_queries=np.sort(queries[:half]), eval_queries=np.sort(queries[half:]))
-    path = rec.save(Path(args.out) / "recommender" if args.out else default_path())
+    if not models:
+        return
+    out = Path(report["path"]).parent
+    songs = pipeline.labelled_songs(corpus)
+    print(f"\nComparing {len(models)} models on the {len(songs)} labelled songs ...", flush=True)
+    comparison = _run_comparison(args, songs, models, out / "compare", audio="auto", keep_models=True)
+    print(f"\nSong map and recommender on {len(corpus) - report['n_duplicates']} songs, song vectors from "
+          f"{pipeline.embedding_source(comparison)} ...", flush=True)
+    rec, queries = pipeline.demo_recommender(corpus, comparison, encoder=args.encoder, max_length=args.max_length,
+                                             random_state=args.seed, show_progress_bar=_show_progress(args))
+    path = rec.save(Path(args.recommender) if args.recommender else
+                    Path(args.out) / "recommender" if args.out else default_path())
     _print_map(rec)
-    plots = rec.plot_map(Path(report["path"]).parent / "map")
-    print("Wrote " + ", ".join(str(p) for p in plots))
+    print("Wrote " + ", ".join(str(p) for p in rec.plot_map(out / "map")))
     _print_evaluation(rec.evaluate())
-    song = catalogue.loc[int(queries[half]) if half < len(queries) else 0]
+    half = len(queries) // 2
+    song = rec.catalogue_.songs_.loc[int(queries[half]) if half < len(queries) else 0]
     print(f"\nrecommend({song['title']!r}, artist={song['artist']!r}):")
     _print_recommendations(rec.recommend(song["title"], 5, artist=song["artist"]))
     print("\nrecommend(text='summer nights by the sea'):")
     _print_recommendations(rec.recommend(text="summer nights by the sea", top_k=5))
-    where = f" --recommender {path}" if args.out else ""
+    where = f" --recommender {path}" if path != default_path() else ""
     print(f"\nSaved the recommender to {path}; try `musemood recommend \"{song['title']}\"{where}`")
 
 
@@ -391,10 +391,21 @@ def _recommend(args):
     result = rec.recommend(args.title, args.top_k, artist=args.artist, text=None if args.title else args.text,
                            mood=args.mood, method=args.method)
     query = result.attrs["query"]
+    if args.json:
+        _print_json({"query": query, "results": result.to_dict(orient="records")})
+        return
     head = (f"{query['title']} - {query['artist']} [{query['mood'] or '-'}, cluster {query['cluster']}]"
             if query["title"] else repr(query["text"]))
     print(f"Songs like {head}; keywords: {', '.join(query['keywords'])}")
     _print_recommendations(result)
+
+
+def _print_json(payload):
+    import json
+
+    from .persistence import jsonable
+
+    print(json.dumps(jsonable(payload), indent=1, default=str))
 
 
 def _map(args):
@@ -425,16 +436,19 @@ def _map(args):
 def _evaluate_recommender(args):
     import json
 
-    from .recommender import Recommender, default_path
+    from .recommender import get_recommender
 
-    path = Path(args.recommender) if args.recommender else default_path()
-    rec = Recommender.load(path)
-    table = rec.evaluate(k=args.k)
-    _print_evaluation(table)
+    rec = get_recommender(args.recommender) if args.recommender else get_recommender()
+    table = rec.evaluate(top_k=args.top_k)
+    payload = {"table": table.to_dict(orient="records"), **table.attrs}
+    if args.json:
+        _print_json(payload)
+    else:
+        _print_evaluation(table)
     if args.out:
-        payload = {"table": table.to_dict(orient="records"), **table.attrs}
         Path(args.out).write_text(json.dumps(payload, indent=1, default=str))
-        print(f"Wrote {args.out}")
+        if not args.json:
+            print(f"Wrote {args.out}")
 
 
 def _models(text):
@@ -449,13 +463,13 @@ def _models(text):
 
 def _load_data(args):
     """The user's file, or the labelled demo corpus."""
-    from .datasets import drop_duplicate_songs, load_dataset, load_demo
+    from .datasets import load_dataset, load_demo
+    from .pipeline import labelled_songs
 
     if args.data:
         df = load_dataset(args.data)
     else:
-        df = load_demo(args.n_songs, random_state=0)
-        df = drop_duplicate_songs(df[df["label"].notna()])
+        df = labelled_songs(load_demo(args.n_songs, random_state=0))
     if args.limit and len(df) > args.limit:
         df = df.sample(args.limit, random_state=0)
     return df
@@ -491,11 +505,11 @@ def _run_comparison(args, df, models, out_dir, audio, keep_models=False):
     _quiet_transformers(args)
     result = compare_models(
         df, text_column=getattr(args, "text_column", "lyrics"), label_column=getattr(args, "label_column", "label"),
-        audio_columns=audio, models=models, seeds=tuple(range(args.seeds)), model_name_or_path=args.encoder,
+        audio_columns=audio, models=models, seeds=tuple(range(args.seeds)), encoder=args.encoder,
         epochs=args.epochs, max_length=args.max_length, batch_size=args.batch_size,
         n_topics=args.n_topics or None, drop_missing=getattr(args, "drop_missing", False),
-        objective=getattr(args, "objective", "classification"), verbose=_show_progress(args),
-        progress=lambda line: print("  " + line, flush=True), keep_models=keep_models,
+        objective=getattr(args, "objective", "classification"), show_progress_bar=_show_progress(args),
+        callback=lambda line: print("  " + line, flush=True), keep_models=keep_models,
     )
     print("\nTable 1\n")
     print(result.to_markdown())
@@ -516,7 +530,7 @@ def _compare(args):
         optimizers = [o.strip() for o in args.optimizers.split(",") if o.strip()]
         histories = compare_optimizers(
             df, optimizers=optimizers, text_column=args.text_column, label_column=args.label_column,
-            model_name_or_path=args.encoder, epochs=args.epochs, max_length=args.max_length,
+            encoder=args.encoder, epochs=args.epochs, max_length=args.max_length,
             batch_size=args.batch_size, drop_missing=args.drop_missing,
         )
         print(f"Wrote {plot_optimizer_curves(histories, out / 'optimizers.png')}")
@@ -524,22 +538,22 @@ def _compare(args):
 
 def _train(args):
     _quiet_transformers(args)
-    from .classifiers import FineTunedBertClassifier, SimpleBertClassifier, TBertClassifier
+    from .classifiers import make_model
     from .evaluation import check_dataset
 
+    saved = _read_params(args.params) if args.params else {}
+    name = args.model or saved.get("model") or "tbert"
+    if saved.get("model") and saved["model"] != name:
+        raise ValueError(f"{args.params} holds parameters for {saved['model']!r}, not --model {name}")
     df = check_dataset(_load_data(args), args.text_column, args.label_column, drop_missing=args.drop_missing,
                        objective=args.objective)
-    common = dict(text_column=args.text_column, max_length=args.max_length, stride=args.max_length // 4,
-                  batch_size=args.batch_size, objective=args.objective,
-                  random_state=0, verbose=_show_progress(args))
-    if args.model == "simple":
-        model = SimpleBertClassifier(args.encoder, **common)
-    elif args.model == "finetuned":
-        model = FineTunedBertClassifier(args.encoder, epochs=args.epochs, lora=args.lora, **common)
-    else:
-        audio = _audio(args, df)
-        model = TBertClassifier(args.encoder, epochs=args.epochs, lora=args.lora, mode=args.mode,
-                                n_topics=args.n_topics or None, audio_columns=audio, **common)
+    params = dict(encoder=args.encoder, text_column=args.text_column, max_length=args.max_length,
+                  batch_size=args.batch_size, objective=args.objective, epochs=args.epochs, lora=args.lora,
+                  mode=args.mode, n_topics=args.n_topics, audio_columns=_audio(args, df),
+                  show_progress_bar=_show_progress(args))
+    params.update(saved.get("params", {}))
+    params["random_state"] = args.seed
+    model = make_model(name, **params)
     target = df[args.label_column] if args.objective == "regression" else df[args.label_column].astype(str)
     model.fit(df, target)
     for record in model.history_:
@@ -549,26 +563,46 @@ def _train(args):
     print(f"Saved {type(model).__name__} to {model.save(args.out)}")
 
 
+def _read_params(path):
+    import json
+
+    try:
+        saved = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise FileNotFoundError(f"cannot read --params {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ValueError(f"--params {path} is not valid JSON ({exc})") from None
+    if not isinstance(saved, dict) or not isinstance(saved.get("params", {}), dict):
+        raise ValueError(f"--params {path} must hold {{\"model\": ..., \"params\": {{...}}}} as `musemood tune` "
+                         "writes it")
+    return saved if "params" in saved else {"params": saved}
+
+
 def _tune(args):
     _quiet_transformers(args)
     if args.objective == "regression":
         raise ValueError("tune searches classifiers only for now; use --objective classification")
+    import json
+
     from .config import home
-    from .tuning import tune
+    from .tuning import best_params, tune
 
     df = _load_data(args)
-    storage = args.storage or str(home() / "tune.db")
-    audio = _audio(args, df)
+    storage = Path(args.storage) if args.storage else home() / "tune.db"
     study = tune(
-        df, model=args.model, lora=args.lora, n_trials=args.trials, storage=storage, study_name=args.study,
-        text_column=args.text_column, label_column=args.label_column, audio_columns=audio,
-        model_name_or_path=args.encoder, max_length=args.max_length, batch_size=args.batch_size,
-        drop_missing=args.drop_missing, timeout=args.timeout,
+        df, model=args.model, lora=args.lora, n_trials=args.trials, storage=str(storage), study_name=args.study,
+        text_column=args.text_column, label_column=args.label_column, audio_columns=_audio(args, df),
+        encoder=args.encoder, max_length=args.max_length, batch_size=args.batch_size, max_epochs=args.epochs,
+        n_topics=args.n_topics or None, random_state=args.seed, drop_missing=args.drop_missing,
+        timeout=args.timeout,
     )
     trials = study.trials_dataframe(attrs=("number", "value", "params", "state"))
     print(trials.to_string(index=False))
     print(f"\nBest validation accuracy {study.best_value:.4f} with {study.best_params}")
+    out = Path(args.best_params) if args.best_params else storage.with_name(f"{args.study}-best.json")
+    out.write_text(json.dumps(best_params(study), indent=1))
     print(f"Study {args.study!r} stored in {storage}; run again to add trials.")
+    print(f"Best parameters written to {out}; train with them: musemood train --params {out} --data FILE --out DIR")
 
 
 def _predict(args):
@@ -576,7 +610,7 @@ def _predict(args):
     import pandas as pd
 
     from .classifiers import load_model
-    from .datasets import load_dataset
+    from .datasets import load_dataset, save_dataset
 
     model = load_model(args.model)
     df = load_dataset(args.data) if args.data else pd.DataFrame({args.text_column: [args.text]})
@@ -588,9 +622,10 @@ def _predict(args):
         for label, column in zip(model.classes_, model.predict_proba(df).T):
             out[f"p_{label}"] = column
     if args.out:
-        out.to_parquet(args.out) if args.out.endswith(".parquet") else out.to_csv(args.out, index=False)
-        print(f"Wrote {len(out)} predictions to {args.out}")
-    else:
+        print(f"Wrote {len(out)} predictions to {save_dataset(out, args.out)}", file=sys.stderr if args.json else None)
+    if args.json:
+        _print_json(out.to_dict(orient="records"))
+    elif not args.out:
         print(out.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
@@ -603,7 +638,7 @@ def _label(args):
     result = assign_moods(df, **rule)
     print(format_summary(summarize(result), rule))
     if args.out:
-        print(f"Saved to {save_dataset(attach_labels(df, result), args.out)}")
+        print(f"Saved to {save_dataset(attach_labels(df, result, split=True), args.out)}")
 
 
 def _scrape(args):
@@ -623,17 +658,17 @@ def _scrape(args):
                         continue
                     raise ValueError("'scrape wasabi' needs --songs (the WASABI songs CSV)")
                 summary = scrape.ingest_wasabi(store, args.songs, limit=args.limit, tag_dump=args.tag_dump,
-                                               msd_lastfm=args.msd_lastfm, progress=progress)
+                                               msd_lastfm=args.msd_lastfm, show_progress_bar=progress)
             elif job == "lastfm":
                 summary = scrape.scrape_lastfm(store, _lastfm_client(), limit=args.limit,
                                                retry_failed=args.retry_failed, workers=args.workers,
                                                progress=progress)
             elif job == "spotify":
                 summary = scrape.scrape_audio(store, _audio_sources(args), limit=args.limit,
-                                              retry_failed=args.retry_failed, progress=progress)
+                                              retry_failed=args.retry_failed, show_progress_bar=progress)
             else:
                 summary = scrape.scrape_lyrics(store, _lyrics_sources(args), limit=args.limit,
-                                               retry_failed=args.retry_failed, progress=progress)
+                                               retry_failed=args.retry_failed, show_progress_bar=progress)
             _print_scrape_summary(summary)
     except FatalSourceError as exc:
         print(f"musemood scrape {args.job}: stopped: {exc}\nSongs not done yet stay pending: run the same "
@@ -708,7 +743,8 @@ def _lyrics_sources(args):
                                         web_url=os.environ.get("MUSEMOOD_GENIUS_WEB_URL", WEB_URL),
                                         min_interval=_interval(0.5)))
         elif name == "lrclib":
-            sources.append(LrclibClient(os.environ.get("MUSEMOOD_LRCLIB_URL", BASE_URL), min_interval=_interval(0.2)))
+            sources.append(LrclibClient(os.environ.get("MUSEMOOD_LRCLIB_URL", BASE_URL), min_interval=_interval(0.2),
+                                      threshold=args.match_threshold))
         else:
             raise ValueError(f"unknown lyrics source {name!r}; use genius, lrclib or both (genius,lrclib)")
     return sources

@@ -12,6 +12,14 @@ against the silhouette: if the elbow's silhouette is more than
 ``silhouette_tolerance`` below the best silhouette of the sweep, the k with the
 best silhouette is taken instead.  ``choice_`` says which rule decided.
 
+A fitted map places new songs with :meth:`SongMap.transform`: a new vector goes
+through the same PCA, then lands at the similarity-weighted mean position of its
+``n_neighbors`` nearest fitted songs (UMAP's own starting point for new points,
+without its refinement epochs), and takes the cluster of the nearest KMeans
+centre.  The same placement works after :meth:`SongMap.save` / :meth:`SongMap.load`,
+which keep only arrays (PCA, the fitted songs' reduced vectors and positions,
+cluster centres): nothing is pickled.
+
 Large catalogues: with more than ``fit_sample`` songs, PCA, UMAP and KMeans are
 fitted on a random sample of that size and the other songs are transformed
 and assigned in batches, so memory and time grow linearly with the catalogue
@@ -80,6 +88,7 @@ class SongMap:
         """Reduce and cluster the song vectors ``X``; sets ``embedding_``, ``labels_``, ``sweep_``..."""
         X = np.asarray(X, dtype=np.float32)
         n = len(X)
+        self.n_features_in_ = X.shape[1] if X.ndim == 2 else 0
         if n < 3:
             raise ValueError(f"a song map needs at least 3 songs, got {n}")
         rng = np.random.default_rng(self.random_state)
@@ -91,6 +100,7 @@ class SongMap:
 
             self.pca_ = PCA(self.pca_components, random_state=self.random_state).fit(X[sample])
         Xs = self._pca(X[sample])
+        self.anchors_ = np.asarray(Xs, dtype=np.float32)  # what transform() compares new songs with
         self.reducer_ = self._make_reducer(len(sample))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*n_jobs.*")  # UMAP: seeded runs are single-threaded
@@ -110,7 +120,118 @@ class SongMap:
         return self.fit(X).labels_
 
     def _pca(self, X):
-        return X if self.pca_ is None else self.pca_.transform(X).astype(np.float32)
+        if self.pca_ is None:
+            return X
+        if isinstance(self.pca_, dict):  # a loaded map keeps PCA as arrays
+            return ((X - self.pca_["mean"]) @ self.pca_["components"].T).astype(np.float32)
+        return self.pca_.transform(X).astype(np.float32)
+
+    # ------------------------------------------------------------ new songs
+    def transform(self, X) -> np.ndarray:
+        """Positions of new song vectors in the clustered space (``n_songs x n_components``).
+
+        A song lands at the similarity-weighted mean position of its ``n_neighbors``
+        nearest fitted songs (cosine or Euclidean, after the map's PCA); a song equal to
+        a fitted one lands on it.
+        """
+        self._check_fitted()
+        X = np.atleast_2d(np.asarray(X, dtype=np.float32))
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"this map was fitted on {self.n_features_in_}-dimensional song vectors, got "
+                             f"{X.shape[1]}; use vectors from the same model and vectorizer")
+        Z = self._pca(X)
+        anchors, positions = self.anchors_, self.embedding_[self.sample_]
+        k = min(self.n_neighbors, len(anchors))
+        cosine = self.metric == "cosine"
+        ref = _unit_rows(anchors) if cosine else anchors
+        out = np.empty((len(Z), positions.shape[1]), dtype=np.float32)
+        for start in range(0, len(Z), 1024):
+            q = Z[start:start + 1024]
+            if cosine:
+                dist = 1.0 - _unit_rows(q) @ ref.T
+            else:
+                dist = np.sqrt(np.maximum((q**2).sum(1)[:, None] - 2 * q @ ref.T + (ref**2).sum(1)[None, :], 0))
+            near = np.argpartition(dist, k - 1, axis=1)[:, :k]
+            d = np.maximum(np.take_along_axis(dist, near, axis=1), 0.0)
+            w = 1.0 / (d + 1e-6)
+            w /= w.sum(axis=1, keepdims=True)
+            out[start:start + len(q)] = np.einsum("nk,nkd->nd", w, positions[near])
+        return out
+
+    def predict(self, X) -> np.ndarray:
+        """Cluster of each new song vector (the nearest centre of the placed songs)."""
+        return self._assign(self.transform(X))
+
+    def _assign(self, Z):
+        centres = self.cluster_centers_
+        if centres is not None:
+            dist = (Z**2).sum(1)[:, None] - 2 * Z @ centres.T + (centres**2).sum(1)[None, :]
+            return dist.argmin(axis=1).astype(np.int64)
+        fitted = self.embedding_[self.sample_]  # no centres: the cluster of the nearest fitted song
+        dist = (Z**2).sum(1)[:, None] - 2 * Z @ fitted.T + (fitted**2).sum(1)[None, :]
+        return self.labels_[self.sample_][dist.argmin(axis=1)]
+
+    @property
+    def cluster_centers_(self):
+        centres = getattr(self, "_centres", None)
+        if centres is None and hasattr(self, "clusterer_"):
+            centres = getattr(self.clusterer_, "cluster_centers_", None)
+        return None if centres is None else np.asarray(centres, dtype=np.float32)
+
+    def _check_fitted(self):
+        if not hasattr(self, "labels_"):
+            raise ValueError("this SongMap is not fitted: call fit(X) or SongMap.load(path)")
+
+    # ----------------------------------------------------------- persistence
+    def save(self, path):
+        """Write the fitted map to folder ``path``: ``config.json`` and ``.npy`` arrays (no pickles).
+
+        An injected ``reducer`` or ``clusterer`` is recorded by class name only: the loaded
+        map places new songs by neighbours and centres (see :meth:`transform`), not with it.
+        """
+        from .persistence import write_config
+
+        self._check_fitted()
+        params = {k: getattr(self, k) for k in ("n_clusters", "k_range", "n_components", "n_neighbors", "min_dist",
+                                                 "metric", "pca_components", "fit_sample", "silhouette_sample",
+                                                 "silhouette_tolerance", "random_state", "plot_sample")}
+        parts = {"reducer": _name(self.reducer), "clusterer": _name(self.clusterer)}
+        path = write_config(path, self, params, parts=parts, n_clusters_=int(self.n_clusters_), choice_=self.choice_,
+                            elbow_=getattr(self, "elbow_", None),
+                            best_silhouette_k_=getattr(self, "best_silhouette_k_", None),
+                            n_features_in_=int(self.n_features_in_), sweep_=self.sweep_.to_dict(orient="list"))
+        arrays = {"labels": self.labels_, "embedding": self.embedding_, "sample": self.sample_,
+                  "anchors": self.anchors_, "map_2d": self.map_2d_, "plot_index": self.plot_index_}
+        if self.pca_ is not None:
+            pca = self.pca_ if isinstance(self.pca_, dict) else {"mean": self.pca_.mean_,
+                                                                  "components": self.pca_.components_}
+            arrays.update(pca_mean=pca["mean"], pca_components=pca["components"])
+        if self.cluster_centers_ is not None:
+            arrays["centres"] = self.cluster_centers_
+        for name, value in arrays.items():
+            np.save(path / f"{name}.npy", np.asarray(value))
+        return path
+
+    @classmethod
+    def load(cls, path):
+        """Read a map written by :meth:`save`; it places new songs as the saved one did."""
+        from pathlib import Path
+
+        from .persistence import read_config
+
+        path = Path(path)
+        config = read_config(path, cls)
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
+        out = cls(**params)
+        for name in ("n_clusters_", "choice_", "elbow_", "best_silhouette_k_", "n_features_in_"):
+            setattr(out, name, config[name])
+        out.sweep_ = pd.DataFrame(config["sweep_"], columns=["k", "inertia", "silhouette"])
+        for name in ("labels", "embedding", "sample", "anchors", "map_2d", "plot_index"):
+            setattr(out, name + "_", np.load(path / f"{name}.npy"))
+        out.pca_ = ({"mean": np.load(path / "pca_mean.npy"), "components": np.load(path / "pca_components.npy")}
+                    if (path / "pca_mean.npy").exists() else None)
+        out._centres = np.load(path / "centres.npy") if (path / "centres.npy").exists() else None
+        return out
 
     def _make_reducer(self, n):
         if self.reducer is not None:
@@ -283,6 +404,15 @@ def elbow_point(ks, distortion):
     angle = np.arctan2(np.diff(y), np.diff(x))
     turning = np.abs(np.diff(angle))
     return int(ks[1 + int(np.argmax(turning))])
+
+
+def _unit_rows(x):
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms > 0, norms, 1.0)
+
+
+def _name(part):
+    return None if part is None else type(part).__name__
 
 
 def _natural(value):

@@ -14,6 +14,7 @@ the input order.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ logger = logging.getLogger(__name__)
 #: Name of the packaged default model.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {DEFAULT_MODEL.lower(), f"sentence-transformers/{DEFAULT_MODEL}".lower()}
-POOLINGS = ("mean", "cls")
+POOLINGS = ("mean", "cls", "max")
 
 
 def default_model_path():
@@ -50,19 +51,26 @@ def resolve_model(model_name_or_path):
 class BertEncoder:
     """Encode lyrics into fixed-size vectors with a BERT-style model.
 
+    A component: ``__init__`` only stores its arguments; the weights load on first
+    use (or with :meth:`load_weights`), and :meth:`save` / :meth:`load` write and read
+    a folder (``config.json`` + the Hugging Face model in ``transformer/``).
+
     Parameters
     ----------
     model_name_or_path : str or path, default=None
         ``None`` (or ``"all-MiniLM-L6-v2"``) loads the packaged model offline;
         otherwise any Hugging Face model name or local directory.
-    pooling : {"mean", "cls"}, default="mean"
-        Mean of the token vectors (padding excluded) or the ``[CLS]`` vector.
+    pooling : {"auto", "mean", "cls", "max"}, default="auto"
+        Mean of the token vectors (padding excluded), the ``[CLS]`` vector or the
+        maximum.  ``"auto"`` takes the pooling a sentence-transformers folder names
+        in its ``modules.json`` / ``1_Pooling/config.json``, else ``"mean"``.
     max_length : int, default=256
         Tokens per window, special tokens included.  Capped at the model's
-        position limit.
-    stride : int or None, default=64
-        Tokens shared by consecutive windows of a long lyric.  ``None`` turns
-        chunking off: text past ``max_length`` is truncated.
+        position limit (see ``max_length_``).
+    stride : int, "auto" or None, default="auto"
+        Tokens shared by consecutive windows of a long lyric; ``"auto"`` is a quarter
+        of the window (``max_length_ // 4``).  ``None`` turns chunking off: text past
+        ``max_length`` is truncated.
     max_chunks : int or None, default=None
         Encode at most this many windows per song (the first ones).
     normalize_embeddings : bool, default=False
@@ -75,6 +83,7 @@ class BertEncoder:
     model_ : transformers.PreTrainedModel
     tokenizer_ : transformers.PreTrainedTokenizerFast
     embedding_dim_ : int
+    pooling_, max_length_, stride_ : the settings in effect once loaded.
 
     Examples
     --------
@@ -85,54 +94,134 @@ class BertEncoder:
 
     def __init__(
         self,
-        model_name_or_path=None,
+        model_name_or_path: str | Path | None = None,
         *,
-        pooling="mean",
-        max_length=256,
-        stride=64,
-        max_chunks=None,
-        normalize_embeddings=False,
-        device=None,
-    ):
-        if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        pooling: str = "auto",
+        max_length: int = 256,
+        stride: int | str | None = "auto",
+        max_chunks: int | None = None,
+        normalize_embeddings: bool = False,
+        device: str | None = None,
+    ) -> None:
         self.model_name_or_path = model_name_or_path
         self.pooling = pooling
-        self.normalize_embeddings = normalize_embeddings
-        self.max_chunks = max_chunks
-        if isinstance(model_name_or_path, tuple):  # (model, tokenizer) from from_model()
-            self.model_, self.tokenizer_ = model_name_or_path
-            self.model_name_or_path = getattr(self.model_.config, "_name_or_path", None)
-            path = self.model_name_or_path
-        else:
-            path = resolve_model(model_name_or_path)
-            self.model_, self.tokenizer_ = load_pretrained(path)
-        if not getattr(self.tokenizer_, "is_fast", False):
-            raise TypeError(f"{path!r} has no fast tokenizer; musemood needs one to split long lyrics")
-        self.model_.eval()
-        limit = getattr(self.model_.config, "max_position_embeddings", None) or max_length
-        self.max_length = int(min(max_length, limit))
-        if stride is not None and not 0 <= stride < self.max_length - 2:
-            raise ValueError(f"stride must be in [0, max_length - 2), got {stride}")
+        self.max_length = max_length
         self.stride = stride
-        self.embedding_dim_ = int(self.model_.config.hidden_size)
-        self.device = torch.device(device) if device else _default_device()
-        self.model_.to(self.device)
+        self.max_chunks = max_chunks
+        self.normalize_embeddings = normalize_embeddings
+        self.device = device
+
+    # ------------------------------------------------------------ loading
+    def get_params(self, deep=True):
+        return {name: getattr(self, name) for name in _PARAMS}
+
+    def set_params(self, **params):
+        for name, value in params.items():
+            if name not in _PARAMS:
+                raise ValueError(f"BertEncoder has no parameter {name!r}; parameters are {list(_PARAMS)}")
+            setattr(self, name, value)
+        self.__dict__.pop("_loaded", None)
+        return self
+
+    def load_weights(self) -> BertEncoder:
+        """Load the model and tokenizer now (otherwise done on first use); returns ``self``."""
+        if "_loaded" not in self.__dict__:
+            path = resolve_model(self.model_name_or_path)
+            model, tokenizer = load_pretrained(path)
+            self._attach(model, tokenizer, path)
+        return self
+
+    def _attach(self, model, tokenizer, source):
+        """Take ``model`` and ``tokenizer`` and settle the settings that depend on them."""
+        if self.pooling not in ("auto", *POOLINGS):
+            raise ValueError(f"pooling must be 'auto' or one of {POOLINGS}, got {self.pooling!r}")
+        if not getattr(tokenizer, "is_fast", False):
+            raise TypeError(f"{str(source)!r} has no fast tokenizer; musemood needs one to split long lyrics")
+        model.eval()
+        limit = getattr(model.config, "max_position_embeddings", None) or self.max_length
+        max_length = int(min(self.max_length, limit))
+        stride = default_stride(max_length) if self.stride == "auto" else self.stride
+        if stride is not None and not 0 <= stride < max_length - 2:
+            raise ValueError(f"stride must be in [0, max_length - 2) = [0, {max_length - 2}), got {stride}; "
+                             "leave it 'auto' to follow max_length")
+        pooling = folder_pooling(source) if self.pooling == "auto" else self.pooling
+        device = torch.device(self.device) if self.device else _default_device()
+        model.to(device)
+        self._loaded = {"model": model, "tokenizer": tokenizer, "max_length": max_length, "stride": stride,
+                        "pooling": pooling, "device": device}
+
+    def _state(self, key):
+        return self.load_weights()._loaded[key]
+
+    model_ = property(lambda self: self._state("model"), doc="The transformer (loads it on first use).")
+    tokenizer_ = property(lambda self: self._state("tokenizer"), doc="Its fast tokenizer.")
+    max_length_ = property(lambda self: self._state("max_length"), doc="Window length in effect.")
+    stride_ = property(lambda self: self._state("stride"), doc="Window overlap in effect.")
+    pooling_ = property(lambda self: self._state("pooling"), doc="Pooling in effect.")
+    device_ = property(lambda self: self._state("device"), doc="Device the model is on.")
+
+    @property
+    def embedding_dim_(self) -> int:
+        return int(self.model_.config.hidden_size)
 
     @classmethod
-    def from_model(cls, model, tokenizer, **params):
+    def from_model(cls, model, tokenizer, **params) -> BertEncoder:
         """Wrap an already loaded (e.g. fine-tuned) model and its fast tokenizer."""
-        return cls((model, tokenizer), **params)
+        source = params.pop("model_name_or_path", None) or getattr(model.config, "_name_or_path", None) or None
+        encoder = cls(source, **params)
+        encoder._attach(model, tokenizer, source)
+        return encoder
+
+    def copy(self) -> BertEncoder:
+        """An independent copy (its own weights), e.g. to fine-tune without touching this one."""
+        import copy
+
+        if "_loaded" not in self.__dict__:
+            return type(self)(**self.get_params())
+        model = copy.deepcopy(self.model_)
+        return type(self).from_model(model, self.tokenizer_, **self.get_params())
+
+    # ------------------------------------------------------------ persistence
+    def save(self, path) -> Path:
+        """Write ``config.json`` and the Hugging Face model and tokenizer (``transformer/``) to ``path``."""
+        from .persistence import write_config
+
+        path = write_config(path, self, self.get_params(), effective={
+            "pooling": self.pooling_, "max_length": self.max_length_, "stride": self.stride_,
+            "embedding_dim": self.embedding_dim_})
+        self.model_.save_pretrained(path / "transformer")
+        self.tokenizer_.save_pretrained(path / "transformer")
+        return path
+
+    @classmethod
+    def load(cls, path, *, device=None, **params) -> BertEncoder:
+        """Read an encoder written by :meth:`save` (or wrap a plain Hugging Face folder).
+
+        ``params`` override the saved settings (e.g. ``max_length``); ``device`` moves it.
+        """
+        from .persistence import read_config
+
+        path = Path(path)
+        if (path / "transformer").is_dir():
+            saved = read_config(path, cls)["params"]
+            saved["model_name_or_path"] = str(path / "transformer")
+            saved.update(params)
+            if device is not None:
+                saved["device"] = device
+            return cls(**saved).load_weights()
+        if device is not None:
+            params["device"] = device
+        return cls(str(path), **params).load_weights()
 
     # ------------------------------------------------------------ public
     def encode(
         self,
-        texts,
-        batch_size=32,
-        show_progress_bar=None,
-        device=None,
-        convert_to_numpy=True,
-        normalize_embeddings=None,
+        texts: str | Sequence[str],
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
+        device: str | None = None,
+        convert_to_numpy: bool = True,
+        normalize_embeddings: bool | None = None,
     ):
         """Encode one text or a list of texts.
 
@@ -148,10 +237,10 @@ class BertEncoder:
         normalize = self.normalize_embeddings if normalize_embeddings is None else normalize_embeddings
         if show_progress_bar is None:
             show_progress_bar = logger.getEffectiveLevel() in (logging.INFO, logging.DEBUG)
-        device = torch.device(device) if device else self.device
-        if device != self.device:
-            self.model_.to(device)
-            self.device = device
+        self.load_weights()
+        if device is not None and torch.device(device) != self.device_:
+            self.model_.to(torch.device(device))
+            self._loaded["device"] = torch.device(device)
 
         chunks = self.chunk(texts)
         vectors = self._encode_chunks(chunks["input_ids"], batch_size, show_progress_bar)
@@ -161,20 +250,21 @@ class BertEncoder:
         out = songs.numpy() if convert_to_numpy else songs
         return out[0] if single else out
 
-    def chunk(self, texts):
+    def chunk(self, texts: Sequence[str]) -> dict:
         """Tokenize ``texts`` into windows.
 
         Returns a dict with ``input_ids`` (a list of token id lists, special
         tokens included) and ``song`` (the index of each window's text).
         """
-        if self.stride is None:
-            enc = self.tokenizer_(list(texts), truncation=True, max_length=self.max_length)
+        tokenizer, max_length, stride = self.tokenizer_, self.max_length_, self.stride_
+        if stride is None:
+            enc = tokenizer(list(texts), truncation=True, max_length=max_length)
             return {"input_ids": enc["input_ids"], "song": np.arange(len(texts))}
-        enc = self.tokenizer_(
+        enc = tokenizer(
             list(texts),
             truncation=True,
-            max_length=self.max_length,
-            stride=self.stride,
+            max_length=max_length,
+            stride=stride,
             return_overflowing_tokens=True,
         )
         song = np.asarray(enc["overflow_to_sample_mapping"], dtype=np.int64)
@@ -193,20 +283,51 @@ class BertEncoder:
         out = torch.empty((n, self.embedding_dim_), dtype=torch.float32)
         order = np.argsort([-len(x) for x in input_ids], kind="stable")
         starts = range(0, n, batch_size)
+        device, pooling, model = self.device_, self.pooling_, self.model_
         for start in tqdm(starts, desc="Encoding", unit="batch", disable=not show_progress_bar):
             idx = order[start : start + batch_size]
             batch = pad_batch([input_ids[i] for i in idx], self.tokenizer_.pad_token_id or 0)
-            batch = {k: v.to(self.device) for k, v in batch.items()}
-            hidden = self.model_(**batch).last_hidden_state
-            pooled = pool(hidden, batch["attention_mask"], self.pooling)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            hidden = model(**batch).last_hidden_state
+            pooled = pool(hidden, batch["attention_mask"], pooling)
             out[torch.as_tensor(idx)] = pooled.float().cpu()
         return out
 
     def __repr__(self):
         return (
             f"BertEncoder({self.model_name_or_path!r}, pooling={self.pooling!r}, "
-            f"max_length={self.max_length}, stride={self.stride})"
+            f"max_length={self.max_length}, stride={self.stride!r})"
         )
+
+
+_PARAMS = ("model_name_or_path", "pooling", "max_length", "stride", "max_chunks", "normalize_embeddings", "device")
+
+
+def default_stride(max_length):
+    """Window overlap that follows the window: a quarter of ``max_length``."""
+    return int(max_length) // 4
+
+
+def folder_pooling(source):
+    """The pooling a sentence-transformers folder declares (``modules.json``), else ``"mean"``."""
+    import json
+
+    folder = Path(str(source)) if source is not None else None
+    if folder is None or not (folder / "modules.json").exists():
+        return "mean"
+    try:
+        modules = json.loads((folder / "modules.json").read_text())
+        entry = next(m for m in modules if str(m.get("type", "")).endswith("Pooling"))
+        config = json.loads((folder / entry.get("path", "1_Pooling") / "config.json").read_text())
+    except (OSError, ValueError, StopIteration, AttributeError):
+        return "mean"
+    for mode, key in (("cls", "pooling_mode_cls_token"), ("max", "pooling_mode_max_tokens"),
+                      ("mean", "pooling_mode_mean_tokens")):
+        if config.get(key):
+            return mode
+    logger.warning("%s asks for a pooling musemood does not have (%s); using mean pooling", folder,
+                   {k: v for k, v in config.items() if v is True})
+    return "mean"
 
 
 def load_pretrained(path):
@@ -227,6 +348,9 @@ def pool(hidden, attention_mask, pooling="mean"):
     """Pool token vectors ``(batch, tokens, dim)`` into ``(batch, dim)``."""
     if pooling == "cls":
         return hidden[:, 0]
+    if pooling == "max":
+        masked = hidden.masked_fill(attention_mask.unsqueeze(-1) == 0, torch.finfo(hidden.dtype).min)
+        return masked.max(dim=1).values
     if pooling != "mean":
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     mask = attention_mask.unsqueeze(-1).to(hidden.dtype)

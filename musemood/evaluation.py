@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from .features import resolve_audio_columns
 
 logger = logging.getLogger(__name__)
 
-MODELS = ("majority", "tfidf", "simple", "finetuned", "tbert")
+MODELS = schema.MODELS
 MODEL_NAMES = {
     "majority": "Majority class",
     "tfidf": "TF-IDF + logistic regression",
@@ -183,15 +182,15 @@ def compare_models(
     models=MODELS,
     seeds=(0, 1, 2),
     test_size=0.2,
-    model_name_or_path=None,
+    encoder=None,
     epochs=3,
     max_length=256,
     batch_size=16,
     n_topics=7,
     drop_missing=False,
     objective="classification",
-    progress=None,
-    verbose=False,
+    callback=None,
+    show_progress_bar=False,
     keep_models=False,
 ):
     """Train and evaluate the models on ``df`` for each seed; return a :class:`Comparison`.
@@ -202,7 +201,7 @@ def compare_models(
     ``objective="regression"`` compares numeric targets (e.g. valence) with a
     mean baseline and TF-IDF + ridge regression, reporting MSE, RMSE, MAE and
     R² (no McNemar tests: they are for right/wrong answers).
-    ``progress`` is called with a line of text after each model; ``verbose``
+    ``callback`` is called with a line of text after each model; ``show_progress_bar``
     shows the models' progress bars (encoding, epochs).  ``keep_models`` keeps the
     first seed's fitted models in ``Comparison.models``; ``Comparison.test_rows`` holds
     that seed's test songs as row labels of ``df`` (e.g. held-out queries for the
@@ -221,6 +220,9 @@ def compare_models(
     df = df.reset_index(drop=True)
     audio_columns = resolve_audio_columns(df, audio_columns)
     y = df[label_column].to_numpy(dtype=float) if regression else df[label_column].astype(str).to_numpy()
+    settings = dict(encoder=encoder, text_column=text_column, audio_columns=audio_columns, epochs=epochs,
+                    max_length=max_length, batch_size=batch_size, n_topics=n_topics, objective=objective,
+                    show_progress_bar=show_progress_bar)
     runs, tests, histories, confusion = [], [], {}, {}
     predictions, kept, test_rows = {}, {}, []
     for seed in seeds:
@@ -232,10 +234,7 @@ def compare_models(
         fitted = {}
         for name in models:
             started = time.perf_counter()
-            model, extra_seconds = _fit(name, Xtr, ytr, fitted, seed=seed, text_column=text_column,
-                                        audio_columns=audio_columns, model_name_or_path=model_name_or_path,
-                                        epochs=epochs, max_length=max_length, batch_size=batch_size,
-                                        n_topics=n_topics, objective=objective, verbose=verbose)
+            model, extra_seconds = _fit(name, Xtr, ytr, fitted, seed=seed, settings=settings)
             seconds = time.perf_counter() - started + extra_seconds
             fitted[name] = (model, seconds)
             if keep_models and seed == seeds[0]:
@@ -252,10 +251,10 @@ def compare_models(
                 from sklearn.metrics import confusion_matrix
 
                 confusion[name] = (labels.tolist(), confusion_matrix(yte, pred, labels=labels).tolist())
-            if progress:
+            if callback:
                 score = f"R² {metrics['r2']:.3f}" if regression else f"accuracy {metrics['accuracy']:.3f}"
                 label = (REGRESSION_NAMES if regression else MODEL_NAMES).get(name, MODEL_NAMES[name])
-                progress(f"seed {seed}: {label:<30} {score}  ({seconds:.0f} s)")
+                callback(f"seed {seed}: {label:<30} {score}  ({seconds:.0f} s)")
     keys = ("b_only_a", "c_only_b", "p_value")
     for a, b in zip(models, models[1:]) if not regression else ():
         for seed in seeds:
@@ -266,49 +265,31 @@ def compare_models(
     info = {"n_songs": len(df), "n_test": len(test), "objective": objective, "label_column": label_column,
             "classes": None if regression else sorted(set(y)), "seeds": list(seeds),
             "audio_columns": audio_columns, "epochs": epochs, "max_length": max_length,
-            "encoder": model_name_or_path or "all-MiniLM-L6-v2 (packaged)"}
+            "encoder": _describe(encoder)}
     tests = pd.DataFrame(tests, columns=["seed", "a", "b", *keys])
     return Comparison(pd.DataFrame(runs), tests, histories, confusion, info, kept, test_rows)
 
 
-def _fit(name, X, y, fitted, *, seed, text_column, audio_columns, model_name_or_path, epochs,
-         max_length, batch_size, n_topics, objective, verbose=False):
-    """Fit one model; returns ``(model, seconds spent earlier that it builds on)``."""
-    from sklearn.dummy import DummyClassifier, DummyRegressor
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression, Ridge
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer
+def _fit(name, X, y, fitted, *, seed, settings):
+    """Fit one model; returns ``(model, seconds spent earlier that it builds on)``.
 
-    from .classifiers import FineTunedBertClassifier, SimpleBertClassifier, TBertClassifier
-    from .text import clean_lyrics
+    tBERT follows the study's sequence: it is built on this seed's fine-tuned encoder when
+    there is one (no second fine-tuning; its time includes the first).
+    """
+    from .classifiers import make_model
 
-    texts = FunctionTransformer(lambda X: [clean_lyrics(t) for t in X[text_column].fillna("")])
-    regression = objective == "regression"
-    if name == "majority":
-        dummy = DummyRegressor(strategy="mean") if regression else DummyClassifier(strategy="most_frequent")
-        return make_pipeline(texts, dummy).fit(X, y), 0.0
-    if name == "tfidf":
-        linear = Ridge(alpha=1.0) if regression else LogisticRegression(max_iter=2000, C=10)
-        model = make_pipeline(texts, TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)), linear)
-        return model.fit(X, y), 0.0
-    common = dict(text_column=text_column, max_length=max_length, stride=max_length // 4,
-                  random_state=seed, batch_size=batch_size, objective=objective, verbose=verbose)
-    if name == "simple":
-        return SimpleBertClassifier(model_name_or_path, **common).fit(X, y), 0.0
-    if name == "finetuned":
-        return FineTunedBertClassifier(model_name_or_path, epochs=epochs, **common).fit(X, y), 0.0
-    # tBERT: the study's sequence, on top of this seed's fine-tuned encoder when there is one.
-    earlier = fitted.get("finetuned")
-    if earlier is None:
-        return TBertClassifier(model_name_or_path, epochs=epochs, n_topics=n_topics,
-                               audio_columns=audio_columns, **common).fit(X, y), 0.0
-    with tempfile.TemporaryDirectory(prefix="musemood-ft-") as tmp:
-        earlier[0].encoder_.model_.save_pretrained(tmp)
-        earlier[0].encoder_.tokenizer_.save_pretrained(tmp)
-        model = TBertClassifier(tmp, epochs=0, n_topics=n_topics, audio_columns=audio_columns, **common)
-        model.fit(X, y)  # the encoder is in memory once fitted
-    return model, earlier[1]
+    params = dict(settings, random_state=seed)
+    earlier = fitted.get("finetuned") if name == "tbert" else None
+    if earlier is not None:
+        params.update(encoder=earlier[0].encoder_, epochs=0)
+    model = make_model(name, **params).fit(X, y)
+    return model, (earlier[1] if earlier is not None else 0.0)
+
+
+def _describe(encoder):
+    if encoder is None:
+        return "all-MiniLM-L6-v2 (packaged)"
+    return str(getattr(encoder, "model_name_or_path", encoder))
 
 
 def _regression_metrics(y_true, y_pred):
@@ -377,7 +358,7 @@ def compare_optimizers(
     optimizers=("adamw", "adagrad", "sgd"),
     text_column=schema.LYRICS,
     label_column=schema.LABEL,
-    model_name_or_path=None,
+    encoder=None,
     epochs=3,
     max_length=256,
     batch_size=16,
@@ -385,15 +366,14 @@ def compare_optimizers(
     drop_missing=False,
 ):
     """Fine-tune BERT once per optimizer (the study's AdamW vs Adagrad vs SGD); return their histories."""
-    from .classifiers import FineTunedBertClassifier
+    from .classifiers import make_model
 
     df = check_dataset(df, text_column, label_column, drop_missing=drop_missing)
     histories = {}
     for name in optimizers:
-        model = FineTunedBertClassifier(
-            model_name_or_path, optimizer=name, learning_rate=OPTIMIZER_LEARNING_RATES.get(name),
-            epochs=epochs, max_length=max_length, stride=max_length // 4, batch_size=batch_size,
-            text_column=text_column,
+        model = make_model(
+            "finetuned", encoder=encoder, optimizer=name, learning_rate=OPTIMIZER_LEARNING_RATES.get(name),
+            epochs=epochs, max_length=max_length, batch_size=batch_size, text_column=text_column,
             random_state=seed, early_stopping_patience=None,
         ).fit(df, df[label_column].astype(str))
         histories[name] = model.history_

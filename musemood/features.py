@@ -105,6 +105,22 @@ class AudioFeatureEncoder(TransformerMixin, BaseEstimator):
         enc.categories_ = {c: list(v) for c, v in state["categories"].items()}
         return enc
 
+    def save(self, path):
+        """Write the fitted encoder to folder ``path`` (``config.json`` only: its state is small)."""
+        from .persistence import write_config
+
+        state = self.to_dict()
+        params = {"columns": state.pop("columns"), "categorical": state.pop("categorical")}
+        return write_config(path, self, params, state=state)
+
+    @classmethod
+    def load(cls, path):
+        """Read an encoder written by :meth:`save`."""
+        from .persistence import read_config
+
+        config = read_config(path, cls)
+        return cls.from_dict({**config["params"], **config["state"]})
+
     def _frame(self, X):
         if not isinstance(X, pd.DataFrame):
             raise TypeError(

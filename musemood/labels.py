@@ -202,11 +202,22 @@ def label_songs(df, **params):
     return attach_labels(df, assign_moods(df, **params))
 
 
-def attach_labels(df, result):
-    """A copy of ``df`` with ``label`` and ``label_reason`` from an :func:`assign_moods` result."""
+def attach_labels(df, result, *, split=False, random_state=0):
+    """A copy of ``df`` with ``label`` and ``label_reason`` from an :func:`assign_moods` result.
+
+    The one labelling path of musemood (the demo, ``musemood label``, ``build-dataset``).
+    With ``split=True`` a frame without a ``split`` column also gets one, by
+    :func:`musemood.datasets.assign_splits` over all its songs (labelled or not, copies of
+    a song kept together), so every path splits by the same rule before any filtering
+    (the demo corpus comes with its splits).
+    """
     out = df.copy()
     out[schema.LABEL] = result["label"]
     out["label_reason"] = result["reason"]
+    if split and schema.SPLIT not in out.columns:
+        from .datasets import assign_splits
+
+        out[schema.SPLIT] = assign_splits(out, random_state=random_state) if len(out) else pd.Series(dtype=object)
     out.attrs.update(result.attrs)
     return out
 

@@ -1,34 +1,53 @@
-"""The main job: the whole pipeline on the demo corpus, step by step.
+"""The main job as a library: the demo corpus, its labels, Table 1, the song map and the recommender.
 
-Each step is a function that returns plain data, so the CLI only prints and
-other programs can call the same steps.
+Each stage is a function that returns the objects it made, so the CLI only prints
+between stages and other programs can run the same steps (or :func:`run_demo` for
+all of them at once)::
+
+    corpus, report = demo_corpus(2000)
+    comparison = compare_models(labelled_songs(corpus), seeds=(0,), epochs=2, max_length=128,
+                                keep_models=True)
+    rec, queries = demo_recommender(corpus, comparison, max_length=128)
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from . import labels, schema
 from .config import home
 
 logger = logging.getLogger(__name__)
 
+#: The song vectors the recommender prefers, best first, and how the demo describes them.
+EMBEDDING_MODELS = {"tbert": "tBERT's hidden layer", "finetuned": "the fine-tuned encoder",
+                    "simple": "the frozen encoder"}
 
-def run_demo(
-    n_songs=2000,
-    *,
-    random_state=0,
-    tag_counts="raw",
-    out_dir=None,
-    **rule,
-):
-    """Build the demo corpus, label it with the k/epsilon rule and save it.
 
-    ``rule`` holds parameters of :func:`musemood.labels.assign_moods`
-    (``mood_sets``, ``k``, ``epsilon``, ``denominator``, ``min_tags``...).
-    Returns a report dict: corpus facts, the label summary, labelled songs per
-    split and the path of the saved Parquet dataset.
+@dataclass
+class DemoResult:
+    """What :func:`run_demo` made."""
+
+    corpus: pd.DataFrame  # every generated song, labelled (label, label_reason, split)
+    report: dict  # corpus facts and the label summary (see demo_corpus)
+    comparison: Any = None  # musemood.evaluation.Comparison, when models were compared
+    recommender: Any = None  # musemood.recommender.Recommender, when it was fitted
+    queries: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # held-out query rows
+
+
+def demo_corpus(n_songs=2000, *, random_state=0, tag_counts="raw", out_dir=None, **rule):
+    """Generate the demo corpus, label it with the k/epsilon rule and save it as Parquet.
+
+    ``rule`` holds parameters of :func:`musemood.labels.assign_moods` (``mood_sets``,
+    ``k``, ``epsilon``, ``denominator``, ``min_tags``...).  Returns ``(corpus, report)``:
+    every song with ``label``, ``label_reason`` and ``split``, and a dict of corpus
+    facts, the label summary, labelled songs per split and the Parquet path.
     """
     from .datasets import drop_duplicate_songs, load_demo, save_dataset
 
@@ -36,12 +55,11 @@ def run_demo(
     df = load_demo(n_songs, random_state=random_state, tag_counts=tag_counts, label=False)
     result = labels.assign_moods(df, **rule)
     df = labels.attach_labels(df, result)
-    labelled = drop_duplicate_songs(df[df[schema.LABEL].notna()])
-
+    labelled = labelled_songs(df)
     out_dir = Path(out_dir) if out_dir is not None else home() / "demo"
     path = save_dataset(df, out_dir / "demo.parquet")
     audio = list(schema.AUDIO_FEATURES)
-    return {
+    report = {
         "n_songs": len(df),
         "random_state": random_state,
         "n_artists": int(df[schema.ARTIST].nunique()),
@@ -53,3 +71,79 @@ def run_demo(
         "splits": {s: int((labelled[schema.SPLIT] == s).sum()) for s in schema.SPLITS},
         "path": str(path),
     }
+    return df, report
+
+
+def labelled_songs(corpus):
+    """The songs the rule labelled, each song once (re-releases dropped): what the models learn from."""
+    from .datasets import drop_duplicate_songs
+
+    return drop_duplicate_songs(corpus[corpus[schema.LABEL].notna()])
+
+
+def demo_recommender(corpus, comparison=None, *, encoder=None, max_length=128, random_state=0,
+                     show_progress_bar=False):
+    """Fit the recommender (with its song map) on the corpus, one row per song.
+
+    Song vectors come from the comparison's best kept model (tBERT, else fine-tuned,
+    else simple BERT), else from ``encoder``.  The comparison's test songs, which no
+    model trained on, are the held-out queries: half tune the rerank, half evaluate it.
+    Returns ``(recommender, queries)`` with ``queries`` the shuffled held-out rows of
+    ``recommender.catalogue_``.
+    """
+    from .datasets import drop_duplicate_songs
+    from .recommender import Recommender
+
+    catalogue = drop_duplicate_songs(corpus).reset_index(drop=True)
+    kept = comparison.models if comparison is not None else {}
+    name = next((m for m in EMBEDDING_MODELS if m in kept), None)
+    model = kept[name] if name else encoder
+    test_rows = comparison.test_rows if comparison is not None else []
+    held_out = set(corpus.loc[test_rows, schema.SONG_ID])
+    queries = np.flatnonzero(catalogue[schema.SONG_ID].isin(held_out).to_numpy()
+                             & catalogue[schema.LABEL].notna().to_numpy())
+    queries = np.random.default_rng(random_state).permutation(queries)
+    half = len(queries) // 2
+    rec = Recommender(max_length=max_length, show_progress_bar=show_progress_bar)
+    rec.fit(catalogue, model, tune_queries=np.sort(queries[:half]), eval_queries=np.sort(queries[half:]))
+    return rec, queries
+
+
+def embedding_source(comparison):
+    """How :func:`demo_recommender` will describe its song vectors for this comparison."""
+    kept = comparison.models if comparison is not None else {}
+    name = next((m for m in EMBEDDING_MODELS if m in kept), None)
+    return EMBEDDING_MODELS.get(name, "the packaged encoder")
+
+
+def run_demo(n_songs=2000, *, random_state=0, tag_counts="raw", out_dir=None, models=None, seeds=(0,),
+             encoder=None, epochs=2, max_length=128, batch_size=16, n_topics=7, recommender_path=None,
+             show_progress_bar=False, callback=None, **rule):
+    """The whole main job; returns a :class:`DemoResult`.
+
+    Writes the labelled corpus, Table 1 (``compare/``), the map plots (``map/``) under
+    ``out_dir`` (default ``$MUSEMOOD_HOME/demo``) and the recommender to
+    ``recommender_path`` (default ``$MUSEMOOD_HOME/recommender``).  ``models`` defaults to
+    all of :data:`musemood.classifiers.MODELS`; an empty tuple stops after labelling.
+    """
+    from .classifiers import MODELS
+    from .evaluation import compare_models
+    from .recommender import default_path
+
+    corpus, report = demo_corpus(n_songs, random_state=random_state, tag_counts=tag_counts, out_dir=out_dir, **rule)
+    result = DemoResult(corpus, report)
+    models = MODELS if models is None else tuple(models)
+    if not models:
+        return result
+    out = Path(report["path"]).parent
+    result.comparison = compare_models(
+        labelled_songs(corpus), models=models, seeds=tuple(seeds), encoder=encoder, epochs=epochs,
+        max_length=max_length, batch_size=batch_size, n_topics=n_topics, audio_columns="auto",
+        show_progress_bar=show_progress_bar, callback=callback, keep_models=True)
+    result.comparison.save(out / "compare")
+    result.recommender, result.queries = demo_recommender(
+        corpus, result.comparison, encoder=encoder, max_length=max_length, random_state=random_state,
+        show_progress_bar=show_progress_bar)
+    result.recommender.save(recommender_path or default_path())
+    result.recommender.plot_map(out / "map")
+    return result

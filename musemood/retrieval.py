@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from .persistence import read_config, write_config
 from .vectors import _unit
 
 SCORINGS = ("tfidf", "bm25")
@@ -189,24 +190,22 @@ class LexicalIndex:
 
     # ----------------------------------------------------------- persistence
     def save(self, path):
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
+        """Write the index to folder ``path``: ``config.json``, ``terms.json``, postings and IDF arrays."""
+        params = {k: getattr(self, k) for k in ("scoring", "k1", "b", "min_df", "max_df", "ngram_range",
+                                                 "stop_words", "max_features")}
+        path = write_config(path, self, params, n_songs=self.n_songs_, avg_length=self.avg_length_)
         sp.save_npz(path / "postings.npz", self.postings_, compressed=False)
         np.save(path / "idf.npy", self.idf_)
         np.save(path / "tfidf_idf.npy", self.tfidf_idf_)
-        config = {"scoring": self.scoring, "k1": self.k1, "b": self.b, "min_df": self.min_df, "max_df": self.max_df,
-                  "ngram_range": list(self.ngram_range), "stop_words": self.stop_words,
-                  "max_features": self.max_features, "n_songs": self.n_songs_, "avg_length": self.avg_length_}
-        (path / "lexical.json").write_text(json.dumps(config, indent=1))
         (path / "terms.json").write_text(json.dumps(list(map(str, self.terms_))))
         return path
 
     @classmethod
     def load(cls, path):
+        """Read an index written by :meth:`save`."""
         path = Path(path)
-        config = json.loads((path / "lexical.json").read_text())
-        index = cls(**{k: config[k] for k in ("scoring", "k1", "b", "min_df", "max_df", "ngram_range", "stop_words",
-                                              "max_features")})
+        config = read_config(path, cls)
+        index = cls(**config["params"])
         index.terms_ = np.asarray(json.loads((path / "terms.json").read_text()), dtype=object)
         index.postings_ = sp.load_npz(path / "postings.npz").tocsr()
         index.idf_ = np.load(path / "idf.npy")
@@ -361,23 +360,21 @@ class VectorIndex:
         return ids[0][keep].astype(np.int64), sims[0][keep]
 
     def save(self, path):
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
+        """Write the index to folder ``path``: ``config.json``, ``vectors.npy`` and the faiss graph if any."""
+        params = {k: getattr(self, k) for k in ("backend", "exact_threshold", "m", "ef_construction", "ef_search",
+                                                 "threads")}
+        path = write_config(path, self, params, backend_=self.backend_)
         np.save(path / "vectors.npy", self.vectors_)
         if self.index_ is not None:
             _faiss().write_index(self.index_, str(path / "hnsw.faiss"))
-        config = {"backend": self.backend, "backend_": self.backend_, "exact_threshold": self.exact_threshold,
-                  "m": self.m, "ef_construction": self.ef_construction, "ef_search": self.ef_search,
-                  "threads": self.threads}
-        (path / "vector_index.json").write_text(json.dumps(config, indent=1))
         return path
 
     @classmethod
     def load(cls, path, *, mmap=False):
+        """Read an index written by :meth:`save`; ``mmap`` maps the vectors instead of reading them."""
         path = Path(path)
-        config = json.loads((path / "vector_index.json").read_text())
-        index = cls(**{k: config[k] for k in ("backend", "exact_threshold", "m", "ef_construction", "ef_search",
-                                              "threads")})
+        config = read_config(path, cls)
+        index = cls(**config["params"])
         index.backend_ = config["backend_"]
         index.vectors_ = np.load(path / "vectors.npy", mmap_mode="r" if mmap else None)
         index.index_ = _faiss().read_index(str(path / "hnsw.faiss")) if index.backend_ == "hnsw" else None

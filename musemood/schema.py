@@ -190,3 +190,7 @@ def normalize_tag(tag):
     'feel good'
     """
     return " ".join(str(tag).lower().replace("-", " ").replace("_", " ").split())
+
+#: The models of Table 1 by name, in the study's sequence: two baselines, then simple BERT,
+#: fine-tuned BERT and tBERT (see :func:`musemood.classifiers.make_model`).
+MODELS = ("majority", "tfidf", "simple", "finetuned", "tbert")

@@ -28,10 +28,10 @@ logger = logging.getLogger(__name__)
 STAGES = ("lastfm", "audio", "lyrics")
 
 
-def _bar(total, desc, progress):
+def _bar(total, desc, show_progress_bar):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="song", disable=not progress, dynamic_ncols=True)
+    return tqdm(total=total, desc=desc, unit="song", disable=not show_progress_bar, dynamic_ncols=True)
 
 
 def _summary(store, stage, extra=None):
@@ -42,7 +42,7 @@ def _summary(store, stage, extra=None):
 
 # --------------------------------------------------------------------- WASABI
 def ingest_wasabi(store, songs_csv, *, limit=None, tag_dump=None, msd_lastfm=None, english_only=True,
-                  require=("spotify_id", "lastfm_url"), columns=None, chunksize=100_000, progress=True):
+                  require=("spotify_id", "lastfm_url"), columns=None, chunksize=100_000, show_progress_bar=True):
     """Add the WASABI songs to keep to ``store`` (idempotent) and return what was kept and dropped.
 
     With ``tag_dump`` (a WASABI Last.fm tag dump) or ``msd_lastfm`` (the MSD Last.fm folder),
@@ -56,7 +56,7 @@ def ingest_wasabi(store, songs_csv, *, limit=None, tag_dump=None, msd_lastfm=Non
     dump = read_tag_dump(tag_dump) if tag_dump else {}
     msd = read_msd_lastfm(msd_lastfm) if msd_lastfm else {}
     added = from_dumps = 0
-    with _bar(None, "WASABI rows", progress) as bar:
+    with _bar(None, "WASABI rows", show_progress_bar) as bar:
         def advance(rows):
             bar.update(rows - bar.n)
 
@@ -74,10 +74,10 @@ def ingest_wasabi(store, songs_csv, *, limit=None, tag_dump=None, msd_lastfm=Non
 
 
 # -------------------------------------------------------------------- workers
-def _run(store, stage, fetch, *, limit, retry_failed, workers, progress, desc):
+def _run(store, stage, fetch, *, limit, retry_failed, workers, show_progress_bar, desc):
     """Fetch pending songs with ``workers`` threads; the store is written here, one song at a time."""
     pending = store.pending(stage, limit=limit, retry_failed=retry_failed)
-    with _bar(len(pending), desc, progress) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
+    with _bar(len(pending), desc, show_progress_bar) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
         futures = [(song, pool.submit(fetch, song)) for song in pending]
         try:
             for song, future in futures:
@@ -96,7 +96,7 @@ def _run(store, stage, fetch, *, limit, retry_failed, workers, progress, desc):
             raise
 
 
-def scrape_lastfm(store, client, *, limit=None, retry_failed=False, workers=2, progress=True):
+def scrape_lastfm(store, client, *, limit=None, retry_failed=False, workers=2, show_progress_bar=True):
     """Top tags for every pending song (``lastfm`` stage); ``client`` is a :class:`LastfmClient`."""
 
     def fetch(song):
@@ -108,12 +108,13 @@ def scrape_lastfm(store, client, *, limit=None, retry_failed=False, workers=2, p
             return "failed", "no tags on Last.fm", response, None
         return "done", None, response, {"tags": tags, "tags_source": "lastfm"}
 
-    _run(store, "lastfm", fetch, limit=limit, retry_failed=retry_failed, workers=workers, progress=progress,
+    _run(store, "lastfm", fetch, limit=limit, retry_failed=retry_failed, workers=workers,
+         show_progress_bar=show_progress_bar,
          desc="Last.fm tags")
     return _summary(store, "lastfm")
 
 
-def scrape_audio(store, sources, *, limit=None, retry_failed=False, progress=True):
+def scrape_audio(store, sources, *, limit=None, retry_failed=False, show_progress_bar=True):
     """Audio features for every pending song from the first of ``sources`` that has them.
 
     A source that refuses us for good (Spotify's 403 for apps registered after 2024-11-27) is
@@ -126,7 +127,7 @@ def scrape_audio(store, sources, *, limit=None, retry_failed=False, progress=Tru
     batch_size = max(s.batch_size for s in sources)
     notes = []
     used = Counter()
-    with _bar(len(pending), "audio features", progress) as bar:
+    with _bar(len(pending), "audio features", show_progress_bar) as bar:
         for start in range(0, len(pending), batch_size):
             batch = pending[start:start + batch_size]
             results = {s["song_id"]: None for s in batch}
@@ -161,15 +162,16 @@ def scrape_audio(store, sources, *, limit=None, retry_failed=False, progress=Tru
     return _summary(store, "audio", {"sources_used": dict(used), "notes": notes})
 
 
-def scrape_lyrics(store, sources, *, limit=None, retry_failed=False, workers=1, progress=True):
-    """Lyrics for every pending song from the first of ``sources`` (Genius, LRCLIB clients) that has them.
+def scrape_lyrics(store, sources, *, limit=None, retry_failed=False, workers=1, show_progress_bar=True):
+    """Lyrics for every pending song from the first of ``sources`` that has them.
+
+    A source is any :class:`~musemood.sources.LyricsSource` (``GeniusClient``, ``LrclibClient``):
+    ``lyrics(title, artist) -> (text or None, info, responses)``.
 
     Genius answering 403 switches it off for the rest of the run (reported once); the other
     sources carry on.
     """
     from .sources.genius import GeniusBlocked
-    from .sources.lrclib import lyrics_of
-    from .sources.matching import best_match
 
     sources = list(sources)
     if not sources:
@@ -177,27 +179,13 @@ def scrape_lyrics(store, sources, *, limit=None, retry_failed=False, workers=1, 
     blocked = set()
     notes = []
 
-    def from_lrclib(client, song):
-        record, body = client.get(song["title"], song["artist"])
-        responses = [(client.service, f"get:{song['artist']}|{song['title']}", 200 if record else 404, body)]
-        if record is None:
-            records, body = client.search(song["title"], song["artist"])
-            responses.append((client.service, f"search:{song['artist']}|{song['title']}", 200, body))
-            record, _ = best_match(song["title"], song["artist"], records,
-                                   key=lambda r: (r.get("trackName", ""), r.get("artistName", "")))
-        text = lyrics_of(record)
-        return text, ({"reason": "not on LRCLIB"} if text is None else {}), responses
-
     def fetch(song):
         reasons, responses = [], []
         for client in sources:
             if client.service in blocked:
                 continue
             try:
-                if client.service == "genius":
-                    text, info, got = client.lyrics(song["title"], song["artist"])
-                else:
-                    text, info, got = from_lrclib(client, song)
+                text, info, got = client.lyrics(song["title"], song["artist"])
             except GeniusBlocked as exc:
                 if "genius" not in blocked:
                     blocked.add("genius")
@@ -216,7 +204,8 @@ def scrape_lyrics(store, sources, *, limit=None, retry_failed=False, workers=1, 
             reasons.append(info.get("reason", f"not on {client.service}"))
         return "failed", "; ".join(reasons), responses, None
 
-    _run(store, "lyrics", fetch, limit=limit, retry_failed=retry_failed, workers=workers, progress=progress,
+    _run(store, "lyrics", fetch, limit=limit, retry_failed=retry_failed, workers=workers,
+         show_progress_bar=show_progress_bar,
          desc="lyrics")
     return _summary(store, "lyrics", {"notes": notes})
 
@@ -234,8 +223,8 @@ def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, **
     import numpy as np
     import pandas as pd
 
-    from .datasets import assign_splits, save_dataset
-    from .labels import assign_moods, summarize
+    from .datasets import save_dataset
+    from .labels import assign_moods, attach_labels, summarize
     from .text import clean_lyrics
 
     store = store if isinstance(store, ScrapeStore) else ScrapeStore(store)
@@ -267,14 +256,13 @@ def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, **
     summary = {"songs": len(store.songs()), "with_tags_and_lyrics": len(df), "dropped": dict(dropped)}
     if len(df):
         result = assign_moods(df, **rule)
-        df[schema.LABEL] = result["label"].to_numpy()
+        df = attach_labels(df, result, split=True, random_state=random_state)  # splits drawn over all these songs
         summary["labels"] = summarize(result)
         if not keep_unlabelled:
             df = df[df[schema.LABEL].notna()].reset_index(drop=True)
-        df[schema.SPLIT] = assign_splits(df, random_state=random_state).to_numpy() if len(df) else []
     else:
-        df[schema.LABEL] = pd.Series(dtype=object)
-        df[schema.SPLIT] = pd.Series(dtype=object)
+        for column in (schema.LABEL, "label_reason", schema.SPLIT):
+            df[column] = pd.Series(dtype=object)
     summary["rows"] = len(df)
     if path is not None:
         save_dataset(df, path)

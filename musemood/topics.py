@@ -13,6 +13,8 @@ import logging
 from pathlib import Path
 
 import numpy as np
+
+from .persistence import read_config, write_config
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -157,15 +159,9 @@ class LdaTopics(TransformerMixin, BaseEstimator):
         # The topic-word prior the state was built with (gensim's eta="auto" updates
         # lda.eta but the state keeps its own).
         np.save(path / "state_eta.npy", np.asarray(self.lda_.state.eta, dtype=np.float64))
-        config = {
-            "params": self.get_params(),
-            "vocabulary": self.vocabulary_,
-            "bigrams": sorted(self.bigrams_),
-            "seed": self._seed_,
-            "coherence": getattr(self, "coherence_", None),
-            "perplexity": getattr(self, "perplexity_", None),
-        }
-        (path / "topics.json").write_text(json.dumps(config))
+        write_config(path, self, self.get_params(), vocabulary=self.vocabulary_, bigrams=sorted(self.bigrams_),
+                     seed=self._seed_, coherence=getattr(self, "coherence_", None),
+                     perplexity=getattr(self, "perplexity_", None))
         return path
 
     @classmethod
@@ -176,7 +172,10 @@ class LdaTopics(TransformerMixin, BaseEstimator):
 
         path = Path(path)
         try:
-            config = json.loads((path / "topics.json").read_text())
+            if (path / "topics.json").exists():  # format 1
+                config = json.loads((path / "topics.json").read_text())
+            else:
+                config = read_config(path, cls)
             alpha, eta, sstats, state_eta = (
                 np.load(path / f"{n}.npy") for n in ("alpha", "eta", "sstats", "state_eta")
             )

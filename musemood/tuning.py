@@ -20,7 +20,7 @@ from .evaluation import check_dataset
 logger = logging.getLogger(__name__)
 
 
-def search_space(trial, model, lora):
+def search_space(trial, model, lora, max_epochs=5):
     """The parameters a trial samples, by model."""
     params = {
         "weight_decay": trial.suggest_float("weight_decay", 1e-4, 0.1, log=True),
@@ -32,7 +32,7 @@ def search_space(trial, model, lora):
         return params
     low, high = (1e-4, 3e-3) if lora else (1e-5, 2e-4)
     params["learning_rate"] = trial.suggest_float("learning_rate", low, high, log=True)
-    params["epochs"] = trial.suggest_int("epochs", 1, 5)
+    params["epochs"] = trial.suggest_int("epochs", 1, max(1, max_epochs))
     if lora:
         params["lora_r"] = trial.suggest_categorical("lora_r", [4, 8, 16, 32])
         params["lora_alpha"] = 2 * params["lora_r"]
@@ -50,9 +50,11 @@ def tune(
     text_column=schema.LYRICS,
     label_column=schema.LABEL,
     audio_columns=None,
-    model_name_or_path=None,
+    encoder=None,
     max_length=256,
     batch_size=16,
+    max_epochs=5,
+    n_topics=7,
     validation_fraction=0.2,
     random_state=0,
     drop_missing=False,
@@ -61,32 +63,30 @@ def tune(
     """Run (or resume) an Optuna study until it has ``n_trials`` finished trials.
 
     ``storage`` is a SQLite file path (created if missing); ``None`` keeps the
-    study in memory.  Returns the :class:`optuna.study.Study`.
+    study in memory.  ``max_epochs`` bounds the fine-tuning epochs searched.
+    Returns the :class:`optuna.study.Study`; :func:`best_params` turns its best
+    trial into parameters for :func:`musemood.classifiers.make_model`.
     """
     import optuna
     from optuna.storages import RDBStorage
     from sklearn.model_selection import train_test_split
 
-    from .classifiers import FineTunedBertClassifier, SimpleBertClassifier, TBertClassifier
+    from .classifiers import BERT_MODELS, make_model
 
-    classes = {"simple": SimpleBertClassifier, "finetuned": FineTunedBertClassifier, "tbert": TBertClassifier}
-    if model not in classes:
-        raise ValueError(f"model must be one of {sorted(classes)}, got {model!r}")
+    if model not in BERT_MODELS:
+        raise ValueError(f"model must be one of {sorted(BERT_MODELS)}, got {model!r}")
     df = check_dataset(df, text_column, label_column, drop_missing=drop_missing).reset_index(drop=True)
     y = df[label_column].astype(str).to_numpy()
     train, valid = train_test_split(
         np.arange(len(df)), test_size=validation_fraction, random_state=random_state, stratify=y
     )
-    fixed = dict(text_column=text_column, max_length=max_length, stride=max_length // 4,
-                 batch_size=batch_size, random_state=random_state)
-    if model != "simple":
-        fixed["lora"] = lora
-    if model == "tbert":
-        fixed["audio_columns"] = audio_columns
+    fixed = fixed_params(model, encoder=encoder, text_column=text_column, max_length=max_length,
+                         batch_size=batch_size, random_state=random_state, lora=lora,
+                         audio_columns=audio_columns, n_topics=n_topics)
 
     def objective(trial):
-        params = search_space(trial, model, lora)
-        estimator = classes[model](model_name_or_path, **fixed, **params)
+        params = search_space(trial, model, lora, max_epochs)
+        estimator = make_model(model, **fixed, **params)
         estimator.fit(df.iloc[train], y[train])
         score = float(estimator.score(df.iloc[valid], y[valid]))
         logger.info("trial %d: accuracy %.4f with %s", trial.number, score, params)
@@ -103,10 +103,35 @@ def tune(
         load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=random_state),
     )
+    study.set_user_attr("model", model)
+    study.set_user_attr("fixed", {k: v for k, v in fixed.items() if k != "encoder"})
     done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     if done < n_trials:
         study.optimize(objective, n_trials=n_trials - done, timeout=timeout)
     return study
+
+
+def fixed_params(model, *, encoder, text_column, max_length, batch_size, random_state, lora, audio_columns,
+                 n_topics):
+    """The parameters every trial of a study shares."""
+    fixed = dict(encoder=encoder, text_column=text_column, max_length=max_length, batch_size=batch_size,
+                 random_state=random_state)
+    if model != "simple":
+        fixed["lora"] = lora
+    if model == "tbert":
+        fixed.update(audio_columns=audio_columns, n_topics=n_topics)
+    return fixed
+
+
+def best_params(study):
+    """The best trial's parameters with the study's fixed ones, ready for ``make_model`` (JSON-able)."""
+    params = dict(study.user_attrs.get("fixed", {}))
+    params.update(study.best_params)
+    if "lora_r" in params:
+        params["lora_alpha"] = 2 * params["lora_r"]
+    params.pop("random_state", None)  # `train --seed` decides
+    return {"model": study.user_attrs.get("model"), "params": params,
+            "validation_accuracy": float(study.best_value)}
 
 
 def _retry_stale_trials():

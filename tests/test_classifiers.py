@@ -195,7 +195,7 @@ def test_sklearn_contract():
         (["", "  "], ["x", "y"], ValueError, "empty"),
         (["a b"], ["x", "y"], ValueError, "2 labels"),
         (pd.DataFrame({"text": ["a", "b"]}), ["x", "y"], KeyError, "text_column"),
-        ("just one string", ["x"], TypeError, "single string"),
+        ("just one string", ["x"], TypeError, "single string"),  # fit only; predict takes one string
     ],
 )
 def test_bad_input_gets_a_clear_error(tiny_bert, X, y, error, message):

@@ -81,7 +81,7 @@ def test_pool_ignores_padding():
 
 def test_max_length_capped_by_model_and_tensor_output(tiny_bert):
     enc = BertEncoder(tiny_bert, max_length=10_000)
-    assert enc.max_length == 128
+    assert enc.max_length == 10_000 and enc.max_length_ == 128 and enc.stride_ == 32
     out = enc.encode(["a", "b"], convert_to_numpy=False)
     assert isinstance(out, torch.Tensor) and out.shape == (2, 32)
 
@@ -91,13 +91,70 @@ def test_progress_bar(tiny_bert, capsys):
     assert "Encoding" in capsys.readouterr().err
 
 
-def test_bad_arguments(tiny_bert, tmp_path):
+def test_bad_arguments_fail_on_first_use_with_a_clear_message(tiny_bert, tmp_path):
+    bad = BertEncoder(tiny_bert, pooling="median")  # __init__ only stores
     with pytest.raises(ValueError, match="pooling"):
-        BertEncoder(tiny_bert, pooling="max")
+        bad.encode("a")
     with pytest.raises(ValueError, match="stride"):
-        BertEncoder(tiny_bert, max_length=16, stride=20)
+        BertEncoder(tiny_bert, max_length=16, stride=20).load_weights()
     with pytest.raises(OSError, match="could not load the encoder"):
-        BertEncoder(tmp_path / "no-such-model")
+        BertEncoder(tmp_path / "no-such-model").load_weights()
+
+
+def test_init_is_pure_and_stride_follows_max_length(tiny_bert):
+    enc = BertEncoder(tiny_bert, max_length=64)
+    assert "_loaded" not in vars(enc)  # nothing loaded yet
+    assert enc.get_params()["stride"] == "auto"
+    assert enc.stride_ == 16 and enc.max_length_ == 64  # a quarter of the window
+    assert len(enc.encode(LONG)) == 32  # max_length=64 alone works (it failed with a fixed stride of 64)
+    from sklearn.base import clone
+
+    assert clone(enc).get_params() == enc.get_params()
+
+
+def test_max_pooling_and_sentence_transformers_folder_pooling(tiny_bert):
+    import json
+
+    hidden = torch.tensor([[[1.0, 5.0], [3.0, 2.0], [100.0, 100.0]]])
+    assert pool(hidden, torch.tensor([[1, 1, 0]]), "max").tolist() == [[3.0, 5.0]]
+    assert BertEncoder(tiny_bert).pooling_ == "mean"  # a plain Hugging Face folder
+    (tiny_bert / "1_Pooling").mkdir()
+    (tiny_bert / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True}))
+    (tiny_bert / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]))
+    enc = BertEncoder(tiny_bert)
+    assert enc.pooling_ == "cls"
+    np.testing.assert_allclose(enc.encode(TEXTS[:2]), BertEncoder(tiny_bert, pooling="cls").encode(TEXTS[:2]))
+    assert BertEncoder(tiny_bert, pooling="mean").pooling_ == "mean"  # an explicit choice wins
+
+
+def test_save_load_round_trip_in_a_fresh_process(tiny_bert, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    enc = BertEncoder(tiny_bert, max_length=32, pooling="cls", max_chunks=3)
+    expected = enc.encode(TEXTS)
+    folder = enc.save(tmp_path / "enc")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["class"] == "BertEncoder" and config["format"] == 2
+    assert {"musemood", "torch", "transformers", "numpy"} <= set(config["versions"])
+    code = ("import sys, json, numpy as np; from musemood.encoders import BertEncoder; "
+            "e = BertEncoder.load(sys.argv[1]); print(json.dumps(e.encode(json.loads(sys.argv[2])).tolist()))")
+    out = subprocess.run([sys.executable, "-c", code, str(folder), json.dumps(TEXTS)], capture_output=True,
+                         text=True, check=True)
+    np.testing.assert_allclose(np.asarray(json.loads(out.stdout)), expected, atol=1e-6)
+    loaded = BertEncoder.load(folder)
+    assert (loaded.pooling_, loaded.max_length_, loaded.stride_, loaded.max_chunks) == ("cls", 32, 8, 3)
+
+
+def test_copy_has_its_own_weights(tiny_bert):
+    enc = BertEncoder(tiny_bert)
+    twin = enc.copy()
+    with torch.no_grad():
+        next(twin.model_.parameters()).add_(1.0)
+    assert not torch.equal(next(twin.model_.parameters()), next(enc.model_.parameters()))
 
 
 def test_default_model_resolves_to_the_packaged_weights():

@@ -37,7 +37,7 @@ def test_mcnemar_exact():
 def test_compare_models_table(tiny_bert, labelled, tmp_path):
     df, _ = labelled
     result = compare_models(
-        df, seeds=(0, 1), model_name_or_path=str(tiny_bert), epochs=1, max_length=32, batch_size=8,
+        df, seeds=(0, 1), encoder=str(tiny_bert), epochs=1, max_length=32, batch_size=8,
         n_topics=2,
     )
     table = result.table()

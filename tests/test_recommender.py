@@ -87,9 +87,9 @@ def test_free_text_and_mood_filter(fitted):
 def test_tuned_weights_and_evaluation(fitted):
     assert fitted.tuning_["tuned"] and 0 <= fitted.weights_["lexical"] <= 1
     assert fitted.tuning_["precision"] >= max(fitted.tuning_["lexical_only"], fitted.tuning_["embedding_only"]) - 1e-9
-    table = fitted.evaluate(k=5)
+    table = fitted.evaluate(top_k=5)
     assert table["method"].tolist() == ["lexical only", "embeddings only", "tuned rerank", "random (Σ p²)"]
-    shares = fitted.catalogue_["mood"].dropna().value_counts(normalize=True)
+    shares = fitted.catalogue_.songs_["mood"].dropna().value_counts(normalize=True)
     assert table.attrs["random_baseline"] == pytest.approx(float((shares**2).sum()))
     assert table["precision@5"].between(0, 1).all()
     assert 0 <= table.attrs["wilcoxon_rerank_vs_lexical"] <= 1
@@ -102,7 +102,7 @@ def test_the_rerank_beats_keywords_when_vectors_know_the_mood(catalogue):
     centres = {m: rng.standard_normal(16) for m in np.unique(moods)}
     vectors = np.stack([centres[m] for m in moods]) + 1.5 * rng.standard_normal((len(moods), 16))
     rec = Recommender(song_map=None).fit(catalogue, None, vectors=vectors)
-    table = rec.evaluate(k=10).set_index("method")["precision@10"]
+    table = rec.evaluate(top_k=10).set_index("method")["precision@10"]
     assert table["tuned rerank"] > table["lexical only"] + 0.05
     assert table["tuned rerank"] > table["random (Σ p²)"] + 0.05
     # without a model, free text falls back to keywords and says so
@@ -144,7 +144,7 @@ def test_recommend_function_and_cli(fitted, catalogue, tmp_path, monkeypatch, ca
     assert f"Songs like {song['title']}" in printed and " 3. " in printed
     assert main(["recommend", "Qwertyuiop Zxcvbnm Unknown"]) == 2
     assert "did you mean" in capsys.readouterr().err
-    assert main(["evaluate-recommender", "--k", "5", "--out", str(tmp_path / "eval.json")]) == 0
+    assert main(["evaluate-recommender", "--top-k", "5", "--out", str(tmp_path / "eval.json")]) == 0
     printed = capsys.readouterr().out
     assert "tuned rerank" in printed and "random" in printed and (tmp_path / "eval.json").exists()
     assert main(["map", "--out", str(tmp_path / "plots")]) == 0
@@ -199,7 +199,7 @@ def test_demo_ends_with_the_map_and_recommendations(tiny_bert, tmp_path, capsys)
     assert "recommend(" in printed and " 5. " in printed
     for name in ("k_sweep.png", "map_mood.png", "map_cluster.png"):
         assert (tmp_path / "map" / name).exists()
-    assert (tmp_path / "recommender" / "recommender.json").exists()
+    assert (tmp_path / "recommender" / "config.json").exists()
 
 
 def test_top_level_recommend_is_the_function():

@@ -60,11 +60,11 @@ def test_tag_dumps_spare_the_lastfm_api(tmp_path):
     assert read_tag_dump(dump)["w000"] == [("melancholy", 30.0), ("sad", 12.0)]
     assert list(read_msd_lastfm(tmp_path / "lastfm_train").values()) == [[("sad", 100.0), ("rock", 40.0)]]
     store = ScrapeStore(tmp_path / "s.sqlite")
-    summary = ingest_wasabi(store, songs, tag_dump=dump, msd_lastfm=tmp_path / "lastfm_train", progress=False)
+    summary = ingest_wasabi(store, songs, tag_dump=dump, msd_lastfm=tmp_path / "lastfm_train", show_progress_bar=False)
     assert summary["kept"] == 13 and summary["tags_from_dumps"] == 3
     assert store.counts("lastfm") == {"pending": 10, "done": 3, "failed": 0}
     assert store.song("w002")["tags_source"] == "dump"
-    again = ingest_wasabi(store, songs, tag_dump=dump, progress=False)  # idempotent
+    again = ingest_wasabi(store, songs, tag_dump=dump, show_progress_bar=False)  # idempotent
     assert again["new"] == 0 and len(store.songs()) == 13
     lines = tmp_path / "tags.jsonl"
     lines.write_text('{"id": "w003", "tags": [["happy", 3]]}\nnot json\n')

@@ -3,23 +3,87 @@
 - :class:`SimpleBertClassifier`: frozen encoder + MLP.
 - :class:`FineTunedBertClassifier`: encoder fine-tuned (full or LoRA) with a head.
 - :class:`TBertClassifier`: fine-tuned encoder ⊕ LDA topics ⊕ audio features -> hidden -> softmax.
+
+:func:`make_model` builds any of them (or a baseline) by name; ``compare``, ``train``,
+``tune`` and :func:`load_model` all go through it.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .. import schema
 from .finetuned import FineTunedBertClassifier
 from .simple import SimpleBertClassifier
 from .tbert import TBertClassifier
 
-__all__ = ["FineTunedBertClassifier", "SimpleBertClassifier", "TBertClassifier", "load_model"]
+__all__ = [
+    "BERT_MODELS",
+    "FineTunedBertClassifier",
+    "MODELS",
+    "SimpleBertClassifier",
+    "TBertClassifier",
+    "load_model",
+    "make_model",
+]
+
+#: The study's models by name, in the order of its sequence.
+BERT_MODELS = {"simple": SimpleBertClassifier, "finetuned": FineTunedBertClassifier, "tbert": TBertClassifier}
+#: Every name :func:`make_model` knows: two baselines, then the study's models.
+MODELS = schema.MODELS
+
+#: Parameters that only some models take; :func:`make_model` drops them for the others.
+_ONLY = {
+    "epochs": ("finetuned", "tbert"),
+    "lora": ("finetuned", "tbert"),
+    "mode": ("tbert",),
+    "n_topics": ("tbert",),
+    "audio_columns": ("tbert",),
+}
 
 
-def load_model(path, *, device=None):
+def make_model(name: str, **params: Any):
+    """A new, unfitted model by name: ``"simple"``, ``"finetuned"``, ``"tbert"`` or a baseline.
+
+    ``params`` are the model's constructor parameters.  Those that belong to other models
+    only (``epochs`` for simple BERT, ``n_topics`` and ``audio_columns`` outside tBERT...)
+    are dropped, so one set of settings serves the whole sequence.  The baselines
+    (``"majority"``, ``"tfidf"``) are scikit-learn pipelines on cleaned lyrics and take
+    ``text_column`` and ``objective``.
+    """
+    if name in ("majority", "tfidf"):
+        return _baseline(name, params.get("text_column", "lyrics"), params.get("objective", "classification"))
+    if name not in BERT_MODELS:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+    params = {k: v for k, v in params.items() if name in _ONLY.get(k, (name,))}
+    if params.get("n_topics") == 0:
+        params["n_topics"] = None
+    return BERT_MODELS[name](**params)
+
+
+def load_model(path: str | Path, *, device: str | None = None):
     """Load a model saved by any of the three classes, whichever it is."""
-    import json
-    from pathlib import Path
+    from ..persistence import FORMAT, read_config
 
-    try:
-        kind = json.loads((Path(path) / "config.json").read_text())["class"]
-        cls = {c.__name__: c for c in (FineTunedBertClassifier, SimpleBertClassifier, TBertClassifier)}[kind]
-    except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"{path} does not hold a saved musemood model ({exc!r})") from None
+    config = read_config(path, tuple(BERT_MODELS.values()), formats=(1, FORMAT))
+    cls = {c.__name__: c for c in BERT_MODELS.values()}[config["class"]]
     return cls.load(path, device=device)
+
+
+def _baseline(name, text_column, objective):
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from ..text import clean_lyrics
+
+    texts = FunctionTransformer(lambda X: [clean_lyrics(t) for t in X[text_column].fillna("")])
+    regression = objective == "regression"
+    if name == "majority":
+        return make_pipeline(texts, DummyRegressor(strategy="mean") if regression
+                             else DummyClassifier(strategy="most_frequent"))
+    linear = Ridge(alpha=1.0) if regression else LogisticRegression(max_iter=2000, C=10)
+    return make_pipeline(texts, TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)), linear)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from pathlib import Path
 
@@ -15,14 +14,15 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._version import __version__
-from ..encoders import BertEncoder, load_pretrained, resolve_model
+from ..encoders import BertEncoder
+from ..persistence import read_config, write_config
 from ..text import clean_lyrics
 from ._nn import MLPHead, SongModel, loss_function, song_batches, train_loop
 
 logger = logging.getLogger(__name__)
 
 OBJECTIVES = ("classification", "regression")
+FORMAT = 2
 
 
 class SongEstimator(BaseEstimator):
@@ -30,7 +30,9 @@ class SongEstimator(BaseEstimator):
 
     # ------------------------------------------------------------------ inputs
     def _texts(self, X):
-        """Cleaned lyrics from a DataFrame (``text_column``), a Series or a list of strings."""
+        """Cleaned lyrics from a DataFrame (``text_column``), a Series, a list of strings or one string."""
+        if isinstance(X, str):
+            X = [X]
         if isinstance(X, pd.DataFrame):
             if self.text_column not in X.columns:
                 raise KeyError(
@@ -38,13 +40,19 @@ class SongEstimator(BaseEstimator):
                     f"{list(X.columns)}. Set text_column= to the column holding the lyrics."
                 )
             values = X[self.text_column]
-        elif isinstance(X, str):
-            raise TypeError("X must be a list of texts or a DataFrame, not a single string; wrap it in a list")
         else:
             values = pd.Series(list(X), dtype=object)
         texts = ["" if pd.isna(t) else str(t) for t in values]
         if self.clean:
             texts = [clean_lyrics(t) for t in texts]
+        return texts
+
+    def _fit_texts(self, X):
+        """Cleaned training texts; one string is refused (a model learns from many songs)."""
+        if isinstance(X, str):
+            raise TypeError("fit needs a list of texts or a DataFrame, not a single string")
+        texts = self._texts(X)
+        self._check_fit_texts(texts)
         return texts
 
     def _check_fit_texts(self, texts):
@@ -139,19 +147,21 @@ class SongEstimator(BaseEstimator):
             head, batches, loss_fn, epochs=epochs, optimizer=self.optimizer, learning_rate=learning_rate,
             weight_decay=self.weight_decay, warmup_ratio=0.0, max_grad_norm=self.max_grad_norm,
             evaluate=evaluate if len(valid) else None, patience=patience,
-            device=device, show_progress_bar=self.verbose, desc="Head",
+            device=device, show_progress_bar=self.show_progress_bar, desc="Head",
         )
         return head, history
 
-    def _load_encoder(self):
-        model, tokenizer = load_pretrained(resolve_model(self.model_name_or_path))
-        return model, tokenizer
-
-    def _wrap_encoder(self, model, tokenizer):
-        return BertEncoder.from_model(
-            model, tokenizer, pooling=self.pooling, max_length=self.max_length, stride=self.stride,
-            max_chunks=self.max_chunks, device=self._device(),
-        )
+    def _base_encoder(self):
+        """The encoder to start from: ``encoder`` itself when it is a :class:`BertEncoder` (with its
+        own settings), else one built from the name or path with this model's settings."""
+        if isinstance(self.encoder, BertEncoder):
+            return self.encoder.load_weights()
+        if self.encoder is not None and not isinstance(self.encoder, (str, Path)):
+            raise TypeError(f"encoder must be a BertEncoder, a model name or a path, not {type(self.encoder).__name__}")
+        return BertEncoder(
+            None if self.encoder is None else str(self.encoder), pooling=self.pooling, max_length=self.max_length,
+            stride=self.stride, max_chunks=self.max_chunks, device=self.device,
+        ).load_weights()
 
     def _finetune(self, texts, targets, train, valid, seed, *, extra=None, head_hidden=None):
         """Fine-tune an encoder with a head on song batches; returns ``(encoder, head, history)``.
@@ -159,10 +169,12 @@ class SongEstimator(BaseEstimator):
         ``extra`` (n_songs x d) is concatenated to each song's vector before the
         head, always indexed by the same song positions as the texts.
         """
-        model, tokenizer = self._load_encoder()
+        wrapper = self._base_encoder()
+        if self.epochs or self.lora:  # training changes the weights: never the caller's encoder
+            wrapper = wrapper.copy() if isinstance(self.encoder, BertEncoder) else wrapper
+        model, tokenizer = wrapper.model_, wrapper.tokenizer_
         if self.lora:
             model = _add_lora(model, self)
-        wrapper = self._wrap_encoder(model, tokenizer)
         chunks = wrapper.chunk(texts)
         windows_of = [[] for _ in texts]
         for w, s in enumerate(chunks["song"]):
@@ -172,7 +184,7 @@ class SongEstimator(BaseEstimator):
         in_dim = wrapper.embedding_dim_ + (0 if extra is None else extra.shape[1])
         head = MLPHead(in_dim, self._n_outputs, head_hidden, self.dropout)
         device = self._device()
-        song_model = SongModel(model, head, self.pooling).to(device)
+        song_model = SongModel(model, head, wrapper.pooling_).to(device)
         y = torch.as_tensor(targets)
         loss_fn = loss_function(self.objective)
         rng = np.random.default_rng(seed)
@@ -201,11 +213,12 @@ class SongEstimator(BaseEstimator):
             optimizer=self.optimizer, learning_rate=self._learning_rate(), weight_decay=self.weight_decay,
             warmup_ratio=self.warmup_ratio, max_grad_norm=self.max_grad_norm,
             evaluate=evaluate if len(valid) else None, patience=self.early_stopping_patience,
-            device=device, show_progress_bar=self.verbose, desc="Fine-tuning",
+            device=device, show_progress_bar=self.show_progress_bar, desc="Fine-tuning",
         )
         if self.lora:
             model = song_model.encoder.merge_and_unload()
-        return self._wrap_encoder(model, tokenizer), head, history
+            wrapper = BertEncoder.from_model(model, tokenizer, **wrapper.get_params())
+        return wrapper, head, history
 
     def _learning_rate(self):
         if self.learning_rate is not None:
@@ -215,7 +228,7 @@ class SongEstimator(BaseEstimator):
     # ------------------------------------------------------------- prediction
     def _encode(self, texts):
         """Encoder vectors of cleaned texts (fine-tuned or frozen encoder)."""
-        return self.encoder_.encode(texts, batch_size=self.batch_size, show_progress_bar=self.verbose)
+        return self.encoder_.encode(texts, batch_size=self.batch_size, show_progress_bar=self.show_progress_bar)
 
     def _head_input(self, X):
         return self._encode(self._texts(X))
@@ -229,17 +242,23 @@ class SongEstimator(BaseEstimator):
         return out
 
     def predict_proba(self, X):
-        """Class probabilities, columns in the order of ``classes_``."""
+        """Class probabilities, columns in the order of ``classes_`` (one row for one string)."""
         if self.objective == "regression":
             raise AttributeError("predict_proba is not available with objective='regression'")
-        return torch.softmax(self._outputs(X), dim=1).cpu().numpy()
+        out = torch.softmax(self._outputs(X), dim=1).cpu().numpy()
+        return out[0] if isinstance(X, str) else out
 
     def predict(self, X):
-        """Predicted labels (``classes_`` values), or values with objective='regression'."""
+        """Predicted labels (``classes_`` values), or values with objective='regression'.
+
+        ``X`` is a DataFrame, a list of texts or one text (then one answer comes back).
+        """
         out = self._outputs(X).cpu().numpy()
         if self.objective == "regression":
-            return out[:, 0] * self.y_scale_ + self.y_mean_
-        return self.classes_[out.argmax(axis=1)]
+            pred = out[:, 0] * self.y_scale_ + self.y_mean_
+        else:
+            pred = self.classes_[out.argmax(axis=1)]
+        return pred[0] if isinstance(X, str) else pred
 
     def score(self, X, y):
         """Accuracy (classification) or R² (regression)."""
@@ -260,6 +279,8 @@ class SongEstimator(BaseEstimator):
         check_is_fitted(self, "head_")
         vectors = self._encode(self._texts(X))
         vectors = vectors.numpy() if torch.is_tensor(vectors) else np.asarray(vectors)
+        if isinstance(X, str):
+            vectors = vectors[0]
         return (vectors, vectors) if return_text_vectors else vectors
 
     def transform(self, X):
@@ -271,31 +292,28 @@ class SongEstimator(BaseEstimator):
         """Write the fitted model to folder ``path``.
 
         ``config.json`` (parameters, label names, versions, training history),
-        ``encoder/`` (Hugging Face format, safetensors), ``head.safetensors`` and
+        ``encoder/`` (a saved :class:`BertEncoder`), ``head.safetensors`` and
         the parts a subclass adds.  Nothing is pickled.
         """
-        import transformers
         from safetensors.torch import save_file
 
         check_is_fitted(self, "head_")
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        self.encoder_.model_.save_pretrained(path / "encoder")
-        self.encoder_.tokenizer_.save_pretrained(path / "encoder")
+        self.encoder_.save(path / "encoder")
         state = {k: v.detach().cpu().contiguous() for k, v in self.head_.state_dict().items()}
         save_file(state, path / "head.safetensors")
-        config = {
-            "class": type(self).__name__,
-            "params": _jsonable(self.get_params(deep=False)),
+        params = self.get_params(deep=False)
+        if isinstance(params["encoder"], BertEncoder):  # the fitted encoder is in encoder/
+            params["encoder"] = params["encoder"].model_name_or_path
+        extra = {
             "classes": None if self.objective == "regression" else self.classes_.tolist(),
             "target_scaling": [self.y_mean_, self.y_scale_] if self.objective == "regression" else None,
             "head": self.head_config_,
             "history": self.history_,
-            "versions": {"musemood": __version__, "torch": torch.__version__,
-                         "transformers": transformers.__version__},
         }
-        config.update(self._save_extra(path))
-        (path / "config.json").write_text(json.dumps(config, indent=2))
+        extra.update(self._save_extra(path))
+        write_config(path, self, params, **extra)
         return path
 
     @classmethod
@@ -304,18 +322,13 @@ class SongEstimator(BaseEstimator):
         from safetensors.torch import load_file
 
         path = Path(path)
-        try:
-            config = json.loads((path / "config.json").read_text())
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{path} does not hold a saved musemood model ({exc})") from exc
-        if config.get("class") != cls.__name__:
-            raise ValueError(f"{path} holds a {config.get('class')}, not a {cls.__name__}")
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
+        config = read_config(path, cls, formats=(1, FORMAT))
+        params = _upgrade_params(config["params"])
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
         if device is not None:
             params["device"] = device
         est = cls(**params)
-        model, tokenizer = load_pretrained(path / "encoder")
-        est.encoder_ = est._wrap_encoder(model, tokenizer)
+        est.encoder_ = BertEncoder.load(path / "encoder", device=est._device())
         est.head_config_ = config["head"]
         est.head_ = MLPHead(**config["head"])
         est.head_.load_state_dict(load_file(path / "head.safetensors"))
@@ -349,16 +362,11 @@ def _add_lora(model, est):
     return get_peft_model(model, config)
 
 
-def _jsonable(params):
-    out = {}
-    for k, v in params.items():
-        if isinstance(v, Path):
-            v = str(v)
-        elif isinstance(v, tuple):
-            v = list(v)
-        elif isinstance(v, np.integer):
-            v = int(v)
-        elif isinstance(v, np.random.RandomState):
-            raise ValueError("random_state must be an int or None to save the model")
-        out[k] = v
-    return out
+def _upgrade_params(params):
+    """Parameters of a format-1 folder under today's names."""
+    params = dict(params)
+    if "model_name_or_path" in params:
+        params["encoder"] = params.pop("model_name_or_path")
+    if "verbose" in params:
+        params["show_progress_bar"] = params.pop("verbose")
+    return params

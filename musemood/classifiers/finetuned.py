@@ -15,8 +15,11 @@ class FineTunedBertClassifier(SongEstimator):
 
     Parameters
     ----------
-    model_name_or_path : str, default=None
-        Encoder to start from; ``None`` is the packaged all-MiniLM-L6-v2.
+    encoder : BertEncoder, str or path, default=None
+        Encoder to start from: a :class:`~musemood.encoders.BertEncoder` (copied before
+        training, never changed), a Hugging Face name or folder, or ``None`` for the
+        packaged all-MiniLM-L6-v2.  With ``epochs=0`` it is used as it is (e.g. tBERT on
+        an already fine-tuned encoder).
     epochs : int, default=4
     batch_size : int, default=16
         Songs per batch (all their windows together).
@@ -41,13 +44,13 @@ class FineTunedBertClassifier(SongEstimator):
     dropout : float, default=0.1
         Dropout before the head.
     objective, text_column, clean, pooling, max_length, stride, max_chunks,
-    random_state, device, verbose
+    random_state, device, show_progress_bar
         As in :class:`SimpleBertClassifier`.
     """
 
     def __init__(
         self,
-        model_name_or_path=None,
+        encoder=None,
         *,
         epochs=4,
         batch_size=16,
@@ -68,15 +71,15 @@ class FineTunedBertClassifier(SongEstimator):
         objective="classification",
         text_column=schema.LYRICS,
         clean=True,
-        pooling="mean",
+        pooling="auto",
         max_length=256,
-        stride=64,
+        stride="auto",
         max_chunks=None,
         random_state=None,
         device=None,
-        verbose=False,
+        show_progress_bar=False,
     ):
-        self.model_name_or_path = model_name_or_path
+        self.encoder = encoder
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -102,11 +105,10 @@ class FineTunedBertClassifier(SongEstimator):
         self.max_chunks = max_chunks
         self.random_state = random_state
         self.device = device
-        self.verbose = verbose
+        self.show_progress_bar = show_progress_bar
 
     def fit(self, X, y):
-        texts = self._texts(X)
-        self._check_fit_texts(texts)
+        texts = self._fit_texts(X)
         targets = self._targets(y, len(texts))
         with self._seeded() as seed:
             train, valid = self._split(targets, seed)

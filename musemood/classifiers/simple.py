@@ -17,8 +17,10 @@ class SimpleBertClassifier(SongEstimator):
 
     Parameters
     ----------
-    model_name_or_path : str, default=None
-        Encoder; ``None`` is the packaged all-MiniLM-L6-v2 (offline).
+    encoder : BertEncoder, str or path, default=None
+        The frozen encoder: a :class:`~musemood.encoders.BertEncoder` (used as it is,
+        with its own pooling and window settings), a Hugging Face name or folder, or
+        ``None`` for the packaged all-MiniLM-L6-v2 (offline).
     hidden_size : int, default=256
         Width of the MLP's hidden layer (0 for a linear head).
     dropout : float, default=0.1
@@ -38,10 +40,10 @@ class SimpleBertClassifier(SongEstimator):
     clean : bool, default=True
         Clean lyrics with :func:`musemood.text.clean_lyrics` first.
     pooling, max_length, stride, max_chunks
-        As in :class:`musemood.encoders.BertEncoder`.
+        As in :class:`musemood.encoders.BertEncoder` (used when ``encoder`` is a name or path).
     random_state : int, default=None
     device : str, default=None
-    verbose : bool, default=False
+    show_progress_bar : bool, default=False
         Show progress bars.
 
     Attributes
@@ -56,7 +58,7 @@ class SimpleBertClassifier(SongEstimator):
 
     def __init__(
         self,
-        model_name_or_path=None,
+        encoder=None,
         *,
         hidden_size=256,
         dropout=0.1,
@@ -71,15 +73,15 @@ class SimpleBertClassifier(SongEstimator):
         objective="classification",
         text_column=schema.LYRICS,
         clean=True,
-        pooling="mean",
+        pooling="auto",
         max_length=256,
-        stride=64,
+        stride="auto",
         max_chunks=None,
         random_state=None,
         device=None,
-        verbose=False,
+        show_progress_bar=False,
     ):
-        self.model_name_or_path = model_name_or_path
+        self.encoder = encoder
         self.hidden_size = hidden_size
         self.dropout = dropout
         self.epochs = epochs
@@ -99,17 +101,15 @@ class SimpleBertClassifier(SongEstimator):
         self.max_chunks = max_chunks
         self.random_state = random_state
         self.device = device
-        self.verbose = verbose
+        self.show_progress_bar = show_progress_bar
 
     def fit(self, X, y, *, embeddings=None):
         """Train the head.  ``embeddings`` (n_songs x dim) skips encoding if given."""
-        texts = self._texts(X)
-        self._check_fit_texts(texts)
+        texts = self._fit_texts(X)
         targets = self._targets(y, len(texts))
-        model, tokenizer = self._load_encoder()
-        self.encoder_ = self._wrap_encoder(model, tokenizer)
+        self.encoder_ = self._base_encoder()
         if embeddings is None:
-            embeddings = self.encoder_.encode(texts, batch_size=self.batch_size, show_progress_bar=self.verbose)
+            embeddings = self._encode(texts)
         embeddings = np.asarray(embeddings, dtype=np.float32)
         if embeddings.shape[0] != len(texts):
             raise ValueError(f"embeddings has {embeddings.shape[0]} rows for {len(texts)} songs")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.utils.validation import check_is_fitted
 
@@ -10,6 +13,8 @@ from .. import schema
 from ..features import AudioFeatureEncoder
 from ..topics import LdaTopics
 from .finetuned import FineTunedBertClassifier
+
+logger = logging.getLogger(__name__)
 
 MODES = ("two_stage", "joint")
 
@@ -51,7 +56,7 @@ class TBertClassifier(FineTunedBertClassifier):
 
     def __init__(
         self,
-        model_name_or_path=None,
+        encoder=None,
         *,
         n_topics=7,
         topic_params=None,
@@ -80,23 +85,23 @@ class TBertClassifier(FineTunedBertClassifier):
         objective="classification",
         text_column=schema.LYRICS,
         clean=True,
-        pooling="mean",
+        pooling="auto",
         max_length=256,
-        stride=64,
+        stride="auto",
         max_chunks=None,
         random_state=None,
         device=None,
-        verbose=False,
+        show_progress_bar=False,
     ):
         super().__init__(
-            model_name_or_path, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            encoder, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
             weight_decay=weight_decay, optimizer=optimizer, warmup_ratio=warmup_ratio,
             max_grad_norm=max_grad_norm, validation_fraction=validation_fraction,
             early_stopping_patience=early_stopping_patience, lora=lora, lora_r=lora_r,
             lora_alpha=lora_alpha, lora_dropout=lora_dropout, lora_target_modules=lora_target_modules,
             lora_layers=lora_layers, dropout=dropout, objective=objective, text_column=text_column,
             clean=clean, pooling=pooling, max_length=max_length, stride=stride, max_chunks=max_chunks,
-            random_state=random_state, device=device, verbose=verbose,
+            random_state=random_state, device=device, show_progress_bar=show_progress_bar,
         )
         self.n_topics = n_topics
         self.topic_params = topic_params
@@ -110,8 +115,7 @@ class TBertClassifier(FineTunedBertClassifier):
     def fit(self, X, y):
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
-        texts = self._texts(X)
-        self._check_fit_texts(texts)
+        texts = self._fit_texts(X)
         targets = self._targets(y, len(texts))
         with self._seeded() as seed:
             train, valid = self._split(targets, seed)
@@ -160,6 +164,8 @@ class TBertClassifier(FineTunedBertClassifier):
         with torch.inference_mode():
             _, hidden = self.head_(features, return_hidden=True)
         hidden = hidden.cpu().numpy()
+        if isinstance(X, str):
+            hidden, text_vectors = hidden[0], text_vectors[0]
         return (hidden, text_vectors) if return_text_vectors else hidden
 
     def _head_input(self, X):
@@ -172,8 +178,15 @@ class TBertClassifier(FineTunedBertClassifier):
         if self.topics_ is not None:
             blocks.append(self.topics_.transform(texts).astype(np.float32))
         if self.audio_ is not None:
-            blocks.append(self.audio_.transform(X))
+            blocks.append(self.audio_.transform(self._audio_frame(X, len(texts))))
         return np.hstack(blocks).astype(np.float32) if blocks else None
+
+    def _audio_frame(self, X, n):
+        """``X`` itself, or for texts alone a frame whose audio features are missing (imputed medians)."""
+        if hasattr(X, "columns"):
+            return X
+        logger.info("no audio features given with the texts: using the training songs' medians")
+        return pd.DataFrame({c: np.full(n, np.nan) for c in self.audio_.columns})
 
     @staticmethod
     def _join(vectors, extra):
@@ -183,8 +196,13 @@ class TBertClassifier(FineTunedBertClassifier):
     def _save_extra(self, path):
         if self.topics_ is not None:
             self.topics_.save(path / "topics")
-        return {"audio": None if self.audio_ is None else self.audio_.to_dict()}
+        if self.audio_ is not None:
+            self.audio_.save(path / "audio")
+        return {"parts": {"topics": self.topics_ is not None, "audio": self.audio_ is not None}}
 
     def _load_extra(self, path, config):
         self.topics_ = LdaTopics.load(path / "topics") if (path / "topics").exists() else None
-        self.audio_ = None if config.get("audio") is None else AudioFeatureEncoder.from_dict(config["audio"])
+        if (path / "audio").exists():
+            self.audio_ = AudioFeatureEncoder.load(path / "audio")
+        else:  # format 1 kept the audio encoder's state in config.json
+            self.audio_ = None if config.get("audio") is None else AudioFeatureEncoder.from_dict(config["audio"])

@@ -138,29 +138,43 @@ def validate_dataset(df, *, require=schema.REQUIRED_COLUMNS):
 
 
 def save_dataset(df, path):
-    """Write a dataset to Parquet, tags as a list of ``{tag, count}`` records.
+    """Write a dataset in the format its suffix names: Parquet (``.parquet``/``.pq``), CSV or TSV.
 
-    The file's metadata records the musemood version.  The file is written
-    to a temporary name and renamed, so a crash never leaves half a file.
-    Returns the path.
+    In Parquet, tags are a list of ``{tag, count}`` records and the file's metadata
+    records the musemood version; in CSV/TSV, tags are JSON (``[["happy", 10], ...]``),
+    which :func:`load_dataset` reads back.  The file is written to a temporary name and
+    renamed, so a crash never leaves half a file.  Returns the path.
     """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv", ".tsv"):
+        raise ValueError(f"{path}: unknown file type {suffix!r}; use .parquet, .csv or .tsv")
+    out = df.copy()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    if suffix in (".csv", ".tsv"):
+        if schema.TAGS in out.columns:
+            out[schema.TAGS] = [None if r is None else json.dumps([[d["tag"], d["count"]] for d in r])
+                                for r in (_tags_to_records(t) for t in out[schema.TAGS])]
+        out.to_csv(tmp, sep="\t" if suffix == ".tsv" else ",", index=False)
+    else:
+        _write_parquet(out, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def _write_parquet(out, path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from .._version import __version__
 
-    path = Path(path)
-    out = df.copy()
     if schema.TAGS in out.columns:
         out[schema.TAGS] = [_tags_to_records(t) for t in out[schema.TAGS]]
     table = pa.Table.from_pandas(out, preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta[b"musemood"] = json.dumps({"version": __version__}).encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    pq.write_table(table.replace_schema_metadata(meta), tmp)
-    os.replace(tmp, path)
-    return path
+    pq.write_table(table.replace_schema_metadata(meta), path)
 
 
 def load_dataset(path, *, columns=None):

@@ -12,6 +12,7 @@ import json
 import time
 
 from .http import MinInterval, SourceError, backoff_delay, session
+from .matching import DEFAULT_THRESHOLD, best_match
 
 BASE_URL = "https://lrclib.net"
 
@@ -29,16 +30,37 @@ class LrclibClient:
         Seconds between requests (LRCLIB asks for politeness, not a number).
     retries, backoff : int, float
         Retries of 429/5xx/timeouts with exponential backoff (Retry-After honoured).
+    threshold : float, default=90
+        Fuzzy title/artist score (0-100) a search hit needs (:func:`~musemood.sources.matching.best_match`).
     """
 
     service = "lrclib"
 
-    def __init__(self, base_url=BASE_URL, *, timeout=10.0, min_interval=0.2, retries=5, backoff=0.5):
+    def __init__(self, base_url=BASE_URL, *, timeout=10.0, min_interval=0.2, retries=5, backoff=0.5,
+                 threshold=DEFAULT_THRESHOLD):
+        self.threshold = threshold
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retries, self.backoff = retries, backoff
         self._session = session(retries=retries, backoff=backoff)
         self._interval = MinInterval(min_interval)
+
+    def lyrics(self, title, artist):
+        """``(lyrics or None, info, responses)``: the exact record, else the best fuzzy search hit.
+
+        The lyrics-source interface shared with :class:`~musemood.sources.genius.GeniusClient`:
+        ``info`` is ``{"reason": ...}`` when there are none; ``responses`` are ``(service, key,
+        status, body)`` tuples for the scrape store.
+        """
+        record, body = self.get(title, artist)
+        responses = [(self.service, f"get:{artist}|{title}", 200 if record else 404, body)]
+        if record is None:
+            records, body = self.search(title, artist)
+            responses.append((self.service, f"search:{artist}|{title}", 200, body))
+            record, _ = best_match(title, artist, records, threshold=self.threshold,
+                                   key=lambda r: (r.get("trackName", ""), r.get("artistName", "")))
+        text = lyrics_of(record)
+        return text, ({"reason": "not on LRCLIB"} if text is None else {}), responses
 
     def get(self, title, artist, *, album=None, duration=None):
         """The record for one track as ``(record or None, raw body)``; ``None`` when LRCLIB has none."""

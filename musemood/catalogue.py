@@ -1,0 +1,197 @@
+"""The song catalogue: who is who in a recommender, and finding a song by a (misspelt) title.
+
+:class:`SongCatalogue` holds one row per song (title, artist, mood, cluster, and
+``song_id`` / ``split`` when known) and answers title lookups: exact after
+normalisation, then fuzzy (rapidfuzz) above ``min_title_score``, with errors that
+carry the closest titles (:class:`SongNotFoundError`) or the artists that share a
+title (:class:`AmbiguousTitleError`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from .persistence import read_config, write_config
+from .text import normalize_title
+
+logger = logging.getLogger(__name__)
+
+
+class SongNotFoundError(LookupError):
+    """No catalogue song matches the title; ``suggestions`` holds the closest titles."""
+
+    def __init__(self, message, suggestions=()):
+        super().__init__(message)
+        self.suggestions = list(suggestions)
+
+
+class AmbiguousTitleError(LookupError):
+    """Several artists have a song with this title; pass ``artist=``. ``artists`` lists them."""
+
+    def __init__(self, message, artists=()):
+        super().__init__(message)
+        self.artists = list(artists)
+
+
+class SongCatalogue:
+    """The songs of a recommender and lookups by title.
+
+    Parameters
+    ----------
+    min_title_score : float, default=90
+        Smallest rapidfuzz ratio (0-100) at which a misspelt title is accepted.
+    mood_column : str, default="label"
+        Column of the input frame with the mood labels (missing = unlabelled).
+
+    Attributes
+    ----------
+    songs_ : DataFrame
+        ``title``, ``artist``, ``mood``, ``cluster`` (-1 until a map sets it) and
+        ``song_id`` / ``split`` when the input had them.
+    """
+
+    def __init__(self, *, min_title_score: float = 90, mood_column: str = schema.LABEL) -> None:
+        self.min_title_score = min_title_score
+        self.mood_column = mood_column
+
+    def fit(self, df: pd.DataFrame) -> SongCatalogue:
+        moods = (df[self.mood_column].astype("string") if self.mood_column in df.columns
+                 else pd.Series(pd.NA, index=df.index, dtype="string"))
+        songs = pd.DataFrame({
+            schema.TITLE: df[schema.TITLE].astype("string"),
+            schema.ARTIST: df[schema.ARTIST].astype("string"),
+            "mood": moods,
+            "cluster": np.full(len(df), -1, dtype=np.int64),
+        })
+        for column in (schema.SONG_ID, schema.SPLIT):
+            if column in df.columns:
+                songs[column] = df[column].astype("string")
+        self.songs_ = songs.reset_index(drop=True)
+        self._index()
+        return self
+
+    def set_clusters(self, labels) -> None:
+        self.songs_["cluster"] = np.asarray(labels, dtype=np.int64)
+        self.clusters_ = self.songs_["cluster"].to_numpy()
+
+    def _index(self):
+        songs = self.songs_
+        titles = np.asarray([normalize_title(t) for t in songs[schema.TITLE].fillna("")], dtype=object)
+        self.norm_artists_ = np.asarray([normalize_title(a) for a in songs[schema.ARTIST].fillna("")], dtype=object)
+        self._title_order = np.argsort(titles, kind="stable")
+        self._sorted_titles = titles[self._title_order]
+        self.norm_titles_ = titles
+        self.moods_ = songs["mood"].fillna("").to_numpy(dtype=object)
+        self.labelled_ = songs["mood"].notna().to_numpy()
+        self.clusters_ = songs["cluster"].to_numpy()
+
+    def __len__(self):
+        return len(self.songs_)
+
+    # ---------------------------------------------------------------- lookup
+    def find(self, title: str, artist: str | None = None) -> tuple[int, str | None]:
+        """``(row, note)`` of a song by title (and artist): fuzzy, with helpful errors.
+
+        ``note`` says which title was used when ``title`` was misspelt (else ``None``).
+        """
+        from rapidfuzz import fuzz, process
+
+        key = normalize_title(title)
+        if not key:
+            raise ValueError("give a song title (or text= for a free-text query)")
+        ids = self.title_ids(key)
+        note = None
+        if not len(ids):
+            matches = process.extract(key, self._sorted_titles, scorer=fuzz.ratio, limit=5,
+                                      score_cutoff=self.min_title_score)
+            if len({m[0] for m in matches}) == 1:
+                ids = self.title_ids(matches[0][0])
+                note = f"no song titled {title!r}; using the closest title {self.display(ids[0])!r}"
+            else:
+                suggestions = self.suggest(key)
+                hint = "; did you mean " + ", ".join(repr(s) for s in suggestions) + "?" if suggestions else ""
+                raise SongNotFoundError(f"no song titled {title!r} in the catalogue{hint}", suggestions)
+        if artist is not None:
+            ids = self._by_artist(title, artist, ids)
+        names = sorted({str(self.songs_.at[i, schema.ARTIST]) for i in ids})
+        if len({self.norm_artists_[i] for i in ids}) > 1:
+            raise AmbiguousTitleError(
+                f"{len(names)} artists have a song titled {title!r}: {', '.join(names[:10])}"
+                f"{' ...' if len(names) > 10 else ''}; pass artist= (or --artist) to choose", names)
+        if note:
+            logger.warning(note)
+        return int(ids[0]), note
+
+    def _by_artist(self, title, artist, ids):
+        from rapidfuzz import fuzz
+
+        wanted = normalize_title(artist)
+        scores = np.asarray([fuzz.ratio(wanted, self.norm_artists_[i]) for i in ids])
+        if not len(scores) or scores.max() < self.min_title_score:
+            raise SongNotFoundError(
+                f"{title!r} is in the catalogue, but not by {artist!r}; artists with it: "
+                + ", ".join(sorted({str(self.songs_.at[i, schema.ARTIST]) for i in ids})),
+                [self.display(i) for i in ids])
+        return ids[scores == scores.max()]
+
+    def title_ids(self, key: str) -> np.ndarray:
+        """Rows whose normalised title is ``key``, in catalogue order."""
+        lo = np.searchsorted(self._sorted_titles, key, side="left")
+        hi = np.searchsorted(self._sorted_titles, key, side="right")
+        return np.sort(self._title_order[lo:hi])
+
+    def same_song(self, row: int) -> np.ndarray:
+        """Rows of the same song (same title and artist: re-releases), ``row`` included."""
+        ids = self.title_ids(self.norm_titles_[row])
+        return ids[self.norm_artists_[ids] == self.norm_artists_[row]]
+
+    def display(self, row: int) -> str:
+        return f"{self.songs_.at[row, schema.TITLE]} - {self.songs_.at[row, schema.ARTIST]}"
+
+    def suggest(self, key: str, top_k: int = 5) -> list[str]:
+        """Up to ``top_k`` distinct titles closest to ``key``."""
+        from rapidfuzz import fuzz, process
+
+        found = process.extract(key, self.norm_titles_, scorer=fuzz.WRatio, limit=top_k * 3)
+        out = []
+        for _, _, i in found:
+            shown = str(self.songs_.at[i, schema.TITLE])
+            if shown not in out:
+                out.append(shown)
+        return out[:top_k]
+
+    def search(self, query: str, top_k: int = 10) -> pd.DataFrame:
+        """Songs whose title or artist is closest to ``query`` (for autocomplete): row, title, artist, score."""
+        from rapidfuzz import fuzz, process
+
+        key = normalize_title(query)
+        if not key:
+            return pd.DataFrame(columns=["row", schema.TITLE, schema.ARTIST, "score"])
+        names = [f"{t} {a}" for t, a in zip(self.norm_titles_, self.norm_artists_)]
+        found = process.extract(key, names, scorer=fuzz.WRatio, limit=top_k)
+        return pd.DataFrame([{"row": int(i), schema.TITLE: self.songs_.at[i, schema.TITLE],
+                              schema.ARTIST: self.songs_.at[i, schema.ARTIST], "score": float(s)}
+                             for _, s, i in found])
+
+    # ----------------------------------------------------------- persistence
+    def save(self, path) -> Path:
+        path = write_config(path, self, {"min_title_score": self.min_title_score, "mood_column": self.mood_column})
+        self.songs_.to_parquet(path / "songs.parquet", index=False)
+        return path
+
+    @classmethod
+    def load(cls, path) -> SongCatalogue:
+        path = Path(path)
+        out = cls(**read_config(path, cls)["params"])
+        songs = pd.read_parquet(path / "songs.parquet")
+        for column in songs.columns:
+            if column != "cluster":
+                songs[column] = songs[column].astype("string")
+        out.songs_ = songs
+        out._index()
+        return out

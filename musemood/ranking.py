@@ -1,0 +1,183 @@
+"""Candidates, scores and explanations: the recommender's hybrid retrieval.
+
+:class:`HybridRetriever` answers a query (a catalogue song, or free text with an
+optional vector) with the union of the ``n_candidates`` best songs of the lexical
+index for the query's keywords and the ``n_candidates`` nearest song vectors,
+each candidate with its lexical score, its cosine similarity and whether it is
+in the query's cluster.  :func:`combine` turns those into the rerank score;
+:meth:`HybridRetriever.rank` orders candidates by one method and
+:meth:`HybridRetriever.results` explains them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from .persistence import read_config, write_config
+from .retrieval import LexicalIndex, VectorIndex, best_scores
+from .text import clean_lyrics
+
+METHODS = ("lexical", "embedding", "rerank")
+RESULT_COLUMNS = ["rank", "title", "artist", "mood", "cluster", "score", "similarity", "lexical",
+                  "shared_keywords", "why"]
+
+
+def combine(cand, weights):
+    """Rerank score: ``w * lexical / max(lexical) + (1 - w) * cosine + w_cluster * same_cluster``."""
+    lexical = cand["lexical"]
+    top = lexical.max() if len(lexical) else 0.0
+    lex = lexical / top if top > 0 else lexical
+    w = float(weights["lexical"])
+    return w * lex + (1 - w) * cand["cosine"] + float(weights.get("cluster", 0.0)) * cand["same_cluster"]
+
+
+class HybridRetriever:
+    """Lexical and vector candidates over one catalogue.
+
+    Parameters
+    ----------
+    lexical : LexicalIndex
+        Fitted inverted index over the catalogue's lyrics.
+    index : VectorIndex
+        Built over the catalogue's song vectors (row i = song i).
+    keywords : ndarray of shape (n_songs, n)
+        Each song's keyword term ids, -1 padded.
+    catalogue : SongCatalogue
+    n_candidates : int, default=200
+    """
+
+    def __init__(self, lexical: LexicalIndex, index: VectorIndex, keywords: np.ndarray, catalogue,
+                 n_candidates: int = 200) -> None:
+        self.lexical = lexical
+        self.index = index
+        self.keywords = keywords
+        self.catalogue = catalogue
+        self.n_candidates = n_candidates
+
+    @property
+    def vectors(self):
+        return self.index.vectors_
+
+    # --------------------------------------------------------------- queries
+    def song_query(self, song: int) -> dict:
+        """The query of catalogue song ``song``: its keywords, vector and cluster; itself excluded."""
+        cat = self.catalogue
+        terms = self.keywords[song]
+        return {"song": song, "terms": terms[terms >= 0], "vector": self.vectors[song],
+                "cluster": int(cat.clusters_[song]), "exclude": cat.same_song(song),
+                "title": str(cat.songs_.at[song, schema.TITLE]), "artist": str(cat.songs_.at[song, schema.ARTIST]),
+                "mood": cat.moods_[song] or None}
+
+    def text_query(self, text: str, vector) -> dict:
+        """The query of free ``text``: its indexed words and ``vector`` (``None``: keywords only)."""
+        counts = self.lexical.count([clean_lyrics(text)])
+        terms = counts.indices.astype(np.int64)
+        query = {"song": None, "terms": terms, "vector": vector, "cluster": -1, "exclude": np.empty(0, np.int64),
+                 "title": None, "artist": None, "mood": None, "text": text, "note": None}
+        if vector is None:
+            query["note"] = "no model to embed free text: ranked by keywords only"
+        elif len(self.catalogue):
+            nearest, _ = self.index.search(vector, 1)
+            query["cluster"] = int(self.catalogue.clusters_[nearest[0]]) if len(nearest) else -1
+        if not len(terms) and vector is None:
+            raise ValueError(f"none of the words of {text!r} is in the catalogue's vocabulary")
+        return query
+
+    # ------------------------------------------------------------ candidates
+    def candidates(self, query: dict, mask=None) -> dict:
+        """Union of lexical and vector candidates with their features."""
+        C = self.n_candidates
+        exclude = np.asarray(query["exclude"], dtype=np.int64)
+        if len(query["terms"]):
+            lex_ids, lex_scores = self.lexical.scores(query["terms"])
+        else:
+            lex_ids, lex_scores = np.empty(0, np.int64), np.empty(0, np.float32)
+        top_ids, _ = best_scores(lex_ids, lex_scores, C, exclude=exclude, mask=mask)
+        if query["vector"] is not None:
+            vec_ids, _ = self.index.search(query["vector"], C + len(exclude), mask=mask)
+            vec_ids = vec_ids[~np.isin(vec_ids, exclude)][:C]
+        else:
+            vec_ids = np.empty(0, np.int64)
+        ids = np.union1d(top_ids, vec_ids)
+        lexical = _lookup(lex_ids, lex_scores, ids)
+        cosine = (self.vectors[ids] @ query["vector"]) if query["vector"] is not None else np.zeros(len(ids))
+        clusters = self.catalogue.clusters_
+        same = (clusters[ids] == query["cluster"]) & (query["cluster"] >= 0)
+        return {"ids": ids, "lexical": lexical.astype(np.float64), "cosine": cosine.astype(np.float64),
+                "same_cluster": same, "in_lexical": np.isin(ids, top_ids), "in_vector": np.isin(ids, vec_ids)}
+
+    @staticmethod
+    def rank(cand: dict, method: str, weights: dict) -> np.ndarray:
+        """Candidate positions in ranked order under ``method`` (ties broken by song row)."""
+        ids = cand["ids"]
+        if method == "lexical":
+            pos = np.flatnonzero(cand["in_lexical"])
+            key = cand["lexical"][pos]
+        elif method == "embedding":
+            pos = np.flatnonzero(cand["in_vector"] | (cand["in_lexical"] & (cand["cosine"] != 0)))
+            key = cand["cosine"][pos]
+        else:
+            pos = np.arange(len(ids))
+            key = combine(cand, weights)
+        order = np.lexsort((ids[pos], -key))
+        return pos[order]
+
+    # --------------------------------------------------------------- results
+    def results(self, query: dict, cand: dict, order: np.ndarray, weights: dict) -> pd.DataFrame:
+        """The ranked songs as a DataFrame with scores and a reason per song (``attrs["query"]`` too)."""
+        cat = self.catalogue
+        ids = cand["ids"][order]
+        scores = combine(cand, weights)[order]
+        shared = self.lexical.shared_terms(query["terms"], ids) if len(query["terms"]) else [[] for _ in ids]
+        terms = self.lexical.terms_
+        rows = []
+        for rank, (i, p, words) in enumerate(zip(ids, order, shared), start=1):
+            words = [str(terms[t]) for t in words]
+            rows.append({
+                "rank": rank, "title": cat.songs_.at[i, schema.TITLE], "artist": cat.songs_.at[i, schema.ARTIST],
+                "mood": cat.moods_[i] or None, "cluster": int(cat.clusters_[i]), "score": float(scores[rank - 1]),
+                "similarity": float(cand["cosine"][p]), "lexical": float(cand["lexical"][p]),
+                "shared_keywords": words, "why": _why(words, query, cand, p, int(cat.clusters_[i])),
+            })
+        out = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+        out.attrs["query"] = {k: query.get(k) for k in ("title", "artist", "mood", "cluster", "text", "note")}
+        out.attrs["query"]["keywords"] = [str(terms[t]) for t in query["terms"][:20]]
+        return out
+
+    # ----------------------------------------------------------- persistence
+    def save(self, path) -> Path:
+        path = write_config(path, self, {"n_candidates": self.n_candidates})
+        self.lexical.save(path / "lexical")
+        self.index.save(path / "vectors")
+        np.save(path / "keywords.npy", self.keywords)
+        return path
+
+    @classmethod
+    def load(cls, path, catalogue, *, mmap=False) -> HybridRetriever:
+        path = Path(path)
+        params = read_config(path, cls)["params"]
+        return cls(LexicalIndex.load(path / "lexical"), VectorIndex.load(path / "vectors", mmap=mmap),
+                   np.load(path / "keywords.npy"), catalogue, **params)
+
+
+def _lookup(ids, scores, wanted):
+    """``scores`` of the songs ``wanted`` (0 where a song is not in the sorted ``ids``)."""
+    if not len(ids):
+        return np.zeros(len(wanted))
+    pos = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+    return np.where(ids[pos] == wanted, scores[pos], 0.0)
+
+
+def _why(words, query, cand, p, cluster):
+    why = []
+    if words:
+        why.append("shared keywords: " + ", ".join(words[:6]))
+    if query["vector"] is not None:
+        why.append(f"embedding similarity {cand['cosine'][p]:.2f}")
+    if cand["same_cluster"][p]:
+        why.append(f"same cluster ({cluster})")
+    return "; ".join(why)
