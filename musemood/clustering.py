@@ -123,8 +123,13 @@ class SongMap:
         if self.pca_ is None:
             return X
         if isinstance(self.pca_, dict):  # a loaded map keeps PCA as arrays
-            return ((X - self.pca_["mean"]) @ self.pca_["components"].T).astype(np.float32)
+            return self._pca_arrays(X)
         return self.pca_.transform(X).astype(np.float32)
+
+    def _pca_arrays(self, X):
+        pca = self.pca_ if isinstance(self.pca_, dict) else {"mean": self.pca_.mean_,
+                                                              "components": self.pca_.components_}
+        return ((X - pca["mean"].astype(np.float32)) @ pca["components"].astype(np.float32).T).astype(np.float32)
 
     # ------------------------------------------------------------ new songs
     def transform(self, X) -> np.ndarray:
@@ -139,7 +144,7 @@ class SongMap:
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"this map was fitted on {self.n_features_in_}-dimensional song vectors, got "
                              f"{X.shape[1]}; use vectors from the same model and vectorizer")
-        Z = self._pca(X)
+        Z = self._pca(X) if self.pca_ is None else self._pca_arrays(X)  # the same sums before and after load
         anchors, positions = self.anchors_, self.embedding_[self.sample_]
         k = min(self.n_neighbors, len(anchors))
         cosine = self.metric == "cosine"

@@ -25,7 +25,6 @@ A song vector is the model's embedding joined with the song's audio features
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -39,9 +38,10 @@ from . import schema
 from .catalogue import AmbiguousTitleError, SongCatalogue, SongNotFoundError
 from .persistence import read_config, write_config
 from .ranking import METHODS, HybridRetriever
-from .rerank import METHOD_NAMES, RerankTuner, golden_section_max
+from .rerank import METHOD_NAMES, RerankTuner, default_queries, golden_section_max
 from .retrieval import LexicalIndex, VectorIndex, embedding_keywords, top_terms
 from .text import clean_lyrics
+from .embedding import SongEmbedder
 from .vectors import SongVectorizer
 
 logger = logging.getLogger(__name__)
@@ -151,12 +151,13 @@ class Recommender:
         lexical = LexicalIndex(self.scoring, min_df=1 if small else 2, max_df=1.0 if small else 0.5)
         counts = lexical.fit_transform(texts)
 
-        self.model_, encode_terms = (None, None) if vectors is not None and model is None else \
-            self._resolve_model(model)
-        self._model_lock = threading.Lock()
+        self.embedder_ = SongEmbedder(None if vectors is not None and model is None else
+                                      SongEmbedder.resolve(model, self.max_length))
         if vectors is None:
             self._progress("embedding songs")
-            vectors, text_vectors = self._embed(df, texts)
+            vectors, text_vectors = self.embedder_.embed(df, texts, self.text_column, self.batch_size,
+                                                         self.show_progress_bar)
+        encode_terms = self.embedder_.term_encoder()
         vectors = np.asarray(vectors, dtype=np.float32)
         if len(vectors) != n:
             raise ValueError(f"vectors has {len(vectors)} rows for {n} songs; give one vector per song")
@@ -170,7 +171,8 @@ class Recommender:
         self.retriever_ = HybridRetriever(lexical, index, keywords, self.catalogue_, self.n_candidates)
         self._fit_map(counts, lexical.terms_)
 
-        self.tune_queries_, self.eval_queries_ = self._default_queries(df, tune_queries, eval_queries)
+        self.tune_queries_, self.eval_queries_ = default_queries(
+            self.catalogue_.labelled_, df.get(schema.SPLIT), tune_queries, eval_queries, self.random_state)
         if self.weights is not None:
             self.weights_ = {"lexical": float(self.weights.get("lexical", 0.5)),
                              "cluster": float(self.weights.get("cluster", 0.0))}
@@ -224,51 +226,6 @@ class Recommender:
             raise ValueError(f"a catalogue needs at least 3 songs, got {len(df)}")
         return df.reset_index(drop=True)
 
-    def _resolve_model(self, model):
-        """The embedding model and a function that encodes keyword terms (or None)."""
-        from .encoders import BertEncoder
-
-        if model is None or isinstance(model, (str, Path)):
-            model = _load_model(model, None, self.max_length)
-        encoder = model if isinstance(model, BertEncoder) else getattr(model, "encoder_", None)
-        if encoder is None and not hasattr(model, "embed"):
-            raise TypeError(f"cannot embed songs with {type(model).__name__}: give a fitted musemood classifier, "
-                            "a BertEncoder, a model path, or vectors=")
-        encode = None if encoder is None else (lambda terms: encoder.encode(terms, batch_size=256))
-        return model, encode
-
-    def _embed(self, df, texts):
-        from .encoders import BertEncoder
-
-        if isinstance(self.model_, BertEncoder):
-            vectors = self.model_.encode(texts, batch_size=self.batch_size, show_progress_bar=self.show_progress_bar)
-            return vectors, vectors
-        frame = df if self.text_column == getattr(self.model_, "text_column", self.text_column) else \
-            df.rename(columns={self.text_column: self.model_.text_column})
-        try:
-            return self.model_.embed(frame, return_text_vectors=True)
-        except TypeError:  # a model whose embed() takes no keyword
-            return self.model_.embed(frame), None
-
-    def _default_queries(self, df, tune, evaluation):
-        labelled = np.flatnonzero(self.catalogue_.labelled_)
-        as_index = (lambda q: np.flatnonzero(np.asarray(q)) if np.asarray(q).dtype == bool
-                    else np.asarray(q, dtype=np.int64))
-        if tune is not None and evaluation is not None:
-            return as_index(tune), as_index(evaluation)
-        if schema.SPLIT in df.columns:
-            split = df[schema.SPLIT].astype("string").fillna("").to_numpy()
-            t = labelled[split[labelled] == "valid"]
-            e = labelled[split[labelled] == "test"]
-            if len(t) >= 20 and len(e) >= 20:
-                return (as_index(tune) if tune is not None else t), (as_index(evaluation) if evaluation is not None
-                                                                     else e)
-        rng = np.random.default_rng(self.random_state)
-        pool = rng.permutation(labelled)[:1000]
-        half = len(pool) // 2
-        return (as_index(tune) if tune is not None else np.sort(pool[:half]),
-                as_index(evaluation) if evaluation is not None else np.sort(pool[half:]))
-
     # ================================================================ lookup
     def find(self, title, artist=None):
         """The catalogue row of a song by title (and artist); fuzzy, with helpful errors."""
@@ -300,7 +257,7 @@ class Recommender:
             query = self.retriever_.song_query(song)
             query["note"] = note
         else:
-            query = self.retriever_.text_query(text, self._embed_text(clean_lyrics(text)))
+            query = self.retriever_.text_query(text, self.embedder_.embed_text(clean_lyrics(text), self.vectorizer_))
         cand = self.retriever_.candidates(query, mask)
         order = self.retriever_.rank(cand, method, self.weights_)[:top_k]
         return self.retriever_.results(query, cand, order, self.weights_)
@@ -319,22 +276,6 @@ class Recommender:
                 query = dict(zip(("title", "artist"), query))
             out.append(self.recommend(top_k=top_k, mood=mood, method=method, **query))
         return out
-
-    def _embed_text(self, text):
-        from .encoders import BertEncoder
-
-        model = self._model()
-        if model is None:
-            return None
-        if isinstance(model, BertEncoder):
-            embedding = model.encode([text], batch_size=1)
-        else:
-            row = {model.text_column: [text]}
-            audio = self.vectorizer_.audio_.columns if self.vectorizer_.audio_ is not None else ()
-            for column in set(audio) | set(getattr(model, "audio_columns", None) or ()):
-                row[column] = [np.nan]  # an average-sounding song: imputed medians
-            embedding = model.embed(pd.DataFrame(row))
-        return self.vectorizer_.transform(embedding, None)[0]
 
     # ========================================================= tune/evaluate
     def evaluate(self, queries=None, top_k=10):
@@ -374,7 +315,7 @@ class Recommender:
         self.retriever_.save(path / "retriever")
         np.save(path / "tune_queries.npy", self.tune_queries_)
         np.save(path / "eval_queries.npy", self.eval_queries_)
-        model_kind = _save_model(self.model_, path / "model") if include_model and self.model_ is not None else None
+        model_kind = self.embedder_.save(path / "model") if include_model else None
         if self.map_ is not None:
             self.map_.save(path / "map")
             self.clusters_.to_json(path / "clusters.json", orient="records", indent=1)
@@ -403,9 +344,8 @@ class Recommender:
         rec.weights_, rec.tuning_ = config["weights_"], config["tuning_"]
         rec.vectorizer_ = SongVectorizer.from_dict(config["vectorizer"])
         rec.fit_seconds_ = config.get("fit_seconds")
-        rec.model_, rec._model_lock = None, threading.Lock()
-        rec._model_path = path / "model" if config.get("model") else None
-        rec._model_kind = config.get("model")
+        rec.embedder_ = SongEmbedder.lazy(path / "model" if config.get("model") else None, config.get("model"),
+                                          rec.max_length)
         rec.map_, rec.clusters_ = None, None
         if config.get("has_map"):
             from .clustering import SongMap
@@ -414,13 +354,10 @@ class Recommender:
             rec.clusters_ = pd.read_json(path / "clusters.json", orient="records")
         return rec
 
-    def _model(self):
-        """The embedding model, loaded once (thread-safe) on the first free-text query."""
-        if getattr(self, "model_", None) is None and getattr(self, "_model_path", None) is not None:
-            with self._model_lock:
-                if self.model_ is None:
-                    self.model_ = _load_model(self._model_path, self._model_kind, self.max_length)
-        return self.model_
+    @property
+    def model_(self):
+        """The embedding model (a classifier or an encoder), loaded on first use after :meth:`load`."""
+        return self.embedder_.model
 
     def _check_fitted(self):
         if not hasattr(self, "retriever_"):
@@ -441,37 +378,6 @@ def _dedupe_rows(keywords):
         seen = list(dict.fromkeys(int(t) for t in row if t >= 0))
         out[i, :len(seen)] = seen
     return out
-
-
-def _save_model(model, path):
-    from .encoders import BertEncoder
-
-    if isinstance(model, BertEncoder):
-        model.save(path)
-        return "encoder"
-    if hasattr(model, "save"):
-        model.save(path)
-        return "classifier"
-    logger.warning("cannot save a %s: free-text queries need it passed again", type(model).__name__)
-    return None
-
-
-def _load_model(path, kind, max_length):
-    """A saved musemood classifier (``kind="classifier"``), a saved encoder or an encoder name/path
-    (``"encoder"``); with ``kind=None`` a folder whose config.json names a musemood classifier is one."""
-    from .encoders import BertEncoder
-
-    if kind is None and path is not None:
-        config = Path(path) / "config.json"
-        names = ("SimpleBertClassifier", "FineTunedBertClassifier", "TBertClassifier")
-        kind = "classifier" if config.exists() and json.loads(config.read_text()).get("class") in names else "encoder"
-    if kind == "classifier":
-        from .classifiers import load_model
-
-        return load_model(path)
-    if path is not None and (Path(path) / "transformer").is_dir():
-        return BertEncoder.load(path)
-    return BertEncoder(None if path is None else str(path), max_length=max_length)
 
 
 # ====================================================== the default recommender

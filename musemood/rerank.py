@@ -144,3 +144,28 @@ class RerankTuner:
         out.attrs.update({"k": k, "random_baseline": baseline, "wilcoxon_rerank_vs_lexical": p_value,
                           "weights": dict(weights), "moods": shares.round(4).to_dict()})
         return out
+
+
+def default_queries(labelled, split, tune, evaluation, random_state=0):
+    """Query rows for tuning and for evaluation: given ones, else the labelled "valid" and "test"
+    songs of ``split`` (when each has 20 or more), else a random half each of up to 1,000 labelled songs."""
+    labelled = np.flatnonzero(labelled)
+
+    def as_index(q):
+        q = np.asarray(q)
+        return np.flatnonzero(q) if q.dtype == bool else np.asarray(q, dtype=np.int64)
+
+    if tune is not None and evaluation is not None:
+        return as_index(tune), as_index(evaluation)
+    if split is not None:
+        split = split.astype("string").fillna("").to_numpy()
+        t = labelled[split[labelled] == "valid"]
+        e = labelled[split[labelled] == "test"]
+        if len(t) >= 20 and len(e) >= 20:
+            return (as_index(tune) if tune is not None else t), (as_index(evaluation) if evaluation is not None
+                                                                 else e)
+    rng = np.random.default_rng(random_state)
+    pool = rng.permutation(labelled)[:1000]
+    half = len(pool) // 2
+    return (as_index(tune) if tune is not None else np.sort(pool[:half]),
+            as_index(evaluation) if evaluation is not None else np.sort(pool[half:]))

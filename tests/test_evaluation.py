@@ -173,3 +173,57 @@ def test_cli_shows_training_progress_with_verbose(tiny_bert, labelled, tmp_path,
     assert main(["train", "--data", str(path), "--model", "finetuned", "--encoder", str(tiny_bert),
                  "--limit", "60", "--out", str(tmp_path / "m"), "-v", *FAST]) == 0
     assert "Fine-tuning epoch 1/1" in capsys.readouterr().err
+
+
+def test_train_needs_data_or_demo_and_honours_seed(tiny_bert, labelled, tmp_path, capsys):
+    _, path = labelled
+    import contextlib
+
+    with contextlib.suppress(SystemExit), pytest.raises(SystemExit):
+        main(["train", "--model", "simple", "--out", str(tmp_path / "x")])
+    assert "one of the arguments --data --demo is required" in capsys.readouterr().err
+    runs = []
+    for seed in ("0", "1"):
+        assert main(["train", "--data", str(path), "--model", "finetuned", "--encoder", str(tiny_bert), "--limit",
+                     "60", "--seed", seed, "--out", str(tmp_path / seed), *FAST]) == 0
+        runs.append(json.loads((tmp_path / seed / "config.json").read_text()))
+    assert [r["params"]["random_state"] for r in runs] == [0, 1]
+    assert runs[0]["history"][0]["train_loss"] != runs[1]["history"][0]["train_loss"]
+
+
+def test_tune_writes_best_params_that_train_uses(tiny_bert, labelled, tmp_path, capsys):
+    _, path = labelled
+    best = tmp_path / "best.json"
+    assert main(["tune", "--data", str(path), "--model", "finetuned", "--encoder", str(tiny_bert), "--storage",
+                 str(tmp_path / "s.db"), "--max-length", "32", "--batch-size", "8", "--limit", "60", "--trials", "2",
+                 "--epochs", "1", "--seed", "3", "--best-params", str(best)]) == 0
+    saved = json.loads(best.read_text())
+    assert saved["model"] == "finetuned" and saved["params"]["epochs"] == 1  # --epochs bounds the search
+    assert {"learning_rate", "weight_decay", "dropout", "max_length"} <= set(saved["params"])
+    assert main(["train", "--data", str(path), "--params", str(best), "--encoder", str(tiny_bert),
+                 "--limit", "60", "--out", str(tmp_path / "m")]) == 0
+    params = json.loads((tmp_path / "m" / "config.json").read_text())["params"]
+    assert params["learning_rate"] == saved["params"]["learning_rate"] and params["max_length"] == 32
+    assert main(["train", "--data", str(path), "--params", str(best), "--model", "simple",
+                 "--out", str(tmp_path / "s")]) == 2
+    assert "parameters for 'finetuned'" in capsys.readouterr().err
+
+
+def test_json_outputs_and_out_by_suffix(tiny_bert, labelled, tmp_path, capsys):
+    _, path = labelled
+    assert main(["train", "--data", str(path), "--model", "finetuned", "--encoder", str(tiny_bert), "--limit", "60",
+                 "--out", str(tmp_path / "m"), *FAST]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "m"), "--text", "tears in the rain", "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["prediction"] in ("happy", "sad") and abs(row["p_happy"] + row["p_sad"] - 1) < 1e-5
+    assert main(["predict", str(tmp_path / "m"), "--data", str(path), "--out", str(tmp_path / "p.parquet")]) == 0
+    assert len(pd.read_parquet(tmp_path / "p.parquet")) == len(pd.read_csv(path))
+    from musemood.datasets import load_dataset, load_demo, save_dataset
+
+    src = save_dataset(load_demo(120, random_state=0, label=False), tmp_path / "songs.parquet")
+    assert main(["label", str(src), "--out", str(tmp_path / "labelled.csv")]) == 0
+    text = (tmp_path / "labelled.csv").read_text()
+    assert text.startswith("song_id,") and "PAR1" not in text[:10]  # CSV, not Parquet under a .csv name
+    back = load_dataset(tmp_path / "labelled.csv")
+    assert {"label", "split"} <= set(back.columns) and isinstance(back["tags"].iloc[0], list)

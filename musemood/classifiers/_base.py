@@ -328,7 +328,9 @@ class SongEstimator(BaseEstimator):
         if device is not None:
             params["device"] = device
         est = cls(**params)
-        est.encoder_ = BertEncoder.load(path / "encoder", device=est._device())
+        settings = {} if (path / "encoder" / "transformer").is_dir() else dict(  # format 1: a plain HF folder
+            pooling=est.pooling, max_length=est.max_length, stride=est.stride, max_chunks=est.max_chunks)
+        est.encoder_ = BertEncoder.load(path / "encoder", device=est.device, **settings)
         est.head_config_ = config["head"]
         est.head_ = MLPHead(**config["head"])
         est.head_.load_state_dict(load_file(path / "head.safetensors"))
