@@ -34,7 +34,21 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"musemood {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_demo_command(commands)
+    _add_compare_command(commands)
+    _add_train_command(commands)
+    _add_tune_command(commands)
+    _add_predict_command(commands)
+    _add_recommend_command(commands)
+    _add_map_command(commands)
+    _add_evaluate_recommender_command(commands)
+    _add_scrape_command(commands)
+    _add_build_dataset_command(commands)
+    _add_label_command(commands)
+    return parser
 
+
+def _add_demo_command(commands):
     demo = commands.add_parser(
         "demo",
         help="run the whole pipeline on the embedded demo corpus",
@@ -59,6 +73,8 @@ def build_parser():
     _add_verbosity(demo)
     demo.set_defaults(handler=_demo)
 
+
+def _add_compare_command(commands):
     compare = commands.add_parser(
         "compare",
         help="train the baselines and the study's three models in sequence; print the study's Table 1",
@@ -78,6 +94,8 @@ def build_parser():
     _add_verbosity(compare)
     compare.set_defaults(handler=_compare)
 
+
+def _add_train_command(commands):
     train = commands.add_parser(
         "train", help="train one model and save it",
         description="Train simple BERT, fine-tuned BERT or tBERT on a labelled file (--data) or on the demo "
@@ -93,6 +111,8 @@ def build_parser():
     _add_verbosity(train)
     train.set_defaults(handler=_train)
 
+
+def _add_tune_command(commands):
     tune = commands.add_parser(
         "tune", help="search hyperparameters with Optuna (resumable)",
         description="Search learning rate, weight decay, epochs, dropout and LoRA rank on a validation "
@@ -112,6 +132,8 @@ def build_parser():
     _add_verbosity(tune)
     tune.set_defaults(handler=_tune)
 
+
+def _add_predict_command(commands):
     predict = commands.add_parser("predict", help="predict moods with a saved model")
     predict.add_argument("model", help="folder written by `musemood train` or Model.save()")
     source = predict.add_mutually_exclusive_group(required=True)
@@ -123,6 +145,8 @@ def build_parser():
     _add_verbosity(predict)
     predict.set_defaults(handler=_predict)
 
+
+def _add_recommend_command(commands):
     recommend = commands.add_parser(
         "recommend", help="songs that feel like a song (or like a description)",
         description="Recommend songs from a fitted recommender: the one saved under "
@@ -140,6 +164,8 @@ def build_parser():
     _add_verbosity(recommend)
     recommend.set_defaults(handler=_recommend)
 
+
+def _add_map_command(commands):
     song_map = commands.add_parser(
         "map", help="cluster songs (UMAP + KMeans) and plot the song map",
         description="With --data, fit a recommender (song vectors, song map, indexes, tuned rerank) on a "
@@ -161,6 +187,8 @@ def build_parser():
     _add_verbosity(song_map)
     song_map.set_defaults(handler=_map)
 
+
+def _add_evaluate_recommender_command(commands):
     evaluate = commands.add_parser(
         "evaluate-recommender", help="precision@k of mood agreement: keywords vs embeddings vs the rerank",
         description="Evaluate a saved recommender on its held-out query songs: precision@k of mood agreement "
@@ -174,6 +202,8 @@ def build_parser():
     _add_verbosity(evaluate)
     evaluate.set_defaults(handler=_evaluate_recommender)
 
+
+def _add_scrape_command(commands):
     scrape = commands.add_parser(
         "scrape", help="build a song dataset from WASABI, Last.fm, Spotify and Genius/LRCLIB (resumable)",
         description="Run one scraping job, or all of them. Every job resumes where it stopped: results are "
@@ -202,6 +232,8 @@ def build_parser():
     _add_verbosity(scrape)
     scrape.set_defaults(handler=_scrape)
 
+
+def _add_build_dataset_command(commands):
     build = commands.add_parser(
         "build-dataset", help="write the scraped songs as a labelled Parquet dataset",
         description="Read the scrape store, keep songs with tags and lyrics, label them with the k/epsilon "
@@ -214,6 +246,8 @@ def build_parser():
     _add_verbosity(build)
     build.set_defaults(handler=_build_dataset)
 
+
+def _add_label_command(commands):
     label = commands.add_parser(
         "label",
         help="label songs from their tags with the k/epsilon rule",
@@ -226,7 +260,6 @@ def build_parser():
     _add_rule_options(label)
     _add_verbosity(label)
     label.set_defaults(handler=_label)
-    return parser
 
 
 def _add_store_option(parser):

@@ -84,7 +84,7 @@ class SongMap:
         self.plot_sample = plot_sample
 
     # ------------------------------------------------------------------- fit
-    def fit(self, X):
+    def fit(self, X) -> SongMap:
         """Reduce and cluster the song vectors ``X``; sets ``embedding_``, ``labels_``, ``sweep_``..."""
         X = np.asarray(X, dtype=np.float32)
         n = len(X)
@@ -116,7 +116,7 @@ class SongMap:
         self._map_2d(rng)
         return self
 
-    def fit_predict(self, X):
+    def fit_predict(self, X) -> np.ndarray:
         return self.fit(X).labels_
 
     def _pca(self, X):

@@ -231,9 +231,7 @@ class BertEncoder:
         input (the special tokens alone).
         """
         single = isinstance(texts, str)
-        if single:
-            texts = [texts]
-        texts = ["" if t is None else str(t) for t in texts]
+        texts = ["" if t is None else str(t) for t in ([texts] if single else texts)]
         normalize = self.normalize_embeddings if normalize_embeddings is None else normalize_embeddings
         if show_progress_bar is None:
             show_progress_bar = logger.getEffectiveLevel() in (logging.INFO, logging.DEBUG)

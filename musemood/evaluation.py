@@ -352,30 +352,23 @@ def plot_confusion(confusion, path):
 OPTIMIZER_LEARNING_RATES = {"adamw": 5e-5, "adagrad": 1e-4, "sgd": 1e-3}
 
 
-def compare_optimizers(
-    df,
-    *,
-    optimizers=("adamw", "adagrad", "sgd"),
-    text_column=schema.LYRICS,
-    label_column=schema.LABEL,
-    encoder=None,
-    epochs=3,
-    max_length=256,
-    batch_size=16,
-    seed=0,
-    drop_missing=False,
-):
-    """Fine-tune BERT once per optimizer (the study's AdamW vs Adagrad vs SGD); return their histories."""
+def compare_optimizers(df, *, optimizers=("adamw", "adagrad", "sgd"), label_column=schema.LABEL, seed=0,
+                       drop_missing=False, **settings):
+    """Fine-tune BERT once per optimizer (the study's AdamW vs Adagrad vs SGD); return their histories.
+
+    ``settings`` are :class:`~musemood.classifiers.FineTunedBertClassifier` parameters
+    (``encoder``, ``epochs``, ``max_length``, ``batch_size``, ``text_column``...); each
+    optimizer gets its learning rate from :data:`OPTIMIZER_LEARNING_RATES`.
+    """
     from .classifiers import make_model
 
+    text_column = settings.get("text_column", schema.LYRICS)
     df = check_dataset(df, text_column, label_column, drop_missing=drop_missing)
     histories = {}
     for name in optimizers:
-        model = make_model(
-            "finetuned", encoder=encoder, optimizer=name, learning_rate=OPTIMIZER_LEARNING_RATES.get(name),
-            epochs=epochs, max_length=max_length, batch_size=batch_size, text_column=text_column,
-            random_state=seed, early_stopping_patience=None,
-        ).fit(df, df[label_column].astype(str))
+        model = make_model("finetuned", **{"epochs": 3, **settings}, optimizer=name,
+                           learning_rate=OPTIMIZER_LEARNING_RATES.get(name), random_state=seed,
+                           early_stopping_patience=None).fit(df, df[label_column].astype(str))
         histories[name] = model.history_
     return histories
 

@@ -116,7 +116,8 @@ class Recommender:
     keywords_ = property(lambda self: self.retriever_.keywords)
 
     # =================================================================== fit
-    def fit(self, df, model=None, *, vectors=None, text_vectors=None, tune_queries=None, eval_queries=None):
+    def fit(self, df: pd.DataFrame, model=None, *, vectors=None, text_vectors=None, tune_queries=None,
+            eval_queries=None) -> Recommender:
         """Index the catalogue ``df`` and tune the rerank.
 
         Parameters
@@ -227,13 +228,14 @@ class Recommender:
         return df.reset_index(drop=True)
 
     # ================================================================ lookup
-    def find(self, title, artist=None):
+    def find(self, title: str, artist: str | None = None) -> tuple[int, str | None]:
         """The catalogue row of a song by title (and artist); fuzzy, with helpful errors."""
         self._check_fitted()
         return self.catalogue_.find(title, artist)
 
     # ============================================================= recommend
-    def recommend(self, title=None, top_k=10, *, artist=None, text=None, mood=None, method="rerank"):
+    def recommend(self, title: str | None = None, top_k: int = 10, *, artist: str | None = None,
+                  text: str | None = None, mood: str | None = None, method: str = "rerank") -> pd.DataFrame:
         """Songs like ``title`` (or like free ``text``), best first, as a DataFrame.
 
         Columns: rank, title, artist, mood, cluster, score, similarity (cosine of song
@@ -278,7 +280,7 @@ class Recommender:
         return out
 
     # ========================================================= tune/evaluate
-    def evaluate(self, queries=None, top_k=10):
+    def evaluate(self, queries=None, top_k: int = 10) -> pd.DataFrame:
         """Precision@k of mood agreement on held-out query songs for each method, and the random baseline.
 
         Returns a DataFrame (one row per method: mean, standard error, queries) whose
@@ -290,7 +292,7 @@ class Recommender:
         return self._tuner().evaluate(queries, self.weights_, top_k)
 
     # ================================================================= plots
-    def plot_map(self, out_dir):
+    def plot_map(self, out_dir: str | Path) -> list[Path]:
         """Write the k sweep and the 2-D map by mood and by cluster as PNG files; returns their paths."""
         self._check_fitted()
         if self.map_ is None:
@@ -307,7 +309,7 @@ class Recommender:
         return paths
 
     # =========================================================== persistence
-    def save(self, path, *, include_model=True):
+    def save(self, path: str | Path, *, include_model: bool = True) -> Path:
         """Write the recommender to folder ``path``: its parts' folders and ``config.json``; no pickles."""
         self._check_fitted()
         path = Path(path)
@@ -329,7 +331,7 @@ class Recommender:
         return path
 
     @classmethod
-    def load(cls, path, *, mmap=False):
+    def load(cls, path: str | Path, *, mmap: bool = False) -> Recommender:
         """Load a recommender saved by :meth:`save`; the model loads on the first free-text query."""
         path = Path(path)
         if not (path / "config.json").exists():
@@ -402,7 +404,7 @@ def build_demo_recommender(n_songs=2000, *, path=None, show_progress_bar=True):
     return rec
 
 
-def get_recommender(path=None):
+def get_recommender(path: str | Path | None = None) -> Recommender:
     """The recommender :func:`recommend` uses: loaded once from ``path`` (default :func:`default_path`).
 
     With no saved recommender at the default path, the demo one is built (a minute or two on 2
@@ -425,7 +427,8 @@ def get_recommender(path=None):
         return _DEFAULT[key]
 
 
-def recommend(title=None, top_k=10, *, artist=None, text=None, mood=None, recommender=None):
+def recommend(title: str | None = None, top_k: int = 10, *, artist: str | None = None, text: str | None = None,
+              mood: str | None = None, recommender: Recommender | str | Path | None = None) -> pd.DataFrame:
     """Songs that feel like ``title`` (or like free ``text``), best first.
 
     Uses ``recommender`` (a :class:`Recommender` or a folder it was saved to), else the

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .. import schema
 from ..encoders import BertEncoder
 from ..persistence import read_config, write_config
 from ..text import clean_lyrics
@@ -25,8 +28,31 @@ OBJECTIVES = ("classification", "regression")
 FORMAT = 2
 
 
+@dataclass(repr=False, eq=False, kw_only=True)
 class SongEstimator(BaseEstimator):
-    """Base class: subclasses define ``__init__`` (their parameters) and ``fit``."""
+    """Base class: the parameters all three models share, with their defaults (in one place).
+
+    The models are dataclasses, so each parameter is declared once, as a field with its
+    default; the generated ``__init__`` only stores them (scikit-learn's contract), with
+    ``encoder`` the one positional parameter.  Subclasses add their own fields and ``fit``.
+    """
+
+    encoder: BertEncoder | str | Path | None = field(default=None, kw_only=False)
+    dropout: float = 0.1
+    weight_decay: float = 0.01
+    optimizer: str = "adamw"
+    max_grad_norm: float | None = 1.0
+    validation_fraction: float = 0.1
+    objective: str = "classification"
+    text_column: str = schema.LYRICS
+    clean: bool = True
+    pooling: str = "auto"
+    max_length: int = 256
+    stride: int | str | None = "auto"
+    max_chunks: int | None = None
+    random_state: int | None = None
+    device: str | None = None
+    show_progress_bar: bool = False
 
     # ------------------------------------------------------------------ inputs
     def _texts(self, X):
@@ -241,14 +267,14 @@ class SongEstimator(BaseEstimator):
             out = self.head_(features, return_hidden=return_hidden)
         return out
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: pd.DataFrame | Sequence[str] | str) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_`` (one row for one string)."""
         if self.objective == "regression":
             raise AttributeError("predict_proba is not available with objective='regression'")
         out = torch.softmax(self._outputs(X), dim=1).cpu().numpy()
         return out[0] if isinstance(X, str) else out
 
-    def predict(self, X):
+    def predict(self, X: pd.DataFrame | Sequence[str] | str):
         """Predicted labels (``classes_`` values), or values with objective='regression'.
 
         ``X`` is a DataFrame, a list of texts or one text (then one answer comes back).
@@ -260,7 +286,7 @@ class SongEstimator(BaseEstimator):
             pred = self.classes_[out.argmax(axis=1)]
         return pred[0] if isinstance(X, str) else pred
 
-    def score(self, X, y):
+    def score(self, X: pd.DataFrame | Sequence[str], y) -> float:
         """Accuracy (classification) or R² (regression)."""
         from sklearn.metrics import accuracy_score, r2_score
 
@@ -269,7 +295,7 @@ class SongEstimator(BaseEstimator):
             return r2_score(np.asarray(y, dtype=float), pred)
         return accuracy_score(np.asarray(y), pred)
 
-    def embed(self, X, *, return_text_vectors=False):
+    def embed(self, X: pd.DataFrame | Sequence[str] | str, *, return_text_vectors: bool = False):
         """Song vectors for the recommender: the encoder's song vector (see subclasses).
 
         With ``return_text_vectors=True`` returns ``(embedding, text_vectors)``, the
@@ -283,12 +309,12 @@ class SongEstimator(BaseEstimator):
             vectors = vectors[0]
         return (vectors, vectors) if return_text_vectors else vectors
 
-    def transform(self, X):
+    def transform(self, X: pd.DataFrame | Sequence[str] | str) -> np.ndarray:
         """Same as :meth:`embed`."""
         return self.embed(X)
 
     # ------------------------------------------------------------ persistence
-    def save(self, path):
+    def save(self, path: str | Path) -> Path:
         """Write the fitted model to folder ``path``.
 
         ``config.json`` (parameters, label names, versions, training history),
@@ -317,7 +343,7 @@ class SongEstimator(BaseEstimator):
         return path
 
     @classmethod
-    def load(cls, path, *, device=None):
+    def load(cls, path: str | Path, *, device: str | None = None):
         """Read a model written by :meth:`save`; it predicts exactly as before saving."""
         from safetensors.torch import load_file
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from .. import schema
+from dataclasses import dataclass
+
 from ._base import SongEstimator
 
 
+@dataclass(repr=False, eq=False, kw_only=True)
 class FineTunedBertClassifier(SongEstimator):
     """BERT fine-tuned end to end, in full or with LoRA (the study's second model).
 
@@ -48,66 +50,19 @@ class FineTunedBertClassifier(SongEstimator):
         As in :class:`SimpleBertClassifier`.
     """
 
-    def __init__(
-        self,
-        encoder=None,
-        *,
-        epochs=4,
-        batch_size=16,
-        learning_rate=None,
-        weight_decay=0.01,
-        optimizer="adamw",
-        warmup_ratio=0.1,
-        max_grad_norm=1.0,
-        validation_fraction=0.1,
-        early_stopping_patience=2,
-        lora=False,
-        lora_r=8,
-        lora_alpha=16,
-        lora_dropout=0.1,
-        lora_target_modules=("query", "value"),
-        lora_layers=None,
-        dropout=0.1,
-        objective="classification",
-        text_column=schema.LYRICS,
-        clean=True,
-        pooling="auto",
-        max_length=256,
-        stride="auto",
-        max_chunks=None,
-        random_state=None,
-        device=None,
-        show_progress_bar=False,
-    ):
-        self.encoder = encoder
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.optimizer = optimizer
-        self.warmup_ratio = warmup_ratio
-        self.max_grad_norm = max_grad_norm
-        self.validation_fraction = validation_fraction
-        self.early_stopping_patience = early_stopping_patience
-        self.lora = lora
-        self.lora_r = lora_r
-        self.lora_alpha = lora_alpha
-        self.lora_dropout = lora_dropout
-        self.lora_target_modules = lora_target_modules
-        self.lora_layers = lora_layers
-        self.dropout = dropout
-        self.objective = objective
-        self.text_column = text_column
-        self.clean = clean
-        self.pooling = pooling
-        self.max_length = max_length
-        self.stride = stride
-        self.max_chunks = max_chunks
-        self.random_state = random_state
-        self.device = device
-        self.show_progress_bar = show_progress_bar
+    epochs: int = 4
+    batch_size: int = 16
+    learning_rate: float | None = None
+    warmup_ratio: float = 0.1
+    early_stopping_patience: int | None = 2
+    lora: bool = False
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.1
+    lora_target_modules: tuple = ("query", "value")
+    lora_layers: tuple | None = None
 
-    def fit(self, X, y):
+    def fit(self, X, y) -> FineTunedBertClassifier:
         texts = self._fit_texts(X)
         targets = self._targets(y, len(texts))
         with self._seeded() as seed:

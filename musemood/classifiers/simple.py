@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .. import schema
 from ._base import SongEstimator
 
 
+@dataclass(repr=False, eq=False, kw_only=True)
 class SimpleBertClassifier(SongEstimator):
     """Frozen BERT encoder + MLP head (the study's first model).
 
@@ -56,54 +58,13 @@ class SimpleBertClassifier(SongEstimator):
         Per-epoch ``train_loss``, ``valid_loss``, ``seconds``, ``samples_per_s``.
     """
 
-    def __init__(
-        self,
-        encoder=None,
-        *,
-        hidden_size=256,
-        dropout=0.1,
-        epochs=100,
-        batch_size=32,
-        learning_rate=1e-3,
-        weight_decay=0.01,
-        optimizer="adamw",
-        max_grad_norm=1.0,
-        validation_fraction=0.1,
-        early_stopping_patience=10,
-        objective="classification",
-        text_column=schema.LYRICS,
-        clean=True,
-        pooling="auto",
-        max_length=256,
-        stride="auto",
-        max_chunks=None,
-        random_state=None,
-        device=None,
-        show_progress_bar=False,
-    ):
-        self.encoder = encoder
-        self.hidden_size = hidden_size
-        self.dropout = dropout
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.optimizer = optimizer
-        self.max_grad_norm = max_grad_norm
-        self.validation_fraction = validation_fraction
-        self.early_stopping_patience = early_stopping_patience
-        self.objective = objective
-        self.text_column = text_column
-        self.clean = clean
-        self.pooling = pooling
-        self.max_length = max_length
-        self.stride = stride
-        self.max_chunks = max_chunks
-        self.random_state = random_state
-        self.device = device
-        self.show_progress_bar = show_progress_bar
+    hidden_size: int = 256
+    epochs: int = 100
+    batch_size: int = 32
+    learning_rate: float | None = 1e-3
+    early_stopping_patience: int | None = 10
 
-    def fit(self, X, y, *, embeddings=None):
+    def fit(self, X, y, *, embeddings=None) -> SimpleBertClassifier:
         """Train the head.  ``embeddings`` (n_songs x dim) skips encoding if given."""
         texts = self._fit_texts(X)
         targets = self._targets(y, len(texts))

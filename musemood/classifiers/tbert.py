@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ logger = logging.getLogger(__name__)
 MODES = ("two_stage", "joint")
 
 
+@dataclass(repr=False, eq=False, kw_only=True)
 class TBertClassifier(FineTunedBertClassifier):
     """The study's third model: song vector ⊕ topic distribution ⊕ audio features.
 
@@ -54,65 +56,16 @@ class TBertClassifier(FineTunedBertClassifier):
     audio_ : AudioFeatureEncoder or None
     """
 
-    def __init__(
-        self,
-        encoder=None,
-        *,
-        n_topics=7,
-        topic_params=None,
-        audio_columns=schema.AUDIO_FEATURES,
-        mode="two_stage",
-        hidden_size=128,
-        head_epochs=100,
-        head_learning_rate=1e-3,
-        head_patience=10,
-        epochs=4,
-        batch_size=16,
-        learning_rate=None,
-        weight_decay=0.01,
-        optimizer="adamw",
-        warmup_ratio=0.1,
-        max_grad_norm=1.0,
-        validation_fraction=0.1,
-        early_stopping_patience=2,
-        lora=False,
-        lora_r=8,
-        lora_alpha=16,
-        lora_dropout=0.1,
-        lora_target_modules=("query", "value"),
-        lora_layers=None,
-        dropout=0.1,
-        objective="classification",
-        text_column=schema.LYRICS,
-        clean=True,
-        pooling="auto",
-        max_length=256,
-        stride="auto",
-        max_chunks=None,
-        random_state=None,
-        device=None,
-        show_progress_bar=False,
-    ):
-        super().__init__(
-            encoder, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-            weight_decay=weight_decay, optimizer=optimizer, warmup_ratio=warmup_ratio,
-            max_grad_norm=max_grad_norm, validation_fraction=validation_fraction,
-            early_stopping_patience=early_stopping_patience, lora=lora, lora_r=lora_r,
-            lora_alpha=lora_alpha, lora_dropout=lora_dropout, lora_target_modules=lora_target_modules,
-            lora_layers=lora_layers, dropout=dropout, objective=objective, text_column=text_column,
-            clean=clean, pooling=pooling, max_length=max_length, stride=stride, max_chunks=max_chunks,
-            random_state=random_state, device=device, show_progress_bar=show_progress_bar,
-        )
-        self.n_topics = n_topics
-        self.topic_params = topic_params
-        self.audio_columns = audio_columns
-        self.mode = mode
-        self.hidden_size = hidden_size
-        self.head_epochs = head_epochs
-        self.head_learning_rate = head_learning_rate
-        self.head_patience = head_patience
+    n_topics: int | None = 7
+    topic_params: dict | None = None
+    audio_columns: tuple | None = schema.AUDIO_FEATURES
+    mode: str = "two_stage"
+    hidden_size: int = 128
+    head_epochs: int = 100
+    head_learning_rate: float = 1e-3
+    head_patience: int | None = 10
 
-    def fit(self, X, y):
+    def fit(self, X, y) -> TBertClassifier:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         texts = self._fit_texts(X)
