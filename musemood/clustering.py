@@ -354,43 +354,52 @@ class SongMap:
     # ---------------------------------------------------------------- plots
     def plot_k_sweep(self, path):
         """Distortion and silhouette per k, the chosen k marked; saved as PNG."""
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(6.4, 4))
-        ax = fig.subplots()
-        sweep = self.sweep_
-        ax.plot(sweep["k"], sweep["inertia"], "o-", color="tab:blue", label="distortion (inertia)")
-        ax.set_xlabel("k (clusters)")
-        ax.set_ylabel("distortion", color="tab:blue")
-        ax2 = ax.twinx()
-        ax2.plot(sweep["k"], sweep["silhouette"], "s--", color="tab:orange", label="silhouette")
-        ax2.set_ylabel("silhouette (clustered space)", color="tab:orange")
-        ax.axvline(self.n_clusters_, color="grey", linestyle=":")
-        ax.set_title(f"Choosing k: {self.n_clusters_} ({self.choice_})")
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        return path
+        return plot_k_sweep(self.sweep_, self.n_clusters_, self.choice_, path)
 
     def plot_map(self, path, colour_by, *, title=None, missing="unlabelled"):
         """The 2-D map coloured by one value per song (mood, cluster...); saved as PNG."""
-        from matplotlib.figure import Figure
-
         values = pd.Series(np.asarray(colour_by, dtype=object)[self.plot_index_]).fillna(missing).astype(str)
-        fig = Figure(figsize=(7, 6))
-        ax = fig.subplots()
-        groups = sorted(values.unique(), key=lambda v: (v == missing, _natural(v)))
-        cmap = _colours(len(groups))
-        for i, value in enumerate(groups):
-            pts = self.map_2d_[(values == value).to_numpy()]
-            colour = "lightgrey" if value == missing else cmap[i]
-            ax.scatter(pts[:, 0], pts[:, 1], s=6, alpha=0.7, color=colour, label=f"{value} ({len(pts)})")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(title or "Song map")
-        ax.legend(markerscale=2.5, fontsize=7, loc="best", ncol=2 if len(groups) > 10 else 1)
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        return path
+        return plot_points(self.map_2d_, values, path, title=title or "Song map", missing=missing)
+
+
+def plot_k_sweep(sweep, chosen, choice, path):
+    """Distortion and silhouette per k of a sweep, the chosen k marked; saved as PNG."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4))
+    ax = fig.subplots()
+    ax.plot(sweep["k"], sweep["inertia"], "o-", color="tab:blue", label="distortion (inertia)")
+    ax.set_xlabel("k (clusters)")
+    ax.set_ylabel("distortion", color="tab:blue")
+    ax2 = ax.twinx()
+    ax2.plot(sweep["k"], sweep["silhouette"], "s--", color="tab:orange", label="silhouette")
+    ax2.set_ylabel("silhouette (clustered space)", color="tab:orange")
+    ax.axvline(chosen, color="grey", linestyle=":")
+    ax.set_title(f"Choosing k: {chosen} ({choice})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def plot_points(points, values, path, *, title, missing="unlabelled"):
+    """A 2-D scatter coloured by ``values`` (strings, ``missing`` in grey); saved as PNG."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 6))
+    ax = fig.subplots()
+    groups = sorted(values.unique(), key=lambda v: (v == missing, _natural(v)))
+    cmap = _colours(len(groups))
+    for i, value in enumerate(groups):
+        pts = points[(values == value).to_numpy()]
+        colour = "lightgrey" if value == missing else cmap[i]
+        ax.scatter(pts[:, 0], pts[:, 1], s=6, alpha=0.7, color=colour, label=f"{value} ({len(pts)})")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title)
+    ax.legend(markerscale=2.5, fontsize=7, loc="best", ncol=2 if len(groups) > 10 else 1)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
 
 
 def elbow_point(ks, distortion):

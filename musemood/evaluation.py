@@ -223,7 +223,7 @@ def compare_models(
     settings = dict(encoder=encoder, text_column=text_column, audio_columns=audio_columns, epochs=epochs,
                     max_length=max_length, batch_size=batch_size, n_topics=n_topics, objective=objective,
                     show_progress_bar=show_progress_bar)
-    runs, tests, histories, confusion = [], [], {}, {}
+    runs, histories, confusion = [], {}, {}
     predictions, kept, test_rows = {}, {}, []
     for seed in seeds:
         train, test = train_test_split(np.arange(len(df)), test_size=test_size, random_state=seed,
@@ -255,18 +255,12 @@ def compare_models(
                 score = f"R² {metrics['r2']:.3f}" if regression else f"accuracy {metrics['accuracy']:.3f}"
                 label = (REGRESSION_NAMES if regression else MODEL_NAMES).get(name, MODEL_NAMES[name])
                 callback(f"seed {seed}: {label:<30} {score}  ({seconds:.0f} s)")
-    keys = ("b_only_a", "c_only_b", "p_value")
-    for a, b in zip(models, models[1:]) if not regression else ():
-        for seed in seeds:
-            truth, pred_a = predictions[a][seed]
-            tests.append({"seed": seed, "a": a, "b": b, **dict(zip(keys, mcnemar(truth, pred_a, predictions[b][seed][1])))})
-        pooled = [np.concatenate([predictions[m][s][i] for s in seeds]) for m, i in ((a, 0), (a, 1), (b, 1))]
-        tests.append({"seed": "pooled", "a": a, "b": b, **dict(zip(keys, mcnemar(*pooled)))})
+    tests = [] if regression else _mcnemar_tests(models, seeds, predictions)
     info = {"n_songs": len(df), "n_test": len(test), "objective": objective, "label_column": label_column,
             "classes": None if regression else sorted(set(y)), "seeds": list(seeds),
             "audio_columns": audio_columns, "epochs": epochs, "max_length": max_length,
             "encoder": _describe(encoder)}
-    tests = pd.DataFrame(tests, columns=["seed", "a", "b", *keys])
+    tests = pd.DataFrame(tests, columns=["seed", "a", "b", *_TEST_KEYS])
     return Comparison(pd.DataFrame(runs), tests, histories, confusion, info, kept, test_rows)
 
 
@@ -284,6 +278,22 @@ def _fit(name, X, y, fitted, *, seed, settings):
         params.update(encoder=earlier[0].encoder_, epochs=0)
     model = make_model(name, **params).fit(X, y)
     return model, (earlier[1] if earlier is not None else 0.0)
+
+
+_TEST_KEYS = ("b_only_a", "c_only_b", "p_value")
+
+
+def _mcnemar_tests(models, seeds, predictions):
+    """McNemar between consecutive models, per seed and with all seeds' test predictions pooled."""
+    tests = []
+    for a, b in zip(models, models[1:]):
+        for seed in seeds:
+            truth, pred_a = predictions[a][seed]
+            result = mcnemar(truth, pred_a, predictions[b][seed][1])
+            tests.append({"seed": seed, "a": a, "b": b, **dict(zip(_TEST_KEYS, result))})
+        pooled = [np.concatenate([predictions[m][s][i] for s in seeds]) for m, i in ((a, 0), (a, 1), (b, 1))]
+        tests.append({"seed": "pooled", "a": a, "b": b, **dict(zip(_TEST_KEYS, mcnemar(*pooled)))})
+    return tests
 
 
 def _describe(encoder):

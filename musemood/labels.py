@@ -120,36 +120,10 @@ def assign_moods(
     long = long[long["count"] >= threshold]
 
     song = long["song"].to_numpy()
-    count = long["count"].to_numpy()
     n_tags = np.bincount(song, minlength=n_songs)
-    total = np.bincount(song, weights=count, minlength=n_songs)
-    # Rank of each tag within its song, 1 = most used; ties share the best rank.
-    rank = long.groupby("song")["count"].rank(method="min", ascending=False).to_numpy()
-
+    total = np.bincount(song, weights=long["count"].to_numpy(), minlength=n_songs)
     mood_names = list(moods)
-    tag_to_mood = {tag: i for i, mood in enumerate(mood_names) for tag in moods[mood]}
-    mood_index = long["tag"].map(tag_to_mood)
-    is_mood = mood_index.notna().to_numpy()
-    mood_rows = pd.DataFrame(
-        {
-            "song": song[is_mood],
-            "mood": mood_index[is_mood].astype(np.int64).to_numpy(),
-            "tag": long["tag"].to_numpy()[is_mood],
-            "count": count[is_mood],
-            "rank": rank[is_mood],
-        }
-    )
-    # Each set's single most used tag per song (ties broken by tag name).
-    top = mood_rows.sort_values(["song", "mood", "count", "tag"], ascending=[True, True, False, True])
-    top = top.drop_duplicates(["song", "mood"])
-
-    c = np.zeros((n_songs, len(mood_names)))
-    top_rank = np.full((n_songs, len(mood_names)), np.inf)
-    top_tag = np.full((n_songs, len(mood_names)), None, dtype=object)
-    rows, cols = top["song"].to_numpy(), top["mood"].to_numpy()
-    c[rows, cols] = top["count"].to_numpy()
-    top_rank[rows, cols] = top["rank"].to_numpy()
-    top_tag[rows, cols] = top["tag"].to_numpy()
+    c, top_rank, top_tag = _top_mood_tags(long, moods, n_songs)
 
     leader = np.argmax(c, axis=1)
     everyone = np.arange(n_songs)
@@ -191,6 +165,41 @@ def assign_moods(
     result.attrs["counts"] = scale
     result.attrs["moods"] = tuple(mood_names)
     return result
+
+
+def _top_mood_tags(long, moods, n_songs):
+    """Per song and mood set: the set's most used tag's count, its rank among the song's tags, and the tag.
+
+    Three (n_songs, n_moods) arrays; a set the song has no tag of counts 0 at rank infinity.
+    """
+    song = long["song"].to_numpy()
+    count = long["count"].to_numpy()
+    # Rank of each tag within its song, 1 = most used; ties share the best rank.
+    rank = long.groupby("song")["count"].rank(method="min", ascending=False).to_numpy()
+    mood_names = list(moods)
+    tag_to_mood = {tag: i for i, mood in enumerate(mood_names) for tag in moods[mood]}
+    mood_index = long["tag"].map(tag_to_mood)
+    is_mood = mood_index.notna().to_numpy()
+    mood_rows = pd.DataFrame(
+        {
+            "song": song[is_mood],
+            "mood": mood_index[is_mood].astype(np.int64).to_numpy(),
+            "tag": long["tag"].to_numpy()[is_mood],
+            "count": count[is_mood],
+            "rank": rank[is_mood],
+        }
+    )
+    # Each set's single most used tag per song (ties broken by tag name).
+    top = mood_rows.sort_values(["song", "mood", "count", "tag"], ascending=[True, True, False, True])
+    top = top.drop_duplicates(["song", "mood"])
+    c = np.zeros((n_songs, len(mood_names)))
+    top_rank = np.full((n_songs, len(mood_names)), np.inf)
+    top_tag = np.full((n_songs, len(mood_names)), None, dtype=object)
+    rows, cols = top["song"].to_numpy(), top["mood"].to_numpy()
+    c[rows, cols] = top["count"].to_numpy()
+    top_rank[rows, cols] = top["rank"].to_numpy()
+    top_tag[rows, cols] = top["tag"].to_numpy()
+    return c, top_rank, top_tag
 
 
 def label_songs(df, **params):

@@ -259,6 +259,7 @@ class Recommender:
             query = self.retriever_.song_query(song)
             query["note"] = note
         else:
+            text = str(text)
             query = self.retriever_.text_query(text, self.embedder_.embed_text(clean_lyrics(text), self.vectorizer_))
         cand = self.retriever_.candidates(query, mask)
         order = self.retriever_.rank(cand, method, self.weights_)[:top_k]
@@ -383,7 +384,7 @@ def _dedupe_rows(keywords):
 
 
 # ====================================================== the default recommender
-_DEFAULT = {}
+_DEFAULT: dict[str, Recommender] = {}
 _DEFAULT_LOCK = threading.Lock()
 
 
@@ -411,7 +412,7 @@ def get_recommender(path: str | Path | None = None) -> Recommender:
     cores) and saved; a ``path`` given explicitly must hold one.
     """
     explicit = path is not None
-    path = Path(path) if explicit else default_path()
+    path = Path(path) if path is not None else default_path()
     key = str(path.resolve())
     with _DEFAULT_LOCK:
         if key not in _DEFAULT:

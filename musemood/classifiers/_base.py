@@ -20,7 +20,8 @@ from .. import schema
 from ..encoders import BertEncoder
 from ..persistence import read_config, write_config
 from ..text import clean_lyrics
-from ._nn import MLPHead, SongModel, loss_function, song_batches, train_loop
+from ._nn import MLPHead
+from ._training import finetune, train_head
 
 logger = logging.getLogger(__name__)
 
@@ -148,34 +149,13 @@ class SongEstimator(BaseEstimator):
             yield seed
 
     # --------------------------------------------------------------- training
-    def _train_head(
-        self, features, targets, train, valid, *, hidden_size, epochs, learning_rate, patience, seed
-    ):
-        """Train an MLP head on fixed song vectors; returns ``(head, history)``."""
-        features = torch.as_tensor(features, dtype=torch.float32)
-        y = torch.as_tensor(targets)
-        device = self._device()
-        head = MLPHead(features.shape[1], self._n_outputs, hidden_size, self.dropout)
-        head = head.standardize_with(features[train]).to(device)
-        loss_fn = loss_function(self.objective)
-        rng = np.random.default_rng(seed)
+    def _train_head(self, features, targets, train, valid, **settings):
+        """Train an MLP head on fixed song vectors; returns ``(head, history)`` (see :mod:`._training`)."""
+        return train_head(self, features, targets, train, valid, **settings)
 
-        def batches(epoch):
-            order = train[rng.permutation(len(train))]
-            return [({"x": features[order[i : i + self.batch_size]]}, y[order[i : i + self.batch_size]])
-                    for i in range(0, len(order), self.batch_size)]
-
-        def evaluate():
-            with torch.no_grad():
-                return float(loss_fn(head(features[valid].to(device)), y[valid].to(device)))
-
-        history = train_loop(
-            head, batches, loss_fn, epochs=epochs, optimizer=self.optimizer, learning_rate=learning_rate,
-            weight_decay=self.weight_decay, warmup_ratio=0.0, max_grad_norm=self.max_grad_norm,
-            evaluate=evaluate if len(valid) else None, patience=patience,
-            device=device, show_progress_bar=self.show_progress_bar, desc="Head",
-        )
-        return head, history
+    def _finetune(self, texts, targets, train, valid, seed, **settings):
+        """Fine-tune an encoder with a head; returns ``(encoder, head, history)`` (see :mod:`._training`)."""
+        return finetune(self, texts, targets, train, valid, seed, **settings)
 
     def _base_encoder(self):
         """The encoder to start from: ``encoder`` itself when it is a :class:`BertEncoder` (with its
@@ -188,63 +168,6 @@ class SongEstimator(BaseEstimator):
             None if self.encoder is None else str(self.encoder), pooling=self.pooling, max_length=self.max_length,
             stride=self.stride, max_chunks=self.max_chunks, device=self.device,
         ).load_weights()
-
-    def _finetune(self, texts, targets, train, valid, seed, *, extra=None, head_hidden=None):
-        """Fine-tune an encoder with a head on song batches; returns ``(encoder, head, history)``.
-
-        ``extra`` (n_songs x d) is concatenated to each song's vector before the
-        head, always indexed by the same song positions as the texts.
-        """
-        wrapper = self._base_encoder()
-        if self.epochs or self.lora:  # training changes the weights: never the caller's encoder
-            wrapper = wrapper.copy() if isinstance(self.encoder, BertEncoder) else wrapper
-        model, tokenizer = wrapper.model_, wrapper.tokenizer_
-        if self.lora:
-            model = _add_lora(model, self)
-        chunks = wrapper.chunk(texts)
-        windows_of = [[] for _ in texts]
-        for w, s in enumerate(chunks["song"]):
-            windows_of[s].append(w)
-        ids = chunks["input_ids"]
-        extra_t = None if extra is None else torch.as_tensor(extra, dtype=torch.float32)
-        in_dim = wrapper.embedding_dim_ + (0 if extra is None else extra.shape[1])
-        head = MLPHead(in_dim, self._n_outputs, head_hidden, self.dropout)
-        device = self._device()
-        song_model = SongModel(model, head, wrapper.pooling_).to(device)
-        y = torch.as_tensor(targets)
-        loss_fn = loss_function(self.objective)
-        rng = np.random.default_rng(seed)
-        pad = tokenizer.pad_token_id or 0
-
-        def as_examples(songs, shuffle):
-            out = []
-            for positions, batch in song_batches(songs, windows_of, ids, self.batch_size, rng if shuffle else None, pad):
-                if extra_t is not None:
-                    batch["extra"] = extra_t[positions]
-                out.append((batch, y[positions]))
-            return out
-
-        valid_examples = as_examples(valid, shuffle=False)  # the same every epoch: built once
-
-        def evaluate():
-            total = 0.0
-            with torch.no_grad():
-                for batch, target in valid_examples:
-                    batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
-                    total += float(loss_fn(song_model(**batch), target.to(device))) * len(target)
-            return total / len(valid)
-
-        history = train_loop(
-            song_model, lambda epoch: as_examples(train, shuffle=True), loss_fn, epochs=self.epochs,
-            optimizer=self.optimizer, learning_rate=self._learning_rate(), weight_decay=self.weight_decay,
-            warmup_ratio=self.warmup_ratio, max_grad_norm=self.max_grad_norm,
-            evaluate=evaluate if len(valid) else None, patience=self.early_stopping_patience,
-            device=device, show_progress_bar=self.show_progress_bar, desc="Fine-tuning",
-        )
-        if self.lora:
-            model = song_model.encoder.merge_and_unload()
-            wrapper = BertEncoder.from_model(model, tokenizer, **wrapper.get_params())
-        return wrapper, head, history
 
     def _learning_rate(self):
         if self.learning_rate is not None:
@@ -374,20 +297,6 @@ class SongEstimator(BaseEstimator):
 
     def _load_extra(self, path, config):
         pass
-
-
-def _add_lora(model, est):
-    from peft import LoraConfig, get_peft_model
-
-    config = LoraConfig(
-        r=est.lora_r,
-        lora_alpha=est.lora_alpha,
-        lora_dropout=est.lora_dropout,
-        target_modules=list(est.lora_target_modules),
-        layers_to_transform=list(est.lora_layers) if est.lora_layers is not None else None,
-        bias="none",
-    )
-    return get_peft_model(model, config)
 
 
 def _upgrade_params(params):
