@@ -31,7 +31,7 @@ def main():
     for max_length in (int(x) for x in args.lengths.split(",")):
         for lora in (False, True):
             model = FineTunedBertClassifier(
-                epochs=1, max_length=max_length, stride=max_length // 4, validation_fraction=0,
+                epochs=1, max_length=max_length, validation_fraction=0,
                 lora=lora, random_state=0, device=args.device,
             )
             started = time.perf_counter()
