@@ -695,7 +695,7 @@ def _scrape(args):
             elif job == "lastfm":
                 summary = scrape.scrape_lastfm(store, _lastfm_client(), limit=args.limit,
                                                retry_failed=args.retry_failed, workers=args.workers,
-                                               progress=progress)
+                                               show_progress_bar=progress)
             elif job == "spotify":
                 summary = scrape.scrape_audio(store, _audio_sources(args), limit=args.limit,
                                               retry_failed=args.retry_failed, show_progress_bar=progress)
