@@ -192,7 +192,7 @@ class Recommender:
         if self.n_embedding_keywords and text_vectors is not None and encode_terms is not None:
             self._progress("choosing keywords with the encoder")
             extra = embedding_keywords(text_vectors, candidates, lexical.terms_, encode_terms,
-                                       n=self.n_embedding_keywords)
+                                       top_k=self.n_embedding_keywords)
             keywords = np.hstack([keywords, extra])
         return _dedupe_rows(keywords)
 

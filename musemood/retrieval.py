@@ -170,9 +170,9 @@ class LexicalIndex:
         row.sort_indices()
         return row.indices.astype(np.int64), row.data
 
-    def search(self, term_ids, top_n=100, *, exclude=None, mask=None):
-        """The ``top_n`` best songs for a keyword query: ``(song_ids, scores)``, best first."""
-        return best_scores(*self.scores(term_ids), top_n, exclude=exclude, mask=mask)
+    def search(self, term_ids, top_k=100, *, exclude=None, mask=None):
+        """The ``top_k`` best songs for a keyword query: ``(song_ids, scores)``, best first."""
+        return best_scores(*self.scores(term_ids), top_k, exclude=exclude, mask=mask)
 
     def shared_terms(self, term_ids, song_ids):
         """For each of ``song_ids``, the query terms it contains (lists of term ids)."""
@@ -216,8 +216,8 @@ class LexicalIndex:
         return index
 
 
-def best_scores(ids, scores, top_n, *, exclude=None, mask=None):
-    """The ``top_n`` highest of ``scores`` (one per song in ``ids``), best first, after dropping
+def best_scores(ids, scores, top_k, *, exclude=None, mask=None):
+    """The ``top_k`` highest of ``scores`` (one per song in ``ids``), best first, after dropping
     ``exclude``d songs and songs where ``mask`` is false: ``(ids, scores)``."""
     keep = np.ones(len(ids), dtype=bool)
     if mask is not None:
@@ -225,8 +225,8 @@ def best_scores(ids, scores, top_n, *, exclude=None, mask=None):
     if exclude is not None and len(np.atleast_1d(exclude)):
         keep &= ~np.isin(ids, np.atleast_1d(exclude))
     ids, scores = ids[keep], scores[keep]
-    if len(ids) > top_n:
-        part = np.argpartition(-scores, top_n - 1)[:top_n]
+    if len(ids) > top_k:
+        part = np.argpartition(-scores, top_k - 1)[:top_k]
         ids, scores = ids[part], scores[part]
     order = np.lexsort((ids, -scores))
     return ids[order], scores[order]
@@ -248,17 +248,17 @@ def top_terms(weights, n):
     return out
 
 
-def embedding_keywords(song_vectors, candidates, terms, encode, n=5, batch_rows=4096):
-    """Keywords by encoder similarity: for each song, the ``n`` candidate terms closest to the song.
+def embedding_keywords(song_vectors, candidates, terms, encode, top_k=5, batch_rows=4096):
+    """Keywords by encoder similarity: for each song, the ``top_k`` candidate terms closest to the song.
 
     ``song_vectors`` are the songs' encoder vectors, ``candidates`` an (n_songs, c) array of term
     ids (-1 = none, e.g. from :func:`top_terms`), ``terms`` the term strings, ``encode`` a function
     from a list of strings to vectors in the same space (the song's encoder).  Each distinct
-    candidate term is encoded once.  Returns an (n_songs, n) array of term ids, -1 padded.
+    candidate term is encoded once.  Returns an (n_songs, top_k) array of term ids, -1 padded.
     """
     candidates = np.asarray(candidates)
     unique = np.unique(candidates[candidates >= 0])
-    out = np.full((len(candidates), n), -1, dtype=np.int64)
+    out = np.full((len(candidates), top_k), -1, dtype=np.int64)
     if not len(unique):
         return out
     term_vecs = _unit(np.asarray(encode([str(terms[t]) for t in unique]), dtype=np.float32))
@@ -271,7 +271,7 @@ def embedding_keywords(song_vectors, candidates, terms, encode, n=5, batch_rows=
         vecs = term_vecs[np.where(valid, position[np.maximum(cand, 0)], 0)]  # rows, c, d
         sims = np.einsum("rcd,rd->rc", vecs, songs[start:start + batch_rows])
         sims[~valid] = -np.inf
-        best = np.argsort(-sims, axis=1, kind="stable")[:, :n]
+        best = np.argsort(-sims, axis=1, kind="stable")[:, :top_k]
         picked = np.take_along_axis(cand, best, axis=1)
         picked[np.take_along_axis(~valid, best, axis=1)] = -1
         out[start:start + len(cand), :picked.shape[1]] = picked
@@ -322,14 +322,14 @@ class VectorIndex:
             self.index_ = index
         return self
 
-    def search(self, query, k=10, *, mask=None):
-        """The ``k`` nearest songs to one query vector: ``(song_ids, similarities)``, best first.
+    def search(self, query, top_k=10, *, mask=None):
+        """The ``top_k`` nearest songs to one query vector: ``(song_ids, similarities)``, best first.
 
         ``mask`` (boolean, one per song) restricts the result to songs where it is true.
         """
         query = np.asarray(query, dtype=np.float32).ravel()
         n = len(self.vectors_)
-        k = min(k, n if mask is None else int(mask.sum()))
+        k = min(top_k, n if mask is None else int(mask.sum()))
         if k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         if self.backend_ == "hnsw":

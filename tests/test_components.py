@@ -78,6 +78,9 @@ def test_tbert_on_a_fine_tuned_encoder_needs_no_folder_and_no_second_fine_tuning
     assert all(torch.equal(weights[k], v) for k, v in ft.encoder_.model_.state_dict().items())
     np.testing.assert_allclose(tbert.embed(test, return_text_vectors=True)[1], ft.embed(test), rtol=1e-5)
     assert [r["stage"] for r in tbert.history_] == ["head"] * len(tbert.history_)
+    on_model = TBertClassifier(ft, epochs=0, n_topics=None, head_epochs=20, hidden_size=8, **params).fit(train, y)
+    assert on_model.encoder_ is ft.encoder_  # a fitted model works as well as its encoder
+    np.testing.assert_allclose(on_model.predict_proba(test), tbert.predict_proba(test), rtol=1e-5)
 
 
 def test_one_string_in_one_answer_out(_tiny_bert_dir, songs):
@@ -270,3 +273,35 @@ def test_lyrics_clients_share_one_interface():
     assert isinstance(GeniusClient("token"), LyricsSource)
     assert LrclibClient("http://127.0.0.1:9", threshold=75).threshold == 75
     assert hasattr(FeatureTable, "get") and AudioFeatureSource is not None
+
+
+# ------------------------------------------------------------------ pipeline
+def test_run_demo_returns_the_objects_it_made(_tiny_bert_dir, tmp_path):
+    from musemood.evaluation import Comparison
+    from musemood.pipeline import DemoResult, run_demo
+    from musemood.recommender import Recommender
+
+    lines = []
+    result = run_demo(300, out_dir=tmp_path / "demo", models=("majority", "tfidf"), encoder=str(_tiny_bert_dir),
+                      max_length=32, recommender_path=tmp_path / "rec", callback=lines.append)
+    assert isinstance(result, DemoResult) and len(result.corpus) == 300
+    assert {"label", "label_reason", "split"} <= set(result.corpus.columns)
+    assert isinstance(result.comparison, Comparison) and len(lines) == 2
+    assert isinstance(result.recommender, Recommender) and len(result.queries)
+    assert (tmp_path / "demo" / "demo.parquet").exists() and (tmp_path / "demo" / "compare" / "table.md").exists()
+    assert (tmp_path / "demo" / "map" / "map_mood.png").exists()
+    again = Recommender.load(tmp_path / "rec")
+    song = result.recommender.catalogue_.songs_.iloc[0]
+    assert again.recommend(song["title"], 3, artist=song["artist"])["title"].tolist() == \
+        result.recommender.recommend(song["title"], 3, artist=song["artist"])["title"].tolist()
+    only_labels = run_demo(100, out_dir=tmp_path / "labels-only", models=())
+    assert only_labels.comparison is None and only_labels.recommender is None
+
+
+def test_a_mistyped_recommender_path_is_an_error_not_a_new_demo(tmp_path, capsys):
+    from musemood.cli import main
+
+    assert main(["recommend", "Any Title", "--recommender", str(tmp_path / "typo")]) == 2
+    err = capsys.readouterr().err
+    assert "holds no saved recommender" in err and "check the path" in err
+    assert not (tmp_path / "typo").exists()

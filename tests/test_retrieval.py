@@ -57,12 +57,12 @@ def test_tfidf_scoring_is_a_cosine_with_scikit_learn_weights():
 def test_search_excludes_masks_and_ranks():
     index = LexicalIndex(min_df=1, max_df=1.0).fit(DOCS)
     q = index.term_ids(["summer", "beach"])
-    ids, scores = index.search(q, top_n=2)
+    ids, scores = index.search(q, top_k=2)
     assert ids.tolist() == [0, 4] and scores[0] >= scores[1]
-    ids, _ = index.search(q, top_n=5, exclude=[0])
+    ids, _ = index.search(q, top_k=5, exclude=[0])
     assert 0 not in ids
     mask = np.array([False, True, True, True, True])
-    assert 0 not in index.search(q, top_n=5, mask=mask)[0]
+    assert 0 not in index.search(q, top_k=5, mask=mask)[0]
     assert index.shared_terms(q, [0, 1, 2]) == [sorted(q.tolist()), [], [int(index.term_ids(["summer"])[0])]]
 
 
@@ -138,5 +138,5 @@ def test_embedding_keywords_pick_the_closest_candidates():
     encode = lambda words: np.array([term_vectors[w] for w in words], dtype=np.float32)  # noqa: E731
     songs = np.array([[1, 0.05], [0.05, 1]], dtype=np.float32)
     candidates = np.array([[1, 2, 3, -1], [0, 1, 3, 2]])
-    got = embedding_keywords(songs, candidates, terms, encode, n=2)
+    got = embedding_keywords(songs, candidates, terms, encode, top_k=2)
     assert got.tolist() == [[2, 3], [1, 3]]

@@ -158,16 +158,27 @@ class SongEstimator(BaseEstimator):
         return finetune(self, texts, targets, train, valid, seed, **settings)
 
     def _base_encoder(self):
-        """The encoder to start from: ``encoder`` itself when it is a :class:`BertEncoder` (with its
-        own settings), else one built from the name or path with this model's settings."""
-        if isinstance(self.encoder, BertEncoder):
-            return self.encoder.load_weights()
+        """The encoder to start from: ``encoder`` itself when it is a :class:`BertEncoder` (with its own
+        settings), a fitted musemood model's ``encoder_``, else one built from the name or path with this
+        model's settings."""
+        encoder = self._given_encoder()
+        if encoder is not None:
+            return encoder.load_weights()
         if self.encoder is not None and not isinstance(self.encoder, (str, Path)):
-            raise TypeError(f"encoder must be a BertEncoder, a model name or a path, not {type(self.encoder).__name__}")
+            raise TypeError(f"encoder must be a BertEncoder, a fitted musemood model, a model name or a path, "
+                            f"not {type(self.encoder).__name__}")
         return BertEncoder(
             None if self.encoder is None else str(self.encoder), pooling=self.pooling, max_length=self.max_length,
             stride=self.stride, max_chunks=self.max_chunks, device=self.device,
         ).load_weights()
+
+    def _given_encoder(self):
+        """The caller's encoder object (never to be changed), or ``None`` for a name or path."""
+        if isinstance(self.encoder, BertEncoder):
+            return self.encoder
+        if isinstance(getattr(self.encoder, "encoder_", None), BertEncoder):  # a fitted musemood model
+            return self.encoder.encoder_
+        return None
 
     def _learning_rate(self):
         if self.learning_rate is not None:
@@ -253,8 +264,8 @@ class SongEstimator(BaseEstimator):
         state = {k: v.detach().cpu().contiguous() for k, v in self.head_.state_dict().items()}
         save_file(state, path / "head.safetensors")
         params = self.get_params(deep=False)
-        if isinstance(params["encoder"], BertEncoder):  # the fitted encoder is in encoder/
-            params["encoder"] = params["encoder"].model_name_or_path
+        if self._given_encoder() is not None:  # the fitted encoder is in encoder/
+            params["encoder"] = self._given_encoder().model_name_or_path
         extra = {
             "classes": None if self.objective == "regression" else self.classes_.tolist(),
             "target_scaling": [self.y_mean_, self.y_scale_] if self.objective == "regression" else None,

@@ -51,8 +51,8 @@ def finetune(est, texts, targets, train, valid, seed, *, extra=None, head_hidden
     head, always indexed by the same song positions as the texts.
     """
     wrapper = est._base_encoder()
-    if est.epochs or est.lora:  # training changes the weights: never the caller's encoder
-        wrapper = wrapper.copy() if isinstance(est.encoder, BertEncoder) else wrapper
+    if (est.epochs or est.lora) and est._given_encoder() is not None:  # never change the caller's encoder
+        wrapper = wrapper.copy()
     model, tokenizer = wrapper.model_, wrapper.tokenizer_
     if est.lora:
         model = _add_lora(model, est)
