@@ -335,6 +335,9 @@ class Recommender:
     def load(cls, path: str | Path, *, mmap: bool = False) -> Recommender:
         """Load a recommender saved by :meth:`save`; the model loads on the first free-text query."""
         path = Path(path)
+        if (path / "recommender.json").exists() and not (path / "config.json").exists():
+            raise ValueError(f"{path} holds a recommender saved by an older musemood (format 1, recommender.json); "
+                             "this version reads format 2: run `musemood demo` again, or fit and save it again")
         if not (path / "config.json").exists():
             raise FileNotFoundError(f"{path} holds no saved recommender (no config.json); fit one with "
                                     "Recommender().fit(df, model).save(path) or run `musemood demo`")
@@ -416,7 +419,7 @@ def get_recommender(path: str | Path | None = None) -> Recommender:
     key = str(path.resolve())
     with _DEFAULT_LOCK:
         if key not in _DEFAULT:
-            if (path / "config.json").exists():
+            if (path / "config.json").exists() or (path / "recommender.json").exists():
                 _DEFAULT[key] = Recommender.load(path)
             elif explicit:
                 raise FileNotFoundError(f"{path} holds no saved recommender (no config.json); check the path, "

@@ -305,3 +305,16 @@ def test_a_mistyped_recommender_path_is_an_error_not_a_new_demo(tmp_path, capsys
     err = capsys.readouterr().err
     assert "holds no saved recommender" in err and "check the path" in err
     assert not (tmp_path / "typo").exists()
+
+
+def test_an_old_recommender_folder_says_to_save_it_again(tmp_path, monkeypatch):
+    from musemood.recommender import Recommender, get_recommender
+
+    old = tmp_path / "recommender"
+    old.mkdir()
+    (old / "recommender.json").write_text(json.dumps({"format": 1}))
+    with pytest.raises(ValueError, match="older musemood .*run `musemood demo` again"):
+        Recommender.load(old)
+    monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path))
+    with pytest.raises(ValueError, match="format 1"):  # not silently rebuilt over the old files
+        get_recommender()
