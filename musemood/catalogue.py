@@ -38,6 +38,19 @@ class AmbiguousTitleError(LookupError):
         self.artists = list(artists)
 
 
+def check_catalogue_frame(df, text_column=schema.LYRICS):
+    """``df`` with a fresh index after checking it can be a catalogue (title, artist, lyrics; 3+ songs)."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError("the catalogue must be a pandas DataFrame with title, artist and lyrics columns")
+    missing = [c for c in (schema.TITLE, schema.ARTIST, text_column) if c not in df.columns]
+    if missing:
+        raise KeyError(f"the catalogue lacks columns {missing} (has {list(df.columns)}); set text_column= "
+                       "if the lyrics are in another column")
+    if len(df) < 3:
+        raise ValueError(f"a catalogue needs at least 3 songs, got {len(df)}")
+    return df.reset_index(drop=True)
+
+
 class SongCatalogue:
     """The songs of a recommender and lookups by title.
 

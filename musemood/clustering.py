@@ -319,39 +319,24 @@ class SongMap:
 
     # ------------------------------------------------------------- describe
     def describe(self, counts, terms, moods=None, n_words=8):
-        """One row per cluster: size, top words (class-based TF-IDF) and mood mix.
-
-        ``counts`` is the songs x terms count matrix of the catalogue (e.g.
-        :meth:`musemood.retrieval.LexicalIndex.fit_transform`), ``terms`` its terms,
-        ``moods`` one label per song (missing = unlabelled).  Top words use
-        BERTopic's c-TF-IDF: a term's frequency in the cluster times
-        log(1 + mean words per cluster / the term's frequency over all clusters).
-        """
-        import scipy.sparse as sp
-
-        labels = self.labels_
-        k = int(labels.max()) + 1
-        membership = sp.csr_matrix((np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
-        per_cluster = np.asarray((membership @ counts).todense(), dtype=np.float64)
-        tf = per_cluster / np.maximum(per_cluster.sum(axis=1, keepdims=True), 1)
-        idf = np.log1p(per_cluster.sum(axis=1).mean() / np.maximum(per_cluster.sum(axis=0), 1))
-        ctfidf = tf * idf
-        moods = None if moods is None else pd.Series(np.asarray(moods, dtype=object))
-        rows = []
-        for c in range(k):
-            members = labels == c
-            top = np.argsort(-ctfidf[c], kind="stable")[:n_words]
-            row = {"cluster": c, "songs": int(members.sum()), "share": float(members.mean()),
-                   "top_words": [str(terms[t]) for t in top if ctfidf[c, t] > 0]}
-            if moods is not None:
-                mix = moods[members].dropna().value_counts(normalize=True)
-                row["labelled"] = int(moods[members].notna().sum())
-                row["mood_mix"] = {str(m): round(float(p), 3) for m, p in mix.items()}
-                row["dominant_mood"] = str(mix.index[0]) if len(mix) else None
-            rows.append(row)
-        return pd.DataFrame(rows)
+        """One row per cluster: size, top words (class-based TF-IDF) and mood mix (see :func:`describe_clusters`)."""
+        return describe_clusters(self.labels_, counts, terms, moods, n_words)
 
     # ---------------------------------------------------------------- plots
+    def plot_all(self, out_dir, moods=None):
+        """Write ``k_sweep.png`` (after a sweep), ``map_mood.png`` (with ``moods``) and ``map_cluster.png``."""
+        from pathlib import Path
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        if len(self.sweep_):
+            paths.append(self.plot_k_sweep(out / "k_sweep.png"))
+        if moods is not None:
+            paths.append(self.plot_map(out / "map_mood.png", np.asarray(moods, dtype=object), title="Song map by mood"))
+        paths.append(self.plot_map(out / "map_cluster.png", self.labels_, title="Song map by cluster"))
+        return paths
+
     def plot_k_sweep(self, path):
         """Distortion and silhouette per k, the chosen k marked; saved as PNG."""
         return plot_k_sweep(self.sweep_, self.n_clusters_, self.choice_, path)
@@ -360,6 +345,39 @@ class SongMap:
         """The 2-D map coloured by one value per song (mood, cluster...); saved as PNG."""
         values = pd.Series(np.asarray(colour_by, dtype=object)[self.plot_index_]).fillna(missing).astype(str)
         return plot_points(self.map_2d_, values, path, title=title or "Song map", missing=missing)
+
+
+def describe_clusters(labels, counts, terms, moods=None, n_words=8):
+    """One row per cluster of ``labels``: size, top words (class-based TF-IDF) and mood mix.
+
+    ``counts`` is the songs x terms count matrix of the catalogue (e.g.
+    :meth:`musemood.retrieval.LexicalIndex.fit_transform`), ``terms`` its terms,
+    ``moods`` one label per song (missing = unlabelled).  Top words use
+    BERTopic's c-TF-IDF: a term's frequency in the cluster times
+    log(1 + mean words per cluster / the term's frequency over all clusters).
+    """
+    import scipy.sparse as sp
+
+    k = int(labels.max()) + 1
+    membership = sp.csr_matrix((np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
+    per_cluster = np.asarray((membership @ counts).todense(), dtype=np.float64)
+    tf = per_cluster / np.maximum(per_cluster.sum(axis=1, keepdims=True), 1)
+    idf = np.log1p(per_cluster.sum(axis=1).mean() / np.maximum(per_cluster.sum(axis=0), 1))
+    ctfidf = tf * idf
+    moods = None if moods is None else pd.Series(np.asarray(moods, dtype=object))
+    rows = []
+    for c in range(k):
+        members = labels == c
+        top = np.argsort(-ctfidf[c], kind="stable")[:n_words]
+        row = {"cluster": c, "songs": int(members.sum()), "share": float(members.mean()),
+               "top_words": [str(terms[t]) for t in top if ctfidf[c, t] > 0]}
+        if moods is not None:
+            mix = moods[members].dropna().value_counts(normalize=True)
+            row["labelled"] = int(moods[members].notna().sum())
+            row["mood_mix"] = {str(m): round(float(p), 3) for m, p in mix.items()}
+            row["dominant_mood"] = str(mix.index[0]) if len(mix) else None
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def plot_k_sweep(sweep, chosen, choice, path):

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .catalogue import AmbiguousTitleError, SongCatalogue, SongNotFoundError
+from .catalogue import AmbiguousTitleError, SongCatalogue, SongNotFoundError, check_catalogue_frame
 from .persistence import read_config, write_config
 from .ranking import METHODS, HybridRetriever
 from .rerank import METHOD_NAMES, RerankTuner, default_queries, golden_section_max
@@ -142,7 +142,7 @@ class Recommender:
             should be songs the model was not trained on.
         """
         started = time.perf_counter()
-        df = self._check_catalogue(df)
+        df = check_catalogue_frame(df, self.text_column)
         n = len(df)
         if vectors is not None and len(vectors) != n:
             raise ValueError(f"vectors has {len(vectors)} rows for {n} songs; give one vector per song")
@@ -216,17 +216,6 @@ class Recommender:
         if self.show_progress_bar:
             print(f"  recommender: {message}", flush=True)
 
-    def _check_catalogue(self, df):
-        if not isinstance(df, pd.DataFrame):
-            raise TypeError("the catalogue must be a pandas DataFrame with title, artist and lyrics columns")
-        missing = [c for c in (schema.TITLE, schema.ARTIST, self.text_column) if c not in df.columns]
-        if missing:
-            raise KeyError(f"the catalogue lacks columns {missing} (has {list(df.columns)}); set text_column= "
-                           "if the lyrics are in another column")
-        if len(df) < 3:
-            raise ValueError(f"a catalogue needs at least 3 songs, got {len(df)}")
-        return df.reset_index(drop=True)
-
     # ================================================================ lookup
     def find(self, title: str, artist: str | None = None) -> tuple[int, str | None]:
         """The catalogue row of a song by title (and artist); fuzzy, with helpful errors."""
@@ -298,16 +287,7 @@ class Recommender:
         self._check_fitted()
         if self.map_ is None:
             raise ValueError("this recommender has no song map (fitted with song_map=None)")
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = []
-        if len(self.map_.sweep_):
-            paths.append(self.map_.plot_k_sweep(out / "k_sweep.png"))
-        paths.append(self.map_.plot_map(out / "map_mood.png", self.catalogue_.songs_["mood"].astype(object),
-                                        title="Song map by mood"))
-        paths.append(self.map_.plot_map(out / "map_cluster.png", self.catalogue_.clusters_,
-                                        title="Song map by cluster"))
-        return paths
+        return self.map_.plot_all(out_dir, self.catalogue_.songs_["mood"])
 
     # =========================================================== persistence
     def save(self, path: str | Path, *, include_model: bool = True) -> Path:
