@@ -318,3 +318,13 @@ def test_an_old_recommender_folder_says_to_save_it_again(tmp_path, monkeypatch):
     monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path))
     with pytest.raises(ValueError, match="format 1"):  # not silently rebuilt over the old files
         get_recommender()
+
+
+def test_catalogue_search_for_autocomplete(small_recommender):
+    df, rec = small_recommender
+    title, artist = df.loc[7, "title"], df.loc[7, "artist"]
+    found = rec.catalogue_.search(title[:-1], top_k=5)  # a title typed halfway
+    assert list(found.columns) == ["row", "title", "artist", "score"] and len(found) == 5
+    assert 7 in found["row"].tolist() or title in found["title"].tolist()
+    assert rec.catalogue_.search("", top_k=5).empty
+    assert artist in rec.catalogue_.search(f"{title} {artist}", top_k=1)["artist"].tolist()
