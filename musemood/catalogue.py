@@ -193,9 +193,10 @@ class SongCatalogue:
 
     # ----------------------------------------------------------- persistence
     def save(self, path) -> Path:
-        path = write_config(path, self, {"min_title_score": self.min_title_score, "mood_column": self.mood_column})
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
         self.songs_.to_parquet(path / "songs.parquet", index=False)
-        return path
+        return write_config(path, self, {"min_title_score": self.min_title_score, "mood_column": self.mood_column})
 
     @classmethod
     def load(cls, path) -> SongCatalogue:

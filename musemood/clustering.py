@@ -194,6 +194,8 @@ class SongMap:
         An injected ``reducer`` or ``clusterer`` is recorded by class name only: the loaded
         map places new songs by neighbours and centres (see :meth:`transform`), not with it.
         """
+        from pathlib import Path
+
         from .persistence import write_config
 
         self._check_fitted()
@@ -201,10 +203,8 @@ class SongMap:
                                                  "metric", "pca_components", "fit_sample", "silhouette_sample",
                                                  "silhouette_tolerance", "random_state", "plot_sample")}
         parts = {"reducer": _name(self.reducer), "clusterer": _name(self.clusterer)}
-        path = write_config(path, self, params, parts=parts, n_clusters_=int(self.n_clusters_), choice_=self.choice_,
-                            elbow_=getattr(self, "elbow_", None),
-                            best_silhouette_k_=getattr(self, "best_silhouette_k_", None),
-                            n_features_in_=int(self.n_features_in_), sweep_=self.sweep_.to_dict(orient="list"))
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
         arrays = {"labels": self.labels_, "embedding": self.embedding_, "sample": self.sample_,
                   "anchors": self.anchors_, "map_2d": self.map_2d_, "plot_index": self.plot_index_}
         if self.pca_ is not None:
@@ -215,7 +215,11 @@ class SongMap:
             arrays["centres"] = self.cluster_centers_
         for name, value in arrays.items():
             np.save(path / f"{name}.npy", np.asarray(value))
-        return path
+        return write_config(path, self, params, parts=parts, n_clusters_=int(self.n_clusters_), choice_=self.choice_,
+                            elbow_=getattr(self, "elbow_", None),
+                            best_silhouette_k_=getattr(self, "best_silhouette_k_", None),
+                            n_features_in_=int(self.n_features_in_), sweep_=self.sweep_.to_dict(orient="list"))
+
 
     @classmethod
     def load(cls, path):

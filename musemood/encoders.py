@@ -186,12 +186,12 @@ class BertEncoder:
         """Write ``config.json`` and the Hugging Face model and tokenizer (``transformer/``) to ``path``."""
         from .persistence import write_config
 
-        path = write_config(path, self, self.get_params(), effective={
-            "pooling": self.pooling_, "max_length": self.max_length_, "stride": self.stride_,
-            "embedding_dim": self.embedding_dim_})
+        path = Path(path)
         self.model_.save_pretrained(path / "transformer")
         self.tokenizer_.save_pretrained(path / "transformer")
-        return path
+        return write_config(path, self, self.get_params(), effective={
+            "pooling": self.pooling_, "max_length": self.max_length_, "stride": self.stride_,
+            "embedding_dim": self.embedding_dim_})
 
     @classmethod
     def load(cls, path, *, device=None, **params) -> BertEncoder:

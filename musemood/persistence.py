@@ -62,13 +62,79 @@ def jsonable(value):
 
 
 def write_config(path, obj, params, **extra):
-    """Create folder ``path`` and write its ``config.json`` for ``obj``; returns the folder."""
+    """Write the ``config.json`` of ``obj`` in folder ``path``; returns the folder.
+
+    Call it last, once the part's own files are written: it records each file's size and
+    SHA-256 (``files``), which :func:`read_config` checks, so a truncated, changed or
+    missing file is reported by name instead of loading into wrong answers.  Sub-folders
+    that hold a part of their own (their own musemood ``config.json``) are checked by it.
+    """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     config = {"format": FORMAT, "class": type(obj).__name__, "params": jsonable(params),
-              "versions": versions(), **jsonable(extra)}
-    (path / CONFIG).write_text(json.dumps(config, indent=1))
+              "versions": versions(), **jsonable(extra), "files": manifest(path)}
+    tmp = path / (CONFIG + ".tmp")
+    tmp.write_text(json.dumps(config, indent=1))
+    tmp.replace(path / CONFIG)  # a crash never leaves half a config.json
     return path
+
+
+#: Files larger than this are checked by size only when loaded (hashing them would slow loading).
+CHECKSUM_LIMIT = 512 * 2**20
+
+
+def manifest(path):
+    """``{relative path: [bytes, sha256 or None]}`` of the files a part's folder holds itself."""
+    path = Path(path)
+    out = {}
+    for file in sorted(_own_files(path)):
+        size = file.stat().st_size
+        out[file.relative_to(path).as_posix()] = [size, _sha256(file) if size <= CHECKSUM_LIMIT else None]
+    return out
+
+
+def _own_files(folder, top=True):
+    for item in folder.iterdir():
+        if item.is_dir():
+            if not _is_part(item):
+                yield from _own_files(item, top=False)
+        elif not (top and item.name in (CONFIG, CONFIG + ".tmp")):
+            yield item
+
+
+def _is_part(folder):
+    try:
+        config = json.loads((folder / CONFIG).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and "class" in config and "format" in config
+
+
+def _sha256(file):
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(file, "rb") as handle:
+        for block in iter(lambda: handle.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_files(path, config):
+    """Check the files ``config["files"]`` records: present, same size, same checksum."""
+    path = Path(path)
+    for name, (size, digest) in (config.get("files") or {}).items():
+        file = path / name
+        if not file.exists():
+            raise FileNotFoundError(f"{file} is missing: the saved {config.get('class')} is incomplete; "
+                                    "copy the whole folder, or save it again")
+        found = file.stat().st_size
+        if found != size:
+            raise ValueError(f"{file} has {found:,} bytes where {path / CONFIG} records {size:,}: the file is "
+                             "truncated or was changed; save the part again")
+        if digest is not None and _sha256(file) != digest:
+            raise ValueError(f"{file} does not match the checksum in {path / CONFIG}: the file is corrupt or "
+                             "was changed; save the part again")
 
 
 def read_config(path, cls=None, *, formats=(FORMAT,)):
@@ -99,4 +165,5 @@ def read_config(path, cls=None, *, formats=(FORMAT,)):
     if fmt not in formats:
         raise ValueError(f"{file} is in save format {fmt}; this musemood ({__version__}) reads format "
                          f"{', '.join(map(str, formats))}: save it again with this version")
+    verify_files(path, config)
     return config

@@ -150,11 +150,11 @@ class HybridRetriever:
 
     # ----------------------------------------------------------- persistence
     def save(self, path) -> Path:
-        path = write_config(path, self, {"n_candidates": self.n_candidates})
+        path = Path(path)
         self.lexical.save(path / "lexical")
         self.index.save(path / "vectors")
         np.save(path / "keywords.npy", self.keywords)
-        return path
+        return write_config(path, self, {"n_candidates": self.n_candidates})
 
     @classmethod
     def load(cls, path, catalogue, *, mmap=False) -> HybridRetriever:

@@ -193,12 +193,13 @@ class LexicalIndex:
         """Write the index to folder ``path``: ``config.json``, ``terms.json``, postings and IDF arrays."""
         params = {k: getattr(self, k) for k in ("scoring", "k1", "b", "min_df", "max_df", "ngram_range",
                                                  "stop_words", "max_features")}
-        path = write_config(path, self, params, n_songs=self.n_songs_, avg_length=self.avg_length_)
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
         sp.save_npz(path / "postings.npz", self.postings_, compressed=False)
         np.save(path / "idf.npy", self.idf_)
         np.save(path / "tfidf_idf.npy", self.tfidf_idf_)
         (path / "terms.json").write_text(json.dumps(list(map(str, self.terms_))))
-        return path
+        return write_config(path, self, params, n_songs=self.n_songs_, avg_length=self.avg_length_)
 
     @classmethod
     def load(cls, path):
@@ -363,11 +364,12 @@ class VectorIndex:
         """Write the index to folder ``path``: ``config.json``, ``vectors.npy`` and the faiss graph if any."""
         params = {k: getattr(self, k) for k in ("backend", "exact_threshold", "m", "ef_construction", "ef_search",
                                                  "threads")}
-        path = write_config(path, self, params, backend_=self.backend_)
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
         np.save(path / "vectors.npy", self.vectors_)
         if self.index_ is not None:
             _faiss().write_index(self.index_, str(path / "hnsw.faiss"))
-        return path
+        return write_config(path, self, params, backend_=self.backend_)
 
     @classmethod
     def load(cls, path, *, mmap=False):

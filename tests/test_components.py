@@ -328,3 +328,39 @@ def test_catalogue_search_for_autocomplete(small_recommender):
     assert 7 in found["row"].tolist() or title in found["title"].tolist()
     assert rec.catalogue_.search("", top_k=5).empty
     assert artist in rec.catalogue_.search(f"{title} {artist}", top_k=1)["artist"].tolist()
+
+
+# ----------------------------------------------------------- saved-state checks
+def test_a_truncated_changed_or_missing_file_is_reported_by_name(blob_map, _tiny_bert_dir, songs, tmp_path):
+    X, song_map = blob_map
+    folder = song_map.save(tmp_path / "map")
+    labels = folder / "labels.npy"
+    data = labels.read_bytes()
+    labels.write_bytes(data[:-8])  # truncated
+    with pytest.raises(ValueError, match=r"labels\.npy has .* bytes where .*config\.json records .*truncated"):
+        SongMap.load(folder)
+    labels.write_bytes(data[:-8] + b"\x00" * 8)  # same size, other bytes
+    with pytest.raises(ValueError, match=r"labels\.npy does not match the checksum"):
+        SongMap.load(folder)
+    labels.unlink()
+    with pytest.raises(FileNotFoundError, match=r"labels\.npy is missing"):
+        SongMap.load(folder)
+
+    train, y, _, _ = songs
+    model = SimpleBertClassifier(str(_tiny_bert_dir), epochs=2, **FAST).fit(train, y)
+    saved = model.save(tmp_path / "model")
+    (saved / "encoder" / "transformer" / "tokenizer.json").unlink()  # once loaded as all-[UNK], silently
+    with pytest.raises(FileNotFoundError, match=r"transformer/tokenizer\.json is missing"):
+        load_model(saved)
+    head = saved / "head.safetensors"
+    head.write_bytes(head.read_bytes()[:100])
+    with pytest.raises(ValueError, match=r"head\.safetensors has 100 bytes"):
+        load_model(saved)
+
+
+def test_saving_again_into_the_same_folder_keeps_it_loadable(blob_map, tmp_path):
+    _, song_map = blob_map
+    song_map.save(tmp_path / "map")
+    song_map.save(tmp_path / "map")
+    assert not (tmp_path / "map" / "config.json.tmp").exists()
+    np.testing.assert_array_equal(SongMap.load(tmp_path / "map").labels_, song_map.labels_)
