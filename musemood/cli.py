@@ -25,6 +25,15 @@ def main(argv=None):
     except (ValueError, LookupError, FileNotFoundError, ImportError) as exc:
         print(f"musemood {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"musemood {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # no traceback for a user: say what failed, and how to see more
+        if args.verbose:
+            raise
+        print(f"musemood {args.command}: error: {type(exc).__name__}: {exc}\n"
+              "(run the command again with -v to see where it failed)", file=sys.stderr)
+        return 1
 
 
 def build_parser():

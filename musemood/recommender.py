@@ -175,8 +175,7 @@ class Recommender:
         self.tune_queries_, self.eval_queries_ = default_queries(
             self.catalogue_.labelled_, df.get(schema.SPLIT), tune_queries, eval_queries, self.random_state)
         if self.weights is not None:
-            self.weights_ = {"lexical": float(self.weights.get("lexical", 0.5)),
-                             "cluster": float(self.weights.get("cluster", 0.0))}
+            self.weights_ = _check_weights(self.weights)
             self.tuning_ = {"tuned": False}
         else:
             self._progress(f"tuning the rerank on {len(self.tune_queries_)} query songs")
@@ -235,6 +234,8 @@ class Recommender:
         self._check_fitted()
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
+            raise ValueError(f"top_k must be a positive whole number of songs, got {top_k!r}")
         if (title is None) == (text is None):
             raise ValueError("give either a song title or text=, not both or neither")
         mask = None
@@ -355,6 +356,22 @@ class Recommender:
         clusters = self.map_.n_clusters_ if self.map_ is not None else 0
         return (f"Recommender({len(self.catalogue_):,} songs, {len(self.lexical_.terms_):,} terms, "
                 f"{self.index_.backend_} vector search, {clusters} clusters, weights {self.weights_})")
+
+
+def _check_weights(weights):
+    """``weights`` as floats: ``lexical`` in [0, 1], ``cluster`` ≥ 0, both finite; else a clear error."""
+    unknown = set(weights) - {"lexical", "cluster"}
+    if unknown:
+        raise ValueError(f"unknown rerank weights {sorted(unknown)}; give 'lexical' (0-1) and 'cluster' (>= 0)")
+    out = {"lexical": weights.get("lexical", 0.5), "cluster": weights.get("cluster", 0.0)}
+    for name, value in out.items():
+        try:
+            out[name] = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"rerank weight {name!r} must be a number, got {value!r}") from None
+    if not 0.0 <= out["lexical"] <= 1.0 or not np.isfinite(out["cluster"]) or out["cluster"] < 0:
+        raise ValueError(f"rerank weights must have 0 <= lexical <= 1 and a finite cluster >= 0, got {weights!r}")
+    return out
 
 
 def _dedupe_rows(keywords):

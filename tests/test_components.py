@@ -364,3 +364,45 @@ def test_saving_again_into_the_same_folder_keeps_it_loadable(blob_map, tmp_path)
     song_map.save(tmp_path / "map")
     assert not (tmp_path / "map" / "config.json.tmp").exists()
     np.testing.assert_array_equal(SongMap.load(tmp_path / "map").labels_, song_map.labels_)
+
+
+# ------------------------------------------------------------ bad input (issue 11)
+def test_bad_inputs_get_clear_errors(_tiny_bert_dir, songs, small_recommender):
+    from musemood.features import AudioFeatureEncoder
+    from musemood.recommender import Recommender
+
+    train, y, _, _ = songs
+    bad = train.assign(**{schema.SONG_ID: [f"s{i}" for i in range(len(train))]})
+    bad.loc[bad.index[5], schema.TEMPO] = np.inf
+    with pytest.raises(ValueError, match=r"audio column 'tempo' holds inf at row 5 \(song_id 's5'\).*finite"):
+        AudioFeatureEncoder().fit(bad)
+    bad[schema.TEMPO] = bad[schema.TEMPO].astype(object)
+    bad.loc[bad.index[5], schema.TEMPO] = "fast"
+    with pytest.raises(ValueError, match=r"'tempo' holds 'fast' at row 5"):
+        TBertClassifier(str(_tiny_bert_dir), epochs=0, n_topics=None, **FAST).fit(bad, y)
+
+    model = SimpleBertClassifier(str(_tiny_bert_dir), epochs=2, **FAST).fit(train, y)
+    with pytest.raises(ValueError, match="no songs to predict"):
+        model.predict([])
+
+    df, rec = small_recommender
+    for top_k in (0, -5, 2.5, True):
+        with pytest.raises(ValueError, match="top_k must be a positive whole number"):
+            rec.recommend(df.loc[1, "title"], top_k, artist=df.loc[1, "artist"])
+    for weights in ({"lexical": float("nan")}, {"lexical": 2}, {"cluster": -1}, {"lexical": "x"}, {"lex": 0.5}):
+        with pytest.raises(ValueError, match="weight"):
+            Recommender(song_map=None, weights=weights).fit(df.head(30), vectors=np.eye(30, 8))
+
+
+def test_cli_never_shows_a_traceback(monkeypatch, capsys):
+    import musemood.cli as cli
+
+    def boom(args):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(cli, "_label", boom)
+    assert cli.main(["label", "x.parquet"]) == 1
+    err = capsys.readouterr().err
+    assert "error: RuntimeError: the disk is full" in err and "-v" in err and "Traceback" not in err
+    with pytest.raises(RuntimeError):
+        cli.main(["label", "x.parquet", "-v"])

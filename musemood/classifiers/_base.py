@@ -195,6 +195,8 @@ class SongEstimator(BaseEstimator):
 
     def _outputs(self, X, return_hidden=False):
         check_is_fitted(self, "head_")
+        if not isinstance(X, str) and hasattr(X, "__len__") and len(X) == 0:
+            raise ValueError("no songs to predict: X is empty")
         features = torch.as_tensor(self._head_input(X), dtype=torch.float32, device=self._device())
         self.head_.eval()
         with torch.inference_mode():
