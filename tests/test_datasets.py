@@ -1,6 +1,5 @@
 """The demo corpus and the dataset readers and writers."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
