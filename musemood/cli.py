@@ -470,7 +470,7 @@ def _map(args):
     else:
         from .recommender import get_recommender
 
-        rec = get_recommender(path)
+        rec = get_recommender(args.recommender)  # the default one is built when absent; a given path must exist
     _print_map(rec)
     print("Wrote " + ", ".join(str(p) for p in rec.plot_map(Path(args.out) if args.out else path / "plots")))
 
@@ -480,7 +480,7 @@ def _evaluate_recommender(args):
 
     from .recommender import get_recommender
 
-    rec = get_recommender(args.recommender) if args.recommender else get_recommender()
+    rec = get_recommender(args.recommender)
     table = rec.evaluate(top_k=args.top_k)
     payload = {"table": table.to_dict(orient="records"), **table.attrs}
     if args.json:

@@ -301,10 +301,11 @@ def test_run_demo_returns_the_objects_it_made(_tiny_bert_dir, tmp_path):
 def test_a_mistyped_recommender_path_is_an_error_not_a_new_demo(tmp_path, capsys):
     from musemood.cli import main
 
-    assert main(["recommend", "Any Title", "--recommender", str(tmp_path / "typo")]) == 2
-    err = capsys.readouterr().err
-    assert "holds no saved recommender" in err and "check the path" in err
-    assert not (tmp_path / "typo").exists()
+    for argv in (["recommend", "Any Title"], ["map"], ["evaluate-recommender"]):
+        assert main([*argv, "--recommender", str(tmp_path / "typo")]) == 2
+        err = capsys.readouterr().err
+        assert "holds no saved recommender" in err and "check the path" in err
+        assert not (tmp_path / "typo").exists()
 
 
 def test_an_old_recommender_folder_says_to_save_it_again(tmp_path, monkeypatch):
