@@ -299,22 +299,39 @@ def detect_count_scale(long):
 def _pairs(entry, pos, label):
     if entry is None or (isinstance(entry, float) and np.isnan(entry)):
         return []
+    if isinstance(entry, (str, bytes, int, float, np.number, bool)):
+        raise ValueError(
+            f"song at index {label!r} has tags {entry!r}: tags must be a list of (tag, count) pairs, "
+            "{tag: count} or [{'tag': ..., 'count': ...}] (a CSV cell may hold them as JSON)"
+        )
     if isinstance(entry, Mapping):
         items = list(entry.items())
     else:
         items = []
         for item in entry:
-            if isinstance(item, Mapping):
+            if isinstance(item, Mapping) and {"tag", "count"} <= set(item):
                 items.append((item["tag"], item["count"]))
-            else:
+            elif not isinstance(item, (str, bytes, Mapping)) and _is_pair(item):
                 tag, count = item
                 items.append((tag, count))
+            else:
+                raise ValueError(
+                    f"song at index {label!r} has a tag entry {item!r} that is not a (tag, count) pair "
+                    "or a {'tag': ..., 'count': ...} record"
+                )
     try:
         return [(str(t), float(c)) for t, c in items]
     except (TypeError, ValueError):
         raise ValueError(
             f"song at index {label!r} has a tag count that is not a number: {items[:3]!r}..."
         ) from None
+
+
+def _is_pair(item):
+    try:
+        return len(item) == 2
+    except TypeError:
+        return False
 
 
 def _tag_series(tags):

@@ -239,3 +239,20 @@ def test_worked_example_of_docs_labels_md():
     weights = [(t, round(100 * c / 120)) for t, c in WORKED]
     r = one(weights)
     assert r["label"] == "happy" and r["margin"] == pytest.approx(54 / 420)
+
+
+@pytest.mark.parametrize(
+    "tags, message",
+    [
+        ("happy,sad", "has tags 'happy,sad': tags must be a list"),
+        (7, "has tags 7: tags must be a list"),
+        ([("happy", 10), "sad"], "tag entry 'sad' that is not a \\(tag, count\\) pair"),
+        ([("happy", 10, 3)], "tag entry \\('happy', 10, 3\\)"),
+        ([{"name": "happy"}], "tag entry \\{'name': 'happy'\\}"),
+        ([("happy", "lots")], "tag count that is not a number"),
+    ],
+)
+def test_malformed_tags_name_the_song(tags, message):
+    df = pd.DataFrame({"tags": [[("happy", 5)] * 1, tags]}, index=["ok", "bad-song"])
+    with pytest.raises(ValueError, match=f"song at index 'bad-song' .*{message}"):
+        assign_moods(df)
