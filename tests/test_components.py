@@ -407,3 +407,18 @@ def test_cli_never_shows_a_traceback(monkeypatch, capsys):
     assert "error: RuntimeError: the disk is full" in err and "-v" in err and "Traceback" not in err
     with pytest.raises(RuntimeError):
         cli.main(["label", "x.parquet", "-v"])
+
+
+def test_a_recommender_folder_mixing_parts_is_reported(small_recommender, tmp_path):
+    import shutil
+
+    from musemood.recommender import Recommender
+
+    df, rec = small_recommender
+    rec.save(tmp_path / "a")
+    other = Recommender(song_map=None, n_candidates=10).fit(df.head(40), vectors=np.eye(40, 8))
+    other.save(tmp_path / "b")
+    shutil.rmtree(tmp_path / "a" / "retriever")
+    shutil.copytree(tmp_path / "b" / "retriever", tmp_path / "a" / "retriever")  # each part intact on its own
+    with pytest.raises(ValueError, match=r"vectors\.npy has 40 songs but .*catalogue has .*mixes parts"):
+        Recommender.load(tmp_path / "a")
