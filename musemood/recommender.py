@@ -339,23 +339,8 @@ class Recommender:
 
             rec.map_ = SongMap.load(path / "map")
             rec.clusters_ = pd.read_json(path / "clusters.json", orient="records")
-        rec._check_parts(path)
+        _check_parts(rec, path)
         return rec
-
-    def _check_parts(self, path):
-        """The parts must describe the same songs: one row each in the catalogue, vectors, keywords, map."""
-        n = len(self.catalogue_)
-        rows = {"retriever/vectors/vectors.npy": len(self.vectors_), "retriever/keywords.npy": len(self.keywords_),
-                "retriever/lexical (postings)": self.lexical_.postings_.shape[1]}
-        if self.map_ is not None:
-            rows["map/labels.npy"] = len(self.map_.labels_)
-        queries = np.concatenate([self.tune_queries_, self.eval_queries_]).astype(np.int64)
-        for name, count in rows.items():
-            if count != n:
-                raise ValueError(f"{Path(path) / name} has {count:,} songs but {Path(path) / 'catalogue'} has "
-                                 f"{n:,}: the folder mixes parts of different recommenders; save it again")
-        if len(queries) and (queries.min() < 0 or queries.max() >= n):
-            raise ValueError(f"{path}: query rows point outside the {n:,}-song catalogue; save it again")
 
     @property
     def model_(self):
@@ -372,6 +357,22 @@ class Recommender:
         clusters = self.map_.n_clusters_ if self.map_ is not None else 0
         return (f"Recommender({len(self.catalogue_):,} songs, {len(self.lexical_.terms_):,} terms, "
                 f"{self.index_.backend_} vector search, {clusters} clusters, weights {self.weights_})")
+
+
+def _check_parts(rec, path):
+    """The parts must describe the same songs: one row each in the catalogue, vectors, keywords, map."""
+    n = len(rec.catalogue_)
+    rows = {"retriever/vectors/vectors.npy": len(rec.vectors_), "retriever/keywords.npy": len(rec.keywords_),
+            "retriever/lexical (postings)": rec.lexical_.postings_.shape[1]}
+    if rec.map_ is not None:
+        rows["map/labels.npy"] = len(rec.map_.labels_)
+    queries = np.concatenate([rec.tune_queries_, rec.eval_queries_]).astype(np.int64)
+    for name, count in rows.items():
+        if count != n:
+            raise ValueError(f"{Path(path) / name} has {count:,} songs but {Path(path) / 'catalogue'} has "
+                             f"{n:,}: the folder mixes parts of different recommenders; save it again")
+    if len(queries) and (queries.min() < 0 or queries.max() >= n):
+        raise ValueError(f"{path}: query rows point outside the {n:,}-song catalogue; save it again")
 
 
 def _check_weights(weights):
