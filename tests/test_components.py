@@ -422,3 +422,27 @@ def test_a_recommender_folder_mixing_parts_is_reported(small_recommender, tmp_pa
     shutil.copytree(tmp_path / "b" / "retriever", tmp_path / "a" / "retriever")  # each part intact on its own
     with pytest.raises(ValueError, match=r"vectors\.npy has 40 songs but .*catalogue has .*mixes parts"):
         Recommender.load(tmp_path / "a")
+
+
+def test_eight_threads_first_free_text_queries_load_the_model_once(small_recommender, tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import musemood.embedding as embedding
+    from musemood.recommender import Recommender
+
+    _, rec = small_recommender
+    loaded = Recommender.load(rec.save(tmp_path / "rec"))
+    calls = []
+    real = embedding.load_embedding_model
+
+    def counting(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(embedding, "load_embedding_model", counting)
+    texts = [f"rain on the window {i}" for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda t: loaded.recommend(text=t, top_k=3), texts))
+    assert len(calls) == 1 and all(len(r) == 3 for r in results)
+    expected = rec.recommend(text=texts[0], top_k=3)
+    assert results[0]["title"].tolist() == expected["title"].tolist()
