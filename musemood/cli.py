@@ -687,7 +687,7 @@ def _scrape(args):
     from . import scrape
     from .sources.http import FatalSourceError
 
-    store = _store(args)
+    store = _store(args, create=args.job in ("wasabi", "all"))
     jobs = ("wasabi", "lastfm", "spotify", "lyrics") if args.job == "all" else (args.job,)
     if args.job == "all" and not args.songs and not store.songs():
         raise ValueError("'scrape all' needs --songs (the WASABI songs CSV) for an empty store")
@@ -721,11 +721,16 @@ def _scrape(args):
     return 0
 
 
-def _store(args):
+def _store(args, *, create=False):
+    """The scrape store; only a job that reads the WASABI songs (``create``) may start a new one."""
     from .config import home
     from .sources import ScrapeStore
 
-    return ScrapeStore(args.store or home() / "scrape.sqlite")
+    path = Path(args.store) if args.store else home() / "scrape.sqlite"
+    if not create and not path.exists():
+        raise FileNotFoundError(f"no scrape store at {path}: check --store, or start one with "
+                                f"`musemood scrape wasabi --songs SONGS.csv{' --store ' + str(path) if args.store else ''}`")
+    return ScrapeStore(path)
 
 
 def _interval(default):

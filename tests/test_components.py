@@ -446,3 +446,15 @@ def test_eight_threads_first_free_text_queries_load_the_model_once(small_recomme
     assert len(calls) == 1 and all(len(r) == 3 for r in results)
     expected = rec.recommend(text=texts[0], top_k=3)
     assert results[0]["title"].tolist() == expected["title"].tolist()
+
+
+def test_a_mistyped_scrape_store_is_an_error_not_an_empty_dataset(tmp_path, capsys, monkeypatch):
+    from musemood.cli import main
+
+    monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path))
+    typo = tmp_path / "typo.sqlite"
+    for argv in (["build-dataset", "--store", str(typo), "--out", str(tmp_path / "d.parquet")],
+                 ["scrape", "lyrics", "--store", str(typo)], ["build-dataset"]):
+        assert main(argv) == 2
+        assert "no scrape store at" in capsys.readouterr().err
+    assert not typo.exists() and not (tmp_path / "d.parquet").exists()
