@@ -9,7 +9,6 @@ free-text queries of several threads load it once).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from pathlib import Path
@@ -18,8 +17,6 @@ import numpy as np
 import pandas as pd
 
 logger = logging.getLogger(__name__)
-
-CLASSIFIERS = ("SimpleBertClassifier", "FineTunedBertClassifier", "TBertClassifier")
 
 
 class SongEmbedder:
@@ -121,9 +118,11 @@ def load_embedding_model(path, kind, max_length):
     from .encoders import BertEncoder
 
     if kind is None and path is not None:
-        config = Path(path) / "config.json"
-        kind = "classifier" if config.exists() and \
-            json.loads(config.read_text()).get("class") in CLASSIFIERS else "encoder"
+        from .classifiers import BERT_MODELS
+        from .persistence import saved_class
+
+        classifiers = {c.__name__ for c in BERT_MODELS.values()}
+        kind = "classifier" if saved_class(path) in classifiers else "encoder"
     if kind == "classifier":
         from .classifiers import load_model
 

@@ -199,10 +199,10 @@ class BertEncoder:
 
         ``params`` override the saved settings (e.g. ``max_length``); ``device`` moves it.
         """
-        from .persistence import read_config
+        from .persistence import read_config, saved_class
 
         path = Path(path)
-        if (path / "transformer").is_dir() or _is_musemood_config(path / "config.json"):
+        if (path / "transformer").is_dir() or saved_class(path) is not None:
             saved = read_config(path, cls)["params"]
             saved["model_name_or_path"] = str(path / "transformer")
             saved.update(params)
@@ -296,15 +296,6 @@ class BertEncoder:
             f"BertEncoder({self.model_name_or_path!r}, pooling={self.pooling!r}, "
             f"max_length={self.max_length}, stride={self.stride!r})"
         )
-
-
-def _is_musemood_config(file):
-    import json
-
-    try:
-        return "class" in json.loads(file.read_text())
-    except (OSError, ValueError, TypeError):
-        return False
 
 
 _PARAMS = ("model_name_or_path", "pooling", "max_length", "stride", "max_chunks", "normalize_embeddings", "device")

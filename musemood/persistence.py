@@ -102,12 +102,27 @@ def _own_files(folder, top=True):
             yield item
 
 
-def _is_part(folder):
+def _peek(folder):
+    """The ``config.json`` of ``folder`` as a dict, or ``None`` (missing, unreadable, not an object)."""
     try:
-        config = json.loads((folder / CONFIG).read_text())
+        config = json.loads((Path(folder) / CONFIG).read_text())
     except (OSError, ValueError):
-        return False
-    return isinstance(config, dict) and "class" in config and "format" in config
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def saved_class(folder):
+    """The class name a musemood ``save()`` recorded in ``folder``, or ``None`` (e.g. a Hugging Face folder).
+
+    Unchecked: use it to choose what to load, then :func:`read_config` checks the folder.
+    """
+    config = _peek(folder)
+    return None if config is None else config.get("class")
+
+
+def _is_part(folder):
+    config = _peek(folder)
+    return config is not None and "class" in config and "format" in config
 
 
 def _sha256(file):
@@ -137,12 +152,14 @@ def verify_files(path, config):
                              "was changed; save the part again")
 
 
-def read_config(path, cls=None, *, formats=(FORMAT,)):
+def read_config(path, cls=None, *, formats=(FORMAT,), verify=True):
     """The ``config.json`` of a saved part, checked against the expected class and formats.
 
     Raises ``FileNotFoundError`` when the folder or file is missing and ``ValueError`` when
     the file is not valid JSON or holds another class or format; each message names the
-    file and what to do.
+    file and what to do.  With ``verify`` (the default) the part's files are checked too
+    (:func:`verify_files`); a caller that only dispatches to the class's own ``load``,
+    which checks them, passes ``verify=False``.
     """
     path = Path(path)
     file = path / CONFIG
@@ -165,5 +182,6 @@ def read_config(path, cls=None, *, formats=(FORMAT,)):
     if fmt not in formats:
         raise ValueError(f"{file} is in save format {fmt}; this musemood ({__version__}) reads format "
                          f"{', '.join(map(str, formats))}: save it again with this version")
-    verify_files(path, config)
+    if verify:
+        verify_files(path, config)
     return config

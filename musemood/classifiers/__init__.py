@@ -26,6 +26,7 @@ __all__ = [
     "TBertClassifier",
     "load_model",
     "make_model",
+    "model_params",
 ]
 
 #: The study's models by name, in the order of its sequence.
@@ -56,17 +57,22 @@ def make_model(name: str, **params: Any):
         return _baseline(name, params.get("text_column", "lyrics"), params.get("objective", "classification"))
     if name not in BERT_MODELS:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
-    params = {k: v for k, v in params.items() if name in _ONLY.get(k, (name,))}
+    params = model_params(name, params)
     if params.get("n_topics") == 0:
         params["n_topics"] = None
     return BERT_MODELS[name](**params)
+
+
+def model_params(name: str, params: dict) -> dict:
+    """``params`` without those that only other models take (see :data:`_ONLY`)."""
+    return {k: v for k, v in params.items() if name in _ONLY.get(k, (name,))}
 
 
 def load_model(path: str | Path, *, device: str | None = None):
     """Load a model saved by any of the three classes, whichever it is."""
     from ..persistence import FORMAT, read_config
 
-    config = read_config(path, tuple(BERT_MODELS.values()), formats=(1, FORMAT))
+    config = read_config(path, tuple(BERT_MODELS.values()), formats=(1, FORMAT), verify=False)  # load() checks
     cls = {c.__name__: c for c in BERT_MODELS.values()}[config["class"]]
     return cls.load(path, device=device)
 

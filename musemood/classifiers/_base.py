@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import schema
 from ..encoders import BertEncoder
-from ..persistence import read_config, write_config
+from ..persistence import FORMAT, read_config, write_config
 from ..text import clean_lyrics
 from ._nn import MLPHead
 from ._training import finetune, train_head
@@ -26,7 +26,6 @@ from ._training import finetune, train_head
 logger = logging.getLogger(__name__)
 
 OBJECTIVES = ("classification", "regression")
-FORMAT = 2
 
 
 @dataclass(repr=False, eq=False, kw_only=True)
@@ -266,8 +265,9 @@ class SongEstimator(BaseEstimator):
         state = {k: v.detach().cpu().contiguous() for k, v in self.head_.state_dict().items()}
         save_file(state, path / "head.safetensors")
         params = self.get_params(deep=False)
-        if self._given_encoder() is not None:  # the fitted encoder is in encoder/
-            params["encoder"] = self._given_encoder().model_name_or_path
+        given = self._given_encoder()
+        if given is not None:  # the fitted encoder is in encoder/
+            params["encoder"] = given.model_name_or_path
         extra = {
             "classes": None if self.objective == "regression" else self.classes_.tolist(),
             "target_scaling": [self.y_mean_, self.y_scale_] if self.objective == "regression" else None,
