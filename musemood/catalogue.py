@@ -99,6 +99,7 @@ class SongCatalogue:
         self._title_order = np.argsort(titles, kind="stable")
         self._sorted_titles = titles[self._title_order]
         self.norm_titles_ = titles
+        self._keys = None  # search keys, built on first use
         self.moods_ = songs["mood"].fillna("").to_numpy(dtype=object)
         self.labelled_ = songs["mood"].notna().to_numpy()
         self.clusters_ = songs["cluster"].to_numpy()
@@ -131,8 +132,8 @@ class SongCatalogue:
                 raise SongNotFoundError(f"no song titled {title!r} in the catalogue{hint}", suggestions)
         if artist is not None:
             ids = self._by_artist(title, artist, ids)
-        names = sorted({str(self.songs_.at[i, schema.ARTIST]) for i in ids})
         if len({self.norm_artists_[i] for i in ids}) > 1:
+            names = sorted({str(self.songs_.at[i, schema.ARTIST]) for i in ids})
             raise AmbiguousTitleError(
                 f"{len(names)} artists have a song titled {title!r}: {', '.join(names[:10])}"
                 f"{' ...' if len(names) > 10 else ''}; pass artist= (or --artist) to choose", names)
@@ -185,11 +186,16 @@ class SongCatalogue:
         key = normalize_title(query)
         if not key:
             return pd.DataFrame(columns=["row", schema.TITLE, schema.ARTIST, "score"])
-        names = [f"{t} {a}" for t, a in zip(self.norm_titles_, self.norm_artists_)]
-        found = process.extract(key, names, scorer=fuzz.WRatio, limit=top_k)
+        found = process.extract(key, self._search_keys(), scorer=fuzz.WRatio, limit=top_k)
         return pd.DataFrame([{"row": int(i), schema.TITLE: self.songs_.at[i, schema.TITLE],
                               schema.ARTIST: self.songs_.at[i, schema.ARTIST], "score": float(s)}
                              for _, s, i in found])
+
+    def _search_keys(self):
+        """"title artist" per song, normalised; built on the first search, not per query."""
+        if getattr(self, "_keys", None) is None:
+            self._keys = [f"{t} {a}" for t, a in zip(self.norm_titles_, self.norm_artists_)]
+        return self._keys
 
     # ----------------------------------------------------------- persistence
     def save(self, path) -> Path:

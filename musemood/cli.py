@@ -728,8 +728,9 @@ def _store(args, *, create=False):
 
     path = Path(args.store) if args.store else home() / "scrape.sqlite"
     if not create and not path.exists():
+        store = f" --store {path}" if args.store else ""
         raise FileNotFoundError(f"no scrape store at {path}: check --store, or start one with "
-                                f"`musemood scrape wasabi --songs SONGS.csv{' --store ' + str(path) if args.store else ''}`")
+                                f"`musemood scrape wasabi --songs SONGS.csv{store}`")
     return ScrapeStore(path)
 
 

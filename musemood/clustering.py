@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from .vectors import _unit
+
 logger = logging.getLogger(__name__)
 
 
@@ -126,9 +128,14 @@ class SongMap:
             return self._pca_arrays(X)
         return self.pca_.transform(X).astype(np.float32)
 
+    def _pca_state(self):
+        """The fitted PCA as arrays (what a saved map keeps)."""
+        if isinstance(self.pca_, dict):
+            return self.pca_
+        return {"mean": self.pca_.mean_, "components": self.pca_.components_}
+
     def _pca_arrays(self, X):
-        pca = self.pca_ if isinstance(self.pca_, dict) else {"mean": self.pca_.mean_,
-                                                              "components": self.pca_.components_}
+        pca = self._pca_state()
         return ((X - pca["mean"].astype(np.float32)) @ pca["components"].astype(np.float32).T).astype(np.float32)
 
     # ------------------------------------------------------------ new songs
@@ -144,16 +151,16 @@ class SongMap:
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"this map was fitted on {self.n_features_in_}-dimensional song vectors, got "
                              f"{X.shape[1]}; use vectors from the same model and vectorizer")
-        Z = self._pca(X) if self.pca_ is None else self._pca_arrays(X)  # the same sums before and after load
+        Z = X if self.pca_ is None else self._pca_arrays(X)  # the same sums before and after load
         anchors, positions = self.anchors_, self.embedding_[self.sample_]
         k = min(self.n_neighbors, len(anchors))
         cosine = self.metric == "cosine"
-        ref = _unit_rows(anchors) if cosine else anchors
+        ref = _unit(anchors) if cosine else anchors
         out = np.empty((len(Z), positions.shape[1]), dtype=np.float32)
         for start in range(0, len(Z), 1024):
             q = Z[start:start + 1024]
             if cosine:
-                dist = 1.0 - _unit_rows(q) @ ref.T
+                dist = 1.0 - _unit(q) @ ref.T
             else:
                 dist = np.sqrt(np.maximum((q**2).sum(1)[:, None] - 2 * q @ ref.T + (ref**2).sum(1)[None, :], 0))
             near = np.argpartition(dist, k - 1, axis=1)[:, :k]
@@ -208,8 +215,7 @@ class SongMap:
         arrays = {"labels": self.labels_, "embedding": self.embedding_, "sample": self.sample_,
                   "anchors": self.anchors_, "map_2d": self.map_2d_, "plot_index": self.plot_index_}
         if self.pca_ is not None:
-            pca = self.pca_ if isinstance(self.pca_, dict) else {"mean": self.pca_.mean_,
-                                                                  "components": self.pca_.components_}
+            pca = self._pca_state()
             arrays.update(pca_mean=pca["mean"], pca_components=pca["components"])
         if self.cluster_centers_ is not None:
             arrays["centres"] = self.cluster_centers_
@@ -440,11 +446,6 @@ def elbow_point(ks, distortion):
     angle = np.arctan2(np.diff(y), np.diff(x))
     turning = np.abs(np.diff(angle))
     return int(ks[1 + int(np.argmax(turning))])
-
-
-def _unit_rows(x):
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.where(norms > 0, norms, 1.0)
 
 
 def _name(part):

@@ -136,13 +136,14 @@ class AudioFeatureEncoder(TransformerMixin, BaseEstimator):
         for column in self.columns:
             values = pd.to_numeric(X[column], errors="coerce")
             bad = (values.isna() & X[column].notna()) | np.isinf(values.fillna(0.0))
-            if bad.any():
+            n_bad = int(bad.sum())
+            if n_bad:
                 row = bad.to_numpy().nonzero()[0][0]
                 value = _plain(X[column].iloc[row])
                 song = f" (song_id {X[schema.SONG_ID].iloc[row]!r})" if schema.SONG_ID in X.columns else ""
                 raise ValueError(
                     f"audio column {column!r} holds {value!r} at row {_plain(X.index[row])!r}{song}"
-                    f"{f' and {int(bad.sum()) - 1} more rows' if bad.sum() > 1 else ''}: audio features must be "
+                    f"{f' and {n_bad - 1} more rows' if n_bad > 1 else ''}: audio features must be "
                     "finite numbers; fix them or leave them empty (missing values are imputed)"
                 )
         return X

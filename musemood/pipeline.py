@@ -95,9 +95,8 @@ def demo_recommender(corpus, comparison=None, *, encoder=None, max_length=128, r
     from .recommender import Recommender
 
     catalogue = drop_duplicate_songs(corpus).reset_index(drop=True)
-    kept = comparison.models if comparison is not None else {}
-    name = next((m for m in EMBEDDING_MODELS if m in kept), None)
-    model = kept[name] if name else encoder
+    name = _embedding_model(comparison)
+    model = comparison.models[name] if name else encoder
     test_rows = comparison.test_rows if comparison is not None else []
     held_out = set(corpus.loc[test_rows, schema.SONG_ID])
     queries = np.flatnonzero(catalogue[schema.SONG_ID].isin(held_out).to_numpy()
@@ -111,9 +110,13 @@ def demo_recommender(corpus, comparison=None, *, encoder=None, max_length=128, r
 
 def embedding_source(comparison):
     """How :func:`demo_recommender` will describe its song vectors for this comparison."""
+    return EMBEDDING_MODELS.get(_embedding_model(comparison), "the packaged encoder")
+
+
+def _embedding_model(comparison):
+    """The name of the comparison's kept model the recommender takes its song vectors from, or ``None``."""
     kept = comparison.models if comparison is not None else {}
-    name = next((m for m in EMBEDDING_MODELS if m in kept), None)
-    return EMBEDDING_MODELS.get(name, "the packaged encoder")
+    return next((m for m in EMBEDDING_MODELS if m in kept), None)
 
 
 def run_demo(n_songs=2000, *, random_state=0, tag_counts="raw", out_dir=None, models=None, seeds=(0,),

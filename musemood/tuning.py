@@ -113,14 +113,12 @@ def tune(
 
 def fixed_params(model, *, encoder, text_column, max_length, batch_size, random_state, lora, audio_columns,
                  n_topics):
-    """The parameters every trial of a study shares."""
-    fixed = dict(encoder=encoder, text_column=text_column, max_length=max_length, batch_size=batch_size,
-                 random_state=random_state)
-    if model != "simple":
-        fixed["lora"] = lora
-    if model == "tbert":
-        fixed.update(audio_columns=audio_columns, n_topics=n_topics)
-    return fixed
+    """The parameters every trial of a study shares (those ``model`` takes)."""
+    from .classifiers import model_params
+
+    return model_params(model, dict(encoder=encoder, text_column=text_column, max_length=max_length,
+                                    batch_size=batch_size, random_state=random_state, lora=lora,
+                                    audio_columns=audio_columns, n_topics=n_topics))
 
 
 def best_params(study):
