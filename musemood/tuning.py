@@ -35,7 +35,7 @@ def search_space(trial, model, lora, max_epochs=5):
     params["epochs"] = trial.suggest_int("epochs", 1, max(1, max_epochs))
     if lora:
         params["lora_r"] = trial.suggest_categorical("lora_r", [4, 8, 16, 32])
-        params["lora_alpha"] = 2 * params["lora_r"]
+        params = _with_derived(params)
     return params
 
 
@@ -121,12 +121,16 @@ def fixed_params(model, *, encoder, text_column, max_length, batch_size, random_
                                     audio_columns=audio_columns, n_topics=n_topics))
 
 
+def _with_derived(params):
+    """``params`` plus what follows from them: LoRA's alpha is twice its rank."""
+    return {**params, "lora_alpha": 2 * params["lora_r"]} if "lora_r" in params else params
+
+
 def best_params(study):
     """The best trial's parameters with the study's fixed ones, ready for ``make_model`` (JSON-able)."""
     params = dict(study.user_attrs.get("fixed", {}))
     params.update(study.best_params)
-    if "lora_r" in params:
-        params["lora_alpha"] = 2 * params["lora_r"]
+    params = _with_derived(params)
     params.pop("random_state", None)  # `train --seed` decides
     return {"model": study.user_attrs.get("model"), "params": params,
             "validation_accuracy": float(study.best_value)}

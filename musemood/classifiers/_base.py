@@ -17,7 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .. import schema
-from ..encoders import BertEncoder
+from ..encoders import BertEncoder, _default_device
 from ..persistence import FORMAT, read_config, write_config
 from ..text import clean_lyrics
 from ._nn import MLPHead
@@ -135,9 +135,7 @@ class SongEstimator(BaseEstimator):
         return np.sort(train), np.sort(valid)
 
     def _device(self):
-        if self.device:
-            return torch.device(self.device)
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device) if self.device else _default_device()
 
     @contextlib.contextmanager
     def _seeded(self):
