@@ -11,6 +11,27 @@ from ._version import __version__
 from .schema import MODELS
 
 
+EXIT_BUG = 1
+"""Something failed that the user did not cause: a bug to report (``-v`` shows where)."""
+EXIT_BAD_INPUT = 2
+"""Bad input: a path, a file, an option value or a key the user can fix (argparse uses 2 too)."""
+EXIT_SERVICE = 3
+"""A service or the environment failed: an API down or refusing us, a missing extra, a full disk."""
+
+
+def exit_code(exc):
+    """The exit code for an exception raised by a command (see the ``EXIT_*`` constants)."""
+    from .sources.http import CredentialError, SourceError
+    from .sources.store import StoreBusy
+
+    if isinstance(exc, (CredentialError, ValueError, LookupError, TypeError, FileNotFoundError, IsADirectoryError,
+                        NotADirectoryError, PermissionError, FileExistsError)):
+        return EXIT_BAD_INPUT
+    if isinstance(exc, (SourceError, StoreBusy, ImportError, OSError, MemoryError)):
+        return EXIT_SERVICE
+    return EXIT_BUG
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -22,18 +43,19 @@ def main(argv=None):
     )
     try:
         return args.handler(args) or 0
-    except (ValueError, LookupError, FileNotFoundError, ImportError) as exc:
-        print(f"musemood {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"musemood {args.command}: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # no traceback for a user: say what failed, and how to see more
+    except Exception as exc:  # no traceback for a user: one line that says what failed and what to do
+        code = exit_code(exc)
         if args.verbose:
-            raise
-        print(f"musemood {args.command}: error: {type(exc).__name__}: {exc}\n"
-              "(run the command again with -v to see where it failed)", file=sys.stderr)
-        return 1
+            import traceback
+
+            traceback.print_exc()
+        what = "" if code == EXIT_BAD_INPUT else f"{type(exc).__name__}: "
+        hint = "" if args.verbose or code == EXIT_BAD_INPUT else "\n(run the command again with -v to see where it failed)"
+        print(f"musemood {args.command}: error: {what}{exc}{hint}", file=sys.stderr)
+        return code
 
 
 def build_parser():
@@ -237,6 +259,9 @@ def _add_scrape_command(commands):
     scrape.add_argument("--match-threshold", type=float, default=90,
                         help="fuzzy title/artist match (0-100) a lyrics hit needs (90)")
     scrape.add_argument("--out", help="the dataset Parquet for 'all' (default $MUSEMOOD_HOME/dataset.parquet)")
+    scrape.add_argument("--max-retry-after", type=float, metavar="SECONDS",
+                        help="the longest Retry-After to wait for (default $MUSEMOOD_MAX_RETRY_AFTER or 120); "
+                             "a server asking for longer is reported and its songs stay pending")
     _add_rule_options(scrape)
     _add_verbosity(scrape)
     scrape.set_defaults(handler=_scrape)
@@ -685,40 +710,42 @@ def _label(args):
 
 def _scrape(args):
     from . import scrape
-    from .sources.http import FatalSourceError
 
     store = _store(args, create=args.job in ("wasabi", "all"))
     jobs = ("wasabi", "lastfm", "spotify", "lyrics") if args.job == "all" else (args.job,)
     if args.job == "all" and not args.songs and not store.songs():
         raise ValueError("'scrape all' needs --songs (the WASABI songs CSV) for an empty store")
     progress = True  # tqdm bars with rate and ETA; they go to stderr
-    try:
-        for job in jobs:
-            if job == "wasabi":
-                if not args.songs:
-                    if args.job == "all":
-                        continue
-                    raise ValueError("'scrape wasabi' needs --songs (the WASABI songs CSV)")
-                summary = scrape.ingest_wasabi(store, args.songs, limit=args.limit, tag_dump=args.tag_dump,
-                                               msd_lastfm=args.msd_lastfm, show_progress_bar=progress)
-            elif job == "lastfm":
-                summary = scrape.scrape_lastfm(store, _lastfm_client(), limit=args.limit,
-                                               retry_failed=args.retry_failed, workers=args.workers,
-                                               show_progress_bar=progress)
-            elif job == "spotify":
-                summary = scrape.scrape_audio(store, _audio_sources(args), limit=args.limit,
-                                              retry_failed=args.retry_failed, show_progress_bar=progress)
-            else:
-                summary = scrape.scrape_lyrics(store, _lyrics_sources(args), limit=args.limit,
-                                               retry_failed=args.retry_failed, show_progress_bar=progress)
-            _print_scrape_summary(summary)
-    except FatalSourceError as exc:
-        print(f"musemood scrape {args.job}: stopped: {exc}\nSongs not done yet stay pending: run the same "
-              "command again to resume.", file=sys.stderr)
-        return 2
+    stops = []
+    for job in jobs:
+        if job == "wasabi":
+            if not args.songs:
+                if args.job == "all":
+                    continue
+                raise ValueError("'scrape wasabi' needs --songs (the WASABI songs CSV)")
+            summary = scrape.ingest_wasabi(store, args.songs, limit=args.limit, tag_dump=args.tag_dump,
+                                           msd_lastfm=args.msd_lastfm, show_progress_bar=progress)
+        elif job == "lastfm":
+            summary = scrape.scrape_lastfm(store, _lastfm_client(args), limit=args.limit,
+                                           retry_failed=args.retry_failed, workers=args.workers,
+                                           show_progress_bar=progress)
+        elif job == "spotify":
+            summary = scrape.scrape_audio(store, _audio_sources(args), limit=args.limit,
+                                          retry_failed=args.retry_failed, show_progress_bar=progress)
+        else:
+            summary = scrape.scrape_lyrics(store, _lyrics_sources(args), limit=args.limit,
+                                           retry_failed=args.retry_failed, show_progress_bar=progress)
+        _print_scrape_summary(summary)
+        if summary.get("stopped"):  # the next job goes on: one source's failure stops no other
+            stops.append(summary)
+            print(f"musemood scrape {job}: stopped: {summary['stopped']}\nSongs not done yet stay pending: "
+                  "run the same command again to resume.", file=sys.stderr)
+    code = 0
+    if stops:  # bad keys are the user's to fix (2); an outage or a refusal is the service's (3)
+        code = EXIT_BAD_INPUT if all(s.get("credentials") for s in stops) else EXIT_SERVICE
     if args.job == "all":
-        return _build_dataset(args, store)
-    return 0
+        return _build_dataset(args, store) or code
+    return code
 
 
 def _store(args, *, create=False):
@@ -741,12 +768,13 @@ def _interval(default):
     return float(value) if value else default
 
 
-def _lastfm_client():
+def _lastfm_client(args):
     import os
 
     from .sources.lastfm import MIN_INTERVAL, LastfmClient
 
-    return LastfmClient(api_url=os.environ.get("MUSEMOOD_LASTFM_API_URL"), min_interval=_interval(MIN_INTERVAL))
+    return LastfmClient(api_url=os.environ.get("MUSEMOOD_LASTFM_API_URL"), min_interval=_interval(MIN_INTERVAL),
+                        max_retry_after=args.max_retry_after)
 
 
 def _audio_sources(args):
@@ -762,7 +790,7 @@ def _audio_sources(args):
                 sources.append(audio.SpotifyAudioFeatures(
                     api_url=os.environ.get("MUSEMOOD_SPOTIFY_API_URL", audio.SPOTIFY_API),
                     token_url=os.environ.get("MUSEMOOD_SPOTIFY_TOKEN_URL", audio.SPOTIFY_TOKEN_URL),
-                    min_interval=_interval(0.1)))
+                    min_interval=_interval(0.1), max_retry_after=args.max_retry_after))
         elif name == "table":
             if args.features_table:
                 sources.append(audio.FeatureTable(args.features_table))
@@ -784,15 +812,19 @@ def _lyrics_sources(args):
     from .sources.lrclib import BASE_URL, LrclibClient
 
     sources = []
-    for name in [n.strip() for n in args.lyrics_sources.split(",") if n.strip()]:
-        if name == "genius":
+    names = [n.strip() for n in args.lyrics_sources.split(",") if n.strip()]
+    for name in names:
+        if name == "genius" and not os.environ.get("GENIUS_ACCESS_TOKEN") and len(names) > 1:
+            print("note: GENIUS_ACCESS_TOKEN is not set: lyrics come from " + ", ".join(n for n in names if n != name)
+                  + " only", file=sys.stderr)  # a missing key stops no key-less source
+        elif name == "genius":
             sources.append(GeniusClient(threshold=args.match_threshold,
                                         api_url=os.environ.get("MUSEMOOD_GENIUS_API_URL", API_URL),
                                         web_url=os.environ.get("MUSEMOOD_GENIUS_WEB_URL", WEB_URL),
-                                        min_interval=_interval(0.5)))
+                                        min_interval=_interval(0.5), max_retry_after=args.max_retry_after))
         elif name == "lrclib":
             sources.append(LrclibClient(os.environ.get("MUSEMOOD_LRCLIB_URL", BASE_URL), min_interval=_interval(0.2),
-                                      threshold=args.match_threshold))
+                                        threshold=args.match_threshold, max_retry_after=args.max_retry_after))
         else:
             raise ValueError(f"unknown lyrics source {name!r}; use genius, lrclib or both (genius,lrclib)")
     return sources
@@ -811,6 +843,8 @@ def _print_scrape_summary(summary):
         print("  from " + ", ".join(f"{k}: {v}" for k, v in summary["sources_used"].items()))
     for reason, n in sorted(summary["failed_reasons"].items(), key=lambda x: -x[1]):
         print(f"  failed {n}: {reason}")
+    for reason, n in sorted(summary.get("pending_reasons", {}).items(), key=lambda x: -x[1]):
+        print(f"  pending {n}: {reason}")
     for note in summary.get("notes", []):
         print(f"  note: {note}")
 

@@ -16,11 +16,12 @@ a song it has, and adds no duplicate rows.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from . import schema
-from .sources.http import FatalSourceError, SourceError
+from .sources.http import CredentialError, FatalSourceError, SourceError
 from .sources.store import ScrapeStore
 
 logger = logging.getLogger(__name__)
@@ -35,9 +36,15 @@ def _bar(total, desc, show_progress_bar):
 
 
 def _summary(store, stage, extra=None):
-    out = {"stage": stage, **store.counts(stage), "failed_reasons": dict(store.reasons(stage))}
+    out = {"stage": stage, **store.counts(stage), "failed_reasons": dict(store.reasons(stage)),
+           "pending_reasons": dict(store.reasons(stage, "pending"))}
     out.update(extra or {})
     return out
+
+
+def _stopped(exc):
+    """The summary entries of a job stopped by ``exc``: why, and whether it was our credentials."""
+    return {"stopped": str(exc), "credentials": isinstance(exc, CredentialError)}
 
 
 # --------------------------------------------------------------------- WASABI
@@ -74,30 +81,70 @@ def ingest_wasabi(store, songs_csv, *, limit=None, tag_dump=None, msd_lastfm=Non
 
 
 # -------------------------------------------------------------------- workers
-def _run(store, stage, fetch, *, limit, retry_failed, workers, show_progress_bar, desc):
-    """Fetch pending songs with ``workers`` threads; the store is written here, one song at a time."""
-    pending = store.pending(stage, limit=limit, retry_failed=retry_failed)
-    with _bar(len(pending), desc, show_progress_bar) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
-        futures = [(song, pool.submit(fetch, song)) for song in pending]
-        try:
-            for song, future in futures:
-                try:
-                    status, reason, responses, update = future.result()
-                except FatalSourceError:
-                    raise
-                except SourceError as exc:
-                    status, reason, responses, update = "failed", str(exc), None, None
-                store.complete(song["song_id"], stage, status=status, reason=reason, response=responses,
-                               update=update)
-                bar.update()
-        except BaseException:
+def _run(store, stage, fetch, *, limit, retry_failed, workers, max_failures, show_progress_bar, desc):
+    """Fetch pending songs with ``workers`` threads; the store is written here, one song at a time.
+
+    ``fetch(song)`` returns ``(status, reason, responses, update)``.  A song whose fetch raised
+    :class:`SourceError` (or returned ``"pending"``) stays pending with the reason; after
+    ``max_failures`` such songs in a row (``None``: no limit), or a :class:`FatalSourceError`,
+    the job stops and the songs not fetched yet stay pending.  Returns the summary entries of a stop (else ``{}``).
+    """
+    with store.lock(stage):
+        pending = store.pending(stage, limit=limit, retry_failed=retry_failed)
+        halt = threading.Event()
+        stopped, streak = {}, 0
+
+        def guarded(song):
+            return None if halt.is_set() else fetch(song)
+
+        def stop(exc):
+            stopped.update(_stopped(exc))
+            halt.set()
             for _, future in futures:
                 future.cancel()
-            raise
+
+        with _bar(len(pending), desc, show_progress_bar) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
+            futures = [(song, pool.submit(guarded, song)) for song in pending]
+            try:
+                for song, future in futures:
+                    if future.cancelled():
+                        continue
+                    try:
+                        outcome = future.result()
+                    except FatalSourceError as exc:
+                        if not stopped:
+                            stop(exc)
+                        continue
+                    except SourceError as exc:
+                        outcome = ("pending", str(exc), None, None)
+                    if outcome is None:  # not asked: the job was stopping
+                        continue
+                    status, reason, responses, update = outcome
+                    store.complete(song["song_id"], stage, status=status, reason=reason, response=responses,
+                                   update=update)
+                    bar.update()
+                    streak = streak + 1 if status == "pending" else 0
+                    if max_failures and streak >= max_failures and not stopped:
+                        stop(SourceError(f"{max_failures} songs in a row could not be fetched (last: {reason})"))
+            except BaseException:
+                halt.set()
+                for _, future in futures:
+                    future.cancel()
+                raise
+    if stopped:
+        logger.warning("%s job stopped: %s; the songs not done stay pending, run it again to resume",
+                       stage, stopped["stopped"])
+    return stopped
 
 
-def scrape_lastfm(store, client, *, limit=None, retry_failed=False, workers=2, show_progress_bar=True):
-    """Top tags for every pending song (``lastfm`` stage); ``client`` is a :class:`LastfmClient`."""
+def scrape_lastfm(store, client, *, limit=None, retry_failed=False, workers=2, max_failures=5,
+                  show_progress_bar=True):
+    """Top tags for every pending song (``lastfm`` stage); ``client`` is a :class:`LastfmClient`.
+
+    A song Last.fm could not answer (after retries) stays pending with the reason; after
+    ``max_failures`` of them in a row, or a refused key, the job stops (``summary["stopped"]``)
+    and the rest stay pending for the next run.
+    """
 
     def fetch(song):
         tags, body = client.top_tags(song["title"], song["artist"], mbid=song.get("mbid"))
@@ -108,106 +155,149 @@ def scrape_lastfm(store, client, *, limit=None, retry_failed=False, workers=2, s
             return "failed", "no tags on Last.fm", response, None
         return "done", None, response, {"tags": tags, "tags_source": "lastfm"}
 
-    _run(store, "lastfm", fetch, limit=limit, retry_failed=retry_failed, workers=workers,
-         show_progress_bar=show_progress_bar,
-         desc="Last.fm tags")
-    return _summary(store, "lastfm")
+    stopped = _run(store, "lastfm", fetch, limit=limit, retry_failed=retry_failed, workers=workers,
+                   max_failures=max_failures, show_progress_bar=show_progress_bar, desc="Last.fm tags")
+    return _summary(store, "lastfm", stopped)
 
 
-def scrape_audio(store, sources, *, limit=None, retry_failed=False, show_progress_bar=True):
+def scrape_audio(store, sources, *, limit=None, retry_failed=False, max_failures=3, show_progress_bar=True):
     """Audio features for every pending song from the first of ``sources`` that has them.
 
-    A source that refuses us for good (Spotify's 403 for apps registered after 2024-11-27) is
-    reported once and dropped; the next sources carry on.
+    A source that refuses us for good (Spotify's 403 for apps registered after 2024-11-27, a
+    refused key) is reported once and dropped; the next sources carry on.  A source that fails
+    (an outage: 5xx after retries, no answer) leaves the songs it could not answer **pending**
+    with the reason recorded, and is dropped for the rest of the run after ``max_failures``
+    batches failed in a row.  When no source is left, the job stops with the remaining songs
+    pending and says why (``summary["stopped"]``): run it again later to resume.
     """
     sources = list(sources)
     if not sources:
         raise ValueError("no audio-feature source: give Spotify keys, a features table or an audio folder")
-    pending = store.pending("audio", limit=limit, retry_failed=retry_failed)
-    batch_size = max(s.batch_size for s in sources)
-    notes = []
-    used = Counter()
-    with _bar(len(pending), "audio features", show_progress_bar) as bar:
-        for start in range(0, len(pending), batch_size):
-            batch = pending[start:start + batch_size]
-            results = {s["song_id"]: None for s in batch}
-            responses = {s["song_id"]: [] for s in batch}
-            for source in list(sources):
-                todo = [s for s in batch if results[s["song_id"]] is None]
-                if not todo:
+    with store.lock("audio"):
+        pending = store.pending("audio", limit=limit, retry_failed=retry_failed)
+        batch_size = max(s.batch_size for s in sources)
+        notes, used, failures, refusals = [], Counter(), Counter(), []
+
+        def drop(source, message, exc):
+            logger.warning("%s", message)
+            notes.append(message)
+            refusals.append(exc)
+            sources.remove(source)
+
+        with _bar(len(pending), "audio features", show_progress_bar) as bar:
+            for start in range(0, len(pending), batch_size):
+                if not sources:
                     break
-                try:
-                    answers = source.get(todo)
-                except FatalSourceError as exc:
-                    logger.warning("%s", exc)
-                    notes.append(str(exc))
-                    sources.remove(source)
-                    continue
-                for song, (features, key, raw) in zip(todo, answers):
-                    responses[song["song_id"]].append((f"audio:{source.name}", key or song["song_id"], 200, raw))
-                    if features is not None:
-                        results[song["song_id"]] = (source.name, features)
-            if not sources:
-                raise FatalSourceError("no audio-feature source is left: " + " | ".join(notes))
-            for song in batch:
-                found = results[song["song_id"]]
-                if found is None:
-                    store.complete(song["song_id"], "audio", status="failed", reason="no audio features in any source",
-                                   response=responses[song["song_id"]])
-                else:
-                    used[found[0]] += 1
-                    store.complete(song["song_id"], "audio", response=responses[song["song_id"]],
-                                   update={"audio": found[1], "audio_source": found[0]})
-            bar.update(len(batch))
-    return _summary(store, "audio", {"sources_used": dict(used), "notes": notes})
+                batch = pending[start:start + batch_size]
+                results = {s["song_id"]: None for s in batch}
+                responses = {s["song_id"]: [] for s in batch}
+                errors = {s["song_id"]: [] for s in batch}
+                for source in list(sources):
+                    todo = [s for s in batch if results[s["song_id"]] is None]
+                    if not todo:
+                        break
+                    try:
+                        answers = source.get(todo)
+                    except FatalSourceError as exc:
+                        drop(source, str(exc), exc)
+                        continue
+                    except SourceError as exc:
+                        failures[source.name] += 1
+                        for song in todo:
+                            errors[song["song_id"]].append(f"{source.name}: {exc}")
+                        if failures[source.name] >= max_failures:
+                            drop(source, f"{source.name} failed on {max_failures} batches in a row ({exc}); "
+                                         "not used for the rest of this run", exc)
+                        continue
+                    failures[source.name] = 0
+                    for song, (features, key, raw) in zip(todo, answers):
+                        responses[song["song_id"]].append((f"audio:{source.name}", key or song["song_id"], 200, raw))
+                        if features is not None:
+                            results[song["song_id"]] = (source.name, features)
+                for song in batch:
+                    song_id = song["song_id"]
+                    if results[song_id] is not None:
+                        used[results[song_id][0]] += 1
+                        store.complete(song_id, "audio", response=responses[song_id],
+                                       update={"audio": results[song_id][1], "audio_source": results[song_id][0]})
+                    elif errors[song_id] or not sources:  # a source could not answer: ask again next run
+                        store.complete(song_id, "audio", status="pending", response=responses[song_id],
+                                       reason="; ".join(errors[song_id]) or "no audio-feature source was left")
+                    else:
+                        store.complete(song_id, "audio", status="failed", reason="no audio features in any source",
+                                       response=responses[song_id])
+                bar.update(len(batch))
+    extra = {"sources_used": dict(used), "notes": notes}
+    if not sources:
+        extra.update(stopped="no audio-feature source is left: " + " | ".join(notes),
+                     credentials=all(isinstance(e, CredentialError) for e in refusals))
+    return _summary(store, "audio", extra)
 
 
-def scrape_lyrics(store, sources, *, limit=None, retry_failed=False, workers=1, show_progress_bar=True):
+def scrape_lyrics(store, sources, *, limit=None, retry_failed=False, workers=1, max_failures=5,
+                  show_progress_bar=True):
     """Lyrics for every pending song from the first of ``sources`` that has them.
 
     A source is any :class:`~musemood.sources.LyricsSource` (``GeniusClient``, ``LrclibClient``):
     ``lyrics(title, artist) -> (text or None, info, responses)``.
 
-    Genius answering 403 switches it off for the rest of the run (reported once); the other
-    sources carry on.
+    A source that refuses us for good (Genius's 403 to scripts, a bad Genius token) is switched
+    off for the rest of the run and reported once; so is one that failed on ``max_failures`` songs
+    in a row.  The other sources carry on: one source's bad key never stops a key-less one.  A
+    song that a failing source could not answer, and no other source had, stays pending with the
+    reason.  When no source is left the job stops (``summary["stopped"]``).
     """
-    from .sources.genius import GeniusBlocked
-
     sources = list(sources)
     if not sources:
         raise ValueError("no lyrics source: use genius, lrclib or both")
-    blocked = set()
-    notes = []
+    blocked, notes, refusals, streaks = set(), [], [], Counter()
+    lock = threading.Lock()
+
+    def block(client, message, exc):
+        with lock:
+            if client.service in blocked:
+                return
+            blocked.add(client.service)
+            logger.warning("%s", message)
+            notes.append(message)
+            refusals.append(exc)
 
     def fetch(song):
-        reasons, responses = [], []
+        reasons, responses, errored = [], [], False
         for client in sources:
             if client.service in blocked:
                 continue
             try:
                 text, info, got = client.lyrics(song["title"], song["artist"])
-            except GeniusBlocked as exc:
-                if "genius" not in blocked:
-                    blocked.add("genius")
-                    logger.warning("%s", exc)
-                    notes.append(str(exc))
-                reasons.append("Genius blocked (403)")
+            except FatalSourceError as exc:  # for good: the song is not kept pending for it
+                block(client, str(exc), exc)
+                reasons.append(f"{client.service} refused ({str(exc).split(':')[0]})")
                 continue
-            except FatalSourceError:
-                raise
             except SourceError as exc:
                 reasons.append(f"{client.service}: {exc}")
+                errored = True
+                with lock:
+                    streaks[client.service] += 1
+                    failing = streaks[client.service] >= max_failures
+                if failing:
+                    block(client, f"{client.service} failed on {max_failures} songs in a row ({exc}); not used for "
+                                  "the rest of this run", exc)
                 continue
+            with lock:
+                streaks[client.service] = 0
             responses.extend(got)
             if text is not None:
                 return "done", None, responses, {"lyrics": text, "lyrics_source": client.service}
             reasons.append(info.get("reason", f"not on {client.service}"))
-        return "failed", "; ".join(reasons), responses, None
+        if len(blocked) == len({c.service for c in sources}):
+            error = CredentialError if all(isinstance(e, CredentialError) for e in refusals) else FatalSourceError
+            raise error("no lyrics source is left: " + " | ".join(notes))
+        # a source that could not answer may have it next time: keep the song pending
+        return ("pending" if errored else "failed"), "; ".join(reasons), responses, None
 
-    _run(store, "lyrics", fetch, limit=limit, retry_failed=retry_failed, workers=workers,
-         show_progress_bar=show_progress_bar,
-         desc="lyrics")
-    return _summary(store, "lyrics", {"notes": notes})
+    stopped = _run(store, "lyrics", fetch, limit=limit, retry_failed=retry_failed, workers=workers,
+                   max_failures=None, show_progress_bar=show_progress_bar, desc="lyrics")  # per source above
+    return _summary(store, "lyrics", {"notes": notes, **stopped})
 
 
 # -------------------------------------------------------------------- dataset

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import schema
-from .http import (FatalSourceError, MinInterval, SourceError, backoff_delay, credential, redact_logs, session)
+from .http import (CredentialError, FatalSourceError, MinInterval, SourceError, backoff_delay, credential,
+                   redact_logs, session)
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +56,16 @@ class SpotifyAudioFeatures:
         Retries of 429 (honouring Retry-After), 5xx, timeouts and malformed answers.
     min_interval : float, default=0.1
         Seconds between requests.
+    max_retry_after : float, optional
+        The longest ``Retry-After`` waited for, in seconds (default ``MUSEMOOD_MAX_RETRY_AFTER``
+        or 120); a longer one is logged and cut to this.
     """
 
     name = "spotify"
     batch_size = 100
 
     def __init__(self, client_id=None, client_secret=None, *, api_url=SPOTIFY_API, token_url=SPOTIFY_TOKEN_URL,
-                 timeout=10.0, retries=5, backoff=0.5, min_interval=0.1):
+                 timeout=10.0, retries=5, backoff=0.5, min_interval=0.1, max_retry_after=None):
         import spotipy
         from spotipy.cache_handler import MemoryCacheHandler
         from spotipy.oauth2 import SpotifyClientCredentials
@@ -74,12 +78,13 @@ class SpotifyAudioFeatures:
         # MemoryCacheHandler: spotipy would otherwise write the token to a .cache file in the
         # working directory, where it could end up committed.
         auth = SpotifyClientCredentials(client_id, client_secret, requests_timeout=timeout,
-                                        requests_session=session(retries=retries, backoff=backoff,
-                                                                 methods=("POST",)),
+                                        requests_session=session("Spotify", retries=retries, backoff=backoff,
+                                                                 methods=("POST",), retry_after_cap=max_retry_after),
                                         cache_handler=MemoryCacheHandler())
         auth.OAUTH_TOKEN_URL = token_url
         self.client = spotipy.Spotify(auth_manager=auth, requests_timeout=timeout,
-                                      requests_session=session(retries=retries, backoff=backoff))
+                                      requests_session=session("Spotify", retries=retries, backoff=backoff,
+                                                               retry_after_cap=max_retry_after))
         self.client.prefix = api_url.rstrip("/") + "/"
 
     def get(self, songs):
@@ -93,6 +98,8 @@ class SpotifyAudioFeatures:
         return [(found.get(i), i or "", json.dumps(found.get(i))) for i in ids]
 
     def _fetch(self, batch):
+        """The answers for ``batch``.  HTTP errors were retried by the session already; a
+        malformed body is retried here."""
         import requests
         from spotipy.exceptions import SpotifyException, SpotifyOauthError
 
@@ -105,28 +112,62 @@ class SpotifyAudioFeatures:
                 if isinstance(result, list) and len(result) == len(batch):
                     return result
                 reason = "a malformed answer"
-            except TypeError:  # spotipy hands on None when the body is not JSON
-                reason = "a malformed answer"
             except SpotifyOauthError as exc:
-                raise FatalSourceError(f"Spotify refused the client credentials ({exc.error}); check "
-                                       "SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET") from None
+                raise _token_error(exc) from None
             except SpotifyException as exc:
-                if exc.http_status == 403:
-                    raise FatalSourceError(SPOTIFY_FORBIDDEN) from None
-                if exc.http_status == 401:
-                    raise FatalSourceError("Spotify answered 401 Unauthorized; check SPOTIPY_CLIENT_ID and "
-                                           "SPOTIPY_CLIENT_SECRET") from None
-                if exc.http_status not in (429, 500, 502, 503, 504):
-                    raise SourceError(f"Spotify answered HTTP {exc.http_status} to audio-features") from None
-                reason = f"HTTP {exc.http_status}"
+                raise _api_error(exc.http_status) from None
+            except (TypeError, AttributeError, KeyError) as exc:
+                # spotipy reads an error body as {"error": {"message": ...}}; another shape (or a
+                # body that is not JSON) breaks it before it tells the status: take it from the cause.
+                status = _http_status(exc)
+                if status is not None:
+                    raise _api_error(status) from None
+                reason = "a malformed answer"
+            except ValueError:  # a body that is not JSON (the token's, say): malformed, asked again
+                reason = "a malformed answer"
             except requests.RequestException as exc:
-                reason = f"no answer ({type(exc).__name__})"
+                raise SourceError(f"Spotify audio-features: no answer after {self.retries} retries "
+                                  f"({type(exc).__name__}); try again later") from None
             if attempt == self.retries:
                 raise SourceError(f"Spotify audio-features: {reason} after {self.retries} retries; try again later")
             wait = backoff_delay(attempt, self.backoff, 60.0)
             logger.info("Spotify audio-features: %s; retrying in %.1f s", reason, wait)
             time.sleep(wait)
         raise AssertionError("unreachable")
+
+
+def _http_status(exc):
+    """The HTTP status of the ``requests`` error an exception was raised while handling, if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        response = getattr(exc, "response", None)
+        if getattr(response, "status_code", None) is not None:
+            return response.status_code
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _api_error(status):
+    if status == 403:
+        return FatalSourceError(SPOTIFY_FORBIDDEN)
+    if status == 401:
+        return CredentialError("Spotify answered 401 Unauthorized to audio-features; check SPOTIPY_CLIENT_ID and "
+                               "SPOTIPY_CLIENT_SECRET")
+    if status in (429, 500, 502, 503, 504):
+        return SourceError(f"Spotify audio-features answered HTTP {status} after retries; try again later")
+    return SourceError(f"Spotify answered HTTP {status} to audio-features")
+
+
+def _token_error(exc):
+    """Spotify's token endpoint failed: refused credentials (400/401) or a server error."""
+    status = _http_status(exc)
+    if status in (400, 401) or (status is None and exc.error in ("invalid_client", "unauthorized_client")):
+        return CredentialError(f"Spotify refused the client credentials ({exc.error}); check SPOTIPY_CLIENT_ID "
+                               "and SPOTIPY_CLIENT_SECRET")
+    what = f"HTTP {status}" if status else f"an unusable answer ({exc.error})"
+    return SourceError(f"Spotify's token endpoint answered {what} after retries; Spotify may be down, try again "
+                       "later")
 
 
 def _spotify_features(features):

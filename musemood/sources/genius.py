@@ -17,7 +17,8 @@ import json
 import logging
 import time
 
-from .http import (FatalSourceError, MinInterval, SourceError, backoff_delay, credential, redact_logs, session)
+from .http import (CredentialError, FatalSourceError, MinInterval, SourceError, backoff_delay, credential,
+                   redact_logs, session)
 from .matching import DEFAULT_THRESHOLD, best_match
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ API_URL = "https://api.genius.com/"
 WEB_URL = "https://genius.com/"
 
 
-class GeniusBlocked(SourceError):
+class GeniusBlocked(FatalSourceError):
     """Genius refused the request (403): it blocks many scripts; use another lyrics source."""
 
 
@@ -47,12 +48,15 @@ class GeniusClient:
         Seconds between requests.
     retries, backoff : int, float
         Retries of 429 (Retry-After honoured), 5xx, timeouts and malformed JSON.
+    max_retry_after : float, optional
+        The longest ``Retry-After`` waited for, in seconds (default ``MUSEMOOD_MAX_RETRY_AFTER``
+        or 120); a longer one is logged and cut to this.
     """
 
     service = "genius"
 
     def __init__(self, access_token=None, *, threshold=DEFAULT_THRESHOLD, api_url=API_URL, web_url=WEB_URL,
-                 timeout=10.0, min_interval=0.5, retries=5, backoff=0.5):
+                 timeout=10.0, min_interval=0.5, retries=5, backoff=0.5, max_retry_after=None):
         import lyricsgenius
 
         token = credential(access_token, "GENIUS_ACCESS_TOKEN", "The Genius lyrics source")
@@ -63,7 +67,8 @@ class GeniusClient:
                                           remove_section_headers=False, skip_non_songs=True)
         self.genius.API_ROOT = api_url.rstrip("/") + "/"
         self.genius.WEB_ROOT = web_url.rstrip("/") + "/"
-        self.genius._session = session(retries=retries, backoff=backoff)  # our retries and User-Agent
+        # our retries and User-Agent
+        self.genius._session = session("Genius", retries=retries, backoff=backoff, retry_after_cap=max_retry_after)
         self.genius._session.hooks["response"].append(_check_status)
 
     def search(self, title, artist):
@@ -123,7 +128,7 @@ def _check_status(response, *args, **kwargs):
     """A requests response hook: lyricsgenius does not check statuses itself."""
     status = response.status_code
     if status == 401:
-        raise FatalSourceError("Genius answered 401: GENIUS_ACCESS_TOKEN is not a valid client access token "
+        raise CredentialError("Genius answered 401: GENIUS_ACCESS_TOKEN is not a valid client access token "
                                "(make one at https://genius.com/api-clients)")
     if status == 403:
         raise GeniusBlocked("Genius answered 403 Forbidden (it blocks many scripts and cloud addresses); "

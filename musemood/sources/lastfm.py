@@ -27,8 +27,8 @@ import time
 
 import httpx2
 
-from .http import (USER_AGENT, FatalSourceError, MinInterval, RETRY_STATUSES, SourceError, backoff_delay,
-                   credential, retry_after)
+from .http import (USER_AGENT, CredentialError, MinInterval, RETRY_STATUSES, SourceError, backoff_delay,
+                   cap_wait, credential, retry_after, retry_after_limit)
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +42,14 @@ FATAL = {4, 9, 10, 26}
 class RetryTransport(httpx2.BaseTransport):
     """An httpx2 transport that retries 429/5xx answers and timeouts with exponential backoff.
 
-    ``Retry-After`` on 429/503 is honoured.  ``timeout`` (seconds) replaces the caller's
-    timeouts, so pylast's fixed 20-second read timeout does not hold a scrape up.
+    ``Retry-After`` on 429/503 is honoured (at most ``max_retry_after`` seconds).  ``timeout``
+    (seconds) replaces the caller's timeouts, so pylast's fixed 20-second read timeout does not
+    hold a scrape up.
     """
 
     def __init__(self, inner=None, *, retries=5, backoff=0.5, max_backoff=60.0, timeout=10.0, sleep=time.sleep,
-                 api_url=None):
+                 api_url=None, max_retry_after=None):
+        self.max_retry_after = retry_after_limit(max_retry_after)
         self.inner = inner if inner is not None else httpx2.HTTPTransport()
         self.api_url = None if api_url is None else httpx2.URL(api_url)
         self.retries, self.backoff, self.max_backoff = retries, backoff, max_backoff
@@ -71,8 +73,9 @@ class RetryTransport(httpx2.BaseTransport):
                 continue
             if response.status_code not in RETRY_STATUSES or last:
                 return response
-            wait = retry_after(response.headers.get("Retry-After"),
-                               default=backoff_delay(attempt, self.backoff, self.max_backoff))
+            wait = cap_wait(retry_after(response.headers.get("Retry-After"),
+                                        default=backoff_delay(attempt, self.backoff, self.max_backoff)),
+                            self.max_retry_after, "Last.fm")
             response.read()
             response.close()
             logger.info("Last.fm answered HTTP %s; retrying in %.1f s", response.status_code, wait)
@@ -100,6 +103,9 @@ class LastfmClient:
         Seconds between requests; Last.fm's terms allow 5 per second.
     retries, backoff, max_backoff : int, float, float
         Retries of 429/5xx/timeouts and of Last.fm's transient error codes (8, 11, 16, 29).
+    max_retry_after : float, optional
+        The longest ``Retry-After`` waited for, in seconds (default ``MUSEMOOD_MAX_RETRY_AFTER``
+        or 120); a longer one is logged and cut to this.
     api_url : str, optional
         Send pylast's requests to this host instead of ``https://ws.audioscrobbler.com``
         (a mirror, a recording proxy, a local fake).
@@ -117,14 +123,14 @@ class LastfmClient:
     service = "lastfm"
 
     def __init__(self, api_key=None, *, timeout=10.0, min_interval=MIN_INTERVAL, retries=5, backoff=0.5,
-                 max_backoff=60.0, api_url=None, transport=None):
+                 max_backoff=60.0, api_url=None, transport=None, max_retry_after=None):
         import pylast
 
         key = credential(api_key, "LASTFM_API_KEY", "The Last.fm client")
         self.retries, self.backoff, self.max_backoff = retries, backoff, max_backoff
         self._interval = MinInterval(min_interval)
         self.transport = RetryTransport(transport, retries=retries, backoff=backoff, max_backoff=max_backoff,
-                                        timeout=timeout, api_url=api_url)
+                                        timeout=timeout, api_url=api_url, max_retry_after=max_retry_after)
         self.network = pylast.LastFMNetwork(api_key=key, proxy={"https://": self.transport})
 
     def top_tags(self, title, artist, *, mbid=None):
@@ -154,7 +160,7 @@ class LastfmClient:
                 if code in NOT_FOUND:
                     return None
                 if code in FATAL:
-                    raise FatalSourceError(f"Last.fm refused the API key (error {code}: {exc.details}); "
+                    raise CredentialError(f"Last.fm refused the API key (error {code}: {exc.details}); "
                                            "check LASTFM_API_KEY at https://www.last.fm/api/accounts") from None
                 if code not in TRANSIENT and code not in RETRY_STATUSES:
                     raise SourceError(f"Last.fm error {code}: {exc.details}") from None

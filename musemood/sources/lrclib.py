@@ -30,6 +30,9 @@ class LrclibClient:
         Seconds between requests (LRCLIB asks for politeness, not a number).
     retries, backoff : int, float
         Retries of 429/5xx/timeouts with exponential backoff (Retry-After honoured).
+    max_retry_after : float, optional
+        The longest ``Retry-After`` waited for, in seconds (default ``MUSEMOOD_MAX_RETRY_AFTER``
+        or 120); a longer one is logged and cut to this.
     threshold : float, default=90
         Fuzzy title/artist score (0-100) a search hit needs (:func:`~musemood.sources.matching.best_match`).
     """
@@ -37,12 +40,12 @@ class LrclibClient:
     service = "lrclib"
 
     def __init__(self, base_url=BASE_URL, *, timeout=10.0, min_interval=0.2, retries=5, backoff=0.5,
-                 threshold=DEFAULT_THRESHOLD):
+                 threshold=DEFAULT_THRESHOLD, max_retry_after=None):
         self.threshold = threshold
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retries, self.backoff = retries, backoff
-        self._session = session(retries=retries, backoff=backoff)
+        self._session = session("LRCLIB", retries=retries, backoff=backoff, retry_after_cap=max_retry_after)
         self._interval = MinInterval(min_interval)
 
     def lyrics(self, title, artist):

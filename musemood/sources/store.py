@@ -61,6 +61,10 @@ CREATE INDEX IF NOT EXISTS stages_by_status ON stages (stage, status);
 _SONG_COLUMNS = ("song_id", "title", "artist", "spotify_id", "lastfm_url", "mbid")
 
 
+class StoreBusy(RuntimeError):
+    """Another process holds this stage of the scrape store."""
+
+
 class ScrapeStore:
     """A resumable scrape's state in one SQLite file.
 
@@ -213,11 +217,37 @@ class ScrapeStore:
             out[row["status"]] = row["n"]
         return out
 
-    def reasons(self, stage):
-        """Why songs failed in ``stage``: a Counter of reasons."""
+    def reasons(self, stage, status="failed"):
+        """Why songs are ``status`` (failed, or pending after a source could not answer) in ``stage``."""
         return Counter({r["reason"]: r["n"] for r in self._db.execute(
-            "SELECT reason, COUNT(*) AS n FROM stages WHERE stage = ? AND status = 'failed' GROUP BY reason",
-            (stage,))})
+            "SELECT reason, COUNT(*) AS n FROM stages WHERE stage = ? AND status = ? AND reason IS NOT NULL "
+            "GROUP BY reason", (stage, status))})
+
+    @contextmanager
+    def lock(self, stage):
+        """Hold ``stage`` of this store for one process; another one gets :class:`StoreBusy` at once.
+
+        Two processes scraping the same stage would ask the services twice for the same songs.
+        The lock is a file beside the store (``<store>.<stage>.lock``), released when the job ends
+        or its process dies.
+        """
+        if self.path == ":memory:":
+            yield
+            return
+        from filelock import FileLock, Timeout
+
+        path = f"{self.path}.{stage}.lock"
+        lock = FileLock(path, timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise StoreBusy(f"another process is running the {stage} job on {self.path} (it holds {path}); "
+                            "wait for it to finish or stop it: two jobs on one stage would ask the services "
+                            "twice for the same songs") from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     # ------------------------------------------------------------ responses
     def response(self, service, key):

@@ -115,6 +115,9 @@ def lastfm_tags(song):
 # ------------------------------------------------------------------ Spotify
 class SpotifyState:
     forbid_audio_features = False
+    features_status = None  # e.g. 503: every audio-features call answers it (an outage)
+    token_status = None  # e.g. 500 (the token endpoint is down) or 400 (bad credentials)
+    error_body = None  # the body of those answers; Spotify's own shape by default
 
 
 def spotify_routes(songs, state=None):
@@ -122,12 +125,19 @@ def spotify_routes(songs, state=None):
     by_id = {s["spotify_id"]: s for s in songs if s["on_spotify"]}
 
     def token(query):
+        if state.token_status:
+            body = {"error": "invalid_client", "error_description": "Invalid client"} \
+                if state.token_status == 400 else {"error": "server_error"}
+            return state.token_status, {}, state.error_body or json.dumps(body)
         return 200, {}, json.dumps({"access_token": "fake-access-token", "token_type": "Bearer",
                                     "expires_in": 3600})
 
     def features(query):
         if state.forbid_audio_features:
             return 403, {}, json.dumps({"error": {"status": 403, "message": "Forbidden"}})
+        if state.features_status:
+            return state.features_status, {}, state.error_body or json.dumps(
+                {"error": {"status": state.features_status, "message": "Service unavailable"}})
         out = []
         for track_id in query.get("ids", "").split(","):
             song = by_id.get(track_id)
