@@ -208,6 +208,10 @@ class SongCatalogue:
     def load(cls, path) -> SongCatalogue:
         path = Path(path)
         out = cls(**read_config(path, cls)["params"])
+        score = out.min_title_score
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 100:
+            raise ValueError(f"{path / 'config.json'}: min_title_score must be a number in [0, 100], got {score!r}; "
+                             "save the catalogue again")
         songs = pd.read_parquet(path / "songs.parquet")
         for column in songs.columns:
             if column != "cluster":

@@ -232,20 +232,35 @@ class SongMap:
         """Read a map written by :meth:`save`; it places new songs as the saved one did."""
         from pathlib import Path
 
-        from .persistence import read_config
+        from .persistence import check_arrays, load_npy, read_config
 
         path = Path(path)
         config = read_config(path, cls)
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
-        out = cls(**params)
-        for name in ("n_clusters_", "choice_", "elbow_", "best_silhouette_k_", "n_features_in_"):
-            setattr(out, name, config[name])
-        out.sweep_ = pd.DataFrame(config["sweep_"], columns=["k", "inertia", "silhouette"])
+        try:
+            params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
+            out = cls(**params)
+            for name in ("n_clusters_", "choice_", "elbow_", "best_silhouette_k_", "n_features_in_"):
+                setattr(out, name, config[name])
+            out.sweep_ = pd.DataFrame(config["sweep_"], columns=["k", "inertia", "silhouette"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path / 'config.json'} is not a SongMap's config ({type(exc).__name__}: {exc}); "
+                             "save the map again") from None
+        arrays = {name: load_npy(path / f"{name}.npy") for name in ("labels", "embedding", "sample", "anchors",
+                                                                    "map_2d", "plot_index")}
+        for name in ("pca_mean", "pca_components", "centres"):
+            arrays[name] = load_npy(path / f"{name}.npy") if (path / f"{name}.npy").exists() else None
+        # n songs, c map dimensions, s fitted sample, p PCA components, f input features, k clusters
+        anchors = ("s", "p") if arrays["pca_mean"] is not None else ("s", "f")
+        check_arrays(path, arrays, {"labels": ("n",), "embedding": ("n", "c"), "sample": ("s",), "anchors": anchors,
+                                    "map_2d": ("m", 2), "plot_index": ("m",), "pca_mean": ("f",),
+                                    "pca_components": ("p", "f"), "centres": ("k", "c")},
+                     sizes={"f": out.n_features_in_, "k": out.n_clusters_},
+                     bounds={"labels": "k", "sample": "n", "plot_index": "n"})
         for name in ("labels", "embedding", "sample", "anchors", "map_2d", "plot_index"):
-            setattr(out, name + "_", np.load(path / f"{name}.npy"))
-        out.pca_ = ({"mean": np.load(path / "pca_mean.npy"), "components": np.load(path / "pca_components.npy")}
-                    if (path / "pca_mean.npy").exists() else None)
-        out._centres = np.load(path / "centres.npy") if (path / "centres.npy").exists() else None
+            setattr(out, name + "_", arrays[name])
+        out.pca_ = ({"mean": arrays["pca_mean"], "components": arrays["pca_components"]}
+                    if arrays["pca_mean"] is not None else None)
+        out._centres = arrays["centres"]
         return out
 
     def _make_reducer(self, n):

@@ -182,6 +182,77 @@ def read_config(path, cls=None, *, formats=(FORMAT,), verify=True):
     if fmt not in formats:
         raise ValueError(f"{file} is in save format {fmt}; this musemood ({__version__}) reads format "
                          f"{', '.join(map(str, formats))}: save it again with this version")
+    for key in ("params", "files"):
+        if not isinstance(config.get(key, {}), dict):
+            raise ValueError(f"{file}: {key!r} must be a JSON object, got {config[key]!r}; save the part again")
     if verify:
         verify_files(path, config)
     return config
+
+
+def verify_tree(path):
+    """:func:`verify_files` for a saved part and every part saved inside it (without loading any)."""
+    path = Path(path)
+    read_config(path)
+    for sub in sorted(p for p in path.rglob("*") if p.is_dir() and p != path and _is_part(p)):
+        read_config(sub)
+
+
+def load_npy(file, *, mmap=False):
+    """``np.load`` without pickles; an unreadable file is a ``ValueError`` naming it."""
+    import numpy as np
+
+    try:
+        return np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{file} is missing: copy the whole folder, or save the part again") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"{file} is not a readable NumPy array ({exc}); save the part again") from None
+
+
+def check_arrays(folder, arrays, shapes, *, sizes=None, bounds=None, names=None, finite=True):
+    """Check that a part's arrays agree with each other and with its ``config.json``.
+
+    ``shapes`` maps an array's name to its shape in symbols (``("n", "d")``) or numbers; arrays
+    sharing a symbol must agree on it, and ``sizes`` fixes symbols from the config (e.g. the
+    number of clusters).  ``bounds`` maps an index array to the symbol its values must stay
+    below (``{"sample": "n"}``).  Floating arrays must be finite (unless ``finite=False``, for
+    memory-mapped arrays too large to read at load).  ``names`` gives each array's
+    file name (default ``<name>.npy``).  Errors name the file that disagrees and the one it
+    disagrees with.
+    """
+    import numpy as np
+
+    folder = Path(folder)
+    names = names or {}
+    seen = {symbol: (value, folder / CONFIG) for symbol, value in (sizes or {}).items()}
+
+    def where(name):
+        return folder / names.get(name, f"{name}.npy")
+
+    for name, spec in shapes.items():
+        if arrays.get(name) is None:
+            continue
+        array = np.asarray(arrays[name]) if not hasattr(arrays[name], "shape") else arrays[name]
+        if array.ndim != len(spec):
+            raise ValueError(f"{where(name)} holds a {array.ndim}-D array where a {len(spec)}-D one is expected: "
+                             "the file is not the one this part saved; save the part again")
+        for axis, symbol in enumerate(spec):
+            expected, source = (symbol, None) if isinstance(symbol, int) else seen.setdefault(
+                symbol, (array.shape[axis], where(name)))
+            if array.shape[axis] != expected:
+                other = f"{source} says {expected:,}" if source else f"{expected:,} is expected"
+                raise ValueError(f"{where(name)} has {array.shape[axis]:,} along axis {axis} where {other}: the "
+                                 "folder mixes files from different saves or was edited; save the part again")
+        values = array.data if hasattr(array, "tocsr") else array  # a SciPy sparse matrix: its stored values
+        if finite and array.dtype.kind == "f" and not np.isfinite(values).all():
+            raise ValueError(f"{where(name)} holds NaN or infinite values: the part was saved from a broken fit "
+                             "or the file was changed; fit and save it again")
+    for name, symbol in (bounds or {}).items():
+        array = arrays.get(name)
+        if array is None or not len(array):
+            continue
+        limit = seen.get(symbol, (None,))[0]
+        if array.dtype.kind not in "iu" or array.min() < 0 or (limit is not None and array.max() >= limit):
+            raise ValueError(f"{where(name)} holds rows outside 0..{(limit or 0) - 1}: the folder mixes files "
+                             "from different saves or was edited; save the part again")

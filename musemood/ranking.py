@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .persistence import read_config, write_config
+from .persistence import check_arrays, load_npy, read_config, write_config
 from .retrieval import LexicalIndex, VectorIndex, best_scores
 from .text import clean_lyrics
 
@@ -160,8 +160,14 @@ class HybridRetriever:
     def load(cls, path, catalogue, *, mmap=False) -> HybridRetriever:
         path = Path(path)
         params = read_config(path, cls)["params"]
-        return cls(LexicalIndex.load(path / "lexical"), VectorIndex.load(path / "vectors", mmap=mmap),
-                   np.load(path / "keywords.npy"), catalogue, **params)
+        lexical = LexicalIndex.load(path / "lexical")
+        keywords = load_npy(path / "keywords.npy")
+        check_arrays(path, {"keywords": keywords}, {"keywords": ("n", "w")}, sizes={"n": lexical.n_songs_})
+        if keywords.size and (keywords.dtype.kind not in "iu" or keywords.min() < -1  # term ids; -1 pads
+                              or keywords.max() >= len(lexical.terms_)):
+            raise ValueError(f"{path / 'keywords.npy'} names terms beyond the {len(lexical.terms_):,} of "
+                             f"{path / 'lexical'}: the folder mixes files from different saves; save it again")
+        return cls(lexical, VectorIndex.load(path / "vectors", mmap=mmap), keywords, catalogue, **params)
 
 
 def _lookup(ids, scores, wanted):

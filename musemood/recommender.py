@@ -36,7 +36,7 @@ import pandas as pd
 
 from . import schema
 from .catalogue import AmbiguousTitleError, SongCatalogue, SongNotFoundError, check_catalogue_frame
-from .persistence import read_config, write_config
+from .persistence import check_arrays, load_npy, read_config, verify_tree, write_config
 from .ranking import METHODS, HybridRetriever
 from .rerank import METHOD_NAMES, RerankTuner, default_queries, golden_section_max
 from .retrieval import LexicalIndex, VectorIndex, embedding_keywords, top_terms
@@ -142,6 +142,7 @@ class Recommender:
             should be songs the model was not trained on.
         """
         started = time.perf_counter()
+        _check_params(self)
         df = check_catalogue_frame(df, self.text_column)
         n = len(df)
         if vectors is not None and len(vectors) != n:
@@ -323,12 +324,22 @@ class Recommender:
             raise FileNotFoundError(f"{path} holds no saved recommender (no config.json); fit one with "
                                     "Recommender().fit(df, model).save(path) or run `musemood demo`")
         config = read_config(path, cls)
-        rec = cls(song_map=None, **config["params"])
+        where = path / "config.json"
+        try:
+            rec = _check_params(cls(song_map=None, **config["params"]), where)
+            rec.weights_ = _check_weights(config["weights_"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: {exc}" if str(where) not in str(exc) else str(exc)) from None
         rec.catalogue_ = SongCatalogue.load(path / "catalogue")
         rec.retriever_ = HybridRetriever.load(path / "retriever", rec.catalogue_, mmap=mmap)
-        rec.tune_queries_ = np.load(path / "tune_queries.npy")
-        rec.eval_queries_ = np.load(path / "eval_queries.npy")
-        rec.weights_, rec.tuning_ = config["weights_"], config["tuning_"]
+        rec.tune_queries_ = load_npy(path / "tune_queries.npy")
+        rec.eval_queries_ = load_npy(path / "eval_queries.npy")
+        check_arrays(path, {"tune_queries": rec.tune_queries_, "eval_queries": rec.eval_queries_},
+                     {"tune_queries": ("q",), "eval_queries": ("e",)}, sizes={"n": len(rec.catalogue_)},
+                     bounds={"tune_queries": "n", "eval_queries": "n"})
+        if config.get("model"):  # loaded on the first free-text query: its files are checked now
+            verify_tree(path / "model")
+        rec.tuning_ = config["tuning_"]
         rec.vectorizer_ = SongVectorizer.from_dict(config["vectorizer"])
         rec.fit_seconds_ = config.get("fit_seconds")
         rec.embedder_ = SongEmbedder.lazy(path / "model" if config.get("model") else None, config.get("model"),
@@ -375,8 +386,30 @@ def _check_parts(rec, path):
         raise ValueError(f"{path}: query rows point outside the {n:,}-song catalogue; save it again")
 
 
+def _check_params(rec, where=None):
+    """Every parameter's type and range; ``where`` names the config.json they came from."""
+    from ._validation import check_params
+    from .retrieval import SCORINGS
+
+    check_params(rec, where, options={"scoring": SCORINGS}, types=_PARAM_TYPES)
+    if rec.weights is not None:
+        try:
+            _check_weights(rec.weights)
+        except ValueError as exc:
+            raise ValueError(f"{where or 'Recommender'}: weights: {exc}") from None
+    return rec
+
+
+_PARAM_TYPES = {"scoring": "str", "n_keywords": "int", "n_embedding_keywords": "int", "n_candidates": "int",
+                "tune_k": "int", "min_title_score": "float", "text_column": "str", "mood_column": "str | None",
+                "max_length": "int", "batch_size": "int", "random_state": "int | None", "weights": "dict | None",
+                "block_weights": "dict | None"}
+
+
 def _check_weights(weights):
     """``weights`` as floats: ``lexical`` in [0, 1], ``cluster`` ≥ 0, both finite; else a clear error."""
+    if not isinstance(weights, dict):
+        raise ValueError(f"rerank weights must be a dict like {{'lexical': 0.5, 'cluster': 0.1}}, got {weights!r}")
     unknown = set(weights) - {"lexical", "cluster"}
     if unknown:
         raise ValueError(f"unknown rerank weights {sorted(unknown)}; give 'lexical' (0-1) and 'cluster' (>= 0)")

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .persistence import read_config, write_config
+from .persistence import check_arrays, load_npy, read_config, write_config
 from .vectors import _unit
 
 SCORINGS = ("tfidf", "bm25")
@@ -207,10 +207,21 @@ class LexicalIndex:
         path = Path(path)
         config = read_config(path, cls)
         index = cls(**config["params"])
-        index.terms_ = np.asarray(json.loads((path / "terms.json").read_text()), dtype=object)
-        index.postings_ = sp.load_npz(path / "postings.npz").tocsr()
-        index.idf_ = np.load(path / "idf.npy")
-        index.tfidf_idf_ = np.load(path / "tfidf_idf.npy")
+        try:
+            index.terms_ = np.asarray(json.loads((path / "terms.json").read_text()), dtype=object)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path / 'terms.json'} is not a list of terms ({exc}); save the index again") from None
+        try:
+            index.postings_ = sp.load_npz(path / "postings.npz").tocsr()
+        except (OSError, ValueError, KeyError) as exc:
+            raise ValueError(f"{path / 'postings.npz'} is not a readable sparse matrix ({exc}); save the index "
+                             "again") from None
+        index.idf_ = load_npy(path / "idf.npy")
+        index.tfidf_idf_ = load_npy(path / "tfidf_idf.npy")
+        check_arrays(path, {"terms": index.terms_, "postings": index.postings_, "idf": index.idf_,
+                            "tfidf_idf": index.tfidf_idf_},
+                     {"terms": ("t",), "postings": ("t", "n"), "idf": ("t",), "tfidf_idf": ("t",)},
+                     sizes={"n": config["n_songs"]}, names={"terms": "terms.json", "postings": "postings.npz"})
         index.n_songs_ = config["n_songs"]
         index.avg_length_ = config["avg_length"]
         index._term_ids = {t: i for i, t in enumerate(index.terms_)}
@@ -377,9 +388,23 @@ class VectorIndex:
         path = Path(path)
         config = read_config(path, cls)
         index = cls(**config["params"])
-        index.backend_ = config["backend_"]
-        index.vectors_ = np.load(path / "vectors.npy", mmap_mode="r" if mmap else None)
-        index.index_ = _faiss().read_index(str(path / "hnsw.faiss")) if index.backend_ == "hnsw" else None
+        index.backend_ = config.get("backend_")
+        if index.backend_ not in ("exact", "hnsw"):
+            raise ValueError(f"{path / 'config.json'}: backend_ must be 'exact' or 'hnsw', got {index.backend_!r}; "
+                             "save the index again")
+        index.vectors_ = load_npy(path / "vectors.npy", mmap=mmap)
+        check_arrays(path, {"vectors": index.vectors_}, {"vectors": ("n", "d")}, finite=not mmap)
+        index.index_ = None
+        if index.backend_ == "hnsw":
+            try:
+                index.index_ = _faiss().read_index(str(path / "hnsw.faiss"))
+            except RuntimeError as exc:  # faiss reports a bad file as a RuntimeError
+                raise ValueError(f"{path / 'hnsw.faiss'} is not a readable faiss index ({str(exc).splitlines()[0]}); "
+                                 "save the index again") from None
+            if (index.index_.ntotal, index.index_.d) != index.vectors_.shape:
+                raise ValueError(f"{path / 'hnsw.faiss'} holds {index.index_.ntotal:,} vectors of {index.index_.d} "
+                                 f"dimensions but {path / 'vectors.npy'} has shape {index.vectors_.shape}: the folder "
+                                 "mixes files from different saves; save the index again")
         return index
 
 

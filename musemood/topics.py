@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .persistence import read_config, write_config
+from .persistence import check_arrays, load_npy, read_config, write_config
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -177,10 +177,16 @@ class LdaTopics(TransformerMixin, BaseEstimator):
             else:
                 config = read_config(path, cls)
             alpha, eta, sstats, state_eta = (
-                np.load(path / f"{n}.npy") for n in ("alpha", "eta", "sstats", "state_eta")
+                load_npy(path / f"{n}.npy") for n in ("alpha", "eta", "sstats", "state_eta")
             )
         except (OSError, ValueError) as exc:
             raise ValueError(f"{path} does not hold a saved LdaTopics model ({exc})") from exc
+        # t topics, v words; eta is per word or per topic and word
+        eta_shape = ("v",) if np.ndim(eta) == 1 else ("t", "v")
+        check_arrays(path, {"alpha": alpha, "sstats": sstats, "eta": eta, "state_eta": state_eta},
+                     {"alpha": ("t",), "sstats": ("t", "v"), "eta": eta_shape,
+                      "state_eta": ("v",) if np.ndim(state_eta) == 1 else ("t", "v")},
+                     sizes={"v": len(config.get("vocabulary") or [])})
         model = cls(**config["params"])
         dictionary = Dictionary()
         dictionary.token2id = {w: i for i, w in enumerate(config["vocabulary"])}

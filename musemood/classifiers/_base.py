@@ -54,6 +54,20 @@ class SongEstimator(BaseEstimator):
     device: str | None = None
     show_progress_bar: bool = False
 
+    def _check_params(self, where=None):
+        """Every parameter's type and range; ``where`` names the config.json they came from."""
+        from .._validation import check_params
+        from ..encoders import POOLINGS
+        from ._nn import OPTIMIZERS
+
+        options = {"optimizer": OPTIMIZERS, "objective": OBJECTIVES, "pooling": ("auto", *POOLINGS),
+                   "stride": ("auto",), **self._param_options()}
+        check_params(self, where, options=options)
+        return self
+
+    def _param_options(self):
+        return {}
+
     # ------------------------------------------------------------------ inputs
     def _texts(self, X):
         """Cleaned lyrics from a DataFrame (``text_column``), a Series, a list of strings or one string."""
@@ -75,6 +89,7 @@ class SongEstimator(BaseEstimator):
 
     def _fit_texts(self, X):
         """Cleaned training texts; one string is refused (a model learns from many songs)."""
+        self._check_params()
         if isinstance(X, str):
             raise TypeError("fit needs a list of texts or a DataFrame, not a single string")
         texts = self._texts(X)
@@ -279,7 +294,6 @@ class SongEstimator(BaseEstimator):
     @classmethod
     def load(cls, path: str | Path, *, device: str | None = None):
         """Read a model written by :meth:`save`; it predicts exactly as before saving."""
-        from safetensors.torch import load_file
 
         path = Path(path)
         config = read_config(path, cls, formats=(1, FORMAT))
@@ -287,13 +301,12 @@ class SongEstimator(BaseEstimator):
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
         if device is not None:
             params["device"] = device
-        est = cls(**params)
+        est = cls(**params)._check_params(path / "config.json")
         settings = {} if (path / "encoder" / "transformer").is_dir() else dict(  # format 1: a plain HF folder
             pooling=est.pooling, max_length=est.max_length, stride=est.stride, max_chunks=est.max_chunks)
         est.encoder_ = BertEncoder.load(path / "encoder", device=est.device, **settings)
         est.head_config_ = config["head"]
-        est.head_ = MLPHead(**config["head"])
-        est.head_.load_state_dict(load_file(path / "head.safetensors"))
+        est.head_ = _load_head(path, config)
         est.head_.to(est._device()).eval()
         est.history_ = config["history"]
         if config["classes"] is not None:
@@ -308,6 +321,44 @@ class SongEstimator(BaseEstimator):
 
     def _load_extra(self, path, config):
         pass
+
+
+def _load_head(path, config):
+    """The head from ``head.safetensors``, checked against ``config.json``: shapes, classes, finite weights."""
+    from safetensors.torch import load_file
+
+    file, config_file = path / "head.safetensors", path / "config.json"
+    try:
+        head = MLPHead(**config["head"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"{config_file} holds no usable head settings ({type(exc).__name__}: {exc}); "
+                         "save the model again") from None
+    try:
+        state = load_file(file)
+    except Exception as exc:  # safetensors raises its own error types for a damaged file
+        raise ValueError(f"{file} is not a readable safetensors file ({exc}); save the model again") from None
+    try:
+        head.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[-1].strip()
+        raise ValueError(f"{file} does not fit the head that {config_file} describes ({first}): the folder mixes "
+                         "files from different saves or was edited; save the model again") from None
+    bad = [name for name, tensor in state.items() if not torch.isfinite(tensor).all()]
+    if bad:
+        raise ValueError(f"{file} holds NaN or infinite weights ({', '.join(bad)}): the model was saved from a "
+                         "diverged training run or the file was changed; train it again (a lower learning rate "
+                         "helps)")
+    classes = config.get("classes")
+    if classes is not None:
+        if (not isinstance(classes, list) or len(set(map(str, classes))) != len(classes)
+                or head.out.out_features != len(classes)):
+            raise ValueError(f"{config_file} lists classes {classes!r} but the head in {file} has "
+                             f"{head.out.out_features} outputs: the classes must be distinct and one per output; "
+                             "save the model again")
+    elif head.out.out_features != 1:
+        raise ValueError(f"{config_file} says regression (no classes) but the head in {file} has "
+                         f"{head.out.out_features} outputs; save the model again")
+    return head
 
 
 def _upgrade_params(params):

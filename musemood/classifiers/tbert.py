@@ -65,9 +65,10 @@ class TBertClassifier(FineTunedBertClassifier):
     head_learning_rate: float = 1e-3
     head_patience: int | None = 10
 
+    def _param_options(self):
+        return {"mode": MODES}
+
     def fit(self, X, y) -> TBertClassifier:
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         texts = self._fit_texts(X)
         targets = self._targets(y, len(texts))
         with self._seeded() as seed:
@@ -155,6 +156,11 @@ class TBertClassifier(FineTunedBertClassifier):
 
     def _load_extra(self, path, config):
         self.topics_ = LdaTopics.load(path / "topics") if (path / "topics").exists() else None
+        found = self.topics_.lda_.num_topics if self.topics_ is not None else 0
+        if (self.n_topics or 0) != found:
+            raise ValueError(f"{path / 'config.json'} says n_topics={self.n_topics} but {path / 'topics'} holds "
+                             f"{found} topics: the folder mixes parts of different saves or was edited; save the "
+                             "model again")
         if (path / "audio").exists():
             self.audio_ = AudioFeatureEncoder.load(path / "audio")
         else:  # format 1 kept the audio encoder's state in config.json

@@ -1,0 +1,86 @@
+"""Checks of parameter values, shared by the estimators and the parts that load from config.json.
+
+Each parameter's type comes from the dataclass annotation (``int | None``) and its range or
+choices from a table here, so a bad value is caught with the same message whether it came from
+code (``fit``) or from a hand-edited ``config.json`` (``load``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+
+#: name -> (low, high, include low, include high) for numbers; None means unbounded.
+RANGES = {
+    "dropout": (0, 1, True, False), "lora_dropout": (0, 1, True, False),
+    "weight_decay": (0, None, True, None), "max_grad_norm": (0, None, False, None),
+    "validation_fraction": (0, 1, True, False), "warmup_ratio": (0, 1, True, True),
+    "max_length": (8, 100_000, True, True), "max_chunks": (1, None, True, None),
+    "epochs": (0, 100_000, True, True), "head_epochs": (0, 100_000, True, True),
+    "batch_size": (1, 1_000_000, True, True), "learning_rate": (0, 10, False, True),
+    "head_learning_rate": (0, 10, False, True), "early_stopping_patience": (0, None, True, None),
+    "head_patience": (0, None, True, None), "hidden_size": (0, 1_000_000, True, True),
+    "lora_r": (1, 4096, True, True), "lora_alpha": (1, None, True, None), "n_topics": (1, 10_000, True, True),
+    "random_state": (0, 2**32 - 1, True, True),
+    "n_keywords": (1, 10_000, True, True), "n_embedding_keywords": (0, 10_000, True, True),
+    "n_candidates": (1, None, True, None), "tune_k": (1, None, True, None), "min_title_score": (0, 100, True, True),
+}
+
+
+def _types(annotation):
+    return {part.strip() for part in str(annotation).split("|")}
+
+
+def _describe(types, bounds):
+    kinds = sorted(t for t in types if t != "None")
+    text = " or ".join(kinds)
+    if bounds:
+        lo, hi, lo_in, hi_in = bounds
+        if lo is not None and hi is not None:
+            text += f" in {'[' if lo_in else '('}{lo}, {hi}{']' if hi_in else ')'}"
+        elif lo is not None:
+            text += f" {'>=' if lo_in else '>'} {lo}"
+    if "None" in types:
+        text += ", or None"
+    return text
+
+
+def _ok_type(value, types):
+    if value is None:
+        return "None" in types
+    checks = {
+        "int": lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool),
+        "bool": lambda v: isinstance(v, bool),
+        "str": lambda v: isinstance(v, str),
+        "tuple": lambda v: isinstance(v, (tuple, list)),
+        "dict": lambda v: isinstance(v, dict),
+    }
+    known = [checks[t] for t in types if t in checks]
+    return not known or len(known) < len(types - {"None"}) or any(check(value) for check in known)
+
+
+def check_params(obj, where=None, *, options=None, types=None):
+    """Check ``obj``'s parameters: type, range (:data:`RANGES`) and ``options`` (name -> choices).
+
+    The types are the dataclass annotations, or ``types`` (name -> ``"int | None"``) for a class
+    that is not a dataclass.  ``where`` says where the values came from (a config.json); errors
+    name it and the parameter.
+    """
+    place = f"{where}: " if where else f"{type(obj).__name__}: "
+    annotations = types if types is not None else {f.name: f.type for f in dataclasses.fields(obj)}
+    for name, annotation in annotations.items():
+        value, types_ = getattr(obj, name), _types(annotation)
+        bounds = RANGES.get(name)
+        allowed = (options or {}).get(name)
+        if allowed is not None and isinstance(value, str) and value not in allowed:
+            raise ValueError(f"{place}{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+        if not _ok_type(value, types_):
+            raise ValueError(f"{place}{name} must be {_describe(types_, bounds)}, got {value!r}")
+        if bounds and isinstance(value, numbers.Real) and not isinstance(value, bool):
+            lo, hi, lo_in, hi_in = bounds
+            bad = (math.isnan(value) or (lo is not None and (value < lo or (value == lo and not lo_in)))
+                   or (hi is not None and (value > hi or (value == hi and not hi_in))))
+            if bad:
+                raise ValueError(f"{place}{name} must be {_describe(types_, bounds)}, got {value!r}")
