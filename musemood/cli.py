@@ -58,6 +58,35 @@ def main(argv=None):
         return code
 
 
+def _int_at_least(low):
+    """An argparse type: a whole number >= ``low`` (argparse reports anything else, exit code 2)."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more, got {value}")
+        return value
+    parse.__name__ = f"whole number >= {low}"
+    return parse
+
+
+def _number_in(low, high=None):
+    """An argparse type: a finite number in [low, high]."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (value >= low and (high is None or value <= high)) or value == float("inf"):
+            limit = f"between {low:g} and {high:g}" if high is not None else f"a finite number >= {low:g}"
+            raise argparse.ArgumentTypeError(f"must be {limit}, got {text}")
+        return value
+    parse.__name__ = "number"
+    return parse
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="musemood",
@@ -86,7 +115,7 @@ def _add_demo_command(commands):
         description="Build the demo corpus, label it with the k/epsilon rule and print a summary; then compare "
         "the models, map the songs (UMAP + KMeans) and fit, evaluate and try the recommender.",
     )
-    demo.add_argument("--n-songs", type=int, default=2000, help="songs to generate (default 2000)")
+    demo.add_argument("--n-songs", type=_int_at_least(50), default=2000, help="songs to generate (default 2000)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument(
         "--tag-counts", choices=("raw", "lastfm"), default="raw",
@@ -152,8 +181,8 @@ def _add_tune_command(commands):
     _add_data_options(tune)
     tune.add_argument("--model", choices=("simple", "finetuned", "tbert"), default="finetuned")
     tune.add_argument("--lora", action="store_true", help="tune LoRA fine-tuning (and its rank)")
-    tune.add_argument("--trials", type=int, default=20, help="finished trials to reach (20)")
-    tune.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+    tune.add_argument("--trials", type=_int_at_least(1), default=20, help="finished trials to reach (20)")
+    tune.add_argument("--timeout", type=_number_in(0), help="stop starting trials after this many seconds")
     tune.add_argument("--storage", help="SQLite file of the study (default $MUSEMOOD_HOME/tune.db)")
     tune.add_argument("--study", default="musemood", help="study name (musemood)")
     tune.add_argument("--best-params", help="where to write the best parameters as JSON for `train --params` "
@@ -187,7 +216,7 @@ def _add_recommend_command(commands):
     recommend.add_argument("--artist", help="artist, when several songs share the title")
     recommend.add_argument("--text", help="describe what you want instead of naming a song")
     recommend.add_argument("--mood", help="only songs with this mood label")
-    recommend.add_argument("--top-k", type=int, default=10, help="how many songs (10)")
+    recommend.add_argument("--top-k", type=_int_at_least(1), default=10, help="how many songs (10)")
     recommend.add_argument("--method", choices=("rerank", "lexical", "embedding"), default="rerank",
                            help="ranking: the tuned rerank (default), keywords only or embeddings only")
     recommend.add_argument("--recommender", help="folder of a saved recommender")
@@ -211,7 +240,7 @@ def _add_map_command(commands):
     song_map.add_argument("--label-column", default="label", help="mood column (label)")
     song_map.add_argument("--scoring", choices=("tfidf", "bm25"), default="tfidf", help="lexical scoring (tfidf)")
     song_map.add_argument("--n-clusters", default="auto", help="number of clusters or 'auto' (the k sweep)")
-    song_map.add_argument("--max-length", type=int, default=256, help="tokens per window for a plain encoder")
+    song_map.add_argument("--max-length", type=_int_at_least(8), default=256, help="tokens per window for a plain encoder")
     song_map.add_argument("--recommender", help="folder to save the fitted recommender in, or to read it from "
                           "(default $MUSEMOOD_HOME/recommender)")
     song_map.add_argument("--out", help="folder for the plots (default: <recommender>/plots)")
@@ -227,7 +256,7 @@ def _add_evaluate_recommender_command(commands):
         "baseline (sum of squared mood shares), with a Wilcoxon signed-rank test of rerank vs lexical.",
     )
     evaluate.add_argument("--recommender", help="folder of a saved recommender (default $MUSEMOOD_HOME/recommender)")
-    evaluate.add_argument("--top-k", type=int, default=10, help="k of precision@k (10)")
+    evaluate.add_argument("--top-k", type=_int_at_least(1), default=10, help="k of precision@k (10)")
     evaluate.add_argument("--out", help="also write the table as JSON here")
     evaluate.add_argument("--json", action="store_true", help="print the table as JSON")
     _add_verbosity(evaluate)
@@ -247,19 +276,19 @@ def _add_scrape_command(commands):
     scrape.add_argument("--songs", help="the WASABI songs CSV (wasabi, all)")
     scrape.add_argument("--tag-dump", help="a WASABI Last.fm tag dump: its songs skip the Last.fm API")
     scrape.add_argument("--msd-lastfm", help="the Million Song Dataset's Last.fm folder (JSON files), likewise")
-    scrape.add_argument("--limit", type=int, help="at most this many songs per job")
+    scrape.add_argument("--limit", type=_int_at_least(1), help="at most this many songs per job")
     scrape.add_argument("--retry-failed", action="store_true", help="ask again for songs that failed before")
-    scrape.add_argument("--workers", type=int, default=2, help="Last.fm requests in flight (2; 5 per second at most)")
+    scrape.add_argument("--workers", type=_int_at_least(1), default=2, help="Last.fm requests in flight (2; 5 per second at most)")
     scrape.add_argument("--audio-sources", default="spotify,table,librosa",
                         help="audio-feature sources in order (spotify,table,librosa); table needs --features-table, "
                         "librosa needs --audio-dir")
     scrape.add_argument("--features-table", help="CSV/Parquet of audio features keyed by Spotify id")
     scrape.add_argument("--audio-dir", help="folder of audio files named <song_id> or <spotify_id>.<ext>")
     scrape.add_argument("--lyrics-sources", default="genius,lrclib", help="lyrics sources in order (genius,lrclib)")
-    scrape.add_argument("--match-threshold", type=float, default=90,
+    scrape.add_argument("--match-threshold", type=_number_in(0, 100), default=90,
                         help="fuzzy title/artist match (0-100) a lyrics hit needs (90)")
     scrape.add_argument("--out", help="the dataset Parquet for 'all' (default $MUSEMOOD_HOME/dataset.parquet)")
-    scrape.add_argument("--max-retry-after", type=float, metavar="SECONDS",
+    scrape.add_argument("--max-retry-after", type=_number_in(0), metavar="SECONDS",
                         help="the longest Retry-After to wait for (default $MUSEMOOD_MAX_RETRY_AFTER or 120); "
                              "a server asking for longer is reported and its songs stay pending")
     _add_rule_options(scrape)
@@ -303,15 +332,15 @@ def _add_store_option(parser):
 def _add_rule_options(parser):
     group = parser.add_argument_group("label rule")
     group.add_argument("--moods", default="binary", help="mood sets: binary (happy/sad) or four")
-    group.add_argument("--k", type=int, default=5, help="top-k condition (default 5)")
-    group.add_argument("--epsilon", type=float, default=0.1, help="dominance margin (default 0.1)")
+    group.add_argument("--k", type=_int_at_least(1), default=5, help="top-k condition (default 5)")
+    group.add_argument("--epsilon", type=_number_in(0, 1), default=0.1, help="dominance margin (default 0.1)")
     group.add_argument(
         "--denominator", choices=("total", "mood"), default="total",
         help="divide the margin by the song's tag total or by the mood's top-tag count",
     )
-    group.add_argument("--min-tags", type=int, default=11, help="reject songs with fewer tags (11)")
+    group.add_argument("--min-tags", type=_int_at_least(0), default=11, help="reject songs with fewer tags (11)")
     group.add_argument(
-        "--min-tag-count", type=float, default=3, help="drop tags used fewer times (raw counts; 3)"
+        "--min-tag-count", type=_number_in(0), default=3, help="drop tags used fewer times (raw counts; 3)"
     )
     group.add_argument(
         "--counts", choices=("auto", "raw", "relative"), default="auto",
@@ -338,8 +367,8 @@ def _add_data_options(parser, demo_flag=False):
         "--objective", choices=("classification", "regression"), default="classification",
         help="regression predicts a number (e.g. --label-column valence) and reports MSE, RMSE, R²",
     )
-    group.add_argument("--limit", type=int, help="use at most this many songs (a random sample)")
-    group.add_argument("--n-songs", type=int, default=2000, help="demo corpus size when no --data (2000)")
+    group.add_argument("--limit", type=_int_at_least(1), help="use at most this many songs (a random sample)")
+    group.add_argument("--n-songs", type=_int_at_least(50), default=2000, help="demo corpus size when no --data (2000)")
 
 
 def _add_training_options(parser, *, seeds=None, seed=False, epochs, max_length, epochs_help=None):
@@ -349,8 +378,8 @@ def _add_training_options(parser, *, seeds=None, seed=False, epochs, max_length,
         group.add_argument("--seeds", type=int, default=seeds, help=f"number of seeds, 0, 1, ... ({seeds})")
     if seed:
         group.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    group.add_argument("--epochs", type=int, default=epochs, help=epochs_help or f"fine-tuning epochs ({epochs})")
-    group.add_argument("--max-length", type=int, default=max_length, help=f"tokens per window ({max_length})")
+    group.add_argument("--epochs", type=_int_at_least(0), default=epochs, help=epochs_help or f"fine-tuning epochs ({epochs})")
+    group.add_argument("--max-length", type=_int_at_least(8), default=max_length, help=f"tokens per window ({max_length})")
     group.add_argument("--batch-size", type=int, default=16, help="songs per batch (16)")
     group.add_argument("--n-topics", type=int, default=7, help="LDA topics for tBERT (7; 0 for none)")
 
@@ -387,7 +416,7 @@ def _demo(args):
     splits = ", ".join(f"{k} {v}" for k, v in report["splits"].items())
     print(f"\nLabelled songs per split, duplicates dropped: {splits}")
     print(f"Saved the labelled corpus to {report['path']}")
-    models = _models(args.models)
+    models = _models(args.models, allow_none=True)
     if not models:
         return
     out = Path(report["path"]).parent
@@ -518,10 +547,12 @@ def _evaluate_recommender(args):
             print(f"Wrote {args.out}")
 
 
-def _models(text):
-    if not text or text == "none":
+def _models(text, *, allow_none=False):
+    if allow_none and (not text or text == "none"):
         return ()
-    models = tuple(m.strip() for m in text.split(",") if m.strip())
+    models = tuple(m.strip() for m in (text or "").split(",") if m.strip())
+    if not models:
+        raise ValueError(f"--models lists no model; choose from {', '.join(MODELS)} (comma-separated)")
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise ValueError(f"unknown models {unknown}; choose from {', '.join(MODELS)}")

@@ -14,6 +14,7 @@ the input order.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 #: Name of the packaged default model.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {DEFAULT_MODEL.lower(), f"sentence-transformers/{DEFAULT_MODEL}".lower()}
+_LOAD_LOCK = threading.RLock()  # module-level: an encoder stays copyable and picklable
 POOLINGS = ("mean", "cls", "max")
 
 
@@ -126,9 +128,11 @@ class BertEncoder:
     def load_weights(self) -> BertEncoder:
         """Load the model and tokenizer now (otherwise done on first use); returns ``self``."""
         if "_loaded" not in self.__dict__:
-            path = resolve_model(self.model_name_or_path)
-            model, tokenizer = load_pretrained(path)
-            self._attach(model, tokenizer, path)
+            with _LOAD_LOCK:  # threads racing for the first use load the weights once
+                if "_loaded" not in self.__dict__:
+                    path = resolve_model(self.model_name_or_path)
+                    model, tokenizer = load_pretrained(path)
+                    self._attach(model, tokenizer, path)
         return self
 
     def _attach(self, model, tokenizer, source):

@@ -189,20 +189,25 @@ def load_dataset(path, *, columns=None):
     if not path.exists():
         raise FileNotFoundError(f"no dataset at {path}")
     suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv", ".tsv"):
+        raise ValueError(f"{path}: unknown file type {suffix!r}; use .parquet, .csv or .tsv")
+    if path.is_dir() and suffix in (".csv", ".tsv"):
+        raise ValueError(f"{path} is a folder, not a {suffix[1:].upper()} file")
+    if path.is_file() and path.stat().st_size == 0:
+        raise ValueError(f"{path} is empty (0 bytes): was it written completely? Recreate it")
     try:
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path, columns=columns)
-        elif suffix in (".csv", ".tsv"):
-            df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", usecols=columns)
         else:
-            raise ValueError(f"{path}: unknown file type {suffix!r}; use .parquet, .csv or .tsv")
-    except ValueError:
-        raise
+            df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", usecols=columns)
     except Exception as exc:  # pyarrow and the csv parser raise many types
+        kind = "text that is not UTF-8" if isinstance(exc, UnicodeDecodeError) else f"{type(exc).__name__}: {exc}"
         raise ValueError(
-            f"{path} could not be read as {suffix[1:].upper()} ({type(exc).__name__}: {exc}). "
-            "The file may be truncated or corrupt: recreate it."
-        ) from exc
+            f"{path} could not be read as {suffix[1:].upper()} ({kind}). "
+            "The file may be truncated, corrupt or of another type: recreate it."
+        ) from None
+    if not len(df):
+        raise ValueError(f"{path} holds no songs (only a header); give a dataset with at least one row")
     if schema.TAGS in df.columns:
         df[schema.TAGS] = [_records_to_tags(t, path, i) for i, t in enumerate(df[schema.TAGS])]
     return df

@@ -1,0 +1,118 @@
+"""Bad command lines, tried systematically: every one ends with one clear line on stderr that names
+what was wrong, exit code 2 (bad input), and no traceback."""
+
+import json
+
+import numpy as np
+import pytest
+
+from musemood.cli import main
+from musemood.datasets import load_demo
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad")
+    from musemood.datasets import save_dataset
+
+    demo = load_demo(60, random_state=0)
+    save_dataset(demo, root / "good.parquet")
+    save_dataset(demo[demo["label"].notna()], root / "labelled.parquet")
+    demo.drop(columns=["tags"]).to_csv(root / "notags.csv", index=False)
+    save_dataset(demo.drop(columns=["lyrics"]), root / "nolyrics.parquet")
+    (root / "empty.csv").write_text("")
+    (root / "empty.parquet").write_bytes(b"")
+    (root / "headeronly.csv").write_text("title,artist,lyrics,tags\n")
+    garbage = bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8))
+    (root / "garbage.parquet").write_bytes(garbage)
+    (root / "garbage.csv").write_bytes(garbage)
+    (root / "garbage.sqlite").write_bytes(garbage)
+    (root / "data.txt").write_text("some lyrics")
+    (root / "folder").mkdir()
+    (root / "model").mkdir()
+    (root / "model" / "config.json").write_text("{not json")
+    (root / "params.json").write_text("[1, 2")
+    (root / "params-list.json").write_text(json.dumps([1, 2]))
+    (root / "params-unknown.json").write_text(json.dumps({"not_a_parameter": 3}))
+    return root
+
+
+def cases(r):
+    missing = str(r / "missing.parquet")
+    return [
+        # label: the data file
+        (["label", missing], "missing.parquet"),
+        (["label", str(r / "empty.csv")], "empty.csv"),
+        (["label", str(r / "empty.parquet")], "empty.parquet"),
+        (["label", str(r / "headeronly.csv")], "headeronly.csv"),
+        (["label", str(r / "garbage.parquet")], "garbage.parquet"),
+        (["label", str(r / "garbage.csv")], "garbage.csv"),
+        (["label", str(r / "notags.csv")], "tags"),
+        (["label", str(r / "data.txt")], "data.txt"),
+        (["label", str(r / "folder")], "folder"),
+        (["label", str(r / "good.parquet"), "--k", "0"], "k"),
+        (["label", str(r / "good.parquet"), "--epsilon", "-1"], "epsilon"),
+        (["label", str(r / "good.parquet"), "--epsilon", "nan"], "epsilon"),
+        (["label", str(r / "good.parquet"), "--moods", "nine"], "nine"),
+        (["label", str(r / "good.parquet"), "--out", str(r / "out.xlsx")], "xlsx"),
+        (["label", str(r / "good.parquet"), "--out", str(r / "folder")], "folder"),
+        (["label", str(r / "good.parquet"), "--k", "many"], "--k"),
+        # predict: the model folder and the data
+        (["predict", str(r / "no-model"), "--text", "hello"], "no-model"),
+        (["predict", str(r / "folder"), "--text", "hello"], "folder"),
+        (["predict", str(r / "model"), "--text", "hello"], "config.json"),
+        (["predict", str(r / "good.parquet"), "--text", "hello"], "good.parquet"),
+        (["predict", str(r / "model"), "--data", missing], "config.json"),  # the model is read first
+        # recommend / evaluate-recommender / map: the recommender folder
+        (["recommend", "some song", "--recommender", str(r / "no-rec")], "no-rec"),
+        (["recommend", "some song", "--recommender", str(r / "good.parquet")], "good.parquet"),
+        (["recommend", "some song", "--recommender", str(r / "model")], "config.json"),
+        (["recommend", "some song", "--top-k", "0", "--recommender", str(r / "no-rec")], "top"),
+        (["recommend", "some song", "--top-k", "-5", "--recommender", str(r / "no-rec")], "top"),
+        (["recommend", "--recommender", str(r / "no-rec")], "title"),
+        (["evaluate-recommender", "--recommender", str(r / "no-rec")], "no-rec"),
+        (["evaluate-recommender", "--top-k", "0", "--recommender", str(r / "no-rec")], "top"),
+        (["map", "--recommender", str(r / "no-rec")], "no-rec"),
+        (["map", "--data", missing], "missing.parquet"),
+        # build-dataset / scrape: the store
+        (["build-dataset", "--store", str(r / "typo.sqlite")], "typo.sqlite"),
+        (["build-dataset", "--store", str(r / "garbage.sqlite")], "garbage.sqlite"),
+        (["build-dataset", "--store", str(r / "folder")], "folder"),
+        (["scrape", "lastfm", "--store", str(r / "typo.sqlite")], "typo.sqlite"),
+        (["scrape", "lyrics", "--store", str(r / "garbage.sqlite")], "garbage.sqlite"),
+        (["scrape", "wasabi", "--store", str(r / "new.sqlite"), "--songs", missing], "missing.parquet"),
+        (["scrape", "wasabi", "--store", str(r / "new2.sqlite"), "--songs", str(r / "garbage.csv")], "garbage.csv"),
+        (["scrape", "lastfm", "--store", str(r / "typo.sqlite"), "--limit", "-3"], "limit"),
+        (["scrape", "lastfm", "--store", str(r / "typo.sqlite"), "--workers", "0"], "workers"),
+        (["scrape", "lastfm", "--store", str(r / "typo.sqlite"), "--max-retry-after", "-1"], "retry"),
+        # compare / train / tune: data and parameters
+        (["compare", "--data", missing], "missing.parquet"),
+        (["compare", "--data", str(r / "nolyrics.parquet"), "--models", "majority"], "lyrics"),
+        (["compare", "--data", str(r / "labelled.parquet"), "--models", "bogus"], "bogus"),
+        (["compare", "--data", str(r / "good.parquet"), "--models", "majority"], "--drop-missing"),
+        (["compare", "--data", str(r / "labelled.parquet"), "--models", ""], "models"),
+        (["compare", "--n-songs", "-4", "--models", "majority"], "n-songs"),
+        (["compare", "--data", str(r / "good.parquet"), "--limit", "0", "--models", "majority"], "limit"),
+        (["train", "--data", missing, "--out", str(r / "m1")], "missing.parquet"),
+        (["train", "--demo", "--params", str(r / "params.json"), "--out", str(r / "m2")], "params.json"),
+        (["train", "--demo", "--params", str(r / "params-list.json"), "--out", str(r / "m3")], "params-list.json"),
+        (["train", "--demo", "--params", str(r / "params-unknown.json"), "--out", str(r / "m4")], "not_a_parameter"),
+        (["train", "--demo", "--params", missing, "--out", str(r / "m5")], "missing.parquet"),
+        (["tune", "--data", missing], "missing.parquet"),
+        (["tune", "--trials", "0", "--data", str(r / "good.parquet")], "trials"),
+        (["demo", "--n-songs", "3", "--out", str(r / "d")], "n-songs"),
+    ]
+
+
+def test_every_bad_command_line_gets_one_clear_line_and_exit_code_2(files, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path / "home"))
+    problems = []
+    for argv, named in cases(files):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's own errors
+            code = exc.code
+        out, err = capsys.readouterr()
+        if code != 2 or "Traceback" in err or named not in err:
+            problems.append(f"{' '.join(argv)} -> exit {code}: {err.strip()[-300:] or out.strip()[-300:]}")
+    assert not problems, f"{len(problems)} of {len(cases(files))}:\n" + "\n".join(problems)
