@@ -84,3 +84,35 @@ def check_params(obj, where=None, *, options=None, types=None):
                    or (hi is not None and (value > hi or (value == hi and not hi_in))))
             if bad:
                 raise ValueError(f"{place}{name} must be {_describe(types_, bounds)}, got {value!r}")
+
+
+def check_top_k(top_k):
+    """``top_k`` as a positive whole number, else a ValueError saying so."""
+    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
+        raise ValueError(f"top_k must be a positive whole number of songs, got {top_k!r}")
+    return int(top_k)
+
+
+def check_matrix(X, name="X", *, dim=None, ids=None):
+    """``X`` as a finite 2-D float32 array (one row per song), else a ValueError naming the row.
+
+    ``dim`` is the number of columns expected; ``ids`` (song ids, one per row) names the song.
+    """
+    import numpy as np
+
+    try:
+        array = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a 2-D array of numbers (one row per song): {exc}") from None
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (one row per song), got an array of shape {array.shape}")
+    if dim is not None and array.shape[1] != dim:
+        raise ValueError(f"{name} has {array.shape[1]} columns where {dim} are expected")
+    bad = ~np.isfinite(array).all(axis=1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        song = f" (song_id {ids[row]!r})" if ids is not None else ""
+        more = f" and {int(bad.sum()) - 1} more rows" if bad.sum() > 1 else ""
+        raise ValueError(f"{name} holds NaN or infinite values in row {row}{song}{more}; vectors must be finite: "
+                         "check the model or the file they came from")
+    return array

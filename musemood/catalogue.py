@@ -183,6 +183,11 @@ class SongCatalogue:
         """Songs whose title or artist is closest to ``query`` (for autocomplete): row, title, artist, score."""
         from rapidfuzz import fuzz, process
 
+        from ._validation import check_top_k
+
+        if not isinstance(query, str):
+            raise TypeError(f"search takes the text typed so far (a string), got {type(query).__name__}")
+        check_top_k(top_k)
         key = normalize_title(query)
         if not key:
             return pd.DataFrame(columns=["row", schema.TITLE, schema.ARTIST, "score"])

@@ -88,9 +88,11 @@ class SongMap:
     # ------------------------------------------------------------------- fit
     def fit(self, X) -> SongMap:
         """Reduce and cluster the song vectors ``X``; sets ``embedding_``, ``labels_``, ``sweep_``..."""
-        X = np.asarray(X, dtype=np.float32)
+        from ._validation import check_matrix
+
+        X = check_matrix(X, "the song vectors X")
         n = len(X)
-        self.n_features_in_ = X.shape[1] if X.ndim == 2 else 0
+        self.n_features_in_ = X.shape[1]
         if n < 3:
             raise ValueError(f"a song map needs at least 3 songs, got {n}")
         rng = np.random.default_rng(self.random_state)
@@ -146,11 +148,14 @@ class SongMap:
         nearest fitted songs (cosine or Euclidean, after the map's PCA); a song equal to
         a fitted one lands on it.
         """
+        from ._validation import check_matrix
+
         self._check_fitted()
-        X = np.atleast_2d(np.asarray(X, dtype=np.float32))
-        if X.shape[1] != self.n_features_in_:
+        X = np.atleast_2d(np.asarray(X, dtype=np.float32)) if np.ndim(X) == 1 else X
+        if np.shape(X)[-1] != self.n_features_in_:
             raise ValueError(f"this map was fitted on {self.n_features_in_}-dimensional song vectors, got "
-                             f"{X.shape[1]}; use vectors from the same model and vectorizer")
+                             f"{np.shape(X)[-1]}; use vectors from the same model and vectorizer")
+        X = check_matrix(X, "the song vectors X")
         Z = X if self.pca_ is None else self._pca_arrays(X)  # the same sums before and after load
         anchors, positions = self.anchors_, self.embedding_[self.sample_]
         k = min(self.n_neighbors, len(anchors))

@@ -47,7 +47,13 @@ def resolve_model(model_name_or_path):
     """Turn ``None`` or the default model's name into the packaged path; pass others through."""
     if model_name_or_path is None or str(model_name_or_path).lower() in _DEFAULT_ALIASES:
         return str(default_model_path())
-    return str(model_name_or_path)
+    text = str(model_name_or_path)
+    looks_local = (isinstance(model_name_or_path, Path) or Path(text).is_absolute() or text.startswith(("./", "../", "~"))
+                   or text.count("/") > 1)  # a hub name is "model" or "namespace/model"
+    if looks_local and not Path(text).expanduser().exists():
+        raise FileNotFoundError(f"no model folder at {text}: give a folder holding a Hugging Face model (or one "
+                                "saved by musemood), or a model name on the Hugging Face hub")
+    return text
 
 
 class BertEncoder:
@@ -137,8 +143,11 @@ class BertEncoder:
 
     def _attach(self, model, tokenizer, source):
         """Take ``model`` and ``tokenizer`` and settle the settings that depend on them."""
+        from ._validation import check_params
+
         if self.pooling not in ("auto", *POOLINGS):
             raise ValueError(f"pooling must be 'auto' or one of {POOLINGS}, got {self.pooling!r}")
+        check_params(self, types={"max_length": "int", "max_chunks": "int | None", "normalize_embeddings": "bool"})
         if not getattr(tokenizer, "is_fast", False):
             raise TypeError(f"{str(source)!r} has no fast tokenizer; musemood needs one to split long lyrics")
         model.eval()
@@ -235,6 +244,8 @@ class BertEncoder:
         input (the special tokens alone).
         """
         single = isinstance(texts, str)
+        if texts is None or isinstance(texts, (dict, bytes)) or not hasattr(texts, "__iter__"):
+            raise TypeError(f"encode takes one text or a list of texts, got {type(texts).__name__}")
         texts = ["" if t is None else str(t) for t in ([texts] if single else texts)]
         normalize = self.normalize_embeddings if normalize_embeddings is None else normalize_embeddings
         if show_progress_bar is None:

@@ -36,6 +36,7 @@ import pandas as pd
 
 from . import schema
 from .catalogue import AmbiguousTitleError, SongCatalogue, SongNotFoundError, check_catalogue_frame
+from ._validation import check_matrix, check_top_k
 from .persistence import check_arrays, load_npy, read_config, verify_tree, write_config
 from .ranking import METHODS, HybridRetriever
 from .rerank import METHOD_NAMES, RerankTuner, default_queries, golden_section_max
@@ -160,7 +161,7 @@ class Recommender:
             vectors, text_vectors = self.embedder_.embed(df, texts, self.text_column, self.batch_size,
                                                          self.show_progress_bar)
         encode_terms = self.embedder_.term_encoder()
-        vectors = np.asarray(vectors, dtype=np.float32)
+        vectors = check_matrix(vectors, "vectors", ids=df.get(schema.SONG_ID))
         if len(vectors) != n:
             raise ValueError(f"vectors has {len(vectors)} rows for {n} songs; give one vector per song")
         keywords = self._keywords(lexical, counts, text_vectors, encode_terms)
@@ -235,8 +236,7 @@ class Recommender:
         self._check_fitted()
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
-            raise ValueError(f"top_k must be a positive whole number of songs, got {top_k!r}")
+        check_top_k(top_k)
         if (title is None) == (text is None):
             raise ValueError("give either a song title or text=, not both or neither")
         mask = None
@@ -262,6 +262,9 @@ class Recommender:
         Each query is a title, a ``(title, artist)`` pair, or a dict of :meth:`recommend`'s
         arguments (``{"text": "summer nights"}``, ``{"title": ..., "artist": ...}``).
         """
+        if isinstance(queries, (str, bytes, dict)) or not hasattr(queries, "__iter__"):
+            raise TypeError("recommend_many takes a list of queries (titles, (title, artist) pairs or dicts); "
+                            "for one query use recommend()")
         out = []
         for query in queries:
             if isinstance(query, str):

@@ -97,8 +97,12 @@ def test_bad_arguments_fail_on_first_use_with_a_clear_message(tiny_bert, tmp_pat
         bad.encode("a")
     with pytest.raises(ValueError, match="stride"):
         BertEncoder(tiny_bert, max_length=16, stride=20).load_weights()
-    with pytest.raises(OSError, match="could not load the encoder"):
+    with pytest.raises(FileNotFoundError, match="no model folder at .*no-such-model"):
         BertEncoder(tmp_path / "no-such-model").load_weights()
+    with pytest.raises(ValueError, match="max_length must be int in \\[8, 100000\\], got 4"):
+        BertEncoder(tiny_bert, max_length=4).load_weights()
+    with pytest.raises(TypeError, match="encode takes one text or a list of texts, got NoneType"):
+        BertEncoder(tiny_bert).encode(None)
 
 
 def test_init_is_pure_and_stride_follows_max_length(tiny_bert):

@@ -80,9 +80,16 @@ class SongEstimator(BaseEstimator):
                     f"{list(X.columns)}. Set text_column= to the column holding the lyrics."
                 )
             values = X[self.text_column]
+        elif X is None or isinstance(X, (dict, bytes)) or not hasattr(X, "__iter__"):
+            raise TypeError(f"X must be one text, a list of texts, a pandas Series or a DataFrame with a "
+                            f"{self.text_column!r} column; got {type(X).__name__}")
         else:
             values = pd.Series(list(X), dtype=object)
-        texts = ["" if pd.isna(t) else str(t) for t in values]
+        for row, value in zip(values.index, values):
+            if not (isinstance(value, str) or value is None or (isinstance(value, float) and np.isnan(value))):
+                raise TypeError(f"X holds {type(value).__name__} {value!r} at row {row!r}: texts must be strings "
+                                "(or None/NaN for a song without lyrics)")
+        texts = ["" if t is None or not isinstance(t, str) else t for t in values]
         if self.clean:
             texts = [clean_lyrics(t) for t in texts]
         return texts
@@ -119,10 +126,18 @@ class SongEstimator(BaseEstimator):
             )
         if self.objective == "regression":
             values = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)
-            if np.isnan(values).any():
-                raise ValueError("regression needs numeric targets; y has non-numbers")
+            if not np.isfinite(values).all():
+                row = int(np.flatnonzero(~np.isfinite(values))[0])
+                raise ValueError(f"regression needs finite numeric targets; y holds {y.iloc[row]!r} at position "
+                                 f"{row}")
             self.y_mean_, self.y_scale_ = float(values.mean()), float(values.std() or 1.0)
             return ((values - self.y_mean_) / self.y_scale_).astype(np.float32)
+        from sklearn.utils.multiclass import type_of_target
+
+        numeric = pd.to_numeric(y, errors="coerce")
+        if numeric.notna().all() and type_of_target(numeric.to_numpy(dtype=float)) == "continuous":
+            raise ValueError(f"y holds {y.nunique()} distinct non-integer numbers for {n} songs: that is a "
+                             "regression target (e.g. valence); pass objective='regression', or give mood labels")
         classes, encoded = np.unique(y.to_numpy(), return_inverse=True)
         if len(classes) < 2:
             raise ValueError(f"y holds a single class ({classes[0]!r}); a classifier needs at least two")

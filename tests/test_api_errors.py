@@ -1,0 +1,94 @@
+"""Bad inputs to the public API, tried as a new user would: each is a clear error saying what was
+wrong and where (row, column, song), never a low-level error or a silently wrong result."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musemood.classifiers import SimpleBertClassifier
+from musemood.clustering import SongMap
+from musemood.encoders import BertEncoder
+from musemood.labels import assign_moods
+
+from test_classifiers import FAST, make_songs
+
+
+@pytest.fixture(scope="module")
+def parts(_tiny_bert_dir):
+    from musemood.datasets import drop_duplicate_songs, load_demo
+    from musemood.recommender import Recommender
+
+    train, y = make_songs(60, 0, "text")
+    model = SimpleBertClassifier(str(_tiny_bert_dir), epochs=2, **FAST).fit(train, y)
+    df = drop_duplicate_songs(load_demo(80, random_state=0)).reset_index(drop=True)
+    vectors = np.random.default_rng(0).normal(size=(len(df), 8)).astype(np.float32)
+    rec = Recommender(song_map=None, n_candidates=20, weights={"lexical": 0.5}).fit(df, vectors=vectors)
+    X = np.random.default_rng(0).normal(size=(60, 6)).astype(np.float32)
+    return {"tiny": str(_tiny_bert_dir), "train": train, "y": y, "model": model, "df": df, "vectors": vectors,
+            "rec": rec, "X": X, "map": SongMap(k_range=(2, 5)).fit(X)}
+
+
+def _nan_at(array, row):
+    out = array.copy()
+    out[row, 1] = np.nan
+    return out
+
+
+CASES = {
+    # classifiers: X, y and parameters
+    "fit X of numbers": (lambda p: SimpleBertClassifier(p["tiny"], **FAST).fit(list(range(60)), p["y"]),
+                         TypeError, r"X holds int 0 at row 0: texts must be strings"),
+    "fit X None": (lambda p: SimpleBertClassifier(p["tiny"], **FAST).fit(None, p["y"]), TypeError, "got NoneType"),
+    "fit X dict": (lambda p: SimpleBertClassifier(p["tiny"], **FAST).fit({"a": 1}, p["y"]), TypeError, "got dict"),
+    "fit y continuous": (lambda p: SimpleBertClassifier(p["tiny"], **FAST).fit(p["train"], np.random.rand(60)),
+                         ValueError, "objective='regression'"),
+    "fit y inf (regression)": (lambda p: SimpleBertClassifier(p["tiny"], objective="regression", **FAST).fit(
+        p["train"], np.r_[np.inf, np.random.rand(59)]), ValueError, "finite numeric targets; y holds inf at position 0"),
+    "fit y with a gap": (lambda p: SimpleBertClassifier(p["tiny"], **FAST).fit(
+        p["train"], pd.Series(p["y"]).where(np.arange(60) != 3)), ValueError, "1 missing labels"),
+    "fit epochs -1": (lambda p: SimpleBertClassifier(p["tiny"], epochs=-1).fit(p["train"], p["y"]),
+                      ValueError, r"SimpleBertClassifier: epochs must be int in \[0, 100000\], got -1"),
+    "fit dropout nan": (lambda p: SimpleBertClassifier(p["tiny"], dropout=float("nan")).fit(p["train"], p["y"]),
+                        ValueError, "dropout must be"),
+    "predict None": (lambda p: p["model"].predict(None), TypeError, "got NoneType"),
+    "predict a number": (lambda p: p["model"].predict(5), TypeError, "got int"),
+    "predict []": (lambda p: p["model"].predict([]), ValueError, "no songs to predict"),
+    "predict without the text column": (lambda p: p["model"].predict(pd.DataFrame({"x": ["a"]})), KeyError,
+                                        "text column 'lyrics' is not in the data"),
+    # the encoder
+    "encoder: a missing folder": (lambda p: BertEncoder("/nonexistent/model").encode(["a"]), FileNotFoundError,
+                                  "no model folder at /nonexistent/model"),
+    "encoder: max_length 4": (lambda p: BertEncoder(p["tiny"], max_length=4).encode(["a"]), ValueError,
+                              "max_length must be"),
+    "encoder: encode(None)": (lambda p: BertEncoder(p["tiny"]).encode(None), TypeError, "got NoneType"),
+    # the song map
+    "map: NaN vector": (lambda p: SongMap(k_range=(2, 5)).fit(_nan_at(p["X"], 7)), ValueError,
+                        "NaN or infinite values in row 7"),
+    "map: 1-D vectors": (lambda p: SongMap(k_range=(2, 5)).fit(p["X"][:, 0]), ValueError, "must be 2-D"),
+    "map: transform NaN": (lambda p: p["map"].transform(np.full((2, 6), np.nan)), ValueError, "row 0 and 1 more"),
+    "map: transform wrong width": (lambda p: p["map"].transform(p["X"][:, :3]), ValueError, "6-dimensional"),
+    # the recommender
+    "recommender: NaN vectors": (lambda p: type(p["rec"])(song_map=None, weights={"lexical": 0.5}).fit(
+        p["df"], vectors=_nan_at(p["vectors"], 4)), ValueError, "row 4 \\(song_id 'demo-0000"),
+    "recommender: 1-D vectors": (lambda p: type(p["rec"])(song_map=None).fit(p["df"], vectors=p["vectors"][:, 0]),
+                                 ValueError, "must be 2-D"),
+    "recommender: n_candidates 0": (lambda p: type(p["rec"])(song_map=None, n_candidates=0).fit(
+        p["df"], vectors=p["vectors"]), ValueError, "n_candidates must be"),
+    "recommend_many(str)": (lambda p: p["rec"].recommend_many("abc"), TypeError, "list of queries"),
+    "recommend top_k 0": (lambda p: p["rec"].recommend(text="rain", top_k=0), ValueError, "top_k must be"),
+    "recommend unknown mood": (lambda p: p["rec"].recommend(p["df"].loc[1, "title"], artist=p["df"].loc[1, "artist"],
+                                                            mood="ecstatic"), ValueError, "unknown mood 'ecstatic'"),
+    "search None": (lambda p: p["rec"].catalogue_.search(None), TypeError, "a string"),
+    "search top_k 0": (lambda p: p["rec"].catalogue_.search("rain", top_k=0), ValueError, "top_k must be"),
+    # the label rule
+    "labels: k 0": (lambda p: assign_moods(p["df"], k=0), ValueError, "k must be a positive integer"),
+    "labels: epsilon nan": (lambda p: assign_moods(p["df"], epsilon=float("nan")), ValueError, "epsilon must be"),
+    "labels: no tags column": (lambda p: assign_moods(p["df"].drop(columns=["tags"])), KeyError, "no 'tags' column"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_a_bad_input_is_a_clear_error(parts, name):
+    call, error, message = CASES[name]
+    with pytest.raises(error, match=message):
+        call(parts)
