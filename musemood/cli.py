@@ -46,6 +46,14 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"musemood {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`musemood recommend ... | head -3`): not an error
+        import os
+
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        except (OSError, ValueError):  # stdout is not a file (captured, redirected in-process)
+            pass
+        return 0
     except Exception as exc:  # no traceback for a user: one line that says what failed and what to do
         code = exit_code(exc)
         if args.verbose:
@@ -53,7 +61,8 @@ def main(argv=None):
 
             traceback.print_exc()
         what = "" if code == EXIT_BAD_INPUT else f"{type(exc).__name__}: "
-        hint = "" if args.verbose or code == EXIT_BAD_INPUT else "\n(run the command again with -v to see where it failed)"
+        hint = ("" if args.verbose or code == EXIT_BAD_INPUT
+                else "\n(run the command again with -v to see where it failed)")
         print(f"musemood {args.command}: error: {what}{exc}{hint}", file=sys.stderr)
         return code
 
@@ -240,7 +249,8 @@ def _add_map_command(commands):
     song_map.add_argument("--label-column", default="label", help="mood column (label)")
     song_map.add_argument("--scoring", choices=("tfidf", "bm25"), default="tfidf", help="lexical scoring (tfidf)")
     song_map.add_argument("--n-clusters", default="auto", help="number of clusters or 'auto' (the k sweep)")
-    song_map.add_argument("--max-length", type=_int_at_least(8), default=256, help="tokens per window for a plain encoder")
+    song_map.add_argument("--max-length", type=_int_at_least(8), default=256,
+                          help="tokens per window for a plain encoder")
     song_map.add_argument("--recommender", help="folder to save the fitted recommender in, or to read it from "
                           "(default $MUSEMOOD_HOME/recommender)")
     song_map.add_argument("--out", help="folder for the plots (default: <recommender>/plots)")
@@ -278,7 +288,8 @@ def _add_scrape_command(commands):
     scrape.add_argument("--msd-lastfm", help="the Million Song Dataset's Last.fm folder (JSON files), likewise")
     scrape.add_argument("--limit", type=_int_at_least(1), help="at most this many songs per job")
     scrape.add_argument("--retry-failed", action="store_true", help="ask again for songs that failed before")
-    scrape.add_argument("--workers", type=_int_at_least(1), default=2, help="Last.fm requests in flight (2; 5 per second at most)")
+    scrape.add_argument("--workers", type=_int_at_least(1), default=2,
+                        help="Last.fm requests in flight (2; 5 per second at most)")
     scrape.add_argument("--audio-sources", default="spotify,table,librosa",
                         help="audio-feature sources in order (spotify,table,librosa); table needs --features-table, "
                         "librosa needs --audio-dir")
@@ -378,8 +389,10 @@ def _add_training_options(parser, *, seeds=None, seed=False, epochs, max_length,
         group.add_argument("--seeds", type=int, default=seeds, help=f"number of seeds, 0, 1, ... ({seeds})")
     if seed:
         group.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    group.add_argument("--epochs", type=_int_at_least(0), default=epochs, help=epochs_help or f"fine-tuning epochs ({epochs})")
-    group.add_argument("--max-length", type=_int_at_least(8), default=max_length, help=f"tokens per window ({max_length})")
+    group.add_argument("--epochs", type=_int_at_least(0), default=epochs,
+                       help=epochs_help or f"fine-tuning epochs ({epochs})")
+    group.add_argument("--max-length", type=_int_at_least(8), default=max_length,
+                       help=f"tokens per window ({max_length})")
     group.add_argument("--batch-size", type=int, default=16, help="songs per batch (16)")
     group.add_argument("--n-topics", type=int, default=7, help="LDA topics for tBERT (7; 0 for none)")
 

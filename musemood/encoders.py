@@ -48,8 +48,9 @@ def resolve_model(model_name_or_path):
     if model_name_or_path is None or str(model_name_or_path).lower() in _DEFAULT_ALIASES:
         return str(default_model_path())
     text = str(model_name_or_path)
-    looks_local = (isinstance(model_name_or_path, Path) or Path(text).is_absolute() or text.startswith(("./", "../", "~"))
-                   or text.count("/") > 1)  # a hub name is "model" or "namespace/model"
+    # a hub name is "model" or "namespace/model"; anything else names a folder
+    looks_local = (isinstance(model_name_or_path, Path) or Path(text).is_absolute()
+                   or text.startswith(("./", "../", "~")) or text.count("/") > 1)
     if looks_local and not Path(text).expanduser().exists():
         raise FileNotFoundError(f"no model folder at {text}: give a folder holding a Hugging Face model (or one "
                                 "saved by musemood), or a model name on the Hugging Face hub")
@@ -348,13 +349,40 @@ def load_pretrained(path):
     from transformers import AutoModel, AutoTokenizer
 
     try:
-        return AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
-    except OSError as exc:
+        model, tokenizer = AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
+    except Exception as exc:  # transformers, tokenizers and safetensors raise many types
+        if Path(path).exists():  # the user's folder: bad input, not a network failure
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ValueError(f"{path} does not hold a loadable Hugging Face model and tokenizer ({first}); copy "
+                             "the whole folder again, or save the model again") from None
         raise OSError(
             f"could not load the encoder {str(path)!r}: {exc}\n"
             "Pass a local model directory, a Hugging Face model name (needs the hub), "
             "or None for the packaged all-MiniLM-L6-v2."
         ) from exc
+    check_tokenizer(model, tokenizer, path)
+    return model, tokenizer
+
+
+_PROBE = "the love of my life and the night we danced in the rain"
+
+
+def check_tokenizer(model, tokenizer, path):
+    """The tokenizer must belong to the model: ids within its embedding table, real words known.
+
+    A folder whose tokenizer files were lost or swapped can still load, with every word mapped
+    to ``[UNK]`` (a sad lyric scored like any other) or to ids past the embedding table.
+    """
+    rows = model.get_input_embeddings().num_embeddings
+    if len(tokenizer) > rows:
+        raise ValueError(f"{path}: the tokenizer has {len(tokenizer):,} tokens but the model's embedding table has "
+                         f"{rows:,} rows: the tokenizer files belong to another model; copy the folder again")
+    unk = tokenizer.unk_token_id
+    ids = tokenizer(_PROBE, add_special_tokens=False)["input_ids"]
+    if unk is not None and ids and all(i == unk for i in ids):
+        raise ValueError(f"{path}: the tokenizer maps every word of {_PROBE!r} to {tokenizer.unk_token}: its "
+                         "vocabulary does not belong to this model (a lost or swapped vocab.txt/tokenizer.json); "
+                         "copy the folder again")
 
 
 def pool(hidden, attention_mask, pooling="mean"):

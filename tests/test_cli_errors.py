@@ -116,3 +116,26 @@ def test_every_bad_command_line_gets_one_clear_line_and_exit_code_2(files, capsy
         if code != 2 or "Traceback" in err or named not in err:
             problems.append(f"{' '.join(argv)} -> exit {code}: {err.strip()[-300:] or out.strip()[-300:]}")
     assert not problems, f"{len(problems)} of {len(cases(files))}:\n" + "\n".join(problems)
+
+
+def test_a_reader_that_goes_away_is_not_an_error(monkeypatch, capsys):
+    import musemood.cli as cli
+
+    def closed_pipe(args):  # what print() raises under `musemood ... | head -3`
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "_label", closed_pipe)
+    assert cli.main(["label", "x.parquet"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_exit_codes_tell_bad_input_from_a_failing_service():
+    from musemood.cli import EXIT_BAD_INPUT, EXIT_BUG, EXIT_SERVICE, exit_code
+    from musemood.sources.http import CredentialError, FatalSourceError, SourceError
+    from musemood.sources.store import StoreBusy
+
+    assert {exit_code(e) for e in (ValueError("x"), KeyError("x"), FileNotFoundError("x"), CredentialError("x"),
+                                   IsADirectoryError("x"), TypeError("x"))} == {EXIT_BAD_INPUT}
+    assert {exit_code(e) for e in (SourceError("x"), FatalSourceError("x"), StoreBusy("x"), ImportError("x"),
+                                   OSError(28, "No space left on device"), MemoryError())} == {EXIT_SERVICE}
+    assert exit_code(RuntimeError("x")) == exit_code(AssertionError()) == EXIT_BUG

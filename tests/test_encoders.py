@@ -200,3 +200,25 @@ def test_packaged_model_matches_sentence_transformers(minilm):
     reference = st.SentenceTransformer(str(default_model_path()), device="cpu")
     texts = TEXTS[:1] + TEXTS[2:]  # texts within one window, where both must agree
     np.testing.assert_allclose(minilm.encode(texts), reference.encode(texts), atol=1e-5)
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("specials_only", "maps every word of .* to \\[UNK\\]"),
+    ("bigger_vocab", "tokenizer has .* tokens but the model's embedding table has .* rows"),
+    ("garbage_weights", "does not hold a loadable Hugging Face model"),
+    ("garbage_config", "does not hold a loadable Hugging Face model"),
+])
+def test_a_plain_folder_with_a_lost_or_swapped_tokenizer_or_broken_files_is_refused(tiny_bert, damage, message):
+    """Folders without a musemood manifest (a plain Hugging Face folder) are checked by what they hold."""
+    vocab = tiny_bert / "vocab.txt"
+    if damage in ("specials_only", "bigger_vocab"):
+        (tiny_bert / "tokenizer.json").unlink()
+        extra = "".join(f"extra{i}\n" for i in range(5000)) if damage == "bigger_vocab" else ""
+        vocab.write_text(("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n" if damage == "specials_only" else vocab.read_text())
+                         + extra)
+    elif damage == "garbage_weights":
+        (tiny_bert / "model.safetensors").write_bytes(b"garbage" * 100)
+    else:
+        (tiny_bert / "config.json").write_text("{")
+    with pytest.raises(ValueError, match=message):
+        BertEncoder(tiny_bert).load_weights()

@@ -56,7 +56,7 @@ def test_one_lazy_encoder_shared_by_threads_loads_once_and_encodes_as_one_thread
     np.testing.assert_allclose(np.stack(rows), expected, rtol=1e-5, atol=1e-6)
 
 
-def test_recommend_from_eight_threads_matches_one_thread(small_recommender):
+def test_recommend_from_eight_threads_matches_one_thread(small_recommender):  # noqa: F811 (fixture)
     df, rec = small_recommender
     rows = list(range(0, 80, 5))
     expected = [rec.recommend(df.loc[i, schema.TITLE], 5, artist=df.loc[i, schema.ARTIST]) for i in rows]
