@@ -48,7 +48,27 @@ def check_catalogue_frame(df, text_column=schema.LYRICS):
                        "if the lyrics are in another column")
     if len(df) < 3:
         raise ValueError(f"a catalogue needs at least 3 songs, got {len(df)}")
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    for column in (schema.TITLE, schema.ARTIST, text_column):
+        bad = df[column].map(lambda v: not (isinstance(v, str) or v is None or (isinstance(v, float) and v != v)))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise TypeError(f"column {column!r} holds {type(df.at[row, column]).__name__} {df.at[row, column]} at "
+                            f"row {row}{_song(df, row)}: it must hold text (or be empty)")
+    if schema.SONG_ID in df.columns:
+        repeated = df[schema.SONG_ID].duplicated(keep=False) & df[schema.SONG_ID].notna()
+        if repeated.any():
+            first = df.at[int(np.flatnonzero(repeated.to_numpy())[0]), schema.SONG_ID]
+            rows = np.flatnonzero((df[schema.SONG_ID] == first).to_numpy())
+            others = int(df.loc[repeated, schema.SONG_ID].nunique()) - 1
+            raise ValueError(f"song_id {first!r} appears in rows {', '.join(map(str, rows[:5]))}"
+                             f"{f' (and {others} more ids repeat)' if others else ''}: a catalogue holds each song "
+                             "once; drop the copies (musemood.datasets.drop_duplicate_songs)")
+    return df
+
+
+def _song(df, row):
+    return f" (song_id {df.at[row, schema.SONG_ID]!r})" if schema.SONG_ID in df.columns else ""
 
 
 class SongCatalogue:

@@ -220,6 +220,9 @@ def attach_labels(df, result, *, split=False, random_state=0):
     a song kept together), so every path splits by the same rule before any filtering
     (the demo corpus comes with its splits).
     """
+    if len(result) != len(df) or not result.index.equals(df.index):
+        raise ValueError(f"the label result has {len(result)} songs for a table of {len(df)} (or another index): "
+                         "pass the result of assign_moods on this same table")
     out = df.copy()
     out[schema.LABEL] = result["label"]
     out["label_reason"] = result["reason"]

@@ -284,6 +284,7 @@ class Recommender:
         """
         self._check_fitted()
         queries = self.eval_queries_ if queries is None else np.asarray(queries, dtype=np.int64)
+        check_top_k(top_k)
         return self._tuner().evaluate(queries, self.weights_, top_k)
 
     # ================================================================= plots

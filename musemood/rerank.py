@@ -149,11 +149,19 @@ class RerankTuner:
 def default_queries(labelled, split, tune, evaluation, random_state=0):
     """Query rows for tuning and for evaluation: given ones, else the labelled "valid" and "test"
     songs of ``split`` (when each has 20 or more), else a random half each of up to 1,000 labelled songs."""
+    n = len(labelled)
     labelled = np.flatnonzero(labelled)
 
     def as_index(q):
         q = np.asarray(q)
-        return np.flatnonzero(q) if q.dtype == bool else np.asarray(q, dtype=np.int64)
+        if q.dtype == bool:
+            if len(q) != n:
+                raise ValueError(f"a boolean query mask needs one value per song ({n}), got {len(q)}")
+            return np.flatnonzero(q)
+        if q.size and (q.dtype.kind not in "iu" or q.min() < 0 or q.max() >= n):
+            raise ValueError(f"query rows must be whole numbers from 0 to {n - 1} (rows of the catalogue), got "
+                             f"{q[:5].tolist()}{'...' if q.size > 5 else ''}")
+        return q.astype(np.int64)
 
     if tune is not None and evaluation is not None:
         return as_index(tune), as_index(evaluation)

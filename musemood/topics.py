@@ -132,8 +132,15 @@ class LdaTopics(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Topic distribution of each text: an array ``(n_texts, n_topics)`` whose rows sum to 1."""
         check_is_fitted(self, "lda_")
+        X = [X] if isinstance(X, str) else X
+        if X is None or not hasattr(X, "__iter__"):
+            raise TypeError(f"transform takes a list of texts, got {type(X).__name__}")
+        X = list(X)
+        for row, text in enumerate(X):
+            if not (isinstance(text, str) or text is None):
+                raise TypeError(f"texts must be strings; got {type(text).__name__} {text!r} at row {row}")
         out = np.empty((0, self.lda_.num_topics))
-        rows = [self._doc_topics(text) for text in X]
+        rows = [self._doc_topics(text or "") for text in X]
         return np.vstack(rows) if rows else out
 
     def top_words(self, n=10):

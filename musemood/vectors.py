@@ -40,6 +40,9 @@ class SongVectorizer:
         unknown = set(self.weights) - set(DEFAULT_WEIGHTS)
         if unknown:
             raise ValueError(f"unknown blocks {sorted(unknown)}; blocks are {sorted(DEFAULT_WEIGHTS)}")
+        for block, value in self.weights.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+                raise ValueError(f"block weight {block!r} must be a finite number >= 0, got {value!r}")
         self.audio_columns = audio_columns
 
     def fit(self, df):

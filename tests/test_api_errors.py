@@ -92,3 +92,35 @@ def test_a_bad_input_is_a_clear_error(parts, name):
     call, error, message = CASES[name]
     with pytest.raises(error, match=message):
         call(parts)
+
+
+MORE = {
+    "load_demo('many')": (lambda p: __import__("musemood.datasets", fromlist=["x"]).load_demo("many"), ValueError,
+                          "n_songs must be a positive integer, got 'many'"),
+    "drop duplicates without titles": (lambda p: __import__("musemood.datasets", fromlist=["x"]).drop_duplicate_songs(
+        p["df"].drop(columns=["title"])), KeyError, "lacks \\['title'\\]"),
+    "labels attached to another table": (lambda p: __import__("musemood.labels", fromlist=["x"]).attach_labels(
+        p["df"], assign_moods(p["df"].head(5))), ValueError, "5 songs for a table of"),
+    "block weight nan": (lambda p: type(p["rec"])(song_map=None, block_weights={"embedding": float("nan")}).fit(
+        p["df"], vectors=p["vectors"]), ValueError, "block weight 'embedding' must be a finite number"),
+    "query rows outside the catalogue": (lambda p: type(p["rec"])(song_map=None).fit(
+        p["df"], vectors=p["vectors"], tune_queries=[-1, 2], eval_queries=[1]), ValueError, "query rows must be"),
+    "evaluate top_k 0": (lambda p: p["rec"].evaluate(top_k=0), ValueError, "top_k must be"),
+    "a song twice in the catalogue": (lambda p: type(p["rec"])(song_map=None).fit(
+        pd.concat([p["df"], p["df"].head(1)]), vectors=np.r_[p["vectors"], p["vectors"][:1]]), ValueError,
+        r"song_id 'demo-00000' appears in rows 0, \d+: a catalogue holds each song once"),
+    "lyrics that are numbers": (lambda p: type(p["rec"])(song_map=None).fit(p["df"].assign(lyrics=5),
+                                                                           vectors=p["vectors"]),
+                                TypeError, "column 'lyrics' holds .*5 at row 0 \\(song_id 'demo-00000'\\)"),
+    "topics of numbers": (lambda p: __import__("musemood.topics", fromlist=["x"]).LdaTopics(n_topics=2).fit(
+        list(p["df"]["lyrics"])).transform([1, 2]), TypeError, "got int 1 at row 0"),
+    "match threshold 200": (lambda p: __import__("musemood.sources.lrclib", fromlist=["x"]).LrclibClient(
+        threshold=200), ValueError, "fuzzy score from 0 to 100"),
+}
+
+
+@pytest.mark.parametrize("name", list(MORE))
+def test_more_bad_inputs_are_clear_errors(parts, name):
+    call, error, message = MORE[name]
+    with pytest.raises(error, match=message):
+        call(parts)

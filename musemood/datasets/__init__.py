@@ -73,7 +73,7 @@ def load_demo(
         variables the generator drew each song from (for evaluation only:
         models should learn ``label``).
     """
-    if int(n_songs) != n_songs or n_songs < 1:
+    if isinstance(n_songs, bool) or not isinstance(n_songs, (int, np.integer)) or n_songs < 1:
         raise ValueError(f"n_songs must be a positive integer, got {n_songs!r}")
     if tag_counts not in ("raw", "lastfm"):
         raise ValueError(f"tag_counts must be 'raw' or 'lastfm', got {tag_counts!r}")
@@ -117,6 +117,10 @@ def drop_duplicate_songs(df):
 
 
 def _song_key(df):
+    missing = [c for c in (schema.TITLE, schema.ARTIST) if c not in df.columns]
+    if missing:
+        raise KeyError(f"songs are matched by title and artist, and the table lacks {missing} "
+                       f"(has {list(df.columns)})")
     return pd.Series(
         [normalize_title(t) + "\x00" + normalize_title(a) for t, a in zip(df[schema.TITLE], df[schema.ARTIST])],
         index=df.index,

@@ -19,7 +19,7 @@ import time
 
 from .http import (CredentialError, FatalSourceError, MinInterval, SourceError, backoff_delay, credential,
                    redact_logs, session)
-from .matching import DEFAULT_THRESHOLD, best_match
+from .matching import DEFAULT_THRESHOLD, best_match, check_threshold
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class GeniusClient:
 
         token = credential(access_token, "GENIUS_ACCESS_TOKEN", "The Genius lyrics source")
         redact_logs(["lyricsgenius", "lyricsgenius.genius", "urllib3.connectionpool"], [token])
-        self.threshold, self.retries, self.backoff = threshold, retries, backoff
+        self.threshold, self.retries, self.backoff = check_threshold(threshold), retries, backoff
         self._interval = MinInterval(min_interval)
         self.genius = lyricsgenius.Genius(token, timeout=timeout, sleep_time=0, retries=0,
                                           remove_section_headers=False, skip_non_songs=True)

@@ -12,7 +12,7 @@ import json
 import time
 
 from .http import MinInterval, SourceError, backoff_delay, session
-from .matching import DEFAULT_THRESHOLD, best_match
+from .matching import DEFAULT_THRESHOLD, best_match, check_threshold
 
 BASE_URL = "https://lrclib.net"
 
@@ -41,7 +41,7 @@ class LrclibClient:
 
     def __init__(self, base_url=BASE_URL, *, timeout=10.0, min_interval=0.2, retries=5, backoff=0.5,
                  threshold=DEFAULT_THRESHOLD, max_retry_after=None):
-        self.threshold = threshold
+        self.threshold = check_threshold(threshold)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retries, self.backoff = retries, backoff

@@ -27,11 +27,19 @@ def match_score(title, artist, hit_title, hit_artist):
     return float(min(title_score, artist_score))
 
 
+def check_threshold(threshold):
+    """``threshold`` if it is a fuzzy score from 0 to 100, else a ValueError."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 100:
+        raise ValueError(f"the match threshold is a fuzzy score from 0 to 100, got {threshold!r}")
+    return threshold
+
+
 def best_match(title, artist, hits, *, threshold=DEFAULT_THRESHOLD, key=lambda hit: (hit["title"], hit["artist"])):
     """The best hit scoring at least ``threshold`` and its score, or ``(None, best score)``.
 
     ``key`` maps a hit to its ``(title, artist)``; ties keep the service's order.
     """
+    check_threshold(threshold)
     best, best_score = None, 0.0
     for hit in hits:
         score = match_score(title, artist, *key(hit))
