@@ -139,3 +139,23 @@ def test_exit_codes_tell_bad_input_from_a_failing_service():
     assert {exit_code(e) for e in (SourceError("x"), FatalSourceError("x"), StoreBusy("x"), ImportError("x"),
                                    OSError(28, "No space left on device"), MemoryError())} == {EXIT_SERVICE}
     assert exit_code(RuntimeError("x")) == exit_code(AssertionError()) == EXIT_BUG
+
+
+def test_a_damaged_model_folder_through_the_real_command(_tiny_bert_dir, tmp_path):
+    """The installed entry point, in its own process: one line naming the file, exit 2, no traceback."""
+    import subprocess
+    import sys
+
+    from musemood.classifiers import SimpleBertClassifier
+
+    from test_classifiers import FAST, make_songs
+
+    train, y = make_songs(40, 0, "text")
+    folder = SimpleBertClassifier(str(_tiny_bert_dir), epochs=1, **FAST).fit(train, y).save(tmp_path / "model")
+    head = folder / "head.safetensors"
+    head.write_bytes(head.read_bytes()[:50])
+    done = subprocess.run([sys.executable, "-m", "musemood.cli", "predict", str(folder), "--text", "rain"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "head.safetensors" in lines[0] and "Traceback" not in done.stderr, done.stderr

@@ -49,8 +49,14 @@ def test_raw_counts_scaled_by_a_constant_keep_their_labels(songs, factor):
 @FAST
 @given(st.lists(st.tuples(TAG, ANY_COUNT), min_size=1, max_size=10), st.text(min_size=1, max_size=8))
 def test_a_malformed_tag_count_is_an_error_naming_the_song(tags, song_id):
-    bad = any(c is None or isinstance(c, str) or (isinstance(c, float) and not math.isfinite(c))
-              or (not isinstance(c, str) and c is not None and c < 0) for _, c in tags)
+    def bad_count(c):  # a count is a number >= 0, or text that reads as one (a CSV cell)
+        try:
+            value = float(c)
+        except (TypeError, ValueError):
+            return True
+        return not math.isfinite(value) or value < 0
+
+    bad = any(bad_count(c) for _, c in tags)
     series = pd.Series([tags], index=[song_id], dtype=object)
     if not bad:
         assign_moods(series)

@@ -45,8 +45,10 @@ def test_cover_by_another_artist_is_skipped_for_the_real_song(genius):
 def test_a_song_without_matching_hit_is_dropped_with_a_reason(genius):
     text, info, responses = client(genius).lyrics(SONGS[1]["title"], SONGS[1]["artist"])  # not on Genius
     assert text is None and "no Genius hit" in info["reason"] and len(responses) == 1
-    text, info, _ = client(genius, threshold=101).lyrics(SONGS[0]["title"], SONGS[0]["artist"])
-    assert text is None  # the threshold is configurable
+    text, info, _ = client(genius, threshold=100).lyrics(SONGS[0]["title"] + " Reprise", SONGS[0]["artist"])
+    assert text is None  # the threshold is configurable: 100 takes exact matches only
+    with pytest.raises(ValueError, match="fuzzy score from 0 to 100, got 101"):
+        client(genius, threshold=101)
 
 
 def test_changed_page_layout_is_reported_not_silently_empty(genius):
