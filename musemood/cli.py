@@ -114,6 +114,7 @@ def build_parser():
     _add_scrape_command(commands)
     _add_build_dataset_command(commands)
     _add_label_command(commands)
+    _add_serve_command(commands)
     return parser
 
 
@@ -334,6 +335,26 @@ def _add_label_command(commands):
     _add_rule_options(label)
     _add_verbosity(label)
     label.set_defaults(handler=_label)
+
+
+def _add_serve_command(commands):
+    serve = commands.add_parser(
+        "serve",
+        help="serve predict, recommend, song search and the map over HTTP",
+        description="Load a recommender and a mood model once, then serve them over HTTP (FastAPI): "
+        "POST /predict, GET and POST /recommend, GET /songs, GET /map, GET /health, GET /version, and the "
+        "OpenAPI docs at /docs. Needs `pip install \"musemood[serve]\"`.",
+    )
+    serve.add_argument("--recommender", help="a saved recommender folder (default $MUSEMOOD_HOME/recommender; "
+                       "the demo one is built there if absent)")
+    serve.add_argument("--model", help="a saved mood model folder (default: the recommender's model when it is a "
+                       "classifier, as the demo's tBERT is)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1; 0.0.0.0 for all)")
+    serve.add_argument("--port", type=_int_at_least(1), default=8000, help="port (8000)")
+    serve.add_argument("--workers", type=_int_at_least(1), default=1,
+                       help="worker processes, each with its own copy of the parts (1; see docs/serve.md)")
+    _add_verbosity(serve)
+    serve.set_defaults(handler=_serve)
 
 
 def _add_store_option(parser):
@@ -790,6 +811,32 @@ def _scrape(args):
     if args.job == "all":
         return _build_dataset(args, store) or code
     return code
+
+
+def _serve(args):
+    _quiet_transformers(args)
+    import os
+
+    from .serve import _require, app_from_env, create_app, load_parts
+
+    _require()
+    import uvicorn
+
+    if args.port > 65535:
+        raise ValueError(f"--port must be at most 65535, got {args.port}")
+    rec, model = load_parts(args.recommender, args.model)  # errors here are the user's, with exit codes
+    print(f"Serving {len(rec.catalogue_):,} songs" + (f" and a {type(model).__name__}" if model is not None else
+                                                      " (no mood model: /predict answers 503)")
+          + f" on http://{args.host}:{args.port} (API docs at /docs); Ctrl-C stops", file=sys.stderr)
+    logging.getLogger("musemood.access").setLevel(logging.INFO)
+    if args.workers == 1:
+        uvicorn.run(create_app(rec, model), host=args.host, port=args.port, access_log=False, log_level="warning")
+        return 0
+    os.environ["MUSEMOOD_SERVE_RECOMMENDER"] = str(args.recommender or "")  # each worker loads its own copy
+    os.environ["MUSEMOOD_SERVE_MODEL"] = str(args.model or "")
+    uvicorn.run(f"{app_from_env.__module__}:{app_from_env.__name__}", factory=True, host=args.host, port=args.port,
+                workers=args.workers, access_log=False, log_level="warning")
+    return 0
 
 
 def _store(args, *, create=False):

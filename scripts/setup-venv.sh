@@ -17,6 +17,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   "$VENV/bin/python" -m pip install --quiet "torch==${TORCH_VERSION:-2.13.0}" \
     ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
-  "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+  "$VENV/bin/python" -m pip install --quiet -e ".[dev,serve]"
   echo "$want" > "$stamp"
 fi

@@ -1,0 +1,297 @@
+"""musemood over HTTP: mood predictions, recommendations, song search and the song map.
+
+``create_app(recommender, model)`` builds a FastAPI application around loaded parts;
+``musemood serve`` loads them once (by default the demo ones under ``$MUSEMOOD_HOME``) and runs
+it with uvicorn.  Every input is validated by pydantic with limits (text length, batch size,
+``top_k``); a bad request gets a 4xx whose body says what to fix, never a 500.  An unknown title
+is a 404 carrying the closest titles, an ambiguous one a 409 listing the artists.  Endpoints are
+plain ``def`` functions, which FastAPI runs in its thread pool: the recommender and the models
+are safe to share between threads (see docs/reliability.md).
+
+Access logs are one JSON object per request (method, path, status, milliseconds), written to
+the ``musemood.access`` logger; request bodies and query strings are never logged.
+
+Needs the ``serve`` extra: ``pip install "musemood[serve]"``.
+"""
+
+
+import json
+import logging
+import math
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from . import schema
+from ._version import __version__
+
+logger = logging.getLogger(__name__)
+access_log = logging.getLogger("musemood.access")
+
+MAX_TEXT = 20_000
+"""Longest text accepted, in characters (a long song's lyrics are about 5,000)."""
+MAX_BATCH = 64
+"""Most texts in one ``POST /predict``."""
+MAX_TOP_K = 100
+"""Most songs one ``/recommend`` or ``/songs`` answers."""
+MAX_MAP_PAGE = 50_000
+"""Most map points one ``GET /map`` page holds."""
+
+
+def _require():
+    try:
+        import fastapi  # noqa: F401
+        import pydantic  # noqa: F401
+    except ImportError:
+        raise ImportError("musemood serve needs FastAPI and uvicorn: pip install \"musemood[serve]\"") from None
+
+
+def _schemas():
+    """The request models (built on first use, so importing musemood never needs pydantic)."""
+    from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+    class PredictRequest(BaseModel):
+        """Texts to score, with their audio features when the model uses them (missing ones are imputed)."""
+
+        model_config = ConfigDict(extra="forbid")
+        texts: list[str] = Field(min_length=1, max_length=MAX_BATCH,
+                                 description=f"1 to {MAX_BATCH} texts (lyrics), each at most {MAX_TEXT:,} characters")
+        audio: list[dict[str, float | None]] | None = Field(
+            default=None, description="one mapping of audio features per text (e.g. {\"valence\": 0.8}), optional")
+
+        @field_validator("texts")
+        @classmethod
+        def _short(cls, texts):
+            for i, text in enumerate(texts):
+                if len(text) > MAX_TEXT:
+                    raise ValueError(f"texts[{i}] has {len(text):,} characters; the limit is {MAX_TEXT:,}")
+            return texts
+
+        @field_validator("audio")
+        @classmethod
+        def _features(cls, audio):
+            for i, features in enumerate(audio or []):
+                unknown = set(features) - set(schema.AUDIO_FEATURES)
+                if unknown:
+                    raise ValueError(f"audio[{i}] has unknown features {sorted(unknown)}; the features are "
+                                     f"{list(schema.AUDIO_FEATURES)}")
+                bad = [k for k, v in features.items() if v is not None and not math.isfinite(v)]
+                if bad:
+                    raise ValueError(f"audio[{i}] holds non-finite values for {bad}; leave a feature out when "
+                                     "it is unknown")
+            return audio
+
+        @model_validator(mode="after")
+        def _same_length(self):
+            if self.audio is not None and len(self.audio) != len(self.texts):
+                raise ValueError(f"give one audio mapping per text: {len(self.texts)} texts, {len(self.audio)} "
+                                 "audio mappings")
+            return self
+
+    class RecommendRequest(BaseModel):
+        """Songs like a description (free text)."""
+
+        model_config = ConfigDict(extra="forbid")
+        text: str = Field(min_length=1, max_length=MAX_TEXT, description="what the songs should be about")
+        top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
+        mood: str | None = Field(default=None, max_length=100)
+        method: str = Field(default="rerank", pattern="^(rerank|lexical|embedding)$")
+
+    return PredictRequest, RecommendRequest
+
+
+def create_app(recommender=None, model=None):
+    """The FastAPI application serving ``recommender`` (a fitted :class:`Recommender`) and ``model``
+    (a fitted musemood classifier).  Either may be ``None``: its endpoints then answer 503."""
+    _require()
+    from fastapi import Body, FastAPI, Query, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    from .catalogue import AmbiguousTitleError, SongNotFoundError
+
+    PredictRequest, RecommendRequest = _schemas()
+    app = FastAPI(title="musemood", version=__version__,
+                  description="Song moods from lyrics and audio, and songs that feel alike.")
+    app.state.recommender, app.state.model = recommender, model
+
+    @app.middleware("http")
+    async def _access_log(request: Request, call_next):
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:  # path and status only: no query string, no body
+            access_log.info(json.dumps({"method": request.method, "path": request.url.path, "status": status,
+                                        "ms": round(1000 * (time.perf_counter() - started), 2)}))
+
+    def _error(status, message, **extra):
+        return JSONResponse(status_code=status, content={"detail": message, **extra})
+
+    @app.exception_handler(SongNotFoundError)
+    async def _not_found(request, exc):
+        return _error(404, str(exc), suggestions=exc.suggestions)
+
+    @app.exception_handler(AmbiguousTitleError)
+    async def _ambiguous(request, exc):
+        return _error(409, str(exc), artists=exc.artists)
+
+    @app.exception_handler(ValueError)
+    async def _bad_value(request, exc):  # the library's own checks (unknown mood, no known word...)
+        return _error(422, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request, exc):
+        errors = [{"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
+                  for e in exc.errors()]
+        summary = "; ".join(f"{e['where']}: {e['problem']}" for e in errors)
+        return _error(422, f"invalid request: {summary}", errors=errors)
+
+    def _recommender():
+        if app.state.recommender is None:
+            raise _Unavailable("no recommender is loaded: start the server with --recommender PATH")
+        return app.state.recommender
+
+    def _model():
+        if app.state.model is None:
+            raise _Unavailable("no mood model is loaded: start the server with --model PATH (a folder saved by "
+                               "`musemood train`)")
+        return app.state.model
+
+    @app.exception_handler(_Unavailable)
+    async def _unavailable(request, exc):
+        return _error(503, str(exc))
+
+    @app.get("/health", summary="Is the server up, and what does it serve?")
+    def health():
+        rec, model = app.state.recommender, app.state.model
+        return {"status": "ok", "songs": None if rec is None else len(rec.catalogue_),
+                "model": None if model is None else type(model).__name__}
+
+    @app.get("/version", summary="Versions of musemood and the libraries behind the numbers")
+    def version():
+        from .persistence import versions
+
+        return versions()
+
+    @app.post("/predict", summary="The mood of one or many texts")
+    def predict(request: PredictRequest = Body(...)):  # noqa: B008 (FastAPI's way)
+        import pandas as pd
+
+        model = _model()
+        frame = pd.DataFrame({model.text_column: request.texts})
+        if request.audio is not None:
+            audio = pd.DataFrame(request.audio, columns=list(schema.AUDIO_FEATURES), dtype=float)
+            frame = pd.concat([frame, audio], axis=1)
+        if model.objective == "regression":
+            values = model.predict(frame)
+            return {"model": type(model).__name__, "objective": "regression",
+                    "predictions": [{"value": float(v)} for v in values]}
+        probabilities = model.predict_proba(frame)
+        classes = [str(c) for c in model.classes_]
+        return {"model": type(model).__name__, "objective": "classification", "classes": classes,
+                "predictions": [{"label": classes[int(np.argmax(p))],
+                                 "probabilities": {c: float(v) for c, v in zip(classes, p)}} for p in probabilities]}
+
+    @app.get("/recommend", summary="Songs that feel like a song of the catalogue")
+    def recommend(title: str = Query(..., min_length=1, max_length=500),
+                  artist: str | None = Query(None, max_length=500),
+                  top_k: int = Query(10, ge=1, le=MAX_TOP_K),
+                  mood: str | None = Query(None, max_length=100),
+                  method: str = Query("rerank", pattern="^(rerank|lexical|embedding)$")):
+        result = _recommender().recommend(title, top_k, artist=artist, mood=mood, method=method)
+        return _recommendations(result)
+
+    @app.post("/recommend", summary="Songs that fit a description (free text)")
+    def recommend_text(request: RecommendRequest = Body(...)):  # noqa: B008
+        result = _recommender().recommend(text=request.text, top_k=request.top_k, mood=request.mood,
+                                          method=request.method)
+        return _recommendations(result)
+
+    @app.get("/songs", summary="Catalogue songs whose title or artist is closest to q (autocomplete)")
+    def songs(q: str = Query(..., max_length=200), top_k: int = Query(10, ge=1, le=MAX_TOP_K)):
+        found = _recommender().catalogue_.search(q, top_k)
+        return {"results": _records(found)}
+
+    @app.get("/map", summary="The song map's points, a page at a time, and its clusters")
+    def song_map(offset: int = Query(0, ge=0), limit: int = Query(5_000, ge=1, le=MAX_MAP_PAGE)):
+        rec = _recommender()
+        if rec.map_ is None:
+            raise _Unavailable("this recommender has no song map (it was fitted with song_map=None)")
+        return map_page(rec, offset, limit)
+
+    return app
+
+
+class _Unavailable(RuntimeError):
+    """A part the endpoint needs is not loaded (503)."""
+
+
+def map_page(rec, offset=0, limit=5_000):
+    """Points ``offset`` to ``offset + limit`` of the map (its plotted sample), with title, artist,
+    mood and cluster, and the clusters with their top words."""
+    song_map, songs = rec.map_, rec.catalogue_.songs_
+    index = song_map.plot_index_
+    stop = min(len(index), offset + limit)
+    rows = index[offset:stop]
+    xy = song_map.map_2d_[offset:stop]
+    mood = songs["mood"].to_numpy(dtype=object) if "mood" in songs.columns else [None] * len(songs)
+    points = [{"row": int(r), "x": float(x), "y": float(y), "cluster": int(song_map.labels_[r]),
+               "mood": _plain(mood[r]), "title": str(songs.at[r, schema.TITLE]),
+               "artist": str(songs.at[r, schema.ARTIST])} for r, (x, y) in zip(rows, xy)]
+    clusters = [] if rec.clusters_ is None else _records(rec.clusters_)
+    return {"total": int(len(index)), "songs": int(len(songs)), "offset": int(offset), "limit": int(limit),
+            "points": points, "clusters": clusters}
+
+
+def _recommendations(result):
+    return {"query": _plain(result.attrs.get("query")), "results": _records(result)}
+
+
+def _records(frame):
+    return [_plain(row) for row in frame.to_dict(orient="records")]
+
+
+def _plain(value: Any):
+    """JSON-ready: NumPy scalars and arrays to Python, NaN/NA to None."""
+    import pandas as pd
+
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is not None and not isinstance(value, (str, int, float, bool)) and pd.isna(value):
+        return None
+    return value
+
+
+# ------------------------------------------------------------------ running
+def load_parts(recommender_path=None, model_path=None):
+    """The recommender (``recommender_path``, else the demo one, built if absent) and the mood model
+    (``model_path``, else the recommender's own model when it is a classifier)."""
+    from .recommender import get_recommender
+
+    rec = get_recommender(recommender_path)
+    if model_path is not None:
+        from .classifiers import load_model
+
+        model = load_model(model_path)
+    else:
+        candidate = rec.model_  # the demo recommender embeds with tBERT: a mood model too
+        model = candidate if hasattr(candidate, "predict_proba") else None
+    return rec, model
+
+
+def app_from_env():
+    """An app built from ``MUSEMOOD_SERVE_RECOMMENDER`` / ``MUSEMOOD_SERVE_MODEL`` (for uvicorn workers)."""
+    rec, model = load_parts(os.environ.get("MUSEMOOD_SERVE_RECOMMENDER") or None,
+                            os.environ.get("MUSEMOOD_SERVE_MODEL") or None)
+    return create_app(rec, model)

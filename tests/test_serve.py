@@ -1,0 +1,256 @@
+"""musemood over HTTP: a real uvicorn server on a free port, asked with a real HTTP client."""
+
+import json
+import logging
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+import httpx  # noqa: E402
+import uvicorn  # noqa: E402
+
+from musemood.classifiers import SimpleBertClassifier  # noqa: E402
+from musemood.serve import MAX_BATCH, MAX_TEXT, create_app  # noqa: E402
+
+from test_classifiers import FAST, make_songs  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def parts(_tiny_bert_dir):
+    from musemood.clustering import SongMap
+    from musemood.datasets import drop_duplicate_songs, load_demo
+    from musemood.recommender import Recommender
+
+    df = drop_duplicate_songs(load_demo(150, random_state=0)).reset_index(drop=True)
+    df.loc[5, "title"] = df.loc[6, "title"]  # one title by two artists
+    vectors = np.random.default_rng(0).normal(size=(len(df), 8)).astype(np.float32)
+    rec = Recommender(song_map=SongMap(k_range=(2, 5)), weights={"lexical": 0.5}).fit(df, vectors=vectors)
+    train, y = make_songs(60, 0, "text")
+    model = SimpleBertClassifier(str(_tiny_bert_dir), epochs=3, **FAST).fit(train, y)
+    return df, rec, model
+
+
+@pytest.fixture(scope="module")
+def server(parts):
+    _, rec, model = parts
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(rec, model), host="127.0.0.1", port=port, access_log=False,
+                            log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "the server did not start"
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        client.url = f"http://127.0.0.1:{port}"
+        yield client
+    srv.should_exit = True
+    thread.join(10)
+
+
+def test_health_version_and_openapi(server, parts):
+    df, _, _ = parts
+    assert server.get("/health").json() == {"status": "ok", "songs": len(df), "model": "SimpleBertClassifier"}
+    assert server.get("/version").json()["musemood"]
+    spec = server.get("/openapi.json").json()
+    assert {"/predict", "/recommend", "/songs", "/map", "/health", "/version"} <= set(spec["paths"])
+    assert server.get("/docs").status_code == 200
+
+
+def test_predict_one_and_many_texts_as_the_library_does(server, parts):
+    _, _, model = parts
+    texts = ["sunshine and dancing all night long", "tears and rain and an empty room"]
+    answer = server.post("/predict", json={"texts": texts}).json()
+    expected = model.predict_proba(texts)
+    assert answer["classes"] == list(model.classes_) and len(answer["predictions"]) == 2
+    for got, want in zip(answer["predictions"], expected):
+        np.testing.assert_allclose([got["probabilities"][c] for c in answer["classes"]], want, rtol=1e-5)
+        assert got["label"] == answer["classes"][int(np.argmax(want))]
+
+
+def test_recommend_by_title_and_by_text(server, parts):
+    df, rec, _ = parts
+    title, artist = df.loc[10, "title"], df.loc[10, "artist"]
+    answer = server.get("/recommend", params={"title": title, "artist": artist, "top_k": 4}).json()
+    expected = rec.recommend(title, 4, artist=artist)
+    assert [r["title"] for r in answer["results"]] == expected["title"].tolist()
+    assert answer["results"][0]["why"] and answer["query"]["title"] == title
+    by_text = server.post("/recommend", json={"text": "rain on the window", "top_k": 3}).json()
+    assert len(by_text["results"]) == 3 and by_text["query"]["text"] == "rain on the window"
+
+
+def test_unknown_title_is_404_with_suggestions_and_ambiguous_is_409_with_artists(server, parts):
+    df, _, _ = parts
+    missing = server.get("/recommend", params={"title": df.loc[3, "title"] + " zzz qqq"})
+    assert missing.status_code == 404 and missing.json()["suggestions"]
+    ambiguous = server.get("/recommend", params={"title": df.loc[6, "title"]})
+    assert ambiguous.status_code == 409
+    assert set(ambiguous.json()["artists"]) >= {df.loc[5, "artist"], df.loc[6, "artist"]}
+
+
+def test_songs_search_and_map_pages(server, parts):
+    df, rec, _ = parts
+    found = server.get("/songs", params={"q": df.loc[20, "title"], "top_k": 3}).json()["results"]
+    assert found and found[0]["title"] == df.loc[20, "title"]
+    first = server.get("/map", params={"limit": 100}).json()
+    second = server.get("/map", params={"offset": 100, "limit": 100}).json()
+    assert first["total"] == len(rec.map_.plot_index_) and len(first["points"]) == 100
+    assert len(second["points"]) == first["total"] - 100
+    point = first["points"][0]
+    assert {"x", "y", "cluster", "mood", "title", "artist", "row"} <= set(point)
+    assert point["title"] == df.loc[point["row"], "title"]
+    assert first["clusters"] and "top_words" in first["clusters"][0]
+
+
+@pytest.mark.parametrize("method, path, payload, fix", [
+    ("post", "/predict", {"texts": []}, "texts"),
+    ("post", "/predict", {"texts": ["a"] * (MAX_BATCH + 1)}, "texts"),
+    ("post", "/predict", {"texts": ["a" * (MAX_TEXT + 1)]}, "limit"),
+    ("post", "/predict", {"texts": [3]}, "texts"),
+    ("post", "/predict", {"texts": ["a"], "audio": [{"tempo": "fast"}]}, "audio"),
+    ("post", "/predict", {"texts": ["a"], "audio": [{"loudness_db": 3}]}, "unknown features"),
+    ("post", "/predict", {"texts": ["a", "b"], "audio": [{"tempo": 120}]}, "one audio mapping per text"),
+    ("post", "/predict", {"text": "a"}, "texts"),
+    ("post", "/predict", "not json", "invalid request"),
+    ("get", "/recommend", {}, "title"),
+    ("get", "/recommend", {"title": "x", "top_k": 0}, "top_k"),
+    ("get", "/recommend", {"title": "x", "top_k": 10_000}, "top_k"),
+    ("get", "/recommend", {"title": "x", "top_k": "many"}, "top_k"),
+    ("get", "/recommend", {"title": "x", "method": "magic"}, "method"),
+    ("post", "/recommend", {"text": ""}, "text"),
+    ("post", "/recommend", {"text": "rain", "top_k": -1}, "top_k"),
+    ("post", "/recommend", {"text": "qqqq zzzz"}, "vocabulary"),
+    ("post", "/recommend", {"text": "rain", "mood": "ecstatic"}, "unknown mood"),
+    ("get", "/songs", {}, "q"),
+    ("get", "/songs", {"q": "x", "top_k": 0}, "top_k"),
+    ("get", "/map", {"limit": 0}, "limit"),
+    ("get", "/map", {"offset": -1}, "offset"),
+])
+def test_a_bad_request_is_a_4xx_that_says_what_to_fix(server, method, path, payload, fix):
+    if method == "get":
+        response = server.get(path, params=payload)
+    elif isinstance(payload, str):
+        response = server.post(path, content=payload, headers={"Content-Type": "application/json"})
+    else:
+        response = server.post(path, json=payload)
+    assert 400 <= response.status_code < 500, response.text
+    assert fix in response.json()["detail"], response.json()
+
+
+def test_concurrent_requests_give_the_single_request_answers(server, parts):
+    df, _, _ = parts
+    rows = list(range(0, 120, 8))
+    alone = [server.get("/recommend", params={"title": df.loc[i, "title"], "artist": df.loc[i, "artist"],
+                                              "top_k": 5}).json() for i in rows]
+    texts = [["night drive with the windows down"], ["a letter I never sent"]] * 6
+
+    def ask(i):
+        return server.get("/recommend", params={"title": df.loc[i, "title"], "artist": df.loc[i, "artist"],
+                                                "top_k": 5}).json()
+
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(ask, rows))
+        predictions = list(pool.map(lambda t: server.post("/predict", json={"texts": t}).json(), texts))
+    assert together == alone
+    assert all(p == predictions[i % 2] for i, p in enumerate(predictions))
+
+
+def test_access_log_is_json_without_bodies_or_queries(server, caplog):
+    caplog.set_level(logging.INFO, logger="musemood.access")
+    server.post("/recommend", json={"text": "my secret diary words", "top_k": 2})
+    server.get("/songs", params={"q": "private query"})
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "musemood.access"]
+    assert {(line["method"], line["path"], line["status"]) for line in lines} >= {("POST", "/recommend", 200),
+                                                                                 ("GET", "/songs", 200)}
+    assert "secret" not in caplog.text and "private" not in caplog.text
+    assert all(isinstance(line["ms"], float) for line in lines)
+
+
+def test_without_parts_the_endpoints_say_what_to_load():
+    from fastapi.testclient import TestClient
+
+    client = TestClient(create_app(None, None))
+    assert client.get("/health").json() == {"status": "ok", "songs": None, "model": None}
+    response = client.post("/predict", json={"texts": ["a"]})
+    assert response.status_code == 503 and "--model" in response.json()["detail"]
+    assert "--recommender" in client.get("/recommend", params={"title": "x"}).json()["detail"]
+
+
+def test_musemood_serve_runs_a_saved_recommender_and_stops_cleanly(parts, tmp_path):
+    import subprocess
+    import sys
+
+    _, rec, model = parts
+    rec_dir, model_dir = rec.save(tmp_path / "rec", include_model=False), model.save(tmp_path / "model")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    child = subprocess.Popen([sys.executable, "-m", "musemood.cli", "serve", "--recommender", str(rec_dir),
+                              "--model", str(model_dir), "--port", str(port)],
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, health = time.monotonic() + 60, None
+        while time.monotonic() < deadline and child.poll() is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json()
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert health == {"status": "ok", "songs": len(rec.catalogue_), "model": "SimpleBertClassifier"}
+        assert httpx.post(f"http://127.0.0.1:{port}/predict", json={"texts": ["rain"]}).status_code == 200
+    finally:
+        child.terminate()
+        _, err = child.communicate(timeout=30)
+    assert "Serving" in err and "Traceback" not in err
+    assert '"path": "/predict", "status": 200' in err  # the access log line, as JSON
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["serve", "--recommender", "/nonexistent/rec"], "/nonexistent/rec"),
+    (["serve", "--port", "70000", "--recommender", "/nonexistent/rec"], "65535"),
+    (["serve", "--workers", "0"], "--workers"),
+])
+def test_serve_refuses_bad_options_before_starting(argv, named, capsys):
+    from musemood.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and named in err and "Traceback" not in err
+
+
+# ------------------------------------------------------ fuzzing from the spec
+def test_no_request_the_spec_allows_or_breaks_gets_a_500(server):
+    """schemathesis draws requests for every operation from the server's own OpenAPI spec (valid ones
+    and ones that break it); each must be answered, with a 4xx when it is bad, never a 500."""
+    schemathesis = pytest.importorskip("schemathesis")
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis.errors import Unsatisfiable
+
+    spec = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
+    operations = [result.ok() for result in spec.get_all_operations()]
+    assert len(operations) >= 7
+    modes = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
+    for operation, mode in [(op, mode) for op in operations for mode in modes]:
+        @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy(generation_mode=mode))
+        def check(case):
+            response = case.call(base_url=server.url, timeout=30)
+            assert response.status_code < 500, (f"{case.method} {case.formatted_path}: {response.status_code} "
+                                                 f"{response.text[:300]}")
+
+        try:
+            check()
+        except Unsatisfiable:  # an operation without inputs (/health) has no request that breaks its spec
+            assert mode == schemathesis.GenerationMode.NEGATIVE
