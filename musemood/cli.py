@@ -255,6 +255,9 @@ def _add_map_command(commands):
     song_map.add_argument("--recommender", help="folder to save the fitted recommender in, or to read it from "
                           "(default $MUSEMOOD_HOME/recommender)")
     song_map.add_argument("--out", help="folder for the plots (default: <recommender>/plots)")
+    song_map.add_argument("--html", metavar="FILE", help="also write the interactive map as one self-contained "
+                          ".html file (plotly.js, the songs and their recommendations inlined; needs "
+                          "musemood[serve])")
     _add_verbosity(song_map)
     song_map.set_defaults(handler=_map)
 
@@ -559,8 +562,15 @@ def _map(args):
         from .recommender import get_recommender
 
         rec = get_recommender(args.recommender)  # the default one is built when absent; a given path must exist
+    if args.html and Path(args.html).suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"--html {args.html}: the map page is an .html file")
     _print_map(rec)
     print("Wrote " + ", ".join(str(p) for p in rec.plot_map(Path(args.out) if args.out else path / "plots")))
+    if args.html:
+        from .serve import write_map_html
+
+        print(f"Wrote the interactive map to {write_map_html(rec, args.html, show_progress_bar=True)}; open it in a "
+              "browser (no server needed)")
 
 
 def _evaluate_recommender(args):

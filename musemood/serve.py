@@ -217,6 +217,19 @@ def create_app(recommender=None, model=None):
         found = _recommender().catalogue_.search(q, top_k)
         return {"results": _records(found)}
 
+    @app.get("/", include_in_schema=False)
+    def page():
+        from fastapi.responses import HTMLResponse
+
+        return HTMLResponse(map_page_html({"api": True}, plotly_src="static/plotly.min.js"))
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_js():
+        from fastapi.responses import Response
+
+        return Response(_plotly_js(), media_type="application/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
     @app.get("/map", summary="The song map's points, a page at a time, and its clusters")
     def song_map(offset: int = Query(0, ge=0), limit: int = Query(5_000, ge=1, le=MAX_MAP_PAGE)):
         rec = _recommender()
@@ -246,6 +259,53 @@ def map_page(rec, offset=0, limit=5_000):
     clusters = [] if rec.clusters_ is None else _records(rec.clusters_)
     return {"total": int(len(index)), "songs": int(len(songs)), "offset": int(offset), "limit": int(limit),
             "points": points, "clusters": clusters}
+
+
+def _plotly_js():
+    """plotly.js from the installed plotly package (no CDN: many servers are offline)."""
+    try:
+        from plotly.offline import get_plotlyjs
+    except ImportError:
+        raise ImportError("the song map page needs plotly: pip install \"musemood[serve]\"") from None
+    return get_plotlyjs()
+
+
+def map_page_html(config, *, plotly_src=None):
+    """The song map page: ``config`` tells it where its data comes from (the API, or inlined);
+    plotly.js is loaded from ``plotly_src``, or inlined when ``None`` (a self-contained file)."""
+    from importlib.resources import files
+
+    template = files("musemood.web").joinpath("map.html").read_text(encoding="utf-8")
+    # "</" inside inlined JSON or JS would close the <script> element early
+    data = json.dumps(_plain(config)).replace("</", "<\\/")
+    if plotly_src is None:
+        script = "<script>" + _plotly_js().replace("</script", "<\\/script") + "</script>"
+        template = template.replace('<script src="{{PLOTLY_SRC}}"></script>', script)
+    else:
+        template = template.replace("{{PLOTLY_SRC}}", plotly_src)
+    return template.replace("{{CONFIG}}", data)
+
+
+def write_map_html(rec, path, *, top_k=5, show_progress_bar=True):
+    """The song map as one self-contained HTML file (plotly.js, the points and each plotted song's
+    ``top_k`` recommendations inlined), to open or share without a server."""
+    from pathlib import Path
+
+    from tqdm.auto import tqdm
+
+    if rec.map_ is None:
+        raise ValueError("this recommender has no song map (it was fitted with song_map=None)")
+    data = map_page(rec, 0, len(rec.map_.plot_index_))
+    recommendations = {}
+    for point in tqdm(data["points"], desc="recommendations", unit="song", disable=not show_progress_bar):
+        result = rec.recommend(point["title"], top_k, artist=point["artist"])
+        recommendations[point["row"]] = _records(result[["title", "artist", "mood", "cluster", "score", "why"]])
+    data["recommendations"] = recommendations
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"{path}: the map page is an .html file")
+    path.write_text(map_page_html({"api": False, "data": data}), encoding="utf-8")
+    return path
 
 
 def _recommendations(result):

@@ -254,3 +254,19 @@ def test_no_request_the_spec_allows_or_breaks_gets_a_500(server):
             check()
         except Unsatisfiable:  # an operation without inputs (/health) has no request that breaks its spec
             assert mode == schemathesis.GenerationMode.NEGATIVE
+
+
+def test_map_html_writes_one_self_contained_file(parts, tmp_path, capsys):
+    from musemood.cli import main
+
+    _, rec, _ = parts
+    folder = rec.save(tmp_path / "rec", include_model=False)
+    out = tmp_path / "map.html"
+    assert main(["map", "--recommender", str(folder), "--out", str(tmp_path / "plots"), "--html", str(out)]) == 0
+    html = out.read_text()
+    assert "<script src=" not in html and "Plotly" in html  # plotly.js inlined: no server, no CDN
+    config = html.split("const CONFIG = ", 1)[1].split(";\n", 1)[0]
+    data = json.loads(config)["data"]
+    assert len(data["points"]) == len(rec.map_.plot_index_) and len(data["recommendations"]) == len(data["points"])
+    assert main(["map", "--recommender", str(folder), "--html", str(tmp_path / "map.pdf")]) == 2
+    assert "an .html file" in capsys.readouterr().err
