@@ -106,7 +106,7 @@ def create_app(recommender=None, model=None):
     """The FastAPI application serving ``recommender`` (a fitted :class:`Recommender`) and ``model``
     (a fitted musemood classifier).  Either may be ``None``: its endpoints then answer 503."""
     _require()
-    from fastapi import Body, FastAPI, Query, Request
+    from fastapi import Body, FastAPI, Query
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
@@ -116,18 +116,7 @@ def create_app(recommender=None, model=None):
     app = FastAPI(title="musemood", version=__version__,
                   description="Song moods from lyrics and audio, and songs that feel alike.")
     app.state.recommender, app.state.model = recommender, model
-
-    @app.middleware("http")
-    async def _access_log(request: Request, call_next):
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:  # path and status only: no query string, no body
-            access_log.info(json.dumps({"method": request.method, "path": request.url.path, "status": status,
-                                        "ms": round(1000 * (time.perf_counter() - started), 2)}))
+    app.add_middleware(AccessLog)
 
     def _error(status, message, **extra):
         return JSONResponse(status_code=status, content={"detail": message, **extra})
@@ -244,6 +233,32 @@ class _Unavailable(RuntimeError):
     """A part the endpoint needs is not loaded (503)."""
 
 
+class AccessLog:
+    """ASGI middleware: one JSON line per request (method, path, status, ms); never the query or body.
+
+    Plain ASGI rather than Starlette's ``BaseHTTPMiddleware``, which adds a task per request.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started, status = time.perf_counter(), [500]
+
+        async def send_status(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            access_log.info(json.dumps({"method": scope["method"], "path": scope["path"], "status": status[0],
+                                        "ms": round(1000 * (time.perf_counter() - started), 2)}))
+
+
 def map_page(rec, offset=0, limit=5_000):
     """Points ``offset`` to ``offset + limit`` of the map (its plotted sample), with title, artist,
     mood and cluster, and the clusters with their top words."""
@@ -309,7 +324,13 @@ def write_map_html(rec, path, *, top_k=5, show_progress_bar=True):
 
 
 def _recommendations(result):
-    return {"query": _plain(result.attrs.get("query")), "results": _records(result)}
+    """The JSON response of a recommendation table, serialised by pandas (FastAPI's generic encoder
+    walks every value in Python and took longer than the recommendation itself)."""
+    from fastapi.responses import Response
+
+    body = '{"query": ' + json.dumps(_plain(result.attrs.get("query"))) + ', "results": ' + \
+        result.to_json(orient="records", force_ascii=False) + "}"
+    return Response(body, media_type="application/json")
 
 
 def _records(frame):
