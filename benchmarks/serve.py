@@ -108,13 +108,18 @@ def main():
                 rec = Recommender.load(folder / "rec")
                 model = load_model(folder / "model")
 
+                def client_of(state):  # one keep-alive client per thread, made once
+                    if "client" not in state:
+                        state["client"] = httpx.Client(base_url=base, timeout=60)
+                    return state["client"]
+
                 def http_recommend(query, state):
-                    client = state.setdefault("client", httpx.Client(base_url=base, timeout=60))
+                    client = client_of(state)
                     response = client.get("/recommend", params={"title": query[0], "artist": query[1], "top_k": 10})
                     response.raise_for_status()
 
                 def http_predict(text, state):
-                    client = state.setdefault("client", httpx.Client(base_url=base, timeout=60))
+                    client = client_of(state)
                     client.post("/predict", json={"texts": [text]}).raise_for_status()
 
                 def local_recommend(query, state):
