@@ -146,9 +146,9 @@ class BertEncoder:
         """Take ``model`` and ``tokenizer`` and settle the settings that depend on them."""
         from ._validation import check_params
 
-        if self.pooling not in ("auto", *POOLINGS):
-            raise ValueError(f"pooling must be 'auto' or one of {POOLINGS}, got {self.pooling!r}")
-        check_params(self, types={"max_length": "int", "max_chunks": "int | None", "normalize_embeddings": "bool"})
+        check_params(self, options={"pooling": ("auto", *POOLINGS)},
+                     types={"pooling": "str", "max_length": "int", "max_chunks": "int | None",
+                            "normalize_embeddings": "bool"})
         if not getattr(tokenizer, "is_fast", False):
             raise TypeError(f"{str(source)!r} has no fast tokenizer; musemood needs one to split long lyrics")
         model.eval()

@@ -375,19 +375,19 @@ class Recommender:
 
 
 def _check_parts(rec, path):
-    """The parts must describe the same songs: one row each in the catalogue, vectors, keywords, map."""
+    """The parts must describe the same songs: one row each in the catalogue, vectors, keywords, map.
+
+    (The query rows are checked against the catalogue where they are read, in :meth:`Recommender.load`.)
+    """
     n = len(rec.catalogue_)
     rows = {"retriever/vectors/vectors.npy": len(rec.vectors_), "retriever/keywords.npy": len(rec.keywords_),
             "retriever/lexical (postings)": rec.lexical_.postings_.shape[1]}
     if rec.map_ is not None:
         rows["map/labels.npy"] = len(rec.map_.labels_)
-    queries = np.concatenate([rec.tune_queries_, rec.eval_queries_]).astype(np.int64)
     for name, count in rows.items():
         if count != n:
             raise ValueError(f"{Path(path) / name} has {count:,} songs but {Path(path) / 'catalogue'} has "
                              f"{n:,}: the folder mixes parts of different recommenders; save it again")
-    if len(queries) and (queries.min() < 0 or queries.max() >= n):
-        raise ValueError(f"{path}: query rows point outside the {n:,}-song catalogue; save it again")
 
 
 def _check_params(rec, where=None):

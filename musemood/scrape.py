@@ -97,11 +97,14 @@ def _run(store, stage, fetch, *, limit, retry_failed, workers, max_failures, sho
         def guarded(song):
             return None if halt.is_set() else fetch(song)
 
-        def stop(exc):
-            stopped.update(_stopped(exc))
+        def halt_all():  # no new request; the ones in flight finish and are recorded
             halt.set()
             for _, future in futures:
                 future.cancel()
+
+        def stop(exc):
+            stopped.update(_stopped(exc))
+            halt_all()
 
         with _bar(len(pending), desc, show_progress_bar) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
             futures = [(song, pool.submit(guarded, song)) for song in pending]
@@ -127,9 +130,7 @@ def _run(store, stage, fetch, *, limit, retry_failed, workers, max_failures, sho
                     if max_failures and streak >= max_failures and not stopped:
                         stop(SourceError(f"{max_failures} songs in a row could not be fetched (last: {reason})"))
             except BaseException:
-                halt.set()
-                for _, future in futures:
-                    future.cancel()
+                halt_all()
                 raise
     if stopped:
         logger.warning("%s job stopped: %s; the songs not done stay pending, run it again to resume",

@@ -107,38 +107,13 @@ def create_app(recommender=None, model=None):
     (a fitted musemood classifier).  Either may be ``None``: its endpoints then answer 503."""
     _require()
     from fastapi import Body, FastAPI, Query
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
-
-    from .catalogue import AmbiguousTitleError, SongNotFoundError
 
     PredictRequest, RecommendRequest = _schemas()
     app = FastAPI(title="musemood", version=__version__,
                   description="Song moods from lyrics and audio, and songs that feel alike.")
     app.state.recommender, app.state.model = recommender, model
     app.add_middleware(AccessLog)
-
-    def _error(status, message, **extra):
-        return JSONResponse(status_code=status, content={"detail": message, **extra})
-
-    @app.exception_handler(SongNotFoundError)
-    async def _not_found(request, exc):
-        return _error(404, str(exc), suggestions=exc.suggestions)
-
-    @app.exception_handler(AmbiguousTitleError)
-    async def _ambiguous(request, exc):
-        return _error(409, str(exc), artists=exc.artists)
-
-    @app.exception_handler(ValueError)
-    async def _bad_value(request, exc):  # the library's own checks (unknown mood, no known word...)
-        return _error(422, str(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request, exc):
-        errors = [{"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
-                  for e in exc.errors()]
-        summary = "; ".join(f"{e['where']}: {e['problem']}" for e in errors)
-        return _error(422, f"invalid request: {summary}", errors=errors)
+    _add_error_handlers(app)
 
     def _recommender():
         if app.state.recommender is None:
@@ -150,10 +125,6 @@ def create_app(recommender=None, model=None):
             raise _Unavailable("no mood model is loaded: start the server with --model PATH (a folder saved by "
                                "`musemood train`)")
         return app.state.model
-
-    @app.exception_handler(_Unavailable)
-    async def _unavailable(request, exc):
-        return _error(503, str(exc))
 
     @app.get("/health", summary="Is the server up, and what does it serve?")
     def health():
@@ -231,6 +202,40 @@ def create_app(recommender=None, model=None):
 
 class _Unavailable(RuntimeError):
     """A part the endpoint needs is not loaded (503)."""
+
+
+def _add_error_handlers(app):
+    """4xx answers whose JSON body says what to fix (and 503 for a part that is not loaded)."""
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    from .catalogue import AmbiguousTitleError, SongNotFoundError
+
+    def error(status, message, **extra):
+        return JSONResponse(status_code=status, content={"detail": message, **extra})
+
+    @app.exception_handler(SongNotFoundError)
+    async def _not_found(request, exc):
+        return error(404, str(exc), suggestions=exc.suggestions)
+
+    @app.exception_handler(AmbiguousTitleError)
+    async def _ambiguous(request, exc):
+        return error(409, str(exc), artists=exc.artists)
+
+    @app.exception_handler(ValueError)
+    async def _bad_value(request, exc):  # the library's own checks (unknown mood, no known word...)
+        return error(422, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request, exc):
+        errors = [{"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
+                  for e in exc.errors()]
+        summary = "; ".join(f"{e['where']}: {e['problem']}" for e in errors)
+        return error(422, f"invalid request: {summary}", errors=errors)
+
+    @app.exception_handler(_Unavailable)
+    async def _unavailable(request, exc):
+        return error(503, str(exc))
 
 
 class AccessLog:
