@@ -484,8 +484,11 @@ def _print_map(rec):
     if song_map is None:
         return
     if len(song_map.sweep_):
-        print(f"\nClusters: k = {song_map.n_clusters_} chosen by {song_map.choice_} (elbow {song_map.elbow_}, best "
-              f"silhouette at k = {song_map.best_silhouette_k_})")
+        source = f" on {rec.map_source_}" if rec.map_source_ else ""
+        if rec.map_source_ and rec.map_on_ != "song" and rec.vectorizer_.audio_ is not None:
+            source += " and the audio features"
+        print(f"\nClusters{source}: k = {song_map.n_clusters_} chosen by {song_map.choice_} (elbow {song_map.elbow_}, "
+              f"best silhouette at k = {song_map.best_silhouette_k_})")
         print(song_map.sweep_.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print()
     for _, row in rec.clusters_.iterrows():

@@ -112,6 +112,41 @@ class SongEmbedder:
         return None
 
 
+def map_embeddings(on, model, *, given, ids, embedded_here, text_vectors, texts, encoder, max_length, batch_size,
+                   show_progress_bar, progress):
+    """The embeddings a song map is drawn from, as ``(embeddings, on, source)``.
+
+    ``embeddings`` is ``None`` when the map uses the song vectors themselves.  ``on`` is
+    "given", "song" or "lyrics" (see ``Recommender(map_on=)``); ``source`` describes them.
+    With ``on="auto"``, vectors from a model trained on the labels (tBERT, fine-tuned BERT)
+    are replaced by a general-purpose encoder's vectors of the lyrics; a model's frozen
+    encoder vectors are reused rather than computed again.
+    """
+    if given is not None:
+        from ._validation import check_matrix
+
+        given = check_matrix(given, "map_vectors", ids=ids)
+        if len(given) != len(texts):
+            raise ValueError(f"map_vectors has {len(given)} rows for {len(texts)} songs; give one vector per song")
+        return given, "given", "map_vectors given to fit"
+    trained = getattr(model, "_label_trained_vectors", False)
+    if on == "auto":
+        on = "lyrics" if embedded_here and trained else "song"
+    if on == "song":
+        return None, "song", "the song vectors"
+    if text_vectors is not None and not trained and encoder is None:
+        return text_vectors, "lyrics", "the model's encoder vectors of the lyrics"
+    from .encoders import BertEncoder
+
+    encoder = SongEmbedder.resolve(encoder, max_length)
+    if not isinstance(encoder, BertEncoder):
+        raise TypeError(f"map_encoder must be a BertEncoder or an encoder name/path, got {type(encoder).__name__}")
+    name = Path(str(encoder.model_name_or_path)).name if encoder.model_name_or_path else "all-MiniLM-L6-v2"
+    progress(f"embedding lyrics for the song map with {name}")
+    vectors = encoder.encode(texts, batch_size=batch_size, show_progress_bar=show_progress_bar)
+    return vectors, "lyrics", f"{name} vectors of the lyrics"
+
+
 def load_embedding_model(path, kind, max_length):
     """A saved musemood classifier (``kind="classifier"``), a saved encoder or an encoder name/path
     (``"encoder"``); with ``kind=None`` a folder whose config.json names a musemood classifier is one."""

@@ -86,8 +86,10 @@ def demo_recommender(corpus, comparison=None, *, encoder=None, max_length=128, r
     """Fit the recommender (with its song map) on the corpus, one row per song.
 
     Song vectors come from the comparison's best kept model (tBERT, else fine-tuned,
-    else simple BERT), else from ``encoder``.  The comparison's test songs, which no
-    model trained on, are the held-out queries: half tune the rerank, half evaluate it.
+    else simple BERT), else from ``encoder``.  The song map is drawn from ``encoder``'s
+    vectors of the lyrics with the audio features (``Recommender(map_on="auto")``).
+    The comparison's test songs, which no model trained on, are the held-out queries:
+    half tune the rerank, half evaluate it.
     Returns ``(recommender, queries)`` with ``queries`` the shuffled held-out rows of
     ``recommender.catalogue_``.
     """
@@ -103,7 +105,7 @@ def demo_recommender(corpus, comparison=None, *, encoder=None, max_length=128, r
                              & catalogue[schema.LABEL].notna().to_numpy())
     queries = np.random.default_rng(random_state).permutation(queries)
     half = len(queries) // 2
-    rec = Recommender(max_length=max_length, show_progress_bar=show_progress_bar)
+    rec = Recommender(max_length=max_length, map_encoder=encoder, show_progress_bar=show_progress_bar)
     rec.fit(catalogue, model, tune_queries=np.sort(queries[:half]), eval_queries=np.sort(queries[half:]))
     return rec, queries
 

@@ -42,7 +42,7 @@ from .ranking import METHODS, HybridRetriever
 from .rerank import METHOD_NAMES, RerankTuner, default_queries, golden_section_max
 from .retrieval import LexicalIndex, VectorIndex, embedding_keywords, top_terms
 from .text import clean_lyrics
-from .embedding import SongEmbedder
+from .embedding import SongEmbedder, map_embeddings
 from .vectors import SongVectorizer
 
 logger = logging.getLogger(__name__)
@@ -75,6 +75,13 @@ class Recommender:
         Weights of the song-vector blocks (see :class:`musemood.vectors.SongVectorizer`).
     song_map : SongMap, "auto" or None, default="auto"
         The map whose clusters feed the rerank; ``None`` fits none (no cluster term).
+    map_on : {"auto", "lyrics", "song"}, default="auto"
+        The vectors the map is fitted on (joined with the audio blocks): ``"song"`` the
+        ranking song vectors; ``"lyrics"`` a general-purpose encoder's vectors of the
+        lyrics; ``"auto"`` lyrics when the song vectors come from a model trained on the
+        labels (whose map would only split the labels again), else song.
+    map_encoder : BertEncoder, model name/path or None
+        The encoder of ``map_on="lyrics"``; ``None``: the packaged all-MiniLM-L6-v2.
     vector_index : VectorIndex, optional
         Defaults to ``VectorIndex()`` (exact up to 50,000 songs, HNSW above).
     weights : dict, optional
@@ -90,15 +97,17 @@ class Recommender:
     """
 
     def __init__(self, *, scoring="tfidf", n_keywords=10, n_embedding_keywords=5, n_candidates=200,
-                 block_weights=None, song_map="auto", vector_index=None, weights=None, tune_k=10,
-                 min_title_score=90, text_column=schema.LYRICS, mood_column=schema.LABEL, max_length=256,
-                 batch_size=32, random_state=0, show_progress_bar=False):
+                 block_weights=None, song_map="auto", map_on="auto", map_encoder=None, vector_index=None,
+                 weights=None, tune_k=10, min_title_score=90, text_column=schema.LYRICS, mood_column=schema.LABEL,
+                 max_length=256, batch_size=32, random_state=0, show_progress_bar=False):
         self.scoring = scoring
         self.n_keywords = n_keywords
         self.n_embedding_keywords = n_embedding_keywords
         self.n_candidates = n_candidates
         self.block_weights = block_weights
         self.song_map = song_map
+        self.map_on = map_on
+        self.map_encoder = map_encoder
         self.vector_index = vector_index
         self.weights = weights
         self.tune_k = tune_k
@@ -117,8 +126,8 @@ class Recommender:
     keywords_ = property(lambda self: self.retriever_.keywords)
 
     # =================================================================== fit
-    def fit(self, df: pd.DataFrame, model=None, *, vectors=None, text_vectors=None, tune_queries=None,
-            eval_queries=None) -> Recommender:
+    def fit(self, df: pd.DataFrame, model=None, *, vectors=None, text_vectors=None, map_vectors=None,
+            tune_queries=None, eval_queries=None) -> Recommender:
         """Index the catalogue ``df`` and tune the rerank.
 
         Parameters
@@ -136,6 +145,9 @@ class Recommender:
             ``None``: free text is then matched by keywords only.
         text_vectors : array, optional
             Encoder vectors of the lyrics for embedding keywords, with ``vectors``.
+        map_vectors : array, optional
+            Precomputed vectors for the song map, one row per song (joined with the
+            audio blocks); overrides ``map_on``.
         tune_queries, eval_queries : boolean mask, index array or None
             Query songs for tuning the rerank and for :meth:`evaluate`.  By default:
             labelled songs whose ``split`` is "valid" and "test"; without a split
@@ -156,6 +168,7 @@ class Recommender:
 
         self.embedder_ = SongEmbedder(None if vectors is not None and model is None else
                                       SongEmbedder.resolve(model, self.max_length))
+        embedded_here = vectors is None
         if vectors is None:
             self._progress("embedding songs")
             vectors, text_vectors = self.embedder_.embed(df, texts, self.text_column, self.batch_size,
@@ -164,7 +177,8 @@ class Recommender:
         vectors = check_matrix(vectors, "vectors", ids=df.get(schema.SONG_ID))
         if len(vectors) != n:
             raise ValueError(f"vectors has {len(vectors)} rows for {n} songs; give one vector per song")
-        keywords = self._keywords(lexical, counts, text_vectors, encode_terms)
+        keywords = _song_keywords(lexical, counts, text_vectors, encode_terms, self.n_keywords,
+                                  self.n_embedding_keywords, self._progress)
 
         self.vectorizer_ = SongVectorizer(self.block_weights).fit(df)
         song_vectors = self.vectorizer_.transform(vectors, df)
@@ -172,7 +186,8 @@ class Recommender:
         index = (self.vector_index if self.vector_index is not None else VectorIndex()).build(song_vectors)
         self.catalogue_ = SongCatalogue(min_title_score=self.min_title_score, mood_column=self.mood_column).fit(df)
         self.retriever_ = HybridRetriever(lexical, index, keywords, self.catalogue_, self.n_candidates)
-        self._fit_map(counts, lexical.terms_)
+        self._fit_map(self._map_input(df, texts, song_vectors, text_vectors, map_vectors, embedded_here),
+                      counts, lexical.terms_)
 
         self.tune_queries_, self.eval_queries_ = default_queries(
             self.catalogue_.labelled_, df.get(schema.SPLIT), tune_queries, eval_queries, self.random_state)
@@ -185,27 +200,26 @@ class Recommender:
         self.fit_seconds_ = time.perf_counter() - started
         return self
 
-    def _keywords(self, lexical, counts, text_vectors, encode_terms):
-        """Each song's top TF-IDF terms, plus terms chosen by the encoder (KeyBERT-style) when it can."""
-        tfidf = lexical.tfidf(counts)
-        candidates = top_terms(tfidf, max(self.n_keywords, 3 * self.n_keywords if self.n_embedding_keywords else 0))
-        keywords = candidates[:, : self.n_keywords]
-        if self.n_embedding_keywords and text_vectors is not None and encode_terms is not None:
-            self._progress("choosing keywords with the encoder")
-            extra = embedding_keywords(text_vectors, candidates, lexical.terms_, encode_terms,
-                                       top_k=self.n_embedding_keywords)
-            keywords = np.hstack([keywords, extra])
-        return _dedupe_rows(keywords)
+    def _map_input(self, df, texts, song_vectors, text_vectors, given, embedded_here):
+        """The vectors the song map is fitted on (see ``map_on``); sets ``map_on_`` and ``map_source_``."""
+        self.map_on_, self.map_source_ = None, None
+        if self.song_map is None:
+            return None
+        embeddings, self.map_on_, self.map_source_ = map_embeddings(
+            self.map_on, self.embedder_.model, given=given, ids=df.get(schema.SONG_ID), embedded_here=embedded_here,
+            text_vectors=text_vectors, texts=texts, encoder=self.map_encoder, max_length=self.max_length,
+            batch_size=self.batch_size, show_progress_bar=self.show_progress_bar, progress=self._progress)
+        return song_vectors if embeddings is None else self.vectorizer_.transform(embeddings, df)
 
-    def _fit_map(self, counts, terms):
+    def _fit_map(self, X, counts, terms):
         self.map_, self.clusters_ = None, None
         if self.song_map is None:
             return
         from .clustering import SongMap
 
-        self._progress("mapping songs (UMAP + KMeans)")
+        self._progress(f"mapping songs (UMAP + KMeans on {self.map_source_})")
         self.map_ = SongMap(random_state=self.random_state) if self.song_map == "auto" else self.song_map
-        self.map_.fit(self.vectors_)
+        self.map_.fit(X)
         self.catalogue_.set_clusters(self.map_.labels_)
         self.clusters_ = self.map_.describe(counts, terms, self.catalogue_.songs_["mood"])
 
@@ -309,25 +323,19 @@ class Recommender:
             self.map_.save(path / "map")
             self.clusters_.to_json(path / "clusters.json", orient="records", indent=1)
         params = {k: getattr(self, k) for k in ("scoring", "n_keywords", "n_embedding_keywords", "n_candidates",
-                                                 "block_weights", "weights", "tune_k", "min_title_score",
+                                                 "block_weights", "map_on", "weights", "tune_k", "min_title_score",
                                                  "text_column", "mood_column", "max_length", "batch_size",
                                                  "random_state")}
         write_config(path, self, params, weights_=self.weights_, tuning_=self.tuning_,
                      vectorizer=self.vectorizer_.to_dict(), model=model_kind, fit_seconds=self.fit_seconds_,
-                     has_map=self.map_ is not None)
+                     has_map=self.map_ is not None, map_on_=self.map_on_, map_source_=self.map_source_)
         return path
 
     @classmethod
     def load(cls, path: str | Path, *, mmap: bool = False) -> Recommender:
         """Load a recommender saved by :meth:`save`; the model loads on the first free-text query."""
         path = Path(path)
-        if (path / "recommender.json").exists() and not (path / "config.json").exists():
-            raise ValueError(f"{path} holds a recommender saved by an older musemood (format 1, recommender.json); "
-                             "this version reads format 2: run `musemood demo` again, or fit and save it again")
-        if not (path / "config.json").exists():
-            raise FileNotFoundError(f"{path} holds no saved recommender (no config.json); fit one with "
-                                    "Recommender().fit(df, model).save(path) or run `musemood demo`")
-        config = read_config(path, cls)
+        config = _read_saved_config(path, cls)
         where = path / "config.json"
         try:
             rec = _check_params(cls(song_map=None, **config["params"]), where)
@@ -349,6 +357,7 @@ class Recommender:
         rec.embedder_ = SongEmbedder.lazy(path / "model" if config.get("model") else None, config.get("model"),
                                           rec.max_length)
         rec.map_, rec.clusters_ = None, None
+        rec.map_on_, rec.map_source_ = config.get("map_on_"), config.get("map_source_")
         if config.get("has_map"):
             from .clustering import SongMap
 
@@ -374,6 +383,17 @@ class Recommender:
                 f"{self.index_.backend_} vector search, {clusters} clusters, weights {self.weights_})")
 
 
+def _read_saved_config(path, cls):
+    """The config.json of a saved recommender, with a clear error for an old format or no recommender."""
+    if (path / "recommender.json").exists() and not (path / "config.json").exists():
+        raise ValueError(f"{path} holds a recommender saved by an older musemood (format 1, recommender.json); "
+                         "this version reads format 2: run `musemood demo` again, or fit and save it again")
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"{path} holds no saved recommender (no config.json); fit one with "
+                                "Recommender().fit(df, model).save(path) or run `musemood demo`")
+    return read_config(path, cls)
+
+
 def _check_parts(rec, path):
     """The parts must describe the same songs: one row each in the catalogue, vectors, keywords, map.
 
@@ -395,7 +415,7 @@ def _check_params(rec, where=None):
     from ._validation import check_params
     from .retrieval import SCORINGS
 
-    check_params(rec, where, options={"scoring": SCORINGS}, types=_PARAM_TYPES)
+    check_params(rec, where, options={"scoring": SCORINGS, "map_on": MAP_ON}, types=_PARAM_TYPES)
     if rec.weights is not None:
         try:
             _check_weights(rec.weights)
@@ -404,10 +424,11 @@ def _check_params(rec, where=None):
     return rec
 
 
+MAP_ON = ("auto", "lyrics", "song")
 _PARAM_TYPES = {"scoring": "str", "n_keywords": "int", "n_embedding_keywords": "int", "n_candidates": "int",
                 "tune_k": "int", "min_title_score": "float", "text_column": "str", "mood_column": "str | None",
                 "max_length": "int", "batch_size": "int", "random_state": "int | None", "weights": "dict | None",
-                "block_weights": "dict | None"}
+                "block_weights": "dict | None", "map_on": "str"}
 
 
 def _check_weights(weights):
@@ -426,6 +447,18 @@ def _check_weights(weights):
     if not 0.0 <= out["lexical"] <= 1.0 or not np.isfinite(out["cluster"]) or out["cluster"] < 0:
         raise ValueError(f"rerank weights must have 0 <= lexical <= 1 and a finite cluster >= 0, got {weights!r}")
     return out
+
+
+def _song_keywords(lexical, counts, text_vectors, encode_terms, n_keywords, n_embedding_keywords, progress):
+    """Each song's top TF-IDF terms, plus terms chosen by the encoder (KeyBERT-style) when it can."""
+    tfidf = lexical.tfidf(counts)
+    candidates = top_terms(tfidf, max(n_keywords, 3 * n_keywords if n_embedding_keywords else 0))
+    keywords = candidates[:, :n_keywords]
+    if n_embedding_keywords and text_vectors is not None and encode_terms is not None:
+        progress("choosing keywords with the encoder")
+        extra = embedding_keywords(text_vectors, candidates, lexical.terms_, encode_terms, top_k=n_embedding_keywords)
+        keywords = np.hstack([keywords, extra])
+    return _dedupe_rows(keywords)
 
 
 def _dedupe_rows(keywords):

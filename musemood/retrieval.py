@@ -91,7 +91,8 @@ class LexicalIndex:
         try:
             counts = vectorizer.fit_transform(texts)
         except ValueError as exc:  # empty vocabulary
-            raise ValueError(f"no terms to index ({exc}); are the lyrics empty? lower min_df for tiny catalogues") from None
+            raise ValueError(f"no terms to index ({exc}); are the lyrics empty? "
+                             "lower min_df for tiny catalogues") from None
         self.terms_ = vectorizer.get_feature_names_out()
         self._index(counts)
         return counts

@@ -10,7 +10,7 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score
 
 from musemood import schema
-from musemood.clustering import SongMap, elbow_point
+from musemood.clustering import SongMap, choose_k, elbow_point
 from musemood.vectors import SongVectorizer
 
 
@@ -34,7 +34,7 @@ def test_umap_kmeans_sweep_finds_the_blobs(blobs, tmp_path):
     assert song_map.embedding_.shape == (600, 10)
     assert list(song_map.sweep_.columns) == ["k", "inertia", "silhouette"]
     assert song_map.sweep_["k"].tolist() == list(range(2, 10))
-    assert song_map.n_clusters_ == 5 and song_map.choice_ in ("elbow", "silhouette")
+    assert song_map.n_clusters_ == 5 and song_map.choice_ == "finest"
     assert adjusted_rand_score(y, song_map.labels_) > 0.95
     assert song_map.map_2d_.shape == (600, 2)
     paths = [song_map.plot_k_sweep(tmp_path / "k.png"),
@@ -51,9 +51,45 @@ def test_injected_reducer_and_clusterer_and_a_fixed_k(blobs):
     assert song_map.choice_ == "fixed" and adjusted_rand_score(y, song_map.labels_) > 0.95
 
 
+def test_the_rules_that_choose_k():
+    sweep = pd.DataFrame({"k": [2, 3, 4, 5, 6, 8, 10, 12],
+                          "inertia": [100, 40, 30, 25, 21, 18, 16, 15],
+                          "silhouette": [0.50, 0.61, 0.64, 0.63, 0.60, 0.58, 0.52, 0.40]})
+    # finest: the largest k within the tolerance of the best silhouette (0.64 at k=4)
+    assert choose_k(sweep, "finest", 0.05) == (6, "finest", 3, 4)
+    assert choose_k(sweep, "finest", 0.07) == (8, "finest", 3, 4)
+    assert choose_k(sweep, "finest", 0.0)[0] == 4
+    # elbow: k=3, kept while its silhouette is close enough to the best
+    assert choose_k(sweep, "elbow", 0.05) == (3, "elbow", 3, 4)
+    assert choose_k(sweep, "elbow", 0.01) == (4, "silhouette", 3, 4)
+    assert choose_k(sweep, "silhouette", 0.05) == (4, "silhouette", 3, 4)
+
+
+def test_the_automatic_range_grows_with_the_catalogue():
+    song_map = SongMap()
+    assert song_map.k_values(300) == list(range(2, 17))  # at least 2..16
+    ks = song_map.k_values(2_000)
+    assert ks[:19] == list(range(2, 21)) and ks[-1] == 50 and ks == sorted(set(ks))
+    ks = song_map.k_values(11_000)  # the study's catalogue: its 122 clusters are within reach
+    assert ks[-1] == 200 and any(110 <= k <= 130 for k in ks) and len(ks) < 45
+    assert SongMap(k_range=(3, 6)).k_values(100) == [3, 4, 5, 6] and SongMap().k_values(5) == [2, 3, 4]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"k_rule": "best"}, "k_rule must be one of"),
+    ({"k_range": (1, 5)}, "k_range must be"),
+    ({"k_range": (6, 5)}, "k_range must be"),
+    ({"k_range": "all"}, "k_range must be"),
+    ({"silhouette_tolerance": -0.1}, "silhouette_tolerance"),
+])
+def test_bad_sweep_parameters_are_clear_errors(blobs, params, message):
+    with pytest.raises(ValueError, match=message):
+        SongMap(**params).fit(blobs[0][:50])
+
+
 def test_silhouette_overrules_a_bad_elbow(blobs):
     X, y = blobs
-    song_map = SongMap(k_range=(2, 9), reducer=PCA(10), silhouette_tolerance=0.0).fit(X)
+    song_map = SongMap(k_range=(2, 9), k_rule="elbow", reducer=PCA(10), silhouette_tolerance=0.0).fit(X)
     best = song_map.sweep_.loc[song_map.sweep_["silhouette"].idxmax(), "k"]
     assert song_map.n_clusters_ == best
 

@@ -6,8 +6,10 @@ import pytest
 
 from musemood import schema
 from musemood.cli import main
+from musemood.clustering import SongMap
 from musemood.datasets import drop_duplicate_songs, load_demo, save_dataset
 from musemood.encoders import BertEncoder
+from musemood.text import clean_lyrics
 from musemood.recommender import (
     AmbiguousTitleError,
     Recommender,
@@ -171,12 +173,17 @@ def test_catalogue_errors(_tiny_bert_dir):
         Recommender().recommend("a")
 
 
-def test_tbert_hidden_layer_feeds_the_recommender(catalogue, tiny_bert, tmp_path):
+@pytest.fixture(scope="module")
+def tbert(catalogue, _tiny_bert_dir):
     from musemood import TBertClassifier
 
     labelled = catalogue[catalogue["label"].notna()]
-    model = TBertClassifier(str(tiny_bert), epochs=1, n_topics=3, max_length=32, stride=8, batch_size=16,
-                            hidden_size=24, random_state=0).fit(labelled, labelled["label"].astype(str))
+    return TBertClassifier(str(_tiny_bert_dir), epochs=1, n_topics=3, max_length=32, stride=8, batch_size=16,
+                           hidden_size=24, random_state=0).fit(labelled, labelled["label"].astype(str))
+
+
+def test_tbert_hidden_layer_feeds_the_recommender(catalogue, tbert, tmp_path):
+    model = tbert
     hidden, text_vectors = model.embed(catalogue.head(5), return_text_vectors=True)
     assert hidden.shape == (5, 24) and text_vectors.shape == (5, 32)
     np.testing.assert_allclose(hidden, model.embed(catalogue.head(5)), rtol=1e-5)
@@ -188,6 +195,43 @@ def test_tbert_hidden_layer_feeds_the_recommender(catalogue, tiny_bert, tmp_path
     again = Recommender.load(rec.save(tmp_path / "rec"))
     np.testing.assert_allclose(again.recommend(text="tears in the cold rain", top_k=3)["score"], out["score"],
                                rtol=1e-4)
+
+
+def test_a_label_trained_model_maps_songs_by_their_lyrics(catalogue, tbert, _tiny_bert_dir, tmp_path):
+    # tBERT's hidden layer is trained on the labels: its map would split the labels again,
+    # so by default the map is drawn from a general-purpose encoder's vectors of the lyrics
+    encoder = BertEncoder(str(_tiny_bert_dir), max_length=32, stride=8)
+    song_map = SongMap(k_range=(2, 6))
+    rec = Recommender(song_map=song_map, map_encoder=encoder, n_candidates=30).fit(catalogue, tbert)
+    assert rec.map_on_ == "lyrics" and rec.map_source_ == f"{_tiny_bert_dir.name} vectors of the lyrics"
+    audio = rec.vectors_.shape[1] - 24  # the song vectors: hidden layer (24) + audio blocks
+    assert rec.map_.n_features_in_ == 32 + audio  # the encoder's width (32) + the same audio blocks
+    lyrics = rec.vectorizer_.transform(encoder.encode(catalogue["lyrics"].map(clean_lyrics).tolist()), catalogue)
+    np.testing.assert_allclose(rec.map_.anchors_, rec.map_.pca_.transform(lyrics) if rec.map_.pca_ else lyrics,
+                               atol=1e-4)
+    again = Recommender.load(rec.save(tmp_path / "rec"))
+    assert (again.map_on_, again.map_source_, again.map_on) == (rec.map_on_, rec.map_source_, "auto")
+    np.testing.assert_array_equal(again.catalogue_.clusters_, rec.catalogue_.clusters_)
+
+    on_song = Recommender(song_map=SongMap(k_range=(2, 6)), map_on="song", n_candidates=30).fit(catalogue, tbert)
+    assert on_song.map_on_ == "song" and on_song.map_.n_features_in_ == on_song.vectors_.shape[1]
+
+
+def test_map_vectors_given_or_from_a_frozen_encoder(catalogue, _tiny_bert_dir):
+    encoder = BertEncoder(str(_tiny_bert_dir), max_length=32, stride=8)
+    plain = Recommender(song_map=SongMap(k_range=(2, 5)), n_candidates=30).fit(catalogue, encoder)
+    assert plain.map_on_ == "song"  # the song vectors already are the encoder's lyrics vectors
+    lyrics = Recommender(song_map=SongMap(k_range=(2, 5)), map_on="lyrics", n_candidates=30).fit(catalogue, encoder)
+    assert lyrics.map_source_ == "the model's encoder vectors of the lyrics"  # reused, not encoded again
+    np.testing.assert_allclose(lyrics.map_.anchors_, plain.map_.anchors_, atol=1e-6)
+    given = np.random.default_rng(0).normal(size=(len(catalogue), 6))
+    rec = Recommender(song_map=SongMap(k_range=(2, 5), pca_components=None), weights={"lexical": 0.5},
+                      n_candidates=30).fit(catalogue, encoder, map_vectors=given)
+    assert rec.map_on_ == "given" and rec.map_.n_features_in_ == 6 + rec.vectors_.shape[1] - 32
+    with pytest.raises(ValueError, match="map_vectors has 5 rows"):
+        Recommender(song_map=SongMap(k_range=(2, 5))).fit(catalogue, encoder, map_vectors=given[:5])
+    with pytest.raises(ValueError, match="map_on must be one of"):
+        Recommender(map_on="tags").fit(catalogue, encoder)
 
 
 def test_demo_ends_with_the_map_and_recommendations(tiny_bert, tmp_path, capsys):

@@ -37,6 +37,10 @@ class SongEstimator(BaseEstimator):
     ``encoder`` the one positional parameter.  Subclasses add their own fields and ``fit``.
     """
 
+    #: Whether :meth:`embed` (and its text vectors) come from weights trained on the labels;
+    #: a recommender then maps songs with a general-purpose encoder (``Recommender(map_on=)``).
+    _label_trained_vectors = True
+
     encoder: BertEncoder | str | Path | None = field(default=None, kw_only=False)
     dropout: float = 0.1
     weight_decay: float = 0.01

@@ -58,6 +58,8 @@ class SimpleBertClassifier(SongEstimator):
         Per-epoch ``train_loss``, ``valid_loss``, ``seconds``, ``samples_per_s``.
     """
 
+    _label_trained_vectors = False  # a frozen encoder's vectors
+
     hidden_size: int = 256
     epochs: int = 100
     batch_size: int = 32
