@@ -94,7 +94,8 @@ def run_map(n):
     started = time.perf_counter()
     song_map = SongMap().fit(vectors)
     return {"n": n, "map_s": time.perf_counter() - started, "k": int(song_map.n_clusters_),
-            "choice": song_map.choice_, "fit_sample": int(len(song_map.sample_))}
+            "choice": song_map.choice_, "fit_sample": int(len(song_map.sample_)),
+            "sweep": f"{song_map.sweep_['k'].min()}-{song_map.sweep_['k'].max()} ({len(song_map.sweep_)} values)"}
 
 
 def main():
@@ -130,7 +131,8 @@ def main():
               f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['exact_p50_ms']:.2f} | {r['exact_p99_ms']:.2f} | "
               f"{r['exact_p50_ms'] / r['p50_ms']:.2f}x | {r['recall_at_10']:.3f} |")
     if mapped:
-        print(f"\nSongMap (UMAP 10-d + KMeans k sweep 2-16) on {mapped['n']:,} songs: {mapped['map_s']:.0f} s "
+        print(f"\nSongMap (UMAP 10-d + KMeans k sweep {mapped['sweep']}) on {mapped['n']:,} songs: "
+              f"{mapped['map_s']:.0f} s "
               f"(fitted on {mapped['fit_sample']:,}, the rest transformed); k = {mapped['k']} ({mapped['choice']})")
 
 

@@ -4,6 +4,7 @@
 import os
 import shutil
 
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
@@ -46,6 +47,17 @@ def test_the_page_draws_every_song_with_webgl_and_loads_nothing_from_outside(pag
     assert drawn == len(rec.map_.plot_index_)
     labels = page.evaluate("document.getElementById('map').layout.annotations.map(a => a.text)")
     assert len(labels) == rec.map_.n_clusters_ and all(":" in label for label in labels)
+    # each label sits on a song of its cluster, and clusters get distinct colours
+    at = page.evaluate("document.getElementById('map').layout.annotations.map(a => [a.x, a.y, a.text])")
+    points = rec.map_.map_2d_
+    clusters = rec.map_.labels_[rec.map_.plot_index_]
+    for x, y, text in at:
+        nearest = int(np.argmin((points[:, 0] - x) ** 2 + (points[:, 1] - y) ** 2))
+        assert np.allclose(points[nearest], (x, y), atol=1e-4) and text.startswith(f"<b>{clusters[nearest]}</b>")
+    page.select_option("#colour", "cluster")
+    colours = page.evaluate("document.getElementById('map').data.map(t => t.marker.color)")
+    assert len(set(colours)) == len(colours) == rec.map_.n_clusters_
+    page.select_option("#colour", "mood")
     assert all(url.startswith(server.url) for url in page.requests_seen), page.requests_seen  # no CDN
 
 

@@ -168,7 +168,11 @@ def test_access_log_is_json_without_bodies_or_queries(server, caplog):
     caplog.set_level(logging.INFO, logger="musemood.access")
     server.post("/recommend", json={"text": "my secret diary words", "top_k": 2})
     server.get("/songs", params={"q": "private query"})
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "musemood.access"]
+    for _ in range(100):  # the server logs a request once its response is sent: the client may be faster
+        lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "musemood.access"]
+        if {line["path"] for line in lines} >= {"/recommend", "/songs"}:
+            break
+        time.sleep(0.05)
     assert {(line["method"], line["path"], line["status"]) for line in lines} >= {("POST", "/recommend", 200),
                                                                                  ("GET", "/songs", 200)}
     assert "secret" not in caplog.text and "private" not in caplog.text
