@@ -250,6 +250,14 @@ def _add_map_command(commands):
     song_map.add_argument("--label-column", default="label", help="mood column (label)")
     song_map.add_argument("--scoring", choices=("tfidf", "bm25"), default="tfidf", help="lexical scoring (tfidf)")
     song_map.add_argument("--n-clusters", default="auto", help="number of clusters or 'auto' (the k sweep)")
+    song_map.add_argument("--k-rule", choices=("finest", "elbow", "silhouette"), default="finest",
+                          help="how the k sweep picks k: the largest k within 0.05 of the best silhouette (finest), "
+                          "the distortion's elbow, or the best silhouette")
+    song_map.add_argument("--map-on", choices=("auto", "lyrics", "song"), default="auto",
+                          help="vectors the map is drawn from: the encoder's vectors of the lyrics, the song vectors, "
+                          "or auto (lyrics when --model is trained on the labels)")
+    song_map.add_argument("--map-encoder", help="encoder name/path for --map-on lyrics (default: the packaged "
+                          "all-MiniLM-L6-v2)")
     song_map.add_argument("--max-length", type=_int_at_least(8), default=256,
                           help="tokens per window for a plain encoder")
     song_map.add_argument("--recommender", help="folder to save the fitted recommender in, or to read it from "
@@ -554,9 +562,10 @@ def _map(args):
         from .datasets import load_dataset
 
         df = load_dataset(args.data)
-        song_map = SongMap(n_clusters=args.n_clusters if args.n_clusters == "auto" else int(args.n_clusters))
-        rec = Recommender(scoring=args.scoring, song_map=song_map, text_column=args.text_column,
-                          mood_column=args.label_column, max_length=args.max_length,
+        song_map = SongMap(n_clusters=args.n_clusters if args.n_clusters == "auto" else int(args.n_clusters),
+                           k_rule=args.k_rule)
+        rec = Recommender(scoring=args.scoring, song_map=song_map, map_on=args.map_on, map_encoder=args.map_encoder,
+                          text_column=args.text_column, mood_column=args.label_column, max_length=args.max_length,
                           show_progress_bar=_show_progress(args))
         rec.fit(df, args.model)
         rec.save(path)

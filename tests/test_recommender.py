@@ -161,6 +161,14 @@ def test_map_command_fits_a_catalogue(catalogue, _tiny_bert_dir, tmp_path, capsy
     printed = capsys.readouterr().out
     assert "cluster  3" in printed and (tmp_path / "rec" / "plots" / "map_cluster.png").exists()
     assert Recommender.load(tmp_path / "rec").map_.n_clusters_ == 4
+    code = main(["map", "--data", str(data), "--model", str(_tiny_bert_dir), "--max-length", "32", "--k-rule",
+                 "elbow", "--map-on", "lyrics", "--map-encoder", str(_tiny_bert_dir),
+                 "--recommender", str(tmp_path / "rec2")])
+    printed = capsys.readouterr().out
+    assert code == 0 and ("chosen by elbow" in printed or "chosen by silhouette" in printed)
+    assert f"Clusters on {_tiny_bert_dir.name} vectors of the lyrics and the audio features" in printed
+    again = Recommender.load(tmp_path / "rec2")
+    assert again.map_.k_rule == "elbow" and again.map_on_ == "lyrics"
 
 
 def test_catalogue_errors(_tiny_bert_dir):
