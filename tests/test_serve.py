@@ -103,12 +103,20 @@ def test_songs_search_and_map_pages(server, parts):
     assert found and found[0]["title"] == df.loc[20, "title"]
     first = server.get("/map", params={"limit": 100}).json()
     second = server.get("/map", params={"offset": 100, "limit": 100}).json()
-    assert first["total"] == len(rec.map_.plot_index_) and len(first["points"]) == 100
-    assert len(second["points"]) == first["total"] - 100
-    point = first["points"][0]
-    assert {"x", "y", "cluster", "mood", "title", "artist", "row"} <= set(point)
-    assert point["title"] == df.loc[point["row"], "title"]
+    columns = ("row", "x", "y", "cluster", "mood", "title", "artist")
+    assert first["total"] == len(rec.map_.plot_index_) and set(first["points"]) == set(columns)
+    assert all(len(first["points"][c]) == 100 for c in columns)
+    assert len(second["points"]["row"]) == first["total"] - 100
+    rows = first["points"]["row"] + second["points"]["row"]
+    assert rows == rec.map_.plot_index_.tolist()  # every plotted song once, in order
+    np.testing.assert_allclose(first["points"]["x"], rec.map_.map_2d_[:100, 0], atol=1e-5)
+    row = first["points"]["row"][7]
+    assert first["points"]["title"][7] == df.loc[row, "title"] and first["points"]["artist"][7] == df.loc[row, "artist"]
+    assert first["points"]["cluster"][7] == rec.map_.labels_[row]
+    moods = rec.catalogue_.songs_["mood"]
+    assert first["points"]["mood"][7] == (moods[row] if isinstance(moods[row], str) else None)
     assert first["clusters"] and "top_words" in first["clusters"][0]
+    assert server.get("/map", params={"offset": 10**6}).json()["points"]["row"] == []  # past the end: empty
 
 
 @pytest.mark.parametrize("method, path, payload, fix", [
@@ -271,6 +279,6 @@ def test_map_html_writes_one_self_contained_file(parts, tmp_path, capsys):
     assert "<script src=" not in html and "Plotly" in html  # plotly.js inlined: no server, no CDN
     config = html.split("const CONFIG = ", 1)[1].split(";\n", 1)[0]
     data = json.loads(config)["data"]
-    assert len(data["points"]) == len(rec.map_.plot_index_) and len(data["recommendations"]) == len(data["points"])
+    assert len(data["points"]["row"]) == len(rec.map_.plot_index_) == len(data["recommendations"])
     assert main(["map", "--recommender", str(folder), "--html", str(tmp_path / "map.pdf")]) == 2
     assert "an .html file" in capsys.readouterr().err
