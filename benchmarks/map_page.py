@@ -112,8 +112,9 @@ def main():
             rec = build(n)
             print(f"built {n:,} songs in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
             server, base = serve(rec)
-            points = map_page(rec, 0, n)["points"]
-            data = {key: [pt[key] for pt in points] for key in ("x", "y", "title", "cluster")}
+            columns = map_page(rec, 0, n)["points"]
+            data = {key: columns[key] for key in ("x", "y", "title", "cluster")}
+            points = columns["row"]
             peer = Path(tmp) / f"peer-{n}.html"
             peer.write_text(PEER.format(base=base, data=json.dumps(data).replace("</", "<\\/")))
             ours = [first_paint(browser, base + "/", len(points)) for _ in range(args.runs)]
