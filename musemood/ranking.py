@@ -134,16 +134,17 @@ class HybridRetriever:
         scores = combine(cand, weights)[order]
         shared = self.lexical.shared_terms(query["terms"], ids) if len(query["terms"]) else [[] for _ in ids]
         terms = self.lexical.terms_
-        rows = []
-        for rank, (i, p, words) in enumerate(zip(ids, order, shared), start=1):
-            words = [str(terms[t]) for t in words]
-            rows.append({
-                "rank": rank, "title": cat.songs_.at[i, schema.TITLE], "artist": cat.songs_.at[i, schema.ARTIST],
-                "mood": cat.moods_[i] or None, "cluster": int(cat.clusters_[i]), "score": float(scores[rank - 1]),
-                "similarity": float(cand["cosine"][p]), "lexical": float(cand["lexical"][p]),
-                "shared_keywords": words, "why": _why(words, query, cand, p, int(cat.clusters_[i])),
-            })
-        out = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+        words = [[str(terms[t]) for t in row] for row in shared]
+        clusters = cat.clusters_[ids].tolist()
+        # one take per column (a pandas lookup per cell cost more than the search)
+        out = pd.DataFrame({
+            "rank": np.arange(1, len(ids) + 1), "title": cat.songs_[schema.TITLE].array.take(ids).tolist(),
+            "artist": cat.songs_[schema.ARTIST].array.take(ids).tolist(),
+            "mood": [m or None for m in cat.moods_[ids]], "cluster": clusters, "score": scores.astype(float),
+            "similarity": cand["cosine"][order].astype(float), "lexical": cand["lexical"][order].astype(float),
+            "shared_keywords": words,
+            "why": [_why(w, query, cand, p, c) for w, p, c in zip(words, order, clusters)],
+        }, columns=RESULT_COLUMNS)
         out.attrs["query"] = {k: query.get(k) for k in ("title", "artist", "mood", "cluster", "text", "note")}
         out.attrs["query"]["keywords"] = [str(terms[t]) for t in query["terms"][:20]]
         return out
