@@ -15,10 +15,8 @@ data inlined (no fetch, no grouping, no labels): plotly's own floor.
 
 import argparse
 import json
-import socket
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -65,18 +63,9 @@ def build(n):
 
 
 def serve(rec):
-    import uvicorn
+    from musemood.serve import create_app, serve_in_thread
 
-    from musemood.serve import create_app
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(rec, None), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    return server, f"http://127.0.0.1:{port}"
+    return serve_in_thread(create_app(rec, None))
 
 
 def first_paint(browser, url, expected):

@@ -388,6 +388,41 @@ def _plain(value: Any):
 
 
 # ------------------------------------------------------------------ running
+def serve_in_thread(app, host="127.0.0.1", port=0, *, timeout=20.0):
+    """Run ``app`` with uvicorn in a daemon thread of this process (a notebook, a script, a test).
+
+    ``port=0`` takes a free port.  Returns ``(server, url)``; ``server.should_exit = True`` stops it.
+    """
+    import socket
+    import threading
+
+    import uvicorn
+
+    if not port:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning"))
+
+    def run():
+        try:
+            server.run()
+        except SystemExit:  # uvicorn exits when it cannot bind; the caller hears of it below
+            pass
+
+    thread = threading.Thread(target=run, daemon=True, name=f"musemood-serve-{port}")
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError(f"the server on {host}:{port} did not start (is the port taken?)")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the server on {host}:{port} did not start within {timeout:g} s")
+        time.sleep(0.05)
+    return server, f"http://{host}:{port}"
+
+
 def load_parts(recommender_path=None, model_path=None):
     """The recommender (``recommender_path``, else the demo one, built if absent) and the mood model
     (``model_path``, else the recommender's own model when it is a classifier)."""

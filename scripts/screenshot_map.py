@@ -7,15 +7,11 @@ in Debian's chromium through Playwright, and saves two screenshots:
 """
 
 import argparse
-import socket
-import threading
-import time
 from pathlib import Path
 
-import uvicorn
 from playwright.sync_api import sync_playwright
 
-from musemood.serve import create_app, load_parts
+from musemood.serve import create_app, load_parts, serve_in_thread
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
         "--no-first-run", "--disable-component-update", "--disable-sync"]
@@ -29,20 +25,14 @@ def main():
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
     rec, model = load_parts(args.recommender)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(rec, model), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
+    server, url = serve_in_thread(create_app(rec, model))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     song = args.song or rec.catalogue_.songs_.at[0, "title"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 850}, device_scale_factor=1)
-        page.goto(f"http://127.0.0.1:{port}/")
+        page.goto(url + "/")
         page.wait_for_selector("body[data-ready=true]", timeout=60_000)
         page.select_option("#colour", "cluster")
         page.wait_for_timeout(500)

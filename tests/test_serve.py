@@ -3,7 +3,6 @@
 import json
 import logging
 import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,10 +11,9 @@ import pytest
 
 pytest.importorskip("fastapi")
 import httpx  # noqa: E402
-import uvicorn  # noqa: E402
 
 from musemood.classifiers import SimpleBertClassifier  # noqa: E402
-from musemood.serve import MAX_BATCH, MAX_TEXT, create_app  # noqa: E402
+from musemood.serve import MAX_BATCH, MAX_TEXT, create_app, serve_in_thread  # noqa: E402
 
 from test_classifiers import FAST, make_songs  # noqa: E402
 
@@ -38,23 +36,11 @@ def parts(_tiny_bert_dir):
 @pytest.fixture(scope="module")
 def server(parts):
     _, rec, model = parts
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(rec, model), host="127.0.0.1", port=port, access_log=False,
-                            log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "the server did not start"
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        client.url = f"http://127.0.0.1:{port}"
+    srv, url = serve_in_thread(create_app(rec, model))
+    with httpx.Client(base_url=url, timeout=30) as client:
+        client.url = url
         yield client
     srv.should_exit = True
-    thread.join(10)
 
 
 def test_health_version_and_openapi(server, parts):
@@ -282,3 +268,13 @@ def test_map_html_writes_one_self_contained_file(parts, tmp_path, capsys):
     assert len(data["points"]["row"]) == len(rec.map_.plot_index_) == len(data["recommendations"])
     assert main(["map", "--recommender", str(folder), "--html", str(tmp_path / "map.pdf")]) == 2
     assert "an .html file" in capsys.readouterr().err
+
+
+def test_serve_in_thread_says_when_the_server_cannot_start(parts):
+    _, rec, _ = parts
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError, match=f"127.0.0.1:{port} did not start"):
+            serve_in_thread(create_app(rec, None), port=port, timeout=2)
