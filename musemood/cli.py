@@ -484,7 +484,8 @@ def _demo(args):
     print("\nrecommend(text='summer nights by the sea'):")
     _print_recommendations(rec.recommend(text="summer nights by the sea", top_k=5))
     where = f" --recommender {path}" if path != default_path() else ""
-    print(f"\nSaved the recommender to {path}; try `musemood recommend \"{song['title']}\"{where}`")
+    print(f"\nSaved the recommender to {path}; try `musemood recommend \"{song['title']}\"{where}`, or "
+          f"`musemood serve{where}` and open http://127.0.0.1:8000 to explore the song map")
 
 
 def _print_map(rec):
