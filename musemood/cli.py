@@ -115,6 +115,7 @@ def build_parser():
     _add_build_dataset_command(commands)
     _add_label_command(commands)
     _add_serve_command(commands)
+    _add_embed_command(commands)
     return parser
 
 
@@ -366,6 +367,28 @@ def _add_serve_command(commands):
                        help="worker processes, each with its own copy of the parts (1; see docs/serve.md)")
     _add_verbosity(serve)
     serve.set_defaults(handler=_serve)
+
+
+def _add_embed_command(commands):
+    embed = commands.add_parser(
+        "embed",
+        help="compute song vectors for a whole catalogue, in resumable Parquet parts",
+        description="Read a Parquet file or a folder of Parquet files part by part, compute each song's vector "
+        "with a model and write part-00000.parquet... (song_id, vector) to --out, with embed.json naming the "
+        "model. Memory holds one part; a killed run resumes where it stopped when run again.",
+    )
+    embed.add_argument("data", help="a .parquet file or a folder of .parquet files (e.g. from build-dataset)")
+    embed.add_argument("--out", required=True, help="output folder (an interrupted run's folder is resumed)")
+    embed.add_argument("--model", help="a saved musemood model folder or an encoder name/path (default: the "
+                       "packaged all-MiniLM-L6-v2)")
+    embed.add_argument("--text-column", default="lyrics", help="the lyrics column (lyrics)")
+    embed.add_argument("--id-column", default="song_id", help="the song id column (song_id)")
+    embed.add_argument("--part-size", type=_int_at_least(1), default=10_000, help="songs per part (10000)")
+    embed.add_argument("--batch-size", type=_int_at_least(1), default=32, help="texts per encoder batch (32)")
+    embed.add_argument("--max-length", type=_int_at_least(8), default=256,
+                       help="tokens per window for an encoder given by name (256)")
+    _add_verbosity(embed)
+    embed.set_defaults(handler=_embed)
 
 
 def _add_store_option(parser):
@@ -834,6 +857,19 @@ def _scrape(args):
     if args.job == "all":
         return _build_dataset(args, store) or code
     return code
+
+
+def _embed(args):
+    _quiet_transformers(args)
+    from .embed import embed_dataset
+
+    result = embed_dataset(args.data, args.out, args.model, text_column=args.text_column,
+                           id_column=args.id_column, part_size=args.part_size, batch_size=args.batch_size,
+                           max_length=args.max_length, show_progress_bar=_show_progress(args))
+    done = f", {result.skipped} already done" if result.skipped else ""
+    print(f"Embedded {result.songs:,} songs into {result.parts} parts in {result.path} ({result.written} written"
+          f"{done}) in {result.seconds:.0f} s, {result.songs_per_second:.0f} songs/s; {result.dim}-dimensional "
+          "vectors; read them with musemood.embed.load_vectors")
 
 
 def _serve(args):

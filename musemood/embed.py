@@ -1,0 +1,375 @@
+"""Song vectors for a whole catalogue, streamed to Parquet parts: bounded memory, resumable.
+
+:func:`embed_dataset` reads a dataset (a Parquet file, or a folder of Parquet parts such as
+``build-dataset`` or a data lake writes) in parts of ``part_size`` songs, computes each part's
+vectors with a model (the packaged encoder, any Hugging Face encoder, or a fitted musemood
+classifier's :meth:`embed`) and writes ``part-00000.parquet``, ``part-00001.parquet``... to the
+output folder: one row per song with its ``song_id`` and its ``vector`` (a fixed-size list of
+float32).  Only one part is in memory at a time.
+
+The output folder starts with ``embed.json``: the model's identity (name or path, settings and a
+SHA-256 of its weights or saved config), the input, the part size and the vector width.  Each part
+is written to a temporary file and renamed into place, so a part either exists whole or not at all.
+A run that was killed resumes where it stopped: parts already written are checked (readable, the
+right number of rows, the same song ids as the input's rows for that part) and skipped, so nothing
+is lost or computed twice.  A folder written by another model or from another input is refused
+with a message that says so, rather than mixed into wrong answers.
+
+>>> from musemood.embed import embed_dataset, load_vectors          # doctest: +SKIP
+>>> embed_dataset("songs.parquet", "vectors/")                      # doctest: +SKIP
+>>> song_ids, vectors = load_vectors("vectors/")                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import schema
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["EmbedResult", "embed_dataset", "load_vectors", "model_identity"]
+
+MANIFEST = "embed.json"
+FORMAT = 1
+
+
+@dataclass
+class EmbedResult:
+    """What :func:`embed_dataset` did: the folder, songs and parts, how many were skipped as done."""
+
+    path: Path
+    songs: int
+    parts: int
+    written: int
+    skipped: int
+    dim: int
+    seconds: float
+
+    @property
+    def songs_per_second(self) -> float:
+        done = self.songs * self.written / max(self.parts, 1)
+        return done / self.seconds if self.seconds > 0 else float("nan")
+
+
+def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_column=schema.SONG_ID,
+                  part_size=10_000, batch_size=32, max_length=256, show_progress_bar=True) -> EmbedResult:
+    """Write the vectors of every song of ``source`` to Parquet parts in folder ``out``.
+
+    Parameters
+    ----------
+    source : path
+        A Parquet file, or a folder of Parquet files (read in file-name order).
+    out : path
+        The output folder (created); a folder from an interrupted run is resumed.
+    model : BertEncoder, fitted musemood classifier, model name/path, or None
+        ``None``: the packaged all-MiniLM-L6-v2.  A classifier's :meth:`embed` may need
+        audio columns, which are then read too.
+    text_column, id_column : str
+        The lyrics and the song id columns of ``source``.
+    part_size : int, default=10,000
+        Songs per output part (and per step of memory).
+    batch_size, max_length : encoder settings (``max_length`` only for a model given by name).
+    show_progress_bar : bool, default=True
+        A progress bar over songs, with rate and time left.
+    """
+    from .embedding import SongEmbedder
+
+    if isinstance(part_size, bool) or not isinstance(part_size, int) or part_size < 1:
+        raise ValueError(f"part_size must be an integer >= 1, got {part_size!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    started = time.perf_counter()
+    out = Path(out)
+    dataset, files = _open(source)
+    model = SongEmbedder.resolve(model, max_length)
+    columns = _columns(dataset, source, model, text_column, id_column)
+    n_rows = dataset.count_rows()
+    if not n_rows:
+        raise ValueError(f"{source} holds no songs: nothing to embed")
+    n_parts = math.ceil(n_rows / part_size)
+    manifest = {"format": FORMAT, "model": model_identity(model), "source": [str(f) for f in files],
+                "rows": int(n_rows), "part_size": int(part_size), "id_column": id_column,
+                "text_column": text_column, "parts": n_parts}
+    manifest = _start(out, manifest)
+    embedder = SongEmbedder(model)
+    written = skipped = 0
+    bar = _progress(n_rows, show_progress_bar)
+    try:
+        for i, table in enumerate(_parts(dataset, columns, part_size)):
+            ids = _ids(table, id_column, source, i * part_size)
+            if _done(out, i, ids):
+                skipped += 1
+                bar.update(len(ids))
+                continue
+            frame = table.to_pandas()
+            texts = _texts(frame[text_column])
+            vectors, _ = embedder.embed(frame, texts, text_column, batch_size, False)
+            vectors = np.asarray(vectors, dtype=np.float32)
+            if vectors.ndim != 2 or len(vectors) != len(ids) or not np.isfinite(vectors).all():
+                raise ValueError(f"the model gave {getattr(vectors, 'shape', '?')} vectors with non-finite values "
+                                 f"or the wrong shape for part {i} ({len(ids)} songs)")
+            manifest = _record_dim(out, manifest, vectors.shape[1])
+            _write_part(out, i, ids, vectors, manifest)
+            written += 1
+            bar.update(len(ids))
+    finally:
+        bar.close()
+    logger.info("embedded %d songs in %d parts (%d written, %d already done)", n_rows, n_parts, written, skipped)
+    return EmbedResult(out, int(n_rows), n_parts, written, skipped, int(manifest["dim"]),
+                       time.perf_counter() - started)
+
+
+def load_vectors(path, *, ids_only=False):
+    """``(song_ids, vectors)`` of a folder written by :func:`embed_dataset`, in the input's order.
+
+    Refuses a folder whose run has not finished (parts missing) or whose parts disagree with
+    its ``embed.json``; the error names the file.
+    """
+
+    path = Path(path)
+    manifest = _read_manifest(path)
+    ids, blocks = [], []
+    for i in range(manifest["parts"]):
+        part = _part_path(path, i)
+        if not part.exists():
+            raise ValueError(f"{part} is missing: the embedding run stopped before the end; run it again to "
+                             "finish (written parts are kept)")
+        table = _read_part(part, manifest)
+        ids.append(table.column("song_id").to_numpy(zero_copy_only=False))
+        if not ids_only:
+            blocks.append(_matrix(table, part, manifest["dim"]))
+    song_ids = np.concatenate(ids)
+    if len(song_ids) != manifest["rows"]:
+        raise ValueError(f"{path} holds {len(song_ids):,} songs but {MANIFEST} says {manifest['rows']:,}")
+    return song_ids, (None if ids_only else np.vstack(blocks))
+
+
+def model_identity(model) -> dict:
+    """What makes two runs' vectors comparable: the model's kind, name or path, settings and a
+    SHA-256 of its weights (an encoder) or of its saved config and head (a classifier)."""
+    from .encoders import BertEncoder, resolve_model
+
+    if isinstance(model, BertEncoder):
+        source = resolve_model(model.model_name_or_path)
+        return {"kind": "encoder", "name": str(model.model_name_or_path or "all-MiniLM-L6-v2"),
+                "settings": {k: _jsonable(v) for k, v in model.get_params().items() if k != "device"},
+                "sha256": _weights_digest(Path(source))}
+    params = {k: _jsonable(v) for k, v in model.get_params().items()
+              if k not in ("device", "show_progress_bar")} if hasattr(model, "get_params") else {}
+    encoder = getattr(model, "encoder_", None)
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
+    head = getattr(model, "head_", None)
+    if head is not None and hasattr(head, "state_dict"):
+        for name, tensor in sorted(head.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().numpy().tobytes())
+    if encoder is not None and hasattr(encoder, "model_"):
+        for name, tensor in sorted(encoder.model_.state_dict().items())[:4]:  # enough to tell fine-tunings apart
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().numpy().tobytes())
+    return {"kind": "classifier", "class": type(model).__name__, "settings": params, "sha256": digest.hexdigest()}
+
+
+# ------------------------------------------------------------------ reading
+def _open(source):
+    import pyarrow.dataset as ds
+
+    source = Path(source)
+    if not source.exists():
+        raise FileNotFoundError(f"{source} does not exist: give a Parquet file or a folder of Parquet files")
+    if source.is_dir():
+        files = sorted(p for p in source.rglob("*.parquet") if p.is_file())
+        if not files:
+            raise ValueError(f"{source} holds no .parquet files")
+    else:
+        if source.suffix.lower() != ".parquet":
+            raise ValueError(f"{source}: embed reads Parquet (.parquet); convert a CSV with "
+                             "musemood.datasets.save_dataset(load_dataset(path), 'songs.parquet')")
+        files = [source]
+    try:
+        return ds.dataset([str(f) for f in files], format="parquet"), files
+    except Exception as exc:  # pyarrow names the file it could not read
+        raise ValueError(f"{source} is not a readable Parquet dataset: {exc}") from None
+
+
+def _columns(dataset, source, model, text_column, id_column):
+    names = set(dataset.schema.names)
+    needed = [id_column, text_column]
+    audio = getattr(model, "audio_columns", None)
+    if isinstance(audio, (list, tuple)):
+        needed += [c for c in audio if c in names]  # missing audio features are imputed by the model
+    missing = [c for c in (id_column, text_column) if c not in names]
+    if missing:
+        raise ValueError(f"{source} lacks the column(s) {missing}; its columns are {sorted(names)} "
+                         "(choose them with --id-column / --text-column)")
+    return list(dict.fromkeys(needed))
+
+
+def _parts(dataset, columns, part_size):
+    """Tables of exactly ``part_size`` rows (the last one shorter), in the dataset's order."""
+    import pyarrow as pa
+
+    buffer, buffered = [], 0
+    for batch in dataset.to_batches(columns=columns, batch_size=min(part_size, 65_536)):
+        buffer.append(batch)
+        buffered += batch.num_rows
+        while buffered >= part_size:
+            table = pa.Table.from_batches(buffer)
+            yield table.slice(0, part_size)
+            rest = table.slice(part_size)
+            buffer, buffered = rest.to_batches(), rest.num_rows
+    if buffered:
+        yield pa.Table.from_batches(buffer)
+
+
+def _ids(table, id_column, source, first_row):
+    column = table.column(id_column)
+    if column.null_count:
+        row = first_row + int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
+        raise ValueError(f"{source}: row {row:,} has no {id_column}; every song needs an id")
+    return column.cast("string").to_numpy(zero_copy_only=False).astype(object)
+
+
+def _texts(column):
+    from .text import clean_lyrics
+
+    return [clean_lyrics(t) if isinstance(t, str) else "" for t in column]
+
+
+# ------------------------------------------------------------------ writing
+def _start(out, manifest):
+    """Write ``embed.json`` in a new folder, or check that an existing one is this run's."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / MANIFEST
+    if path.exists():
+        old = _read_manifest(out)
+        for key in ("model", "source", "rows", "part_size", "id_column", "text_column"):
+            if old.get(key) != manifest[key]:
+                raise ValueError(f"{out} holds vectors from another run ({key} differs: {old.get(key)!r} there, "
+                                 f"{manifest[key]!r} now); give another output folder, or delete this one")
+        return old
+    _write_json(path, manifest)
+    return manifest
+
+
+def _record_dim(out, manifest, dim):
+    if manifest.get("dim") is None:
+        manifest = {**manifest, "dim": int(dim)}
+        _write_json(out / MANIFEST, manifest)
+    elif manifest["dim"] != dim:
+        raise ValueError(f"the model gave {dim}-dimensional vectors but {out / MANIFEST} says {manifest['dim']}")
+    return manifest
+
+
+def _write_part(out, i, ids, vectors, manifest):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    dim = vectors.shape[1]
+    table = pa.table({"song_id": pa.array(ids, type=pa.string()),
+                      "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel(), pa.float32()), dim)})
+    table = table.replace_schema_metadata({"musemood.embed": json.dumps({"part": i, "dim": dim,
+                                                                         "model": manifest["model"]["sha256"]})})
+    final = _part_path(out, i)
+    tmp = final.with_name(final.name + ".tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, final)  # a part exists whole or not at all
+
+
+def _write_json(path, payload):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=1))
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- checking
+def _part_path(out, i):
+    return Path(out) / f"part-{i:05d}.parquet"
+
+
+def _done(out, i, ids):
+    """Whether part ``i`` is written, whole, and for these songs; a broken part is reported."""
+    part = _part_path(out, i)
+    if not part.exists():
+        return False
+    manifest = _read_manifest(out)
+    table = _read_part(part, manifest)
+    stored = table.column("song_id").to_numpy(zero_copy_only=False)
+    if len(stored) != len(ids) or not np.array_equal(stored.astype(object), ids):
+        raise ValueError(f"{part} holds other songs than rows {i * manifest['part_size']:,}... of the input: the "
+                         "input changed since it was written; give another output folder, or delete this one")
+    return True
+
+
+def _read_manifest(path):
+    file = Path(path) / MANIFEST
+    if not file.exists():
+        raise FileNotFoundError(f"{path} holds no {MANIFEST}: it was not written by musemood embed")
+    try:
+        manifest = json.loads(file.read_text())
+        if manifest.get("format") != FORMAT:
+            raise ValueError(f"format {manifest.get('format')!r}, this version reads {FORMAT}")
+        for key in ("model", "rows", "part_size", "parts"):
+            manifest[key]  # noqa: B018
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{file} is damaged or not an embedding run's ({exc}); delete the folder and run again") \
+            from None
+    return manifest
+
+
+def _read_part(part, manifest):
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(part)
+    except Exception as exc:  # a truncated or foreign file
+        raise ValueError(f"{part} is damaged ({type(exc).__name__}: {exc}); delete it and run again to "
+                         "recompute it") from None
+    meta = json.loads((table.schema.metadata or {}).get(b"musemood.embed", b"{}"))
+    if meta.get("model") != manifest["model"]["sha256"] or table.column_names != ["song_id", "vector"]:
+        raise ValueError(f"{part} was not written by this run's model; delete it and run again")
+    return table
+
+
+def _matrix(table, part, dim):
+    column = table.column("vector").combine_chunks()
+    values = column.flatten().to_numpy(zero_copy_only=False)
+    if len(values) != dim * len(table) or (dim and not np.isfinite(values).all()):
+        raise ValueError(f"{part}: vectors are not {dim}-dimensional finite numbers; delete it and run again")
+    return values.reshape(len(table), dim).astype(np.float32, copy=False)
+
+
+def _weights_digest(folder):
+    if not folder.is_dir():  # a hub name: identified by its name and settings
+        return hashlib.sha256(str(folder).encode()).hexdigest()
+    digest = hashlib.sha256()
+    for file in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")) + [folder / "config.json"]:
+        if file.is_file():
+            with open(file, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def _jsonable(value):
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def _progress(total, show):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="song", desc="embedding", disable=not show, smoothing=0.1)

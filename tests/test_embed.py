@@ -1,0 +1,181 @@
+"""musemood embed: vectors of a whole catalogue in resumable Parquet parts."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from musemood.cli import main
+from musemood.datasets import load_demo
+from musemood.embed import MANIFEST, embed_dataset, load_vectors
+from musemood.encoders import BertEncoder
+from musemood.text import clean_lyrics
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory):
+    df = load_demo(130, random_state=0)[["song_id", "title", "artist", "lyrics"]].reset_index(drop=True)
+    df.loc[4, "lyrics"] = None  # a song without lyrics gets the vector of empty text, as in the recommender
+    path = tmp_path_factory.mktemp("embed") / "songs.parquet"
+    df.to_parquet(path, index=False)
+    return df, path
+
+
+@pytest.fixture(scope="module")
+def encoder(_tiny_bert_dir):
+    return BertEncoder(str(_tiny_bert_dir), max_length=32, stride=8)
+
+
+@pytest.fixture(scope="module")
+def reference(songs, encoder):
+    df, _ = songs
+    return encoder.encode([clean_lyrics(t) if isinstance(t, str) else "" for t in df["lyrics"]], batch_size=16)
+
+
+def test_parts_hold_every_song_once_with_the_encoders_vectors(songs, encoder, reference, tmp_path):
+    df, path = songs
+    result = embed_dataset(path, tmp_path / "v", encoder, part_size=25, show_progress_bar=False)
+    assert (result.songs, result.parts, result.written, result.skipped, result.dim) == (130, 6, 6, 0, 32)
+    assert sorted(p.name for p in (tmp_path / "v").iterdir()) == [MANIFEST] + [f"part-{i:05d}.parquet"
+                                                                             for i in range(6)]
+    ids, vectors = load_vectors(tmp_path / "v")
+    assert ids.tolist() == df["song_id"].tolist() and vectors.dtype == np.float32
+    np.testing.assert_allclose(vectors, reference, rtol=1e-4, atol=1e-5)
+    part = pq.read_table(tmp_path / "v" / "part-00001.parquet")
+    assert part.column_names == ["song_id", "vector"] and part.num_rows == 25
+    again = embed_dataset(path, tmp_path / "v", encoder, part_size=25, show_progress_bar=False)
+    assert (again.written, again.skipped) == (0, 6)  # a finished run is not computed twice
+
+
+def test_a_folder_of_parts_reads_like_one_file(songs, encoder, reference, tmp_path):
+    df, _ = songs
+    folder = tmp_path / "lake"
+    folder.mkdir()
+    for i, chunk in enumerate(np.array_split(np.arange(len(df)), 3)):
+        df.iloc[chunk].to_parquet(folder / f"chunk-{i}.parquet", index=False)
+    embed_dataset(folder, tmp_path / "v", encoder, part_size=40, show_progress_bar=False)
+    ids, vectors = load_vectors(tmp_path / "v")
+    assert ids.tolist() == df["song_id"].tolist()
+    np.testing.assert_allclose(vectors, reference, rtol=1e-4, atol=1e-5)
+
+
+def test_a_killed_run_resumes_with_nothing_lost_or_repeated(songs, encoder, reference, tmp_path, _tiny_bert_dir):
+    _, path = songs
+    out = tmp_path / "v"
+    # the process dies while writing its fourth part: three parts whole, the fourth a temporary file
+    script = textwrap.dedent(f"""
+        import os
+        import musemood.embed as embed
+        from musemood.encoders import BertEncoder
+        write, calls = embed._write_part, []
+        def dying(out, i, ids, vectors, manifest):
+            calls.append(i)
+            if len(calls) == 4:
+                (out / f"part-{{i:05d}}.parquet.tmp").write_bytes(b"PAR1 half a part")
+                os._exit(9)
+            write(out, i, ids, vectors, manifest)
+        embed._write_part = dying
+        embed.embed_dataset({str(path)!r}, {str(out)!r}, BertEncoder({str(_tiny_bert_dir)!r}, max_length=32,
+                            stride=8), part_size=20, show_progress_bar=False)
+    """)
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert killed.returncode == 9, killed.stderr
+    assert len(list(out.glob("part-*.parquet"))) == 3
+    with pytest.raises(ValueError, match="part-00003.parquet is missing"):
+        load_vectors(out)
+    resumed = embed_dataset(path, out, encoder, part_size=20, show_progress_bar=False)
+    assert (resumed.skipped, resumed.written) == (3, 4)
+    assert not list(out.glob("*.tmp"))
+    ids, vectors = load_vectors(out)
+    assert len(ids) == len(set(ids)) == 130
+    np.testing.assert_allclose(vectors, reference, rtol=1e-4, atol=1e-5)
+
+
+def test_another_model_or_input_is_refused_not_mixed(songs, encoder, tmp_path, _tiny_bert_dir):
+    df, path = songs
+    out = tmp_path / "v"
+    embed_dataset(path, out, encoder, part_size=50, show_progress_bar=False)
+    other = BertEncoder(str(_tiny_bert_dir), max_length=16, stride=4)
+    with pytest.raises(ValueError, match="another run \\(model differs"):
+        embed_dataset(path, out, other, part_size=50, show_progress_bar=False)
+    with pytest.raises(ValueError, match="part_size differs"):
+        embed_dataset(path, out, encoder, part_size=40, show_progress_bar=False)
+    changed = tmp_path / "changed.parquet"
+    df.iloc[::-1].to_parquet(changed, index=False)
+    with pytest.raises(ValueError, match="source differs"):
+        embed_dataset(changed, out, encoder, part_size=50, show_progress_bar=False)
+    # the same file rewritten with its songs in another order: the stored parts no longer match its rows
+    out2 = tmp_path / "v2"
+    embed_dataset(changed, out2, encoder, part_size=50, show_progress_bar=False)
+    df.to_parquet(changed, index=False)
+    with pytest.raises(ValueError, match="the input changed since it was written"):
+        embed_dataset(changed, out2, encoder, part_size=50, show_progress_bar=False)
+
+
+def test_damaged_parts_and_bad_inputs_are_clear_errors(songs, encoder, tmp_path):
+    df, path = songs
+    out = tmp_path / "v"
+    embed_dataset(path, out, encoder, part_size=50, show_progress_bar=False)
+    part = out / "part-00001.parquet"
+    part.write_bytes(part.read_bytes()[:100])
+    with pytest.raises(ValueError, match="part-00001.parquet is damaged"):
+        load_vectors(out)
+    with pytest.raises(ValueError, match="part-00001.parquet is damaged.*run again"):
+        embed_dataset(path, out, encoder, part_size=50, show_progress_bar=False)
+    part.unlink()  # what the message says to do
+    assert embed_dataset(path, out, encoder, part_size=50, show_progress_bar=False).written == 1
+
+    no_ids = tmp_path / "no-ids.parquet"
+    df.drop(columns="song_id").to_parquet(no_ids, index=False)
+    with pytest.raises(ValueError, match="lacks the column\\(s\\) \\['song_id'\\]"):
+        embed_dataset(no_ids, tmp_path / "x", encoder, show_progress_bar=False)
+    null_id = tmp_path / "null-id.parquet"
+    df.assign(song_id=df["song_id"].where(df.index != 7, None)).to_parquet(null_id, index=False)
+    with pytest.raises(ValueError, match="row 7 has no song_id"):
+        embed_dataset(null_id, tmp_path / "y", encoder, show_progress_bar=False)
+    (tmp_path / "songs.csv").write_text("song_id,lyrics\n1,la la\n")
+    with pytest.raises(ValueError, match="reads Parquet"):
+        embed_dataset(tmp_path / "songs.csv", tmp_path / "z", encoder)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        embed_dataset(tmp_path / "nowhere.parquet", tmp_path / "z", encoder)
+    with pytest.raises(ValueError, match="part_size must be"):
+        embed_dataset(path, tmp_path / "z", encoder, part_size=0)
+    (tmp_path / "z").mkdir(exist_ok=True)
+    (tmp_path / "z" / MANIFEST).write_text("{not json")
+    with pytest.raises(ValueError, match="embed.json is damaged"):
+        embed_dataset(path, tmp_path / "z", encoder, show_progress_bar=False)
+
+
+def test_a_fitted_classifier_embeds_with_its_own_embed(songs, _tiny_bert_dir, tmp_path):
+    from musemood.classifiers import SimpleBertClassifier
+
+    df, path = songs
+    labelled = load_demo(200, random_state=1)
+    labelled = labelled[labelled["label"].notna()]
+    model = SimpleBertClassifier(str(_tiny_bert_dir), max_length=32, stride=8, epochs=2, hidden_size=8,
+                                 random_state=0).fit(labelled, labelled["label"])
+    embed_dataset(path, tmp_path / "v", model, part_size=64, show_progress_bar=False)
+    _, vectors = load_vectors(tmp_path / "v")
+    np.testing.assert_allclose(vectors, model.embed(df.assign(lyrics=df["lyrics"].fillna(""))), rtol=1e-4, atol=1e-5)
+    manifest = pd.read_json(tmp_path / "v" / MANIFEST, typ="series")
+    assert manifest["model"]["kind"] == "classifier" and manifest["model"]["class"] == "SimpleBertClassifier"
+
+
+def test_the_embed_command(songs, tmp_path, _tiny_bert_dir, capsys):
+    _, path = songs
+    code = main(["embed", str(path), "--out", str(tmp_path / "v"), "--model", str(_tiny_bert_dir), "--max-length",
+                 "32", "--part-size", "60"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "Embedded 130 songs into 3 parts" in printed and "32-dimensional" in printed
+    assert main(["embed", str(path), "--out", str(tmp_path / "v"), "--model", str(_tiny_bert_dir),
+                 "--max-length", "32", "--part-size", "60"]) == 0
+    assert "3 already done" in capsys.readouterr().out
+    assert main(["embed", str(tmp_path / "missing.parquet"), "--out", str(tmp_path / "w")]) == 2
+    assert "missing.parquet does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # argparse refuses it before anything runs
+        main(["embed", str(path), "--out", str(tmp_path / "w"), "--part-size", "0"])
+    assert stop.value.code == 2 and "--part-size: must be 1 or more" in capsys.readouterr().err
