@@ -387,6 +387,11 @@ def _add_embed_command(commands):
     embed.add_argument("--batch-size", type=_int_at_least(1), default=32, help="texts per encoder batch (32)")
     embed.add_argument("--max-length", type=_int_at_least(8), default=256,
                        help="tokens per window for an encoder given by name (256)")
+    embed.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="local: this process; ray: Ray actors, each loading the model once (musemood[ray])")
+    embed.add_argument("--address", help="the Ray cluster to join, e.g. ray://head:10001 (default: a local Ray)")
+    embed.add_argument("--concurrency", type=_int_at_least(1),
+                       help="Ray actors (default: one per CPU of the cluster)")
     _add_verbosity(embed)
     embed.set_defaults(handler=_embed)
 
@@ -865,7 +870,8 @@ def _embed(args):
 
     result = embed_dataset(args.data, args.out, args.model, text_column=args.text_column,
                            id_column=args.id_column, part_size=args.part_size, batch_size=args.batch_size,
-                           max_length=args.max_length, show_progress_bar=_show_progress(args))
+                           max_length=args.max_length, engine=args.engine, address=args.address,
+                           concurrency=args.concurrency, show_progress_bar=_show_progress(args))
     done = f", {result.skipped} already done" if result.skipped else ""
     print(f"Embedded {result.songs:,} songs into {result.parts} parts in {result.path} ({result.written} written"
           f"{done}) in {result.seconds:.0f} s, {result.songs_per_second:.0f} songs/s; {result.dim}-dimensional "

@@ -61,8 +61,12 @@ class EmbedResult:
         return done / self.seconds if self.seconds > 0 else float("nan")
 
 
+ENGINES = ("local", "ray")
+
+
 def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_column=schema.SONG_ID,
-                  part_size=10_000, batch_size=32, max_length=256, show_progress_bar=True) -> EmbedResult:
+                  part_size=10_000, batch_size=32, max_length=256, engine="local", address=None, concurrency=None,
+                  show_progress_bar=True) -> EmbedResult:
     """Write the vectors of every song of ``source`` to Parquet parts in folder ``out``.
 
     Parameters
@@ -79,6 +83,15 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
     part_size : int, default=10,000
         Songs per output part (and per step of memory).
     batch_size, max_length : encoder settings (``max_length`` only for a model given by name).
+    engine : {"local", "ray"}, default="local"
+        ``"local"``: this process, part after part.  ``"ray"``: Ray actors, each loading
+        the model once and writing whole parts (``pip install "musemood[ray]"``); the same
+        parts and the same vectors.
+    address : str, optional
+        The Ray cluster to join (``ray.init(address=...)``); default: a local Ray, or the
+        one this process is already connected to.
+    concurrency : int, optional
+        Ray actors (default: one per CPU of the cluster, at most one per part to write).
     show_progress_bar : bool, default=True
         A progress bar over songs, with rate and time left.
     """
@@ -88,10 +101,12 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
         raise ValueError(f"part_size must be an integer >= 1, got {part_size!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}, got {engine!r}")
     started = time.perf_counter()
     out = Path(out)
     dataset, files = _open(source)
-    model = SongEmbedder.resolve(model, max_length)
+    given, model = model, SongEmbedder.resolve(model, max_length)
     columns = _columns(dataset, source, model, text_column, id_column)
     n_rows = dataset.count_rows()
     if not n_rows:
@@ -101,32 +116,143 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
                 "rows": int(n_rows), "part_size": int(part_size), "id_column": id_column,
                 "text_column": text_column, "parts": n_parts}
     manifest = _start(out, manifest)
+    job = _Job(files, columns, str(source), out, manifest, part_size, n_rows, id_column, text_column, batch_size)
     embedder = SongEmbedder(model)
-    written = skipped = 0
+    job.manifest = _record_dim(out, manifest, job.vectors(embedder, _probe(columns, text_column), -1).shape[1])
     bar = _progress(n_rows, show_progress_bar)
     try:
-        for i, table in enumerate(_parts(dataset, columns, part_size)):
-            ids = _ids(table, id_column, source, i * part_size)
-            if _done(out, i, ids):
-                skipped += 1
-                bar.update(len(ids))
-                continue
-            frame = table.to_pandas()
-            texts = _texts(frame[text_column])
-            vectors, _ = embedder.embed(frame, texts, text_column, batch_size, False)
-            vectors = np.asarray(vectors, dtype=np.float32)
-            if vectors.ndim != 2 or len(vectors) != len(ids) or not np.isfinite(vectors).all():
-                raise ValueError(f"the model gave {getattr(vectors, 'shape', '?')} vectors with non-finite values "
-                                 f"or the wrong shape for part {i} ({len(ids)} songs)")
-            manifest = _record_dim(out, manifest, vectors.shape[1])
-            _write_part(out, i, ids, vectors, manifest)
-            written += 1
-            bar.update(len(ids))
+        if engine == "local":
+            written, skipped = _run_local(job, dataset, embedder, bar)
+        else:
+            written, skipped = _run_ray(job, _model_spec(given, model, max_length, out), address, concurrency, bar)
     finally:
         bar.close()
     logger.info("embedded %d songs in %d parts (%d written, %d already done)", n_rows, n_parts, written, skipped)
-    return EmbedResult(out, int(n_rows), n_parts, written, skipped, int(manifest["dim"]),
+    return EmbedResult(out, int(n_rows), n_parts, written, skipped, int(job.manifest["dim"]),
                        time.perf_counter() - started)
+
+
+@dataclass
+class _Job:
+    """What every part of one run shares (sent to each Ray actor)."""
+
+    files: list
+    columns: list
+    source: str
+    out: Path
+    manifest: dict
+    part_size: int
+    n_rows: int
+    id_column: str
+    text_column: str
+    batch_size: int
+
+    def vectors(self, embedder, table, i):
+        """The part's vectors as float32, checked: one finite row per song."""
+        frame = table.to_pandas()
+        vectors, _ = embedder.embed(frame, _texts(frame[self.text_column]), self.text_column, self.batch_size, False)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != len(frame) or not np.isfinite(vectors).all():
+            raise ValueError(f"the model gave {getattr(vectors, 'shape', '?')} vectors with non-finite values or "
+                             f"the wrong shape for part {i} ({len(frame)} songs)")
+        return vectors
+
+    def write(self, embedder, table, i):
+        ids = _ids(table, self.id_column, self.source, i * self.part_size)
+        _write_part(self.out, i, ids, self.vectors(embedder, table, i), self.manifest)
+        return len(ids)
+
+
+def _run_local(job, dataset, embedder, bar):
+    written = skipped = 0
+    for i, table in enumerate(_parts(dataset, job.columns, job.part_size)):
+        if _done(job.out, i, _ids(table, job.id_column, job.source, i * job.part_size)):
+            skipped += 1
+        else:
+            job.write(embedder, table, i)
+            written += 1
+        bar.update(table.num_rows)
+    return written, skipped
+
+
+def _run_ray(job, spec, address, concurrency, bar):
+    """Parts still to write, one Ray Data row each, mapped by actors that load the model once."""
+    try:
+        import ray
+    except ImportError:
+        raise ImportError('the ray engine needs Ray Data: pip install "musemood[ray]"') from None
+    ids = _read_rows(job.files, [job.id_column], 0, job.n_rows)
+    pending, skipped = [], 0
+    for i in range(job.manifest["parts"]):
+        part = ids.slice(i * job.part_size, job.part_size)
+        if _done(job.out, i, _ids(part, job.id_column, job.source, i * job.part_size)):
+            skipped += 1
+            bar.update(part.num_rows)
+        else:
+            pending.append(i)
+    if not pending:
+        return 0, skipped
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    if concurrency is None:
+        concurrency = max(1, min(len(pending), int(ray.cluster_resources().get("CPU", 1))))
+    parts = ray.data.from_items([{"part": i} for i in pending])
+    done = parts.map_batches(_PartWriter, batch_size=1, concurrency=concurrency, num_cpus=1,
+                             fn_constructor_kwargs={"spec": spec, "job": job})
+    written = 0
+    for row in done.iter_rows():
+        written += 1
+        bar.update(int(row["rows"]))
+    return written, skipped
+
+
+class _PartWriter:
+    """A Ray actor's work: load the model once, then read, embed and write whole parts."""
+
+    def __init__(self, spec, job):
+        from .embedding import SongEmbedder
+
+        self.job = job
+        self.embedder = SongEmbedder(_load_spec(spec))
+
+    def __call__(self, batch):
+        job, rows = self.job, []
+        for i in (int(i) for i in batch["part"]):
+            start = i * job.part_size
+            table = _read_rows(job.files, job.columns, start, min(start + job.part_size, job.n_rows))
+            rows.append(job.write(self.embedder, table, i))
+        return {"part": np.asarray(batch["part"]), "rows": np.asarray(rows)}
+
+
+def _model_spec(given, model, max_length, out):
+    """What a Ray actor needs to load the same model: its parameters, or a folder."""
+    from .encoders import BertEncoder
+
+    if isinstance(model, BertEncoder):
+        return ("encoder", {k: (str(v) if isinstance(v, Path) else v) for k, v in model.get_params().items()})
+    if isinstance(given, (str, Path)):
+        return ("path", str(given), max_length)
+    folder = Path(out) / "model"  # a fitted model in memory: saved once, beside the vectors it makes
+    if not (folder / "config.json").exists():
+        model.save(folder)
+    return ("path", str(folder), max_length)
+
+
+def _load_spec(spec):
+    from .embedding import load_embedding_model
+    from .encoders import BertEncoder
+
+    if spec[0] == "encoder":
+        return BertEncoder(**spec[1])
+    return load_embedding_model(spec[1], None, spec[2])
+
+
+def _probe(columns, text_column):
+    """One song of empty lyrics: the model's vector width, found before any part is written."""
+    import pyarrow as pa
+
+    return pa.table({c: pa.array([""] if c == text_column else [None], pa.string() if c == text_column else None)
+                     for c in columns})
 
 
 def load_vectors(path, *, ids_only=False):
@@ -230,6 +356,27 @@ def _parts(dataset, columns, part_size):
             buffer, buffered = rest.to_batches(), rest.num_rows
     if buffered:
         yield pa.Table.from_batches(buffer)
+
+
+def _read_rows(files, columns, start, stop):
+    """Rows ``start`` to ``stop`` of the files taken end to end (the order :func:`_parts` reads),
+    reading only the row groups that hold them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pieces, offset = [], 0
+    for file in files:
+        handle = pq.ParquetFile(file)
+        for group in range(handle.num_row_groups):
+            size = handle.metadata.row_group(group).num_rows
+            lo, hi = max(start, offset), min(stop, offset + size)
+            if lo < hi:
+                table = handle.read_row_group(group, columns=columns)
+                pieces.append(table.slice(lo - offset, hi - lo))
+            offset += size
+            if offset >= stop:
+                return pa.concat_tables(pieces, promote_options="default")
+    return pa.concat_tables(pieces, promote_options="default") if pieces else None
 
 
 def _ids(table, id_column, source, first_row):

@@ -179,3 +179,43 @@ def test_the_embed_command(songs, tmp_path, _tiny_bert_dir, capsys):
     with pytest.raises(SystemExit) as stop:  # argparse refuses it before anything runs
         main(["embed", str(path), "--out", str(tmp_path / "w"), "--part-size", "0"])
     assert stop.value.code == 2 and "--part-size: must be 1 or more" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_ray_engine_writes_the_same_parts_as_the_local_one(songs, encoder, tmp_path):
+    ray = pytest.importorskip("ray")
+    _, path = songs
+    local = embed_dataset(path, tmp_path / "local", encoder, part_size=30, show_progress_bar=False)
+    # a run the local engine left half done is finished by Ray actors
+    half = tmp_path / "ray"
+    (half).mkdir()
+    for name in ["embed.json"] + [f"part-{i:05d}.parquet" for i in range(2)]:
+        (half / name).write_bytes((tmp_path / "local" / name).read_bytes())
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        result = embed_dataset(path, half, encoder, part_size=30, engine="ray", concurrency=2,
+                               show_progress_bar=False)
+    finally:
+        ray.shutdown()
+    assert (result.parts, result.skipped, result.written) == (local.parts, 2, local.parts - 2)
+    ids_local, local_vectors = load_vectors(tmp_path / "local")
+    ids_ray, ray_vectors = load_vectors(half)
+    assert ids_ray.tolist() == ids_local.tolist()
+    np.testing.assert_allclose(ray_vectors, local_vectors, rtol=1e-4, atol=1e-5)
+
+
+def test_the_ray_engine_says_how_to_install_it(songs, encoder, tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray" or name.startswith("ray."):
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(ImportError, match='pip install "musemood\\[ray\\]"'):
+        embed_dataset(songs[1], tmp_path / "v", encoder, part_size=50, engine="ray", show_progress_bar=False)
+    with pytest.raises(ValueError, match="engine must be one of 'local', 'ray'"):
+        embed_dataset(songs[1], tmp_path / "w", encoder, engine="spark")
