@@ -37,7 +37,7 @@ from . import schema
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EmbedResult", "embed_dataset", "load_vectors", "model_identity"]
+__all__ = ["EmbedResult", "catalogue_vectors", "embed_dataset", "load_vectors", "model_identity"]
 
 MANIFEST = "embed.json"
 FORMAT = 1
@@ -278,6 +278,33 @@ def load_vectors(path, *, ids_only=False):
     if len(song_ids) != manifest["rows"]:
         raise ValueError(f"{path} holds {len(song_ids):,} songs but {MANIFEST} says {manifest['rows']:,}")
     return song_ids, (None if ids_only else np.vstack(blocks))
+
+
+def catalogue_vectors(df, path, model=None, *, id_column=schema.SONG_ID):
+    """The vectors of folder ``path`` (from :func:`embed_dataset`) for the songs of ``df``, one row
+    per song in ``df``'s order, matched by ``id_column``.  With ``model``, the folder's vectors must
+    have been computed by that model (free-text queries must land in the same space)."""
+    if id_column not in df.columns:
+        raise ValueError(f"the catalogue has no {id_column} column to match the vectors of {path} with")
+    manifest = _read_manifest(path)
+    if model is not None:
+        from .embedding import SongEmbedder
+
+        identity = model_identity(SongEmbedder.resolve(model, 256) if isinstance(model, (str, Path)) else model)
+        if identity["sha256"] != manifest["model"]["sha256"]:
+            maker = manifest["model"].get("name") or manifest["model"].get("class")
+            raise ValueError(f"{path} holds vectors of another model ({maker}); embed the catalogue with this "
+                             "model, or give the model that made them")
+    ids, vectors = load_vectors(path)
+    position = {song: i for i, song in enumerate(ids.tolist())}
+    if len(position) != len(ids):
+        raise ValueError(f"{path} holds some song ids more than once; embed a catalogue with unique song ids")
+    wanted = df[id_column].astype(str).tolist()
+    missing = [song for song in wanted if song not in position]
+    if missing:
+        raise ValueError(f"{len(missing):,} of the catalogue's {len(wanted):,} songs have no vector in {path} "
+                         f"(e.g. {missing[:3]}); run musemood embed on this catalogue")
+    return vectors[[position[song] for song in wanted]]
 
 
 def model_identity(model) -> dict:

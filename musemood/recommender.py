@@ -42,6 +42,7 @@ from .ranking import METHODS, HybridRetriever
 from .rerank import METHOD_NAMES, RerankTuner, default_queries, golden_section_max
 from .retrieval import LexicalIndex, VectorIndex, embedding_keywords, top_terms
 from .text import clean_lyrics
+from .embed import catalogue_vectors
 from .embedding import SongEmbedder, map_embeddings
 from .vectors import SongVectorizer
 
@@ -139,10 +140,10 @@ class Recommender:
             Where song embeddings come from: a classifier's :meth:`embed` (tBERT's hidden
             layer, ...), a plain encoder, or (``None``) the packaged all-MiniLM-L6-v2.
             The model is kept (and saved) to answer free-text queries.
-        vectors : array, optional
-            Precomputed song embeddings, one row per song.  Then ``model`` is only used
-            for free-text queries (it must embed text in the same space) and may be
-            ``None``: free text is then matched by keywords only.
+        vectors : array or folder, optional
+            Precomputed song embeddings, one row per song, or a ``musemood embed`` folder (matched
+            by ``song_id``).  Then ``model`` is only used for free-text queries (it must embed
+            text in the same space) and may be ``None``: free text is then keywords only.
         text_vectors : array, optional
             Encoder vectors of the lyrics for embedding keywords, with ``vectors``.
         map_vectors : array, optional
@@ -158,8 +159,8 @@ class Recommender:
         _check_params(self)
         df = check_catalogue_frame(df, self.text_column)
         n = len(df)
-        if vectors is not None and len(vectors) != n:
-            raise ValueError(f"vectors has {len(vectors)} rows for {n} songs; give one vector per song")
+        if isinstance(vectors, (str, Path)):  # a folder of parts from `musemood embed`
+            vectors = catalogue_vectors(df, vectors, model)
         self._progress(f"indexing {n:,} songs")
         texts = [clean_lyrics(t) if isinstance(t, str) else "" for t in df[self.text_column]]
         small = n < 50  # tiny catalogues: index every term

@@ -219,3 +219,28 @@ def test_the_ray_engine_says_how_to_install_it(songs, encoder, tmp_path, monkeyp
         embed_dataset(songs[1], tmp_path / "v", encoder, part_size=50, engine="ray", show_progress_bar=False)
     with pytest.raises(ValueError, match="engine must be one of 'local', 'ray'"):
         embed_dataset(songs[1], tmp_path / "w", encoder, engine="spark")
+
+
+def test_a_recommender_is_fitted_on_the_vectors_of_a_folder(songs, encoder, reference, tmp_path, tiny_bert):
+    from musemood.recommender import Recommender
+
+    df, path = songs
+    embed_dataset(path, tmp_path / "v", encoder, part_size=40, show_progress_bar=False)
+    shuffled = df.sample(frac=1, random_state=3).reset_index(drop=True)  # matched by song_id, not by row
+    rec = Recommender(song_map=None, n_candidates=20, weights={"lexical": 0.5}).fit(
+        shuffled, encoder, vectors=tmp_path / "v")
+    order = [df.index[df["song_id"] == s][0] for s in shuffled["song_id"]]
+    expected = rec.vectorizer_.transform(reference[order], shuffled)
+    np.testing.assert_allclose(rec.vectors_, expected, rtol=1e-4, atol=1e-5)
+    assert len(rec.recommend(text="rain on the window", top_k=3)) == 3  # free text in the same space
+    with pytest.raises(ValueError, match="2 of the catalogue's 3 songs have no vector"):
+        Recommender(song_map=None).fit(df.head(3).assign(song_id=["x", "y", df.loc[2, "song_id"]]),
+                                       vectors=tmp_path / "v")
+    from transformers import BertModel
+
+    model = BertModel.from_pretrained(str(tiny_bert))
+    model.embeddings.word_embeddings.weight.data += 1  # another model: other weights in another folder
+    model.save_pretrained(str(tiny_bert))
+    other = BertEncoder(str(tiny_bert), max_length=16)
+    with pytest.raises(ValueError, match="holds vectors of another model"):
+        Recommender(song_map=None).fit(df, other, vectors=tmp_path / "v")
