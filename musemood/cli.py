@@ -384,7 +384,7 @@ def _add_embed_command(commands):
     embed.add_argument("--text-column", default="lyrics", help="the lyrics column (lyrics)")
     embed.add_argument("--id-column", default="song_id", help="the song id column (song_id)")
     embed.add_argument("--part-size", type=_int_at_least(1), default=10_000, help="songs per part (10000)")
-    embed.add_argument("--batch-size", type=_int_at_least(1), default=32, help="texts per encoder batch (32)")
+    embed.add_argument("--batch-size", type=_int_at_least(1), help="texts per encoder batch (32 on CPU, 256 on a GPU)")
     embed.add_argument("--max-length", type=_int_at_least(8), default=256,
                        help="tokens per window for an encoder given by name (256)")
     embed.add_argument("--engine", choices=("local", "ray"), default="local",

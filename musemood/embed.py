@@ -65,7 +65,7 @@ ENGINES = ("local", "ray")
 
 
 def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_column=schema.SONG_ID,
-                  part_size=10_000, batch_size=32, max_length=256, engine="local", address=None, concurrency=None,
+                  part_size=10_000, batch_size=None, max_length=256, engine="local", address=None, concurrency=None,
                   show_progress_bar=True) -> EmbedResult:
     """Write the vectors of every song of ``source`` to Parquet parts in folder ``out``.
 
@@ -82,7 +82,11 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
         The lyrics and the song id columns of ``source``.
     part_size : int, default=10,000
         Songs per output part (and per step of memory).
-    batch_size, max_length : encoder settings (``max_length`` only for a model given by name).
+    batch_size : int, optional
+        Texts per encoder batch; default 32 on CPU, 256 on a GPU (where the encoder also
+        runs in bfloat16 or float16: :func:`musemood.encoders.inference_dtype`).
+    max_length : int, default=256
+        Tokens per window, for a model given by name.
     engine : {"local", "ray"}, default="local"
         ``"local"``: this process, part after part.  ``"ray"``: Ray actors, each loading
         the model once and writing whole parts (``pip install "musemood[ray]"``); the same
@@ -99,8 +103,9 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
 
     if isinstance(part_size, bool) or not isinstance(part_size, int) or part_size < 1:
         raise ValueError(f"part_size must be an integer >= 1, got {part_size!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                   or batch_size < 1):
+        raise ValueError(f"batch_size must be an integer >= 1 or None, got {batch_size!r}")
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}, got {engine!r}")
     started = time.perf_counter()
@@ -118,6 +123,7 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
     manifest = _start(out, manifest)
     job = _Job(files, columns, str(source), out, manifest, part_size, n_rows, id_column, text_column, batch_size)
     embedder = SongEmbedder(model)
+    job.batch_size, job.auto_batch = batch_size or _batch_size(model), batch_size is None
     job.manifest = _record_dim(out, manifest, job.vectors(embedder, _probe(columns, text_column), -1).shape[1])
     bar = _progress(n_rows, show_progress_bar)
     try:
@@ -146,6 +152,7 @@ class _Job:
     id_column: str
     text_column: str
     batch_size: int
+    auto_batch: bool = False  # batch_size chosen per device (each Ray actor chooses its own)
 
     def vectors(self, embedder, table, i):
         """The part's vectors as float32, checked: one finite row per song."""
@@ -194,11 +201,10 @@ def _run_ray(job, spec, address, concurrency, bar):
         return 0, skipped
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
-    if concurrency is None:
-        concurrency = max(1, min(len(pending), int(ray.cluster_resources().get("CPU", 1))))
+    resources = ray_resources(ray.cluster_resources(), len(pending), concurrency)
     parts = ray.data.from_items([{"part": i} for i in pending])
-    done = parts.map_batches(_PartWriter, batch_size=1, concurrency=concurrency, num_cpus=1,
-                             fn_constructor_kwargs={"spec": spec, "job": job})
+    done = parts.map_batches(_PartWriter, batch_size=1, fn_constructor_kwargs={"spec": spec, "job": job},
+                             **resources)
     written = 0
     for row in done.iter_rows():
         written += 1
@@ -206,14 +212,38 @@ def _run_ray(job, spec, address, concurrency, bar):
     return written, skipped
 
 
+def ray_resources(cluster, pending, concurrency=None):
+    """``map_batches`` resources for ``pending`` parts on a cluster with ``cluster`` resources
+    (``ray.cluster_resources()``): one actor per GPU when there are GPUs, each holding one GPU,
+    else one per CPU; never more actors than parts; ``concurrency`` overrides the count."""
+    gpus, cpus = int(cluster.get("GPU", 0)), int(cluster.get("CPU", 1))
+    actors = concurrency or (gpus if gpus else cpus)
+    out = {"concurrency": max(1, min(actors, pending)), "num_cpus": 1}
+    if gpus:
+        out["num_gpus"] = 1
+    return out
+
+
+def _batch_size(model):
+    from .encoders import BertEncoder, default_batch_size
+
+    encoder = model if isinstance(model, BertEncoder) else getattr(model, "encoder_", None)
+    return default_batch_size(encoder.device_ if encoder is not None else "cpu")
+
+
 class _PartWriter:
     """A Ray actor's work: load the model once, then read, embed and write whole parts."""
 
     def __init__(self, spec, job):
+        import copy
+
         from .embedding import SongEmbedder
 
-        self.job = job
-        self.embedder = SongEmbedder(_load_spec(spec))
+        model = _load_spec(spec)
+        self.job = copy.copy(job)
+        if job.auto_batch:
+            self.job.batch_size = _batch_size(model)
+        self.embedder = SongEmbedder(model)
 
     def __call__(self, batch):
         job, rows = self.job, []

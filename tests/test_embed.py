@@ -244,3 +244,25 @@ def test_a_recommender_is_fitted_on_the_vectors_of_a_folder(songs, encoder, refe
     other = BertEncoder(str(tiny_bert), max_length=16)
     with pytest.raises(ValueError, match="holds vectors of another model"):
         Recommender(song_map=None).fit(df, other, vectors=tmp_path / "v")
+
+
+def test_gpu_choices_precision_batch_and_ray_resources(monkeypatch):
+    import torch
+
+    from musemood.embed import ray_resources
+    from musemood.encoders import autocast, default_batch_size, inference_dtype
+
+    # CPU: float32, no autocast, batches of 32
+    assert inference_dtype("cpu") is None and default_batch_size("cpu") == 32
+    with autocast("cpu"):
+        assert not torch.is_autocast_enabled()
+    # a CUDA GPU: bfloat16 where supported, else float16; batches of 256
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert inference_dtype("cuda") is torch.bfloat16 and inference_dtype("cuda:1") is torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert inference_dtype("cuda") is torch.float16 and default_batch_size("cuda") == 256
+    # Ray: one actor per GPU holding one GPU, else one per CPU; never more actors than parts
+    assert ray_resources({"CPU": 16.0, "GPU": 4.0}, pending=100) == {"concurrency": 4, "num_cpus": 1, "num_gpus": 1}
+    assert ray_resources({"CPU": 2.0}, pending=100) == {"concurrency": 2, "num_cpus": 1}
+    assert ray_resources({"CPU": 64.0}, pending=3) == {"concurrency": 3, "num_cpus": 1}
+    assert ray_resources({"CPU": 64.0}, pending=100, concurrency=8)["concurrency"] == 8
