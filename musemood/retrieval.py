@@ -291,12 +291,21 @@ def embedding_keywords(song_vectors, candidates, terms, encode, top_k=5, batch_r
     return out
 
 
+BACKENDS = ("auto", "exact", "hnsw", "ivf")
+#: The approximate index ``backend="auto"`` builds above ``exact_threshold`` songs.
+AUTO_ANN = "ivf"
+
+
 class VectorIndex:
-    """Nearest song vectors by inner product: exact below ``exact_threshold`` songs, HNSW (faiss) above.
+    """Nearest song vectors by inner product: exact below ``exact_threshold`` songs, faiss above.
 
     Parameters
     ----------
-    backend : {"auto", "exact", "hnsw"}, default="auto"
+    backend : {"auto", "exact", "hnsw", "ivf"}, default="auto"
+        ``"auto"``: exact up to ``exact_threshold`` songs, :data:`AUTO_ANN` above.
+        ``"hnsw"``: a faiss HNSW graph; ``"ivf"``: a faiss inverted file of exact
+        vectors (IVF-Flat), much faster to build.  The choice is measured in
+        docs/benchmarks.md (benchmarks/vector_index.py).
     exact_threshold : int, default=50_000
         With ``backend="auto"``, catalogues up to this size are searched exactly
         (a matrix-vector product is already sub-millisecond there).
@@ -304,35 +313,49 @@ class VectorIndex:
         HNSW graph degree, build beam and search beam.  Recall@10 against exact search
         per ``ef_search`` is measured in docs/benchmarks.md (benchmarks/ann.py); raise
         ``ef_search`` for more recall at more latency.
+    nlist, nprobe : int or "auto", default="auto"
+        IVF lists (``"auto"``: 4 x sqrt(songs)) and lists searched per query (``"auto"``:
+        256 or a tenth of the lists, whichever is more: recall@10 0.98 at 100k and at 1M
+        songs, measured).
     threads : int or None, default=None
         Threads for building (faiss uses all cores by default); searches run on one thread.
     """
 
     def __init__(self, backend="auto", *, exact_threshold=50_000, m=16, ef_construction=128, ef_search=128,
-                 threads=None):
-        if backend not in ("auto", "exact", "hnsw"):
-            raise ValueError(f"backend must be 'auto', 'exact' or 'hnsw', got {backend!r}")
+                 nlist="auto", nprobe="auto", threads=None):
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
         self.backend = backend
         self.exact_threshold = exact_threshold
         self.m = m
         self.ef_construction = ef_construction
         self.ef_search = ef_search
+        self.nlist = nlist
+        self.nprobe = nprobe
         self.threads = threads
 
     def build(self, vectors):
         """Index ``vectors`` (float32, rows should be unit length for cosine)."""
         self.vectors_ = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = self.vectors_.shape
-        self.backend_ = self.backend if self.backend != "auto" else ("exact" if n <= self.exact_threshold else "hnsw")
+        self.backend_ = self.backend if self.backend != "auto" else ("exact" if n <= self.exact_threshold else AUTO_ANN)
         self.index_ = None
+        if self.backend_ == "exact":
+            return self
+        faiss = _faiss()
+        if self.threads:
+            faiss.omp_set_num_threads(self.threads)
         if self.backend_ == "hnsw":
-            faiss = _faiss()
-            if self.threads:
-                faiss.omp_set_num_threads(self.threads)
             index = faiss.IndexHNSWFlat(dim, self.m, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = self.ef_construction
-            index.add(self.vectors_)
-            self.index_ = index
+        else:
+            nlist = max(1, min(n, int(4 * np.sqrt(n)) if self.nlist == "auto" else int(self.nlist)))
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            rng = np.random.default_rng(0)  # 64 training vectors per list (faiss warns below 39)
+            sample = self.vectors_[np.sort(rng.choice(n, min(n, 64 * nlist), replace=False))]
+            index.train(sample)
+        index.add(self.vectors_)
+        self.index_ = index
         return self
 
     def search(self, query, top_k=10, *, mask=None):
@@ -345,11 +368,11 @@ class VectorIndex:
         k = min(top_k, n if mask is None else int(mask.sum()))
         if k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        if self.backend_ == "hnsw":
+        if self.backend_ in ("hnsw", "ivf"):
             share = 1.0 if mask is None else max(float(mask.mean()), 1e-9)
             fetch = int(min(n, np.ceil(k / share * 1.5) + 10))
             if fetch <= max(4 * k, 2000):
-                ids, sims = self._hnsw(query, fetch)
+                ids, sims = self._ann(query, fetch)
                 if mask is not None:
                     keep = mask[ids]
                     ids, sims = ids[keep], sims[keep]
@@ -365,22 +388,27 @@ class VectorIndex:
         ids, _ = _exact_from_sims(sims, k)
         return ids, sims[ids]
 
-    def _hnsw(self, query, k):
+    def _ann(self, query, k):
         faiss = _faiss()
-        params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+        params = (faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k)) if self.backend_ == "hnsw" else
+                  faiss.SearchParametersIVF(nprobe=self._nprobe()))
         sims, ids = self.index_.search(query[None, :], k, params=params)
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), sims[0][keep]
 
+    def _nprobe(self):
+        nlist = self.index_.nlist
+        return max(1, min(nlist, max(256, nlist // 10) if self.nprobe == "auto" else int(self.nprobe)))
+
     def save(self, path):
-        """Write the index to folder ``path``: ``config.json``, ``vectors.npy`` and the faiss graph if any."""
+        """Write the index to folder ``path``: ``config.json``, ``vectors.npy`` and the faiss index if any."""
         params = {k: getattr(self, k) for k in ("backend", "exact_threshold", "m", "ef_construction", "ef_search",
-                                                 "threads")}
+                                                 "nlist", "nprobe", "threads")}
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         np.save(path / "vectors.npy", self.vectors_)
         if self.index_ is not None:
-            _faiss().write_index(self.index_, str(path / "hnsw.faiss"))
+            _faiss().write_index(self.index_, str(path / f"{self.backend_}.faiss"))
         return write_config(path, self, params, backend_=self.backend_)
 
     @classmethod
@@ -390,20 +418,21 @@ class VectorIndex:
         config = read_config(path, cls)
         index = cls(**config["params"])
         index.backend_ = config.get("backend_")
-        if index.backend_ not in ("exact", "hnsw"):
-            raise ValueError(f"{path / 'config.json'}: backend_ must be 'exact' or 'hnsw', got {index.backend_!r}; "
-                             "save the index again")
+        if index.backend_ not in BACKENDS[1:]:
+            raise ValueError(f"{path / 'config.json'}: backend_ must be one of {', '.join(BACKENDS[1:])}, got "
+                             f"{index.backend_!r}; save the index again")
         index.vectors_ = load_npy(path / "vectors.npy", mmap=mmap)
         check_arrays(path, {"vectors": index.vectors_}, {"vectors": ("n", "d")}, finite=not mmap)
         index.index_ = None
-        if index.backend_ == "hnsw":
+        if index.backend_ != "exact":
+            file = path / f"{index.backend_}.faiss"
             try:
-                index.index_ = _faiss().read_index(str(path / "hnsw.faiss"))
+                index.index_ = _faiss().read_index(str(file))
             except RuntimeError as exc:  # faiss reports a bad file as a RuntimeError
-                raise ValueError(f"{path / 'hnsw.faiss'} is not a readable faiss index ({str(exc).splitlines()[0]}); "
+                raise ValueError(f"{file} is not a readable faiss index ({str(exc).splitlines()[0]}); "
                                  "save the index again") from None
             if (index.index_.ntotal, index.index_.d) != index.vectors_.shape:
-                raise ValueError(f"{path / 'hnsw.faiss'} holds {index.index_.ntotal:,} vectors of {index.index_.d} "
+                raise ValueError(f"{file} holds {index.index_.ntotal:,} vectors of {index.index_.d} "
                                  f"dimensions but {path / 'vectors.npy'} has shape {index.vectors_.shape}: the folder "
                                  "mixes files from different saves; save the index again")
         return index
