@@ -109,8 +109,11 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}, got {engine!r}")
     started = time.perf_counter()
-    out = Path(out)
+    out = Path(out).expanduser().resolve()  # absolute: Ray actors do not share this process's directory
     dataset, files = _open(source)
+    if Path(source).is_dir() and out.is_relative_to(Path(source).expanduser().resolve()):
+        raise ValueError(f"the output folder {out} is inside the input folder {source}: its parts would be read "
+                         "as songs on the next run; write the vectors somewhere else")
     given, model = model, SongEmbedder.resolve(model, max_length)
     columns = _columns(dataset, source, model, text_column, id_column)
     n_rows = dataset.count_rows()
@@ -367,9 +370,10 @@ def model_identity(model) -> dict:
 def _open(source):
     import pyarrow.dataset as ds
 
-    source = Path(source)
+    source = Path(source).expanduser()
     if not source.exists():
         raise FileNotFoundError(f"{source} does not exist: give a Parquet file or a folder of Parquet files")
+    source = source.resolve()
     if source.is_dir():
         files = sorted(p for p in source.rglob("*.parquet") if p.is_file())
         if not files:

@@ -266,3 +266,18 @@ def test_gpu_choices_precision_batch_and_ray_resources(monkeypatch):
     assert ray_resources({"CPU": 2.0}, pending=100) == {"concurrency": 2, "num_cpus": 1}
     assert ray_resources({"CPU": 64.0}, pending=3) == {"concurrency": 3, "num_cpus": 1}
     assert ray_resources({"CPU": 64.0}, pending=100, concurrency=8)["concurrency"] == 8
+
+
+def test_relative_paths_are_recorded_whole_and_the_output_stays_out_of_the_input(songs, encoder, tmp_path,
+                                                                               monkeypatch):
+    _, path = songs
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    (work / "data" / "songs.parquet").write_bytes(path.read_bytes())
+    monkeypatch.chdir(work)
+    embed_dataset("data", "vectors", encoder, part_size=50, show_progress_bar=False)
+    monkeypatch.chdir(tmp_path)  # resumed from elsewhere with absolute paths: the same run
+    again = embed_dataset(work / "data", work / "vectors", encoder, part_size=50, show_progress_bar=False)
+    assert (again.written, again.skipped) == (0, 3)
+    with pytest.raises(ValueError, match="inside the input folder"):
+        embed_dataset(work / "data", work / "data" / "vectors", encoder, show_progress_bar=False)
