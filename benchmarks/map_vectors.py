@@ -26,7 +26,7 @@ def vectors(home):
     from musemood.datasets import drop_duplicate_songs
     from musemood.encoders import BertEncoder
     from musemood.recommender import Recommender
-    from musemood.text import clean_lyrics
+    from musemood.text import clean_texts
 
     rec = Recommender.load(home / "recommender")
     corpus = drop_duplicate_songs(pd.read_parquet(home / "demo" / "demo.parquet")).reset_index(drop=True)
@@ -36,7 +36,7 @@ def vectors(home):
     if not hasattr(model, "embed"):
         raise SystemExit(f"{home}/recommender holds no classifier: run the full `musemood demo`")
     hidden, tuned_text = model.embed(corpus, return_text_vectors=True)
-    texts = [clean_lyrics(t) if isinstance(t, str) else "" for t in corpus["lyrics"]]
+    texts = clean_texts(corpus["lyrics"])
     encoder = BertEncoder(max_length=rec.max_length).encode(texts, batch_size=32)
     join = rec.vectorizer_.transform
     unit = lambda a: a / np.linalg.norm(a, axis=1, keepdims=True)  # noqa: E731

@@ -25,6 +25,7 @@ RANGES = {
     "random_state": (0, 2**32 - 1, True, True),
     "n_keywords": (1, 10_000, True, True), "n_embedding_keywords": (0, 10_000, True, True),
     "n_candidates": (1, None, True, None), "tune_k": (1, None, True, None), "min_title_score": (0, 100, True, True),
+    "silhouette_tolerance": (0, 2, True, True),
 }
 
 
@@ -93,10 +94,11 @@ def check_top_k(top_k):
     return int(top_k)
 
 
-def check_matrix(X, name="X", *, dim=None, ids=None):
+def check_matrix(X, name="X", *, dim=None, rows=None, ids=None):
     """``X`` as a finite 2-D float32 array (one row per song), else a ValueError naming the row.
 
-    ``dim`` is the number of columns expected; ``ids`` (song ids, one per row) names the song.
+    ``dim`` and ``rows`` are the numbers of columns and rows (songs) expected; ``ids`` (song
+    ids, one per row) names the song.
     """
     import numpy as np
 
@@ -108,6 +110,8 @@ def check_matrix(X, name="X", *, dim=None, ids=None):
         raise ValueError(f"{name} must be 2-D (one row per song), got an array of shape {array.shape}")
     if dim is not None and array.shape[1] != dim:
         raise ValueError(f"{name} has {array.shape[1]} columns where {dim} are expected")
+    if rows is not None and len(array) != rows:
+        raise ValueError(f"{name} has {len(array)} rows for {rows} songs; give one vector per song")
     bad = ~np.isfinite(array).all(axis=1)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ._version import __version__
+from . import schema
 from .schema import MODELS
 
 
@@ -251,10 +252,10 @@ def _add_map_command(commands):
     song_map.add_argument("--label-column", default="label", help="mood column (label)")
     song_map.add_argument("--scoring", choices=("tfidf", "bm25"), default="tfidf", help="lexical scoring (tfidf)")
     song_map.add_argument("--n-clusters", default="auto", help="number of clusters or 'auto' (the k sweep)")
-    song_map.add_argument("--k-rule", choices=("finest", "elbow", "silhouette"), default="finest",
+    song_map.add_argument("--k-rule", choices=schema.K_RULES, default="finest",
                           help="how the k sweep picks k: the largest k within 0.05 of the best silhouette (finest), "
                           "the distortion's elbow, or the best silhouette")
-    song_map.add_argument("--map-on", choices=("auto", "lyrics", "song"), default="auto",
+    song_map.add_argument("--map-on", choices=schema.MAP_ON, default="auto",
                           help="vectors the map is drawn from: the encoder's vectors of the lyrics, the song vectors, "
                           "or auto (lyrics when --model is trained on the labels)")
     song_map.add_argument("--map-encoder", help="encoder name/path for --map-on lyrics (default: the packaged "
@@ -387,7 +388,7 @@ def _add_embed_command(commands):
     embed.add_argument("--batch-size", type=_int_at_least(1), help="texts per encoder batch (32 on CPU, 256 on a GPU)")
     embed.add_argument("--max-length", type=_int_at_least(8), default=256,
                        help="tokens per window for an encoder given by name (256)")
-    embed.add_argument("--engine", choices=("local", "ray"), default="local",
+    embed.add_argument("--engine", choices=schema.EMBED_ENGINES, default="local",
                        help="local: this process; ray: Ray actors, each loading the model once (musemood[ray])")
     embed.add_argument("--address", help="the Ray cluster to join, e.g. ray://head:10001 (default: a local Ray)")
     embed.add_argument("--concurrency", type=_int_at_least(1),

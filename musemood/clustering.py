@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from . import schema
 from .vectors import _unit
 
 logger = logging.getLogger(__name__)
@@ -351,18 +352,15 @@ class SongMap:
         return list(range(max(2, lo), min(hi, n - 1) + 1))
 
     def _check_params(self):
-        rules = ("finest", "elbow", "silhouette")
-        if self.k_rule not in rules:
-            raise ValueError(f"SongMap: k_rule must be one of {', '.join(map(repr, rules))}, got {self.k_rule!r}")
+        from ._validation import check_params
+
+        check_params(self, options={"k_rule": schema.K_RULES}, types={"k_rule": "str", "silhouette_tolerance": "float"})
         k_range = self.k_range
         if k_range != "auto" and not (isinstance(k_range, (tuple, list)) and len(k_range) == 2
                                       and all(isinstance(k, (int, np.integer)) and not isinstance(k, bool)
                                               for k in k_range) and 2 <= k_range[0] <= k_range[1]):
             raise ValueError(f"SongMap: k_range must be 'auto' or (smallest k, largest k) with 2 <= smallest <= "
                              f"largest, got {k_range!r}")
-        tolerance = self.silhouette_tolerance
-        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance <= 2:
-            raise ValueError(f"SongMap: silhouette_tolerance must be a number in [0, 2], got {tolerance!r}")
 
     def _map_2d(self, rng):
         """2-D coordinates of up to ``plot_sample`` songs, from the reduced vectors."""

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from . import schema
+from .text import clean_texts
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +60,6 @@ class EmbedResult:
     def songs_per_second(self) -> float:
         done = self.songs * self.written / max(self.parts, 1)
         return done / self.seconds if self.seconds > 0 else float("nan")
-
-
-ENGINES = ("local", "ray")
 
 
 def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_column=schema.SONG_ID,
@@ -106,8 +104,8 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
                                    or batch_size < 1):
         raise ValueError(f"batch_size must be an integer >= 1 or None, got {batch_size!r}")
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}, got {engine!r}")
+    if engine not in schema.EMBED_ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(map(repr, schema.EMBED_ENGINES))}, got {engine!r}")
     started = time.perf_counter()
     out = Path(out).expanduser().resolve()  # absolute: Ray actors do not share this process's directory
     dataset, files = _open(source)
@@ -160,7 +158,8 @@ class _Job:
     def vectors(self, embedder, table, i):
         """The part's vectors as float32, checked: one finite row per song."""
         frame = table.to_pandas()
-        vectors, _ = embedder.embed(frame, _texts(frame[self.text_column]), self.text_column, self.batch_size, False)
+        vectors, _ = embedder.embed(frame, clean_texts(frame[self.text_column]), self.text_column, self.batch_size,
+                                    False)
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(frame) or not np.isfinite(vectors).all():
             raise ValueError(f"the model gave {getattr(vectors, 'shape', '?')} vectors with non-finite values or "
@@ -176,7 +175,7 @@ class _Job:
 def _run_local(job, dataset, embedder, bar):
     written = skipped = 0
     for i, table in enumerate(_parts(dataset, job.columns, job.part_size)):
-        if _done(job.out, i, _ids(table, job.id_column, job.source, i * job.part_size)):
+        if _done(job.out, i, _ids(table, job.id_column, job.source, i * job.part_size), job.manifest):
             skipped += 1
         else:
             job.write(embedder, table, i)
@@ -195,7 +194,7 @@ def _run_ray(job, spec, address, concurrency, bar):
     pending, skipped = [], 0
     for i in range(job.manifest["parts"]):
         part = ids.slice(i * job.part_size, job.part_size)
-        if _done(job.out, i, _ids(part, job.id_column, job.source, i * job.part_size)):
+        if _done(job.out, i, _ids(part, job.id_column, job.source, i * job.part_size), job.manifest):
             skipped += 1
             bar.update(part.num_rows)
         else:
@@ -294,7 +293,6 @@ def load_vectors(path, *, ids_only=False):
     Refuses a folder whose run has not finished (parts missing) or whose parts disagree with
     its ``embed.json``; the error names the file.
     """
-
     path = Path(path)
     manifest = _read_manifest(path)
     ids, blocks = [], []
@@ -448,12 +446,6 @@ def _ids(table, id_column, source, first_row):
     return column.cast("string").to_numpy(zero_copy_only=False).astype(object)
 
 
-def _texts(column):
-    from .text import clean_lyrics
-
-    return [clean_lyrics(t) if isinstance(t, str) else "" for t in column]
-
-
 # ------------------------------------------------------------------ writing
 def _start(out, manifest):
     """Write ``embed.json`` in a new folder, or check that an existing one is this run's."""
@@ -505,12 +497,11 @@ def _part_path(out, i):
     return Path(out) / f"part-{i:05d}.parquet"
 
 
-def _done(out, i, ids):
+def _done(out, i, ids, manifest):
     """Whether part ``i`` is written, whole, and for these songs; a broken part is reported."""
     part = _part_path(out, i)
     if not part.exists():
         return False
-    manifest = _read_manifest(out)
     table = _read_part(part, manifest)
     stored = table.column("song_id").to_numpy(zero_copy_only=False)
     if len(stored) != len(ids) or not np.array_equal(stored.astype(object), ids):

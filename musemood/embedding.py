@@ -125,10 +125,7 @@ def map_embeddings(on, model, *, given, ids, embedded_here, text_vectors, texts,
     if given is not None:
         from ._validation import check_matrix
 
-        given = check_matrix(given, "map_vectors", ids=ids)
-        if len(given) != len(texts):
-            raise ValueError(f"map_vectors has {len(given)} rows for {len(texts)} songs; give one vector per song")
-        return given, "given", "map_vectors given to fit"
+        return check_matrix(given, "map_vectors", rows=len(texts), ids=ids), "given", "map_vectors given to fit"
     trained = getattr(model, "_label_trained_vectors", False)
     if on == "auto":
         on = "lyrics" if embedded_here and trained else "song"

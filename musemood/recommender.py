@@ -41,7 +41,7 @@ from .persistence import check_arrays, load_npy, read_config, verify_tree, write
 from .ranking import METHODS, HybridRetriever
 from .rerank import METHOD_NAMES, RerankTuner, default_queries, golden_section_max
 from .retrieval import LexicalIndex, VectorIndex, embedding_keywords, top_terms
-from .text import clean_lyrics
+from .text import clean_lyrics, clean_texts
 from .embed import catalogue_vectors
 from .embedding import SongEmbedder, map_embeddings
 from .vectors import SongVectorizer
@@ -84,7 +84,7 @@ class Recommender:
     map_encoder : BertEncoder, model name/path or None
         The encoder of ``map_on="lyrics"``; ``None``: the packaged all-MiniLM-L6-v2.
     vector_index : VectorIndex, optional
-        Defaults to ``VectorIndex()`` (exact up to 50,000 songs, HNSW above).
+        Defaults to ``VectorIndex()`` (exact up to 50,000 songs, IVF-Flat above).
     weights : dict, optional
         ``{"lexical": w, "cluster": c}`` to skip tuning; by default they are tuned.
     tune_k : int, default=10
@@ -159,25 +159,23 @@ class Recommender:
         _check_params(self)
         df = check_catalogue_frame(df, self.text_column)
         n = len(df)
-        if isinstance(vectors, (str, Path)):  # a folder of parts from `musemood embed`
-            vectors = catalogue_vectors(df, vectors, model)
+        self.embedder_ = SongEmbedder(None if vectors is not None and model is None else
+                                      SongEmbedder.resolve(model, self.max_length))
+        if isinstance(vectors, (str, Path)):  # a folder of parts from `musemood embed`, for the model just loaded
+            vectors = catalogue_vectors(df, vectors, self.embedder_.model)
         self._progress(f"indexing {n:,} songs")
-        texts = [clean_lyrics(t) if isinstance(t, str) else "" for t in df[self.text_column]]
+        texts = clean_texts(df[self.text_column])
         small = n < 50  # tiny catalogues: index every term
         lexical = LexicalIndex(self.scoring, min_df=1 if small else 2, max_df=1.0 if small else 0.5)
         counts = lexical.fit_transform(texts)
 
-        self.embedder_ = SongEmbedder(None if vectors is not None and model is None else
-                                      SongEmbedder.resolve(model, self.max_length))
         embedded_here = vectors is None
         if vectors is None:
             self._progress("embedding songs")
             vectors, text_vectors = self.embedder_.embed(df, texts, self.text_column, self.batch_size,
                                                          self.show_progress_bar)
         encode_terms = self.embedder_.term_encoder()
-        vectors = check_matrix(vectors, "vectors", ids=df.get(schema.SONG_ID))
-        if len(vectors) != n:
-            raise ValueError(f"vectors has {len(vectors)} rows for {n} songs; give one vector per song")
+        vectors = check_matrix(vectors, "vectors", rows=n, ids=df.get(schema.SONG_ID))
         keywords = _song_keywords(lexical, counts, text_vectors, encode_terms, self.n_keywords,
                                   self.n_embedding_keywords, self._progress)
 
@@ -416,7 +414,7 @@ def _check_params(rec, where=None):
     from ._validation import check_params
     from .retrieval import SCORINGS
 
-    check_params(rec, where, options={"scoring": SCORINGS, "map_on": MAP_ON}, types=_PARAM_TYPES)
+    check_params(rec, where, options={"scoring": SCORINGS, "map_on": schema.MAP_ON}, types=_PARAM_TYPES)
     if rec.weights is not None:
         try:
             _check_weights(rec.weights)
@@ -425,7 +423,6 @@ def _check_params(rec, where=None):
     return rec
 
 
-MAP_ON = ("auto", "lyrics", "song")
 _PARAM_TYPES = {"scoring": "str", "n_keywords": "int", "n_embedding_keywords": "int", "n_candidates": "int",
                 "tune_k": "int", "min_title_score": "float", "text_column": "str", "mood_column": "str | None",
                 "max_length": "int", "batch_size": "int", "random_state": "int | None", "weights": "dict | None",

@@ -194,3 +194,12 @@ def normalize_tag(tag):
 #: The models of Table 1 by name, in the study's sequence: two baselines, then simple BERT,
 #: fine-tuned BERT and tBERT (see :func:`musemood.classifiers.make_model`).
 MODELS = ("majority", "tfidf", "simple", "finetuned", "tbert")
+
+#: How a song map's k sweep picks k (see :mod:`musemood.clustering`).
+K_RULES = ("finest", "elbow", "silhouette")
+
+#: The vectors a recommender's song map is drawn from (``Recommender(map_on=)``).
+MAP_ON = ("auto", "lyrics", "song")
+
+#: Where ``musemood embed`` runs (:func:`musemood.embed.embed_dataset`).
+EMBED_ENGINES = ("local", "ray")

@@ -83,6 +83,11 @@ def clean_lyrics(text, *, lowercase=False):
     return cleaned.lower() if lowercase else cleaned
 
 
+def clean_texts(values):
+    """:func:`clean_lyrics` of each value; a missing or non-text value becomes empty text."""
+    return [clean_lyrics(t) if isinstance(t, str) else "" for t in values]
+
+
 def is_instrumental(text):
     """True when ``text`` holds no sung words (empty, or marked instrumental)."""
     return clean_lyrics(text) == ""

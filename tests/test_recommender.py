@@ -177,6 +177,10 @@ def test_catalogue_errors(_tiny_bert_dir):
     df = pd.DataFrame({schema.TITLE: list("abcd"), schema.ARTIST: list("wxyz"), schema.LYRICS: ["sun rain"] * 4})
     with pytest.raises(ValueError, match="one vector per song"):
         Recommender(song_map=None).fit(df, None, vectors=np.zeros((3, 4)))
+    extra = np.zeros((6, 4))
+    extra[5] = np.nan  # a row past the last song: its count is the error, not its NaN (no song id to name)
+    with pytest.raises(ValueError, match="vectors has 6 rows for 4 songs"):
+        Recommender(song_map=None).fit(df.assign(song_id=list("abcd")), None, vectors=extra)
     with pytest.raises(ValueError, match="not fitted"):
         Recommender().recommend("a")
 
