@@ -5,9 +5,10 @@ Run:  .venv/bin/python benchmarks/recommend.py [--sizes 100000,1000000] [--queri
 For each size, in its own process: build a synthetic catalogue (benchmarks/_catalogue.py: 160-d
 song vectors, 80-word lyrics over a 30k-word Zipf vocabulary), fit a Recommender on it with the
 vectors given (no encoder: embedding songs is the encoder benchmark's business), fixed rerank
-weights (no tuning) and no song map, and report index build time, resident-memory growth and
-size on disk.  Then time recommend(title, top_k=10) for random catalogue songs (title lookup,
-keywords, lexical candidates, HNSW candidates, rerank, result table) and, as the peer, exact
+weights (no tuning) and no song map, and report index build time, resident-memory growth (after the
+build, and at its peak, sampled every 20 ms) and size on disk.  Then time recommend(title, top_k=10)
+for random catalogue songs (title lookup, keywords, lexical candidates, vector-index candidates,
+rerank, result table) and, as the peer, exact
 brute-force search of the same song's top 10 by a NumPy matrix-vector product + argpartition.
 Also the recall@10 of the recommender's vector search against that exact search.  --map-size
 times SongMap (UMAP to 10-d + the KMeans k sweep) on that many songs.
@@ -19,6 +20,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -49,10 +51,21 @@ def run_size(n, n_queries):
     vectors = cat.pop("vectors")
     generate = time.perf_counter() - started
     before = rss_mib()
+    peak, building = [before], threading.Event()
+
+    def watch():  # the build's peak, sampled every 20 ms
+        while not building.is_set():
+            peak[0] = max(peak[0], rss_mib())
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     started = time.perf_counter()
     rec = Recommender(song_map=None, n_embedding_keywords=0, weights={"lexical": 0.3, "cluster": 0.0})
     rec.fit(df, None, vectors=vectors)
     build = time.perf_counter() - started
+    building.set()
+    watcher.join()
     memory = rss_mib() - before
     with tempfile.TemporaryDirectory() as tmp:
         rec.save(Path(tmp) / "rec", include_model=False)
@@ -79,7 +92,8 @@ def run_size(n, n_queries):
         found = [i for i in rec.index_.search(q, 11)[0] if i != song][:10]
         recall.append(len(set(truth) & set(found)) / 10)
     ours, exact = np.asarray(ours) * 1000, np.asarray(exact) * 1000
-    return {"n": n, "generate_s": generate, "build_s": build, "memory_mib": memory, "disk_mib": disk,
+    return {"n": n, "generate_s": generate, "build_s": build, "memory_mib": memory,
+            "peak_mib": max(peak[0], before + memory) - before, "disk_mib": disk,
             "backend": rec.index_.backend_, "terms": len(rec.lexical_.terms_),
             "p50_ms": float(np.percentile(ours, 50)), "p99_ms": float(np.percentile(ours, 99)),
             "exact_p50_ms": float(np.percentile(exact, 50)), "exact_p99_ms": float(np.percentile(exact, 99)),
@@ -126,11 +140,12 @@ def main():
         print(json.dumps(mapped), file=sys.stderr, flush=True)
     print(f"\nrecommend(title, top_k=10) on a warm recommender, {args.queries} queries; "
           f"{platform.processor() or platform.machine()}\n")
-    print("| songs | vector search | build (s) | memory growth (MiB) | on disk (MiB) | p50 (ms) | p99 (ms) | "
-          "exact NumPy top-10 p50 (ms) | p99 (ms) | exact p50 / ours p50 | recall@10 |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| songs | vector search | build (s) | memory growth (MiB) | peak growth (MiB) | on disk (MiB) | p50 (ms) | "
+          "p99 (ms) | exact NumPy top-10 p50 (ms) | p99 (ms) | exact p50 / ours p50 | recall@10 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['n']:,} | {r['backend']} | {r['build_s']:.0f} | {r['memory_mib']:.0f} | {r['disk_mib']:.0f} | "
+        print(f"| {r['n']:,} | {r['backend']} | {r['build_s']:.0f} | {r['memory_mib']:.0f} | {r['peak_mib']:.0f} | "
+              f"{r['disk_mib']:.0f} | "
               f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['exact_p50_ms']:.2f} | {r['exact_p99_ms']:.2f} | "
               f"{r['exact_p50_ms'] / r['p50_ms']:.2f}x | {r['recall_at_10']:.3f} |")
     if mapped:

@@ -84,7 +84,7 @@ class Recommender:
     map_encoder : BertEncoder, model name/path or None
         The encoder of ``map_on="lyrics"``; ``None``: the packaged all-MiniLM-L6-v2.
     vector_index : VectorIndex, optional
-        Defaults to ``VectorIndex()`` (exact up to 50,000 songs, IVF-Flat above).
+        Defaults to ``VectorIndex()`` (exact up to 50,000 songs, IVF with float16 codes above).
     weights : dict, optional
         ``{"lexical": w, "cluster": c}`` to skip tuning; by default they are tuned.
     tune_k : int, default=10
@@ -449,8 +449,10 @@ def _check_weights(weights):
 
 def _song_keywords(lexical, counts, text_vectors, encode_terms, n_keywords, n_embedding_keywords, progress):
     """Each song's top TF-IDF terms, plus terms chosen by the encoder (KeyBERT-style) when it can."""
-    tfidf = lexical.tfidf(counts)
-    candidates = top_terms(tfidf, max(n_keywords, 3 * n_keywords if n_embedding_keywords else 0))
+    n_terms = max(n_keywords, 3 * n_keywords if n_embedding_keywords else 0)
+    rows = 65_536  # a block of songs at a time: the sort in top_terms needs ~40 bytes per non-zero
+    candidates = np.vstack([top_terms(lexical.tfidf(counts[start:start + rows]), n_terms)
+                            for start in range(0, counts.shape[0], rows)] or [np.empty((0, n_terms), np.int64)])
     keywords = candidates[:, :n_keywords]
     if n_embedding_keywords and text_vectors is not None and encode_terms is not None:
         progress("choosing keywords with the encoder")
@@ -460,12 +462,15 @@ def _song_keywords(lexical, counts, text_vectors, encode_terms, n_keywords, n_em
 
 
 def _dedupe_rows(keywords):
-    """Drop repeated term ids within each row (keeping the first), -1 padded."""
-    out = np.full_like(keywords, -1)
-    for i, row in enumerate(keywords):
-        seen = list(dict.fromkeys(int(t) for t in row if t >= 0))
-        out[i, :len(seen)] = seen
-    return out
+    """Drop repeated term ids within each row (keeping the first), -1 padded; vectorised."""
+    keywords = np.asarray(keywords)
+    order = np.argsort(keywords, axis=1, kind="stable")  # equal ids side by side, first occurrence first
+    ranked = np.take_along_axis(keywords, order, axis=1)
+    repeat = np.zeros(keywords.shape, dtype=bool)
+    np.put_along_axis(repeat, order, np.pad(ranked[:, 1:] == ranked[:, :-1], ((0, 0), (1, 0))), axis=1)
+    keep = (keywords >= 0) & ~repeat
+    front = np.argsort(~keep, axis=1, kind="stable")  # kept ids to the front, in their order
+    return np.take_along_axis(np.where(keep, keywords, -1), front, axis=1)
 
 
 # ====================================================== the default recommender

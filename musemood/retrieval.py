@@ -6,10 +6,11 @@ BM25 or TF-IDF.  A query is a handful of keywords, so scoring touches only the
 postings of those terms, in one sparse product; there is no loop over songs.
 
 :class:`VectorIndex` finds the nearest song vectors by inner product (cosine
-on unit vectors): exact NumPy search for small catalogues, an HNSW graph from
-faiss above ``exact_threshold`` songs (of faiss-cpu, hnswlib and usearch,
-faiss reached recall@10 >= 0.95 fastest at 1M songs on our machine, and it
-installs from wheels everywhere; see docs/benchmarks.md).
+on unit vectors): exact NumPy search for small catalogues, a faiss IVF index
+above ``exact_threshold`` songs (HNSW on request; of faiss-cpu, hnswlib and
+usearch, faiss reached recall@10 >= 0.95 fastest at 1M songs on our machine, and
+it installs from wheels everywhere; the index type was chosen by measurement, see
+docs/benchmarks.md).
 
 :func:`embedding_keywords` picks a song's keywords the KeyBERT way: candidate
 terms (the song's top TF-IDF terms) ranked by the cosine similarity of their
@@ -74,28 +75,68 @@ class LexicalIndex:
         self.max_features = max_features
 
     # ----------------------------------------------------------------- build
-    def _vectorizer(self, vocabulary=None):
+    def _vectorizer(self, vocabulary=None, *, prune=True):
         from sklearn.feature_extraction.text import CountVectorizer
 
+        prune = prune and vocabulary is None
         return CountVectorizer(
             lowercase=True, token_pattern=TOKEN_PATTERN, stop_words=self.stop_words, ngram_range=self.ngram_range,
-            min_df=1 if vocabulary is not None else self.min_df,
-            max_df=1.0 if vocabulary is not None else self.max_df,
-            max_features=None if vocabulary is not None else self.max_features,
-            vocabulary=vocabulary, dtype=np.float32,
+            min_df=self.min_df if prune else 1, max_df=self.max_df if prune else 1.0,
+            max_features=self.max_features if prune else None, vocabulary=vocabulary, dtype=np.float32,
         )
 
-    def fit_transform(self, texts):
-        """Index ``texts``; return their term counts (songs x terms, CSR) for further use."""
-        vectorizer = self._vectorizer()
-        try:
-            counts = vectorizer.fit_transform(texts)
-        except ValueError as exc:  # empty vocabulary
-            raise ValueError(f"no terms to index ({exc}); are the lyrics empty? "
-                             "lower min_df for tiny catalogues") from None
-        self.terms_ = vectorizer.get_feature_names_out()
+    def fit_transform(self, texts, *, chunk_size=100_000):
+        """Index ``texts``; return their term counts (songs x terms, CSR) for further use.
+
+        Texts are counted ``chunk_size`` at a time over a vocabulary that grows chunk by chunk,
+        then pruned (``min_df``, ``max_df``, ``max_features``) and sorted: the counts and terms
+        of scikit-learn's ``CountVectorizer`` (ties at the ``max_features`` cut are broken
+        alphabetically), without its one-pass intermediates, whose peak was several times the
+        counts at a million songs.
+        """
+        texts = texts if isinstance(texts, list) else list(texts)
+        vocabulary, parts = {}, []
+        for start in range(0, len(texts), chunk_size):
+            chunk = texts[start:start + chunk_size]
+            vectorizer = self._vectorizer(prune=False)
+            try:
+                counts = vectorizer.fit_transform(chunk)
+                names = vectorizer.get_feature_names_out()
+            except ValueError:  # no words in this chunk
+                counts, names = sp.csr_matrix((len(chunk), 0), dtype=np.float32), []
+            ids = np.fromiter((vocabulary.setdefault(t, len(vocabulary)) for t in names), np.int64, len(names))
+            parts.append((counts.data, ids[counts.indices], counts.indptr))
+        terms = np.asarray(list(vocabulary), dtype=object)
+        keep = self._kept_terms(parts, terms, len(texts))
+        terms = terms[keep]
+        order = np.argsort(terms, kind="stable")  # scikit-learn's alphabetical term ids
+        new_id = np.full(len(vocabulary), -1, dtype=np.int32)
+        new_id[keep[order]] = np.arange(len(keep), dtype=np.int32)
+        self.terms_ = terms[order]
+        counts = _join_parts(parts, new_id, len(texts), len(keep))
         self._index(counts)
         return counts
+
+    def _kept_terms(self, parts, terms, n_texts):
+        """Ids of the ``terms`` (in first-seen order) that pass min_df, max_df and max_features."""
+        n_terms = len(terms)
+        df = np.zeros(n_terms, dtype=np.int64)
+        tf = np.zeros(n_terms, dtype=np.float64)
+        for data, ids, _ in parts:
+            df[:ids.max(initial=-1) + 1] += np.bincount(ids)
+            tf[:ids.max(initial=-1) + 1] += np.bincount(ids, weights=data)
+        if not n_terms:
+            raise ValueError("no terms to index: the lyrics are empty or only stop words")
+        high = self.max_df if isinstance(self.max_df, (int, np.integer)) else self.max_df * n_texts
+        low = self.min_df if isinstance(self.min_df, (int, np.integer)) else self.min_df * n_texts
+        keep = np.flatnonzero((df >= low) & (df <= high))
+        if self.max_features is not None and len(keep) > self.max_features:
+            alphabetical = np.argsort(np.argsort(terms[keep], kind="stable"))
+            keep = np.sort(keep[np.lexsort((alphabetical, -tf[keep]))[:self.max_features]])
+        if not len(keep):
+            raise ValueError(f"no terms left to index after pruning (min_df={self.min_df}, max_df={self.max_df}); "
+                             "lower min_df for tiny catalogues")
+        return keep
 
     def fit(self, texts):
         """Index ``texts`` (one cleaned lyric per song)."""
@@ -229,6 +270,29 @@ class LexicalIndex:
         return index
 
 
+def _join_parts(parts, new_id, n_rows, n_terms):
+    """One CSR count matrix from chunks of (data, term ids, indptr), terms renumbered by ``new_id``
+    (-1 drops a term); each chunk is freed once copied."""
+    kept_per_row = []
+    for data, ids, indptr in parts:
+        rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+        kept_per_row.append(np.bincount(rows[new_id[ids] >= 0], minlength=len(indptr) - 1))
+    indptr = np.concatenate([[0], np.cumsum(np.concatenate(kept_per_row or [[]]), dtype=np.int64)])
+    data = np.empty(indptr[-1], dtype=np.float32)
+    indices = np.empty(indptr[-1], dtype=np.int32)
+    at = 0
+    while parts:
+        part_data, ids, _ = parts.pop(0)
+        ids = new_id[ids]
+        keep = ids >= 0
+        size = int(keep.sum())
+        data[at:at + size], indices[at:at + size] = part_data[keep], ids[keep]
+        at += size
+    counts = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_terms))
+    counts.sort_indices()
+    return counts
+
+
 def best_scores(ids, scores, top_k, *, exclude=None, mask=None):
     """The ``top_k`` highest of ``scores`` (one per song in ``ids``), best first, after dropping
     ``exclude``d songs and songs where ``mask`` is false: ``(ids, scores)``."""
@@ -303,9 +367,11 @@ class VectorIndex:
     ----------
     backend : {"auto", "exact", "hnsw", "ivf"}, default="auto"
         ``"auto"``: exact up to ``exact_threshold`` songs, :data:`AUTO_ANN` above.
-        ``"hnsw"``: a faiss HNSW graph; ``"ivf"``: a faiss inverted file of exact
-        vectors (IVF-Flat), much faster to build.  The choice is measured in
-        docs/benchmarks.md (benchmarks/vector_index.py).
+        ``"hnsw"``: a faiss HNSW graph; ``"ivf"``: a faiss inverted file, much faster
+        to build, whose lists hold float16 copies of the vectors (half the memory of
+        IVF-Flat's float32 copies, a quarter faster to search, the same recall at 1M
+        songs); the songs it finds are scored exactly from the float32 vectors.  The
+        choice is measured in docs/benchmarks.md (benchmarks/vector_index.py).
     exact_threshold : int, default=50_000
         With ``backend="auto"``, catalogues up to this size are searched exactly
         (a matrix-vector product is already sub-millisecond there).
@@ -350,7 +416,8 @@ class VectorIndex:
             index.hnsw.efConstruction = self.ef_construction
         else:
             nlist = max(1, min(n, int(4 * np.sqrt(n)) if self.nlist == "auto" else int(self.nlist)))
-            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_fp16,
+                                                  faiss.METRIC_INNER_PRODUCT)
             rng = np.random.default_rng(0)  # 64 training vectors per list (faiss warns below 39)
             sample = self.vectors_[np.sort(rng.choice(n, min(n, 64 * nlist), replace=False))]
             index.train(sample)
@@ -393,8 +460,12 @@ class VectorIndex:
         params = (faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k)) if self.backend_ == "hnsw" else
                   faiss.SearchParametersIVF(nprobe=self._nprobe()))
         sims, ids = self.index_.search(query[None, :], k, params=params)
-        keep = ids[0] >= 0
-        return ids[0][keep].astype(np.int64), sims[0][keep]
+        ids, sims = ids[0][ids[0] >= 0].astype(np.int64), sims[0][ids[0] >= 0]
+        if self.backend_ == "ivf":  # the lists hold float16 copies: score the songs found exactly
+            sims = self.vectors_[ids] @ query
+            order = np.lexsort((ids, -sims))
+            ids, sims = ids[order], sims[order]
+        return ids, sims
 
     def _nprobe(self):
         nlist = self.index_.nlist

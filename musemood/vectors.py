@@ -56,8 +56,25 @@ class SongVectorizer:
             self.audio_ = AudioFeatureEncoder(columns=tuple(columns), categorical=tuple(categorical)).fit(df)
         return self
 
-    def transform(self, embeddings, df=None):
-        """Song vectors (float32, unit rows) from ``embeddings`` and, if fitted with audio, ``df``."""
+    def transform(self, embeddings, df=None, *, chunk_rows=65_536):
+        """Song vectors (float32, unit rows) from ``embeddings`` and, if fitted with audio, ``df``.
+
+        Computed ``chunk_rows`` songs at a time into one output array: memory beyond the
+        input and the output stays bounded however large the catalogue.
+        """
+        n = len(embeddings)
+        if n <= chunk_rows:
+            return self._transform(embeddings, df)
+        out = None
+        for start in range(0, n, chunk_rows):
+            stop = min(start + chunk_rows, n)
+            part = self._transform(embeddings[start:stop], None if df is None else df.iloc[start:stop])
+            if out is None:
+                out = np.empty((n, part.shape[1]), dtype=np.float32)
+            out[start:stop] = part
+        return out
+
+    def _transform(self, embeddings, df):
         emb = np.asarray(embeddings, dtype=np.float32)
         blocks = [self.weights.get("embedding", 1.0) * _unit(emb)]
         if self.audio_ is not None:

@@ -142,6 +142,16 @@ def test_song_vectors_are_unit_and_weighted_by_block():
     np.testing.assert_allclose(again.transform(emb, df), out)
 
 
+def test_song_vectors_in_chunks_equal_one_pass():
+    df = _audio_frame(103, seed=2)
+    emb = np.random.default_rng(3).standard_normal((103, 8))  # float64 in, float32 out, chunk by chunk
+    vec = SongVectorizer().fit(df)
+    np.testing.assert_array_equal(vec.transform(emb, df, chunk_rows=10), vec.transform(emb, df))
+    assert vec.transform(emb, df, chunk_rows=10).dtype == np.float32
+    no_df = SongVectorizer().fit(None)
+    np.testing.assert_array_equal(no_df.transform(emb, chunk_rows=7), no_df.transform(emb))
+
+
 def test_song_vectors_without_audio_columns():
     df = pd.DataFrame({"title": ["a", "b"]})
     out = SongVectorizer().fit(df).transform(np.eye(2, 3), df)

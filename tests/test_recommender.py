@@ -264,3 +264,21 @@ def test_top_level_recommend_is_the_function():
 
     assert musemood.recommend is recommend and callable(musemood.recommend)
     assert musemood.Recommender is Recommender
+
+
+def test_keyword_rows_lose_repeats_and_keep_their_order():
+    from musemood.recommender import _dedupe_rows
+
+    def one_row_at_a_time(keywords):
+        out = np.full_like(keywords, -1)
+        for i, row in enumerate(keywords):
+            seen = list(dict.fromkeys(int(t) for t in row if t >= 0))
+            out[i, :len(seen)] = seen
+        return out
+
+    rng = np.random.default_rng(0)
+    for shape in [(500, 15), (4, 1), (0, 5)]:
+        keywords = rng.integers(-1, 8, shape)
+        np.testing.assert_array_equal(_dedupe_rows(keywords), one_row_at_a_time(keywords))
+    np.testing.assert_array_equal(_dedupe_rows(np.array([[3, -1, 3, 2, 3, 5]])), [[3, 2, 5, -1, -1, -1]])
+

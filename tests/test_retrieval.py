@@ -87,9 +87,38 @@ def test_lexical_index_round_trips(tmp_path):
     assert again.count(["summer rain"]).nnz == 2
 
 
+@pytest.mark.parametrize("params", [{}, {"min_df": 3, "max_df": 0.3}, {"min_df": 0.01, "max_df": 40},
+                                    {"ngram_range": (1, 2), "stop_words": None}])
+def test_counting_in_chunks_equals_one_count_vectorizer_pass(params):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from musemood.datasets import load_demo
+    from musemood.text import clean_texts
+
+    texts = clean_texts(load_demo(120, random_state=0)["lyrics"]) + ["", "the and of"]  # no words, stop words
+    index = LexicalIndex(**params)
+    counts = index.fit_transform(texts, chunk_size=17)
+    reference = index._vectorizer()
+    expected = reference.fit_transform(texts)
+    assert list(index.terms_) == list(reference.get_feature_names_out())
+    assert counts.dtype == np.float32 and counts.has_canonical_format
+    assert counts.shape == expected.shape and (counts != expected).nnz == 0
+    one_chunk = LexicalIndex(**params)
+    assert (one_chunk.fit_transform(texts) != counts).nnz == 0
+
+
+def test_max_features_keeps_the_most_frequent_terms():
+    for chunk_size in (1, 2, 5):  # summer 4, rain 3, then six terms at 2: the first alphabetically, however counted
+        index = LexicalIndex(min_df=1, max_df=1.0, stop_words=None, max_features=3)
+        index.fit_transform(DOCS, chunk_size=chunk_size)
+        assert list(index.terms_) == ["beach", "rain", "summer"]
+
+
 def test_empty_catalogue_vocabulary_is_a_clear_error():
     with pytest.raises(ValueError, match="no terms to index"):
         LexicalIndex(min_df=1).fit(["", "  "])
+    with pytest.raises(ValueError, match="no terms left to index after pruning"):
+        LexicalIndex(min_df=3, max_df=1.0).fit(DOCS[:2])
 
 
 def _clustered(n, dim=32, seed=0):
