@@ -1,6 +1,6 @@
 """recommend() at scale: latency on a warm recommender with 100k and 1M synthetic songs vs exact NumPy search.
 
-Run:  .venv/bin/python benchmarks/recommend.py [--sizes 100000,1000000] [--queries 300] [--map-size 100000]
+Run:  .venv/bin/python benchmarks/recommend.py [--sizes 100000,1000000] [--queries 300] [--map-size 100000,1000000]
 
 For each size, in its own process: build a synthetic catalogue (benchmarks/_catalogue.py: 160-d
 song vectors, 80-word lyrics over a 30k-word Zipf vocabulary), fit a Recommender on it with the
@@ -11,7 +11,7 @@ for random catalogue songs (title lookup, keywords, lexical candidates, vector-i
 rerank, result table) and, as the peer, exact
 brute-force search of the same song's top 10 by a NumPy matrix-vector product + argpartition.
 Also the recall@10 of the recommender's vector search against that exact search.  --map-size
-times SongMap (UMAP to 10-d + the KMeans k sweep) on that many songs.
+times SongMap (UMAP to 10-d + the KMeans k sweep) on that many songs (each size in its own process).
 """
 
 import argparse
@@ -119,7 +119,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--map-size", type=int, default=100_000, help="0 to skip the song-map timing")
+    parser.add_argument("--map-size", default="100000", help="comma-separated song counts; 0 skips the map timing")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -127,17 +127,17 @@ def main():
         print(json.dumps(run_size(int(n), args.queries) if kind == "size" else run_map(int(n))))
         return
     rows = []
-    for n in (int(s) for s in args.sizes.split(",")):
+    for n in (int(s) for s in args.sizes.split(",") if s):
         out = subprocess.run([sys.executable, __file__, "--child", f"size:{n}", "--queries", str(args.queries)],
                              capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    mapped = None
-    if args.map_size:
-        out = subprocess.run([sys.executable, __file__, "--child", f"map:{args.map_size}"],
+    mapped = []
+    for n in (int(s) for s in str(args.map_size).split(",") if s and int(s)):
+        out = subprocess.run([sys.executable, __file__, "--child", f"map:{n}"],
                              capture_output=True, text=True, check=True)
-        mapped = json.loads(out.stdout.strip().splitlines()[-1])
-        print(json.dumps(mapped), file=sys.stderr, flush=True)
+        mapped.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(json.dumps(mapped[-1]), file=sys.stderr, flush=True)
     print(f"\nrecommend(title, top_k=10) on a warm recommender, {args.queries} queries; "
           f"{platform.processor() or platform.machine()}\n")
     print("| songs | vector search | build (s) | memory growth (MiB) | peak growth (MiB) | on disk (MiB) | p50 (ms) | "
@@ -148,7 +148,7 @@ def main():
               f"{r['disk_mib']:.0f} | "
               f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['exact_p50_ms']:.2f} | {r['exact_p99_ms']:.2f} | "
               f"{r['exact_p50_ms'] / r['p50_ms']:.2f}x | {r['recall_at_10']:.3f} |")
-    if mapped:
+    for mapped in mapped:
         print(f"\nSongMap (UMAP 10-d + KMeans k sweep {mapped['sweep']}) on {mapped['n']:,} songs: "
               f"{mapped['map_s']:.0f} s after {mapped['jit_s']:.0f} s of numba JIT warm-up "
               f"(fitted on {mapped['fit_sample']:,}, the rest transformed); k = {mapped['k']} ({mapped['choice']})")

