@@ -26,6 +26,8 @@ RANGES = {
     "n_keywords": (1, 10_000, True, True), "n_embedding_keywords": (0, 10_000, True, True),
     "n_candidates": (1, None, True, None), "tune_k": (1, None, True, None), "min_title_score": (0, 100, True, True),
     "silhouette_tolerance": (0, 2, True, True),
+    "embedding_dim": (1, 100_000, True, True), "vocab_size": (1, None, True, None), "min_count": (1, None, True, None),
+    "max_tokens": (1, 1_000_000, True, True), "min_df": (1, None, True, None), "max_features": (1, None, True, None),
 }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ._version import __version__
 from . import schema
-from .schema import MODELS
+from .schema import MODELS, STUDY_MODELS
 
 
 EXIT_BUG = 1
@@ -135,8 +135,9 @@ def _add_demo_command(commands):
     )
     demo.add_argument("--out", default=None, help="output folder (default $MUSEMOOD_HOME/demo)")
     demo.add_argument(
-        "--models", default=",".join(MODELS),
-        help="models to compare after labelling, comma-separated, or 'none' (default: all)",
+        "--models", default=",".join(STUDY_MODELS),
+        help="models to compare after labelling, comma-separated, or 'none' (default: the study's, "
+        + ",".join(STUDY_MODELS) + "; all: " + ",".join(MODELS) + ")",
     )
     demo.add_argument("--recommender", help="folder to save the recommender in (default $MUSEMOOD_HOME/recommender, "
                       "or <out>/recommender with --out)")
@@ -156,7 +157,9 @@ def _add_compare_command(commands):
         "write table.json, table.md, loss_curves.png and confusion.png.",
     )
     _add_data_options(compare)
-    compare.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of " + ",".join(MODELS))
+    compare.add_argument("--models", default=",".join(STUDY_MODELS),
+                         help="comma-separated models (default: the study's, " + ",".join(STUDY_MODELS) + "); all: "
+                         + ",".join(MODELS))
     compare.add_argument(
         "--optimizers", default=None,
         help="also fine-tune with each of these optimizers and plot their loss curves (e.g. adamw,adagrad,sgd)",
@@ -456,6 +459,8 @@ def _add_training_options(parser, *, seeds=None, seed=False, epochs, max_length,
                        help=f"tokens per window ({max_length})")
     group.add_argument("--batch-size", type=int, default=16, help="songs per batch (16)")
     group.add_argument("--n-topics", type=int, default=7, help="LDA topics for tBERT (7; 0 for none)")
+    group.add_argument("--class-weight", choices=("none", "balanced"), default="none",
+                       help="'balanced' weighs each class's loss by n / (classes x its count): for imbalanced labels")
 
 
 def _add_verbosity(parser):
@@ -692,7 +697,8 @@ def _run_comparison(args, df, models, out_dir, audio, keep_models=False):
         audio_columns=audio, models=models, seeds=tuple(range(args.seeds)), encoder=args.encoder,
         epochs=args.epochs, max_length=args.max_length, batch_size=args.batch_size,
         n_topics=args.n_topics or None, drop_missing=getattr(args, "drop_missing", False),
-        objective=getattr(args, "objective", "classification"), show_progress_bar=_show_progress(args),
+        objective=getattr(args, "objective", "classification"), class_weight=_class_weight(args),
+        show_progress_bar=_show_progress(args),
         callback=lambda line: print("  " + line, flush=True), keep_models=keep_models,
     )
     print("\nTable 1\n")
@@ -734,7 +740,7 @@ def _train(args):
     params = dict(encoder=args.encoder, text_column=args.text_column, max_length=args.max_length,
                   batch_size=args.batch_size, objective=args.objective, epochs=args.epochs, lora=args.lora,
                   mode=args.mode, n_topics=args.n_topics, audio_columns=_audio(args, df),
-                  show_progress_bar=_show_progress(args))
+                  class_weight=_class_weight(args), show_progress_bar=_show_progress(args))
     params.update(saved.get("params", {}))
     params["random_state"] = args.seed
     model = make_model(name, **params)
@@ -745,6 +751,11 @@ def _train(args):
         print(f"{record.get('stage', 'training')} epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
               + ("" if valid is None else f", validation loss {valid:.4f}"))
     print(f"Saved {type(model).__name__} to {model.save(args.out)}")
+
+
+def _class_weight(args):
+    value = getattr(args, "class_weight", "none")
+    return None if value == "none" else value
 
 
 def _read_params(path):

@@ -3,8 +3,11 @@
 :func:`compare_models` trains, for each seed, a majority-class baseline, a
 TF-IDF + logistic-regression baseline and the three models in sequence (simple
 BERT, fine-tuned BERT, tBERT on top of that fine-tuned encoder), and reports
-accuracy, macro precision, recall and F1 and training time as mean ± sd over
-seeds, with exact McNemar tests between consecutive models.
+accuracy, macro precision, recall and F1, training and prediction time and the
+device as mean ± sd over seeds, with exact McNemar tests between consecutive
+models.  On request (``models=``) it also trains the other contenders: a DNN on
+TF-IDF, a BiLSTM, audio-only models (MLP, gradient boosting) and tBERT's
+ablations (text + topics, text + audio), see :data:`musemood.schema.MODELS`.
 """
 
 from __future__ import annotations
@@ -27,16 +30,24 @@ MODELS = schema.MODELS
 MODEL_NAMES = {
     "majority": "Majority class",
     "tfidf": "TF-IDF + logistic regression",
+    "dnn": "DNN on TF-IDF",
+    "lstm": "BiLSTM",
+    "audio_mlp": "Audio only: MLP",
+    "audio_gb": "Audio only: gradient boosting",
     "simple": "Simple BERT",
     "finetuned": "Fine-tuned BERT",
+    "tbert_topics": "tBERT: text + topics",
+    "tbert_audio": "tBERT: text + audio",
     "tbert": "tBERT",
 }
 #: Regression names of the two baselines.
 REGRESSION_NAMES = {"majority": "Mean baseline", "tfidf": "TF-IDF + ridge regression"}
-METRICS = ("accuracy", "precision", "recall", "f1", "train_seconds")
-REGRESSION_METRICS = ("mse", "rmse", "mae", "r2", "train_seconds")
+METRICS = ("accuracy", "precision", "recall", "f1", "train_seconds", "predict_seconds")
+REGRESSION_METRICS = ("mse", "rmse", "mae", "r2", "train_seconds", "predict_seconds")
+TIMES = ("train_seconds", "predict_seconds")
 HEADERS = {"accuracy": "accuracy", "precision": "precision", "recall": "recall", "f1": "macro-F1",
-           "mse": "MSE", "rmse": "RMSE", "mae": "MAE", "r2": "R²", "train_seconds": "training time (s)"}
+           "mse": "MSE", "rmse": "RMSE", "mae": "MAE", "r2": "R²", "train_seconds": "training time (s)",
+           "predict_seconds": "prediction time (s)"}
 
 
 def check_dataset(df, text_column, label_column, *, drop_missing=False, objective="classification"):
@@ -119,7 +130,7 @@ class Comparison:
     def table(self):
         """Mean and standard deviation of each metric per model, in run order."""
         order = [m for m in MODELS if m in set(self.runs["model"])]
-        grouped = self.runs.groupby("model")[list(self.metrics)]
+        grouped = self.runs.groupby("model")[[m for m in self.metrics if m in self.runs]]  # older runs: no times
         mean, sd = grouped.mean().loc[order], grouped.std(ddof=1).loc[order].fillna(0.0)
         out = pd.concat({"mean": mean, "sd": sd}, axis=1)
         out.index = [self.name(m) for m in order]
@@ -128,14 +139,17 @@ class Comparison:
     def to_markdown(self):
         table = self.table()
         seeds = self.runs["seed"].nunique()
+        metrics = [m for m in self.metrics if m in table.columns.get_level_values(1)]
+        devices = self.runs.groupby("model")["device"].first() if "device" in self.runs else pd.Series(dtype=str)
+        devices.index = [self.name(m) for m in devices.index]
         lines = [
-            "| model | " + " | ".join(HEADERS[m] for m in self.metrics) + " |",
-            "|---" * (len(self.metrics) + 1) + "|",
+            "| model | " + " | ".join(HEADERS[m] for m in metrics) + " | device |",
+            "|---" * (len(metrics) + 2) + "|",
         ]
         for name, row in table.iterrows():
-            cells = [f"{row[('mean', m)]:.3f} ± {row[('sd', m)]:.3f}" for m in self.metrics[:-1]]
-            cells.append(f"{row[('mean', 'train_seconds')]:.1f} ± {row[('sd', 'train_seconds')]:.1f}")
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            cells = [f"{row[('mean', m)]:.{1 if m in TIMES else 3}f} ± {row[('sd', m)]:.{1 if m in TIMES else 3}f}"
+                     for m in metrics]
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {devices.get(name, '')} |")
         lines.append("")
         what = ("precision, recall and F1 are macro averages" if self.info.get("objective") != "regression"
                 else "regression on " + str(self.info.get("label_column")))
@@ -157,7 +171,7 @@ class Comparison:
         table = self.table()
         payload = {
             "info": self.info,
-            "table": {name: {f"{stat}_{m}": float(row[(stat, m)]) for stat in ("mean", "sd") for m in self.metrics}
+            "table": {name: {f"{stat}_{m}": float(row[(stat, m)]) for stat, m in row.index}
                       for name, row in table.iterrows()},
             "runs": self.runs.to_dict(orient="records"),
             "mcnemar": self.tests.to_dict(orient="records"),
@@ -179,7 +193,7 @@ def compare_models(
     text_column=schema.LYRICS,
     label_column=schema.LABEL,
     audio_columns="auto",
-    models=MODELS,
+    models=schema.STUDY_MODELS,
     seeds=(0, 1, 2),
     test_size=0.2,
     encoder=None,
@@ -189,6 +203,7 @@ def compare_models(
     n_topics=7,
     drop_missing=False,
     objective="classification",
+    class_weight=None,
     callback=None,
     show_progress_bar=False,
     keep_models=False,
@@ -201,6 +216,8 @@ def compare_models(
     ``objective="regression"`` compares numeric targets (e.g. valence) with a
     mean baseline and TF-IDF + ridge regression, reporting MSE, RMSE, MAE and
     R² (no McNemar tests: they are for right/wrong answers).
+    ``class_weight="balanced"`` weighs each class's loss by ``n / (n_classes * count)`` in every
+    model that supports it (all but the majority class and the audio-only MLP), for imbalanced labels.
     ``callback`` is called with a line of text after each model; ``show_progress_bar``
     shows the models' progress bars (encoding, epochs).  ``keep_models`` keeps the
     first seed's fitted models in ``Comparison.models``; ``Comparison.test_rows`` holds
@@ -219,9 +236,15 @@ def compare_models(
     row_labels = df.index.to_list()
     df = df.reset_index(drop=True)
     audio_columns = resolve_audio_columns(df, audio_columns)
+    needs_audio = [m for m in models if m in schema.AUDIO_MODELS]
+    if needs_audio and not audio_columns:
+        raise ValueError(f"{', '.join(needs_audio)} need audio features and this data has none (the 12 Spotify "
+                         "features, or columns named with audio_columns= / --audio-columns); leave those models "
+                         "out for text-only data")
     y = df[label_column].to_numpy(dtype=float) if regression else df[label_column].astype(str).to_numpy()
     settings = dict(encoder=encoder, text_column=text_column, audio_columns=audio_columns, epochs=epochs,
                     max_length=max_length, batch_size=batch_size, n_topics=n_topics, objective=objective,
+                    class_weight=None if objective == "regression" else class_weight,
                     show_progress_bar=show_progress_bar)
     runs, histories, confusion = [], {}, {}
     predictions, kept, test_rows = {}, {}, []
@@ -239,10 +262,13 @@ def compare_models(
             fitted[name] = (model, seconds)
             if keep_models and seed == seeds[0]:
                 kept[name] = model
+            started = time.perf_counter()
             pred = np.asarray(model.predict(Xte), dtype=float if regression else str)
+            predict_seconds = time.perf_counter() - started
             predictions.setdefault(name, {})[seed] = (yte, pred)
             metrics = _regression_metrics(yte, pred) if regression else _metrics(yte, pred)
-            runs.append({"seed": seed, "model": name, **metrics, "train_seconds": seconds})
+            runs.append({"seed": seed, "model": name, **metrics, "train_seconds": seconds,
+                         "predict_seconds": predict_seconds, "device": _device_of(model)})
             if seed == seeds[0]:
                 if hasattr(model, "history_"):
                     histories[name] = model.history_
@@ -258,7 +284,7 @@ def compare_models(
     tests = [] if regression else _mcnemar_tests(models, seeds, predictions)
     info = {"n_songs": len(df), "n_test": len(test), "objective": objective, "label_column": label_column,
             "classes": None if regression else sorted(set(y)), "seeds": list(seeds),
-            "audio_columns": audio_columns, "epochs": epochs, "max_length": max_length,
+            "audio_columns": audio_columns, "epochs": epochs, "max_length": max_length, "class_weight": class_weight,
             "encoder": _describe(encoder)}
     tests = pd.DataFrame(tests, columns=["seed", "a", "b", *_TEST_KEYS])
     return Comparison(pd.DataFrame(runs), tests, histories, confusion, info, kept, test_rows)
@@ -273,7 +299,7 @@ def _fit(name, X, y, fitted, *, seed, settings):
     from .classifiers import make_model
 
     params = dict(settings, random_state=seed)
-    earlier = fitted.get("finetuned") if name == "tbert" else None
+    earlier = fitted.get("finetuned") if name.startswith("tbert") else None
     if earlier is not None:
         params.update(encoder=earlier[0].encoder_, epochs=0)
     model = make_model(name, **params).fit(X, y)
@@ -294,6 +320,12 @@ def _mcnemar_tests(models, seeds, predictions):
         pooled = [np.concatenate([predictions[m][s][i] for s in seeds]) for m, i in ((a, 0), (a, 1), (b, 1))]
         tests.append({"seed": "pooled", "a": a, "b": b, **dict(zip(_TEST_KEYS, mcnemar(*pooled)))})
     return tests
+
+
+def _device_of(model):
+    """Where a model ran: its torch device, or "cpu" for scikit-learn models."""
+    device = getattr(model, "_device", None)
+    return str(device()) if callable(device) else "cpu"
 
 
 def _describe(encoder):

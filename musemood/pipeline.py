@@ -129,15 +129,14 @@ def run_demo(n_songs=2000, *, random_state=0, tag_counts="raw", out_dir=None, mo
     Writes the labelled corpus, Table 1 (``compare/``), the map plots (``map/``) under
     ``out_dir`` (default ``$MUSEMOOD_HOME/demo``) and the recommender to
     ``recommender_path`` (default ``$MUSEMOOD_HOME/recommender``).  ``models`` defaults to
-    all of :data:`musemood.classifiers.MODELS`; an empty tuple stops after labelling.
+    the study's (:data:`musemood.schema.STUDY_MODELS`); an empty tuple stops after labelling.
     """
-    from .classifiers import MODELS
     from .evaluation import compare_models
     from .recommender import default_path
 
     corpus, report = demo_corpus(n_songs, random_state=random_state, tag_counts=tag_counts, out_dir=out_dir, **rule)
     result = DemoResult(corpus, report)
-    models = MODELS if models is None else tuple(models)
+    models = schema.STUDY_MODELS if models is None else tuple(models)
     if not models:
         return result
     out = Path(report["path"]).parent

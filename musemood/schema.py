@@ -193,7 +193,15 @@ def normalize_tag(tag):
 
 #: The models of Table 1 by name, in the study's sequence: two baselines, then simple BERT,
 #: fine-tuned BERT and tBERT (see :func:`musemood.classifiers.make_model`).
-MODELS = ("majority", "tfidf", "simple", "finetuned", "tbert")
+STUDY_MODELS = ("majority", "tfidf", "simple", "finetuned", "tbert")
+#: Every model :func:`musemood.classifiers.make_model` builds, in the order tables list them: the
+#: baselines (majority, TF-IDF + logistic regression, a DNN on TF-IDF, a BiLSTM, audio-only MLP and
+#: gradient boosting), then the study's models with tBERT's ablations (text + topics, text + audio)
+#: before the full tBERT.
+MODELS = ("majority", "tfidf", "dnn", "lstm", "audio_mlp", "audio_gb", "simple", "finetuned", "tbert_topics",
+          "tbert_audio", "tbert")
+#: The models that read audio features only or in part.
+AUDIO_MODELS = ("audio_mlp", "audio_gb", "tbert_audio")
 
 #: How a song map's k sweep picks k (see :mod:`musemood.clustering`).
 K_RULES = ("finest", "elbow", "silhouette")

@@ -1,10 +1,12 @@
-"""The three mood models of the study, with the scikit-learn estimator contract.
+"""The three mood models of the study and the baselines they are compared with, with the scikit-learn
+estimator contract.
 
 - :class:`SimpleBertClassifier`: frozen encoder + MLP.
 - :class:`FineTunedBertClassifier`: encoder fine-tuned (full or LoRA) with a head.
 - :class:`TBertClassifier`: fine-tuned encoder ⊕ LDA topics ⊕ audio features -> hidden -> softmax.
+- :class:`TfidfDnnClassifier` and :class:`LstmClassifier`: neural baselines trained from scratch.
 
-:func:`make_model` builds any of them (or a baseline) by name; ``compare``, ``train``,
+:func:`make_model` builds any of them (or a scikit-learn baseline) by name; ``compare``, ``train``,
 ``tune`` and :func:`load_model` all go through it.
 """
 
@@ -17,13 +19,16 @@ from .. import schema
 from .finetuned import FineTunedBertClassifier
 from .simple import SimpleBertClassifier
 from .tbert import TBertClassifier
+from .textnets import LstmClassifier, TfidfDnnClassifier
 
 __all__ = [
     "BERT_MODELS",
     "FineTunedBertClassifier",
+    "LstmClassifier",
     "MODELS",
     "SimpleBertClassifier",
     "TBertClassifier",
+    "TfidfDnnClassifier",
     "load_model",
     "make_model",
     "model_params",
@@ -31,8 +36,12 @@ __all__ = [
 
 #: The study's models by name, in the order of its sequence.
 BERT_MODELS = {"simple": SimpleBertClassifier, "finetuned": FineTunedBertClassifier, "tbert": TBertClassifier}
-#: Every name :func:`make_model` knows: two baselines, then the study's models.
+#: Every name :func:`make_model` knows: the baselines, then the study's models and tBERT's ablations.
 MODELS = schema.MODELS
+#: The neural baselines by name; they keep their own epochs, batch size and learning rate.
+TEXT_NETS = {"dnn": TfidfDnnClassifier, "lstm": LstmClassifier}
+#: tBERT's ablations: the parameters that leave a block out.
+ABLATIONS = {"tbert_topics": {"audio_columns": None}, "tbert_audio": {"n_topics": None}}
 
 #: Parameters that only some models take; :func:`make_model` drops them for the others.
 _ONLY = {
@@ -54,7 +63,19 @@ def make_model(name: str, **params: Any):
     ``text_column`` and ``objective``.
     """
     if name in ("majority", "tfidf"):
-        return _baseline(name, params.get("text_column", "lyrics"), params.get("objective", "classification"))
+        return _baseline(name, params.get("text_column", "lyrics"), params.get("objective", "classification"),
+                         params.get("class_weight"))
+    if name in ("audio_mlp", "audio_gb"):
+        return _audio_model(name, params.get("audio_columns"), params.get("objective", "classification"),
+                            params.get("random_state"), params.get("class_weight"))
+    if name in TEXT_NETS:
+        from dataclasses import fields
+
+        cls = TEXT_NETS[name]
+        own = {f.name for f in fields(cls)} - {"epochs", "batch_size", "learning_rate"}  # tuned for BERT elsewhere
+        return cls(**{k: v for k, v in params.items() if k in own})
+    if name in ABLATIONS:
+        return TBertClassifier(**{**model_params("tbert", params), **ABLATIONS[name]})
     if name not in BERT_MODELS:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
     params = model_params(name, params)
@@ -77,7 +98,7 @@ def load_model(path: str | Path, *, device: str | None = None):
     return cls.load(path, device=device)
 
 
-def _baseline(name, text_column, objective):
+def _baseline(name, text_column, objective, class_weight=None):
     from sklearn.dummy import DummyClassifier, DummyRegressor
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression, Ridge
@@ -91,5 +112,33 @@ def _baseline(name, text_column, objective):
     if name == "majority":
         return make_pipeline(texts, DummyRegressor(strategy="mean") if regression
                              else DummyClassifier(strategy="most_frequent"))
-    linear = Ridge(alpha=1.0) if regression else LogisticRegression(max_iter=2000, C=10)
+    linear = Ridge(alpha=1.0) if regression else LogisticRegression(max_iter=2000, C=10, class_weight=class_weight)
     return make_pipeline(texts, TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)), linear)
+
+
+def _audio_model(name, audio_columns, objective, random_state, class_weight=None):
+    """A model of the audio features alone: a small MLP or gradient boosting (scikit-learn; only the
+    boosting takes ``class_weight``)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import make_pipeline
+
+    from ..features import AudioFeatureEncoder
+
+    if not audio_columns:
+        raise ValueError(f"{name} learns from audio features alone, and this data has none: give the 12 Spotify "
+                         f"features ({', '.join(schema.AUDIO_FEATURES[:3])}, ...) or name the columns with "
+                         "audio_columns= (--audio-columns)")
+    columns = tuple(audio_columns)
+    categorical = tuple(c for c in columns if c in schema.CATEGORICAL_AUDIO_FEATURES)
+    regression = objective == "regression"
+    if name == "audio_mlp":
+        mlp = MLPRegressor if regression else MLPClassifier
+        model = mlp(hidden_layer_sizes=(64, 32), alpha=1e-3, early_stopping=True, max_iter=1000,
+                    random_state=random_state)
+    else:
+        boosting = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
+        weights = {} if regression else {"class_weight": class_weight}
+        model = boosting(max_iter=300, learning_rate=0.05, early_stopping=True, random_state=random_state, **weights)
+    return make_pipeline(AudioFeatureEncoder(columns=columns, categorical=categorical), model)
+

@@ -1,4 +1,9 @@
-"""What the three song estimators share: input checks, labels, training steps, save/load."""
+"""What the song estimators share.
+
+:class:`TextEstimator`: input checks, labels, the validation split, seeding and prediction, for
+every trained text model (the DNN and LSTM baselines too).  :class:`SongEstimator` adds the
+BERT encoder: its parameters, training steps, ``embed``, save and load.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from .. import schema
 from ..encoders import BertEncoder, _default_device
 from ..persistence import FORMAT, read_config, write_config
 from ..text import clean_lyrics
-from ._nn import MLPHead
+from ._nn import MLPHead, loss_function
 from ._training import finetune, train_head
 
 logger = logging.getLogger(__name__)
@@ -29,19 +34,15 @@ OBJECTIVES = ("classification", "regression")
 
 
 @dataclass(repr=False, eq=False, kw_only=True)
-class SongEstimator(BaseEstimator):
-    """Base class: the parameters all three models share, with their defaults (in one place).
+class TextEstimator(BaseEstimator):
+    """Base class of every trained text model: the parameters and steps that do not involve BERT.
 
-    The models are dataclasses, so each parameter is declared once, as a field with its
-    default; the generated ``__init__`` only stores them (scikit-learn's contract), with
-    ``encoder`` the one positional parameter.  Subclasses add their own fields and ``fit``.
+    Input checks, label encoding, the validation split, seeding, the device, and
+    ``predict``/``predict_proba``/``score`` over a subclass's ``_outputs``.  The models are
+    dataclasses, so each parameter is declared once, as a field with its default; the
+    generated ``__init__`` only stores them (scikit-learn's contract).
     """
 
-    #: Whether :meth:`embed` (and its text vectors) come from weights trained on the labels;
-    #: a recommender then maps songs with a general-purpose encoder (``Recommender(map_on=)``).
-    _label_trained_vectors = True
-
-    encoder: BertEncoder | str | Path | None = field(default=None, kw_only=False)
     dropout: float = 0.1
     weight_decay: float = 0.01
     optimizer: str = "adamw"
@@ -50,24 +51,24 @@ class SongEstimator(BaseEstimator):
     objective: str = "classification"
     text_column: str = schema.LYRICS
     clean: bool = True
-    pooling: str = "auto"
-    max_length: int = 256
-    stride: int | str | None = "auto"
-    max_chunks: int | None = None
     random_state: int | None = None
     device: str | None = None
     show_progress_bar: bool = False
+    class_weight: str | None = None
 
     def _check_params(self, where=None):
         """Every parameter's type and range; ``where`` names the config.json they came from."""
         from .._validation import check_params
-        from ..encoders import POOLINGS
+
+        check_params(self, where, options=self._options())
+        return self
+
+    def _options(self):
+        """Parameter name -> allowed string values."""
         from ._nn import OPTIMIZERS
 
-        options = {"optimizer": OPTIMIZERS, "objective": OBJECTIVES, "pooling": ("auto", *POOLINGS),
-                   "stride": ("auto",), **self._param_options()}
-        check_params(self, where, options=options)
-        return self
+        return {"optimizer": OPTIMIZERS, "objective": OBJECTIVES, "class_weight": ("balanced",),
+                **self._param_options()}
 
     def _param_options(self):
         return {}
@@ -171,6 +172,16 @@ class SongEstimator(BaseEstimator):
     def _device(self):
         return torch.device(self.device) if self.device else _default_device()
 
+    def _loss(self, targets, train, device):
+        """The training loss: cross-entropy, each class weighed by ``n / (n_classes * count)`` in the
+        training songs with ``class_weight="balanced"``, or mean squared error for regression."""
+        weights = None
+        if self.class_weight == "balanced" and self.objective == "classification":
+            counts = np.bincount(targets[train], minlength=len(self.classes_)).astype(float)
+            weights = len(train) / (len(self.classes_) * np.maximum(counts, 1.0))
+        loss = loss_function(self.objective, weights)
+        return loss.to(device) if isinstance(loss, torch.nn.Module) else loss
+
     @contextlib.contextmanager
     def _seeded(self):
         """Seed torch from ``random_state`` without touching the global RNG state; yields the seed."""
@@ -178,6 +189,57 @@ class SongEstimator(BaseEstimator):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             yield seed
+
+    def predict_proba(self, X: pd.DataFrame | Sequence[str] | str) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_`` (one row for one string)."""
+        if self.objective == "regression":
+            raise AttributeError("predict_proba is not available with objective='regression'")
+        out = torch.softmax(self._outputs(X), dim=1).cpu().numpy()
+        return out[0] if isinstance(X, str) else out
+
+    def predict(self, X: pd.DataFrame | Sequence[str] | str):
+        """Predicted labels (``classes_`` values), or values with objective='regression'.
+
+        ``X`` is a DataFrame, a list of texts or one text (then one answer comes back).
+        """
+        out = self._outputs(X).cpu().numpy()
+        if self.objective == "regression":
+            pred = out[:, 0] * self.y_scale_ + self.y_mean_
+        else:
+            pred = self.classes_[out.argmax(axis=1)]
+        return pred[0] if isinstance(X, str) else pred
+
+    def score(self, X: pd.DataFrame | Sequence[str], y) -> float:
+        """Accuracy (classification) or R² (regression)."""
+        from sklearn.metrics import accuracy_score, r2_score
+
+        pred = self.predict(X)
+        if self.objective == "regression":
+            return r2_score(np.asarray(y, dtype=float), pred)
+        return accuracy_score(np.asarray(y), pred)
+
+
+@dataclass(repr=False, eq=False, kw_only=True)
+class SongEstimator(TextEstimator):
+    """Base class of the three BERT models: the encoder's parameters, its training, embed, save and load.
+
+    ``encoder`` is the one positional parameter.  Subclasses add their own fields and ``fit``.
+    """
+
+    #: Whether :meth:`embed` (and its text vectors) come from weights trained on the labels;
+    #: a recommender then maps songs with a general-purpose encoder (``Recommender(map_on=)``).
+    _label_trained_vectors = True
+
+    encoder: BertEncoder | str | Path | None = field(default=None, kw_only=False)
+    pooling: str = "auto"
+    max_length: int = 256
+    stride: int | str | None = "auto"
+    max_chunks: int | None = None
+
+    def _options(self):
+        from ..encoders import POOLINGS
+
+        return {**super()._options(), "pooling": ("auto", *POOLINGS), "stride": ("auto",)}
 
     # --------------------------------------------------------------- training
     def _train_head(self, features, targets, train, valid, **settings):
@@ -233,34 +295,6 @@ class SongEstimator(BaseEstimator):
         with torch.inference_mode():
             out = self.head_(features, return_hidden=return_hidden)
         return out
-
-    def predict_proba(self, X: pd.DataFrame | Sequence[str] | str) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_`` (one row for one string)."""
-        if self.objective == "regression":
-            raise AttributeError("predict_proba is not available with objective='regression'")
-        out = torch.softmax(self._outputs(X), dim=1).cpu().numpy()
-        return out[0] if isinstance(X, str) else out
-
-    def predict(self, X: pd.DataFrame | Sequence[str] | str):
-        """Predicted labels (``classes_`` values), or values with objective='regression'.
-
-        ``X`` is a DataFrame, a list of texts or one text (then one answer comes back).
-        """
-        out = self._outputs(X).cpu().numpy()
-        if self.objective == "regression":
-            pred = out[:, 0] * self.y_scale_ + self.y_mean_
-        else:
-            pred = self.classes_[out.argmax(axis=1)]
-        return pred[0] if isinstance(X, str) else pred
-
-    def score(self, X: pd.DataFrame | Sequence[str], y) -> float:
-        """Accuracy (classification) or R² (regression)."""
-        from sklearn.metrics import accuracy_score, r2_score
-
-        pred = self.predict(X)
-        if self.objective == "regression":
-            return r2_score(np.asarray(y, dtype=float), pred)
-        return accuracy_score(np.asarray(y), pred)
 
     def embed(self, X: pd.DataFrame | Sequence[str] | str, *, return_text_vectors: bool = False):
         """Song vectors for the recommender: the encoder's song vector (see subclasses).

@@ -175,8 +175,10 @@ def train_loop(
     return history
 
 
-def loss_function(objective):
+def loss_function(objective, class_weights=None):
+    """Cross-entropy (weighted per class when ``class_weights`` is given) or mean squared error."""
     if objective == "classification":
-        return nn.CrossEntropyLoss()
+        return nn.CrossEntropyLoss(weight=None if class_weights is None else
+                                   torch.as_tensor(class_weights, dtype=torch.float32))
     mse = nn.MSELoss()
     return lambda out, target: mse(out.squeeze(-1), target)

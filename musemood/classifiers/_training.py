@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..encoders import BertEncoder
-from ._nn import MLPHead, SongModel, loss_function, song_batches, train_loop
+from ._nn import MLPHead, SongModel, song_batches, train_loop
 
 
 def train_head(
@@ -23,7 +23,7 @@ def train_head(
     device = est._device()
     head = MLPHead(features.shape[1], est._n_outputs, hidden_size, est.dropout)
     head = head.standardize_with(features[train]).to(device)
-    loss_fn = loss_function(est.objective)
+    loss_fn = est._loss(targets, train, device)
     rng = np.random.default_rng(seed)
 
     def batches(epoch):
@@ -67,7 +67,7 @@ def finetune(est, texts, targets, train, valid, seed, *, extra=None, head_hidden
     device = est._device()
     song_model = SongModel(model, head, wrapper.pooling_).to(device)
     y = torch.as_tensor(targets)
-    loss_fn = loss_function(est.objective)
+    loss_fn = est._loss(targets, train, device)
     rng = np.random.default_rng(seed)
     pad = tokenizer.pad_token_id or 0
 

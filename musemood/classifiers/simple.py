@@ -44,6 +44,9 @@ class SimpleBertClassifier(SongEstimator):
     pooling, max_length, stride, max_chunks
         As in :class:`musemood.encoders.BertEncoder` (used when ``encoder`` is a name or path).
     random_state : int, default=None
+    class_weight : "balanced" or None, default=None
+        ``"balanced"`` weighs each class's loss by ``n / (n_classes * count)`` in the
+        training songs (for imbalanced moods).
     device : str, default=None
     show_progress_bar : bool, default=False
         Show progress bars.
