@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from pathlib import Path
 
 from ._version import __version__
@@ -164,8 +165,10 @@ def _add_compare_command(commands):
         "--optimizers", default=None,
         help="also fine-tune with each of these optimizers and plot their loss curves (e.g. adamw,adagrad,sgd)",
     )
-    compare.add_argument("--out", default=None, help="output folder (default $MUSEMOOD_HOME/compare)")
+    compare.add_argument("--out", default=None,
+                         help="output folder (default: a new run folder, $MUSEMOOD_HOME/runs/compare-<time>)")
     _add_training_options(compare, seeds=3, epochs=3, max_length=256)
+    _add_tracking_options(compare)
     _add_verbosity(compare)
     compare.set_defaults(handler=_compare)
 
@@ -181,8 +184,13 @@ def _add_train_command(commands):
     train.add_argument("--params", help="JSON of parameters, e.g. the best-params file `musemood tune` writes")
     train.add_argument("--lora", action="store_true", help="fine-tune with LoRA adapters")
     train.add_argument("--mode", choices=("two_stage", "joint"), default="two_stage", help="tBERT training")
-    train.add_argument("--out", required=True, help="folder to save the model in")
+    train.add_argument("--out", help="folder to save the model in (default: model/ in the run folder, "
+                       "$MUSEMOOD_HOME/runs/train-<time>)")
+    train.add_argument("--resume", metavar="RUN_FOLDER",
+                       help="continue a killed train run from its last finished epoch, with the settings and "
+                       "data it was started with (its folder under $MUSEMOOD_HOME/runs)")
     _add_training_options(train, seed=True, epochs=3, max_length=256)
+    _add_tracking_options(train)
     _add_verbosity(train)
     train.set_defaults(handler=_train)
 
@@ -204,6 +212,7 @@ def _add_tune_command(commands):
                       "(default: beside the storage, <study>-best.json)")
     _add_training_options(tune, seed=True, epochs=5, max_length=256, epochs_help="largest number of fine-tuning "
                           "epochs searched (5)")
+    _add_tracking_options(tune)
     _add_verbosity(tune)
     tune.set_defaults(handler=_tune)
 
@@ -426,7 +435,7 @@ def _add_rule_options(parser):
 def _add_data_options(parser, demo_flag=False):
     group = parser.add_argument_group("data")
     if demo_flag:
-        source = group.add_mutually_exclusive_group(required=True)
+        source = group.add_mutually_exclusive_group()  # one of them, or `train --resume`: checked in _train
         source.add_argument("--data", help="labelled .csv, .tsv or .parquet")
         source.add_argument("--demo", action="store_true", help="use the labelled demo corpus (--n-songs)")
     else:
@@ -461,6 +470,24 @@ def _add_training_options(parser, *, seeds=None, seed=False, epochs, max_length,
     group.add_argument("--n-topics", type=int, default=7, help="LDA topics for tBERT (7; 0 for none)")
     group.add_argument("--class-weight", choices=("none", "balanced"), default="none",
                        help="'balanced' weighs each class's loss by n / (classes x its count): for imbalanced labels")
+
+
+def _add_tracking_options(parser):
+    group = parser.add_argument_group("tracking (every run also gets its own folder under $MUSEMOOD_HOME/runs)")
+    group.add_argument("--report-to", default="none",
+                       help="also record the run in mlflow, wandb, both (mlflow,wandb), all installed, or none "
+                       "(default); needs pip install 'musemood[track]'")
+    group.add_argument("--tracking-uri", help="MLflow store (default sqlite:///$MUSEMOOD_HOME/mlflow.db)")
+
+
+def _tracker(args, command, folder, **params):
+    """The run's :class:`~musemood.tracking.Tracker` over ``folder``, with the command's settings."""
+    from .tracking import Tracker, check_report_to
+
+    report_to = check_report_to(args.report_to)  # before any training: a missing extra fails fast
+    settings = {k: v for k, v in vars(args).items() if k not in ("handler", "report_to", "tracking_uri", "verbose")}
+    return Tracker(folder, {"command": command, **settings, **params}, report_to=report_to,
+                   tracking_uri=args.tracking_uri, experiment=f"musemood-{command}")
 
 
 def _add_verbosity(parser):
@@ -688,7 +715,7 @@ def _quiet_transformers(args):
         hf_logging.disable_progress_bar()
 
 
-def _run_comparison(args, df, models, out_dir, audio, keep_models=False):
+def _run_comparison(args, df, models, out_dir, audio, keep_models=False, tracker=None):
     from .evaluation import compare_models
 
     _quiet_transformers(args)
@@ -699,7 +726,7 @@ def _run_comparison(args, df, models, out_dir, audio, keep_models=False):
         n_topics=args.n_topics or None, drop_missing=getattr(args, "drop_missing", False),
         objective=getattr(args, "objective", "classification"), class_weight=_class_weight(args),
         show_progress_bar=_show_progress(args),
-        callback=lambda line: print("  " + line, flush=True), keep_models=keep_models,
+        callback=lambda line: print("  " + line, flush=True), keep_models=keep_models, tracker=tracker,
     )
     print("\nTable 1\n")
     print(result.to_markdown())
@@ -709,11 +736,15 @@ def _run_comparison(args, df, models, out_dir, audio, keep_models=False):
 
 
 def _compare(args):
-    from .config import home
+    from .tracking import check_report_to, new_run_dir
 
+    check_report_to(args.report_to)
     df = _load_data(args)
-    out = Path(args.out) if args.out else home() / "compare"
-    _run_comparison(args, df, _models(args.models), out, _audio(args, df))
+    models = _models(args.models)
+    out = Path(args.out) if args.out else new_run_dir("compare")
+    print(f"Run folder: {out}")
+    with _tracker(args, "compare", out, n_rows=len(df)) as tracker:
+        _run_comparison(args, df, models, out, _audio(args, df), tracker=tracker)
     if args.optimizers:
         from .evaluation import compare_optimizers, plot_optimizer_curves
 
@@ -730,7 +761,17 @@ def _train(args):
     _quiet_transformers(args)
     from .classifiers import make_model
     from .evaluation import check_dataset
+    from .tracking import check_report_to, new_run_dir
 
+    check_report_to(args.report_to)
+    if args.resume:
+        folder, args = Path(args.resume), _resumed(args)
+    elif not (args.data or args.demo):
+        raise ValueError("train needs --data FILE or --demo (or --resume RUN_FOLDER to continue a run)")
+    else:  # absolute paths in the run's record: --resume works from any directory
+        folder = None
+        args.data = str(Path(args.data).resolve()) if args.data else None
+        args.params = str(Path(args.params).resolve()) if args.params else None
     saved = _read_params(args.params) if args.params else {}
     name = args.model or saved.get("model") or "tbert"
     if saved.get("model") and saved["model"] != name:
@@ -743,14 +784,43 @@ def _train(args):
                   class_weight=_class_weight(args), show_progress_bar=_show_progress(args))
     params.update(saved.get("params", {}))
     params["random_state"] = args.seed
+    folder = folder or new_run_dir("train")
+    params["checkpoint_dir"] = str(folder / "checkpoints")  # per epoch: --resume continues from there
     model = make_model(name, **params)
     target = df[args.label_column] if args.objective == "regression" else df[args.label_column].astype(str)
-    model.fit(df, target)
-    for record in model.history_:
-        valid = record.get("valid_loss")
-        print(f"{record.get('stage', 'training')} epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
-              + ("" if valid is None else f", validation loss {valid:.4f}"))
-    print(f"Saved {type(model).__name__} to {model.save(args.out)}")
+    with _tracker(args, "train", folder, model=name, n_rows=len(df)) as tracker:
+        started = time.perf_counter()
+        model.fit(df, target)
+        for record in model.history_:
+            valid = record.get("valid_loss")
+            print(f"{record.get('stage', 'training')} epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
+                  + ("" if valid is None else f", validation loss {valid:.4f}"))
+        final = {"train_seconds": time.perf_counter() - started}
+        valid = [r["valid_loss"] for r in model.history_ if r.get("valid_loss") is not None]
+        if valid:
+            final["best_valid_loss"] = min(valid)
+        tracker.log_model_run(name, args.seed, final, model.history_, {"class": type(model).__name__})
+        saved = model.save(args.out or folder / "model")
+    print(f"Saved {type(model).__name__} to {saved} (run folder {folder})")
+
+
+def _resumed(args):
+    """The arguments a train run in folder ``args.resume`` was started with (verbosity and tracking of now)."""
+    import argparse
+    import json
+
+    folder = Path(args.resume)
+    try:
+        saved = json.loads((folder / "params.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--resume {folder}: no readable params.json ({exc}); give the folder of a `musemood "
+                         "train` run under $MUSEMOOD_HOME/runs") from None
+    if saved.get("command") != "train":
+        raise ValueError(f"--resume {folder} is the folder of a {saved.get('command')!r} run, not of a train run")
+    if (folder / "model" / "config.json").exists():
+        raise ValueError(f"--resume {folder}: that run finished; its model is in {folder / 'model'}")
+    keep = {"resume": None, "verbose": args.verbose, "report_to": args.report_to, "tracking_uri": args.tracking_uri}
+    return argparse.Namespace(**{**{k: saved.get(k, v) for k, v in vars(args).items()}, **keep})
 
 
 def _class_weight(args):
@@ -782,8 +852,12 @@ def _tune(args):
     from .config import home
     from .tuning import best_params, tune
 
+    from .tracking import check_report_to, new_run_dir
+
+    check_report_to(args.report_to)
     df = _load_data(args)
     storage = Path(args.storage) if args.storage else home() / "tune.db"
+    folder = new_run_dir("tune")
     study = tune(
         df, model=args.model, lora=args.lora, n_trials=args.trials, storage=str(storage), study_name=args.study,
         text_column=args.text_column, label_column=args.label_column, audio_columns=_audio(args, df),
@@ -794,9 +868,17 @@ def _tune(args):
     trials = study.trials_dataframe(attrs=("number", "value", "params", "state"))
     print(trials.to_string(index=False))
     print(f"\nBest validation accuracy {study.best_value:.4f} with {study.best_params}")
+    best = best_params(study)
+    with _tracker(args, "tune", folder, storage=str(storage), n_rows=len(df)) as tracker:
+        trials.to_csv(folder / "trials.csv", index=False)
+        (folder / "best_params.json").write_text(json.dumps(best, indent=1))
+        for trial in study.trials:
+            if trial.value is not None:
+                tracker.log_model_run(args.model, f"trial{trial.number}", {"valid_accuracy": trial.value},
+                                      params=trial.params)
     out = Path(args.best_params) if args.best_params else storage.with_name(f"{args.study}-best.json")
-    out.write_text(json.dumps(best_params(study), indent=1))
-    print(f"Study {args.study!r} stored in {storage}; run again to add trials.")
+    out.write_text(json.dumps(best, indent=1))
+    print(f"Study {args.study!r} stored in {storage}; run again to add trials. Run folder: {folder}")
     print(f"Best parameters written to {out}; train with them: musemood train --params {out} --data FILE --out DIR")
 
 

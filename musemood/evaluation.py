@@ -207,6 +207,7 @@ def compare_models(
     callback=None,
     show_progress_bar=False,
     keep_models=False,
+    tracker=None,
 ):
     """Train and evaluate the models on ``df`` for each seed; return a :class:`Comparison`.
 
@@ -222,7 +223,8 @@ def compare_models(
     shows the models' progress bars (encoding, epochs).  ``keep_models`` keeps the
     first seed's fitted models in ``Comparison.models``; ``Comparison.test_rows`` holds
     that seed's test songs as row labels of ``df`` (e.g. held-out queries for the
-    recommender).
+    recommender).  ``tracker`` (a :class:`musemood.tracking.Tracker`) records each model and
+    seed as it finishes: scores, losses per epoch, and the same in MLflow or W&B.
     """
     from sklearn.model_selection import train_test_split
 
@@ -269,6 +271,9 @@ def compare_models(
             metrics = _regression_metrics(yte, pred) if regression else _metrics(yte, pred)
             runs.append({"seed": seed, "model": name, **metrics, "train_seconds": seconds,
                          "predict_seconds": predict_seconds, "device": _device_of(model)})
+            if tracker is not None:
+                tracker.log_model_run(name, seed, {k: v for k, v in runs[-1].items() if k not in ("seed", "model")},
+                                      getattr(model, "history_", None), {"class": type(model).__name__})
             if seed == seeds[0]:
                 if hasattr(model, "history_"):
                     histories[name] = model.history_

@@ -8,6 +8,22 @@ import pytest
 # Tests never reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# W&B records offline, never asks for a login.
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_home(tmp_path_factory):
+    """Run folders and everything else musemood keeps go to a temporary MUSEMOOD_HOME, never the user's
+    (a test that needs its own sets it with monkeypatch)."""
+    old = os.environ.get("MUSEMOOD_HOME")
+    os.environ["MUSEMOOD_HOME"] = str(tmp_path_factory.mktemp("musemood-home"))
+    yield
+    if old is None:
+        os.environ.pop("MUSEMOOD_HOME", None)
+    else:
+        os.environ["MUSEMOOD_HOME"] = old
 
 
 @pytest.fixture(scope="session")

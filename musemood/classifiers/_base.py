@@ -55,6 +55,7 @@ class TextEstimator(BaseEstimator):
     device: str | None = None
     show_progress_bar: bool = False
     class_weight: str | None = None
+    checkpoint_dir: str | None = None
 
     def _check_params(self, where=None):
         """Every parameter's type and range; ``where`` names the config.json they came from."""
@@ -181,6 +182,33 @@ class TextEstimator(BaseEstimator):
             weights = len(train) / (len(self.classes_) * np.maximum(counts, 1.0))
         loss = loss_function(self.objective, weights)
         return loss.to(device) if isinstance(loss, torch.nn.Module) else loss
+
+    def _checkpoint(self, stage, seed, targets, train, data):
+        """``(file, key)`` for a training stage's checkpoint under ``checkpoint_dir`` (``None`` without one).
+
+        ``key`` is a SHA-256 of the class, the parameters that shape training, the seed, the
+        training songs, their targets and ``data`` (texts or feature rows): resuming needs all equal.
+        """
+        if self.checkpoint_dir is None:
+            return None
+        import hashlib
+        import json
+
+        digest = hashlib.sha256()
+        skip = {"checkpoint_dir", "show_progress_bar", "device", "encoder"}
+        params = {k: v for k, v in self.get_params(deep=False).items() if k not in skip}
+        encoder = getattr(self, "encoder", None)  # a name, a path, or an object named by its source
+        params["encoder"] = str(encoder if encoder is None or isinstance(encoder, (str, Path)) else
+                                getattr(encoder, "model_name_or_path", type(encoder).__name__))
+        digest.update(json.dumps([type(self).__name__, stage, seed, params], sort_keys=True, default=str).encode())
+        for array in (np.asarray(train), np.asarray(targets)):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        if isinstance(data, list):
+            for text in data:
+                digest.update(text.encode("utf-8", "replace") + b"\0")
+        else:
+            digest.update(np.ascontiguousarray(np.asarray(data, dtype=np.float32)).tobytes())
+        return Path(self.checkpoint_dir) / f"{stage}.pt", digest.hexdigest()
 
     @contextlib.contextmanager
     def _seeded(self):

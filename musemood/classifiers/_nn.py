@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -117,6 +119,7 @@ def train_loop(
     device="cpu",
     show_progress_bar=False,
     desc="Training",
+    checkpoint=None,
 ):
     """Train ``model``; return the per-epoch history and keep the best weights.
 
@@ -124,6 +127,13 @@ def train_loop(
     of model arguments.  ``evaluate()`` returns the validation loss (or ``None``);
     with it, the weights of the best epoch are restored at the end and training
     stops after ``patience`` epochs without improvement.
+
+    ``checkpoint`` (``(file path, key)``, see ``TextEstimator._checkpoint``) is written after
+    every epoch (weights, optimizer, schedule, random state, history; atomically).  When the
+    file exists at the start, training continues after its last epoch and ends as an
+    uninterrupted run would have: the shuffles of the epochs already done are replayed, the
+    random state restored.  ``key`` names the model, settings, seed and data: a checkpoint of
+    another training is refused, never resumed.
     """
     from transformers import get_linear_schedule_with_warmup
 
@@ -132,7 +142,15 @@ def train_loop(
     steps = max(1, len(first) * epochs)
     scheduler = get_linear_schedule_with_warmup(opt, int(warmup_ratio * steps), steps)
     history, best, best_state, waited = [], np.inf, None, 0
-    for epoch in range(epochs):
+    checkpoint, key = checkpoint if checkpoint is not None else (None, None)
+    shape = {"desc": desc, "epochs": epochs, "batches": len(first), "key": key}
+    if checkpoint is not None and Path(checkpoint).exists():
+        history, best, best_state, waited = _resume(checkpoint, shape, model, opt, scheduler)
+        for epoch in range(1, len(history)):
+            batches(epoch)  # the shuffles of the epochs done, so the next epoch's batches are the same
+        logger.info("%s: resumed from %s after epoch %d", desc, checkpoint, len(history))
+    done = patience is not None and evaluate is not None and waited >= patience
+    for epoch in range(len(history), 0 if done else epochs):
         model.train()
         started, seen, total = time.perf_counter(), 0, 0.0
         epoch_batches = first if epoch == 0 else batches(epoch)
@@ -164,6 +182,11 @@ def train_loop(
                 waited += 1
         history.append(record)
         logger.info("%s epoch %d: %s", desc, epoch + 1, record)
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, {"shape": shape, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                                          "scheduler": scheduler.state_dict(), "history": history, "best": best,
+                                          "best_state": best_state, "waited": waited,
+                                          "torch_rng": torch.get_rng_state()})
         if patience is not None and evaluate is not None and waited >= patience:
             break
     if best_state is not None:
@@ -173,6 +196,36 @@ def train_loop(
                 params[name].copy_(value)
     model.eval()
     return history
+
+
+def _save_checkpoint(path, state):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    torch.save(state, part)
+    os.replace(part, path)  # a run killed while writing leaves the previous epoch's checkpoint
+
+
+def _resume(path, shape, model, opt, scheduler):
+    """Load a checkpoint into the model, optimizer and schedule; ``(history, best, best_state, waited)``."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        found = state["shape"]
+    except Exception as exc:  # torch reports a damaged file with several error types
+        raise ValueError(f"{path} is not a readable training checkpoint ({type(exc).__name__}: {exc}); delete it "
+                         "to train from the start") from None
+    if found != shape:
+        raise ValueError(f"{path} was written by another training ({found}, this one is {shape}): same model, "
+                         "data and settings are needed to resume; delete it or use another checkpoint folder")
+    try:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ValueError(f"{path} does not fit this model ({first}); delete it to train from the start") from None
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    return list(state["history"]), state["best"], state["best_state"], state["waited"]
 
 
 def loss_function(objective, class_weights=None):

@@ -40,6 +40,7 @@ def train_head(
         weight_decay=est.weight_decay, warmup_ratio=0.0, max_grad_norm=est.max_grad_norm,
         evaluate=evaluate if len(valid) else None, patience=patience,
         device=device, show_progress_bar=est.show_progress_bar, desc="Head",
+        checkpoint=est._checkpoint("head", seed, targets, train, features),
     )
     return head, history
 
@@ -95,6 +96,7 @@ def finetune(est, texts, targets, train, valid, seed, *, extra=None, head_hidden
         warmup_ratio=est.warmup_ratio, max_grad_norm=est.max_grad_norm,
         evaluate=evaluate if len(valid) else None, patience=est.early_stopping_patience,
         device=device, show_progress_bar=est.show_progress_bar, desc="Fine-tuning",
+        checkpoint=est._checkpoint("finetune", seed, targets, train, texts),
     )
     if est.lora:
         model = song_model.encoder.merge_and_unload()

@@ -46,7 +46,7 @@ class FineTunedBertClassifier(SongEstimator):
     dropout : float, default=0.1
         Dropout before the head.
     objective, text_column, clean, pooling, max_length, stride, max_chunks,
-    random_state, device, show_progress_bar, class_weight
+    random_state, device, show_progress_bar, class_weight, checkpoint_dir
         As in :class:`SimpleBertClassifier`.
     """
 

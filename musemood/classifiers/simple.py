@@ -47,6 +47,10 @@ class SimpleBertClassifier(SongEstimator):
     class_weight : "balanced" or None, default=None
         ``"balanced"`` weighs each class's loss by ``n / (n_classes * count)`` in the
         training songs (for imbalanced moods).
+    checkpoint_dir : str or None, default=None
+        Keep a checkpoint of each training stage there after every epoch; a ``fit`` with the
+        same model, settings, seed and data continues after the last epoch saved (a run killed
+        after three of five epochs goes on with the fourth) and ends as an uninterrupted run.
     device : str, default=None
     show_progress_bar : bool, default=False
         Show progress bars.

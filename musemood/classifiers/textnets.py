@@ -50,10 +50,10 @@ class _TextNet(TextEstimator):
             train, valid = self._split(targets, seed)
             inputs = self._fit_features([texts[i] for i in train], texts)
             self.net_ = self._make_net()
-            self.history_ = self._train(inputs, targets, train, valid, seed)
+            self.history_ = self._train(inputs, targets, train, valid, seed, texts)
         return self
 
-    def _train(self, inputs, targets, train, valid, seed):
+    def _train(self, inputs, targets, train, valid, seed, texts):
         device = self._device()
         self.net_.to(device)
         loss_fn = self._loss(targets, train, device)
@@ -79,6 +79,7 @@ class _TextNet(TextEstimator):
             learning_rate=self.learning_rate, weight_decay=self.weight_decay, max_grad_norm=self.max_grad_norm,
             evaluate=evaluate if len(valid) else None, patience=self.early_stopping_patience, device=device,
             show_progress_bar=self.show_progress_bar, desc=type(self).__name__,
+            checkpoint=self._checkpoint("net", seed, targets, train, texts),
         )
 
     def _outputs(self, X):
@@ -109,6 +110,8 @@ class TfidfDnnClassifier(_TextNet):
     dropout : float, default=0.3
     epochs, batch_size, learning_rate, early_stopping_patience : default 20, 32, 1e-3, 3
     class_weight : "balanced" or None, default=None
+    checkpoint_dir : str or None, default=None
+        Checkpoints per epoch; a killed ``fit`` resumes (see :class:`musemood.SimpleBertClassifier`).
     weight_decay, optimizer, max_grad_norm, validation_fraction, objective, text_column, clean,
     random_state, device, show_progress_bar
         As in :class:`musemood.SimpleBertClassifier`.
@@ -194,6 +197,8 @@ class LstmClassifier(_TextNet):
     dropout : float, default=0.3
     epochs, batch_size, learning_rate, early_stopping_patience : default 20, 32, 1e-3, 3
     class_weight : "balanced" or None, default=None
+    checkpoint_dir : str or None, default=None
+        Checkpoints per epoch; a killed ``fit`` resumes (see :class:`musemood.SimpleBertClassifier`).
     weight_decay, optimizer, max_grad_norm, validation_fraction, objective, text_column, clean,
     random_state, device, show_progress_bar
         As in :class:`musemood.SimpleBertClassifier`.
