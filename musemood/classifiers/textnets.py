@@ -103,8 +103,10 @@ class TfidfDnnClassifier(_TextNet):
 
     Parameters
     ----------
-    hidden_sizes : tuple of int, default=(256, 128)
-        Widths of the dense layers (each ReLU then dropout).
+    hidden_sizes : tuple of int, default=(128,)
+        Widths of the dense layers (each ReLU then dropout).  One layer by default: on 4,800
+        GoEmotions comments (its dev split scoring) (128,) reached macro-F1 0.40 where (256, 128)
+        reached 0.30 and (128, 64) 0.29: deeper stacks overfit a few thousand texts.
     max_features, min_df, ngram_range : default 20_000, 2, (1, 2)
         The TF-IDF vocabulary (scikit-learn's ``TfidfVectorizer``, sublinear TF).
     dropout : float, default=0.3
@@ -124,7 +126,7 @@ class TfidfDnnClassifier(_TextNet):
     classes_ : ndarray
     """
 
-    hidden_sizes: tuple = (256, 128)
+    hidden_sizes: tuple = (128,)
     max_features: int | None = 20_000
     min_df: int = 2
     ngram_range: tuple = (1, 2)
@@ -169,6 +171,7 @@ class SparseMLP(nn.Module):
         if not hidden_sizes:
             raise ValueError("hidden_sizes needs at least one layer")
         self.first = nn.EmbeddingBag(n_features, hidden_sizes[0], mode="sum")
+        nn.init.xavier_uniform_(self.first.weight)  # a dense layer's start, not an embedding's N(0, 1)
         self.first_bias = nn.Parameter(torch.zeros(hidden_sizes[0]))
         layers = [nn.ReLU(), nn.Dropout(dropout)]
         for a, b in zip(hidden_sizes, hidden_sizes[1:]):
@@ -195,13 +198,11 @@ class LstmClassifier(_TextNet):
     max_tokens : int, default=256
         Words read per text (the first ones).
     dropout : float, default=0.3
-    epochs, batch_size, learning_rate, early_stopping_patience : default 20, 32, 1e-3, 3
-    class_weight : "balanced" or None, default=None
-    checkpoint_dir : str or None, default=None
-        Checkpoints per epoch; a killed ``fit`` resumes (see :class:`musemood.SimpleBertClassifier`).
-    weight_decay, optimizer, max_grad_norm, validation_fraction, objective, text_column, clean,
-    random_state, device, show_progress_bar
-        As in :class:`musemood.SimpleBertClassifier`.
+    epochs, batch_size, learning_rate, early_stopping_patience : default 20, 32, 3e-3, 3
+        (3e-3: macro-F1 0.40 against 0.34 at 1e-3 on GoEmotions' dev split, 4,800 comments)
+    class_weight, checkpoint_dir, weight_decay, optimizer, max_grad_norm, validation_fraction,
+    objective, text_column, clean, random_state, device, show_progress_bar
+        As in :class:`TfidfDnnClassifier`.
 
     Attributes
     ----------
@@ -213,6 +214,7 @@ class LstmClassifier(_TextNet):
     """
 
     cell: str = "lstm"
+    learning_rate: float = 3e-3
     embedding_dim: int = 128
     hidden_size: int = 128
     vocab_size: int = 30_000
