@@ -850,26 +850,25 @@ def _tune(args):
     import json
 
     from .config import home
-    from .tuning import best_params, tune
-
     from .tracking import check_report_to, new_run_dir
+    from .tuning import best_params, tune
 
     check_report_to(args.report_to)
     df = _load_data(args)
     storage = Path(args.storage) if args.storage else home() / "tune.db"
     folder = new_run_dir("tune")
-    study = tune(
-        df, model=args.model, lora=args.lora, n_trials=args.trials, storage=str(storage), study_name=args.study,
-        text_column=args.text_column, label_column=args.label_column, audio_columns=_audio(args, df),
-        encoder=args.encoder, max_length=args.max_length, batch_size=args.batch_size, max_epochs=args.epochs,
-        n_topics=args.n_topics or None, random_state=args.seed, drop_missing=args.drop_missing,
-        timeout=args.timeout,
-    )
-    trials = study.trials_dataframe(attrs=("number", "value", "params", "state"))
-    print(trials.to_string(index=False))
-    print(f"\nBest validation accuracy {study.best_value:.4f} with {study.best_params}")
-    best = best_params(study)
-    with _tracker(args, "tune", folder, storage=str(storage), n_rows=len(df)) as tracker:
+    with _tracker(args, "tune", folder, storage=str(storage), n_rows=len(df)) as tracker:  # settings first
+        study = tune(
+            df, model=args.model, lora=args.lora, n_trials=args.trials, storage=str(storage), study_name=args.study,
+            text_column=args.text_column, label_column=args.label_column, audio_columns=_audio(args, df),
+            encoder=args.encoder, max_length=args.max_length, batch_size=args.batch_size, max_epochs=args.epochs,
+            n_topics=args.n_topics or None, random_state=args.seed, drop_missing=args.drop_missing,
+            timeout=args.timeout,
+        )
+        trials = study.trials_dataframe(attrs=("number", "value", "params", "state"))
+        print(trials.to_string(index=False))
+        print(f"\nBest validation accuracy {study.best_value:.4f} with {study.best_params}")
+        best = best_params(study)
         trials.to_csv(folder / "trials.csv", index=False)
         (folder / "best_params.json").write_text(json.dumps(best, indent=1))
         for trial in study.trials:

@@ -188,14 +188,19 @@ def test_train_needs_data_or_demo_and_honours_seed(tiny_bert, labelled, tmp_path
     assert runs[0]["history"][0]["train_loss"] != runs[1]["history"][0]["train_loss"]
 
 
-def test_tune_writes_best_params_that_train_uses(tiny_bert, labelled, tmp_path, capsys):
+def test_tune_writes_best_params_that_train_uses(tiny_bert, labelled, tmp_path, capsys, monkeypatch):
     _, path = labelled
+    monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path / "home"))
     best = tmp_path / "best.json"
     assert main(["tune", "--data", str(path), "--model", "finetuned", "--encoder", str(tiny_bert), "--storage",
                  str(tmp_path / "s.db"), "--max-length", "32", "--batch-size", "8", "--limit", "60", "--trials", "2",
                  "--epochs", "1", "--seed", "3", "--best-params", str(best)]) == 0
     saved = json.loads(best.read_text())
     assert saved["model"] == "finetuned" and saved["params"]["epochs"] == 1  # --epochs bounds the search
+    (run,) = (tmp_path / "home" / "runs").glob("tune-*")  # the run's own record: trials, best, scores
+    assert json.loads((run / "best_params.json").read_text()) == saved
+    assert len(pd.read_csv(run / "trials.csv")) == 2 and len(pd.read_csv(run / "metrics.csv")) == 2
+    assert json.loads((run / "params.json").read_text())["trials"] == 2
     assert {"learning_rate", "weight_decay", "dropout", "max_length"} <= set(saved["params"])
     assert main(["train", "--data", str(path), "--params", str(best), "--encoder", str(tiny_bert),
                  "--limit", "60", "--out", str(tmp_path / "m")]) == 0
