@@ -179,8 +179,9 @@ def _add_train_command(commands):
         description="Train simple BERT, fine-tuned BERT or tBERT on a labelled file (--data) or on the demo "
         "corpus (--demo) and save it. --params takes the best parameters a `musemood tune` run wrote.")
     _add_data_options(train, demo_flag=True)
-    train.add_argument("--model", choices=("simple", "finetuned", "tbert"), default=None,
-                       help="which model (default tbert, or the model of --params)")
+    train.add_argument("--model", choices=("simple", "finetuned", "tbert", "dnn", "lstm"), default=None,
+                       help="which model (default tbert, or the model of --params; dnn and lstm are the neural "
+                       "baselines)")
     train.add_argument("--params", help="JSON of parameters, e.g. the best-params file `musemood tune` writes")
     train.add_argument("--lora", action="store_true", help="fine-tune with LoRA adapters")
     train.add_argument("--mode", choices=("two_stage", "joint"), default="two_stage", help="tBERT training")

@@ -149,3 +149,33 @@ def test_compare_command_on_text_only_data_with_class_weights(tmp_path, capsys):
     assert (tmp_path / "out" / "table.json").exists()
     code = main(["compare", "--data", str(path), "--text-column", "text", "--models", "audio_mlp"])
     assert code != 0 and "need audio features" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cls", [TfidfDnnClassifier, LstmClassifier])
+def test_the_networks_save_and_load_without_pickles(cls, tmp_path):
+    from musemood.classifiers import load_model
+
+    texts, y = _texts(120)
+    kwargs = {"min_df": 1} if cls is TfidfDnnClassifier else {}
+    model = cls(epochs=3, random_state=0, **kwargs).fit(texts, y)
+    folder = model.save(tmp_path / "model")
+    assert {p.name for p in folder.iterdir()} >= {"config.json", "net.safetensors"}
+    again = load_model(folder)
+    assert type(again) is cls and again.get_params() == model.get_params()
+    np.testing.assert_allclose(again.predict_proba(texts[:30]), model.predict_proba(texts[:30]), rtol=1e-6)
+    vocabulary = folder / ("terms.json" if cls is TfidfDnnClassifier else "vocabulary.json")
+    vocabulary.write_text('["sun", "sun"]')
+    with pytest.raises(ValueError, match=vocabulary.name):
+        cls.load(folder)
+
+
+def test_train_and_predict_commands_take_the_baselines(tmp_path, capsys):
+    from musemood.cli import main
+
+    texts, y = _texts(100, seed=5)
+    data = tmp_path / "songs.csv"
+    pd.DataFrame({"lyrics": texts, "label": y}).to_csv(data, index=False)
+    assert main(["train", "--data", str(data), "--model", "lstm", "--out", str(tmp_path / "lstm")]) in (0, None)
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "lstm"), "--text", "sun dance smile bright gold", "--json"]) in (0, None)
+    assert "happy" in capsys.readouterr().out

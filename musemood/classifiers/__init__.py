@@ -90,11 +90,12 @@ def model_params(name: str, params: dict) -> dict:
 
 
 def load_model(path: str | Path, *, device: str | None = None):
-    """Load a model saved by any of the three classes, whichever it is."""
+    """Load a model saved by any of the three BERT models or the DNN and LSTM baselines, whichever it is."""
     from ..persistence import FORMAT, read_config
 
-    config = read_config(path, tuple(BERT_MODELS.values()), formats=(1, FORMAT), verify=False)  # load() checks
-    cls = {c.__name__: c for c in BERT_MODELS.values()}[config["class"]]
+    classes = (*BERT_MODELS.values(), *TEXT_NETS.values())
+    config = read_config(path, classes, formats=(1, FORMAT), verify=False)  # load() checks
+    cls = {c.__name__: c for c in classes}[config["class"]]
     return cls.load(path, device=device)
 
 

@@ -17,9 +17,11 @@ epoch's weights kept, seeded):
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -82,6 +84,54 @@ class _TextNet(TextEstimator):
             checkpoint=self._checkpoint("net", seed, targets, train, texts),
         )
 
+    # ------------------------------------------------------------ persistence
+    def save(self, path):
+        """Write the fitted model to folder ``path``: ``config.json`` (parameters, labels, history),
+        ``net.safetensors`` and the features' vocabulary (JSON, ``.npy``).  Nothing is pickled."""
+        from safetensors.torch import save_file
+
+        from ..persistence import write_config
+
+        check_is_fitted(self, "net_")
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.detach().cpu().contiguous() for k, v in self.net_.state_dict().items()},
+                  path / "net.safetensors")
+        self._save_features(path)
+        write_config(path, self, self.get_params(deep=False), history=self.history_,
+                     classes=None if self.objective == "regression" else self.classes_.tolist(),
+                     target_scaling=[self.y_mean_, self.y_scale_] if self.objective == "regression" else None)
+        return path
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """Read a model written by :meth:`save`; it predicts as before saving."""
+        from safetensors.torch import load_file
+
+        from ..persistence import read_config
+
+        path = Path(path)
+        config = read_config(path, cls)
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
+        if device is not None:
+            params["device"] = device
+        est = cls(**params)._check_params(path / "config.json")
+        est.history_ = config["history"]
+        if config["classes"] is not None:
+            est.classes_ = np.asarray(config["classes"])
+        else:
+            est.y_mean_, est.y_scale_ = config["target_scaling"]
+        est._load_features(path)
+        est.net_ = est._make_net()
+        try:
+            est.net_.load_state_dict(load_file(path / "net.safetensors"))
+        except Exception as exc:  # safetensors and torch report a damaged or mismatched file in several ways
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(f"{path / 'net.safetensors'} does not fit the network {path / 'config.json'} "
+                             f"describes ({first}); save the model again") from None
+        est.net_.to(est._device()).eval()
+        return est
+
     def _outputs(self, X):
         check_is_fitted(self, "net_")
         if not isinstance(X, str) and hasattr(X, "__len__") and len(X) == 0:
@@ -132,13 +182,7 @@ class TfidfDnnClassifier(_TextNet):
     ngram_range: tuple = (1, 2)
 
     def _fit_features(self, train_texts, texts):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        from ..retrieval import TOKEN_PATTERN
-
-        self.vectorizer_ = TfidfVectorizer(sublinear_tf=True, min_df=min(self.min_df, len(train_texts)),
-                                           max_features=self.max_features, ngram_range=tuple(self.ngram_range),
-                                           token_pattern=TOKEN_PATTERN, dtype=np.float32)
+        self.vectorizer_ = self._tfidf().set_params(min_df=min(self.min_df, len(train_texts)))
         try:
             self.vectorizer_.fit(train_texts)
         except ValueError as exc:
@@ -147,6 +191,29 @@ class TfidfDnnClassifier(_TextNet):
 
     def _features(self, texts):
         return self.vectorizer_.transform(texts).tocsr()
+
+    def _tfidf(self, vocabulary=None):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        from ..retrieval import TOKEN_PATTERN
+
+        return TfidfVectorizer(sublinear_tf=True, min_df=self.min_df, max_features=self.max_features,
+                               ngram_range=tuple(self.ngram_range), token_pattern=TOKEN_PATTERN, dtype=np.float32,
+                               vocabulary=vocabulary)
+
+    def _save_features(self, path):
+        (path / "terms.json").write_text(json.dumps(self.vectorizer_.get_feature_names_out().tolist()))
+        np.save(path / "idf.npy", self.vectorizer_.idf_)
+
+    def _load_features(self, path):
+        from ..persistence import check_arrays, load_npy
+
+        terms = _read_json_list(path / "terms.json")
+        idf = load_npy(path / "idf.npy")
+        check_arrays(path, {"terms": np.asarray(terms, dtype=object), "idf": idf}, {"terms": ("t",), "idf": ("t",)},
+                     names={"terms": "terms.json"})
+        self.vectorizer_ = self._tfidf({t: i for i, t in enumerate(terms)})
+        self.vectorizer_.idf_ = idf
 
     @staticmethod
     def _n_rows(inputs):
@@ -232,6 +299,14 @@ class LstmClassifier(_TextNet):
         self.vocabulary_ = {w: i + 2 for i, w in enumerate(words)}
         return self._features(texts)
 
+    def _save_features(self, path):
+        words = sorted(self.vocabulary_, key=self.vocabulary_.get)
+        (path / "vocabulary.json").write_text(json.dumps(words))
+
+    def _load_features(self, path):
+        words = _read_json_list(path / "vocabulary.json")
+        self.vocabulary_ = {w: i + 2 for i, w in enumerate(words)}
+
     def _features(self, texts):
         return [np.asarray([self.vocabulary_.get(w, 1) for w in WORD.findall(t.lower())[:self.max_tokens]] or [1],
                            dtype=np.int64) for t in texts]
@@ -271,3 +346,18 @@ class RecurrentNet(nn.Module):
         states, _ = self.rnn(packed)
         states, _ = nn.utils.rnn.pad_packed_sequence(states, batch_first=True, padding_value=float("-inf"))
         return self.out(self.drop(states.max(dim=1).values))
+
+
+def _read_json_list(file):
+    """A saved vocabulary: a JSON list of strings, else a ValueError naming the file."""
+    try:
+        words = json.loads(Path(file).read_text())
+    except OSError as exc:
+        raise FileNotFoundError(f"{file} is missing ({exc.strerror}): copy the whole folder, or save the model "
+                                "again") from None
+    except ValueError as exc:
+        raise ValueError(f"{file} is not JSON ({exc}); save the model again") from None
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words) or len(set(words)) != len(words):
+        raise ValueError(f"{file} must hold a list of distinct words; save the model again")
+    return words
+
