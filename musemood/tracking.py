@@ -9,8 +9,9 @@ Hugging Face's Trainer does:
 
 - ``"mlflow"``: one MLflow run per model and seed, nested in a parent run named after the run
   folder, which also receives the folder's files (table, plots) as artifacts.  The store is
-  ``sqlite:///$MUSEMOOD_HOME/mlflow.db`` unless ``tracking_uri`` (or ``MLFLOW_TRACKING_URI``) names
-  another; ``mlflow ui --backend-store-uri sqlite:///...`` shows it.
+  ``sqlite:///$MUSEMOOD_HOME/mlflow.db`` (artifacts in ``mlartifacts/`` beside it) unless
+  ``tracking_uri`` (or ``MLFLOW_TRACKING_URI``) names another; ``mlflow ui --backend-store-uri
+  sqlite:///...`` shows it.
 - ``"wandb"``: one W&B run per model and seed, grouped by the run folder's name, offline (files
   under the run folder, ``wandb sync`` uploads them later) unless ``WANDB_MODE`` says otherwise or
   an API key is configured and ``WANDB_MODE=online``.
@@ -109,7 +110,7 @@ class Tracker:
 
             uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home() / 'mlflow.db'}"
             mlflow.set_tracking_uri(uri)
-            mlflow.set_experiment(experiment)
+            _experiment(mlflow, experiment, uri)
             self._parent = mlflow.start_run(run_name=self.name, tags={"musemood.folder": str(self.folder)})
             mlflow.log_params(_flat(self.params))
             self.tracking_uri = uri
@@ -169,6 +170,15 @@ class Tracker:
     def __exit__(self, kind, value, traceback):
         self.finish("FINISHED" if kind is None else "FAILED")
         return False
+
+
+def _experiment(mlflow, name, uri):
+    """Make ``name`` the active experiment; a new one in a local SQLite store keeps its artifacts in
+    ``mlartifacts/`` beside the database (MLflow's default is ``./mlruns`` in the working directory)."""
+    if mlflow.get_experiment_by_name(name) is None and uri.startswith("sqlite:///"):
+        artifacts = Path(uri[len("sqlite:///"):]).resolve().parent / "mlartifacts"
+        mlflow.create_experiment(name, artifact_location=artifacts.as_uri())
+    mlflow.set_experiment(name)
 
 
 def _flat(params, prefix=""):

@@ -1,6 +1,7 @@
 """Experiment tracking: a folder per run, nothing overwritten, the same record in MLflow and W&B."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,7 @@ def test_compare_records_its_run_in_a_folder_mlflow_and_wandb(tmp_path, monkeypa
 
     home = tmp_path / "home"
     monkeypatch.setenv("MUSEMOOD_HOME", str(home))
+    monkeypatch.chdir(tmp_path / "..")  # nothing may land in the working directory
     path = _comments(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     for _ in range(2):  # twice: two run folders, nothing overwritten
@@ -85,6 +87,8 @@ def test_compare_records_its_run_in_a_folder_mlflow_and_wandb(tmp_path, monkeypa
     assert len(client.get_metric_history(dnn.info.run_id, "train_loss")) >= 1  # per epoch
     artifacts = {a.path for a in client.list_artifacts(parents[0].info.run_id)}
     assert "table.md" in artifacts
+    assert any((tmp_path / "mlartifacts").rglob("table.md"))  # beside the store, not in the working directory
+    assert not (Path.cwd() / "mlruns").exists()
 
 
 def test_train_keeps_its_model_and_losses_in_the_run_folder(tmp_path, monkeypatch, tiny_bert):
