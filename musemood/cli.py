@@ -482,12 +482,12 @@ def _add_tracking_options(parser):
 
 
 def _tracker(args, command, folder, **params):
-    """The run's :class:`~musemood.tracking.Tracker` over ``folder``, with the command's settings."""
-    from .tracking import Tracker, check_report_to
+    """The run's :class:`~musemood.tracking.Tracker` over ``folder``, with the command's settings (each
+    command has checked ``--report-to`` before loading data, so a missing extra fails before training)."""
+    from .tracking import Tracker
 
-    report_to = check_report_to(args.report_to)  # before any training: a missing extra fails fast
     settings = {k: v for k, v in vars(args).items() if k not in ("handler", "report_to", "tracking_uri", "verbose")}
-    return Tracker(folder, {"command": command, **settings, **params}, report_to=report_to,
+    return Tracker(folder, {"command": command, **settings, **params}, report_to=args.report_to,
                    tracking_uri=args.tracking_uri, experiment=f"musemood-{command}")
 
 
@@ -801,8 +801,8 @@ def _train(args):
         if valid:
             final["best_valid_loss"] = min(valid)
         tracker.log_model_run(name, args.seed, final, model.history_, {"class": type(model).__name__})
-        saved = model.save(args.out or folder / "model")
-    print(f"Saved {type(model).__name__} to {saved} (run folder {folder})")
+        model_folder = model.save(args.out or folder / "model")
+    print(f"Saved {type(model).__name__} to {model_folder} (run folder {folder})")
 
 
 def _resumed(args):

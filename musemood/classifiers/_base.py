@@ -218,6 +218,35 @@ class TextEstimator(BaseEstimator):
             torch.manual_seed(seed)
             yield seed
 
+    def _check_predict_input(self, X, fitted):
+        """Fitted (attribute ``fitted`` set) and given at least one song, else the usual errors."""
+        check_is_fitted(self, fitted)
+        if not isinstance(X, str) and hasattr(X, "__len__") and len(X) == 0:
+            raise ValueError("no songs to predict: X is empty")
+
+    # ------------------------------------------------------------ persistence
+    def _label_state(self):
+        """What prediction needs beside the weights, for ``config.json``: the class names, or the
+        regression target's mean and scale."""
+        regression = self.objective == "regression"
+        return {"classes": None if regression else self.classes_.tolist(),
+                "target_scaling": [self.y_mean_, self.y_scale_] if regression else None}
+
+    @classmethod
+    def _from_config(cls, path, params, config, device):
+        """A model built from saved ``params`` (checked, naming ``path``'s config.json) on ``device``
+        (``None``: the saved one), with its history and :meth:`_label_state` restored."""
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+        if device is not None:
+            params["device"] = device
+        est = cls(**params)._check_params(Path(path) / "config.json")
+        est.history_ = config["history"]
+        if config["classes"] is not None:
+            est.classes_ = np.asarray(config["classes"])
+        if config["target_scaling"] is not None:
+            est.y_mean_, est.y_scale_ = config["target_scaling"]
+        return est
+
     def predict_proba(self, X: pd.DataFrame | Sequence[str] | str) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_`` (one row for one string)."""
         if self.objective == "regression":
@@ -315,9 +344,7 @@ class SongEstimator(TextEstimator):
         return self._encode(self._texts(X))
 
     def _outputs(self, X, return_hidden=False):
-        check_is_fitted(self, "head_")
-        if not isinstance(X, str) and hasattr(X, "__len__") and len(X) == 0:
-            raise ValueError("no songs to predict: X is empty")
+        self._check_predict_input(X, "head_")
         features = torch.as_tensor(self._head_input(X), dtype=torch.float32, device=self._device())
         self.head_.eval()
         with torch.inference_mode():
@@ -362,12 +389,7 @@ class SongEstimator(TextEstimator):
         given = self._given_encoder()
         if given is not None:  # the fitted encoder is in encoder/
             params["encoder"] = given.model_name_or_path
-        extra = {
-            "classes": None if self.objective == "regression" else self.classes_.tolist(),
-            "target_scaling": [self.y_mean_, self.y_scale_] if self.objective == "regression" else None,
-            "head": self.head_config_,
-            "history": self.history_,
-        }
+        extra = {**self._label_state(), "head": self.head_config_, "history": self.history_}
         extra.update(self._save_extra(path))
         write_config(path, self, params, **extra)
         return path
@@ -378,22 +400,13 @@ class SongEstimator(TextEstimator):
 
         path = Path(path)
         config = read_config(path, cls, formats=(1, FORMAT))
-        params = _upgrade_params(config["params"])
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
-        if device is not None:
-            params["device"] = device
-        est = cls(**params)._check_params(path / "config.json")
+        est = cls._from_config(path, _upgrade_params(config["params"]), config, device)
         settings = {} if (path / "encoder" / "transformer").is_dir() else dict(  # format 1: a plain HF folder
             pooling=est.pooling, max_length=est.max_length, stride=est.stride, max_chunks=est.max_chunks)
         est.encoder_ = BertEncoder.load(path / "encoder", device=est.device, **settings)
         est.head_config_ = config["head"]
         est.head_ = _load_head(path, config)
         est.head_.to(est._device()).eval()
-        est.history_ = config["history"]
-        if config["classes"] is not None:
-            est.classes_ = np.asarray(config["classes"])
-        if config["target_scaling"] is not None:
-            est.y_mean_, est.y_scale_ = config["target_scaling"]
         est._load_extra(path, config)
         return est
 

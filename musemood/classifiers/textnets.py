@@ -98,9 +98,7 @@ class _TextNet(TextEstimator):
         save_file({k: v.detach().cpu().contiguous() for k, v in self.net_.state_dict().items()},
                   path / "net.safetensors")
         self._save_features(path)
-        write_config(path, self, self.get_params(deep=False), history=self.history_,
-                     classes=None if self.objective == "regression" else self.classes_.tolist(),
-                     target_scaling=[self.y_mean_, self.y_scale_] if self.objective == "regression" else None)
+        write_config(path, self, self.get_params(deep=False), history=self.history_, **self._label_state())
         return path
 
     @classmethod
@@ -112,15 +110,7 @@ class _TextNet(TextEstimator):
 
         path = Path(path)
         config = read_config(path, cls)
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
-        if device is not None:
-            params["device"] = device
-        est = cls(**params)._check_params(path / "config.json")
-        est.history_ = config["history"]
-        if config["classes"] is not None:
-            est.classes_ = np.asarray(config["classes"])
-        else:
-            est.y_mean_, est.y_scale_ = config["target_scaling"]
+        est = cls._from_config(path, config["params"], config, device)
         est._load_features(path)
         est.net_ = est._make_net()
         try:
@@ -133,9 +123,7 @@ class _TextNet(TextEstimator):
         return est
 
     def _outputs(self, X):
-        check_is_fitted(self, "net_")
-        if not isinstance(X, str) and hasattr(X, "__len__") and len(X) == 0:
-            raise ValueError("no songs to predict: X is empty")
+        self._check_predict_input(X, "net_")
         inputs = self._features(self._texts(X))
         device = self._device()
         self.net_.to(device).eval()
