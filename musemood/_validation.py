@@ -23,6 +23,8 @@ RANGES = {
     "head_patience": (0, None, True, None), "hidden_size": (0, 1_000_000, True, True),
     "lora_r": (1, 4096, True, True), "lora_alpha": (1, None, True, None), "n_topics": (1, 10_000, True, True),
     "random_state": (0, 2**32 - 1, True, True),
+    "min_steps": (0, None, True, None), "few_shot_below": (0, None, True, None),
+    "contrastive_epochs": (1, 100_000, True, True), "contrastive_learning_rate": (0, 10, False, True),
     "n_keywords": (1, 10_000, True, True), "n_embedding_keywords": (0, 10_000, True, True),
     "n_candidates": (1, None, True, None), "tune_k": (1, None, True, None), "min_title_score": (0, 100, True, True),
     "silhouette_tolerance": (0, 2, True, True),

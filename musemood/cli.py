@@ -471,6 +471,10 @@ def _add_training_options(parser, *, seeds=None, seed=False, epochs, max_length,
     group.add_argument("--n-topics", type=int, default=7, help="LDA topics for tBERT (7; 0 for none)")
     group.add_argument("--class-weight", choices=("none", "balanced"), default="none",
                        help="'balanced' weighs each class's loss by n / (classes x its count): for imbalanced labels")
+    group.add_argument("--strategy", choices=("auto", "finetune", "contrastive", "frozen"), default=None,
+                       help="how the encoder learns: 'auto' (default of fine-tuned BERT and tBERT: contrastive, "
+                       "SetFit's way, below 500 training songs, else fine-tuning), 'finetune', 'contrastive'; "
+                       "'frozen' is simple BERT's default (in compare, simple BERT stays frozen)")
 
 
 def _add_tracking_options(parser):
@@ -726,7 +730,7 @@ def _run_comparison(args, df, models, out_dir, audio, keep_models=False, tracker
         epochs=args.epochs, max_length=args.max_length, batch_size=args.batch_size,
         n_topics=args.n_topics or None, drop_missing=getattr(args, "drop_missing", False),
         objective=getattr(args, "objective", "classification"), class_weight=_class_weight(args),
-        show_progress_bar=_show_progress(args),
+        strategy=getattr(args, "strategy", None) or "auto", show_progress_bar=_show_progress(args),
         callback=lambda line: print("  " + line, flush=True), keep_models=keep_models, tracker=tracker,
     )
     print("\nTable 1\n")
@@ -788,6 +792,8 @@ def _train(args):
     folder = folder or new_run_dir("train")
     params["checkpoint_dir"] = str(folder / "checkpoints")  # per epoch: --resume continues from there
     model = make_model(name, **params)
+    if args.strategy and name in ("simple", "finetuned", "tbert", "tbert_topics", "tbert_audio"):
+        model.set_params(strategy=args.strategy)
     target = df[args.label_column] if args.objective == "regression" else df[args.label_column].astype(str)
     with _tracker(args, "train", folder, model=name, n_rows=len(df)) as tracker:
         started = time.perf_counter()

@@ -204,6 +204,7 @@ def compare_models(
     drop_missing=False,
     objective="classification",
     class_weight=None,
+    strategy="auto",
     callback=None,
     show_progress_bar=False,
     keep_models=False,
@@ -219,6 +220,8 @@ def compare_models(
     R² (no McNemar tests: they are for right/wrong answers).
     ``class_weight="balanced"`` weighs each class's loss by ``n / (n_classes * count)`` in every
     model that supports it (all but the majority class and the audio-only MLP), for imbalanced labels.
+    ``strategy`` is fine-tuned BERT's and tBERT's (``"auto"``, ``"finetune"`` or ``"contrastive"``,
+    see :class:`~musemood.FineTunedBertClassifier`); simple BERT keeps its frozen encoder.
     ``callback`` is called with a line of text after each model; ``show_progress_bar``
     shows the models' progress bars (encoding, epochs).  ``keep_models`` keeps the
     first seed's fitted models in ``Comparison.models``; ``Comparison.test_rows`` holds
@@ -247,7 +250,7 @@ def compare_models(
     settings = dict(encoder=encoder, text_column=text_column, audio_columns=audio_columns, epochs=epochs,
                     max_length=max_length, batch_size=batch_size, n_topics=n_topics, objective=objective,
                     class_weight=None if objective == "regression" else class_weight,
-                    show_progress_bar=show_progress_bar)
+                    strategy=strategy, show_progress_bar=show_progress_bar)
     runs, histories, confusion = [], {}, {}
     predictions, kept, test_rows = {}, {}, []
     for seed in seeds:
@@ -290,6 +293,7 @@ def compare_models(
     info = {"n_songs": len(df), "n_test": len(test), "objective": objective, "label_column": label_column,
             "classes": None if regression else sorted(set(y)), "seeds": list(seeds),
             "audio_columns": audio_columns, "epochs": epochs, "max_length": max_length, "class_weight": class_weight,
+            "strategy": strategy,
             "encoder": _describe(encoder)}
     tests = pd.DataFrame(tests, columns=["seed", "a", "b", *_TEST_KEYS])
     return Comparison(pd.DataFrame(runs), tests, histories, confusion, info, kept, test_rows)
@@ -305,8 +309,8 @@ def _fit(name, X, y, fitted, *, seed, settings):
 
     params = dict(settings, random_state=seed)
     earlier = fitted.get("finetuned") if name.startswith("tbert") else None
-    if earlier is not None:
-        params.update(encoder=earlier[0].encoder_, epochs=0)
+    if earlier is not None:  # the encoder as it is: no second fine-tuning or contrastive step
+        params.update(encoder=earlier[0].encoder_, epochs=0, strategy="finetune")
     model = make_model(name, **params).fit(X, y)
     return model, (earlier[1] if earlier is not None else 0.0)
 

@@ -35,17 +35,17 @@ def make_songs(n, seed, signal):
     return df, y
 
 
-FAST = dict(max_length=32, stride=8, random_state=0, validation_fraction=0.2)
+FAST = dict(max_length=32, stride=8, random_state=0, validation_fraction=0.2, min_steps=None)
 
 
 def fine_tuned(path, **kw):
-    params = dict(epochs=6, batch_size=8, learning_rate=2e-3, **FAST)
+    params = dict(epochs=6, batch_size=8, learning_rate=2e-3, strategy="finetune", **FAST)
     params.update(kw)
     return FineTunedBertClassifier(path, **params)
 
 
 def tbert(path, **kw):
-    params = dict(epochs=6, batch_size=8, learning_rate=2e-3, n_topics=3, head_epochs=30,
+    params = dict(epochs=6, batch_size=8, learning_rate=2e-3, n_topics=3, head_epochs=30, strategy="finetune",
                   topic_params={"passes": 2, "evaluate": False, "max_df": 1.0}, hidden_size=16, **FAST)
     params.update(kw)
     return TBertClassifier(path, **params)
@@ -88,6 +88,63 @@ def test_tbert_uses_each_block_from_the_right_song(tiny_bert, text_data, audio_d
     for (X, y), (Xt, yt) in (text_data, audio_data):
         model = tbert(tiny_bert, mode=mode, **extra).fit(X, y)
         assert model.score(Xt, yt) > 0.8, (mode, model.history_[-3:])
+
+
+@pytest.mark.parametrize("make", ["simple", "finetuned", "tbert"])
+def test_contrastive_strategy_tunes_the_encoder_then_trains_a_head(tiny_bert, text_data, audio_data, make):
+    (X, y), (Xt, yt) = text_data
+    build = {"simple": lambda **kw: SimpleBertClassifier(tiny_bert, hidden_size=32, **FAST, **kw),
+             "finetuned": lambda **kw: fine_tuned(tiny_bert, **kw),
+             "tbert": lambda **kw: tbert(tiny_bert, head_learning_rate=1e-2, **kw)}[make]
+    model = build(strategy="contrastive", contrastive_epochs=4, contrastive_learning_rate=2e-3).fit(X, y)
+    assert model.strategy_ == "contrastive"
+    stages = [r["stage"] for r in model.history_]
+    assert stages[:4] == ["contrastive"] * 4 and set(stages[4:]) == {"head"}
+    assert model.score(Xt, yt) > 0.85
+    # The encoder moved: a frozen one gives other vectors.
+    frozen = build(strategy="frozen" if make == "simple" else "finetune", epochs=0).fit(X, y)
+    assert not np.allclose(model.encoder_.encode(["sunshine smile"]), frozen.encoder_.encode(["sunshine smile"]))
+    assert model._label_trained_vectors and (make != "simple" or not frozen._label_trained_vectors)
+
+
+def test_contrastive_pairs_pull_same_labels_together():
+    import torch
+
+    from musemood.classifiers._training import pair_loss
+
+    labels = torch.tensor([0, 0, 1, 1])
+    apart = torch.tensor([[1.0, 0], [1, 0], [0, 1], [0, 1]])  # same class: cosine 1, other: 0
+    assert float(pair_loss(apart, labels)) == pytest.approx(0.0)
+    assert float(pair_loss(torch.ones(4, 2), labels)) == pytest.approx(8 / 12)  # 8 of 12 pairs should be 0
+
+
+def test_auto_strategy_is_contrastive_below_few_shot_below(tiny_bert, text_data):
+    (X, y), _ = text_data  # 160 songs, 128 for training
+    small = fine_tuned(tiny_bert, strategy="auto", few_shot_below=129, contrastive_epochs=1, epochs=1).fit(X, y)
+    large = fine_tuned(tiny_bert, strategy="auto", few_shot_below=128, contrastive_epochs=1, epochs=1).fit(X, y)
+    assert (small.strategy_, large.strategy_) == ("contrastive", "finetune")
+    assert SimpleBertClassifier(tiny_bert, strategy="auto", few_shot_below=100, **FAST).fit(X, y).strategy_ == "frozen"
+    # Regression has no pairs of labels: auto fine-tunes, contrastive says why it cannot.
+    values = np.linspace(0, 1, len(X))
+    reg = fine_tuned(tiny_bert, strategy="auto", objective="regression", epochs=1).fit(X, values)
+    assert reg.strategy_ == "finetune"
+    with pytest.raises(ValueError, match="needs objective='classification'"):
+        fine_tuned(tiny_bert, strategy="contrastive", objective="regression").fit(X, values)
+    with pytest.raises(ValueError, match="strategy"):
+        fine_tuned(tiny_bert, strategy="setfit").fit(X, y)
+    with pytest.raises(ValueError, match="contrastive_epochs"):
+        fine_tuned(tiny_bert, contrastive_epochs=0).fit(X, y)
+
+
+def test_min_steps_raises_the_epochs_of_a_small_training_set(tiny_bert, text_data):
+    from musemood.classifiers._training import epochs_for_steps
+
+    assert epochs_for_steps(4, 200, 16, 100) == 8  # 13 batches an epoch
+    assert epochs_for_steps(4, 2000, 16, 100) == 4
+    assert epochs_for_steps(4, 200, 16, None) == 4 and epochs_for_steps(0, 200, 16, 100) == 0
+    (X, y), _ = text_data  # 128 training songs in batches of 8: 16 steps an epoch
+    model = fine_tuned(tiny_bert, epochs=1, min_steps=40, early_stopping_patience=None).fit(X, y)
+    assert len(model.history_) == 3
 
 
 def test_predictions_follow_row_order(tiny_bert, audio_data):
@@ -172,6 +229,7 @@ def test_save_load_predicts_exactly_as_before(tiny_bert, audio_data, tmp_path, m
     np.testing.assert_array_equal(loaded.embed(Xt), model.embed(Xt))
     assert list(loaded.classes_) == list(model.classes_)
     assert loaded.get_params() == model.get_params()
+    assert loaded.strategy_ == model.strategy_ and loaded._label_trained_vectors == model._label_trained_vectors
     with pytest.raises(ValueError, match="not a"):
         (SimpleBertClassifier if make != "simple" else TBertClassifier).load(tmp_path / "m")
 

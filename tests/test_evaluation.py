@@ -60,6 +60,18 @@ def test_compare_models_table(tiny_bert, labelled, tmp_path):
     assert "± " in (tmp_path / "table.md").read_text()
 
 
+@pytest.mark.parametrize("strategy", ["finetune", "contrastive"])
+def test_compare_passes_the_strategy_and_builds_tbert_on_that_encoder(tiny_bert, labelled, strategy):
+    df, _ = labelled
+    result = compare_models(df, models=("simple", "finetuned", "tbert"), seeds=(0,), encoder=str(tiny_bert),
+                            epochs=1, max_length=32, batch_size=8, n_topics=2, strategy=strategy,
+                            keep_models=True)
+    kept = result.models
+    assert kept["simple"].strategy_ == "frozen" and kept["finetuned"].strategy_ == strategy
+    assert kept["tbert"].strategy_ == "finetune" and kept["tbert"].encoder_ is kept["finetuned"].encoder_
+    assert result.info["strategy"] == strategy
+
+
 @pytest.mark.parametrize(
     "frame, message",
     [
@@ -115,7 +127,8 @@ def test_cli_train_and_predict(tiny_bert, labelled, tmp_path, capsys):
     capsys.readouterr()
     # a lone lyric: tBERT without audio columns would fail, so use a lyrics-only model
     assert main(["train", "--data", str(path), "--model", "finetuned", "--encoder", str(tiny_bert),
-                 "--out", str(tmp_path / "ft"), *FAST]) == 0
+                 "--out", str(tmp_path / "ft"), "--strategy", "contrastive", *FAST]) == 0
+    assert json.loads((tmp_path / "ft" / "config.json").read_text())["strategy"] == "contrastive"
     assert main(["predict", str(tmp_path / "ft"), "--text", "the sun is shining and we dance"]) == 0
     assert "prediction" in capsys.readouterr().out
     assert main(["predict", str(tmp_path), "--text", "x"]) == 2
@@ -172,7 +185,12 @@ def test_cli_shows_training_progress_with_verbose(tiny_bert, labelled, tmp_path,
     _, path = labelled
     assert main(["train", "--data", str(path), "--model", "finetuned", "--encoder", str(tiny_bert),
                  "--limit", "60", "--out", str(tmp_path / "m"), "-v", *FAST]) == 0
-    assert "Fine-tuning epoch 1/1" in capsys.readouterr().err
+    err = capsys.readouterr().err  # 54 training songs: strategy="auto" is contrastive, then a head
+    assert "Contrastive epoch 1/" in err and "Head epoch 1/" in err
+    assert main(["train", "--data", str(path), "--model", "finetuned", "--encoder", str(tiny_bert), "--limit", "60",
+                 "--out", str(tmp_path / "f"), "-v", "--strategy", "finetune", *FAST]) == 0
+    # --epochs 1 raised by min_steps (100): 7 batches of 8 songs an epoch -> 15 epochs
+    assert "Fine-tuning epoch 1/15" in capsys.readouterr().err
 
 
 def test_train_needs_data_or_demo_and_honours_seed(tiny_bert, labelled, tmp_path, capsys):

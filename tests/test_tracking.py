@@ -137,7 +137,8 @@ def test_a_killed_train_resumes_from_the_next_epoch_and_ends_as_if_never_stopped
 
     data = _comments(tmp_path, 80)
     params = tmp_path / "params.json"
-    params.write_text(json.dumps({"model": "finetuned", "params": {"early_stopping_patience": None}}))
+    settings = {"early_stopping_patience": None, "strategy": "finetune", "min_steps": None}  # exactly 5 epochs
+    params.write_text(json.dumps({"model": "finetuned", "params": settings}))
     args = ["train", "--data", str(data), "--text-column", "text", "--params", str(params), "--encoder",
             str(tiny_bert), "--epochs", "5", "--max-length", "16", "--batch-size", "8", "--seed", "0"]
     script = tmp_path / "killed.py"

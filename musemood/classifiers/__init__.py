@@ -50,6 +50,7 @@ _ONLY = {
     "mode": ("tbert",),
     "n_topics": ("tbert",),
     "audio_columns": ("tbert",),
+    "strategy": ("finetuned", "tbert"),  # simple BERT's choices differ: its own default (frozen) stays
 }
 
 

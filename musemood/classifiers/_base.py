@@ -26,11 +26,15 @@ from ..encoders import BertEncoder, _default_device
 from ..persistence import FORMAT, read_config, write_config
 from ..text import clean_lyrics
 from ._nn import MLPHead, loss_function
-from ._training import finetune, train_head
+from ._training import contrastive, finetune, train_head
 
 logger = logging.getLogger(__name__)
 
 OBJECTIVES = ("classification", "regression")
+
+#: Below this many training songs, ``strategy="auto"`` tunes the encoder contrastively (SetFit's way)
+#: rather than fine-tuning it with a head: measured in docs/models.md ("Small labelled sets").
+FEW_SHOT_BELOW = 500
 
 
 @dataclass(repr=False, eq=False, kw_only=True)
@@ -292,11 +296,45 @@ class SongEstimator(TextEstimator):
     max_length: int = 256
     stride: int | str | None = "auto"
     max_chunks: int | None = None
+    min_steps: int | None = 100
+    few_shot_below: int = FEW_SHOT_BELOW
+    contrastive_epochs: int = 4
+    contrastive_learning_rate: float = 5e-5
+
+    #: What ``strategy`` may be; the first is the model's own way to train its encoder.
+    _strategies = ("finetune", "contrastive", "auto")
 
     def _options(self):
         from ..encoders import POOLINGS
 
-        return {**super()._options(), "pooling": ("auto", *POOLINGS), "stride": ("auto",)}
+        return {**super()._options(), "pooling": ("auto", *POOLINGS), "stride": ("auto",),
+                "strategy": self._strategies}
+
+    def _resolve_strategy(self, n_train):
+        """The strategy this fit uses: ``"auto"`` is ``"contrastive"`` for classification on fewer than
+        ``few_shot_below`` training songs, else the model's own (``_strategies[0]``)."""
+        strategy = self.strategy
+        if strategy == "auto":
+            few = self.objective == "classification" and n_train < self.few_shot_below
+            if self._strategies[0] == "finetune" and self.epochs == 0:
+                few = False  # epochs=0 asks for the encoder as it is (tBERT on an already tuned encoder)
+            strategy = "contrastive" if few else self._strategies[0]
+        if strategy == "contrastive" and self.objective != "classification":
+            raise ValueError("strategy='contrastive' learns from pairs of songs with the same or different "
+                             "labels: it needs objective='classification'; use strategy='auto' or "
+                             f"{self._strategies[0]!r} for regression")
+        return strategy
+
+    def _contrastive_head(self, texts, targets, train, valid, seed, *, extra=None, hidden_size, **head):
+        """SetFit's two steps: the encoder tuned contrastively on the labels, then a head trained on its
+        frozen vectors (joined with ``extra``).  Sets ``encoder_`` and ``head_``; returns the history."""
+        self.encoder_, tuned = contrastive(self, texts, targets, train, seed)
+        vectors = self._encode(texts)
+        vectors = vectors.numpy() if torch.is_tensor(vectors) else np.asarray(vectors, dtype=np.float32)
+        features = vectors if extra is None else np.hstack([vectors, extra]).astype(np.float32)
+        self.head_, trained = self._train_head(features, targets, train, valid, hidden_size=hidden_size,
+                                               seed=seed, **head)
+        return [dict(r, stage="contrastive") for r in tuned] + [dict(r, stage="head") for r in trained]
 
     # --------------------------------------------------------------- training
     def _train_head(self, features, targets, train, valid, **settings):
@@ -389,7 +427,8 @@ class SongEstimator(TextEstimator):
         given = self._given_encoder()
         if given is not None:  # the fitted encoder is in encoder/
             params["encoder"] = given.model_name_or_path
-        extra = {**self._label_state(), "head": self.head_config_, "history": self.history_}
+        extra = {**self._label_state(), "head": self.head_config_, "history": self.history_,
+                 "strategy": getattr(self, "strategy_", None)}
         extra.update(self._save_extra(path))
         write_config(path, self, params, **extra)
         return path
@@ -405,6 +444,7 @@ class SongEstimator(TextEstimator):
             pooling=est.pooling, max_length=est.max_length, stride=est.stride, max_chunks=est.max_chunks)
         est.encoder_ = BertEncoder.load(path / "encoder", device=est.device, **settings)
         est.head_config_ = config["head"]
+        est.strategy_ = config.get("strategy")
         est.head_ = _load_head(path, config)
         est.head_.to(est._device()).eval()
         est._load_extra(path, config)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..encoders import BertEncoder
 from ._nn import MLPHead, SongModel, song_batches, train_loop
@@ -51,17 +52,8 @@ def finetune(est, texts, targets, train, valid, seed, *, extra=None, head_hidden
     ``extra`` (n_songs x d) is concatenated to each song's vector before the
     head, always indexed by the same song positions as the texts.
     """
-    wrapper = est._base_encoder()
-    if (est.epochs or est.lora) and est._given_encoder() is not None:  # never change the caller's encoder
-        wrapper = wrapper.copy()
-    model, tokenizer = wrapper.model_, wrapper.tokenizer_
-    if est.lora:
-        model = _add_lora(model, est)
-    chunks = wrapper.chunk(texts)
-    windows_of = [[] for _ in texts]
-    for w, s in enumerate(chunks["song"]):
-        windows_of[s].append(w)
-    ids = chunks["input_ids"]
+    wrapper, model, windows_of, ids = _trainable_encoder(est, texts, changes=bool(est.epochs or est.lora))
+    tokenizer = wrapper.tokenizer_
     extra_t = None if extra is None else torch.as_tensor(extra, dtype=torch.float32)
     in_dim = wrapper.embedding_dim_ + (0 if extra is None else extra.shape[1])
     head = MLPHead(in_dim, est._n_outputs, head_hidden, est.dropout)
@@ -90,18 +82,93 @@ def finetune(est, texts, targets, train, valid, seed, *, extra=None, head_hidden
                 total += float(loss_fn(song_model(**batch), target.to(device))) * len(target)
         return total / len(valid)
 
+    epochs = epochs_for_steps(est.epochs, len(train), est.batch_size, est.min_steps)
     history = train_loop(
-        song_model, lambda epoch: as_examples(train, shuffle=True), loss_fn, epochs=est.epochs,
+        song_model, lambda epoch: as_examples(train, shuffle=True), loss_fn, epochs=epochs,
         optimizer=est.optimizer, learning_rate=est._learning_rate(), weight_decay=est.weight_decay,
         warmup_ratio=est.warmup_ratio, max_grad_norm=est.max_grad_norm,
         evaluate=evaluate if len(valid) else None, patience=est.early_stopping_patience,
         device=device, show_progress_bar=est.show_progress_bar, desc="Fine-tuning",
         checkpoint=est._checkpoint("finetune", seed, targets, train, texts),
     )
-    if est.lora:
-        model = song_model.encoder.merge_and_unload()
-        wrapper = BertEncoder.from_model(model, tokenizer, **wrapper.get_params())
-    return wrapper, head, history
+    return _merged(est, wrapper, song_model), head, history
+
+
+def contrastive(est, texts, targets, train, seed):
+    """Contrastive fine-tuning of an encoder on the labels (SetFit's first step); ``(encoder, history)``.
+
+    Each batch of training songs gives every pair of its songs: the cosine of two song vectors
+    is pulled towards 1 for songs of the same class and towards 0 for songs of different
+    classes (SetFit's ``CosineSimilarityLoss``, over all the pairs in the batch rather than
+    sampled pairs: each song is encoded once per epoch).  No head is trained here.
+    """
+    wrapper, model, windows_of, ids = _trainable_encoder(est, texts, changes=True)
+    device = est._device()
+    song_model = SongModel(model, nn.Identity(), wrapper.pooling_).to(device)
+    y = torch.as_tensor(targets)
+    rng = np.random.default_rng(seed)
+    pad = wrapper.tokenizer_.pad_token_id or 0
+    size = est.batch_size
+
+    def batches(epoch):
+        return [(batch, y[positions]) for positions, batch in
+                song_batches(train, windows_of, ids, size, rng, pad) if len(positions) > 1]
+
+    epochs = epochs_for_steps(est.contrastive_epochs, len(train), size, est.min_steps)
+    history = train_loop(
+        song_model, batches, pair_loss, epochs=epochs, optimizer=est.optimizer,
+        learning_rate=est.contrastive_learning_rate, weight_decay=est.weight_decay,
+        warmup_ratio=0.1, max_grad_norm=est.max_grad_norm, device=device,
+        show_progress_bar=est.show_progress_bar, desc="Contrastive",
+        checkpoint=est._checkpoint("contrastive", seed, targets, train, texts),
+    )
+    return _merged(est, wrapper, song_model), history
+
+
+def pair_loss(vectors, labels):
+    """Mean squared error between the cosine of every pair of ``vectors`` and 1 (same label) or 0."""
+    unit = torch.nn.functional.normalize(vectors, dim=1)
+    cosine = unit @ unit.T
+    same = (labels[:, None] == labels[None, :]).to(cosine.dtype)
+    pairs = ~torch.eye(len(labels), dtype=torch.bool, device=cosine.device)
+    return ((cosine - same)[pairs] ** 2).mean()
+
+
+def epochs_for_steps(epochs, n_songs, batch_size, min_steps):
+    """``epochs``, raised so that training takes at least ``min_steps`` optimiser steps.
+
+    A small training set gives few batches per epoch: 200 songs in batches of 16 are 13 steps, and
+    4 epochs (52 steps) are too few for a transformer to move.
+    """
+    per_epoch = max(1, -(-n_songs // batch_size))
+    if not epochs or not min_steps:
+        return epochs
+    return max(epochs, -(-min_steps // per_epoch))
+
+
+def _trainable_encoder(est, texts, *, changes):
+    """``(encoder wrapper, model to train, windows per song, window token ids)`` for ``texts``.
+
+    The caller's encoder is copied when training ``changes`` it; LoRA adapters are added with
+    ``est.lora``.
+    """
+    wrapper = est._base_encoder()
+    if changes and est._given_encoder() is not None:  # never change the caller's encoder
+        wrapper = wrapper.copy()
+    model = _add_lora(wrapper.model_, est) if getattr(est, "lora", False) else wrapper.model_
+    chunks = wrapper.chunk(texts)
+    windows_of = [[] for _ in texts]
+    for w, s in enumerate(chunks["song"]):
+        windows_of[s].append(w)
+    return wrapper, model, windows_of, chunks["input_ids"]
+
+
+def _merged(est, wrapper, song_model):
+    """The trained encoder as a :class:`BertEncoder` (LoRA adapters merged into its weights)."""
+    if not getattr(est, "lora", False):
+        return wrapper
+    model = song_model.encoder.merge_and_unload()
+    return BertEncoder.from_model(model, wrapper.tokenizer_, **wrapper.get_params())
 
 
 def _add_lora(model, est):

@@ -15,6 +15,17 @@ class FineTunedBertClassifier(SongEstimator):
     a song's vector is the mean of its windows' pooled vectors, in training and
     in prediction alike, and the head predicts from it.
 
+    Training adapts to the size of the data (see docs/models.md, "Small labelled sets"):
+
+    - ``strategy="finetune"`` trains encoder and head together for ``epochs``, raised so that
+      training takes at least ``min_steps`` optimiser steps;
+    - ``strategy="contrastive"`` is the few-shot way of SetFit (Tunstall et al. 2022, "Efficient
+      Few-Shot Learning Without Prompts"): the encoder is first tuned so that songs of the same
+      mood have close vectors and songs of different moods distant ones (every pair of songs in a
+      batch, cosine pulled towards 1 or 0), then a head is trained on its frozen vectors;
+    - ``strategy="auto"`` (the default) is contrastive below ``few_shot_below`` training songs
+      (classification only), fine-tuning above.
+
     Parameters
     ----------
     encoder : BertEncoder, str or path, default=None
@@ -45,11 +56,24 @@ class FineTunedBertClassifier(SongEstimator):
         Encoder layers to adapt (all when None).
     dropout : float, default=0.1
         Dropout before the head.
+    strategy : {"auto", "finetune", "contrastive"}, default="auto"
+        How the encoder is trained (see above).  The strategy a fit used is ``strategy_``.
+    few_shot_below : int, default=500
+        ``strategy="auto"`` is contrastive below this many training songs.
+    min_steps : int or None, default=100
+        Fewest optimiser steps of fine-tuning and of the contrastive step: ``epochs`` (or
+        ``contrastive_epochs``) are raised to reach it on a small training set.
+    contrastive_epochs : int, default=4
+    contrastive_learning_rate : float, default=5e-5
+        The contrastive step's epochs and learning rate (batches of ``batch_size`` songs).
+    head_epochs, head_learning_rate, head_patience : default 100, 1e-3, 10
+        Training of a head on frozen song vectors (after the contrastive step).
     objective, text_column, clean, pooling, max_length, stride, max_chunks,
     random_state, device, show_progress_bar, class_weight, checkpoint_dir
         As in :class:`SimpleBertClassifier`.
     """
 
+    strategy: str = "auto"
     epochs: int = 4
     batch_size: int = 16
     learning_rate: float | None = None
@@ -61,13 +85,25 @@ class FineTunedBertClassifier(SongEstimator):
     lora_dropout: float = 0.1
     lora_target_modules: tuple = ("query", "value")
     lora_layers: tuple | None = None
+    head_epochs: int = 100
+    head_learning_rate: float = 1e-3
+    head_patience: int | None = 10
 
     def fit(self, X, y) -> FineTunedBertClassifier:
         texts = self._fit_texts(X)
         targets = self._targets(y, len(texts))
         with self._seeded() as seed:
             train, valid = self._split(targets, seed)
-            self.encoder_, self.head_, self.history_ = self._finetune(texts, targets, train, valid, seed)
+            self.strategy_ = self._resolve_strategy(len(train))
+            if self.strategy_ == "contrastive":
+                self.history_ = self._contrastive_head(texts, targets, train, valid, seed, hidden_size=None,
+                                                       **self._head_settings())
+            else:
+                self.encoder_, self.head_, self.history_ = self._finetune(texts, targets, train, valid, seed)
         self.head_config_ = {"in_dim": self.encoder_.embedding_dim_, "n_out": self._n_outputs,
                              "hidden_size": None, "dropout": self.dropout}
         return self
+
+    def _head_settings(self):
+        """How a head on frozen song vectors trains (after the contrastive step, and tBERT's second stage)."""
+        return dict(epochs=self.head_epochs, learning_rate=self.head_learning_rate, patience=self.head_patience)

@@ -36,6 +36,14 @@ class SimpleBertClassifier(SongEstimator):
     validation_fraction : float, default=0.1
         Share of the training songs held out for early stopping (0 to use all).
     early_stopping_patience : int or None, default=10
+    strategy : {"frozen", "contrastive", "auto"}, default="frozen"
+        ``"frozen"``: the encoder as it is (the study's model).  ``"contrastive"``: the encoder is
+        first tuned on pairs of training songs (SetFit's few-shot step, see
+        :class:`FineTunedBertClassifier`), then frozen under the MLP.  ``"auto"``: contrastive
+        below ``few_shot_below`` training songs, frozen above.
+    few_shot_below, min_steps, contrastive_epochs, contrastive_learning_rate
+        As in :class:`FineTunedBertClassifier` (used by the contrastive step only; its batches
+        have ``batch_size`` songs).
     objective : {"classification", "regression"}, default="classification"
     text_column : str, default="lyrics"
         Column of a DataFrame ``X`` holding the lyrics.
@@ -65,9 +73,10 @@ class SimpleBertClassifier(SongEstimator):
         Per-epoch ``train_loss``, ``valid_loss``, ``seconds``, ``samples_per_s``.
     """
 
-    _label_trained_vectors = False  # a frozen encoder's vectors
+    _strategies = ("frozen", "contrastive", "auto")
 
     hidden_size: int = 256
+    strategy: str = "frozen"
     epochs: int = 100
     batch_size: int = 32
     learning_rate: float | None = 1e-3
@@ -77,19 +86,28 @@ class SimpleBertClassifier(SongEstimator):
         """Train the head.  ``embeddings`` (n_songs x dim) skips encoding if given."""
         texts = self._fit_texts(X)
         targets = self._targets(y, len(texts))
-        self.encoder_ = self._base_encoder()
-        if embeddings is None:
-            embeddings = self._encode(texts)
-        embeddings = np.asarray(embeddings, dtype=np.float32)
-        if embeddings.shape[0] != len(texts):
-            raise ValueError(f"embeddings has {embeddings.shape[0]} rows for {len(texts)} songs")
+        head = dict(hidden_size=self.hidden_size, epochs=self.epochs, learning_rate=self.learning_rate,
+                    patience=self.early_stopping_patience)
         with self._seeded() as seed:
             train, valid = self._split(targets, seed)
-            self.head_, self.history_ = self._train_head(
-                embeddings, targets, train, valid, hidden_size=self.hidden_size,
-                epochs=self.epochs, learning_rate=self.learning_rate,
-                patience=self.early_stopping_patience, seed=seed,
-            )
-        self.head_config_ = {"in_dim": int(embeddings.shape[1]), "n_out": self._n_outputs,
+            self.strategy_ = self._resolve_strategy(len(train))
+            if self.strategy_ == "contrastive":
+                if embeddings is not None:
+                    raise ValueError("embeddings= are a frozen encoder's vectors: they cannot be given with "
+                                     "strategy='contrastive', which tunes the encoder first")
+                self.history_ = self._contrastive_head(texts, targets, train, valid, seed, **head)
+            else:
+                self.encoder_ = self._base_encoder()
+                embeddings = self._encode(texts) if embeddings is None else embeddings
+                embeddings = np.asarray(embeddings, dtype=np.float32)
+                if embeddings.shape[0] != len(texts):
+                    raise ValueError(f"embeddings has {embeddings.shape[0]} rows for {len(texts)} songs")
+                self.head_, self.history_ = self._train_head(embeddings, targets, train, valid, seed=seed, **head)
+        self.head_config_ = {"in_dim": self.encoder_.embedding_dim_, "n_out": self._n_outputs,
                              "hidden_size": self.hidden_size, "dropout": self.dropout}
         return self
+
+    @property
+    def _label_trained_vectors(self):
+        """Frozen encoder vectors are not trained on the labels; a contrastively tuned encoder's are."""
+        return getattr(self, "strategy_", "frozen") == "contrastive"

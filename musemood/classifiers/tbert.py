@@ -46,7 +46,11 @@ class TBertClassifier(FineTunedBertClassifier):
     hidden_size : int, default=128
         Width of the tBERT hidden layer (its activations are :meth:`embed`).
     head_epochs, head_learning_rate, head_patience : default 100, 1e-3, 10
-        Training of the head in two-stage mode.
+        Training of the head in two-stage mode (and after a contrastive step).
+    strategy : {"auto", "finetune", "contrastive"}, default="auto"
+        As in :class:`FineTunedBertClassifier`, for the text block: with ``"contrastive"`` the
+        encoder is tuned on pairs of songs, then the tBERT head is trained on its frozen
+        vectors ⊕ topics ⊕ audio (in either ``mode``).
     **other parameters
         As in :class:`FineTunedBertClassifier`.
 
@@ -61,9 +65,6 @@ class TBertClassifier(FineTunedBertClassifier):
     audio_columns: tuple | None = schema.AUDIO_FEATURES
     mode: str = "two_stage"
     hidden_size: int = 128
-    head_epochs: int = 100
-    head_learning_rate: float = 1e-3
-    head_patience: int | None = 10
 
     def _param_options(self):
         return {"mode": MODES}
@@ -83,18 +84,19 @@ class TBertClassifier(FineTunedBertClassifier):
                 self.audio_ = AudioFeatureEncoder(columns=tuple(self.audio_columns))
                 self.audio_.fit(X.iloc[train] if hasattr(X, "iloc") else X)
             extra = self._extra(X, texts)
-            if self.mode == "joint":
+            self.strategy_ = self._resolve_strategy(len(train))
+            if self.strategy_ == "contrastive":
+                self.history_ = self._contrastive_head(texts, targets, train, valid, seed, extra=extra,
+                                                       hidden_size=self.hidden_size, **self._head_settings())
+            elif self.mode == "joint":
                 self.encoder_, self.head_, self.history_ = self._finetune(
                     texts, targets, train, valid, seed, extra=extra, head_hidden=self.hidden_size
                 )
             else:
                 self.encoder_, _, tuned = self._finetune(texts, targets, train, valid, seed)
                 features = self._join(self._encode(texts), extra)
-                self.head_, head = self._train_head(
-                    features, targets, train, valid, hidden_size=self.hidden_size,
-                    epochs=self.head_epochs, learning_rate=self.head_learning_rate,
-                    patience=self.head_patience, seed=seed,
-                )
+                self.head_, head = self._train_head(features, targets, train, valid, hidden_size=self.hidden_size,
+                                                    seed=seed, **self._head_settings())
                 self.history_ = [dict(r, stage="fine_tuning") for r in tuned] + [
                     dict(r, stage="head") for r in head
                 ]
