@@ -107,6 +107,15 @@ def test_contrastive_strategy_tunes_the_encoder_then_trains_a_head(tiny_bert, te
     assert model._label_trained_vectors and (make != "simple" or not frozen._label_trained_vectors)
 
 
+def test_simple_bert_head_takes_the_width_of_given_embeddings(tiny_bert, text_data, tmp_path):
+    (X, y), _ = text_data
+    vectors = np.random.default_rng(0).normal(size=(len(X), 5)).astype(np.float32)  # not the encoder's width
+    model = SimpleBertClassifier(tiny_bert, hidden_size=8, epochs=2, **FAST).fit(X, y, embeddings=vectors)
+    assert model.head_config_["in_dim"] == 5
+    model.save(tmp_path / "m")
+    assert SimpleBertClassifier.load(tmp_path / "m").head_config_["in_dim"] == 5
+
+
 def test_contrastive_pairs_pull_same_labels_together():
     import torch
 

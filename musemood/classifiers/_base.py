@@ -329,12 +329,16 @@ class SongEstimator(TextEstimator):
         """SetFit's two steps: the encoder tuned contrastively on the labels, then a head trained on its
         frozen vectors (joined with ``extra``).  Sets ``encoder_`` and ``head_``; returns the history."""
         self.encoder_, tuned = contrastive(self, texts, targets, train, seed)
-        vectors = self._encode(texts)
-        vectors = vectors.numpy() if torch.is_tensor(vectors) else np.asarray(vectors, dtype=np.float32)
-        features = vectors if extra is None else np.hstack([vectors, extra]).astype(np.float32)
+        features = self._join(self._encode(texts), extra)
         self.head_, trained = self._train_head(features, targets, train, valid, hidden_size=hidden_size,
                                                seed=seed, **head)
         return [dict(r, stage="contrastive") for r in tuned] + [dict(r, stage="head") for r in trained]
+
+    @staticmethod
+    def _join(vectors, extra):
+        """Song vectors (array or tensor) as an array, with ``extra`` columns joined when given."""
+        vectors = vectors.numpy() if torch.is_tensor(vectors) else np.asarray(vectors)
+        return vectors if extra is None else np.hstack([vectors, extra]).astype(np.float32)
 
     # --------------------------------------------------------------- training
     def _train_head(self, features, targets, train, valid, **settings):

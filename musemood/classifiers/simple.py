@@ -103,7 +103,7 @@ class SimpleBertClassifier(SongEstimator):
                 if embeddings.shape[0] != len(texts):
                     raise ValueError(f"embeddings has {embeddings.shape[0]} rows for {len(texts)} songs")
                 self.head_, self.history_ = self._train_head(embeddings, targets, train, valid, seed=seed, **head)
-        self.head_config_ = {"in_dim": self.encoder_.embedding_dim_, "n_out": self._n_outputs,
+        self.head_config_ = {"in_dim": int(self.head_.shift.shape[0]), "n_out": self._n_outputs,
                              "hidden_size": self.hidden_size, "dropout": self.dropout}
         return self
 

@@ -144,11 +144,6 @@ class TBertClassifier(FineTunedBertClassifier):
         logger.info("no audio features given with the texts: using the training songs' medians")
         return pd.DataFrame({c: np.full(n, np.nan) for c in self.audio_.columns})
 
-    @staticmethod
-    def _join(vectors, extra):
-        vectors = vectors.numpy() if torch.is_tensor(vectors) else np.asarray(vectors)
-        return vectors if extra is None else np.hstack([vectors, extra]).astype(np.float32)
-
     def _save_extra(self, path):
         if self.topics_ is not None:
             self.topics_.save(path / "topics")
