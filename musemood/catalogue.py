@@ -22,6 +22,21 @@ from .text import normalize_title
 logger = logging.getLogger(__name__)
 
 
+def _one_chunk(column: pd.Series) -> pd.Series:
+    """``column`` with its Arrow-backed strings in one chunk (other columns as they are).
+
+    A Parquet file read back gives a string column in several chunks, and taking 10 rows
+    from a 1M-song column in 8 chunks cost 2.2 ms (0.05 ms from one chunk): twice per
+    recommendation, more than its vector search.
+    """
+    if not isinstance(column.dtype, pd.StringDtype) or column.dtype.storage != "pyarrow":
+        return column
+    data = column.array.__arrow_array__()  # the ChunkedArray behind the column
+    if getattr(data, "num_chunks", 1) <= 1:
+        return column
+    return pd.Series(pd.array(data.combine_chunks(), dtype=column.dtype), index=column.index, name=column.name)
+
+
 class SongNotFoundError(LookupError):
     """No catalogue song matches the title; ``suggestions`` holds the closest titles."""
 
@@ -114,6 +129,8 @@ class SongCatalogue:
 
     def _index(self):
         songs = self.songs_
+        for column in songs.columns:  # one Arrow chunk per column: see _one_chunk
+            songs[column] = _one_chunk(songs[column])
         titles = np.asarray([normalize_title(t) for t in songs[schema.TITLE].fillna("")], dtype=object)
         self.norm_artists_ = np.asarray([normalize_title(a) for a in songs[schema.ARTIST].fillna("")], dtype=object)
         self._title_order = np.argsort(titles, kind="stable")

@@ -282,3 +282,28 @@ def test_keyword_rows_lose_repeats_and_keep_their_order():
         np.testing.assert_array_equal(_dedupe_rows(keywords), one_row_at_a_time(keywords))
     np.testing.assert_array_equal(_dedupe_rows(np.array([[3, -1, 3, 2, 3, 5]])), [[3, 2, 5, -1, -1, -1]])
 
+
+
+def test_a_catalogue_keeps_its_strings_in_one_chunk(tmp_path):
+    """A large Parquet file read back gives string columns in several Arrow chunks, and taking a few
+    rows from many chunks cost more than a whole vector search at 1M songs, so a catalogue joins
+    them (same values, same dtype), when fitted and when loaded."""
+    import pyarrow as pa
+
+    from musemood.catalogue import SongCatalogue
+
+    def chunked(values):
+        return pd.array(pa.chunked_array([values[i:i + 8] for i in range(0, len(values), 8)]), dtype="string")
+
+    titles, artists = [f"song {i}" for i in range(50)], [f"band {i % 7}" for i in range(50)]
+    moods = ["happy", "sad", None, "calm", "sad"] * 10
+    songs = pd.DataFrame({"title": chunked(titles), "artist": chunked(artists), "label": chunked(moods)})
+    assert songs["title"].array.__arrow_array__().num_chunks == 7
+    fitted = SongCatalogue().fit(songs)
+    for catalogue in (fitted, SongCatalogue.load(fitted.save(tmp_path / "cat"))):
+        for column in ("title", "artist", "mood"):
+            assert catalogue.songs_[column].array.__arrow_array__().num_chunks == 1
+            assert catalogue.songs_[column].dtype == "string"
+        assert catalogue.songs_["title"].tolist() == titles
+        assert catalogue.songs_["mood"].isna().tolist() == [m is None for m in moods]
+        assert catalogue.find("song 17") == (17, None)
