@@ -57,9 +57,8 @@ def load_task(name):
         pool, test = (pd.read_csv(folder / f"{part}.csv") for part in ("train", "test"))
         if name.startswith("binary"):
             pool, test = (d[d["label"].isin(["joy", "sadness"])] for d in (pool, test))
-            if name == "binary-natural":
-                return pool, test, _balanced_draw, 64, None
-            test = pd.concat([g.sample(283, random_state=0) for _, g in test.groupby("label")])
+            if name == "binary":
+                test = pd.concat([g.sample(283, random_state=0) for _, g in test.groupby("label")])
             return pool, test, _balanced_draw, 64, None
         _, test = train_test_split(test, test_size=1400, stratify=test["label"], random_state=0)
         return pool, test, _stratified_draw, 64, "balanced"
@@ -187,8 +186,8 @@ def table(results):
     stats = df.groupby(["task", "size", "model"]).agg(
         seeds=("seed", "nunique"), acc=("accuracy", "mean"), acc_sd=("accuracy", "std"),
         f1=("macro_f1", "mean"), f1_sd=("macro_f1", "std"), seconds=("train_seconds", "mean")).reset_index()
-    order = {m: i for i, m in enumerate(sorted(set(stats["model"]), key=lambda m: (m.split(":")[0] not in MODELS, m)))}
-    order.update({m: i - len(MODELS) for i, m in enumerate(MODELS)})
+    ranked = sorted(set(stats["model"]), key=lambda m: (MODELS.index(m) if m in MODELS else len(MODELS), m))
+    order = {m: i for i, m in enumerate(ranked)}  # MODELS' order, then variants such as finetune:50
     stats = stats.sort_values(["task", "size", "model"], key=lambda c: c.map(order) if c.name == "model" else c)
     for r in stats.itertuples():
         # strategy="auto" splits its training songs like any fit: 90% train (validation_fraction=0.1)
