@@ -207,10 +207,23 @@ class LexicalIndex:
         return sp.csr_matrix((data, term_ids, [0, len(term_ids)]), shape=(1, len(self.terms_)))
 
     def scores(self, term_ids):
-        """Every song that contains a query term, with its score: ``(song_ids, scores)``, ids ascending."""
-        row = (self.query_vector(term_ids) @ self.postings_).tocsr()
-        row.sort_indices()
-        return row.indices.astype(np.int64), row.data
+        """Every song that contains a query term, with its score: ``(song_ids, scores)``, ids ascending.
+
+        The query's posting lists are joined and merged by song (a stable sort of a few sorted runs,
+        then one sum per song): at a million songs this took half the time of scipy's sparse product
+        and its index sort.
+        """
+        query = self.query_vector(term_ids)
+        postings = self.postings_
+        starts, stops = postings.indptr[query.indices], postings.indptr[query.indices + 1]
+        if not len(starts) or not (stops - starts).any():
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        songs = np.concatenate([postings.indices[a:b] for a, b in zip(starts, stops)])
+        weights = np.concatenate([w * postings.data[a:b] for w, a, b in zip(query.data, starts, stops)])
+        order = np.argsort(songs, kind="stable")  # merges the runs; keeps each song's terms in term order
+        songs, weights = songs[order], weights[order]
+        first = np.flatnonzero(np.r_[True, songs[1:] != songs[:-1]])
+        return songs[first].astype(np.int64), np.add.reduceat(weights, first).astype(np.float32, copy=False)
 
     def search(self, term_ids, top_k=100, *, exclude=None, mask=None):
         """The ``top_k`` best songs for a keyword query: ``(song_ids, scores)``, best first."""

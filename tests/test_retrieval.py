@@ -54,6 +54,28 @@ def test_tfidf_scoring_is_a_cosine_with_scikit_learn_weights():
     assert set(ids) == set(np.flatnonzero(expected))
 
 
+@pytest.mark.parametrize("scoring", ["tfidf", "bm25"])
+def test_scores_equal_the_sparse_product_of_query_and_postings(scoring):
+    rng = np.random.default_rng(3)
+    counts = sp.random(2_000, 300, density=0.03, random_state=4, format="csr", dtype=np.float32)
+    counts.data = rng.integers(1, 6, len(counts.data)).astype(np.float32)
+    index = LexicalIndex.from_counts(counts, [f"t{i}" for i in range(300)], scoring=scoring)
+    for size in (1, 2, 7, 40):
+        terms = rng.choice(300, size, replace=False)
+        product = (index.query_vector(terms) @ index.postings_).tocsr()
+        product.sort_indices()
+        ids, scores = index.scores(terms)
+        assert ids.dtype == np.int64 and scores.dtype == np.float32
+        np.testing.assert_array_equal(ids, product.indices)
+        np.testing.assert_allclose(scores, product.data, rtol=1e-6)
+    empty = counts.tolil()
+    empty[:, 0] = 0  # a term no song contains any more
+    index = LexicalIndex.from_counts(empty.tocsr(), [f"t{i}" for i in range(300)], scoring=scoring)
+    for terms in ([], [0]):
+        ids, scores = index.scores(terms)
+        assert ids.dtype == np.int64 and scores.dtype == np.float32 and not len(ids) and not len(scores)
+
+
 def test_search_excludes_masks_and_ranks():
     index = LexicalIndex(min_df=1, max_df=1.0).fit(DOCS)
     q = index.term_ids(["summer", "beach"])
