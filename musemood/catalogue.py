@@ -138,6 +138,8 @@ class SongCatalogue:
         self.norm_titles_ = titles
         self._keys = None  # search keys, built on first use
         self.moods_ = songs["mood"].fillna("").to_numpy(dtype=object)
+        self.mood_names_ = sorted(set(self.moods_) - {""})
+        self._mood_masks = {}  # mood -> read-only mask, made on first use (a scan of 1M objects: 20 ms)
         self.labelled_ = songs["mood"].notna().to_numpy()
         self.clusters_ = songs["cluster"].to_numpy()
 
@@ -195,6 +197,18 @@ class SongCatalogue:
         lo = np.searchsorted(self._sorted_titles, key, side="left")
         hi = np.searchsorted(self._sorted_titles, key, side="right")
         return np.sort(self._title_order[lo:hi])
+
+    def mood_mask(self, mood: str | None) -> np.ndarray | None:
+        """Which songs have ``mood`` (``None`` for no mood filter); an unknown mood is a ValueError."""
+        if mood is None:
+            return None
+        if mood not in self.mood_names_:
+            raise ValueError(f"unknown mood {mood!r}; the catalogue's moods are {self.mood_names_}")
+        if mood not in self._mood_masks:
+            mask = self.moods_ == mood
+            mask.flags.writeable = False
+            self._mood_masks[mood] = mask
+        return self._mood_masks[mood]
 
     def same_song(self, row: int) -> np.ndarray:
         """Rows of the same song (same title and artist: re-releases), ``row`` included."""

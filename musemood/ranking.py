@@ -127,8 +127,11 @@ class HybridRetriever:
         return pos[order]
 
     # --------------------------------------------------------------- results
-    def results(self, query: dict, cand: dict, order: np.ndarray, weights: dict) -> pd.DataFrame:
-        """The ranked songs as a DataFrame with scores and a reason per song (``attrs["query"]`` too)."""
+    def results(self, query: dict, cand: dict, order: np.ndarray, weights: dict, *, as_frame: bool = True):
+        """The ranked songs with scores and a reason per song: a DataFrame (the query described in
+        ``attrs["query"]``), or with ``as_frame=False`` a dict ``{"query": ..., "results": [one dict
+        per song]}`` of plain Python values, ready for JSON (pandas costs more than the rest of this
+        method at ten rows)."""
         cat = self.catalogue
         ids = cand["ids"][order]
         scores = combine(cand, weights)[order]
@@ -137,16 +140,21 @@ class HybridRetriever:
         words = [[str(terms[t]) for t in row] for row in shared]
         clusters = cat.clusters_[ids].tolist()
         # one take per column (a pandas lookup per cell cost more than the search)
-        out = pd.DataFrame({
+        columns = {
             "rank": np.arange(1, len(ids) + 1), "title": cat.songs_[schema.TITLE].array.take(ids).tolist(),
             "artist": cat.songs_[schema.ARTIST].array.take(ids).tolist(),
             "mood": [m or None for m in cat.moods_[ids]], "cluster": clusters, "score": scores.astype(float),
             "similarity": cand["cosine"][order].astype(float), "lexical": cand["lexical"][order].astype(float),
             "shared_keywords": words,
             "why": [_why(w, query, cand, p, c) for w, p, c in zip(words, order, clusters)],
-        }, columns=RESULT_COLUMNS)
-        out.attrs["query"] = {k: query.get(k) for k in ("title", "artist", "mood", "cluster", "text", "note")}
-        out.attrs["query"]["keywords"] = [str(terms[t]) for t in query["terms"][:20]]
+        }
+        described = {k: query.get(k) for k in ("title", "artist", "mood", "cluster", "text", "note")}
+        described["keywords"] = [str(terms[t]) for t in query["terms"][:20]]
+        if not as_frame:
+            values = [columns[c].tolist() if isinstance(columns[c], np.ndarray) else columns[c] for c in RESULT_COLUMNS]
+            return {"query": described, "results": [dict(zip(RESULT_COLUMNS, row)) for row in zip(*values)]}
+        out = pd.DataFrame(columns, columns=RESULT_COLUMNS)
+        out.attrs["query"] = described
         return out
 
     # ----------------------------------------------------------- persistence

@@ -238,13 +238,16 @@ class Recommender:
 
     # ============================================================= recommend
     def recommend(self, title: str | None = None, top_k: int = 10, *, artist: str | None = None,
-                  text: str | None = None, mood: str | None = None, method: str = "rerank") -> pd.DataFrame:
+                  text: str | None = None, mood: str | None = None, method: str = "rerank",
+                  as_frame: bool = True) -> pd.DataFrame | dict:
         """Songs like ``title`` (or like free ``text``), best first, as a DataFrame.
 
         Columns: rank, title, artist, mood, cluster, score, similarity (cosine of song
         vectors), lexical (keyword score), shared_keywords and why.  ``mood`` keeps only
         songs with that mood label.  ``method`` ranks by "rerank" (default), "lexical" or
         "embedding" alone.  The query is described in ``result.attrs["query"]``.
+        ``as_frame=False`` returns ``{"query": ..., "results": [...]}`` instead, one dict of
+        plain Python values per song (what ``musemood serve`` sends; no pandas on the way).
         """
         self._check_fitted()
         if method not in METHODS:
@@ -252,12 +255,7 @@ class Recommender:
         check_top_k(top_k)
         if (title is None) == (text is None):
             raise ValueError("give either a song title or text=, not both or neither")
-        mask = None
-        if mood is not None:
-            moods = sorted({m for m in self.catalogue_.moods_ if m})
-            if mood not in moods:
-                raise ValueError(f"unknown mood {mood!r}; the catalogue's moods are {moods}")
-            mask = self.catalogue_.moods_ == mood
+        mask = self.catalogue_.mood_mask(mood)
         if title is not None:
             song, note = self.catalogue_.find(title, artist)
             query = self.retriever_.song_query(song)
@@ -267,13 +265,15 @@ class Recommender:
             query = self.retriever_.text_query(text, self.embedder_.embed_text(clean_lyrics(text), self.vectorizer_))
         cand = self.retriever_.candidates(query, mask)
         order = self.retriever_.rank(cand, method, self.weights_)[:top_k]
-        return self.retriever_.results(query, cand, order, self.weights_)
+        return self.retriever_.results(query, cand, order, self.weights_, as_frame=as_frame)
 
-    def recommend_many(self, queries: Sequence, top_k: int = 10, *, mood=None, method="rerank") -> list:
-        """:meth:`recommend` for a batch: one DataFrame per query, in order.
+    def recommend_many(self, queries: Sequence, top_k: int = 10, *, mood=None, method="rerank",
+                       as_frame=True) -> list:
+        """:meth:`recommend` for a batch: one DataFrame per query (a dict with ``as_frame=False``), in order.
 
         Each query is a title, a ``(title, artist)`` pair, or a dict of :meth:`recommend`'s
-        arguments (``{"text": "summer nights"}``, ``{"title": ..., "artist": ...}``).
+        arguments (``{"text": "summer nights"}``, ``{"title": ..., "artist": ..., "mood": "sad"}``);
+        arguments a dict gives win over the batch's.
         """
         if isinstance(queries, (str, bytes, dict)) or not hasattr(queries, "__iter__"):
             raise TypeError("recommend_many takes a list of queries (titles, (title, artist) pairs or dicts); "
@@ -284,7 +284,8 @@ class Recommender:
                 query = {"title": query}
             elif isinstance(query, tuple):
                 query = dict(zip(("title", "artist"), query))
-            out.append(self.recommend(top_k=top_k, mood=mood, method=method, **query))
+            arguments = {"top_k": top_k, "mood": mood, "method": method, "as_frame": as_frame}
+            out.append(self.recommend(**{**arguments, **query}))
         return out
 
     # ========================================================= tune/evaluate

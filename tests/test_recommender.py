@@ -45,6 +45,24 @@ def test_recommend_a_song(fitted, catalogue):
     assert shared.map(len).min() >= 1 and set(shared.iloc[0]) <= set(query["keywords"])
 
 
+@pytest.mark.parametrize("query", [{"title": 3}, {"text": "summer nights by the sea"}, {"title": 8, "mood": "sad"}])
+def test_records_hold_what_the_frame_holds(fitted, catalogue, query):
+    import json
+
+    if "title" in query:
+        query = {**query, "title": catalogue.iloc[query["title"]]["title"],
+                 "artist": catalogue.iloc[query["title"]]["artist"]}
+    frame = fitted.recommend(top_k=6, **query)
+    records = fitted.recommend(top_k=6, as_frame=False, **query)
+    assert set(records) == {"query", "results"} and records["query"] == frame.attrs["query"]
+    assert [list(r) for r in records["results"]] == [list(frame.columns)] * len(frame)
+    expected = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    assert records["results"] == expected
+    assert json.loads(json.dumps(records, allow_nan=False)) == records  # plain Python values only
+    many = fitted.recommend_many([query], top_k=6, as_frame=False, mood="happy")  # a query's own mood wins
+    assert many == [records if "mood" in query else fitted.recommend(top_k=6, as_frame=False, mood="happy", **query)]
+
+
 def test_each_method_ranks_by_its_own_score(fitted, catalogue):
     title = catalogue.iloc[5]["title"]
     lexical = fitted.recommend(title, 10, artist=catalogue.iloc[5]["artist"], method="lexical")
@@ -84,6 +102,16 @@ def test_free_text_and_mood_filter(fitted):
         fitted.recommend(text="rain", mood="furious")
     with pytest.raises(ValueError, match="either a song title or text"):
         fitted.recommend()
+
+
+def test_mood_masks_are_made_once_and_cannot_be_changed(fitted):
+    cat = fitted.catalogue_
+    assert cat.mood_names_ == sorted(set(cat.moods_) - {""}) and cat.mood_mask(None) is None
+    mask = cat.mood_mask("happy")
+    np.testing.assert_array_equal(mask, cat.moods_ == "happy")
+    assert cat.mood_mask("happy") is mask and not mask.flags.writeable
+    with pytest.raises(ValueError, match=r"unknown mood 'furious'; the catalogue's moods are \['happy', 'sad'\]"):
+        cat.mood_mask("furious")
 
 
 def test_tuned_weights_and_evaluation(fitted):

@@ -112,8 +112,6 @@ def test_lexical_index_round_trips(tmp_path):
 @pytest.mark.parametrize("params", [{}, {"min_df": 3, "max_df": 0.3}, {"min_df": 0.01, "max_df": 40},
                                     {"ngram_range": (1, 2), "stop_words": None}])
 def test_counting_in_chunks_equals_one_count_vectorizer_pass(params):
-    from sklearn.feature_extraction.text import CountVectorizer
-
     from musemood.datasets import load_demo
     from musemood.text import clean_texts
 
