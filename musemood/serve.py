@@ -15,6 +15,7 @@ Needs the ``serve`` extra: ``pip install "musemood[serve]"``.
 """
 
 
+import functools
 import json
 import logging
 import math
@@ -307,13 +308,18 @@ def map_page(rec, offset=0, limit=5_000):
     return json.loads(map_page_json(rec, offset, limit))
 
 
+PLOTLY_BUNDLE = "plotly-gl2d.min.js"
+"""The plotly.js the map page loads: plotly's gl2d partial bundle (scattergl and the core, 1.6 MB
+against 4.8 MB for the whole of plotly.js), shipped in ``musemood/web`` with its MIT licence;
+``scripts/update-plotly.sh`` refreshes it from npm."""
+
+
+@functools.lru_cache(maxsize=1)
 def _plotly_js():
-    """plotly.js from the installed plotly package (no CDN: many servers are offline)."""
-    try:
-        from plotly.offline import get_plotlyjs
-    except ImportError:
-        raise ImportError("the song map page needs plotly: pip install \"musemood[serve]\"") from None
-    return get_plotlyjs()
+    """plotly.js from the installed musemood package (no CDN: many servers are offline)."""
+    from importlib.resources import files
+
+    return files("musemood.web").joinpath(PLOTLY_BUNDLE).read_text(encoding="utf-8")
 
 
 def map_page_html(config, *, plotly_src=None):
@@ -346,8 +352,9 @@ def write_map_html(rec, path, *, top_k=5, show_progress_bar=True):
     songs = data["points"]
     for row, title, artist in tqdm(zip(songs["row"], songs["title"], songs["artist"]), total=len(songs["row"]),
                                    desc="recommendations", unit="song", disable=not show_progress_bar):
-        result = rec.recommend(title, top_k, artist=artist)
-        recommendations[row] = _records(result[["title", "artist", "mood", "cluster", "score", "why"]])
+        result = rec.recommend(title, top_k, artist=artist, as_frame=False)["results"]
+        recommendations[row] = _plain([{k: r[k] for k in ("title", "artist", "mood", "cluster", "score", "why")}
+                                       for r in result])
     data["recommendations"] = recommendations
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):

@@ -105,6 +105,18 @@ def test_songs_search_and_map_pages(server, parts):
     assert server.get("/map", params={"offset": 10**6}).json()["points"]["row"] == []  # past the end: empty
 
 
+def test_the_page_loads_the_shipped_plotly_bundle(server):
+    from importlib.resources import files
+
+    page = server.get("/")
+    assert page.status_code == 200 and '<script src="static/plotly.min.js">' in page.text
+    js = server.get("/static/plotly.min.js")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("application/javascript")
+    assert js.text.startswith("/**\n* plotly.js (gl2d - minified) v") and "scattergl" in js.text
+    assert "max-age" in js.headers["cache-control"]
+    assert "MIT" in files("musemood.web").joinpath("plotly-LICENSE.txt").read_text()
+
+
 @pytest.mark.parametrize("method, path, payload, fix", [
     ("post", "/predict", {"texts": []}, "texts"),
     ("post", "/predict", {"texts": ["a"] * (MAX_BATCH + 1)}, "texts"),
@@ -262,7 +274,7 @@ def test_map_html_writes_one_self_contained_file(parts, tmp_path, capsys):
     out = tmp_path / "map.html"
     assert main(["map", "--recommender", str(folder), "--out", str(tmp_path / "plots"), "--html", str(out)]) == 0
     html = out.read_text()
-    assert "<script src=" not in html and "Plotly" in html  # plotly.js inlined: no server, no CDN
+    assert "<script src=" not in html and "plotly.js (gl2d - minified)" in html  # inlined: no server, no CDN
     config = html.split("const CONFIG = ", 1)[1].split(";\n", 1)[0]
     data = json.loads(config)["data"]
     assert len(data["points"]["row"]) == len(rec.map_.plot_index_) == len(data["recommendations"])
