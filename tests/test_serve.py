@@ -70,8 +70,10 @@ def test_recommend_by_title_and_by_text(server, parts):
     expected = rec.recommend(title, 4, artist=artist)
     assert [r["title"] for r in answer["results"]] == expected["title"].tolist()
     assert answer["results"][0]["why"] and answer["query"]["title"] == title
+    assert answer == rec.recommend(title, 4, artist=artist, as_frame=False)  # every field, every digit
     by_text = server.post("/recommend", json={"text": "rain on the window", "top_k": 3}).json()
     assert len(by_text["results"]) == 3 and by_text["query"]["text"] == "rain on the window"
+    assert by_text == rec.recommend(text="rain on the window", top_k=3, as_frame=False)
 
 
 def test_unknown_title_is_404_with_suggestions_and_ambiguous_is_409_with_artists(server, parts):
