@@ -278,13 +278,12 @@ class Recommender:
         if isinstance(queries, (str, bytes, dict)) or not hasattr(queries, "__iter__"):
             raise TypeError("recommend_many takes a list of queries (titles, (title, artist) pairs or dicts); "
                             "for one query use recommend()")
-        out = []
+        out, arguments = [], {"top_k": top_k, "mood": mood, "method": method, "as_frame": as_frame}
         for query in queries:
             if isinstance(query, str):
                 query = {"title": query}
             elif isinstance(query, tuple):
                 query = dict(zip(("title", "artist"), query))
-            arguments = {"top_k": top_k, "mood": mood, "method": method, "as_frame": as_frame}
             out.append(self.recommend(**{**arguments, **query}))
         return out
 

@@ -353,8 +353,9 @@ def write_map_html(rec, path, *, top_k=5, show_progress_bar=True):
     for row, title, artist in tqdm(zip(songs["row"], songs["title"], songs["artist"]), total=len(songs["row"]),
                                    desc="recommendations", unit="song", disable=not show_progress_bar):
         result = rec.recommend(title, top_k, artist=artist, as_frame=False)["results"]
-        recommendations[row] = _plain([{k: r[k] for k in ("title", "artist", "mood", "cluster", "score", "why")}
-                                       for r in result])
+        # plain values already; map_page_html makes the whole page JSON-ready once
+        recommendations[row] = [{k: r[k] for k in ("title", "artist", "mood", "cluster", "score", "why")}
+                                for r in result]
     data["recommendations"] = recommendations
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
