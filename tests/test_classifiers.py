@@ -70,6 +70,40 @@ def test_simple_bert_learns_from_lyrics(tiny_bert, text_data):
     assert model.history_ and "valid_loss" in model.history_[0]
 
 
+def test_training_keeps_the_epoch_of_the_best_validation_accuracy_ties_broken_by_the_loss():
+    import torch
+
+    from musemood.classifiers._nn import train_loop
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(2, 2)
+    x, y = torch.randn(8, 2), torch.tensor([0, 1] * 4)
+    # loss falls all along, accuracy peaks at epoch 3, where epoch 4 ties with a higher loss
+    scripted = iter([(0.9, 0.5), (0.8, 0.6), (0.7, 0.8), (0.75, 0.8), (0.5, 0.7), (0.4, 0.7), (0.3, 0.6)])
+    weights = []
+
+    def evaluate():
+        weights.append(model.weight.detach().clone())
+        loss, accuracy = next(scripted)
+        return {"valid_loss": loss, "valid_accuracy": accuracy}
+
+    history = train_loop(model, lambda epoch: [({"input": x}, y)], torch.nn.CrossEntropyLoss(), epochs=7,
+                         learning_rate=0.1, evaluate=evaluate, patience=3)
+    assert [r["valid_accuracy"] for r in history] == [0.5, 0.6, 0.8, 0.8, 0.7, 0.7]  # stopped: 3 without better
+    torch.testing.assert_close(model.weight.detach(), weights[2])  # epoch 3, not the lower losses after it
+
+
+def test_only_a_head_with_balanced_class_weights_is_judged_by_its_validation_accuracy(tiny_bert):
+    X, y = make_songs(60, 0, "text")
+    balanced = SimpleBertClassifier(tiny_bert, hidden_size=8, epochs=3, class_weight="balanced", **FAST).fit(X, y)
+    assert all(0 <= r["valid_accuracy"] <= 1 and "valid_loss" in r for r in balanced.history_)
+    plain = SimpleBertClassifier(tiny_bert, hidden_size=8, epochs=3, **FAST).fit(X, y)
+    regression = SimpleBertClassifier(tiny_bert, hidden_size=8, epochs=3, objective="regression",
+                                      class_weight="balanced", **FAST).fit(X, np.random.default_rng(0).random(len(X)))
+    for model in (plain, regression):
+        assert all("valid_accuracy" not in r and "valid_loss" in r for r in model.history_)
+
+
 def test_fine_tuned_bert_learns_from_lyrics_with_long_texts_chunked(tiny_bert, text_data):
     (X, y), (Xt, yt) = text_data
     model = fine_tuned(tiny_bert).fit(X, y)

@@ -124,9 +124,11 @@ def train_loop(
     """Train ``model``; return the per-epoch history and keep the best weights.
 
     ``batches(epoch)`` returns a list of ``(inputs, targets)``: ``inputs`` a dict
-    of model arguments.  ``evaluate()`` returns the validation loss (or ``None``);
-    with it, the weights of the best epoch are restored at the end and training
-    stops after ``patience`` epochs without improvement.
+    of model arguments.  ``evaluate()`` returns the validation loss (or ``None``),
+    or a dict of ``valid_loss`` and ``valid_accuracy``: the best epoch is then the
+    one of the best accuracy, the loss breaking ties.  With ``evaluate``, the
+    weights of the best epoch are restored at the end and training stops after
+    ``patience`` epochs without improvement.
 
     ``checkpoint`` (``(file path, key)``, see ``TextEstimator._checkpoint``) is written after
     every epoch (weights, optimizer, schedule, random state, history; atomically).  When the
@@ -141,7 +143,7 @@ def train_loop(
     first = batches(0)
     steps = max(1, len(first) * epochs)
     scheduler = get_linear_schedule_with_warmup(opt, int(warmup_ratio * steps), steps)
-    history, best, best_state, waited = [], np.inf, None, 0
+    history, best, best_state, waited = [], None, None, 0
     checkpoint, key = checkpoint if checkpoint is not None else (None, None)
     shape = {"desc": desc, "epochs": epochs, "batches": len(first), "key": key}
     if checkpoint is not None and Path(checkpoint).exists():
@@ -174,9 +176,11 @@ def train_loop(
         if evaluate is not None:
             model.eval()
             valid = evaluate()
-            record["valid_loss"] = valid
-            if valid is not None and valid < best - 1e-6:
-                best, waited = valid, 0
+            measures = valid if isinstance(valid, dict) else {"valid_loss": valid}
+            record.update(measures)
+            criterion = _criterion(measures)
+            if criterion is not None and _better(criterion, best):
+                best, waited = criterion, 0
                 best_state = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
             else:
                 waited += 1
@@ -196,6 +200,30 @@ def train_loop(
                 params[name].copy_(value)
     model.eval()
     return history
+
+
+def _criterion(measures):
+    """What an epoch is judged by, smaller is better: ``[-accuracy, loss]`` or ``[loss]`` (``None``
+    without a validation loss)."""
+    loss = measures.get("valid_loss")
+    if loss is None:
+        return None
+    accuracy = measures.get("valid_accuracy")
+    return [float(loss)] if accuracy is None else [-float(accuracy), float(loss)]
+
+
+def _better(criterion, best):
+    """Whether ``criterion`` beats ``best``, in order of its entries (a NaN loss never does)."""
+    if best is not None and np.isscalar(best):  # a checkpoint of an older musemood kept the loss alone
+        best = [float(best)] if np.isfinite(best) else None
+    if best is None or len(best) != len(criterion):  # the first epoch (or another rule's checkpoint)
+        return not np.isnan(criterion[-1])
+    for new, old in zip(criterion, best):
+        if new < old - 1e-6:
+            return True
+        if not new <= old + 1e-6:  # worse, or NaN
+            return False
+    return False
 
 
 def _save_checkpoint(path, state):

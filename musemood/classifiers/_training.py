@@ -18,7 +18,17 @@ from ._nn import MLPHead, SongModel, song_batches, train_loop
 def train_head(
     est, features, targets, train, valid, *, hidden_size, epochs, learning_rate, patience, seed
 ):
-    """Train an MLP head on fixed song vectors; returns ``(head, history)``."""
+    """Train an MLP head on fixed song vectors; returns ``(head, history)``.
+
+    The head keeps the epoch of the lowest validation loss, except for a classifier with
+    ``class_weight="balanced"``: its validation loss is weighted too, so a few songs of the rare
+    classes in a small validation split decide it, and it bottoms out early while the model
+    still gets better at choosing the class.  That head keeps the epoch of the best validation
+    accuracy, the loss breaking ties (simple BERT on seven GoEmotions classes: 0.36-0.44
+    accuracy by the loss, 0.43-0.50 by the accuracy).  Without class weights the accuracy rule
+    was no better (joy/sadness) or worse (the demo's split: 0.710 against 0.752); see
+    ``benchmarks/head_epochs.py`` and docs/models.md.
+    """
     features = torch.as_tensor(features, dtype=torch.float32)
     y = torch.as_tensor(targets)
     device = est._device()
@@ -32,9 +42,13 @@ def train_head(
         return [({"x": features[order[i : i + est.batch_size]]}, y[order[i : i + est.batch_size]])
                 for i in range(0, len(order), est.batch_size)]
 
-    def evaluate():
+    def evaluate():  # with balanced class weights: the epoch of the best validation accuracy, see above
         with torch.no_grad():
-            return float(loss_fn(head(features[valid].to(device)), y[valid].to(device)))
+            out = head(features[valid].to(device))
+            loss = float(loss_fn(out, y[valid].to(device)))
+        if est.objective != "classification" or est.class_weight != "balanced":
+            return loss
+        return {"valid_loss": loss, "valid_accuracy": float((out.argmax(1).cpu() == y[valid]).float().mean())}
 
     history = train_loop(
         head, batches, loss_fn, epochs=epochs, optimizer=est.optimizer, learning_rate=learning_rate,

@@ -67,7 +67,9 @@ class FineTunedBertClassifier(SongEstimator):
     contrastive_learning_rate : float, default=5e-5
         The contrastive step's epochs and learning rate (batches of ``batch_size`` songs).
     head_epochs, head_learning_rate, head_patience : default 100, 1e-3, 10
-        Training of a head on frozen song vectors (after the contrastive step).
+        Training of a head on frozen song vectors (after the contrastive step); with
+        ``class_weight="balanced"`` it keeps the epoch of the best validation accuracy, as
+        simple BERT's head does.
     objective, text_column, clean, pooling, max_length, stride, max_chunks,
     random_state, device, show_progress_bar, class_weight, checkpoint_dir
         As in :class:`SimpleBertClassifier`.

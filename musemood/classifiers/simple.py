@@ -36,6 +36,10 @@ class SimpleBertClassifier(SongEstimator):
     validation_fraction : float, default=0.1
         Share of the training songs held out for early stopping (0 to use all).
     early_stopping_patience : int or None, default=10
+        Epochs without a lower validation loss before stopping; the best epoch's head is
+        kept.  With ``class_weight="balanced"`` the best epoch is the one of the best
+        validation accuracy, the loss breaking ties (a weighted loss on a small validation
+        split stops too early; see docs/models.md).
     strategy : {"frozen", "contrastive", "auto"}, default="frozen"
         ``"frozen"``: the encoder as it is (the study's model).  ``"contrastive"``: the encoder is
         first tuned on pairs of training songs (SetFit's few-shot step, see
@@ -70,7 +74,8 @@ class SimpleBertClassifier(SongEstimator):
     encoder_ : BertEncoder
     head_ : torch.nn.Module
     history_ : list of dict
-        Per-epoch ``train_loss``, ``valid_loss``, ``seconds``, ``samples_per_s``.
+        Per-epoch ``train_loss``, ``valid_loss``, ``valid_accuracy`` (with ``class_weight="balanced"``),
+        ``seconds``, ``samples_per_s``.
     """
 
     _strategies = ("frozen", "contrastive", "auto")

@@ -46,7 +46,9 @@ class TBertClassifier(FineTunedBertClassifier):
     hidden_size : int, default=128
         Width of the tBERT hidden layer (its activations are :meth:`embed`).
     head_epochs, head_learning_rate, head_patience : default 100, 1e-3, 10
-        Training of the head in two-stage mode (and after a contrastive step).
+        Training of the head in two-stage mode (and after a contrastive step); with
+        ``class_weight="balanced"`` it keeps the epoch of the best validation accuracy, as
+        simple BERT's head does.
     strategy : {"auto", "finetune", "contrastive"}, default="auto"
         As in :class:`FineTunedBertClassifier`, for the text block: with ``"contrastive"`` the
         encoder is tuned on pairs of songs, then the tBERT head is trained on its frozen
