@@ -214,8 +214,6 @@ def _criterion(measures):
 
 def _better(criterion, best):
     """Whether ``criterion`` beats ``best``, in order of its entries (a NaN loss never does)."""
-    if best is not None and np.isscalar(best):  # a checkpoint of an older musemood kept the loss alone
-        best = [float(best)] if np.isfinite(best) else None
     if best is None or len(best) != len(criterion):  # the first epoch (or another rule's checkpoint)
         return not np.isnan(criterion[-1])
     for new, old in zip(criterion, best):
@@ -253,7 +251,10 @@ def _resume(path, shape, model, opt, scheduler):
         raise ValueError(f"{path} does not fit this model ({first}); delete it to train from the start") from None
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["torch_rng"])
-    return list(state["history"]), state["best"], state["best_state"], state["waited"]
+    best = state["best"]
+    if best is not None and np.isscalar(best):  # a checkpoint of an older musemood kept the loss alone
+        best = [float(best)] if np.isfinite(best) else None
+    return list(state["history"]), best, state["best_state"], state["waited"]
 
 
 def loss_function(objective, class_weights=None):
