@@ -104,6 +104,13 @@ def test_songs_search_and_map_pages(server, parts):
     moods = rec.catalogue_.songs_["mood"]
     assert first["points"]["mood"][7] == (moods[row] if isinstance(moods[row], str) else None)
     assert first["clusters"] and "top_words" in first["clusters"][0]
+    # where each cluster's label goes: its plotted song nearest the cluster's (upper) median point
+    plotted = rec.map_.labels_[rec.map_.plot_index_]
+    for cluster in first["clusters"]:
+        xy = rec.map_.map_2d_[plotted == cluster["cluster"]].astype(float)
+        median = np.sort(xy, axis=0)[len(xy) // 2]
+        nearest = xy[np.argmin(((xy - median) ** 2).sum(axis=1))]
+        np.testing.assert_allclose((cluster["x"], cluster["y"]), nearest)
     assert server.get("/map", params={"offset": 10**6}).json()["points"]["row"] == []  # past the end: empty
 
 
