@@ -798,13 +798,17 @@ def _train(args):
         started = time.perf_counter()
         model.fit(df, target)
         for record in model.history_:
-            valid = record.get("valid_loss")
+            valid, accuracy = record.get("valid_loss"), record.get("valid_accuracy")
             print(f"{record.get('stage', 'training')} epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
-                  + ("" if valid is None else f", validation loss {valid:.4f}"))
+                  + ("" if valid is None else f", validation loss {valid:.4f}")
+                  + ("" if accuracy is None else f", validation accuracy {accuracy:.3f}"))
         final = {"train_seconds": time.perf_counter() - started}
         valid = [r["valid_loss"] for r in model.history_ if r.get("valid_loss") is not None]
         if valid:
             final["best_valid_loss"] = min(valid)
+        accuracy = [r["valid_accuracy"] for r in model.history_ if r.get("valid_accuracy") is not None]
+        if accuracy:  # a head trained with balanced class weights keeps the epoch of the best one
+            final["best_valid_accuracy"] = max(accuracy)
         tracker.log_model_run(name, args.seed, final, model.history_, {"class": type(model).__name__})
         model_folder = model.save(args.out or folder / "model")
     print(f"Saved {type(model).__name__} to {model_folder} (run folder {folder})")

@@ -103,6 +103,20 @@ def test_train_keeps_its_model_and_losses_in_the_run_folder(tmp_path, monkeypatc
     assert len(epochs) >= 1 and set(epochs["model"]) == {"simple"}
 
 
+def test_train_prints_the_validation_accuracy_that_picks_a_balanced_heads_epoch(tmp_path, monkeypatch, tiny_bert,
+                                                                             capsys):
+    monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path / "home"))
+    path = _comments(tmp_path, 60)
+    args = ["train", "--data", str(path), "--text-column", "text", "--model", "simple", "--encoder", str(tiny_bert),
+            "--max-length", "16", "--batch-size", "8"]
+    assert main(args + ["--class-weight", "balanced"]) in (0, None)
+    lines = [line for line in capsys.readouterr().out.splitlines() if " epoch " in line]
+    assert lines and all("validation loss" in line and "validation accuracy" in line for line in lines)
+    assert main(args) in (0, None)  # without class weights the loss picks the epoch: no accuracy printed
+    lines = [line for line in capsys.readouterr().out.splitlines() if " epoch " in line]
+    assert lines and not any("validation accuracy" in line for line in lines)
+
+
 def test_a_missing_tracking_extra_stops_compare_before_training(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(tracking, "_installed", lambda name: False)
