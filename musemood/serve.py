@@ -291,7 +291,8 @@ def map_frame(rec, offset=0, limit=5_000):
 
 def map_page_json(rec, offset=0, limit=5_000):
     """A page of the map as JSON text: ``total``, ``songs``, ``offset``, ``limit``, ``points`` (one
-    array per column of :data:`MAP_COLUMNS`, the i-th song at index i of each) and ``clusters``.
+    array per column of :data:`MAP_COLUMNS`, the i-th song at index i of each) and ``clusters``
+    (with ``x``, ``y``: where each is labelled, see :func:`cluster_label_points`).
 
     Columns, not one object per point: half the bytes, and encoded by pandas in C (a 50,000-point
     page in objects took FastAPI's encoder 3.5 s)."""
