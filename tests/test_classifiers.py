@@ -39,13 +39,15 @@ FAST = dict(max_length=32, stride=8, random_state=0, validation_fraction=0.2, mi
 
 
 def fine_tuned(path, **kw):
-    params = dict(epochs=6, batch_size=8, learning_rate=2e-3, strategy="finetune", **FAST)
+    # min_validation_songs=None: these small sets keep their validation split, to test early stopping
+    params = dict(epochs=6, batch_size=8, learning_rate=2e-3, strategy="finetune", min_validation_songs=None, **FAST)
     params.update(kw)
     return FineTunedBertClassifier(path, **params)
 
 
 def tbert(path, **kw):
     params = dict(epochs=6, batch_size=8, learning_rate=2e-3, n_topics=3, head_epochs=30, strategy="finetune",
+                  min_validation_songs=None,
                   topic_params={"passes": 2, "evaluate": False, "max_df": 1.0}, hidden_size=16, **FAST)
     params.update(kw)
     return TBertClassifier(path, **params)
@@ -188,6 +190,28 @@ def test_min_steps_raises_the_epochs_of_a_small_training_set(tiny_bert, text_dat
     (X, y), _ = text_data  # 128 training songs in batches of 8: 16 steps an epoch
     model = fine_tuned(tiny_bert, epochs=1, min_steps=40, early_stopping_patience=None).fit(X, y)
     assert len(model.history_) == 3
+
+
+def test_fine_tuning_trains_on_every_song_when_the_validation_split_would_be_too_small(tiny_bert, text_data,
+                                                                                     monkeypatch):
+    from musemood.classifiers import _training
+
+    seen = []
+    real = _training.train_loop
+
+    def recording(model, batches, loss_fn, **kwargs):
+        seen.append((sum(len(targets) for _, targets in batches(0)), kwargs["evaluate"]))
+        return real(model, batches, loss_fn, **kwargs)
+
+    monkeypatch.setattr(_training, "train_loop", recording)
+    (X, y), _ = text_data
+    n_valid = int(np.ceil(0.2 * len(X)))
+    assert n_valid < 50
+    model = fine_tuned(tiny_bert, epochs=2, min_steps=None, min_validation_songs=50).fit(X, y)
+    assert seen[-1] == (len(X), None)  # every song trains, no early stopping
+    assert len(model.history_) == 2 and all("valid_loss" not in r for r in model.history_)
+    fine_tuned(tiny_bert, epochs=2, min_steps=None, min_validation_songs=n_valid).fit(X, y)
+    assert seen[-1][0] == len(X) - n_valid and seen[-1][1] is not None  # a split of that size is kept
 
 
 def test_predictions_follow_row_order(tiny_bert, audio_data):

@@ -18,7 +18,8 @@ class FineTunedBertClassifier(SongEstimator):
     Training adapts to the size of the data (see docs/models.md, "Small labelled sets"):
 
     - ``strategy="finetune"`` trains encoder and head together for ``epochs``, raised so that
-      training takes at least ``min_steps`` optimiser steps;
+      training takes at least ``min_steps`` optimiser steps, with early stopping on a validation
+      split of at least ``min_validation_songs`` songs (none below: every song trains);
     - ``strategy="contrastive"`` is the few-shot way of SetFit (Tunstall et al. 2022, "Efficient
       Few-Shot Learning Without Prompts"): the encoder is first tuned so that songs of the same
       mood have close vectors and songs of different moods distant ones (every pair of songs in a
@@ -45,6 +46,11 @@ class FineTunedBertClassifier(SongEstimator):
     max_grad_norm : float, default=1.0
         Gradient clipping (0 or None to turn off).
     validation_fraction : float, default=0.1
+    min_validation_songs : int or None, default=50
+        Fine-tuning makes no validation split that would hold fewer songs than this
+        (below 500 training songs with the default fraction): it trains for all its
+        epochs on every song and keeps the last, as too few songs pick a worse epoch
+        than none (see docs/models.md).  ``None`` or 0: always split.
     early_stopping_patience : int or None, default=2
         Epochs without a better validation loss before stopping; the best
         epoch's weights are kept.
@@ -81,6 +87,7 @@ class FineTunedBertClassifier(SongEstimator):
     learning_rate: float | None = None
     warmup_ratio: float = 0.1
     early_stopping_patience: int | None = 2
+    min_validation_songs: int | None = 50
     lora: bool = False
     lora_r: int = 8
     lora_alpha: int = 16
