@@ -299,3 +299,17 @@ def test_serve_in_thread_says_when_the_server_cannot_start(parts):
         port = taken.getsockname()[1]
         with pytest.raises(RuntimeError, match=f"127.0.0.1:{port} did not start"):
             serve_in_thread(create_app(rec, None), port=port, timeout=2)
+
+
+def test_cluster_label_points_follow_a_refitted_map():
+    from musemood.serve import cluster_label_points
+
+    class Map:  # the three fitted arrays the label points are computed from
+        map_2d_ = np.array([[0, 0], [1, 1], [5, 5], [6, 6], [7, 7]], dtype=float)
+        labels_ = np.array([0, 0, 1, 1, 1])
+        plot_index_ = np.arange(5)
+
+    song_map = Map()
+    assert cluster_label_points(song_map) == {0: (1.0, 1.0), 1: (6.0, 6.0)}  # upper median, on a member
+    song_map.map_2d_ = song_map.map_2d_ + 1  # refitted: new arrays, new label points
+    assert cluster_label_points(song_map) == {0: (2.0, 2.0), 1: (7.0, 7.0)}

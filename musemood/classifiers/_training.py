@@ -65,9 +65,9 @@ def finetune(est, texts, targets, train, valid, seed, *, extra=None, head_hidden
 
     A validation split of fewer than ``est.min_validation_songs`` songs is not used: the songs
     join the training ones and every epoch runs, the last kept.  On the learning curve's real
-    texts (joy/sadness, seven emotions, Poem Sentiment; 50 to 500 texts, 2 seeds) fine-tuning
-    without its 5 to 50 validation texts scored better in 17 of 22 draws and worse in 2 (joy/sadness
-    at 200: 0.825 -> 0.872 mean; seven classes at 50: 0.265 -> 0.456).
+    texts (joy/sadness, seven emotions, Poem Sentiment; 50 to 500 texts, seeds 0 and 1) fine-tuning
+    without its 5 to 50 validation texts scored better in 19 of 24 draws and worse in 2 (joy/sadness
+    at 200: 0.825 -> 0.872 mean; seven classes at 50: 0.265 -> 0.456); see docs/models.md.
 
     ``extra`` (n_songs x d) is concatenated to each song's vector before the
     head, always indexed by the same song positions as the texts.
