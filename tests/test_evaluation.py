@@ -189,8 +189,9 @@ def test_cli_shows_training_progress_with_verbose(tiny_bert, labelled, tmp_path,
     assert "Contrastive epoch 1/" in err and "Head epoch 1/" in err
     assert main(["train", "--data", str(path), "--model", "finetuned", "--encoder", str(tiny_bert), "--limit", "60",
                  "--out", str(tmp_path / "f"), "-v", "--strategy", "finetune", *FAST]) == 0
-    # --epochs 1 raised by min_steps (100): 7 batches of 8 songs an epoch -> 15 epochs
-    assert "Fine-tuning epoch 1/15" in capsys.readouterr().err
+    # a validation split of 6 songs is below min_validation_songs: all 60 train, 8 batches of 8 an epoch;
+    # --epochs 1 raised by min_steps (100) -> 13 epochs
+    assert "Fine-tuning epoch 1/13" in capsys.readouterr().err
 
 
 def test_train_needs_data_or_demo_and_honours_seed(tiny_bert, labelled, tmp_path, capsys):
