@@ -324,14 +324,13 @@ def cluster_label_points(song_map):
         return cached[1]
     xy = np.asarray(song_map.map_2d_, dtype=np.float64)
     labels = np.asarray(song_map.labels_, dtype=np.int64)[song_map.plot_index_]
-    order = np.argsort(labels, kind="stable")
-    starts = np.flatnonzero(np.r_[True, labels[order][1:] != labels[order][:-1]]) if len(order) else []
     out = {}
-    for members in np.split(order, starts[1:]) if len(order) else []:
+    for cluster in np.unique(labels):  # once per map: a pass per cluster is cheap enough
+        members = np.flatnonzero(labels == cluster)
         # the upper median, as the page took it when it placed the labels itself
         median = np.sort(xy[members], axis=0)[len(members) // 2]
         nearest = members[np.argmin(((xy[members] - median) ** 2).sum(axis=1))]
-        out[int(labels[members[0]])] = (float(xy[nearest, 0]), float(xy[nearest, 1]))
+        out[int(cluster)] = (float(xy[nearest, 0]), float(xy[nearest, 1]))
     _LABEL_POINTS[song_map] = (fitted, out)
     return out
 
