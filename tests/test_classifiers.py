@@ -214,6 +214,29 @@ def test_fine_tuning_trains_on_every_song_when_the_validation_split_would_be_too
     assert seen[-1][0] == len(X) - n_valid and seen[-1][1] is not None  # a split of that size is kept
 
 
+def test_tbert_text_block_leaves_a_small_validation_split_to_its_head(tiny_bert, text_data, monkeypatch):
+    # the two-stage head stops early on the validation songs: the encoder must not train on them,
+    # even when they are too few to stop the encoder itself
+    from musemood.classifiers import _training
+
+    seen = []
+    real = _training.train_loop
+
+    def recording(model, batches, loss_fn, **kwargs):
+        seen.append((kwargs["desc"], sum(len(targets) for _, targets in batches(0)), kwargs["evaluate"]))
+        return real(model, batches, loss_fn, **kwargs)
+
+    monkeypatch.setattr(_training, "train_loop", recording)
+    (X, y), _ = text_data
+    n_valid = int(np.ceil(0.2 * len(X)))
+    model = tbert(tiny_bert, epochs=1, min_steps=None, min_validation_songs=50, audio_columns=None).fit(X, y)
+    (stage, tuned, tuned_eval), (head_stage, head, head_eval) = seen
+    assert (stage, head_stage) == ("Fine-tuning", "Head")
+    assert tuned == head == len(X) - n_valid  # neither stage trains on the validation songs
+    assert tuned_eval is None and head_eval is not None  # the encoder trains all its epochs; the head stops early
+    assert {r["stage"] for r in model.history_} == {"fine_tuning", "head"}
+
+
 def test_predictions_follow_row_order(tiny_bert, audio_data):
     (X, y), (Xt, _) = audio_data
     model = tbert(tiny_bert, epochs=1).fit(X, y)

@@ -60,11 +60,13 @@ def train_head(
     return head, history
 
 
-def finetune(est, texts, targets, train, valid, seed, *, extra=None, head_hidden=None):
+def finetune(est, texts, targets, train, valid, seed, *, extra=None, head_hidden=None, hold_out=False):
     """Fine-tune an encoder with a head on song batches; returns ``(encoder, head, history)``.
 
     A validation split of fewer than ``est.min_validation_songs`` songs is not used: the songs
-    join the training ones and every epoch runs, the last kept.  On the learning curve's real
+    join the training ones and every epoch runs, the last kept.  With ``hold_out`` they stay out of
+    training all the same (no early stopping either): for a second stage that stops early on them,
+    which must not see songs the encoder trained on.  On the learning curve's real
     texts (joy/sadness, seven emotions, Poem Sentiment; 50 to 500 texts, seeds 0 and 1) fine-tuning
     without its 5 to 50 validation texts scored better in 19 of 24 draws and worse in 2 (joy/sadness
     at 200: 0.825 -> 0.872 mean; seven classes at 50: 0.265 -> 0.456); see docs/models.md.
@@ -73,7 +75,7 @@ def finetune(est, texts, targets, train, valid, seed, *, extra=None, head_hidden
     head, always indexed by the same song positions as the texts.
     """
     if 0 < len(valid) < (est.min_validation_songs or 0):  # too few songs to choose an epoch by: train on all
-        train, valid = np.sort(np.concatenate([train, valid])), valid[:0]
+        train, valid = (train if hold_out else np.sort(np.concatenate([train, valid]))), valid[:0]
     wrapper, model, windows_of, ids = _trainable_encoder(est, texts, changes=bool(est.epochs or est.lora))
     tokenizer = wrapper.tokenizer_
     extra_t = None if extra is None else torch.as_tensor(extra, dtype=torch.float32)

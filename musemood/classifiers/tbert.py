@@ -42,7 +42,9 @@ class TBertClassifier(FineTunedBertClassifier):
     mode : {"two_stage", "joint"}, default="two_stage"
         ``"two_stage"`` as in the study: fine-tune the encoder with its own
         head, then train the tBERT head on frozen song vectors.  ``"joint"`` as
-        in the original tBERT: encoder and tBERT head trained together.
+        in the original tBERT: encoder and tBERT head trained together.  In two-stage mode the
+        encoder never trains on the validation songs, on which the head stops early (below
+        ``min_validation_songs`` it trains all its epochs on the other songs).
     hidden_size : int, default=128
         Width of the tBERT hidden layer (its activations are :meth:`embed`).
     head_epochs, head_learning_rate, head_patience : default 100, 1e-3, 10
@@ -95,7 +97,9 @@ class TBertClassifier(FineTunedBertClassifier):
                     texts, targets, train, valid, seed, extra=extra, head_hidden=self.hidden_size
                 )
             else:
-                self.encoder_, _, tuned = self._finetune(texts, targets, train, valid, seed)
+                # its validation songs stay unseen by the encoder (even when too few to stop it early):
+                # the head below stops early on them
+                self.encoder_, _, tuned = self._finetune(texts, targets, train, valid, seed, hold_out=True)
                 features = self._join(self._encode(texts), extra)
                 self.head_, head = self._train_head(features, targets, train, valid, hidden_size=self.hidden_size,
                                                     seed=seed, **self._head_settings())
