@@ -50,7 +50,8 @@ class FineTunedBertClassifier(SongEstimator):
         Fine-tuning makes no validation split that would hold fewer songs than this
         (below 500 training songs with the default fraction): it trains for all its
         epochs on every song and keeps the last, as too few songs pick a worse epoch
-        than none (see docs/models.md).  ``None`` or 0: always split.
+        than none (see docs/models.md).  ``None`` or 0: always split.  (tBERT's two-stage
+        text block leaves those songs out instead: its head stops early on them.)
     early_stopping_patience : int or None, default=2
         Epochs without a better validation loss before stopping; the best
         epoch's weights are kept.
