@@ -114,8 +114,8 @@ def run(contender, n, dim, n_queries):
         found = [np.asarray(search(q, ef)) for q in queries[:200]]
         recall = np.mean([len(set(f.tolist()) & set(t.tolist())) / K for f, t in zip(found, truth)])
         lat = np.asarray(latencies) * 1000
-        rows.append({"contender": contender, "n": n, "ef_search": ef, "build_s": build, "index_mib": memory, "file_mib": size,
-                     "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99)),
+        rows.append({"contender": contender, "n": n, "ef_search": ef, "build_s": build, "index_mib": memory,
+                     "file_mib": size, "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99)),
                      "recall_at_10": float(recall)})
     return rows
 
@@ -142,12 +142,13 @@ def main():
             print(out.stdout.strip().splitlines()[-1], file=sys.stderr, flush=True)
     print(f"\nANN libraries, {args.dim}-d unit vectors, HNSW M={M} efC={EF_CONSTRUCTION}, "
           f"{THREADS} build threads, 1 query thread; {platform.processor() or platform.machine()}\n")
-    print("| songs | library | ef_search | build (s) | memory growth (MiB) | index file (MiB) | p50 (ms) | p99 (ms) | recall@10 | "
-          "p50 vs exact |")
+    print("| songs | library | ef_search | build (s) | memory growth (MiB) | index file (MiB) | p50 (ms) | p99 (ms) | "
+          "recall@10 | p50 vs exact |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         exact = next(e for e in rows if e["n"] == r["n"] and e["contender"] == "exact")
-        print(f"| {r['n']:,} | {r['contender']} | {r['ef_search'] or '-'} | {r['build_s']:.1f} | {r['index_mib']:.0f} | {r['file_mib']:.0f} | "
+        print(f"| {r['n']:,} | {r['contender']} | {r['ef_search'] or '-'} | {r['build_s']:.1f} | "
+              f"{r['index_mib']:.0f} | {r['file_mib']:.0f} | "
               f"{r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['recall_at_10']:.3f} | "
               + ("peer |" if r["contender"] == "exact" else f"{exact['p50_ms'] / r['p50_ms']:.0f}x faster |"))
     print("\nSmallest ef_search with recall@10 >= 0.95, per library and size:")

@@ -71,7 +71,8 @@ def main():
     a = np.load("/tmp/musemood-bench-musemood.npy")
     b = np.load("/tmp/musemood-bench-sentence-transformers.npy")
     print(f"Encoding {args.n_songs} demo lyrics, all-MiniLM-L6-v2, max_length {args.max_length}, batch 32, CPU")
-    print(f"{platform.processor() or platform.machine()}, {rows[0]['threads']} torch threads; torch {torch.__version__}, "
+    print(f"{platform.processor() or platform.machine()}, {rows[0]['threads']} torch threads; "
+          f"torch {torch.__version__}, "
           f"transformers {transformers.__version__}, sentence-transformers {sentence_transformers.__version__}")
     print(f"{'contender':<24}{'songs/s':>10}{'seconds':>10}{'peak RSS MiB':>14}")
     for r in rows:

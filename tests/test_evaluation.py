@@ -44,7 +44,8 @@ def test_compare_models_table(tiny_bert, labelled, tmp_path):
     assert list(table.index) == ["Majority class", "TF-IDF + logistic regression", "Simple BERT",
                                  "Fine-tuned BERT", "tBERT"]
     assert ((table[("mean", "accuracy")] >= 0) & (table[("mean", "accuracy")] <= 1)).all()
-    assert table.loc["TF-IDF + logistic regression", ("mean", "accuracy")] > table.loc["Majority class", ("mean", "accuracy")]
+    accuracy = ("mean", "accuracy")
+    assert table.loc["TF-IDF + logistic regression", accuracy] > table.loc["Majority class", accuracy]
     assert len(result.runs) == 10 and set(result.runs["seed"]) == {0, 1}
     pooled = result.tests[result.tests["seed"] == "pooled"]
     assert list(zip(pooled["a"], pooled["b"])) == [("majority", "tfidf"), ("tfidf", "simple"),

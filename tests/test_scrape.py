@@ -161,7 +161,8 @@ def test_killed_and_resumed_scrape_gives_the_same_dataset(fakes, wasabi, tmp_pat
     pd.testing.assert_frame_equal(clean, resumed)
     pd.testing.assert_frame_equal(clean_full, resumed_full)
     # no request that had succeeded (its song committed) is asked again after the restart
-    names = {(s["artist"].lower(), t.lower()): s["song_id"] for s in SONGS for t in (s["title"], s["lastfm_title"] or "")}
+    names = {(s["artist"].lower(), t.lower()): s["song_id"]
+             for s in SONGS for t in (s["title"], s["lastfm_title"] or "")}
     mbids = {s["mbid"]: s["song_id"] for s in SONGS if s["mbid"]}
     asked_again = {names.get((r["query"].get("artist", "").lower(), r["query"].get("track", "").lower()))
                    or mbids.get(r["query"].get("mbid")) for r in fakes["lastfm"].requests[n_before:]}

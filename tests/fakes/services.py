@@ -161,7 +161,8 @@ def _hit(song, artist=None):
     path = genius_page_path({**song, "artist": artist})
     return {"highlights": [], "index": "song", "type": "song", "result": {
         "annotation_count": 1, "api_path": f"/songs/{song['genius_id']}", "artist_names": artist,
-        "full_title": f"{song['title']} by {artist}", "id": song["genius_id"] + (500000 if artist != song["artist"] else 0),
+        "full_title": f"{song['title']} by {artist}",
+        "id": song["genius_id"] + (500000 if artist != song["artist"] else 0),
         "lyrics_owner_id": 1, "lyrics_state": "complete", "path": path,
         "primary_artist": {"api_path": "/artists/1", "id": 1, "name": artist, "url": "https://genius.com/artists/x"},
         "title": song["title"], "title_with_featured": song["title"], "url": f"https://genius.com{path}"}}
