@@ -192,31 +192,8 @@ def test_min_steps_raises_the_epochs_of_a_small_training_set(tiny_bert, text_dat
     assert len(model.history_) == 3
 
 
-def test_fine_tuning_trains_on_every_song_when_the_validation_split_would_be_too_small(tiny_bert, text_data,
-                                                                                     monkeypatch):
-    from musemood.classifiers import _training
-
-    seen = []
-    real = _training.train_loop
-
-    def recording(model, batches, loss_fn, **kwargs):
-        seen.append((sum(len(targets) for _, targets in batches(0)), kwargs["evaluate"]))
-        return real(model, batches, loss_fn, **kwargs)
-
-    monkeypatch.setattr(_training, "train_loop", recording)
-    (X, y), _ = text_data
-    n_valid = int(np.ceil(0.2 * len(X)))
-    assert n_valid < 50
-    model = fine_tuned(tiny_bert, epochs=2, min_steps=None, min_validation_songs=50).fit(X, y)
-    assert seen[-1] == (len(X), None)  # every song trains, no early stopping
-    assert len(model.history_) == 2 and all("valid_loss" not in r for r in model.history_)
-    fine_tuned(tiny_bert, epochs=2, min_steps=None, min_validation_songs=n_valid).fit(X, y)
-    assert seen[-1][0] == len(X) - n_valid and seen[-1][1] is not None  # a split of that size is kept
-
-
-def test_tbert_text_block_leaves_a_small_validation_split_to_its_head(tiny_bert, text_data, monkeypatch):
-    # the two-stage head stops early on the validation songs: the encoder must not train on them,
-    # even when they are too few to stop the encoder itself
+def _record_training_loops(monkeypatch):
+    """Each training loop run from now on, as ``(desc, training songs, evaluate)``."""
     from musemood.classifiers import _training
 
     seen = []
@@ -227,6 +204,26 @@ def test_tbert_text_block_leaves_a_small_validation_split_to_its_head(tiny_bert,
         return real(model, batches, loss_fn, **kwargs)
 
     monkeypatch.setattr(_training, "train_loop", recording)
+    return seen
+
+
+def test_fine_tuning_trains_on_every_song_when_the_validation_split_would_be_too_small(tiny_bert, text_data,
+                                                                                     monkeypatch):
+    seen = _record_training_loops(monkeypatch)
+    (X, y), _ = text_data
+    n_valid = int(np.ceil(0.2 * len(X)))
+    assert n_valid < 50
+    model = fine_tuned(tiny_bert, epochs=2, min_steps=None, min_validation_songs=50).fit(X, y)
+    assert seen[-1][1:] == (len(X), None)  # every song trains, no early stopping
+    assert len(model.history_) == 2 and all("valid_loss" not in r for r in model.history_)
+    fine_tuned(tiny_bert, epochs=2, min_steps=None, min_validation_songs=n_valid).fit(X, y)
+    assert seen[-1][1] == len(X) - n_valid and seen[-1][2] is not None  # a split of that size is kept
+
+
+def test_tbert_text_block_leaves_a_small_validation_split_to_its_head(tiny_bert, text_data, monkeypatch):
+    # the two-stage head stops early on the validation songs: the encoder must not train on them,
+    # even when they are too few to stop the encoder itself
+    seen = _record_training_loops(monkeypatch)
     (X, y), _ = text_data
     n_valid = int(np.ceil(0.2 * len(X)))
     model = tbert(tiny_bert, epochs=1, min_steps=None, min_validation_songs=50, audio_columns=None).fit(X, y)
