@@ -75,13 +75,21 @@ def load_task(name):
         pool, test = train_test_split(df, test_size=0.2, stratify=df["label"], random_state=0)
         return pool, test, _stratified_draw, 64, None
     if name == "demo":
-        from musemood.datasets import load_demo
-
-        df = load_demo(2000, random_state=0)
-        df = df[df["label"].notna()].rename(columns={"lyrics": "text"})[["text", "label"]]
-        pool, test = train_test_split(df, test_size=0.2, stratify=df["label"], random_state=0)
+        pool, test = (d.rename(columns={"lyrics": "text"})[["text", "label"]] for d in demo_split())
         return pool, test, _stratified_draw, 128, None
     raise SystemExit(f"unknown task {name!r}; tasks are binary, binary-natural, seven, poems, demo")
+
+
+def demo_split():
+    """``(pool, test)``: the demo's labelled happy/sad songs (every column: lyrics, audio, tags), the pool
+    the ``demo`` task draws from and its fixed stratified 20% test."""
+    from sklearn.model_selection import train_test_split
+
+    from musemood.datasets import load_demo
+
+    df = load_demo(2000, random_state=0)
+    df = df[df["label"].notna()]
+    return train_test_split(df, test_size=0.2, stratify=df["label"], random_state=0)
 
 
 def _balanced_draw(pool, n, seed):
@@ -167,10 +175,10 @@ def run(task, loaded, sizes, seeds, models, results):
                       f"macro-F1 {row['macro_f1']:.3f} ({seconds:.0f} s)", flush=True)
 
 
-def _append(path, row):
+def _append(path, row, fields=FIELDS):
     new = not path.exists()
     with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, FIELDS)
+        writer = csv.DictWriter(f, fields)
         if new:
             writer.writeheader()
         writer.writerow(row)

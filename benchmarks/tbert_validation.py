@@ -26,9 +26,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from learning_curve import _stratified_draw  # noqa: E402
+from learning_curve import _append, _stratified_draw, demo_split  # noqa: E402
 
 VARIANTS = ("merge", "hold_out")
+FIELDS = ("size", "seed", "variant", "accuracy", "seconds", "head_epochs")
 
 
 def main():
@@ -38,19 +39,15 @@ def main():
     parser.add_argument("--results", default="tbert_validation.csv")
     args = parser.parse_args()
     from sklearn.metrics import accuracy_score
-    from sklearn.model_selection import train_test_split
 
     from musemood import TBertClassifier
-    from musemood.datasets import load_demo
 
     results = Path(args.results)
     done = set()
     if results.exists():
         with results.open() as f:
             done = {(r["size"], r["seed"], r["variant"]) for r in csv.DictReader(f)}
-    df = load_demo(2000, random_state=0)
-    df = df[df["label"].notna()]
-    pool, test = train_test_split(df, test_size=0.2, stratify=df["label"], random_state=0)
+    pool, test = demo_split()
     original = TBertClassifier._finetune  # tBERT passes hold_out=True
 
     def merge(self, *args, hold_out=False, **kwargs):  # the text block as fine-tuned BERT trains it
@@ -72,12 +69,7 @@ def main():
                        "seconds": round(seconds),
                        "head_epochs": sum(1 for r in model.history_ if r.get("stage") == "head")}
                 print(row, flush=True)
-                new = not results.exists()
-                with results.open("a", newline="") as f:
-                    writer = csv.DictWriter(f, fieldnames=list(row))
-                    if new:
-                        writer.writeheader()
-                    writer.writerow(row)
+                _append(results, row, FIELDS)
     TBertClassifier._finetune = original
 
 
