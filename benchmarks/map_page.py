@@ -1,6 +1,7 @@
-"""First paint of the song map page in a real browser, at 10k and 100k points, against bare plotly.js.
+"""First paint of the song map page in a real browser, at 10k and 100k points, against bare scatter plots.
 
 Run:  .venv/bin/python benchmarks/map_page.py [--sizes 10000,100000] [--runs 3] [--chromium /usr/bin/chromium]
+                                              [--plotly plotly-gl2d.min.js]
 
 For each size: a synthetic catalogue (benchmarks/_catalogue.py) with a song map whose every song is a
 point (``plot_sample`` = all songs; positions from PCA, since the browser's cost depends on how many
@@ -8,9 +9,11 @@ points it draws, not on how they were placed; 20 clusters), served by ``musemood
 (uvicorn in this process, loopback).  Debian's chromium (headless, software WebGL: no GPU here)
 opens ``/`` in a fresh context each run; "first paint" is the time from navigation start to the
 second animation frame after the page marks itself ready (it has fetched the map's pages of 50,000
-points from ``GET /map``, built its traces and drawn them).  The peer, measured in the same run: a
-page that draws the same points as one ``scattergl`` trace with plotly.js from the same server and the
-data inlined (no fetch, no grouping, no labels): plotly's own floor.
+points from ``GET /map``, built its points and labels and drawn them).  Peers, measured in the same
+run, each a page with the same points inlined (no fetch, no labels, no legend): regl-scatterplot alone
+(the library the page draws with: its floor) and, given ``--plotly`` (a plotly.js bundle, e.g.
+plotly.js-gl2d-dist-min's ``plotly-gl2d.min.js`` from npm), plotly.js's ``scattergl``, which the page
+drew with until 2026-11-25.
 """
 
 import argparse
@@ -38,12 +41,32 @@ new MutationObserver((_, observer) => {
 }).observe(document, {attributes: true, subtree: true, attributeFilter: ["data-ready"]});
 """
 
-PEER = """<!doctype html><html><head><meta charset="utf-8"><script src="{base}/static/plotly.min.js"></script>
+REGL_PEER = """<!doctype html><html><head><meta charset="utf-8"><script src="{base}/static/regl-scatterplot.min.js">
+</script></head><body style="margin:0"><canvas id="map" style="width:100vw;height:100vh;display:block"></canvas><script>
+const data = {data};
+const n = data.x.length, points = new Array(n);
+let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+for (let i = 0; i < n; i++) {{
+  x0 = Math.min(x0, data.x[i]); x1 = Math.max(x1, data.x[i]);
+  y0 = Math.min(y0, data.y[i]); y1 = Math.max(y1, data.y[i]);
+}}
+const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2, half = 0.55 * Math.max(x1 - x0, y1 - y0);
+for (let i = 0; i < n; i++) points[i] = [(data.x[i] - cx) / half, (data.y[i] - cy) / half, data.cluster[i] % 20];
+const plot = createScatterplot({{canvas: document.getElementById("map"), width: "auto", height: "auto", pointSize: 5,
+  pointScaleMode: "constant", opacity: 0.75, colorBy: "valueA",
+  pointColor: ["#875692", "#f38400", "#a1caf1", "#be0032", "#c2b280", "#848482", "#008856", "#e68fac", "#0067a5",
+               "#f99379", "#604e97", "#f6a600", "#b3446c", "#dcd300", "#882d17", "#8db600", "#654522", "#e25822",
+               "#2b3d26", "#f3c300"]}});
+plot.draw(points, {{zDataType: "categorical"}}).then(() => {{
+  window.__drawn = plot.get("points").length; document.body.dataset.ready = "true"; }});
+</script></body></html>"""
+
+PLOTLY_PEER = """<!doctype html><html><head><meta charset="utf-8"><script src="{plotly}"></script>
 </head><body style="margin:0"><div id="map" style="width:100vw;height:100vh"></div><script>
 const data = {data};
 Plotly.newPlot("map", [{{type: "scattergl", mode: "markers", x: data.x, y: data.y, text: data.title,
   marker: {{size: 5, opacity: 0.75, color: data.cluster}}}}], {{margin: {{l: 10, r: 10, t: 10, b: 10}}}})
-  .then(() => {{ document.body.dataset.ready = "true"; }});
+  .then(() => {{ window.__drawn = data.x.length; document.body.dataset.ready = "true"; }});
 </script></body></html>"""
 
 
@@ -75,7 +98,7 @@ def first_paint(browser, url, expected):
         page.add_init_script(PAINTED)
         page.goto(url)
         page.wait_for_function("window.__painted !== undefined", timeout=120_000)
-        drawn = page.evaluate("document.getElementById('map').data.reduce((n, t) => n + t.x.length, 0)")
+        drawn = page.evaluate("window.songMap ? songMap.scatterplot.get('points').length : window.__drawn")
         if drawn != expected:
             raise RuntimeError(f"{url} drew {drawn} points, expected {expected}")
         return page.evaluate("window.__painted")
@@ -92,6 +115,7 @@ def main():
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--plotly", type=Path, help="a plotly.js bundle: also measure plotly's scattergl")
     args = parser.parse_args()
     rows = []
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
@@ -102,26 +126,39 @@ def main():
             print(f"built {n:,} songs in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
             server, base = serve(rec)
             columns = map_page(rec, 0, n)["points"]
-            data = {key: columns[key] for key in ("x", "y", "title", "cluster")}
+            data = json.dumps({key: columns[key] for key in ("x", "y", "title", "cluster")}).replace("</", "<\\/")
             points = columns["row"]
-            peer = Path(tmp) / f"peer-{n}.html"
-            peer.write_text(PEER.format(base=base, data=json.dumps(data).replace("</", "<\\/")))
-            ours = [first_paint(browser, base + "/", len(points)) for _ in range(args.runs)]
-            bare = [first_paint(browser, peer.as_uri(), len(points)) for _ in range(args.runs)]
-            rows.append({"n": n, "ours": float(np.median(ours)), "ours_max": max(ours),
-                         "peer": float(np.median(bare)), "peer_max": max(bare)})
+            peers = {"regl": REGL_PEER.format(base=base, data=data)}
+            if args.plotly:
+                peers["plotly"] = PLOTLY_PEER.format(plotly=args.plotly.resolve().as_uri(), data=data)
+            row = {"n": n}
+            for name, html in peers.items():
+                (Path(tmp) / f"{name}-{n}.html").write_text(html)
+            # interleaved, so that a slow spell of the machine falls on every page alike
+            times = {name: [] for name in ["ours", *peers]}
+            for _ in range(args.runs):
+                times["ours"].append(first_paint(browser, base + "/", len(points)))
+                for name in peers:
+                    times[name].append(first_paint(browser, (Path(tmp) / f"{name}-{n}.html").as_uri(), len(points)))
+            for name, values in times.items():
+                row[name], row[name + "_max"] = float(np.median(values)), max(values)
+            rows.append(row)
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
             server.should_exit = True
             time.sleep(0.5)
         browser.close()
     print(f"\nFirst paint of the song map page, median of {args.runs} fresh loads (ms); headless chromium, "
           "software WebGL, 2 cores\n")
-    print("| points | musemood page (GET /map + draw) | worst | bare plotly.js scattergl, data inlined | worst | "
-          "page / bare |")
-    print("|---|---|---|---|---|---|")
+    plotly = bool(args.plotly)
+    print("| points | musemood page (GET /map + draw) | worst | bare regl-scatterplot, data inlined | worst | "
+          "page / bare |" + (" bare plotly.js scattergl, data inlined | worst | page / plotly |" if plotly else ""))
+    print("|---|---|---|---|---|---|" + ("---|---|---|" if plotly else ""))
     for r in rows:
-        print(f"| {r['n']:,} | {r['ours']:.0f} | {r['ours_max']:.0f} | {r['peer']:.0f} | {r['peer_max']:.0f} | "
-              f"{r['ours'] / r['peer']:.2f} |")
+        line = (f"| {r['n']:,} | {r['ours']:.0f} | {r['ours_max']:.0f} | {r['regl']:.0f} | {r['regl_max']:.0f} | "
+                f"{r['ours'] / r['regl']:.2f} |")
+        if plotly:
+            line += f" {r['plotly']:.0f} | {r['plotly_max']:.0f} | {r['ours'] / r['plotly']:.2f} |"
+        print(line)
 
 
 if __name__ == "__main__":

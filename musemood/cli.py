@@ -279,7 +279,7 @@ def _add_map_command(commands):
                           "(default $MUSEMOOD_HOME/recommender)")
     song_map.add_argument("--out", help="folder for the plots (default: <recommender>/plots)")
     song_map.add_argument("--html", metavar="FILE", help="also write the interactive map as one self-contained "
-                          ".html file (plotly.js, the songs and their recommendations inlined)")
+                          ".html file (the scatter plot's script, the songs and their recommendations inlined)")
     _add_verbosity(song_map)
     song_map.set_defaults(handler=_map)
 

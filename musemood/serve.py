@@ -183,13 +183,13 @@ def create_app(recommender=None, model=None):
     def page():
         from fastapi.responses import HTMLResponse
 
-        return HTMLResponse(map_page_html({"api": True}, plotly_src="static/plotly.min.js"))
+        return HTMLResponse(map_page_html({"api": True}, script_src=f"static/{SCATTER_BUNDLE}"))
 
-    @app.get("/static/plotly.min.js", include_in_schema=False)
-    def plotly_js():
+    @app.get(f"/static/{SCATTER_BUNDLE}", include_in_schema=False)
+    def scatter_js():
         from fastapi.responses import Response
 
-        return Response(_plotly_js(), media_type="application/javascript",
+        return Response(_scatter_js(), media_type="application/javascript",
                         headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/map", summary="The song map's points, a page at a time, and its clusters")
@@ -292,7 +292,7 @@ def map_frame(rec, offset=0, limit=5_000):
 def map_page_json(rec, offset=0, limit=5_000):
     """A page of the map as JSON text: ``total``, ``songs``, ``offset``, ``limit``, ``points`` (one
     array per column of :data:`MAP_COLUMNS`, the i-th song at index i of each) and ``clusters``
-    (with ``x``, ``y``: where each is labelled, see :func:`cluster_label_points`).
+    (with ``x``, ``y`` and ``point``: where each is labelled, see :func:`cluster_label_points`).
 
     Columns, not one object per point: half the bytes, and encoded by pandas in C (a 50,000-point
     page in objects took FastAPI's encoder 3.5 s)."""
@@ -305,7 +305,7 @@ def map_page_json(rec, offset=0, limit=5_000):
     at = cluster_label_points(rec.map_)
     for cluster in clusters:
         if cluster.get("cluster") in at:
-            cluster["x"], cluster["y"] = at[cluster["cluster"]]
+            cluster["x"], cluster["y"], cluster["point"] = at[cluster["cluster"]]
     return json.dumps(head)[:-1] + ', "points": {' + columns + '}, "clusters": ' + json.dumps(clusters) + "}"
 
 
@@ -313,8 +313,9 @@ _LABEL_POINTS = weakref.WeakKeyDictionary()
 
 
 def cluster_label_points(song_map):
-    """``{cluster: (x, y)}``, where each cluster's label goes on the map: its plotted song nearest
-    the cluster's median point (on the cluster even when the map splits it in parts).
+    """``{cluster: (x, y, point)}``, where each cluster's label goes on the map: its plotted song
+    nearest the cluster's median point (on the cluster even when the map splits it in parts), at
+    position ``point`` of the map's plotted songs (the order of ``GET /map``'s pages).
 
     Computed once per map and sent with its pages: the page used to compute it in the browser on
     every redraw (about 0.1 s at 100,000 points)."""
@@ -330,7 +331,7 @@ def cluster_label_points(song_map):
         # the upper median, as the page took it when it placed the labels itself
         median = np.sort(xy[members], axis=0)[len(members) // 2]
         nearest = members[np.argmin(((xy[members] - median) ** 2).sum(axis=1))]
-        out[int(cluster)] = (float(xy[nearest, 0]), float(xy[nearest, 1]))
+        out[int(cluster)] = (float(xy[nearest, 0]), float(xy[nearest, 1]), int(nearest))
     _LABEL_POINTS[song_map] = (fitted, out)
     return out
 
@@ -340,38 +341,38 @@ def map_page(rec, offset=0, limit=5_000):
     return json.loads(map_page_json(rec, offset, limit))
 
 
-PLOTLY_BUNDLE = "plotly-gl2d.min.js"
-"""The plotly.js the map page loads: plotly's gl2d partial bundle (scattergl and the core, 1.6 MB
-against 4.8 MB for the whole of plotly.js), shipped in ``musemood/web`` with its MIT licence;
-``scripts/update-plotly.sh`` refreshes it from npm."""
+SCATTER_BUNDLE = "regl-scatterplot.min.js"
+"""The WebGL scatter plot the map page draws with: regl-scatterplot with regl and pub-sub-es (MIT, 220
+kB), bundled into one script in ``musemood/web`` with their licences; ``scripts/update-regl-scatterplot.sh``
+rebuilds it from npm."""
 
 
 @functools.lru_cache(maxsize=1)
-def _plotly_js():
-    """plotly.js from the installed musemood package (no CDN: many servers are offline)."""
+def _scatter_js():
+    """The scatter plot's script from the installed musemood package (no CDN: many servers are offline)."""
     from importlib.resources import files
 
-    return files("musemood.web").joinpath(PLOTLY_BUNDLE).read_text(encoding="utf-8")
+    return files("musemood.web").joinpath(SCATTER_BUNDLE).read_text(encoding="utf-8")
 
 
-def map_page_html(config, *, plotly_src=None):
-    """The song map page: ``config`` tells it where its data comes from (the API, or inlined);
-    plotly.js is loaded from ``plotly_src``, or inlined when ``None`` (a self-contained file)."""
+def map_page_html(config, *, script_src=None):
+    """The song map page: ``config`` tells it where its data comes from (the API, or inlined); the
+    scatter plot's script is loaded from ``script_src``, or inlined when ``None`` (a self-contained file)."""
     from importlib.resources import files
 
     template = files("musemood.web").joinpath("map.html").read_text(encoding="utf-8")
     # "</" inside inlined JSON or JS would close the <script> element early
     data = json.dumps(_plain(config)).replace("</", "<\\/")
-    if plotly_src is None:
-        script = "<script>" + _plotly_js().replace("</script", "<\\/script") + "</script>"
-        template = template.replace('<script src="{{PLOTLY_SRC}}"></script>', script)
+    if script_src is None:
+        script = "<script>" + _scatter_js().replace("</script", "<\\/script") + "</script>"
+        template = template.replace('<script src="{{SCATTER_SRC}}"></script>', script)
     else:
-        template = template.replace("{{PLOTLY_SRC}}", plotly_src)
+        template = template.replace("{{SCATTER_SRC}}", script_src)
     return template.replace("{{CONFIG}}", data)
 
 
 def write_map_html(rec, path, *, top_k=5, show_progress_bar=True):
-    """The song map as one self-contained HTML file (plotly.js, the points and each plotted song's
+    """The song map as one self-contained HTML file (the scatter plot's script, the points and each plotted song's
     ``top_k`` recommendations inlined), to open or share without a server."""
     from pathlib import Path
 

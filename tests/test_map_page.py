@@ -4,7 +4,6 @@
 import os
 import shutil
 
-import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
@@ -42,23 +41,48 @@ def page(browser, server):
 
 def test_the_page_draws_every_song_with_webgl_and_loads_nothing_from_outside(page, server, parts):
     _, rec, _ = parts
-    assert page.locator("#map canvas").count() > 0  # scattergl draws on WebGL canvases
-    drawn = page.evaluate("document.getElementById('map').data.reduce((n, t) => n + t.x.length, 0)")
-    assert drawn == len(rec.map_.plot_index_)
-    labels = page.evaluate("document.getElementById('map').layout.annotations.map(a => a.text)")
+    assert page.locator("#map canvas").count() == 1  # regl-scatterplot draws on one WebGL canvas
+    assert page.evaluate("songMap.scatterplot.get('points').length") == len(rec.map_.plot_index_)
+    assert page.evaluate("songMap.songs.row") == rec.map_.plot_index_.tolist()
+    labels = page.locator("#labels div").all_inner_texts()
     assert len(labels) == rec.map_.n_clusters_ and all(":" in label for label in labels)
-    # each label sits on a song of its cluster, and clusters get distinct colours
-    at = page.evaluate("document.getElementById('map').layout.annotations.map(a => [a.x, a.y, a.text])")
-    points = rec.map_.map_2d_
+    # each label sits on a song of its cluster, drawn where that song is on the screen
     clusters = rec.map_.labels_[rec.map_.plot_index_]
-    for x, y, text in at:
-        nearest = int(np.argmin((points[:, 0] - x) ** 2 + (points[:, 1] - y) ** 2))
-        assert np.allclose(points[nearest], (x, y), atol=1e-4) and text.startswith(f"<b>{clusters[nearest]}</b>")
+    for label in page.evaluate("songMap.labels.map(l => ({cluster: l.cluster, point: l.point, text: l.text, "
+                               "at: [parseFloat(l.div.style.left), parseFloat(l.div.style.top)], "
+                               "song: songMap.scatterplot.getScreenPosition(l.point)}))"):
+        assert clusters[label["point"]] == label["cluster"] and label["text"].startswith(f"{label['cluster']}:")
+        assert label["at"] == pytest.approx(label["song"], abs=0.5)
     page.select_option("#colour", "cluster")
-    colours = page.evaluate("document.getElementById('map').data.map(t => t.marker.color)")
-    assert len(set(colours)) == len(colours) == rec.map_.n_clusters_
+    legend = page.evaluate("songMap.legend")
+    assert [g["name"] for g in legend] == [f"cluster {c}" for c in range(rec.map_.n_clusters_)]
+    assert len({g["colour"] for g in legend}) == rec.map_.n_clusters_  # distinct colours
+    assert sum(g["songs"] for g in legend) == len(rec.map_.plot_index_)
+    # coloured by each point's fourth value, its cluster (regl-scatterplot calls it w)
+    assert page.evaluate("songMap.scatterplot.get('colorBy')") in ("valueB", "valueW")
     page.select_option("#colour", "mood")
+    assert page.evaluate("songMap.scatterplot.get('colorBy')") in ("valueA", "valueZ")
     assert all(url.startswith(server.url) for url in page.requests_seen), page.requests_seen  # no CDN
+
+
+def test_hovering_a_point_shows_its_song(page, parts):
+    df, rec, _ = parts
+    at = _on_screen(page, 3)
+    page.mouse.move(at["x"] + 40, at["y"] + 40)
+    page.mouse.move(at["x"], at["y"])
+    page.wait_for_selector("#tooltip:not([hidden])", timeout=10_000)
+    row = int(rec.map_.plot_index_[3])
+    tip = page.inner_text("#tooltip")
+    assert df.loc[row, "title"] in tip and df.loc[row, "artist"] in tip and f"cluster {rec.map_.labels_[row]}" in tip
+
+
+def _on_screen(page, i):
+    """Where the i-th plotted song is drawn, in page coordinates."""
+    return page.evaluate("""(i) => {
+        const [x, y] = songMap.scatterplot.getScreenPosition(i);
+        const box = document.getElementById('canvas').getBoundingClientRect();
+        return {x: box.left + x, y: box.top + y};
+    }""", i)
 
 
 def test_search_flies_to_a_song_and_shows_its_recommendations(page, parts):
@@ -70,26 +94,25 @@ def test_search_flies_to_a_song_and_shows_its_recommendations(page, parts):
     shown = page.locator("#recommendations li b").all_inner_texts()
     assert shown == rec.recommend(title, 10, artist=artist)["title"].tolist()
     assert "embedding similarity" in page.inner_text("#recommendations")
-    layout = page.evaluate("(() => { const l = document.getElementById('map').layout; "
-                           "return {range: l.xaxis.range, ring: l.shapes[0]}; })()")
     row = int(df.index[(df["title"] == title) & (df["artist"] == artist)][0])
-    x = float(rec.map_.map_2d_[list(rec.map_.plot_index_).index(row), 0])
-    assert (layout["ring"]["x0"] + layout["ring"]["x1"]) / 2 == pytest.approx(x, abs=1e-4)  # the song is ringed
-    full = float(rec.map_.map_2d_[:, 0].max() - rec.map_.map_2d_[:, 0].min())
-    assert layout["range"][0] < x < layout["range"][1] and layout["range"][1] - layout["range"][0] < full / 2
+    i = list(rec.map_.plot_index_).index(row)
+    page.wait_for_function(f"songMap.focused === {i}", timeout=10_000)
+    assert page.evaluate("songMap.scatterplot.get('selectedPoints')") == [i]  # the song is ringed
+    view = page.evaluate("({target: songMap.scatterplot.get('cameraTarget'), "
+                         "distance: songMap.scatterplot.get('cameraDistance'), "
+                         "point: songMap.scatterplot.get('points')[%d]})" % i)
+    assert view["target"] == pytest.approx(view["point"][:2], abs=1e-4)  # centred on it
+    assert view["distance"] == pytest.approx(0.1)  # a tenth of the map
 
 
-def test_a_click_on_a_point_shows_that_songs_recommendations(page):
-    box = page.evaluate("""() => {
-        const gd = document.getElementById('map'), L = gd._fullLayout, t = gd.data[0];
-        const x = L.xaxis.l2p(t.x[0]) + L._size.l, y = L.yaxis.l2p(t.y[0]) + L._size.t;
-        const r = gd.getBoundingClientRect();
-        return {x: r.left + x, y: r.top + y};
-    }""")
-    page.mouse.move(box["x"], box["y"])
-    page.mouse.click(box["x"], box["y"])
+def test_a_click_on_a_point_shows_that_songs_recommendations(page, parts):
+    df, rec, _ = parts
+    at = _on_screen(page, 0)
+    page.mouse.move(at["x"], at["y"])
+    page.mouse.click(at["x"], at["y"])
     page.wait_for_selector("#recommendations li", timeout=10_000)
-    assert page.inner_text("#panel").startswith("Songs like")
+    row = int(rec.map_.plot_index_[0])
+    assert page.inner_text("#panel h2") == f"Songs like {df.loc[row, 'title']}"
 
 
 def test_a_bad_query_shows_the_suggestions_and_one_click_recovers(page):
@@ -105,11 +128,16 @@ def test_a_bad_query_shows_the_suggestions_and_one_click_recovers(page):
 
 def test_the_mood_filter_and_colour_modes(page, parts):
     _, rec, _ = parts
+    moods = rec.catalogue_.songs_["mood"].to_numpy(dtype=object)[rec.map_.plot_index_]
+    happy = [i for i, m in enumerate(moods) if isinstance(m, str) and m == "happy"]
     page.select_option("#mood", "happy")
-    assert page.evaluate("document.getElementById('map').data.map(t => t.name)") == ["happy"]
+    assert page.evaluate("songMap.scatterplot.get('filteredPoints')") == happy
+    assert page.evaluate("songMap.legend.map(g => [g.name, g.songs])") == [["happy", len(happy)]]
+    assert page.inner_text("#status").startswith(f"{len(happy)} songs")
     page.select_option("#mood", "")
+    assert not page.evaluate("songMap.scatterplot.get('isPointsFiltered')")
     page.select_option("#colour", "cluster")
-    names = page.evaluate("document.getElementById('map').data.map(t => t.name)")
+    names = page.evaluate("songMap.legend.map(g => g.name)")
     assert len(names) == rec.map_.n_clusters_ and all(n.startswith("cluster") for n in names)
 
 

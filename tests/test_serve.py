@@ -111,19 +111,23 @@ def test_songs_search_and_map_pages(server, parts):
         median = np.sort(xy, axis=0)[len(xy) // 2]
         nearest = xy[np.argmin(((xy - median) ** 2).sum(axis=1))]
         np.testing.assert_allclose((cluster["x"], cluster["y"]), nearest)
+        # and its position among the plotted songs, the same song
+        np.testing.assert_allclose(rec.map_.map_2d_[cluster["point"]], nearest)
     assert server.get("/map", params={"offset": 10**6}).json()["points"]["row"] == []  # past the end: empty
 
 
-def test_the_page_loads_the_shipped_plotly_bundle(server):
+def test_the_page_loads_the_shipped_scatter_plot_bundle(server):
     from importlib.resources import files
 
     page = server.get("/")
-    assert page.status_code == 200 and '<script src="static/plotly.min.js">' in page.text
-    js = server.get("/static/plotly.min.js")
+    assert page.status_code == 200 and '<script src="static/regl-scatterplot.min.js">' in page.text
+    js = server.get("/static/regl-scatterplot.min.js")
     assert js.status_code == 200 and js.headers["content-type"].startswith("application/javascript")
-    assert js.text.startswith("/**\n* plotly.js (gl2d - minified) v") and "scattergl" in js.text
+    assert js.text.startswith("/*! regl-scatterplot@") and "window.createScatterplot" in js.text
     assert "max-age" in js.headers["cache-control"]
-    assert "MIT" in files("musemood.web").joinpath("plotly-LICENSE.txt").read_text()
+    licences = files("musemood.web").joinpath("regl-scatterplot-LICENSE.txt").read_text()
+    assert all(f"==== {p} ====" in licences for p in ("regl-scatterplot", "regl", "pub-sub-es"))
+    assert licences.count("MIT License") == 3
 
 
 @pytest.mark.parametrize("method, path, payload, fix", [
@@ -283,7 +287,7 @@ def test_map_html_writes_one_self_contained_file(parts, tmp_path, capsys):
     out = tmp_path / "map.html"
     assert main(["map", "--recommender", str(folder), "--out", str(tmp_path / "plots"), "--html", str(out)]) == 0
     html = out.read_text()
-    assert "<script src=" not in html and "plotly.js (gl2d - minified)" in html  # inlined: no server, no CDN
+    assert "<script src=" not in html and "/*! regl-scatterplot@" in html  # inlined: no server, no CDN
     config = html.split("const CONFIG = ", 1)[1].split(";\n", 1)[0]
     data = json.loads(config)["data"]
     assert len(data["points"]["row"]) == len(rec.map_.plot_index_) == len(data["recommendations"])
@@ -310,6 +314,6 @@ def test_cluster_label_points_follow_a_refitted_map():
         plot_index_ = np.arange(5)
 
     song_map = Map()
-    assert cluster_label_points(song_map) == {0: (1.0, 1.0), 1: (6.0, 6.0)}  # upper median, on a member
+    assert cluster_label_points(song_map) == {0: (1.0, 1.0, 1), 1: (6.0, 6.0, 3)}  # upper median, on a member
     song_map.map_2d_ = song_map.map_2d_ + 1  # refitted: new arrays, new label points
-    assert cluster_label_points(song_map) == {0: (2.0, 2.0), 1: (7.0, 7.0)}
+    assert cluster_label_points(song_map) == {0: (2.0, 2.0, 1), 1: (7.0, 7.0, 3)}
