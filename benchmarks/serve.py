@@ -1,6 +1,7 @@
 """recommend and predict over HTTP (musemood serve on loopback) against the same calls in process.
 
 Run:  .venv/bin/python benchmarks/serve.py [--sizes 100000] [--clients 1,8,32] [--seconds 10]
+                                          [--workers 1] [--threads N] [--backend auto] [--cache DIR]
 
 For each catalogue size: build a synthetic catalogue (benchmarks/_catalogue.py), fit a Recommender
 on its vectors (fixed rerank weights, no song map) and save it; fit a mood model (simple BERT on the
@@ -9,7 +10,11 @@ process, then for 1, 8 and 32 concurrent clients (threads, one keep-alive httpx 
 GET /recommend?title=... and POST /predict {"texts": [one lyric]} for --seconds each: requests/s,
 p50 and p99.  The peer, measured in the same run: the same calls in this process
 (Recommender.recommend, predict_proba) with the same number of threads.  Client and server share
-the machine's cores, as they would on one host.
+the machine's cores, as they would on one host.  ``--workers`` and ``--threads`` are `musemood serve`'s
+(processes, each with its own copy of the recommender and the model; requests each runs at once, by
+default the cores divided among the workers); ``--backend`` the vector search above 50,000 songs
+(``VectorIndex(backend=...)``: "auto" is IVF, "hnsw" builds slower and searches faster).  Then one
+client alternates HTTP and in-process calls of the same items (paired differences).
 """
 
 import argparse
@@ -29,17 +34,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 
-def build(n, folder):
+def build(n, folder, backend="auto"):
     import pandas as pd
 
     import _catalogue
     from musemood.classifiers import SimpleBertClassifier
     from musemood.datasets import load_demo
     from musemood.recommender import Recommender
+    from musemood.retrieval import VectorIndex
 
     cat = _catalogue.catalogue(n)
     df = pd.DataFrame({"title": cat["title"], "artist": cat["artist"], "label": cat["mood"], "lyrics": cat["lyrics"]})
-    rec = Recommender(song_map=None, n_embedding_keywords=0, weights={"lexical": 0.3, "cluster": 0.0})
+    rec = Recommender(song_map=None, n_embedding_keywords=0, weights={"lexical": 0.3, "cluster": 0.0},
+                      vector_index=VectorIndex(backend=backend))
     rec.fit(df, None, vectors=cat["vectors"]).save(folder / "rec", include_model=False)
     demo = load_demo(400, random_state=0)
     demo = demo[demo["label"].notna()].head(300)
@@ -73,29 +80,60 @@ def drive(call, items, clients, seconds):
     return len(ms) / elapsed, float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
 
 
+def drive_paired(first, second, items, seconds):
+    """One client that alternates ``first(item)`` and ``second(item)`` on the same items for ``seconds``:
+    (first's p50 ms, second's p50 ms, median of first - second per item, its 95% bootstrap interval).
+    Pairing call by call cancels the drift of a shared machine that separate blocks of calls pick up."""
+    a, b, stop, i, state_a, state_b = [], [], time.perf_counter() + seconds, 0, {}, {}
+    while time.perf_counter() < stop:
+        item = items[i % len(items)]
+        for call, state, out in ((first, state_a, a), (second, state_b, b)) if i % 2 else (
+                (second, state_b, b), (first, state_a, a)):  # alternate which goes first
+            started = time.perf_counter()
+            call(item, state)
+            out.append(time.perf_counter() - started)
+        i += 1
+    a, b = np.asarray(a) * 1000, np.asarray(b) * 1000
+    diff = a - b
+    boot = np.random.default_rng(0).choice(diff, (2000, len(diff)))
+    low, high = np.percentile(np.median(boot, axis=1), [2.5, 97.5])
+    return float(np.median(a)), float(np.median(b)), float(np.median(diff)), (float(low), float(high))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000")
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--threads", type=int, help="musemood serve --threads (default: its own)")
+    parser.add_argument("--backend", default="auto", choices=["auto", "exact", "ivf", "hnsw"])
+    parser.add_argument("--cache", type=Path, help="keep what is built here and reuse it in later runs")
     args = parser.parse_args()
     import httpx
 
     from musemood.classifiers import load_model
     from musemood.recommender import Recommender
+    from musemood.serve import default_threads
 
-    rows = []
+    rows, paired = [], []
     for n in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
+            folder = args.cache / f"{n}-{args.backend}" if args.cache else Path(tmp)
             started = time.perf_counter()
-            queries, texts = build(n, folder)
+            if (folder / "items.json").exists():
+                queries, texts = json.loads((folder / "items.json").read_text())
+            else:
+                queries, texts = build(n, folder, args.backend)
+                (folder / "items.json").write_text(json.dumps([queries, texts]))
             print(f"{n:,} songs: built in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
             with socket.socket() as probe:
                 probe.bind(("127.0.0.1", 0))
                 port = probe.getsockname()[1]
             server = subprocess.Popen([sys.executable, "-m", "musemood.cli", "serve", "--recommender",
-                                       str(folder / "rec"), "--model", str(folder / "model"), "--port", str(port)],
+                                       str(folder / "rec"), "--model", str(folder / "model"), "--port", str(port),
+                                       "--workers", str(args.workers)]
+                                      + (["--threads", str(args.threads)] if args.threads else []),
                                       stderr=subprocess.DEVNULL)
             base = f"http://127.0.0.1:{port}"
             try:
@@ -137,10 +175,15 @@ def main():
                         p = drive(local, items, clients, args.seconds)
                         rows.append({"n": n, "what": what, "clients": clients, "http": h, "local": p})
                         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+                    paired.append({"n": n, "what": what, "result": drive_paired(http, local, items, args.seconds)})
+                    print(json.dumps(paired[-1]), file=sys.stderr, flush=True)
             finally:
                 server.terminate()
                 server.wait(30)
-    print(f"\nmusemood serve on loopback vs the same calls in process; {args.seconds:g} s per cell; "
+    threads = args.threads or f"{default_threads(args.workers)} (default)"
+    print(f"\nmusemood serve ({args.workers} worker(s) of {threads} thread(s), {args.backend} vector search) on "
+          "loopback vs the same "
+          f"calls in process; {args.seconds:g} s per cell; "
           f"{platform.processor() or platform.machine()}, client and server on the same cores\n")
     print("| songs | call | clients | HTTP req/s | HTTP p50 (ms) | HTTP p99 (ms) | in-process calls/s | "
           "in-process p50 (ms) | p99 (ms) | HTTP p50 - in-process p50 (ms) | HTTP req/s / in-process calls/s |")
@@ -149,6 +192,13 @@ def main():
         (hr, hp50, hp99), (lr, lp50, lp99) = r["http"], r["local"]
         print(f"| {r['n']:,} | {r['what']} | {r['clients']} | {hr:.0f} | {hp50:.1f} | {hp99:.1f} | {lr:.0f} | "
               f"{lp50:.1f} | {lp99:.1f} | {hp50 - lp50:+.1f} | {hr / lr:.2f} |")
+    print(f"\nOne client alternating HTTP and in-process calls for {args.seconds:g} s (paired):\n")
+    print("| songs | call | HTTP p50 (ms) | in-process p50 (ms) | median of HTTP - in-process per call (ms) | "
+          "95% interval |")
+    print("|---|---|---|---|---|---|")
+    for r in paired:
+        hp50, lp50, diff, (low, high) = r["result"]
+        print(f"| {r['n']:,} | {r['what']} | {hp50:.1f} | {lp50:.1f} | {diff:+.2f} | {low:+.2f} to {high:+.2f} |")
 
 
 if __name__ == "__main__":

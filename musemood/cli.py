@@ -378,6 +378,9 @@ def _add_serve_command(commands):
     serve.add_argument("--port", type=_int_at_least(1), default=8000, help="port (8000)")
     serve.add_argument("--workers", type=_int_at_least(1), default=1,
                        help="worker processes, each with its own copy of the parts (1; see docs/serve.md)")
+    serve.add_argument("--threads", type=_int_at_least(1),
+                       help="requests each worker runs at once; more wait their turn (default: the cores "
+                       "divided among the workers, at least 1; see docs/serve.md)")
     _add_verbosity(serve)
     serve.set_defaults(handler=_serve)
 
@@ -985,7 +988,7 @@ def _serve(args):
     _quiet_transformers(args)
     import os
 
-    from .serve import _require, app_from_env, create_app, load_parts
+    from .serve import _require, app_from_env, create_app, default_threads, load_parts
 
     _require()
     import uvicorn
@@ -993,15 +996,20 @@ def _serve(args):
     if args.port > 65535:
         raise ValueError(f"--port must be at most 65535, got {args.port}")
     rec, model = load_parts(args.recommender, args.model)  # errors here are the user's, with exit codes
+    threads = args.threads or default_threads(args.workers)
     print(f"Serving {len(rec.catalogue_):,} songs" + (f" and a {type(model).__name__}" if model is not None else
                                                       " (no mood model: /predict answers 503)")
-          + f" on http://{args.host}:{args.port} (API docs at /docs); Ctrl-C stops", file=sys.stderr)
+          + f" on http://{args.host}:{args.port} (API docs at /docs) with {args.workers} worker"
+          + ("s" if args.workers > 1 else "") + f" of {threads} thread" + ("s" if threads > 1 else "")
+          + "; Ctrl-C stops", file=sys.stderr)
     logging.getLogger("musemood.access").setLevel(logging.INFO)
     if args.workers == 1:
-        uvicorn.run(create_app(rec, model), host=args.host, port=args.port, access_log=False, log_level="warning")
+        uvicorn.run(create_app(rec, model, threads=threads), host=args.host, port=args.port, access_log=False,
+                    log_level="warning")
         return 0
     os.environ["MUSEMOOD_SERVE_RECOMMENDER"] = str(args.recommender or "")  # each worker loads its own copy
     os.environ["MUSEMOOD_SERVE_MODEL"] = str(args.model or "")
+    os.environ["MUSEMOOD_SERVE_THREADS"] = str(threads)
     uvicorn.run(f"{app_from_env.__module__}:{app_from_env.__name__}", factory=True, host=args.host, port=args.port,
                 workers=args.workers, access_log=False, log_level="warning")
     return 0

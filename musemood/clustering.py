@@ -395,6 +395,18 @@ class SongMap:
                                      random_state=self.random_state,
                                      init="spectral" if len(Z) > 3 else "random").fit_transform(Z).astype(np.float32)
 
+    @property
+    def label_points_(self) -> dict:
+        """``{cluster: (x, y, point)}``: where each cluster's label goes on the 2-D map, see
+        :func:`label_points` (computed once per fit, on first use)."""
+        self._check_fitted()
+        fitted = (self.map_2d_, self.labels_, self.plot_index_)  # a refit gives new arrays
+        cached = getattr(self, "_label_points", None)
+        if cached is None or not all(a is b for a, b in zip(cached[0], fitted)):
+            plotted = np.asarray(self.labels_)[self.plot_index_]
+            cached = self._label_points = (fitted, label_points(self.map_2d_, plotted))
+        return cached[1]
+
     # ------------------------------------------------------------- describe
     def describe(self, counts, terms, moods=None, n_words=8):
         """One row per cluster: size, top words (class-based TF-IDF) and mood mix (see :func:`describe_clusters`)."""
@@ -424,6 +436,23 @@ class SongMap:
         """The 2-D map coloured by one value per song (mood, cluster...); saved as PNG."""
         values = pd.Series(np.asarray(colour_by, dtype=object)[self.plot_index_]).fillna(missing).astype(str)
         return plot_points(self.map_2d_, values, path, title=title or "Song map", missing=missing)
+
+
+def label_points(points, labels) -> dict:
+    """``{cluster: (x, y, point)}``: each cluster's plotted song nearest the cluster's (upper) median
+    point, at row ``point`` of ``points``, the map's 2-D positions (``labels``: their clusters).
+
+    On the cluster even when the map splits it in parts, where its centre might fall between them.
+    """
+    xy = np.asarray(points, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    out = {}
+    for cluster in np.unique(labels):  # a pass per cluster: once per map
+        members = np.flatnonzero(labels == cluster)
+        median = np.sort(xy[members], axis=0)[len(members) // 2]
+        nearest = members[np.argmin(((xy[members] - median) ** 2).sum(axis=1))]
+        out[int(cluster)] = (float(xy[nearest, 0]), float(xy[nearest, 1]), int(nearest))
+    return out
 
 
 def describe_clusters(labels, counts, terms, moods=None, n_words=8):

@@ -10,7 +10,7 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score
 
 from musemood import schema
-from musemood.clustering import SongMap, choose_k, elbow_point
+from musemood.clustering import SongMap, choose_k, elbow_point, label_points
 from musemood.vectors import SongVectorizer
 
 
@@ -169,3 +169,28 @@ def test_song_vectors_without_audio_columns():
     np.testing.assert_allclose(out, np.eye(2, 3))
     with pytest.raises(ValueError, match="unknown blocks"):
         SongVectorizer({"lyrics": 1.0})
+
+
+def test_label_points_sit_on_the_song_nearest_each_clusters_median():
+    points = np.array([[0, 0], [1, 1], [5, 5], [6, 6], [7, 7], [2, 2]], dtype=float)
+    labels = np.array([0, 0, 1, 1, 1, 0])
+    # upper median of cluster 0 is (1, 1): song 1; of cluster 1 (6, 6): song 3
+    assert label_points(points, labels) == {0: (1.0, 1.0, 1), 1: (6.0, 6.0, 3)}
+    # a cluster split in two parts is labelled on one of its songs, not between them
+    split = np.array([[0, 0], [0.1, 0], [10, 10], [10.1, 10]])
+    x, y, point = label_points(split, np.zeros(4))[0]
+    assert (x, y) == tuple(split[point])
+
+
+def test_a_maps_label_points_follow_its_plotted_songs_refit_and_reload(tmp_path):
+    X, _ = make_blobs(300, n_features=12, centers=4, random_state=0)
+    song_map = SongMap(n_clusters=4, reducer=PCA(4), plot_sample=200).fit(X)
+    plotted = song_map.labels_[song_map.plot_index_]
+    at = song_map.label_points_
+    assert at == label_points(song_map.map_2d_, plotted)
+    assert sorted(at) == sorted(set(plotted.tolist())) and all(plotted[p] == c for c, (_, _, p) in at.items())
+    assert song_map.label_points_ is at  # computed once
+    assert SongMap.load(song_map.save(tmp_path / "map")).label_points_ == at
+    song_map.fit(X + 5)  # refitted: new arrays, new label points
+    assert song_map.label_points_ is not at
+    assert song_map.label_points_ == label_points(song_map.map_2d_, song_map.labels_[song_map.plot_index_])

@@ -3,6 +3,7 @@
 import json
 import logging
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,8 +13,9 @@ import pytest
 pytest.importorskip("fastapi")
 import httpx  # noqa: E402
 
+from musemood import schema  # noqa: E402
 from musemood.classifiers import SimpleBertClassifier  # noqa: E402
-from musemood.serve import MAX_BATCH, MAX_TEXT, create_app, serve_in_thread  # noqa: E402
+from musemood.serve import MAX_BATCH, MAX_TEXT, create_app, default_threads, serve_in_thread  # noqa: E402
 
 from test_classifiers import FAST, make_songs  # noqa: E402
 
@@ -234,13 +236,72 @@ def test_musemood_serve_runs_a_saved_recommender_and_stops_cleanly(parts, tmp_pa
         child.terminate()
         _, err = child.communicate(timeout=30)
     assert "Serving" in err and "Traceback" not in err
+    assert f"with 1 worker of {default_threads(1)} thread" in err
     assert '"path": "/predict", "status": 200' in err  # the access log line, as JSON
+
+
+class _GatedModel:
+    """A mood model whose predictions wait for ``release``: it shows which requests run at once."""
+
+    text_column, objective, classes_ = schema.LYRICS, "classification", np.array(["happy", "sad"])
+
+    def __init__(self):
+        self.entered, self.release = [], threading.Event()
+
+    def predict_proba(self, frame):
+        self.entered.append(str(frame.iloc[0, 0]))
+        assert self.release.wait(20)
+        return np.tile([0.25, 0.75], (len(frame), 1))
+
+
+def test_a_thread_cap_runs_requests_in_turn_and_health_never_waits():
+    model = _GatedModel()
+    server, url = serve_in_thread(create_app(None, model, threads=1))
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(httpx.post, f"{url}/predict", json={"texts": ["first"]}, timeout=30)
+            deadline = time.monotonic() + 10
+            while not model.entered and time.monotonic() < deadline:
+                time.sleep(0.01)
+            second = pool.submit(httpx.post, f"{url}/predict", json={"texts": ["second"]}, timeout=30)
+            # the one thread is busy: health still answers, the second prediction waits its turn
+            assert httpx.get(f"{url}/health", timeout=5).json()["status"] == "ok"
+            time.sleep(0.3)
+            assert model.entered == ["first"]
+            model.release.set()
+            assert first.result().status_code == second.result().status_code == 200
+        assert model.entered == ["first", "second"]
+        assert second.result().json()["predictions"][0]["label"] == "sad"
+    finally:
+        model.release.set()
+        server.should_exit = True
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True, "2"])
+def test_create_app_refuses_a_bad_thread_cap(threads):
+    with pytest.raises(ValueError, match="threads must be a whole number"):
+        create_app(None, None, threads=threads)
+
+
+def test_workers_take_their_thread_cap_from_the_environment(parts, tmp_path, monkeypatch):
+    from musemood.serve import app_from_env
+
+    _, rec, _ = parts
+    monkeypatch.setenv("MUSEMOOD_SERVE_RECOMMENDER", str(rec.save(tmp_path / "rec", include_model=False)))
+    monkeypatch.setenv("MUSEMOOD_SERVE_MODEL", "")
+    monkeypatch.setenv("MUSEMOOD_SERVE_THREADS", "3")
+    assert app_from_env().state.threads == 3
+    monkeypatch.setenv("MUSEMOOD_SERVE_THREADS", "many")
+    with pytest.raises(ValueError, match="MUSEMOOD_SERVE_THREADS must be a whole number, got 'many'"):
+        app_from_env()
+    assert 1 <= default_threads(64) <= default_threads(1)
 
 
 @pytest.mark.parametrize("argv, named", [
     (["serve", "--recommender", "/nonexistent/rec"], "/nonexistent/rec"),
     (["serve", "--port", "70000", "--recommender", "/nonexistent/rec"], "65535"),
     (["serve", "--workers", "0"], "--workers"),
+    (["serve", "--threads", "0"], "--threads"),
 ])
 def test_serve_refuses_bad_options_before_starting(argv, named, capsys):
     from musemood.cli import main
@@ -303,17 +364,3 @@ def test_serve_in_thread_says_when_the_server_cannot_start(parts):
         port = taken.getsockname()[1]
         with pytest.raises(RuntimeError, match=f"127.0.0.1:{port} did not start"):
             serve_in_thread(create_app(rec, None), port=port, timeout=2)
-
-
-def test_cluster_label_points_follow_a_refitted_map():
-    from musemood.serve import cluster_label_points
-
-    class Map:  # the three fitted arrays the label points are computed from
-        map_2d_ = np.array([[0, 0], [1, 1], [5, 5], [6, 6], [7, 7]], dtype=float)
-        labels_ = np.array([0, 0, 1, 1, 1])
-        plot_index_ = np.arange(5)
-
-    song_map = Map()
-    assert cluster_label_points(song_map) == {0: (1.0, 1.0, 1), 1: (6.0, 6.0, 3)}  # upper median, on a member
-    song_map.map_2d_ = song_map.map_2d_ + 1  # refitted: new arrays, new label points
-    assert cluster_label_points(song_map) == {0: (2.0, 2.0, 1), 1: (7.0, 7.0, 3)}
