@@ -65,6 +65,30 @@ def test_the_page_draws_every_song_with_webgl_and_loads_nothing_from_outside(pag
     assert all(url.startswith(server.url) for url in page.requests_seen), page.requests_seen  # no CDN
 
 
+def _label_offsets(page):
+    """How far each cluster label is, in pixels, from where its song is drawn."""
+    return page.evaluate("""songMap.labels.map(l => {
+        const [x, y] = songMap.scatterplot.getScreenPosition(l.point);
+        return Math.hypot(parseFloat(l.div.style.left) - x, parseFloat(l.div.style.top) - y);
+    })""")
+
+
+def test_labels_follow_their_songs_through_zoom_and_a_resized_window(page):
+    assert max(_label_offsets(page)) < 0.5
+    page.mouse.move(500, 400)
+    page.mouse.wheel(0, -400)  # zoom in
+    page.wait_for_timeout(400)
+    assert max(_label_offsets(page)) < 0.5
+    at = page.evaluate("songMap.scatterplot.getScreenPosition(songMap.labels[0].point)")
+    page.set_viewport_size({"width": 900, "height": 600})
+    page.wait_for_timeout(300)
+    moved = page.evaluate("songMap.scatterplot.getScreenPosition(songMap.labels[0].point)")
+    assert moved != pytest.approx(at), "the points should move with the window"
+    page.wait_for_function("Math.abs(songMap.scatterplot.getScreenPosition(songMap.labels[0].point)[0] - "
+                           "parseFloat(songMap.labels[0].div.style.left)) < 0.5", timeout=5_000)
+    assert max(_label_offsets(page)) < 0.5
+
+
 def test_hovering_a_point_shows_its_song(page, parts):
     df, rec, _ = parts
     at = _on_screen(page, 3)
