@@ -139,6 +139,20 @@ def test_a_click_on_a_point_shows_that_songs_recommendations(page, parts):
     assert page.inner_text("#panel h2") == f"Songs like {df.loc[row, 'title']}"
 
 
+def test_shift_drag_pans_instead_of_drawing_a_lasso(page):
+    """The page acts on one song at a time: regl-scatterplot's lasso (shift-drag) is turned off."""
+    before = page.evaluate("songMap.scatterplot.get('cameraTarget')")
+    page.keyboard.down("Shift")
+    page.mouse.move(300, 300)
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(300 + 20 * step, 300 + 15 * step)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    assert page.evaluate("songMap.scatterplot.get('selectedPoints')") == []
+    assert page.evaluate("songMap.scatterplot.get('cameraTarget')") != pytest.approx(before)  # it panned
+
+
 def test_a_bad_query_shows_the_suggestions_and_one_click_recovers(page):
     page.fill("#search", "Qwertyuiop Zxcvbnm Nowhere")
     page.press("#search", "Enter")
