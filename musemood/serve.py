@@ -134,10 +134,10 @@ def create_app(recommender=None, model=None, *, threads=None):
 
     @asynccontextmanager
     async def lifespan(app):
-        if threads is not None:  # the limiter belongs to the server's event loop: set it there
+        if app.state.threads is not None:  # the limiter belongs to the server's event loop: set it there
             import anyio.to_thread
 
-            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+            anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.threads
         yield
 
     PredictRequest, RecommendRequest = _schemas()
