@@ -377,7 +377,11 @@ def _add_serve_command(commands):
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1; 0.0.0.0 for all)")
     serve.add_argument("--port", type=_int_at_least(1), default=8000, help="port (8000)")
     serve.add_argument("--workers", type=_int_at_least(1), default=1,
-                       help="worker processes, each with its own copy of the parts (1; see docs/serve.md)")
+                       help="worker processes (1; see docs/serve.md); they share the recommender's large arrays, "
+                       "mapped from its files, and each has its own copy of the rest")
+    serve.add_argument("--no-mmap", dest="mmap", action="store_false",
+                       help="read the recommender's arrays into each worker's memory instead of mapping them from "
+                       "its files (e.g. when the files sit on a slow network drive)")
     serve.add_argument("--threads", type=_int_at_least(1),
                        help="requests each worker runs at once; more wait their turn (default: the cores "
                        "divided among the workers, at least 1; see docs/serve.md)")
@@ -995,7 +999,7 @@ def _serve(args):
 
     if args.port > 65535:
         raise ValueError(f"--port must be at most 65535, got {args.port}")
-    rec, model = load_parts(args.recommender, args.model)  # errors here are the user's, with exit codes
+    rec, model = load_parts(args.recommender, args.model, mmap=args.mmap)  # errors: the user's, with exit codes
     threads = args.threads or default_threads(args.workers)
     print(f"Serving {len(rec.catalogue_):,} songs" + (f" and a {type(model).__name__}" if model is not None else
                                                       " (no mood model: /predict answers 503)")
@@ -1007,9 +1011,17 @@ def _serve(args):
         uvicorn.run(create_app(rec, model, threads=threads), host=args.host, port=args.port, access_log=False,
                     log_level="warning")
         return 0
-    os.environ["MUSEMOOD_SERVE_RECOMMENDER"] = str(args.recommender or "")  # each worker loads its own copy
+    import gc
+
+    from .recommender import forget_recommenders
+
+    del rec, model  # checked above; the workers load their own, and this process only watches them
+    forget_recommenders()
+    gc.collect()
+    os.environ["MUSEMOOD_SERVE_RECOMMENDER"] = str(args.recommender or "")
     os.environ["MUSEMOOD_SERVE_MODEL"] = str(args.model or "")
     os.environ["MUSEMOOD_SERVE_THREADS"] = str(threads)
+    os.environ["MUSEMOOD_SERVE_MMAP"] = "1" if args.mmap else "0"
     uvicorn.run(f"{app_from_env.__module__}:{app_from_env.__name__}", factory=True, host=args.host, port=args.port,
                 workers=args.workers, access_log=False, log_level="warning")
     return 0

@@ -16,7 +16,9 @@ checks the class and the format and says which file is wrong when one is.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from ._version import __version__
@@ -98,8 +100,29 @@ def _own_files(folder, top=True):
         if item.is_dir():
             if not _is_part(item):
                 yield from _own_files(item, top=False)
-        elif not (top and item.name in (CONFIG, CONFIG + ".tmp")):
+        elif not (top and item.name in (CONFIG, CONFIG + ".tmp")) and not _is_temporary(item):
             yield item
+
+
+def _is_temporary(file):
+    return file.name.startswith(".") and file.name.endswith(".tmp")  # replacing()'s, left by a killed save
+
+
+@contextmanager
+def replacing(file):
+    """Write ``file`` by way of a temporary file beside it, which replaces it once written.
+
+    A process that mapped the old file (a part loaded with ``mmap=True``, e.g. by ``musemood
+    serve``) keeps reading the old file, whole, rather than bytes of the new one under its
+    arrays; and a save killed half-way leaves the old file as it was.  Yields the path to write.
+    """
+    file = Path(file)
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, file)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _peek(folder):
@@ -208,6 +231,55 @@ def load_npy(file, *, mmap=False):
         raise FileNotFoundError(f"{file} is missing: copy the whole folder, or save the part again") from None
     except (OSError, ValueError, EOFError) as exc:
         raise ValueError(f"{file} is not a readable NumPy array ({exc}); save the part again") from None
+
+
+def load_npz(file, *, mmap=False):
+    """The arrays of an ``.npz`` file, ``{name: array}``, without pickles.
+
+    With ``mmap``, members stored uncompressed (``np.savez``, ``scipy.sparse.save_npz(...,
+    compressed=False)``) are mapped read-only from the file instead of read into memory, as
+    ``np.load(..., mmap_mode="r")`` does for an ``.npy`` (it cannot for an ``.npz``): processes
+    that load the same file then share its pages.  Compressed members are read.
+    """
+    import struct
+    import zipfile
+
+    import numpy as np
+
+    file = Path(file)
+    try:
+        if not mmap:
+            with np.load(file, allow_pickle=False) as arrays:
+                return {name: arrays[name] for name in arrays.files}
+        out = {}
+        with zipfile.ZipFile(file) as archive, open(file, "rb") as handle:
+            for info in archive.infolist():
+                name = info.filename.removesuffix(".npy")
+                if info.compress_type != zipfile.ZIP_STORED:
+                    with archive.open(info) as member:
+                        out[name] = np.lib.format.read_array(member, allow_pickle=False)
+                    continue
+                handle.seek(info.header_offset)
+                local = handle.read(30)  # the member's local header, then its name and extra field
+                if len(local) < 30 or local[:4] != b"PK\x03\x04":
+                    raise ValueError(f"no local header for {info.filename}")
+                name_length, extra_length = struct.unpack("<HH", local[26:30])
+                handle.seek(info.header_offset + 30 + name_length + extra_length)
+                version = np.lib.format.read_magic(handle)
+                shape, fortran, dtype = (np.lib.format.read_array_header_1_0(handle) if version == (1, 0) else
+                                         np.lib.format.read_array_header_2_0(handle))
+                if dtype.hasobject:
+                    raise ValueError(f"{info.filename} holds Python objects")
+                if not int(np.prod(shape)):
+                    out[name] = np.empty(shape, dtype=dtype)
+                    continue
+                out[name] = np.memmap(file, dtype=dtype, mode="r", offset=handle.tell(), shape=shape,
+                                      order="F" if fortran else "C")
+        return out
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{file} is missing: copy the whole folder, or save the part again") from None
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, struct.error) as exc:
+        raise ValueError(f"{file} is not a readable NumPy archive ({exc}); save the part again") from None
 
 
 def check_arrays(folder, arrays, shapes, *, sizes=None, bounds=None, names=None, finite=True):

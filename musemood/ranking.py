@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .persistence import check_arrays, load_npy, read_config, write_config
+from .persistence import check_arrays, load_npy, read_config, replacing, write_config
 from .retrieval import LexicalIndex, VectorIndex, best_scores
 from .text import clean_lyrics
 
@@ -162,15 +162,16 @@ class HybridRetriever:
         path = Path(path)
         self.lexical.save(path / "lexical")
         self.index.save(path / "vectors")
-        np.save(path / "keywords.npy", self.keywords)
+        with replacing(path / "keywords.npy") as tmp, open(tmp, "wb") as handle:
+            np.save(handle, self.keywords)
         return write_config(path, self, {"n_candidates": self.n_candidates})
 
     @classmethod
     def load(cls, path, catalogue, *, mmap=False) -> HybridRetriever:
         path = Path(path)
         params = read_config(path, cls)["params"]
-        lexical = LexicalIndex.load(path / "lexical")
-        keywords = load_npy(path / "keywords.npy")
+        lexical = LexicalIndex.load(path / "lexical", mmap=mmap)
+        keywords = load_npy(path / "keywords.npy", mmap=mmap)
         check_arrays(path, {"keywords": keywords}, {"keywords": ("n", "w")}, sizes={"n": lexical.n_songs_})
         if keywords.size and (keywords.dtype.kind not in "iu" or keywords.min() < -1  # term ids; -1 pads
                               or keywords.max() >= len(lexical.terms_)):

@@ -332,7 +332,9 @@ class Recommender:
 
     @classmethod
     def load(cls, path: str | Path, *, mmap: bool = False) -> Recommender:
-        """Load a recommender saved by :meth:`save`; the model loads on the first free-text query."""
+        """Load a recommender saved by :meth:`save`; the model loads on the first free-text query.
+        ``mmap=True`` maps the large arrays from their files (processes loading one folder share them;
+        a save over the folder replaces the files, so a mapped recommender answers as before)."""
         path = Path(path)
         config = _read_saved_config(path, cls)
         where = path / "config.json"
@@ -474,7 +476,7 @@ def _dedupe_rows(keywords):
 
 
 # ====================================================== the default recommender
-_DEFAULT: dict[str, Recommender] = {}
+_DEFAULT: dict[tuple[str, bool], Recommender] = {}
 _DEFAULT_LOCK = threading.Lock()
 
 
@@ -495,19 +497,19 @@ def build_demo_recommender(n_songs=2000, *, path=None, show_progress_bar=True):
     return rec
 
 
-def get_recommender(path: str | Path | None = None) -> Recommender:
+def get_recommender(path: str | Path | None = None, *, mmap: bool = False) -> Recommender:
     """The recommender :func:`recommend` uses: loaded once from ``path`` (default :func:`default_path`).
 
     With no saved recommender at the default path, the demo one is built (a minute or two on 2
-    cores) and saved; a ``path`` given explicitly must hold one.
+    cores) and saved; a ``path`` given explicitly must hold one.  ``mmap`` is :meth:`Recommender.load`'s.
     """
     explicit = path is not None
     path = Path(path) if path is not None else default_path()
-    key = str(path.resolve())
+    key = (str(path.resolve()), bool(mmap))
     with _DEFAULT_LOCK:
         if key not in _DEFAULT:
             if (path / "config.json").exists() or (path / "recommender.json").exists():
-                _DEFAULT[key] = Recommender.load(path)
+                _DEFAULT[key] = Recommender.load(path, mmap=mmap)
             elif explicit:
                 raise FileNotFoundError(f"{path} holds no saved recommender (no config.json); check the path, "
                                         "or fit one with `musemood map --data FILE --recommender PATH`")
@@ -516,6 +518,12 @@ def get_recommender(path: str | Path | None = None) -> Recommender:
                                "encoder); `musemood demo` builds one on tBERT", path)
                 _DEFAULT[key] = build_demo_recommender(path=path)
         return _DEFAULT[key]
+
+
+def forget_recommenders() -> None:
+    """Drop the recommenders :func:`get_recommender` keeps loaded (the next call loads again)."""
+    with _DEFAULT_LOCK:
+        _DEFAULT.clear()
 
 
 def recommend(title: str | None = None, top_k: int = 10, *, artist: str | None = None, text: str | None = None,

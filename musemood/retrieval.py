@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .persistence import check_arrays, load_npy, read_config, write_config
+from .persistence import check_arrays, load_npy, load_npz, read_config, replacing, write_config
 from .vectors import _unit
 
 SCORINGS = ("tfidf", "bm25")
@@ -250,15 +250,17 @@ class LexicalIndex:
                                                  "stop_words", "max_features")}
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        sp.save_npz(path / "postings.npz", self.postings_, compressed=False)
+        with replacing(path / "postings.npz") as tmp, open(tmp, "wb") as handle:  # uncompressed: mappable
+            sp.save_npz(handle, self.postings_, compressed=False)
         np.save(path / "idf.npy", self.idf_)
         np.save(path / "tfidf_idf.npy", self.tfidf_idf_)
         (path / "terms.json").write_text(json.dumps(list(map(str, self.terms_))))
         return write_config(path, self, params, n_songs=self.n_songs_, avg_length=self.avg_length_)
 
     @classmethod
-    def load(cls, path):
-        """Read an index written by :meth:`save`."""
+    def load(cls, path, *, mmap=False):
+        """Read an index written by :meth:`save`; ``mmap`` maps the postings instead of reading them
+        (processes that load the same folder then share them)."""
         path = Path(path)
         config = read_config(path, cls)
         index = cls(**config["params"])
@@ -266,11 +268,7 @@ class LexicalIndex:
             index.terms_ = np.asarray(json.loads((path / "terms.json").read_text()), dtype=object)
         except (OSError, ValueError) as exc:
             raise ValueError(f"{path / 'terms.json'} is not a list of terms ({exc}); save the index again") from None
-        try:
-            index.postings_ = sp.load_npz(path / "postings.npz").tocsr()
-        except (OSError, ValueError, KeyError) as exc:
-            raise ValueError(f"{path / 'postings.npz'} is not a readable sparse matrix ({exc}); save the index "
-                             "again") from None
+        index.postings_ = _load_csr(path / "postings.npz", mmap=mmap)
         index.idf_ = load_npy(path / "idf.npy")
         index.tfidf_idf_ = load_npy(path / "tfidf_idf.npy")
         check_arrays(path, {"terms": index.terms_, "postings": index.postings_, "idf": index.idf_,
@@ -281,6 +279,18 @@ class LexicalIndex:
         index.avg_length_ = config["avg_length"]
         index._term_ids = {t: i for i, t in enumerate(index.terms_)}
         return index
+
+
+def _load_csr(file, *, mmap=False):
+    """A CSR matrix saved by ``scipy.sparse.save_npz``; with ``mmap`` its arrays stay in the file."""
+    arrays = load_npz(file, mmap=mmap)
+    try:
+        if str(arrays["format"].item(), "ascii") != "csr":
+            raise ValueError(f"a {arrays['format'].item()!r} matrix, not csr")
+        return sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]),
+                             shape=tuple(int(n) for n in arrays["shape"]), copy=False)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{file} is not a readable sparse matrix ({exc}); save the index again") from None
 
 
 def _join_parts(parts, new_id, n_rows, n_terms):
@@ -490,14 +500,17 @@ class VectorIndex:
                                                  "nlist", "nprobe", "threads")}
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        np.save(path / "vectors.npy", self.vectors_)
+        with replacing(path / "vectors.npy") as tmp, open(tmp, "wb") as handle:
+            np.save(handle, self.vectors_)
         if self.index_ is not None:
-            _faiss().write_index(self.index_, str(path / f"{self.backend_}.faiss"))
+            with replacing(path / f"{self.backend_}.faiss") as tmp:
+                _faiss().write_index(self.index_, str(tmp))
         return write_config(path, self, params, backend_=self.backend_)
 
     @classmethod
     def load(cls, path, *, mmap=False):
-        """Read an index written by :meth:`save`; ``mmap`` maps the vectors instead of reading them."""
+        """Read an index written by :meth:`save`; ``mmap`` maps the vectors and the faiss index's
+        vectors or lists instead of reading them (processes that load the same folder then share them)."""
         path = Path(path)
         config = read_config(path, cls)
         index = cls(**config["params"])
@@ -511,7 +524,9 @@ class VectorIndex:
         if index.backend_ != "exact":
             file = path / f"{index.backend_}.faiss"
             try:
-                index.index_ = _faiss().read_index(str(file))
+                faiss = _faiss()
+                flags = 0 if not mmap else faiss.IO_FLAG_MMAP_IFC if index.backend_ == "hnsw" else faiss.IO_FLAG_MMAP
+                index.index_ = faiss.read_index(str(file), flags)
             except RuntimeError as exc:  # faiss reports a bad file as a RuntimeError
                 raise ValueError(f"{file} is not a readable faiss index ({str(exc).splitlines()[0]}); "
                                  "save the index again") from None

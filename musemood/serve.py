@@ -468,12 +468,15 @@ def serve_in_thread(app, host="127.0.0.1", port=0, *, timeout=20.0):
     return server, f"http://{host}:{port}"
 
 
-def load_parts(recommender_path=None, model_path=None):
+def load_parts(recommender_path=None, model_path=None, *, mmap=True):
     """The recommender (``recommender_path``, else the demo one, built if absent) and the mood model
-    (``model_path``, else the recommender's own model when it is a classifier)."""
+    (``model_path``, else the recommender's own model when it is a classifier).
+
+    ``mmap`` (the default) maps the recommender's large arrays from its files (``Recommender.load``):
+    the workers of one server then share a single copy of them in memory."""
     from .recommender import get_recommender
 
-    rec = get_recommender(recommender_path)
+    rec = get_recommender(recommender_path, mmap=mmap)
     if model_path is not None:
         from .classifiers import load_model
 
@@ -486,9 +489,13 @@ def load_parts(recommender_path=None, model_path=None):
 
 def app_from_env():
     """An app built from ``MUSEMOOD_SERVE_RECOMMENDER`` / ``MUSEMOOD_SERVE_MODEL`` and, when set,
-    ``MUSEMOOD_SERVE_THREADS`` (for uvicorn workers)."""
+    ``MUSEMOOD_SERVE_THREADS`` and ``MUSEMOOD_SERVE_MMAP`` (``0`` reads the arrays into each worker's
+    memory instead of mapping them; for uvicorn workers)."""
+    mmap = os.environ.get("MUSEMOOD_SERVE_MMAP", "1").strip()
+    if mmap not in ("0", "1"):
+        raise ValueError(f"MUSEMOOD_SERVE_MMAP must be 0 or 1, got {mmap!r}")
     rec, model = load_parts(os.environ.get("MUSEMOOD_SERVE_RECOMMENDER") or None,
-                            os.environ.get("MUSEMOOD_SERVE_MODEL") or None)
+                            os.environ.get("MUSEMOOD_SERVE_MODEL") or None, mmap=mmap == "1")
     threads = os.environ.get("MUSEMOOD_SERVE_THREADS") or None
     if threads is not None:
         try:

@@ -188,3 +188,20 @@ def test_hand_edited_config_values_are_reported(saved, where, key, value, tmp_pa
     with pytest.raises(CLEAR) as caught:
         load(copy)
     assert CONFIG in str(caught.value) or key[-1] in str(caught.value), caught.value
+
+
+def test_a_save_killed_mid_file_leaves_the_old_file_and_no_manifest_entry(tmp_path):
+    from musemood.persistence import read_config, replacing, write_config
+    from musemood.retrieval import VectorIndex
+
+    folder = VectorIndex("exact").build(np.eye(4, dtype=np.float32)).save(tmp_path / "vec")
+    before = (folder / "vectors.npy").read_bytes()
+    with pytest.raises(KeyboardInterrupt), replacing(folder / "vectors.npy") as tmp:
+        tmp.write_bytes(b"half a file")
+        raise KeyboardInterrupt
+    assert (folder / "vectors.npy").read_bytes() == before and not list(folder.glob(".*.tmp"))
+    (folder / ".vectors.npy.123.tmp").write_bytes(b"left by a killed process")  # no finally ran
+    write_config(folder, VectorIndex("exact"), {}, backend_="exact")
+    assert ".vectors.npy.123.tmp" not in manifest(folder)
+    read_config(folder, VectorIndex)
+    VectorIndex.load(folder)

@@ -163,6 +163,33 @@ def test_save_and_load_give_the_same_answers(fitted, catalogue, tmp_path):
         Recommender.load(tmp_path)
 
 
+def test_a_mapped_recommender_answers_as_a_read_one_even_when_saved_over(fitted, catalogue, tmp_path):
+    import scipy.sparse as sp
+
+    path = fitted.save(tmp_path / "rec")
+    mapped = Recommender.load(path, mmap=True)
+    retriever = mapped.retriever_
+    for array in (retriever.vectors, retriever.keywords, retriever.lexical.postings_.data):
+        while not isinstance(array, np.memmap):  # each is read from a mapping of its file
+            array = array.base
+    queries = [(catalogue.iloc[i]["title"], catalogue.iloc[i]["artist"]) for i in (1, 10, 40)]
+    expected = [fitted.recommend(title, 8, artist=artist) for title, artist in queries]
+    for (title, artist), frame in zip(queries, expected):
+        pd.testing.assert_frame_equal(mapped.recommend(title, 8, artist=artist), frame)
+    # the same folder saved again with other vectors, keywords and postings of the same sizes
+    other = Recommender.load(path)
+    rng = np.random.default_rng(0)
+    other.retriever_.index.vectors_ = np.ascontiguousarray(rng.permutation(other.retriever_.vectors))
+    other.retriever_.keywords = rng.permutation(other.retriever_.keywords)
+    postings = other.retriever_.lexical.postings_
+    other.retriever_.lexical.postings_ = sp.csr_matrix((postings.data[::-1].copy(), postings.indices,
+                                                        postings.indptr), shape=postings.shape)
+    other.save(path)
+    assert not Recommender.load(path).recommend(*queries[0][:1], 8, artist=queries[0][1]).equals(expected[0])
+    for (title, artist), frame in zip(queries, expected):
+        pd.testing.assert_frame_equal(mapped.recommend(title, 8, artist=artist), frame)
+
+
 def test_recommend_function_and_cli(fitted, catalogue, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path))
     fitted.save(tmp_path / "recommender")

@@ -191,3 +191,61 @@ def test_embedding_keywords_pick_the_closest_candidates():
     candidates = np.array([[1, 2, 3, -1], [0, 1, 3, 2]])
     got = embedding_keywords(songs, candidates, terms, encode, top_k=2)
     assert got.tolist() == [[2, 3], [1, 3]]
+
+
+def _mapped(array):
+    """Whether ``array`` reads from a file mapping (``np.memmap`` at the bottom of its bases)."""
+    while array is not None and not isinstance(array, np.memmap):
+        array = getattr(array, "base", None)
+    return array is not None
+
+
+def test_load_npz_maps_stored_members_and_reads_compressed_ones(tmp_path):
+    from musemood.persistence import load_npz
+
+    arrays = {"a": np.arange(12, dtype=np.float32).reshape(3, 4), "b": np.asfortranarray(np.eye(3)),
+              "empty": np.empty((0, 5)), "word": np.array(b"csr")}
+    np.savez(tmp_path / "stored.npz", **arrays)
+    np.savez_compressed(tmp_path / "compressed.npz", **arrays)
+    for name, mapped in (("stored", True), ("compressed", False)):
+        for mmap in (False, True):
+            got = load_npz(tmp_path / f"{name}.npz", mmap=mmap)
+            assert set(got) == set(arrays)
+            for key, value in arrays.items():
+                np.testing.assert_array_equal(got[key], value)
+                assert got[key].dtype == value.dtype
+            assert _mapped(got["a"]) == (mmap and mapped) and _mapped(got["b"]) == (mmap and mapped)
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    for mmap in (False, True):
+        with pytest.raises(ValueError, match=r"bad\.npz is not a readable NumPy archive"):
+            load_npz(tmp_path / "bad.npz", mmap=mmap)
+    with pytest.raises(FileNotFoundError, match="missing"):
+        load_npz(tmp_path / "none.npz", mmap=True)
+
+
+def test_mapped_lexical_index_scores_as_the_read_one(tmp_path):
+    index = LexicalIndex("bm25", min_df=1, max_df=1.0).fit(DOCS)
+    index.save(tmp_path / "lex")
+    read, mapped = LexicalIndex.load(tmp_path / "lex"), LexicalIndex.load(tmp_path / "lex", mmap=True)
+    assert not _mapped(read.postings_.data)
+    assert all(_mapped(a) for a in (mapped.postings_.data, mapped.postings_.indices, mapped.postings_.indptr))
+    q = index.term_ids(["night", "rain", "summer"])
+    for a, b in zip(read.scores(q), mapped.scores(q)):
+        np.testing.assert_array_equal(a, b)
+    assert mapped.shared_terms(q, [0, 1, 3]) == read.shared_terms(q, [0, 1, 3])
+
+
+@pytest.mark.parametrize("backend", ["exact", "hnsw", "ivf"])
+def test_a_mapped_vector_index_keeps_answering_when_saved_over(tmp_path, backend):
+    vectors, queries = _clustered(2000), _clustered(20, seed=1)
+    VectorIndex(backend).build(vectors).save(tmp_path / "vec")
+    mapped = VectorIndex.load(tmp_path / "vec", mmap=True)
+    assert _mapped(mapped.vectors_)
+    expected = [VectorIndex.load(tmp_path / "vec").search(q, 10) for q in queries]
+    VectorIndex(backend).build(_clustered(2000, seed=2)).save(tmp_path / "vec")  # same sizes, other songs
+    for q, (ids, sims) in zip(queries, expected):
+        got_ids, got_sims = mapped.search(q, 10)
+        assert got_ids.tolist() == ids.tolist()
+        np.testing.assert_allclose(got_sims, sims, rtol=1e-6)
+    assert VectorIndex.load(tmp_path / "vec").search(queries[0], 10)[0].tolist() != expected[0][0].tolist()
+    assert not list(tmp_path.glob("vec/.*.tmp"))  # no temporary file left behind

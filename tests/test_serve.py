@@ -297,6 +297,40 @@ def test_workers_take_their_thread_cap_from_the_environment(parts, tmp_path, mon
     assert 1 <= default_threads(64) <= default_threads(1)
 
 
+def test_workers_map_the_recommender_unless_told_not_to(parts, tmp_path, monkeypatch):
+    from musemood.serve import app_from_env
+
+    _, rec, _ = parts
+    monkeypatch.setenv("MUSEMOOD_SERVE_RECOMMENDER", str(rec.save(tmp_path / "rec", include_model=False)))
+    monkeypatch.setenv("MUSEMOOD_SERVE_MODEL", "")
+    for value, mapped in ((None, True), ("1", True), ("0", False)):
+        if value is None:
+            monkeypatch.delenv("MUSEMOOD_SERVE_MMAP", raising=False)
+        else:
+            monkeypatch.setenv("MUSEMOOD_SERVE_MMAP", value)
+        vectors = app_from_env().state.recommender.retriever_.vectors
+        assert isinstance(vectors, np.memmap) == mapped
+    monkeypatch.setenv("MUSEMOOD_SERVE_MMAP", "yes")
+    with pytest.raises(ValueError, match="MUSEMOOD_SERVE_MMAP must be 0 or 1, got 'yes'"):
+        app_from_env()
+
+
+@pytest.mark.parametrize("argv, mmap", [(["serve"], True), (["serve", "--no-mmap"], False)])
+def test_serve_maps_the_recommender_unless_told_not_to(argv, mmap, monkeypatch, capsys):
+    import musemood.serve
+    from musemood.cli import main
+
+    asked = []
+
+    def load_parts(recommender_path=None, model_path=None, *, mmap=True):
+        asked.append(mmap)
+        raise FileNotFoundError("no recommender here")
+
+    monkeypatch.setattr(musemood.serve, "load_parts", load_parts)
+    assert main(argv) == 2 and asked == [mmap]
+    assert "no recommender here" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, named", [
     (["serve", "--recommender", "/nonexistent/rec"], "/nonexistent/rec"),
     (["serve", "--port", "70000", "--recommender", "/nonexistent/rec"], "65535"),
