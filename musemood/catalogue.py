@@ -21,6 +21,12 @@ from .text import normalize_title
 
 logger = logging.getLogger(__name__)
 
+#: Above this many songs, fuzzy lookups score only the candidates of a trigram index
+#: (:class:`~musemood.retrieval.TrigramIndex`) instead of every song's title.
+FUZZY_INDEX_ABOVE = 50_000
+#: How many candidates the trigram index gives the fuzzy scorer.
+FUZZY_CANDIDATES = 2000
+
 
 def _one_chunk(column: pd.Series) -> pd.Series:
     """``column`` with its Arrow-backed strings in one chunk (other columns as they are).
@@ -120,6 +126,7 @@ class SongCatalogue:
             if column in df.columns:
                 songs[column] = df[column].astype("string")
         self.songs_ = songs.reset_index(drop=True)
+        self.search_index_ = None
         self._index()
         return self
 
@@ -142,6 +149,29 @@ class SongCatalogue:
         self._mood_masks = {}  # mood -> read-only mask, made on first use (comparing 1M moods: 12 ms)
         self.labelled_ = songs["mood"].notna().to_numpy()
         self.clusters_ = songs["cluster"].to_numpy()
+        if getattr(self, "search_index_", None) is None and len(songs) > FUZZY_INDEX_ABOVE:
+            from .retrieval import TrigramIndex
+
+            self.search_index_ = TrigramIndex().build(f"{t} {a}" for t, a in zip(titles, self.norm_artists_))
+        elif len(songs) <= FUZZY_INDEX_ABOVE:
+            self.search_index_ = None
+
+    def _closest(self, key, what, scorer, limit, score_cutoff=None):
+        """``[(string, score, row)]`` of the songs whose title (``what="title"``) or "title artist"
+        (``"key"``) is most like ``key`` under the rapidfuzz ``scorer``: every song scored, or on a
+        large catalogue the trigram index's candidates.  (``"sorted title"``: titles in sorted order,
+        the third item a position in that order when every song is scored.)"""
+        from rapidfuzz import process
+
+        if self.search_index_ is None:
+            strings = {"title": self.norm_titles_, "sorted title": self._sorted_titles}.get(what)
+            strings = self._search_keys() if strings is None else strings
+            return process.extract(key, strings, scorer=scorer, limit=limit, score_cutoff=score_cutoff)
+        rows = self.search_index_.candidates(key, FUZZY_CANDIDATES)
+        strings = [f"{self.norm_titles_[i]} {self.norm_artists_[i]}" if what == "key" else self.norm_titles_[i]
+                   for i in rows]
+        found = process.extract(key, strings, scorer=scorer, limit=limit, score_cutoff=score_cutoff)
+        return [(string, score, int(rows[j])) for string, score, j in found]
 
     def __len__(self):
         return len(self.songs_)
@@ -152,7 +182,7 @@ class SongCatalogue:
 
         ``note`` says which title was used when ``title`` was misspelt (else ``None``).
         """
-        from rapidfuzz import fuzz, process
+        from rapidfuzz import fuzz
 
         key = normalize_title(title)
         if not key:
@@ -160,8 +190,7 @@ class SongCatalogue:
         ids = self.title_ids(key)
         note = None
         if not len(ids):
-            matches = process.extract(key, self._sorted_titles, scorer=fuzz.ratio, limit=5,
-                                      score_cutoff=self.min_title_score)
+            matches = self._closest(key, "sorted title", fuzz.ratio, 5, self.min_title_score)
             if len({m[0] for m in matches}) == 1:
                 ids = self.title_ids(matches[0][0])
                 note = f"no song titled {title!r}; using the closest title {self.display(ids[0])!r}"
@@ -220,9 +249,9 @@ class SongCatalogue:
 
     def suggest(self, key: str, top_k: int = 5) -> list[str]:
         """Up to ``top_k`` distinct titles closest to ``key``."""
-        from rapidfuzz import fuzz, process
+        from rapidfuzz import fuzz
 
-        found = process.extract(key, self.norm_titles_, scorer=fuzz.WRatio, limit=top_k * 3)
+        found = self._closest(key, "title", fuzz.WRatio, top_k * 3)
         out = []
         for _, _, i in found:
             shown = str(self.songs_.at[i, schema.TITLE])
@@ -232,7 +261,7 @@ class SongCatalogue:
 
     def search(self, query: str, top_k: int = 10) -> pd.DataFrame:
         """Songs whose title or artist is closest to ``query`` (for autocomplete): row, title, artist, score."""
-        from rapidfuzz import fuzz, process
+        from rapidfuzz import fuzz
 
         from ._validation import check_top_k
 
@@ -242,7 +271,7 @@ class SongCatalogue:
         key = normalize_title(query)
         if not key:
             return pd.DataFrame(columns=["row", schema.TITLE, schema.ARTIST, "score"])
-        found = process.extract(key, self._search_keys(), scorer=fuzz.WRatio, limit=top_k)
+        found = self._closest(key, "key", fuzz.WRatio, top_k)
         return pd.DataFrame([{"row": int(i), schema.TITLE: self.songs_.at[i, schema.TITLE],
                               schema.ARTIST: self.songs_.at[i, schema.ARTIST], "score": float(s)}
                              for _, s, i in found])
@@ -258,10 +287,17 @@ class SongCatalogue:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.songs_.to_parquet(path / "songs.parquet", index=False)
+        if self.search_index_ is not None:
+            self.search_index_.save(path / "search")
+        elif (path / "search").is_dir():  # left by an earlier, larger catalogue saved here
+            import shutil
+
+            shutil.rmtree(path / "search")
         return write_config(path, self, {"min_title_score": self.min_title_score, "mood_column": self.mood_column})
 
     @classmethod
-    def load(cls, path) -> SongCatalogue:
+    def load(cls, path, *, mmap=False) -> SongCatalogue:
+        """Read a catalogue written by :meth:`save`; ``mmap`` maps its trigram index, if it has one."""
         path = Path(path)
         out = cls(**read_config(path, cls)["params"])
         score = out.min_title_score
@@ -273,5 +309,13 @@ class SongCatalogue:
             if column != "cluster":
                 songs[column] = songs[column].astype("string")
         out.songs_ = songs
+        if len(songs) > FUZZY_INDEX_ABOVE and (path / "search").is_dir():
+            from .retrieval import TrigramIndex
+
+            out.search_index_ = TrigramIndex.load(path / "search", mmap=mmap)
+            if out.search_index_.lexical.n_songs_ != len(songs):
+                raise ValueError(f"{path / 'search'} indexes {out.search_index_.lexical.n_songs_:,} songs but "
+                                 f"{path / 'songs.parquet'} holds {len(songs):,}: the folder mixes files from "
+                                 "different saves; save the catalogue again")
         out._index()
         return out

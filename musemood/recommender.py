@@ -343,7 +343,7 @@ class Recommender:
             rec.weights_ = _check_weights(config["weights_"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{where}: {exc}" if str(where) not in str(exc) else str(exc)) from None
-        rec.catalogue_ = SongCatalogue.load(path / "catalogue")
+        rec.catalogue_ = SongCatalogue.load(path / "catalogue", mmap=mmap)
         rec.retriever_ = HybridRetriever.load(path / "retriever", rec.catalogue_, mmap=mmap)
         rec.tune_queries_ = load_npy(path / "tune_queries.npy")
         rec.eval_queries_ = load_npy(path / "eval_queries.npy")

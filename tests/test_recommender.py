@@ -362,3 +362,38 @@ def test_a_catalogue_keeps_its_strings_in_one_chunk(tmp_path):
         assert catalogue.songs_["title"].tolist() == titles
         assert catalogue.songs_["mood"].isna().tolist() == [m is None for m in moods]
         assert catalogue.find("song 17") == (17, None)
+
+
+def test_a_large_catalogue_looks_titles_up_through_its_trigram_index(catalogue, tmp_path, monkeypatch):
+    import musemood.catalogue as catalogue_module
+    from musemood.catalogue import SongCatalogue
+
+    scanned = SongCatalogue().fit(catalogue)
+    assert scanned.search_index_ is None
+    monkeypatch.setattr(catalogue_module, "FUZZY_INDEX_ABOVE", 100)  # "large" from 101 songs
+    indexed = SongCatalogue().fit(catalogue)
+    assert indexed.search_index_ is not None and len(indexed) > 100
+    rng = np.random.default_rng(0)
+    for row in rng.choice(len(catalogue), 20, replace=False):
+        title = catalogue.loc[row, "title"]
+        typo = title[:3] + title[4:] if len(title) > 6 else title  # one letter dropped
+        for query in (title, typo, title.split()[0], f"{title} {catalogue.loc[row, 'artist']}"):
+            a, b = scanned.search(query, 5), indexed.search(query, 5)
+            close = [score for score in a["score"] if score >= 80]  # good matches: the same scores (ties may swap
+            assert b["score"].tolist()[:len(close)] == close, query  # songs); weaker fillers may differ
+        suggested = indexed.suggest(typo.lower())  # the best the same; low fillers sharing no trigram may differ
+        assert suggested[0] == scanned.suggest(typo.lower())[0] and title in suggested
+        try:
+            expected = scanned.find(typo)
+        except (SongNotFoundError, AmbiguousTitleError) as exc:
+            with pytest.raises(type(exc)):
+                indexed.find(typo)
+        else:
+            assert indexed.find(typo) == expected
+    assert indexed.search("qqqq zzzz", 5).empty  # nothing in common: no suggestions rather than random songs
+    again = SongCatalogue.load(indexed.save(tmp_path / "cat"), mmap=True)
+    assert again.search_index_ is not None and (tmp_path / "cat" / "search").is_dir()
+    assert again.search("x" + catalogue.loc[3, "title"], 5).equals(indexed.search("x" + catalogue.loc[3, "title"], 5))
+    monkeypatch.setattr(catalogue_module, "FUZZY_INDEX_ABOVE", 50_000)
+    scanned.save(tmp_path / "cat")  # a small catalogue saved over it: the stale index goes
+    assert not (tmp_path / "cat" / "search").exists() and SongCatalogue.load(tmp_path / "cat").search_index_ is None

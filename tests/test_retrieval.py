@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from musemood.retrieval import LexicalIndex, VectorIndex, embedding_keywords, top_terms
+from musemood.retrieval import LexicalIndex, VectorIndex, best_scores, embedding_keywords, top_terms
 
 DOCS = [
     "summer night dancing summer beach",
@@ -249,3 +249,36 @@ def test_a_mapped_vector_index_keeps_answering_when_saved_over(tmp_path, backend
         np.testing.assert_allclose(got_sims, sims, rtol=1e-6)
     assert VectorIndex.load(tmp_path / "vec").search(queries[0], 10)[0].tolist() != expected[0][0].tolist()
     assert not list(tmp_path.glob("vec/.*.tmp"))  # no temporary file left behind
+
+
+def test_trigram_index_finds_the_strings_that_share_rare_trigrams(tmp_path):
+    from musemood.retrieval import TrigramIndex
+
+    strings = ["silver city lights", "silver rain", "city of stars", "golden city lights", "rain on me", "ümlaut song",
+               "lights"] * 3
+    index = TrigramIndex().build(strings)
+    found = index.candidates("silvr city lihgts", 3)
+    assert [strings[i] for i in found[:1]] == ["silver city lights"] and len(found) == 3
+    assert strings[index.candidates("ümlaut", 1)[0]] == "ümlaut song"
+    assert len(index.candidates("qqqq zzzz", 5)) == 0  # no trigram in common: no candidate
+    loaded = TrigramIndex.load(index.save(tmp_path / "tri"), mmap=True)
+    assert loaded.candidates("silvr city lihgts", 3).tolist() == found.tolist()
+    with pytest.raises(ValueError, match="NUL"):
+        TrigramIndex().build(["a\x00b"])
+
+
+def test_trigram_candidates_dense_and_sorted_paths_agree():
+    from musemood.retrieval import TrigramIndex
+
+    rng = np.random.default_rng(0)
+    words = ["love", "rain", "night", "summer", "heart", "fire", "blue", "road"]
+    strings = [" ".join(rng.choice(words, 3)) + f" {i}" for i in range(4000)]
+    index = TrigramIndex().build(strings)
+    for query in ("summer rain", "blue fire 12", "heart"):
+        dense = index.candidates(query, 50)  # common trigrams: the dense pass
+        ids = index.lexical.term_ids([f"{c:06x}" for c in index._codes(query)])
+        postings = index.lexical.postings_
+        assert (postings.indptr[ids + 1] - postings.indptr[ids]).sum() > len(strings) // 8  # the dense pass ran
+        found, scores = index.lexical.scores(ids)
+        sorted_path = best_scores(found, scores, 50)[0]
+        assert dense.tolist() == sorted_path.tolist()
