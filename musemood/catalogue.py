@@ -28,6 +28,11 @@ FUZZY_INDEX_ABOVE = 50_000
 FUZZY_CANDIDATES = 2000
 
 
+def _search_key(title, artist):
+    """The string a song is searched by: its normalised title and artist (the trigram index holds the same)."""
+    return f"{title} {artist}"
+
+
 def _one_chunk(column: pd.Series) -> pd.Series:
     """``column`` with its Arrow-backed strings in one chunk (other columns as they are).
 
@@ -149,12 +154,12 @@ class SongCatalogue:
         self._mood_masks = {}  # mood -> read-only mask, made on first use (comparing 1M moods: 12 ms)
         self.labelled_ = songs["mood"].notna().to_numpy()
         self.clusters_ = songs["cluster"].to_numpy()
-        if getattr(self, "search_index_", None) is None and len(songs) > FUZZY_INDEX_ABOVE:
+        if len(songs) <= FUZZY_INDEX_ABOVE:
+            self.search_index_ = None
+        elif getattr(self, "search_index_", None) is None:  # not loaded with the catalogue: build it
             from .retrieval import TrigramIndex
 
-            self.search_index_ = TrigramIndex().build(f"{t} {a}" for t, a in zip(titles, self.norm_artists_))
-        elif len(songs) <= FUZZY_INDEX_ABOVE:
-            self.search_index_ = None
+            self.search_index_ = TrigramIndex().build(map(_search_key, titles, self.norm_artists_))
 
     def _closest(self, key, what, scorer, limit, score_cutoff=None):
         """``[(string, score, row)]`` of the songs whose title (``what="title"``) or "title artist"
@@ -168,7 +173,7 @@ class SongCatalogue:
             strings = self._search_keys() if strings is None else strings
             return process.extract(key, strings, scorer=scorer, limit=limit, score_cutoff=score_cutoff)
         rows = self.search_index_.candidates(key, FUZZY_CANDIDATES)
-        strings = [f"{self.norm_titles_[i]} {self.norm_artists_[i]}" if what == "key" else self.norm_titles_[i]
+        strings = [_search_key(self.norm_titles_[i], self.norm_artists_[i]) if what == "key" else self.norm_titles_[i]
                    for i in rows]
         found = process.extract(key, strings, scorer=scorer, limit=limit, score_cutoff=score_cutoff)
         return [(string, score, int(rows[j])) for string, score, j in found]
@@ -279,7 +284,7 @@ class SongCatalogue:
     def _search_keys(self):
         """"title artist" per song, normalised; built on the first search, not per query."""
         if getattr(self, "_keys", None) is None:
-            self._keys = [f"{t} {a}" for t, a in zip(self.norm_titles_, self.norm_artists_)]
+            self._keys = list(map(_search_key, self.norm_titles_, self.norm_artists_))
         return self._keys
 
     # ----------------------------------------------------------- persistence
