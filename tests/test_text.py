@@ -1,6 +1,8 @@
 """The lyrics cleaner and title normaliser."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from musemood.text import clean_lyrics, count_words, is_instrumental, normalize_title
 
@@ -66,3 +68,23 @@ def test_lowercase_and_count_words():
 )
 def test_normalize_title(title, norm):
     assert normalize_title(title) == norm
+
+
+def _fold_every_title(title):
+    """normalize_title as written before its ASCII fast path: every title through NFKD."""
+    import re
+    import unicodedata
+
+    from musemood.text import _VERSION_NOTE
+
+    text = unicodedata.normalize("NFKD", _VERSION_NOTE.sub("", str(title)))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower().replace("&", " and ")
+    text = " ".join(re.sub(r"[^\w\s]", " ", text).split())
+    return text[4:] if text.startswith("the ") else text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(list("abcXYZ &'()-[]!.é ñÅ\u0301ﬁ²ß İ") + ["feat. ", "live", "The "]),
+                max_size=20).map("".join) | st.text(max_size=30))
+def test_normalize_title_fast_path_folds_as_before(title):
+    assert normalize_title(title) == _fold_every_title(title)
