@@ -53,7 +53,7 @@ def _per_value(column: pd.Series, fold) -> np.ndarray:
     distinct value: equal values share one string.  An artist has many songs and a mood thousands,
     so at a million songs this is a fraction of the time and memory of one string per song."""
     codes, values = pd.factorize(column.fillna(""))
-    return np.asarray([fold(v) for v in values], dtype=object)[codes]
+    return np.asarray([fold(v) for v in values.tolist()], dtype=object)[codes]
 
 
 class SongNotFoundError(LookupError):
