@@ -23,8 +23,6 @@ alternating measures that contention (10-14 ms a call on 2 cores) rather than HT
 import argparse
 import json
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _server import running_server  # noqa: E402
 
 
 def build(n, folder, backend="auto"):
@@ -130,22 +129,7 @@ def main():
                 queries, texts = build(n, folder, args.backend)
                 (folder / "items.json").write_text(json.dumps([queries, texts]))
             print(f"{n:,} songs: built in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                port = probe.getsockname()[1]
-            server = subprocess.Popen([sys.executable, "-m", "musemood.cli", "serve", "--recommender",
-                                       str(folder / "rec"), "--model", str(folder / "model"), "--port", str(port),
-                                       "--workers", str(args.workers)]
-                                      + (["--threads", str(args.threads)] if args.threads else []),
-                                      stderr=subprocess.DEVNULL)
-            base = f"http://127.0.0.1:{port}"
-            try:
-                for _ in range(600):
-                    try:
-                        httpx.get(f"{base}/health", timeout=1)
-                        break
-                    except httpx.TransportError:
-                        time.sleep(0.2)
+            with running_server(folder, workers=args.workers, threads=args.threads) as (_, base, _startup):
                 rec = Recommender.load(folder / "rec")
                 model = load_model(folder / "model")
 
@@ -181,9 +165,6 @@ def main():
                     if what == "recommend":  # see the module's docstring for why not predict
                         paired.append({"n": n, "what": what, "result": drive_paired(http, local, items, args.seconds)})
                         print(json.dumps(paired[-1]), file=sys.stderr, flush=True)
-            finally:
-                server.terminate()
-                server.wait(30)
     threads = args.threads or f"{default_threads(args.workers)} (default)"
     print(f"\nmusemood serve ({args.workers} worker(s) of {threads} thread(s), {args.backend} vector search) on "
           "loopback vs the same "

@@ -16,15 +16,13 @@ share; the seconds from start to the first answer of /health.  Linux only.
 
 import argparse
 import json
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _server import running_server  # noqa: E402
 
 
 def pss_mib(pid):
@@ -54,25 +52,7 @@ def descendants(pid):
 def measure(folder, workers, mmap, queries, texts, requests):
     import httpx
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "musemood.cli", "serve", "--recommender", str(folder / "rec"),
-                               "--model", str(folder / "model"), "--port", str(port), "--workers", str(workers)]
-                              + ([] if mmap else ["--no-mmap"]), stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            if server.poll() is not None:
-                raise SystemExit(f"the server stopped with code {server.returncode}")
-            try:
-                httpx.get(f"{base}/health", timeout=1).raise_for_status()
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        startup = time.perf_counter() - started
-
+    with running_server(folder, workers=workers, mmap=mmap) as (server, base, startup):
         def ask(chunk):
             with httpx.Client(base_url=base, timeout=60) as client:
                 for title, artist in chunk:
@@ -89,9 +69,6 @@ def measure(folder, workers, mmap, queries, texts, requests):
         per_worker = [pss_mib(p) for p in children]
         return {"workers": workers, "mmap": mmap, "startup": startup, "total": parent + sum(per_worker),
                 "parent": parent, "per_worker": per_worker}
-    finally:
-        server.terminate()
-        server.wait(60)
 
 
 def _cmdline(pid):
