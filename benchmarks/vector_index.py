@@ -5,7 +5,9 @@ Run:  .venv/bin/python benchmarks/vector_index.py [--size 1000000] [--dim 160] [
 The recommender's song vectors (benchmarks/_catalogue.py, unit length, inner product) at --size songs,
 each index type in its own process, 2 build threads, searches one query at a time on one thread:
 
-- HNSW (IndexHNSWFlat, M=16) with efConstruction 128 (the recommender's setting until now) and 40;
+- HNSW (IndexHNSWFlat, M=16) with efConstruction 128 (the recommender's setting) and 40;
+- HNSW over float16 codes (IndexHNSWSQ, M=16, efConstruction 128), the k songs found scored again exactly
+  from the float32 vectors, as musemood's VectorIndex("hnsw") does;
 - IVF-Flat (IndexIVFFlat, nlist = 4 sqrt(n), trained on 64 vectors per list);
 - IVF-fp16 (IndexIVFScalarQuantizer with float16 codes, the same lists), the k songs found scored
   again exactly from the float32 vectors, as musemood's VectorIndex("ivf") does;
@@ -28,7 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 K, THREADS = 10, 2
-SETTINGS = {"hnsw128": (32, 64, 128, 256), "hnsw40": (64, 128, 256), "ivfflat": (16, 32, 64, 128, 256, 400, 512),
+SETTINGS = {"hnsw128": (32, 64, 128, 256, 325), "hnswsq128": (32, 64, 128, 256, 325),
+            "hnsw40": (64, 128, 256), "ivfflat": (16, 32, 64, 128, 256, 400, 512),
             "ivffp16": (128, 256, 400, 512),
             "ivfpq": (32, 64, 128, 256)}
 
@@ -58,8 +61,11 @@ def run(kind, n, dim, n_queries):
     faiss.omp_set_num_threads(THREADS)
     before, started = rss_mib(), time.perf_counter()
     if kind.startswith("hnsw"):
-        index = faiss.IndexHNSWFlat(dim, 16, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = int(kind[4:])
+        if kind.startswith("hnswsq"):
+            index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_fp16, 16, faiss.METRIC_INNER_PRODUCT)
+        else:
+            index = faiss.IndexHNSWFlat(dim, 16, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = int(kind.removeprefix("hnswsq").removeprefix("hnsw"))
         index.add(vectors)
 
         def params(value):
@@ -100,7 +106,7 @@ def run(kind, n, dim, n_queries):
         for q in queries:
             t = time.perf_counter()
             _, ids = index.search(q[None, :], K, params=p)
-            if kind == "ivffp16":  # the exact score of the k found, in the timing
+            if kind in ("ivffp16", "hnswsq128"):  # the exact score of the k found, in the timing
                 ids = ids[:, np.argsort(-(vectors[ids[0]] @ q))]
             lat.append(time.perf_counter() - t)
             found.append(ids[0])
@@ -131,6 +137,7 @@ def main():
         rows += json.loads(out.stdout.strip().splitlines()[-1])
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     names = {"hnsw128": "HNSW, efConstruction 128", "hnsw40": "HNSW, efConstruction 40", "ivfflat": "IVF-Flat",
+             "hnswsq128": "HNSW-fp16 + exact score, efConstruction 128",
              "ivffp16": "IVF-fp16 + exact score", "ivfpq": "IVF-PQ + exact re-rank"}
     print(f"\nfaiss indexes, {args.size:,} unit vectors of {args.dim} dimensions, {THREADS} build threads, 1 query "
           f"thread; {platform.processor() or platform.machine()}\n")

@@ -463,10 +463,10 @@ class VectorIndex:
     backend : {"auto", "exact", "hnsw", "ivf"}, default="auto"
         ``"auto"``: exact up to ``exact_threshold`` songs, :data:`AUTO_ANN` above.
         ``"hnsw"``: a faiss HNSW graph; ``"ivf"``: a faiss inverted file, much faster
-        to build, whose lists hold float16 copies of the vectors (half the memory of
-        IVF-Flat's float32 copies, a quarter faster to search, the same recall at 1M
-        songs); the songs it finds are scored exactly from the float32 vectors.  The
-        choice is measured in docs/benchmarks.md (benchmarks/vector_index.py).
+        to build.  Both hold float16 copies of the vectors (half the memory of float32
+        copies, faster to search, the same recall at 1M songs) and score the songs they
+        find exactly from the float32 vectors.  The choice is measured in
+        docs/benchmarks.md (benchmarks/vector_index.py).
     exact_threshold : int, default=50_000
         With ``backend="auto"``, catalogues up to this size are searched exactly
         (a matrix-vector product is already sub-millisecond there).
@@ -507,7 +507,7 @@ class VectorIndex:
         if self.threads:
             faiss.omp_set_num_threads(self.threads)
         if self.backend_ == "hnsw":
-            index = faiss.IndexHNSWFlat(dim, self.m, faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_fp16, self.m, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = self.ef_construction
         else:
             nlist = max(1, min(n, int(4 * np.sqrt(n)) if self.nlist == "auto" else int(self.nlist)))
@@ -556,7 +556,7 @@ class VectorIndex:
                   faiss.SearchParametersIVF(nprobe=self._nprobe()))
         sims, ids = self.index_.search(query[None, :], k, params=params)
         ids, sims = ids[0][ids[0] >= 0].astype(np.int64), sims[0][ids[0] >= 0]
-        if self.backend_ == "ivf":  # the lists hold float16 copies: score the songs found exactly
+        if not isinstance(self.index_, faiss.IndexHNSWFlat):  # compressed copies: score the songs found exactly
             sims = self.vectors_[ids] @ query
             order = np.lexsort((ids, -sims))
             ids, sims = ids[order], sims[order]

@@ -165,6 +165,28 @@ def test_approximate_search_recalls_exact_search(tmp_path, backend):
     assert loaded.search(queries[0], 10)[0].tolist() == hnsw.search(queries[0], 10)[0].tolist()
 
 
+def test_hnsw_searches_float16_codes_and_scores_what_it_finds_exactly(tmp_path):
+    import faiss
+
+    vectors, queries = _clustered(3000), _clustered(20, seed=1)
+    index = VectorIndex("hnsw").build(vectors)
+    assert isinstance(index.index_, faiss.IndexHNSWSQ)  # float16 copies: half of float32's memory
+    for q in queries:
+        ids, sims = index.search(q, 10)
+        np.testing.assert_allclose(sims, vectors[ids] @ q, rtol=1e-6)  # the float32 vectors' scores, best first
+        assert (np.diff(sims) <= 0).all()
+    # an index saved before (HNSW over float32 copies) loads and answers as it did
+    flat = faiss.IndexHNSWFlat(vectors.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
+    flat.add(vectors)
+    index.index_ = flat
+    loaded = VectorIndex.load(index.save(tmp_path / "old"), mmap=True)
+    assert isinstance(loaded.index_, faiss.IndexHNSWFlat)
+    for q in queries:
+        sims, ids = flat.search(q[None, :], 10, params=faiss.SearchParametersHNSW(efSearch=128))
+        got_ids, got_sims = loaded.search(q, 10)
+        assert got_ids.tolist() == ids[0].tolist()
+        np.testing.assert_allclose(got_sims, sims[0], rtol=1e-6)
+
 @pytest.mark.parametrize("backend", ["exact", "hnsw", "ivf"])
 def test_vector_search_with_a_mask(backend):
     vectors = _clustered(2000)
