@@ -989,41 +989,45 @@ def _embed(args):
 
 
 def _serve(args):
-    _quiet_transformers(args)
     import os
 
-    from .serve import _require, app_from_env, create_app, default_threads, load_parts
+    from . import serve
 
-    _require()
+    serve._require()
     import uvicorn
 
     if args.port > 65535:
         raise ValueError(f"--port must be at most 65535, got {args.port}")
-    rec, model = load_parts(args.recommender, args.model, mmap=args.mmap)  # errors: the user's, with exit codes
-    threads = args.threads or default_threads(args.workers)
-    print(f"Serving {len(rec.catalogue_):,} songs" + (f" and a {type(model).__name__}" if model is not None else
-                                                      " (no mood model: /predict answers 503)")
+    # errors loading the parts are the user's, with exit codes
+    if args.workers == 1:
+        _quiet_transformers(args)
+        rec, model = serve.load_parts(args.recommender, args.model, mmap=args.mmap)
+        songs, model_name = len(rec.catalogue_), type(model).__name__ if model is not None else None
+    else:  # the workers load their own parts: check them in a process that then exits, so that this one,
+        # which only watches the workers, does not keep the imports and the copy (0.6 GB at 1M songs)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            songs, model_name = pool.submit(serve.describe_parts, args.recommender, args.model, mmap=args.mmap,
+                                            quiet=not args.verbose).result()
+    threads = args.threads or serve.default_threads(args.workers)
+    print(f"Serving {songs:,} songs" + (f" and a {model_name}" if model_name else
+                                       " (no mood model: /predict answers 503)")
           + f" on http://{args.host}:{args.port} (API docs at /docs) with {args.workers} worker"
           + ("s" if args.workers > 1 else "") + f" of {threads} thread" + ("s" if threads > 1 else "")
           + "; Ctrl-C stops", file=sys.stderr)
     logging.getLogger("musemood.access").setLevel(logging.INFO)
     if args.workers == 1:
-        uvicorn.run(create_app(rec, model, threads=threads), host=args.host, port=args.port, access_log=False,
+        uvicorn.run(serve.create_app(rec, model, threads=threads), host=args.host, port=args.port, access_log=False,
                     log_level="warning")
         return 0
-    import gc
-
-    from .recommender import forget_recommenders
-
-    del rec, model  # checked above; the workers load their own, and this process only watches them
-    forget_recommenders()
-    gc.collect()
     os.environ["MUSEMOOD_SERVE_RECOMMENDER"] = str(args.recommender or "")
     os.environ["MUSEMOOD_SERVE_MODEL"] = str(args.model or "")
     os.environ["MUSEMOOD_SERVE_THREADS"] = str(threads)
     os.environ["MUSEMOOD_SERVE_MMAP"] = "1" if args.mmap else "0"
-    uvicorn.run(f"{app_from_env.__module__}:{app_from_env.__name__}", factory=True, host=args.host, port=args.port,
-                workers=args.workers, access_log=False, log_level="warning")
+    uvicorn.run(f"{serve.app_from_env.__module__}:{serve.app_from_env.__name__}", factory=True, host=args.host,
+                port=args.port, workers=args.workers, access_log=False, log_level="warning")
     return 0
 
 

@@ -520,12 +520,6 @@ def get_recommender(path: str | Path | None = None, *, mmap: bool = False) -> Re
         return _DEFAULT[key]
 
 
-def forget_recommenders() -> None:
-    """Drop the recommenders :func:`get_recommender` keeps loaded (the next call loads again)."""
-    with _DEFAULT_LOCK:
-        _DEFAULT.clear()
-
-
 def recommend(title: str | None = None, top_k: int = 10, *, artist: str | None = None, text: str | None = None,
               mood: str | None = None, recommender: Recommender | str | Path | None = None) -> pd.DataFrame:
     """Songs that feel like ``title`` (or like free ``text``), best first.

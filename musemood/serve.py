@@ -487,6 +487,17 @@ def load_parts(recommender_path=None, model_path=None, *, mmap=True):
     return rec, model
 
 
+def describe_parts(recommender_path=None, model_path=None, *, mmap=True, quiet=False):
+    """:func:`load_parts`, then what a server's banner says of them: ``(number of songs, the mood
+    model's class name or None)``.  ``musemood serve --workers N`` runs it in a process of its own."""
+    if quiet:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    rec, model = load_parts(recommender_path, model_path, mmap=mmap)
+    return len(rec.catalogue_), type(model).__name__ if model is not None else None
+
+
 def app_from_env():
     """An app built from ``MUSEMOOD_SERVE_RECOMMENDER`` / ``MUSEMOOD_SERVE_MODEL`` and, when set,
     ``MUSEMOOD_SERVE_THREADS`` and ``MUSEMOOD_SERVE_MMAP`` (``0`` reads the arrays into each worker's

@@ -331,6 +331,32 @@ def test_serve_maps_the_recommender_unless_told_not_to(argv, mmap, monkeypatch, 
     assert "no recommender here" in capsys.readouterr().err
 
 
+def test_several_workers_have_their_parts_checked_in_a_process_of_their_own(parts, tmp_path, monkeypatch, capsys):
+    """With --workers N the command checks the parts in a child process that exits, so the process that
+    watches the workers keeps neither the parts nor their imports; a bad part is still the user's error."""
+    import uvicorn
+
+    import musemood.serve
+    from musemood.cli import main
+
+    _, rec, _ = parts
+    folder = rec.save(tmp_path / "rec", include_model=False)
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("the watching process loaded the parts itself")
+
+    started = []
+    for name in ("RECOMMENDER", "MODEL", "THREADS", "MMAP"):  # what the command sets for the workers: restored after
+        monkeypatch.setenv(f"MUSEMOOD_SERVE_{name}", "")
+    monkeypatch.setattr(musemood.serve, "load_parts", not_here)  # this process only: the child imports afresh
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.append((app, kwargs)))
+    assert main(["serve", "--workers", "2", "--recommender", str(folder)]) == 0
+    assert f"Serving {len(rec.catalogue_):,} songs (no mood model" in capsys.readouterr().err
+    assert started[0][0] == "musemood.serve:app_from_env" and started[0][1]["workers"] == 2
+    assert main(["serve", "--workers", "2", "--recommender", str(tmp_path / "none")]) == 2
+    assert "holds no saved recommender" in capsys.readouterr().err and len(started) == 1
+
+
 @pytest.mark.parametrize("argv, named", [
     (["serve", "--recommender", "/nonexistent/rec"], "/nonexistent/rec"),
     (["serve", "--port", "70000", "--recommender", "/nonexistent/rec"], "65535"),
