@@ -1,0 +1,174 @@
+"""The tail of `musemood serve` with several workers: uvicorn's workers against nginx spreading requests.
+
+Run:  .venv/bin/python benchmarks/serve_balance.py --cache DIR [--sizes 1000000] [--backend hnsw]
+                                                  [--workers 2] [--clients 32] [--seconds 12] [--runs 3]
+
+Needs `wrk` (the load generator, a C program that takes a few percent of a core where 32 Python
+client threads take a large share of the machine) and `nginx` on the PATH (Debian: apt install wrk
+nginx-light).  Uses the recommender and model folders that benchmarks/serve.py --cache DIR built
+(DIR/SIZE-BACKEND/{rec,model,items.json}).
+
+Two set-ups serve the same folders on the same cores, one after the other:
+
+- `musemood serve --workers N`: uvicorn's workers share one listening socket, and a keep-alive
+  connection stays with the worker that accepted it, however many requests wait there;
+- N servers of one worker each behind nginx (`least_conn`, keep-alive to the servers): nginx hands
+  each request to the server with the fewest requests in flight.
+
+For each, wrk keeps --clients connections busy with GET /recommend of catalogue songs (a warm-up of
+8 s, then --runs runs of --seconds): requests/s, p50 and p99 per run.  The peer of nginx's p99 is
+uvicorn's, measured in the same run.
+"""
+
+import argparse
+import json
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _server import running_server  # noqa: E402
+
+WRK_SCRIPT = """
+paths = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%f %%f %%f %%d %%d\\n", summary.requests, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+error_log {tmp}/error.log warn;
+pid {tmp}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/body;
+  proxy_temp_path {tmp}/proxy;
+  fastcgi_temp_path {tmp}/fastcgi;
+  uwsgi_temp_path {tmp}/uwsgi;
+  scgi_temp_path {tmp}/scgi;
+  upstream musemood {{
+    least_conn;
+{servers}
+    keepalive 64;
+  }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://musemood;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }}
+  }}
+}}
+"""
+
+
+def load(base, script, clients, seconds, runs):
+    """wrk against ``base``: a warm-up, then ``runs`` x (requests/s, p50 ms, p99 ms)."""
+    def wrk(duration):
+        out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{duration}s", "-s", str(script), base],
+                             capture_output=True, text=True, check=True).stdout
+        requests, elapsed, p50, p99, status, errors = re.search(r"RESULT (.*)", out).group(1).split()
+        if int(status) or int(errors):
+            raise SystemExit(f"{base}: {status} answers that were not 2xx and {errors} socket errors")
+        return int(requests) / float(elapsed), float(p50), float(p99)
+
+    wrk(8)
+    return [wrk(seconds) for _ in range(runs)]
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, required=True, help="the --cache folder of benchmarks/serve.py")
+    parser.add_argument("--sizes", default="1000000")
+    parser.add_argument("--backend", default="hnsw", choices=["auto", "exact", "ivf", "hnsw"])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=12)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    missing = [tool for tool in ("wrk", "nginx") if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(f"this benchmark needs {' and '.join(missing)} on the PATH "
+                         "(Debian: apt install wrk nginx-light)")
+    rows = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        folder = args.cache / f"{n}-{args.backend}"
+        if not (folder / "items.json").exists():
+            raise SystemExit(f"{folder} holds no recommender built by benchmarks/serve.py: run it with "
+                             f"--sizes {n} --backend {args.backend} --cache {args.cache} first")
+        queries, _ = json.loads((folder / "items.json").read_text())
+        with tempfile.TemporaryDirectory() as tmp:
+            script = Path(tmp) / "recommend.lua"
+            paths = ["/recommend?" + urllib.parse.urlencode({"title": t, "artist": a, "top_k": 10}) for t, a in queries]
+            script.write_text(WRK_SCRIPT % ",\n".join(json.dumps(p) for p in paths))
+            with running_server(folder, workers=args.workers) as (_, base, _startup):
+                for run, result in enumerate(load(base, script, args.clients, args.seconds, args.runs), 1):
+                    rows.append({"n": n, "setup": f"musemood serve --workers {args.workers}", "run": run,
+                                 "result": result})
+                    print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+            with ExitStack() as stack:
+                bases = [stack.enter_context(running_server(folder, workers=1))[1] for _ in range(args.workers)]
+                port = free_port()
+                servers = "\n".join(f"    server {urllib.parse.urlsplit(b).netloc};" for b in bases)
+                conf = Path(tmp) / "nginx.conf"
+                conf.write_text(NGINX_CONF.format(tmp=tmp, servers=servers, port=port))
+                nginx = subprocess.Popen(["nginx", "-c", str(conf)], stderr=subprocess.DEVNULL)
+                stack.callback(nginx.wait, 30)
+                stack.callback(nginx.terminate)
+                for _ in range(100):
+                    try:
+                        httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).raise_for_status()
+                        break
+                    except httpx.HTTPError:
+                        time.sleep(0.1)
+                for run, result in enumerate(load(f"http://127.0.0.1:{port}", script, args.clients, args.seconds,
+                                                  args.runs), 1):
+                    rows.append({"n": n, "setup": f"nginx least_conn, {args.workers} x musemood serve --workers 1",
+                                 "run": run, "result": result})
+                    print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    print(f"\nGET /recommend, {args.backend} vector search, wrk with {args.clients} connections, {args.seconds} s "
+          f"per run; {platform.processor() or platform.machine()}, load generator and servers on the same cores\n")
+    print("| songs | set-up | run | requests/s | p50 (ms) | p99 (ms) |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        rate, p50, p99 = r["result"]
+        print(f"| {r['n']:,} | {r['setup']} | {r['run']} | {rate:.0f} | {p50:.1f} | {p99:.1f} |")
+    for n in sorted({r["n"] for r in rows}):
+        mine = [r for r in rows if r["n"] == n]
+        uvicorn = np.median([r["result"][2] for r in mine if r["setup"].startswith("musemood")])
+        nginx = np.median([r["result"][2] for r in mine if r["setup"].startswith("nginx")])
+        print(f"\n{n:,} songs: median p99 {nginx:.1f} ms through nginx against {uvicorn:.1f} ms with uvicorn's "
+              f"workers (ratio {nginx / uvicorn:.2f})")
+
+
+if __name__ == "__main__":
+    main()
