@@ -1,4 +1,4 @@
-"""The tail of `musemood serve` with several workers: uvicorn's workers against nginx spreading requests.
+"""The tail of `musemood serve` with several workers: its workers against nginx spreading requests.
 
 Run:  .venv/bin/python benchmarks/serve_balance.py --cache DIR [--sizes 1000000] [--backend hnsw]
                                                   [--workers 2] [--clients 32] [--seconds 12] [--runs 3]
@@ -10,14 +10,16 @@ nginx-light).  Uses the recommender and model folders that benchmarks/serve.py -
 
 Two set-ups serve the same folders on the same cores, one after the other:
 
-- `musemood serve --workers N`: uvicorn's workers share one listening socket, and a keep-alive
-  connection stays with the worker that accepted it, however many requests wait there;
+- `musemood serve --workers N`: on Linux each worker listens on a socket of its own in one
+  SO_REUSEPORT group, and the kernel spreads connections over them by their addresses (until
+  2026-11-25 uvicorn's workers shared one socket, and the worker waiting longest in accept() took
+  the next connection); a keep-alive connection stays with its worker, however many requests wait;
 - N servers of one worker each behind nginx (`least_conn`, keep-alive to the servers): nginx hands
   each request to the server with the fewest requests in flight.
 
 For each, wrk keeps --clients connections busy with GET /recommend of catalogue songs (a warm-up of
 8 s, then --runs runs of --seconds): requests/s, p50 and p99 per run.  The peer of nginx's p99 is
-uvicorn's, measured in the same run.
+`musemood serve --workers N`'s, measured in the same run.
 """
 
 import argparse
@@ -166,8 +168,8 @@ def main():
         mine = [r for r in rows if r["n"] == n]
         uvicorn = np.median([r["result"][2] for r in mine if r["setup"].startswith("musemood")])
         nginx = np.median([r["result"][2] for r in mine if r["setup"].startswith("nginx")])
-        print(f"\n{n:,} songs: median p99 {nginx:.1f} ms through nginx against {uvicorn:.1f} ms with uvicorn's "
-              f"workers (ratio {nginx / uvicorn:.2f})")
+        print(f"\n{n:,} songs: median p99 {nginx:.1f} ms through nginx against {uvicorn:.1f} ms with musemood "
+              f"serve's workers (ratio {nginx / uvicorn:.2f})")
 
 
 if __name__ == "__main__":

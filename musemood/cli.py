@@ -1026,6 +1026,9 @@ def _serve(args):
     os.environ["MUSEMOOD_SERVE_MODEL"] = str(args.model or "")
     os.environ["MUSEMOOD_SERVE_THREADS"] = str(threads)
     os.environ["MUSEMOOD_SERVE_MMAP"] = "1" if args.mmap else "0"
+    if serve.spreads_connections():  # a socket per worker: the kernel spreads connections over them
+        serve.run_workers(args.workers, args.host, args.port)
+        return 0
     uvicorn.run(f"{serve.app_from_env.__module__}:{serve.app_from_env.__name__}", factory=True, host=args.host,
                 port=args.port, workers=args.workers, access_log=False, log_level="warning")
     return 0

@@ -487,6 +487,134 @@ def load_parts(recommender_path=None, model_path=None, *, mmap=True):
     return rec, model
 
 
+def spreads_connections():
+    """Whether :func:`run_workers` can give each worker its own listening socket (Linux's
+    ``SO_REUSEPORT`` spreads connections over the sockets of one port; elsewhere it does not)."""
+    import socket
+    import sys
+
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def _listening_socket(host, port, backlog=2048, *, listen=True):
+    """A TCP socket bound to ``(host, port)`` in the port's ``SO_REUSEPORT`` group, listening unless
+    ``listen`` is false (a bound socket that does not listen takes no connections)."""
+    import socket
+
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                         proto=socket.IPPROTO_TCP)[0]
+    # proto IPPROTO_TCP (not 0): accepted sockets inherit it, and asyncio then turns Nagle off on them
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    if listen:
+        sock.listen(backlog)
+    return sock
+
+
+def _worker(host, port, log_level):
+    """One worker of :func:`run_workers`: its own socket, then :func:`app_from_env` under uvicorn."""
+    import sys
+
+    import uvicorn
+
+    _exit_with(os.getppid())
+    config = uvicorn.Config(f"{__name__}:app_from_env", factory=True, access_log=False, log_level=log_level)
+    try:
+        config.load()  # before the socket: a worker takes connections only once it can answer them
+    except SystemExit:  # uvicorn has logged why
+        sys.exit(STARTUP_FAILED)
+    except Exception as exc:  # noqa: BLE001 (any failure to make the app: say which, once, and stop)
+        print(f"musemood serve: a worker could not start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(STARTUP_FAILED)
+    server = uvicorn.Server(config)
+    server.run(sockets=[_listening_socket(host, port)])
+    if not server.started:
+        sys.exit(STARTUP_FAILED)
+
+
+STARTUP_FAILED = 3
+"""Exit code of a worker whose app did not start (as uvicorn's)."""
+
+
+def _exit_with(parent):
+    """Stop this worker (SIGTERM to itself: uvicorn shuts down cleanly) when process ``parent`` is gone,
+    e.g. killed with SIGKILL, which gives it no chance to stop its workers."""
+    import signal
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True, name="musemood-parent-watch").start()
+
+
+def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning", on_ready=None):
+    """Serve :func:`app_from_env` from ``workers`` processes until SIGINT or SIGTERM.
+
+    Each worker listens on a socket of its own in one ``SO_REUSEPORT`` group, so the kernel spreads
+    new connections over the workers by their addresses.  uvicorn's ``--workers`` share one socket,
+    and the worker that waits longest in ``accept()`` takes the next connection: a keep-alive client
+    stays with it however busy it is, and at 1M songs one load-test run in three went to a single
+    worker (docs/benchmarks.md, "Several workers, one busy").  A worker that dies is started again;
+    one whose app fails to start stops the server (RuntimeError).  Linux only (see
+    :func:`spreads_connections`).  ``on_ready(port)`` is called once the port is known.
+    """
+    import multiprocessing
+    import signal
+    import threading
+
+    if not spreads_connections():
+        raise RuntimeError("one socket per worker needs Linux's SO_REUSEPORT")
+    probe = _listening_socket(host, port, listen=False)  # the port is free (else OSError); for port 0, which
+    port = probe.getsockname()[1]
+    spawn = multiprocessing.get_context("spawn")
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def start():
+        process = spawn.Process(target=_worker, args=(host, port, log_level), daemon=False)
+        process.start()
+        return process
+
+    processes = [start() for _ in range(workers)]
+    if on_ready is not None:
+        on_ready(port)
+    failed = None
+    try:
+        while not stop.wait(0.5):
+            for i, process in enumerate(processes):
+                if process.exitcode is None:
+                    continue
+                if process.exitcode == STARTUP_FAILED:
+                    failed = f"a worker could not start the app (exit code {STARTUP_FAILED}); see its message above"
+                    stop.set()
+                    break
+                logger.warning("worker %s exited with code %s; starting another", process.pid, process.exitcode)
+                processes[i] = start()
+    finally:
+        probe.close()  # held until now so that port 0's port stays ours while workers (re)start
+        for process in processes:
+            if process.exitcode is None:
+                process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
+        for process in processes:
+            process.join(30)
+            if process.exitcode is None:
+                process.kill()
+                process.join()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if failed:
+        raise RuntimeError(failed)
+
+
 def describe_parts(recommender_path=None, model_path=None, *, mmap=True, quiet=False):
     """:func:`load_parts`, then what a server's banner says of them: ``(number of songs, the mood
     model's class name or None)``.  ``musemood serve --workers N`` runs it in a process of its own."""

@@ -349,12 +349,83 @@ def test_several_workers_have_their_parts_checked_in_a_process_of_their_own(part
     for name in ("RECOMMENDER", "MODEL", "THREADS", "MMAP"):  # what the command sets for the workers: restored after
         monkeypatch.setenv(f"MUSEMOOD_SERVE_{name}", "")
     monkeypatch.setattr(musemood.serve, "load_parts", not_here)  # this process only: the child imports afresh
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.append((app, kwargs)))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.append(kwargs["workers"]))
+    monkeypatch.setattr(musemood.serve, "run_workers", lambda workers, host, port: started.append(workers))
     assert main(["serve", "--workers", "2", "--recommender", str(folder)]) == 0
     assert f"Serving {len(rec.catalogue_):,} songs (no mood model" in capsys.readouterr().err
-    assert started[0][0] == "musemood.serve:app_from_env" and started[0][1]["workers"] == 2
+    assert started == [2]
     assert main(["serve", "--workers", "2", "--recommender", str(tmp_path / "none")]) == 2
     assert "holds no saved recommender" in capsys.readouterr().err and len(started) == 1
+
+
+@pytest.mark.skipif(not __import__("musemood.serve").serve.spreads_connections(), reason="SO_REUSEPORT: Linux")
+def test_several_workers_each_listen_and_share_the_connections(parts, tmp_path):
+    """serve --workers 2 gives each worker a socket of its own on the port, so the kernel spreads
+    connections over them (a shared socket can give every keep-alive client to one worker), and a
+    SIGTERM stops the workers with the server."""
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    _, rec, _ = parts
+    folder = rec.save(tmp_path / "rec", include_model=False)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "musemood.cli", "serve", "--workers", "2", "--recommender",
+                               str(folder), "--port", str(port)], stderr=subprocess.PIPE, text=True)
+    clients = []
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.stderr.read()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not answer within 120 s"
+            time.sleep(0.2)
+        workers = [p for p in psutil.Process(server.pid).children() if "spawn_main" in " ".join(p.cmdline())]
+        time.sleep(5)  # the second worker may still be loading its parts
+        for _ in range(24):  # keep-alive clients, each its own connection, all open at once
+            client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+            assert client.get("/songs", params={"q": "love"}).status_code == 200
+            clients.append(client)
+        listening, connected = [], []
+        for worker in workers:
+            sockets = [c for c in worker.net_connections(kind="tcp") if c.laddr and c.laddr.port == port]
+            listening.append(sum(c.status == psutil.CONN_LISTEN for c in sockets))
+            connected.append(sum(c.status == psutil.CONN_ESTABLISHED for c in sockets))
+        assert len(workers) == 2 and listening == [1, 1]
+        assert sum(connected) == 24 and min(connected) > 0  # all 24 on one worker: 1 chance in 8 million
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(60) == 0
+        assert not any(worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE for worker in workers)
+    finally:
+        for client in clients:
+            client.close()
+        if server.poll() is None:
+            server.kill()
+
+
+@pytest.mark.skipif(not __import__("musemood.serve").serve.spreads_connections(), reason="SO_REUSEPORT: Linux")
+def test_workers_that_cannot_start_the_app_stop_the_server(tmp_path, monkeypatch):
+    from musemood.serve import run_workers
+
+    monkeypatch.setenv("MUSEMOOD_SERVE_RECOMMENDER", str(tmp_path / "none"))
+    monkeypatch.setenv("MUSEMOOD_SERVE_MODEL", "")
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="a worker could not start the app"):
+        run_workers(2, "127.0.0.1", 0)
+    assert time.monotonic() - started < 120
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):  # a port in use is refused before any worker starts
+            run_workers(2, "127.0.0.1", taken.getsockname()[1])
 
 
 @pytest.mark.parametrize("argv, named", [
