@@ -1,5 +1,6 @@
 """`musemood serve` in its own process on a free loopback port, for the benchmarks that measure it."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -8,10 +9,11 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def running_server(folder, *, workers=1, threads=None, mmap=True, timeout=600):
+def running_server(folder, *, workers=1, threads=None, mmap=True, env=None, timeout=600):
     """Serve ``folder / "rec"`` and ``folder / "model"``; yields ``(process, base URL, seconds from start to
-    the first answer of /health)`` and stops the server on leaving.  A server that exits before it
-    answers, or does not answer within ``timeout`` seconds, is a SystemExit."""
+    the first answer of /health)`` and stops the server on leaving.  ``env``: variables to set for the
+    server.  A server that exits before it answers, or does not answer within ``timeout`` seconds, is a
+    SystemExit."""
     import httpx
 
     with socket.socket() as probe:
@@ -21,7 +23,7 @@ def running_server(folder, *, workers=1, threads=None, mmap=True, timeout=600):
     server = subprocess.Popen([sys.executable, "-m", "musemood.cli", "serve", "--recommender", str(folder / "rec"),
                                "--model", str(folder / "model"), "--port", str(port), "--workers", str(workers)]
                               + (["--threads", str(threads)] if threads else []) + ([] if mmap else ["--no-mmap"]),
-                              stderr=subprocess.DEVNULL)
+                              stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     try:
         while True:

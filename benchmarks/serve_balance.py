@@ -8,18 +8,19 @@ client threads take a large share of the machine) and `nginx` on the PATH (Debia
 nginx-light).  Uses the recommender and model folders that benchmarks/serve.py --cache DIR built
 (DIR/SIZE-BACKEND/{rec,model,items.json}).
 
-Two set-ups serve the same folders on the same cores, one after the other:
+Three set-ups serve the same folders on the same cores, one after the other:
 
-- `musemood serve --workers N`: on Linux each worker listens on a socket of its own in one
-  SO_REUSEPORT group, and the kernel spreads connections over them by their addresses (until
-  2026-11-25 uvicorn's workers shared one socket, and the worker waiting longest in accept() took
-  the next connection); a keep-alive connection stays with its worker, however many requests wait;
+- `musemood serve --workers N` with MUSEMOOD_SERVE_REUSEPORT=0: uvicorn's workers share one listening
+  socket, and the kernel wakes the worker that last began waiting in accept() for the next
+  connection; a keep-alive connection stays with its worker, however many requests wait there;
+- `musemood serve --workers N` (Linux's default): each worker listens on a socket of its own in one
+  SO_REUSEPORT group, and the kernel spreads connections over them by their addresses;
 - N servers of one worker each behind nginx (`least_conn`, keep-alive to the servers): nginx hands
   each request to the server with the fewest requests in flight.
 
 For each, wrk keeps --clients connections busy with GET /recommend of catalogue songs (a warm-up of
-8 s, then --runs runs of --seconds): requests/s, p50 and p99 per run.  The peer of nginx's p99 is
-`musemood serve --workers N`'s, measured in the same run.
+8 s, then --runs runs of --seconds): requests/s, p50 and p99 per run.  The peer: uvicorn's shared
+socket, measured in the same run.
 """
 
 import argparse
@@ -40,6 +41,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _server import running_server  # noqa: E402
+
+SHARED, OWN, NGINX = "shared socket", "socket per worker", "nginx"
 
 WRK_SCRIPT = """
 paths = {%s}
@@ -132,11 +135,12 @@ def main():
             script = Path(tmp) / "recommend.lua"
             paths = ["/recommend?" + urllib.parse.urlencode({"title": t, "artist": a, "top_k": 10}) for t, a in queries]
             script.write_text(WRK_SCRIPT % ",\n".join(json.dumps(p) for p in paths))
-            with running_server(folder, workers=args.workers) as (_, base, _startup):
-                for run, result in enumerate(load(base, script, args.clients, args.seconds, args.runs), 1):
-                    rows.append({"n": n, "setup": f"musemood serve --workers {args.workers}", "run": run,
-                                 "result": result})
-                    print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+            for setup, reuseport in ((SHARED, "0"), (OWN, "1")):
+                with running_server(folder, workers=args.workers, env={"MUSEMOOD_SERVE_REUSEPORT": reuseport}) as (
+                        _, base, _startup):
+                    for run, result in enumerate(load(base, script, args.clients, args.seconds, args.runs), 1):
+                        rows.append({"n": n, "setup": setup, "run": run, "result": result})
+                        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
             with ExitStack() as stack:
                 bases = [stack.enter_context(running_server(folder, workers=1))[1] for _ in range(args.workers)]
                 port = free_port()
@@ -154,22 +158,26 @@ def main():
                         time.sleep(0.1)
                 for run, result in enumerate(load(f"http://127.0.0.1:{port}", script, args.clients, args.seconds,
                                                   args.runs), 1):
-                    rows.append({"n": n, "setup": f"nginx least_conn, {args.workers} x musemood serve --workers 1",
-                                 "run": run, "result": result})
+                    rows.append({"n": n, "setup": NGINX, "run": run, "result": result})
                     print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     print(f"\nGET /recommend, {args.backend} vector search, wrk with {args.clients} connections, {args.seconds} s "
           f"per run; {platform.processor() or platform.machine()}, load generator and servers on the same cores\n")
     print("| songs | set-up | run | requests/s | p50 (ms) | p99 (ms) |")
     print("|---|---|---|---|---|---|")
+    names = {SHARED: f"musemood serve --workers {args.workers}, uvicorn's shared socket (MUSEMOOD_SERVE_REUSEPORT=0)",
+             OWN: f"musemood serve --workers {args.workers}, a socket per worker (default on Linux)",
+             NGINX: f"nginx least_conn, {args.workers} x musemood serve --workers 1"}
     for r in rows:
         rate, p50, p99 = r["result"]
-        print(f"| {r['n']:,} | {r['setup']} | {r['run']} | {rate:.0f} | {p50:.1f} | {p99:.1f} |")
+        print(f"| {r['n']:,} | {names[r['setup']]} | {r['run']} | {rate:.0f} | {p50:.1f} | {p99:.1f} |")
     for n in sorted({r["n"] for r in rows}):
-        mine = [r for r in rows if r["n"] == n]
-        uvicorn = np.median([r["result"][2] for r in mine if r["setup"].startswith("musemood")])
-        nginx = np.median([r["result"][2] for r in mine if r["setup"].startswith("nginx")])
-        print(f"\n{n:,} songs: median p99 {nginx:.1f} ms through nginx against {uvicorn:.1f} ms with musemood "
-              f"serve's workers (ratio {nginx / uvicorn:.2f})")
+        median = {setup: (np.median([r["result"][0] for r in rows if r["n"] == n and r["setup"] == setup]),
+                          np.median([r["result"][2] for r in rows if r["n"] == n and r["setup"] == setup]))
+                  for setup in names}
+        print(f"\n{n:,} songs, medians over the runs: " + "; ".join(
+            f"{setup} {rate:.0f} requests/s, p99 {p99:.1f} ms" for setup, (rate, p99) in median.items())
+            + f". Against the shared socket: a socket per worker p99 x{median[OWN][1] / median[SHARED][1]:.2f}, "
+            f"nginx x{median[NGINX][1] / median[SHARED][1]:.2f}")
 
 
 if __name__ == "__main__":

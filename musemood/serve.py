@@ -488,12 +488,17 @@ def load_parts(recommender_path=None, model_path=None, *, mmap=True):
 
 
 def spreads_connections():
-    """Whether :func:`run_workers` can give each worker its own listening socket (Linux's
-    ``SO_REUSEPORT`` spreads connections over the sockets of one port; elsewhere it does not)."""
+    """Whether ``musemood serve --workers N`` gives each worker its own listening socket
+    (:func:`run_workers`): on Linux, whose ``SO_REUSEPORT`` spreads connections over the sockets of
+    one port (elsewhere it does not), unless ``MUSEMOOD_SERVE_REUSEPORT=0`` asks for uvicorn's
+    workers, which share one socket."""
     import socket
     import sys
 
-    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+    wanted = os.environ.get("MUSEMOOD_SERVE_REUSEPORT", "1").strip()
+    if wanted not in ("0", "1"):
+        raise ValueError(f"MUSEMOOD_SERVE_REUSEPORT must be 0 or 1, got {wanted!r}")
+    return wanted == "1" and sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
 def _listening_socket(host, port, backlog=2048, *, listen=True):
@@ -561,7 +566,7 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning", on
 
     Each worker listens on a socket of its own in one ``SO_REUSEPORT`` group, so the kernel spreads
     new connections over the workers by their addresses.  uvicorn's ``--workers`` share one socket,
-    and the worker that waits longest in ``accept()`` takes the next connection: a keep-alive client
+    and the kernel wakes the worker that last began waiting in ``accept()``: a keep-alive client
     stays with it however busy it is, and at 1M songs one load-test run in three went to a single
     worker (docs/benchmarks.md, "Several workers, one busy").  A worker that dies is started again;
     one whose app fails to start stops the server (RuntimeError).  Linux only (see

@@ -411,6 +411,54 @@ def test_several_workers_each_listen_and_share_the_connections(parts, tmp_path):
             server.kill()
 
 
+def test_uvicorn_s_shared_socket_on_request(monkeypatch):
+    import sys
+
+    from musemood.serve import spreads_connections
+
+    monkeypatch.delenv("MUSEMOOD_SERVE_REUSEPORT", raising=False)
+    assert spreads_connections() == sys.platform.startswith("linux")
+    monkeypatch.setenv("MUSEMOOD_SERVE_REUSEPORT", "0")
+    assert not spreads_connections()
+    monkeypatch.setenv("MUSEMOOD_SERVE_REUSEPORT", "yes")
+    with pytest.raises(ValueError, match="MUSEMOOD_SERVE_REUSEPORT must be 0 or 1, got 'yes'"):
+        spreads_connections()
+
+
+@pytest.mark.skipif(not __import__("musemood.serve").serve.spreads_connections(), reason="SO_REUSEPORT: Linux")
+def test_a_worker_socket_shares_its_port_and_turns_nagle_off():
+    """Two workers' sockets bind the same port; a connection accepted on one has TCP_NODELAY, which asyncio
+    sets only when the listening socket says IPPROTO_TCP (uvicorn's own bound socket says 0: Nagle stays on)."""
+    import asyncio
+
+    from musemood.serve import _listening_socket
+
+    async def nodelay_of_an_accepted_connection(sock):
+        accepted = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport):
+                accepted.set_result(transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP,
+                                                                                  socket.TCP_NODELAY))
+                transport.close()
+
+        server = await asyncio.get_running_loop().create_server(Probe, sock=sock)
+        _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        try:
+            return await asyncio.wait_for(accepted, 10)
+        finally:
+            writer.close()
+            server.close()
+
+    first = _listening_socket("127.0.0.1", 0)
+    second = _listening_socket("127.0.0.1", first.getsockname()[1])
+    try:
+        assert asyncio.run(nodelay_of_an_accepted_connection(first)) == 1
+    finally:
+        first.close()
+        second.close()
+
+
 @pytest.mark.skipif(not __import__("musemood.serve").serve.spreads_connections(), reason="SO_REUSEPORT: Linux")
 def test_workers_that_cannot_start_the_app_stop_the_server(tmp_path, monkeypatch):
     from musemood.serve import run_workers
