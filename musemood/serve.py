@@ -561,7 +561,7 @@ def _exit_with(parent):
     threading.Thread(target=watch, daemon=True, name="musemood-parent-watch").start()
 
 
-def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning", on_ready=None):
+def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
     """Serve :func:`app_from_env` from ``workers`` processes until SIGINT or SIGTERM.
 
     Each worker listens on a socket of its own in one ``SO_REUSEPORT`` group, so the kernel spreads
@@ -570,7 +570,7 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning", on
     stays with it however busy it is, and at 1M songs one load-test run in three went to a single
     worker (docs/benchmarks.md, "Several workers, one busy").  A worker that dies is started again;
     one whose app fails to start stops the server (RuntimeError).  Linux only (see
-    :func:`spreads_connections`).  ``on_ready(port)`` is called once the port is known.
+    :func:`spreads_connections`); call it from the main thread (it handles the signals).
     """
     import multiprocessing
     import signal
@@ -590,8 +590,6 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning", on
         return process
 
     processes = [start() for _ in range(workers)]
-    if on_ready is not None:
-        on_ready(port)
     failed = None
     try:
         while not stop.wait(0.5):

@@ -389,17 +389,21 @@ def test_several_workers_each_listen_and_share_the_connections(parts, tmp_path):
             assert time.monotonic() < deadline, "the server did not answer within 120 s"
             time.sleep(0.2)
         workers = [p for p in psutil.Process(server.pid).children() if "spawn_main" in " ".join(p.cmdline())]
-        time.sleep(5)  # the second worker may still be loading its parts
+
+        def listening(worker):
+            return sum(c.status == psutil.CONN_LISTEN and c.laddr.port == port
+                       for c in worker.net_connections(kind="tcp"))
+
+        while not all(listening(worker) for worker in workers):  # a worker listens once its app is made
+            assert time.monotonic() < deadline, "a worker did not listen within 120 s"
+            time.sleep(0.2)
         for _ in range(24):  # keep-alive clients, each its own connection, all open at once
             client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
             assert client.get("/songs", params={"q": "love"}).status_code == 200
             clients.append(client)
-        listening, connected = [], []
-        for worker in workers:
-            sockets = [c for c in worker.net_connections(kind="tcp") if c.laddr and c.laddr.port == port]
-            listening.append(sum(c.status == psutil.CONN_LISTEN for c in sockets))
-            connected.append(sum(c.status == psutil.CONN_ESTABLISHED for c in sockets))
-        assert len(workers) == 2 and listening == [1, 1]
+        connected = [sum(c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
+                         for c in worker.net_connections(kind="tcp")) for worker in workers]
+        assert len(workers) == 2 and [listening(worker) for worker in workers] == [1, 1]
         assert sum(connected) == 24 and min(connected) > 0  # all 24 on one worker: 1 chance in 8 million
         server.send_signal(signal.SIGTERM)
         assert server.wait(60) == 0
@@ -433,7 +437,7 @@ def test_a_worker_socket_shares_its_port_and_turns_nagle_off():
 
     from musemood.serve import _listening_socket
 
-    async def nodelay_of_an_accepted_connection(sock):
+    async def nodelay_of_an_accepted_connection(sockets):
         accepted = asyncio.get_running_loop().create_future()
 
         class Probe(asyncio.Protocol):
@@ -442,18 +446,19 @@ def test_a_worker_socket_shares_its_port_and_turns_nagle_off():
                                                                                   socket.TCP_NODELAY))
                 transport.close()
 
-        server = await asyncio.get_running_loop().create_server(Probe, sock=sock)
-        _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        servers = [await asyncio.get_running_loop().create_server(Probe, sock=sock) for sock in sockets]
+        _, writer = await asyncio.open_connection(*sockets[0].getsockname()[:2])  # the kernel picks a socket
         try:
             return await asyncio.wait_for(accepted, 10)
         finally:
             writer.close()
-            server.close()
+            for server in servers:
+                server.close()
 
     first = _listening_socket("127.0.0.1", 0)
     second = _listening_socket("127.0.0.1", first.getsockname()[1])
     try:
-        assert asyncio.run(nodelay_of_an_accepted_connection(first)) == 1
+        assert asyncio.run(nodelay_of_an_accepted_connection([first, second])) == 1
     finally:
         first.close()
         second.close()
