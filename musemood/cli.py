@@ -998,6 +998,7 @@ def _serve(args):
 
     if args.port > 65535:
         raise ValueError(f"--port must be at most 65535, got {args.port}")
+    own_sockets = args.workers > 1 and serve.spreads_connections()  # a bad setting fails before the long load
     # errors loading the parts are the user's, with exit codes
     if args.workers == 1:
         _quiet_transformers(args)
@@ -1026,11 +1027,11 @@ def _serve(args):
     os.environ["MUSEMOOD_SERVE_MODEL"] = str(args.model or "")
     os.environ["MUSEMOOD_SERVE_THREADS"] = str(threads)
     os.environ["MUSEMOOD_SERVE_MMAP"] = "1" if args.mmap else "0"
-    if serve.spreads_connections():  # a socket per worker: the kernel spreads connections over them
+    if own_sockets:  # a socket per worker: the kernel spreads connections over them
         serve.run_workers(args.workers, args.host, args.port)
         return 0
-    uvicorn.run(f"{serve.app_from_env.__module__}:{serve.app_from_env.__name__}", factory=True, host=args.host,
-                port=args.port, workers=args.workers, access_log=False, log_level="warning")
+    uvicorn.run(serve.APP_FACTORY, factory=True, host=args.host, port=args.port, workers=args.workers,
+                access_log=False, log_level="warning")
     return 0
 
 

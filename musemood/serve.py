@@ -487,6 +487,10 @@ def load_parts(recommender_path=None, model_path=None, *, mmap=True):
     return rec, model
 
 
+APP_FACTORY = f"{__name__}:app_from_env"
+"""The import string of :func:`app_from_env`, for uvicorn (``--factory``) and for our workers."""
+
+
 def spreads_connections():
     """Whether ``musemood serve --workers N`` gives each worker its own listening socket
     (:func:`run_workers`): on Linux, whose ``SO_REUSEPORT`` spreads connections over the sockets of
@@ -522,6 +526,10 @@ def _listening_socket(host, port, backlog=2048, *, listen=True):
     return sock
 
 
+STARTUP_FAILED = 3
+"""Exit code of a worker whose app did not start (as uvicorn's)."""
+
+
 def _worker(host, port, log_level):
     """One worker of :func:`run_workers`: its own socket, then :func:`app_from_env` under uvicorn."""
     import sys
@@ -529,7 +537,7 @@ def _worker(host, port, log_level):
     import uvicorn
 
     _exit_with(os.getppid())
-    config = uvicorn.Config(f"{__name__}:app_from_env", factory=True, access_log=False, log_level=log_level)
+    config = uvicorn.Config(APP_FACTORY, factory=True, access_log=False, log_level=log_level)
     try:
         config.load()  # before the socket: a worker takes connections only once it can answer them
     except SystemExit:  # uvicorn has logged why
@@ -541,10 +549,6 @@ def _worker(host, port, log_level):
     server.run(sockets=[_listening_socket(host, port)])
     if not server.started:
         sys.exit(STARTUP_FAILED)
-
-
-STARTUP_FAILED = 3
-"""Exit code of a worker whose app did not start (as uvicorn's)."""
 
 
 def _exit_with(parent):

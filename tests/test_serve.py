@@ -429,6 +429,19 @@ def test_uvicorn_s_shared_socket_on_request(monkeypatch):
         spreads_connections()
 
 
+def test_serve_refuses_a_bad_socket_setting_before_loading(monkeypatch, capsys):
+    import musemood.serve
+    from musemood.cli import main
+
+    def not_yet(*args, **kwargs):
+        raise AssertionError("the parts were loaded before the setting was checked")
+
+    monkeypatch.setattr(musemood.serve, "load_parts", not_yet)
+    monkeypatch.setenv("MUSEMOOD_SERVE_REUSEPORT", "yes")
+    assert main(["serve", "--workers", "2", "--recommender", "/nonexistent/rec"]) == 2
+    assert "MUSEMOOD_SERVE_REUSEPORT must be 0 or 1, got 'yes'" in capsys.readouterr().err
+
+
 @pytest.mark.skipif(not __import__("musemood.serve").serve.spreads_connections(), reason="SO_REUSEPORT: Linux")
 def test_a_worker_socket_shares_its_port_and_turns_nagle_off():
     """Two workers' sockets bind the same port; a connection accepted on one has TCP_NODELAY, which asyncio
