@@ -31,16 +31,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _server import running_server  # noqa: E402
+from _server import free_port, running_server, wait_for_health  # noqa: E402
 
 SHARED, OWN, NGINX = "shared socket", "socket per worker", "nginx"
 
@@ -102,14 +100,6 @@ def load(base, script, clients, seconds, runs):
     return [wrk(seconds) for _ in range(runs)]
 
 
-def free_port():
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, required=True, help="the --cache folder of benchmarks/serve.py")
@@ -150,12 +140,7 @@ def main():
                 nginx = subprocess.Popen(["nginx", "-c", str(conf)], stderr=subprocess.DEVNULL)
                 stack.callback(nginx.wait, 30)
                 stack.callback(nginx.terminate)
-                for _ in range(100):
-                    try:
-                        httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).raise_for_status()
-                        break
-                    except httpx.HTTPError:
-                        time.sleep(0.1)
+                wait_for_health(f"http://127.0.0.1:{port}", nginx, 30)
                 for run, result in enumerate(load(f"http://127.0.0.1:{port}", script, args.clients, args.seconds,
                                                   args.runs), 1):
                     rows.append({"n": n, "setup": NGINX, "run": run, "result": result})
