@@ -210,26 +210,39 @@ def test_without_parts_the_endpoints_say_what_to_load():
     assert "--recommender" in client.get("/recommend", params={"title": "x"}).json()["detail"]
 
 
-def test_musemood_serve_runs_a_saved_recommender_and_stops_cleanly(parts, tmp_path):
+def _serve_process(*args, timeout):
+    """``musemood serve ARGS`` in a process of its own on a free port, once its /health answers:
+    ``(process, port)``; stderr is piped.  A server that exits first or is not up in ``timeout``
+    seconds fails the test (with what it printed)."""
     import subprocess
     import sys
 
-    _, rec, model = parts
-    rec_dir, model_dir = rec.save(tmp_path / "rec", include_model=False), model.save(tmp_path / "model")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    child = subprocess.Popen([sys.executable, "-m", "musemood.cli", "serve", "--recommender", str(rec_dir),
-                              "--model", str(model_dir), "--port", str(port)],
+    child = subprocess.Popen([sys.executable, "-m", "musemood.cli", "serve", *map(str, args), "--port", str(port)],
                              stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        if child.poll() is not None:
+            raise AssertionError(f"musemood serve stopped with code {child.returncode}: {child.stderr.read()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return child, port
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            child.kill()
+            raise AssertionError(f"musemood serve did not answer within {timeout} s")
+        time.sleep(0.2)
+
+
+def test_musemood_serve_runs_a_saved_recommender_and_stops_cleanly(parts, tmp_path):
+    _, rec, model = parts
+    rec_dir, model_dir = rec.save(tmp_path / "rec", include_model=False), model.save(tmp_path / "model")
+    child, port = _serve_process("--recommender", rec_dir, "--model", model_dir, timeout=60)
     try:
-        deadline, health = time.monotonic() + 60, None
-        while time.monotonic() < deadline and child.poll() is None:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json()
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json()
         assert health == {"status": "ok", "songs": len(rec.catalogue_), "model": "SimpleBertClassifier"}
         assert httpx.post(f"http://127.0.0.1:{port}/predict", json={"texts": ["rain"]}).status_code == 200
     finally:
@@ -364,30 +377,15 @@ def test_several_workers_each_listen_and_share_the_connections(parts, tmp_path):
     connections over them (a shared socket can give every keep-alive client to one worker), and a
     SIGTERM stops the workers with the server."""
     import signal
-    import subprocess
-    import sys
 
     import psutil
 
     _, rec, _ = parts
     folder = rec.save(tmp_path / "rec", include_model=False)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "musemood.cli", "serve", "--workers", "2", "--recommender",
-                               str(folder), "--port", str(port)], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    server, port = _serve_process("--workers", 2, "--recommender", folder, timeout=120)
     clients = []
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, server.stderr.read()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not answer within 120 s"
-            time.sleep(0.2)
         workers = [p for p in psutil.Process(server.pid).children() if "spawn_main" in " ".join(p.cmdline())]
 
         def listening(worker):
