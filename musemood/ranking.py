@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import schema
 from .persistence import check_arrays, load_npy, read_config, replacing, write_config
-from .retrieval import LexicalIndex, VectorIndex, best_scores
+from .retrieval import LexicalIndex, VectorIndex
 from .text import clean_lyrics
 
 METHODS = ("lexical", "embedding", "rerank")
@@ -62,6 +62,16 @@ class HybridRetriever:
     def vectors(self):
         return self.index.vectors_
 
+    def warm_up(self) -> HybridRetriever:
+        """Answer one query and one song search, so that a server's first request is not the one that
+        compiles the lexical index's loops (numba: about a second without its on-disk cache) or
+        reads the indexes' first pages; ``musemood serve`` calls it before it takes requests."""
+        if len(self.catalogue):
+            query = self.song_query(0)
+            self.candidates(query)
+            self.catalogue.search(query["title"], 1)
+        return self
+
     # --------------------------------------------------------------- queries
     def song_query(self, song: int) -> dict:
         """The query of catalogue song ``song``: its keywords, vector and cluster; itself excluded."""
@@ -92,18 +102,21 @@ class HybridRetriever:
         """Union of lexical and vector candidates with their features."""
         C = self.n_candidates
         exclude = np.asarray(query["exclude"], dtype=np.int64)
-        if len(query["terms"]):
-            lex_ids, lex_scores = self.lexical.scores(query["terms"])
-        else:
-            lex_ids, lex_scores = np.empty(0, np.int64), np.empty(0, np.float32)
-        top_ids, _ = best_scores(lex_ids, lex_scores, C, exclude=exclude, mask=mask)
+        terms = query["terms"]
         if query["vector"] is not None:
             vec_ids, _ = self.index.search(query["vector"], C + len(exclude), mask=mask)
             vec_ids = vec_ids[~np.isin(vec_ids, exclude)][:C]
         else:
             vec_ids = np.empty(0, np.int64)
+        if len(terms):
+            top_ids, top_scores, vec_scores = self.lexical.search(terms, C, exclude=exclude, mask=mask,
+                                                                  scores_of=vec_ids)
+        else:
+            top_ids, top_scores, vec_scores = np.empty(0, np.int64), np.empty(0, np.float32), 0
         ids = np.union1d(top_ids, vec_ids)
-        lexical = _lookup(lex_ids, lex_scores, ids)
+        lexical = np.zeros(len(ids), dtype=np.float32)
+        lexical[np.searchsorted(ids, vec_ids)] = vec_scores
+        lexical[np.searchsorted(ids, top_ids)] = top_scores
         cosine = (self.vectors[ids] @ query["vector"]) if query["vector"] is not None else np.zeros(len(ids))
         clusters = self.catalogue.clusters_
         same = (clusters[ids] == query["cluster"]) & (query["cluster"] >= 0)
@@ -178,14 +191,6 @@ class HybridRetriever:
             raise ValueError(f"{path / 'keywords.npy'} names terms beyond the {len(lexical.terms_):,} of "
                              f"{path / 'lexical'}: the folder mixes files from different saves; save it again")
         return cls(lexical, VectorIndex.load(path / "vectors", mmap=mmap), keywords, catalogue, **params)
-
-
-def _lookup(ids, scores, wanted):
-    """``scores`` of the songs ``wanted`` (0 where a song is not in the sorted ``ids``)."""
-    if not len(ids):
-        return np.zeros(len(wanted))
-    pos = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
-    return np.where(ids[pos] == wanted, scores[pos], 0.0)
 
 
 def _why(words, query, cand, p, cluster):

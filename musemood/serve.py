@@ -477,6 +477,7 @@ def load_parts(recommender_path=None, model_path=None, *, mmap=True):
     from .recommender import get_recommender
 
     rec = get_recommender(recommender_path, mmap=mmap)
+    rec.retriever_.warm_up()
     if model_path is not None:
         from .classifiers import load_model
 

@@ -415,3 +415,19 @@ def test_a_large_catalogue_looks_titles_up_through_its_trigram_index(catalogue, 
     monkeypatch.setattr(catalogue_module, "FUZZY_INDEX_ABOVE", 50_000)
     scanned.save(tmp_path / "cat")  # a small catalogue saved over it: the stale index goes
     assert not (tmp_path / "cat" / "search").exists() and SongCatalogue.load(tmp_path / "cat").search_index_ is None
+
+
+def test_warm_up_compiles_the_lexical_loops_before_a_first_query(fitted, tmp_path):
+    import subprocess
+    import sys
+
+    path = fitted.save(tmp_path / "rec", include_model=False)
+    script = ("import sys; from musemood import _kernels; from musemood.recommender import Recommender\n"
+              "rec = Recommender.load(sys.argv[1], mmap=True)\n"
+              "assert not _kernels.accumulate.signatures and not _kernels.top_touched.signatures\n"
+              "assert rec.retriever_.warm_up() is rec.retriever_\n"
+              "print(len(_kernels.accumulate.signatures), len(_kernels.top_touched.signatures))")
+    out = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    accumulate, top = map(int, out.stdout.split())
+    assert accumulate >= 1 and top >= 1  # the catalogue's title index and the lyrics index

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from musemood.retrieval import LexicalIndex, VectorIndex, best_scores, embedding_keywords, top_terms
+from musemood.retrieval import LexicalIndex, VectorIndex, embedding_keywords, top_terms
 
 DOCS = [
     "summer night dancing summer beach",
@@ -86,6 +86,107 @@ def test_search_excludes_masks_and_ranks():
     mask = np.array([False, True, True, True, True])
     assert 0 not in index.search(q, top_k=5, mask=mask)[0]
     assert index.shared_terms(q, [0, 1, 2]) == [sorted(q.tolist()), [], [int(index.term_ids(["summer"])[0])]]
+
+
+def _random_index(scoring, n_songs=3_000, n_terms=200, seed=5):
+    rng = np.random.default_rng(seed)
+    counts = sp.random(n_songs, n_terms, density=0.04, random_state=seed, format="csr", dtype=np.float32)
+    counts.data = rng.integers(1, 4, len(counts.data)).astype(np.float32)
+    same = np.r_[np.arange(n_songs // 2), np.full(40, 7), np.arange(n_songs // 2 + 40, n_songs)]
+    counts = counts[same]  # songs 1,500 to 1,539 have the words of song 7: 41 tied scores
+    return LexicalIndex.from_counts(counts, [f"t{i}" for i in range(n_terms)], scoring=scoring)
+
+
+def _reference_top(index, terms, top_k, exclude=(), mask=None):
+    """The definition: every song's score, filtered, sorted by score (higher first) then id."""
+    ids, scores = index.scores(terms)
+    keep = ~np.isin(ids, exclude) & (True if mask is None else mask[ids])
+    ids, scores = ids[keep], scores[keep]
+    order = np.lexsort((ids, -scores))[:top_k]
+    return ids[order], scores[order]
+
+
+@pytest.mark.parametrize("scoring", ["tfidf", "bm25"])
+def test_search_returns_the_best_songs_ties_broken_by_id(scoring):
+    index = _random_index(scoring)
+    rng = np.random.default_rng(1)
+    mask = rng.random(index.n_songs_) < 0.6
+    tied_terms = index.postings_.T.tocsr()[7].indices  # song 7's words: 41 songs score the same
+    for terms in [tied_terms, *(rng.choice(200, size, replace=False) for size in (1, 3, 10, 60))]:
+        for top_k in (1, 5, 30, 10_000):
+            for exclude, m in (((), None), ((7, 1_500, 2), None), ((), mask), ((7,), mask)):
+                got = index.search(terms, top_k, exclude=list(exclude), mask=m)
+                expected = _reference_top(index, terms, top_k, exclude, m)
+                np.testing.assert_array_equal(got[0], expected[0])
+                np.testing.assert_array_equal(got[1], expected[1])
+                assert got[0].dtype == np.int64 and got[1].dtype == np.float32
+
+
+@pytest.mark.parametrize("scoring", ["tfidf", "bm25"])
+def test_search_gives_the_scores_of_other_songs_too(scoring):
+    index = _random_index(scoring)
+    terms = np.random.default_rng(2).choice(200, 8, replace=False)
+    ids, scores = index.scores(terms)
+    songs = np.array([ids[0], 1, ids[-1], 2_999, ids[len(ids) // 2], 0])
+    expected = np.where(np.isin(songs, ids), scores[np.minimum(np.searchsorted(ids, songs), len(ids) - 1)], 0)
+    for exclude in ((), songs[:3]):  # an excluded song still has its score
+        top_ids, top_scores, got = index.search(terms, 20, exclude=exclude, scores_of=songs)
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, expected.astype(np.float32))
+        np.testing.assert_array_equal(index.search(terms, 20, exclude=exclude, scores_of=top_ids)[2], top_scores)
+    with pytest.raises(IndexError, match="scores_of"):
+        index.search(terms, 5, scores_of=[-1])
+
+
+def test_search_refuses_bad_arguments_and_takes_top_k_zero():
+    index = _random_index("tfidf")
+    with pytest.raises(IndexError, match="exclude"):
+        index.search([1, 2], 5, exclude=[index.n_songs_])
+    with pytest.raises(IndexError, match="term ids"):
+        index.search([200], 5)
+    with pytest.raises(ValueError, match="one value per song"):
+        index.search([1, 2], 5, mask=np.ones(10, dtype=bool))
+    with pytest.raises(ValueError, match="boolean"):
+        index.search([1, 2], 5, mask=np.ones(index.n_songs_))
+    ids, scores = index.search([1, 2], 0)
+    assert not len(ids) and not len(scores)
+
+
+def test_search_is_the_same_from_many_threads_and_after_the_stamps_wrap(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from musemood import _kernels
+
+    index = _random_index("bm25")
+    queries = [np.random.default_rng(i).choice(200, 6, replace=False) for i in range(60)]
+    expected = [index.search(q, 25) for q in queries]
+    all_scores = [index.scores(q) for q in queries]
+    with ThreadPoolExecutor(4) as pool:
+        for got, want in zip(pool.map(lambda q: index.search(q, 25), queries), expected):
+            np.testing.assert_array_equal(got[0], want[0])
+    monkeypatch.setattr(_kernels, "_LAST_GEN", 5)  # stamps start again every 4 queries
+    monkeypatch.setattr(_kernels._local, "state", (None, None, 0))
+    for q, want, (ids, scores) in zip(queries, expected, all_scores):
+        np.testing.assert_array_equal(index.search(q, 25)[0], want[0])
+        again = index.scores(q)
+        np.testing.assert_array_equal(again[0], ids)
+        np.testing.assert_array_equal(again[1], scores)
+
+
+def test_postings_that_point_outside_the_matrix_are_refused(tmp_path):
+    # a changed file fails its checksum first; this guards the compiled loops (no bounds checks)
+    # against a writer that saved a broken matrix with a checksum
+    from musemood.retrieval import _load_csr
+
+    index = LexicalIndex(min_df=1, max_df=1.0).fit(DOCS)
+    arrays = {k: getattr(index.postings_, k) for k in ("data", "indices", "indptr")}
+    for name, broken, message in (("indices", lambda a: a.__setitem__(3, 99), "columns outside"),
+                                  ("indptr", lambda a: a.__setitem__(2, a[3] + 1), "row pointers")):
+        bad = dict(arrays, **{name: arrays[name].copy()})
+        broken(bad[name])
+        np.savez(tmp_path / "postings.npz", format=np.array(b"csr"), shape=np.array(index.postings_.shape), **bad)
+        with pytest.raises(ValueError, match=message):
+            _load_csr(tmp_path / "postings.npz")
 
 
 def test_top_terms_matches_a_loop_over_rows():
@@ -287,20 +388,3 @@ def test_trigram_index_finds_the_strings_that_share_rare_trigrams(tmp_path):
     assert loaded.candidates("silvr city lihgts", 3).tolist() == found.tolist()
     with pytest.raises(ValueError, match="NUL"):
         TrigramIndex().build(["a\x00b"])
-
-
-def test_trigram_candidates_dense_and_sorted_paths_agree():
-    from musemood.retrieval import TrigramIndex
-
-    rng = np.random.default_rng(0)
-    words = ["love", "rain", "night", "summer", "heart", "fire", "blue", "road"]
-    strings = [" ".join(rng.choice(words, 3)) + f" {i}" for i in range(4000)]
-    index = TrigramIndex().build(strings)
-    for query in ("summer rain", "blue fire 12", "heart"):
-        dense = index.candidates(query, 50)  # common trigrams: the dense pass
-        ids = index.lexical.term_ids([f"{c:06x}" for c in index._codes(query)])
-        postings = index.lexical.postings_
-        assert (postings.indptr[ids + 1] - postings.indptr[ids]).sum() > len(strings) // 8  # the dense pass ran
-        found, scores = index.lexical.scores(ids)
-        sorted_path = best_scores(found, scores, 50)[0]
-        assert dense.tolist() == sorted_path.tolist()
