@@ -531,8 +531,45 @@ STARTUP_FAILED = 3
 """Exit code of a worker whose app did not start (as uvicorn's)."""
 
 
-def _worker(host, port, log_level):
-    """One worker of :func:`run_workers`: its own socket, then :func:`app_from_env` under uvicorn."""
+class _Rebalance:
+    """ASGI wrapper of a :func:`run_workers` worker: a worker holding more than its share of the
+    server's open connections answers one request at a time with ``Connection: close``, so that
+    client opens a new connection, which the kernel gives to a worker at random.
+
+    Spreading connections by hash leaves a keep-alive client with the worker it got, and 32 clients
+    on two workers split 19 to 13 about as often as evenly: the busier worker's clients then wait
+    longest.  ``counts`` (shared memory, one slot per worker) holds each worker's open connections as
+    of its last request; a worker closes a connection while it holds more than ``ceil(sum / workers)``,
+    at most one each ``interval`` seconds.  HTTP lets a server close a keep-alive connection after any
+    response; clients open another.
+    """
+
+    def __init__(self, app, connections, counts, slot, interval=0.1):
+        self.app, self.connections, self.counts, self.slot, self.interval = app, connections, counts, slot, interval
+        self.last_close = -float("inf")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        mine = len(self.connections)
+        self.counts[self.slot] = mine
+        share = -(-sum(self.counts) // len(self.counts))
+        now = time.monotonic()
+        if mine <= share or now - self.last_close < self.interval:
+            return await self.app(scope, receive, send)
+        self.last_close = now
+
+        async def closing(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
+
+        return await self.app(scope, receive, closing)
+
+
+def _worker(host, port, log_level, counts=None, slot=0):
+    """One worker of :func:`run_workers`: its own socket, then :func:`app_from_env` under uvicorn
+    (wrapped in :class:`_Rebalance` when ``counts`` is given)."""
     import sys
 
     import uvicorn
@@ -547,6 +584,8 @@ def _worker(host, port, log_level):
         print(f"musemood serve: a worker could not start: {type(exc).__name__}: {exc}", file=sys.stderr)
         sys.exit(STARTUP_FAILED)
     server = uvicorn.Server(config)
+    if counts is not None:  # the connections' protocols read config.loaded_app when they are made
+        config.loaded_app = _Rebalance(config.loaded_app, server.server_state.connections, counts, slot)
     server.run(sockets=[_listening_socket(host, port)])
     if not server.started:
         sys.exit(STARTUP_FAILED)
@@ -570,12 +609,13 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
     """Serve :func:`app_from_env` from ``workers`` processes until SIGINT or SIGTERM.
 
     Each worker listens on a socket of its own in one ``SO_REUSEPORT`` group, so the kernel spreads
-    new connections over the workers by their addresses.  uvicorn's ``--workers`` share one socket,
-    and the kernel wakes the worker that last began waiting in ``accept()``: a keep-alive client
-    stays with it however busy it is, and at 1M songs one load-test run in three went to a single
-    worker (docs/benchmarks.md, "Several workers, one busy").  A worker that dies is started again;
-    one whose app fails to start stops the server (RuntimeError).  Linux only (see
-    :func:`spreads_connections`); call it from the main thread (it handles the signals).
+    new connections over the workers by their addresses, and a worker with more than its share of the
+    open connections asks one client at a time to reconnect (:class:`_Rebalance`).  uvicorn's
+    ``--workers`` share one socket, and the kernel wakes the worker that last began waiting in
+    ``accept()``: a keep-alive client stays with it however busy it is, and at 1M songs one load-test
+    run in three went to a single worker (docs/benchmarks.md, "Several workers, one busy").  A worker
+    that dies is started again; one whose app fails to start stops the server (RuntimeError).  Linux
+    only (see :func:`spreads_connections`); call it from the main thread (it handles the signals).
     """
     import multiprocessing
     import signal
@@ -589,12 +629,15 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
 
-    def start():
-        process = spawn.Process(target=_worker, args=(host, port, log_level), daemon=False)
+    counts = spawn.RawArray("i", workers)  # each worker's open connections, for _Rebalance
+
+    def start(slot):
+        counts[slot] = 0
+        process = spawn.Process(target=_worker, args=(host, port, log_level, counts, slot), daemon=False)
         process.start()
         return process
 
-    processes = [start() for _ in range(workers)]
+    processes = [start(slot) for slot in range(workers)]
     failed = None
     try:
         while not stop.wait(0.5):
@@ -606,7 +649,7 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
                     stop.set()
                     break
                 logger.warning("worker %s exited with code %s; starting another", process.pid, process.exitcode)
-                processes[i] = start()
+                processes[i] = start(i)
     finally:
         probe.close()  # held until now so that port 0's port stays ours while workers (re)start
         for process in processes:

@@ -374,8 +374,9 @@ def test_several_workers_have_their_parts_checked_in_a_process_of_their_own(part
 @pytest.mark.skipif(not __import__("musemood.serve").serve.spreads_connections(), reason="SO_REUSEPORT: Linux")
 def test_several_workers_each_listen_and_share_the_connections(parts, tmp_path):
     """serve --workers 2 gives each worker a socket of its own on the port, so the kernel spreads
-    connections over them (a shared socket can give every keep-alive client to one worker), and a
-    SIGTERM stops the workers with the server."""
+    connections over them (a shared socket can give every keep-alive client to one worker); a worker
+    with more than its share asks clients to reconnect until the two hold as many; a SIGTERM stops
+    the workers with the server."""
     import signal
 
     import psutil
@@ -399,10 +400,19 @@ def test_several_workers_each_listen_and_share_the_connections(parts, tmp_path):
             client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
             assert client.get("/songs", params={"q": "love"}).status_code == 200
             clients.append(client)
-        connected = [sum(c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
-                         for c in worker.net_connections(kind="tcp")) for worker in workers]
+
+        def connected():
+            return [sum(c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
+                        for c in worker.net_connections(kind="tcp")) for worker in workers]
+
         assert len(workers) == 2 and [listening(worker) for worker in workers] == [1, 1]
-        assert sum(connected) == 24 and min(connected) > 0  # all 24 on one worker: 1 chance in 8 million
+        assert min(connected()) > 0  # all on one worker: 1 chance in millions
+        rounds = 0  # a worker with more than 12 of the 24 asks a client to reconnect until both hold 12
+        while connected() != [12, 12]:  # a client told to reconnect has no connection until its next request
+            assert time.monotonic() < deadline, f"connections still {connected()} after {rounds} rounds"
+            for client in clients:
+                assert client.get("/songs", params={"q": "love"}).status_code == 200
+            rounds += 1
         server.send_signal(signal.SIGTERM)
         assert server.wait(60) == 0
         assert not any(worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE for worker in workers)
@@ -411,6 +421,43 @@ def test_several_workers_each_listen_and_share_the_connections(parts, tmp_path):
             client.close()
         if server.poll() is None:
             server.kill()
+
+
+def test_a_worker_over_its_share_of_connections_asks_one_client_at_a_time_to_reconnect():
+    import asyncio
+
+    from musemood.serve import _Rebalance
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    def answer(wrapper, scope_type="http"):
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        asyncio.run(wrapper({"type": scope_type}, None, send))
+        return sent
+
+    def closes(sent):
+        return (b"connection", b"close") in sent[0]["headers"]
+
+    counts = [0, 11]  # this worker is slot 0; the other holds 11 connections
+    rebalance = _Rebalance(app, connections={f"c{i}" for i in range(13)}, counts=counts, slot=0, interval=3600)
+    sent = answer(rebalance)
+    assert counts == [13, 11] and closes(sent) and sent[1]["body"] == b"ok"  # 13 > ceil(24 / 2)
+    assert sent[0]["headers"][0] == (b"content-type", b"text/plain")
+    assert not closes(answer(rebalance))  # at most one a interval
+    rebalance.interval = 0
+    assert closes(answer(rebalance))
+    rebalance.connections = {f"c{i}" for i in range(12)}
+    assert not closes(answer(rebalance)) and counts == [12, 11]  # 12 <= ceil(23 / 2)
+    counts[1] = 5
+    rebalance.connections = {"a", "b", "c", "d", "e", "f"}  # 6 = ceil(11 / 2): at its share, it keeps them
+    assert not closes(answer(rebalance))
+    assert answer(rebalance, "lifespan")[0]["headers"] == [(b"content-type", b"text/plain")]  # passed through
 
 
 def test_uvicorn_s_shared_socket_on_request(monkeypatch):
