@@ -670,17 +670,29 @@ def describe_parts(recommender_path=None, model_path=None, *, mmap=True, quiet=F
     """:func:`load_parts`, then what a server's banner says of them: ``(number of songs, the mood
     model's class name or None)``.  ``musemood serve --workers N`` runs it in a process of its own."""
     if quiet:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
+        _quiet_worker()
     rec, model = load_parts(recommender_path, model_path, mmap=mmap)
     return len(rec.catalogue_), type(model).__name__ if model is not None else None
+
+
+def _quiet_worker():
+    """No progress bars in a server's worker processes (their stderr is the server's log), and no
+    process-shared lock for them: tqdm's default one is a named semaphore, which the resource
+    tracker reported as leaked each time the workers stopped."""
+    import threading
+
+    from tqdm import tqdm
+    from transformers.utils import logging as hf_logging
+
+    tqdm.set_lock(threading.RLock())
+    hf_logging.disable_progress_bar()
 
 
 def app_from_env():
     """An app built from ``MUSEMOOD_SERVE_RECOMMENDER`` / ``MUSEMOOD_SERVE_MODEL`` and, when set,
     ``MUSEMOOD_SERVE_THREADS`` and ``MUSEMOOD_SERVE_MMAP`` (``0`` reads the arrays into each worker's
     memory instead of mapping them; for uvicorn workers)."""
+    _quiet_worker()
     mmap = os.environ.get("MUSEMOOD_SERVE_MMAP", "1").strip()
     if mmap not in ("0", "1"):
         raise ValueError(f"MUSEMOOD_SERVE_MMAP must be 0 or 1, got {mmap!r}")

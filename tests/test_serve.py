@@ -3,6 +3,7 @@
 import json
 import logging
 import socket
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -212,7 +213,8 @@ def test_without_parts_the_endpoints_say_what_to_load():
 
 def _serve_process(*args, timeout):
     """``musemood serve ARGS`` in a process of its own on a free port, once its /health answers:
-    ``(process, port)``; stderr is piped.  A server that exits first or is not up in ``timeout``
+    ``(process, port)``; what it prints goes to a file (:func:`_printed`; a pipe nobody reads fills up and
+    stops the server at its next log line).  A server that exits first or is not up in ``timeout``
     seconds fails the test (with what it printed)."""
     import subprocess
     import sys
@@ -220,12 +222,14 @@ def _serve_process(*args, timeout):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    log = tempfile.TemporaryFile("w+")
     child = subprocess.Popen([sys.executable, "-m", "musemood.cli", "serve", *map(str, args), "--port", str(port)],
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=log, text=True)
+    child.log = log
     deadline = time.monotonic() + timeout
     while True:
         if child.poll() is not None:
-            raise AssertionError(f"musemood serve stopped with code {child.returncode}: {child.stderr.read()}")
+            raise AssertionError(f"musemood serve stopped with code {child.returncode}: {_printed(child)}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
                 return child, port
@@ -235,6 +239,12 @@ def _serve_process(*args, timeout):
             child.kill()
             raise AssertionError(f"musemood serve did not answer within {timeout} s")
         time.sleep(0.2)
+
+
+def _printed(child):
+    """What a :func:`_serve_process` server has printed so far."""
+    child.log.seek(0)
+    return child.log.read()
 
 
 def test_musemood_serve_runs_a_saved_recommender_and_stops_cleanly(parts, tmp_path):
@@ -247,7 +257,8 @@ def test_musemood_serve_runs_a_saved_recommender_and_stops_cleanly(parts, tmp_pa
         assert httpx.post(f"http://127.0.0.1:{port}/predict", json={"texts": ["rain"]}).status_code == 200
     finally:
         child.terminate()
-        _, err = child.communicate(timeout=30)
+        child.wait(30)
+    err = _printed(child)
     assert "Serving" in err and "Traceback" not in err
     assert f"with 1 worker of {default_threads(1)} thread" in err
     assert '"path": "/predict", "status": 200' in err  # the access log line, as JSON
@@ -381,10 +392,11 @@ def test_several_workers_each_listen_and_share_the_connections(parts, tmp_path):
 
     import psutil
 
-    _, rec, _ = parts
+    _, rec, model = parts
     folder = rec.save(tmp_path / "rec", include_model=False)
     deadline = time.monotonic() + 120
-    server, port = _serve_process("--workers", 2, "--recommender", folder, timeout=120)
+    server, port = _serve_process("--workers", 2, "--recommender", folder, "--model", model.save(tmp_path / "model"),
+                                  timeout=120)
     clients = []
     try:
         workers = [p for p in psutil.Process(server.pid).children() if "spawn_main" in " ".join(p.cmdline())]
@@ -416,6 +428,8 @@ def test_several_workers_each_listen_and_share_the_connections(parts, tmp_path):
         server.send_signal(signal.SIGTERM)
         assert server.wait(60) == 0
         assert not any(worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE for worker in workers)
+        printed = _printed(server)
+        assert "leaked semaphore" not in printed and "Loading weights" not in printed  # workers: no bars, no leaks
     finally:
         for client in clients:
             client.close()
