@@ -25,6 +25,16 @@ _local = threading.local()
 _LAST_GEN = np.iinfo(np.int32).max
 
 
+def _compiled(function):
+    """``function`` compiled without the GIL, its machine code cached on disk where numba finds a
+    writable folder (next to this file, else the user's cache folder, or ``NUMBA_CACHE_DIR``); with
+    none (a read-only install run by a user without a home) compiled again in each process."""
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return numba.njit(nogil=True)(function)
+
+
 def scratch(n_songs):
     """This thread's score and stamp arrays (at least ``n_songs`` long) and a fresh generation."""
     acc, stamp, gen = getattr(_local, "state", (None, None, 0))
@@ -38,7 +48,7 @@ def scratch(n_songs):
     return acc, stamp, gen
 
 
-@numba.njit(cache=True, nogil=True)
+@_compiled
 def accumulate(indptr, indices, data, terms, weights, acc, stamp, gen, touched):
     """Add ``weights[j] * data`` of each posting of ``terms[j]`` into ``acc``; the songs touched
     go to ``touched`` in order of first touch; returns how many."""
@@ -58,12 +68,12 @@ def accumulate(indptr, indices, data, terms, weights, acc, stamp, gen, touched):
     return n
 
 
-@numba.njit(cache=True, nogil=True)
+@_compiled
 def _worse(score_a, id_a, score_b, id_b):
     return score_a < score_b or (score_a == score_b and id_a > id_b)
 
 
-@numba.njit(cache=True, nogil=True)
+@_compiled
 def _sift_down(scores, ids, i, n):
     while True:
         child = 2 * i + 1
@@ -78,7 +88,7 @@ def _sift_down(scores, ids, i, n):
         i = child
 
 
-@numba.njit(cache=True, nogil=True)
+@_compiled
 def top_touched(touched, acc, stamp, gen, mask, exclude, k):
     """The ``k`` best of the ``touched`` songs (higher score, then lower id, first), unordered,
     leaving out songs where ``mask`` (if not empty) is false and songs in ``exclude``:

@@ -388,3 +388,18 @@ def test_trigram_index_finds_the_strings_that_share_rare_trigrams(tmp_path):
     assert loaded.candidates("silvr city lihgts", 3).tolist() == found.tolist()
     with pytest.raises(ValueError, match="NUL"):
         TrigramIndex().build(["a\x00b"])
+
+
+def test_search_works_where_numba_finds_no_folder_to_cache_in():
+    # a read-only install run by a user without a writable home: numba refuses cache=True outright
+    import subprocess
+    import sys
+
+    script = ("import numba.core.caching as caching\n"
+              "(getattr(caching, 'CacheImpl', None) or caching._CacheImpl)._locator_classes = []\n"
+              "from musemood.retrieval import LexicalIndex\n"
+              "index = LexicalIndex(min_df=1, max_df=1.0).fit(['summer rain', 'cold rain', 'summer sun'])\n"
+              "print(index.search(index.term_ids(['summer']), 5)[0].tolist())")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["[0,", "2]"]
