@@ -1003,7 +1003,7 @@ def _serve(args):
     if args.workers == 1:
         _quiet_transformers(args)
         rec, model = serve.load_parts(args.recommender, args.model, mmap=args.mmap)
-        songs, model_name = len(rec.catalogue_), type(model).__name__ if model is not None else None
+        songs, model_name = serve.describe(rec, model)
     else:  # the workers load their own parts: check them in a process that then exits, so that this one,
         # which only watches the workers, does not keep the imports and the copy (0.6 GB at 1M songs)
         import multiprocessing

@@ -241,22 +241,26 @@ class LexicalIndex:
         """
         from . import _kernels
 
-        exclude = np.atleast_1d(np.asarray([] if exclude is None else exclude, dtype=np.int64))
-        if len(exclude) and (exclude.min() < 0 or exclude.max() >= self.n_songs_):
-            raise IndexError(f"exclude holds song ids outside 0..{self.n_songs_ - 1}")
+        exclude = self._song_ids(np.atleast_1d([] if exclude is None else exclude), "exclude")
         if mask is None:
             mask = np.zeros(0, dtype=bool)
         elif np.asarray(mask).dtype != bool or len(mask) != self.n_songs_:
             raise ValueError(f"mask must be a boolean array of one value per song ({self.n_songs_:,})")
         touched, acc, stamp, gen = self._accumulate(term_ids)
         if scores_of is not None:  # read before the top loop takes excluded songs' stamps
-            scores_of = np.asarray(scores_of, dtype=np.int64)
-            if len(scores_of) and (scores_of.min() < 0 or scores_of.max() >= self.n_songs_):
-                raise IndexError(f"scores_of holds song ids outside 0..{self.n_songs_ - 1}")
+            scores_of = self._song_ids(scores_of, "scores_of")
             scores_of = np.where(stamp[scores_of] == gen, acc[scores_of], np.float32(0))
         ids, scores = _kernels.top_touched(touched, acc, stamp, gen, np.asarray(mask), exclude, max(int(top_k), 0))
         order = np.lexsort((ids, -scores))
         return (ids[order], scores[order]) if scores_of is None else (ids[order], scores[order], scores_of)
+
+    def _song_ids(self, ids, name):
+        """``ids`` as int64 song ids, refused (IndexError) if any lies outside the index: the compiled
+        loops do not check bounds."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) and (ids.min() < 0 or ids.max() >= self.n_songs_):
+            raise IndexError(f"{name} holds song ids outside 0..{self.n_songs_ - 1}")
+        return ids
 
     def shared_terms(self, term_ids, song_ids):
         """For each of ``song_ids``, the query terms it contains (lists of term ids)."""

@@ -567,9 +567,9 @@ class _Rebalance:
         return await self.app(scope, receive, closing)
 
 
-def _worker(host, port, log_level, counts=None, slot=0):
-    """One worker of :func:`run_workers`: its own socket, then :func:`app_from_env` under uvicorn
-    (wrapped in :class:`_Rebalance` when ``counts`` is given)."""
+def _worker(host, port, log_level, counts, slot):
+    """One worker of :func:`run_workers`: its own socket, then :func:`app_from_env` under uvicorn,
+    wrapped in :class:`_Rebalance` (``counts[slot]`` is this worker's)."""
     import sys
 
     import uvicorn
@@ -584,8 +584,8 @@ def _worker(host, port, log_level, counts=None, slot=0):
         print(f"musemood serve: a worker could not start: {type(exc).__name__}: {exc}", file=sys.stderr)
         sys.exit(STARTUP_FAILED)
     server = uvicorn.Server(config)
-    if counts is not None:  # the connections' protocols read config.loaded_app when they are made
-        config.loaded_app = _Rebalance(config.loaded_app, server.server_state.connections, counts, slot)
+    # the connections' protocols read config.loaded_app when they are made
+    config.loaded_app = _Rebalance(config.loaded_app, server.server_state.connections, counts, slot)
     server.run(sockets=[_listening_socket(host, port)])
     if not server.started:
         sys.exit(STARTUP_FAILED)
@@ -667,11 +667,16 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
 
 
 def describe_parts(recommender_path=None, model_path=None, *, mmap=True, quiet=False):
-    """:func:`load_parts`, then what a server's banner says of them: ``(number of songs, the mood
-    model's class name or None)``.  ``musemood serve --workers N`` runs it in a process of its own."""
+    """:func:`load_parts`, then :func:`describe` of them; ``musemood serve --workers N`` runs it in a
+    process of its own."""
     if quiet:
         _quiet_worker()
-    rec, model = load_parts(recommender_path, model_path, mmap=mmap)
+    return describe(*load_parts(recommender_path, model_path, mmap=mmap))
+
+
+def describe(rec, model):
+    """What a server's banner says of its parts: ``(number of songs, the mood model's class name or
+    None)``."""
     return len(rec.catalogue_), type(model).__name__ if model is not None else None
 
 
