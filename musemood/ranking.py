@@ -105,7 +105,7 @@ class HybridRetriever:
         terms = query["terms"]
         if query["vector"] is not None:
             vec_ids, _ = self.index.search(query["vector"], C + len(exclude), mask=mask)
-            vec_ids = vec_ids[~np.isin(vec_ids, exclude)][:C]
+            vec_ids = _without(vec_ids, exclude)[:C]
         else:
             vec_ids = np.empty(0, np.int64)
         if len(terms):
@@ -114,14 +114,18 @@ class HybridRetriever:
         else:
             top_ids, top_scores, vec_scores = np.empty(0, np.int64), np.empty(0, np.float32), 0
         ids = np.union1d(top_ids, vec_ids)
+        top_pos, vec_pos = np.searchsorted(ids, top_ids), np.searchsorted(ids, vec_ids)
         lexical = np.zeros(len(ids), dtype=np.float32)
-        lexical[np.searchsorted(ids, vec_ids)] = vec_scores
-        lexical[np.searchsorted(ids, top_ids)] = top_scores
+        lexical[vec_pos] = vec_scores
+        lexical[top_pos] = top_scores
+        in_lexical, in_vector = np.zeros(len(ids), dtype=bool), np.zeros(len(ids), dtype=bool)
+        in_lexical[top_pos] = True  # positions in the sorted union (np.isin cost 0.1 ms a query)
+        in_vector[vec_pos] = True
         cosine = (self.vectors[ids] @ query["vector"]) if query["vector"] is not None else np.zeros(len(ids))
         clusters = self.catalogue.clusters_
         same = (clusters[ids] == query["cluster"]) & (query["cluster"] >= 0)
         return {"ids": ids, "lexical": lexical.astype(np.float64), "cosine": cosine.astype(np.float64),
-                "same_cluster": same, "in_lexical": np.isin(ids, top_ids), "in_vector": np.isin(ids, vec_ids)}
+                "same_cluster": same, "in_lexical": in_lexical, "in_vector": in_vector}
 
     @staticmethod
     def rank(cand: dict, method: str, weights: dict) -> np.ndarray:
@@ -191,6 +195,16 @@ class HybridRetriever:
             raise ValueError(f"{path / 'keywords.npy'} names terms beyond the {len(lexical.terms_):,} of "
                              f"{path / 'lexical'}: the folder mixes files from different saves; save it again")
         return cls(lexical, VectorIndex.load(path / "vectors", mmap=mmap), keywords, catalogue, **params)
+
+
+def _without(ids, exclude):
+    """``ids`` less those in ``exclude`` (the query song's few rows: one comparison each beats np.isin's sort)."""
+    if len(exclude) > 64:
+        return ids[~np.isin(ids, exclude)]
+    keep = np.ones(len(ids), dtype=bool)
+    for row in exclude:
+        keep &= ids != row
+    return ids[keep]
 
 
 def _why(words, query, cand, p, cluster):
