@@ -1020,8 +1020,9 @@ def _serve(args):
           + "; Ctrl-C stops", file=sys.stderr)
     logging.getLogger("musemood.access").setLevel(logging.INFO)
     if args.workers == 1:
-        uvicorn.run(serve.create_app(rec, model, threads=threads), host=args.host, port=args.port, access_log=False,
-                    log_level="warning")
+        app = serve.create_app(rec, model, threads=threads)
+        serve.freeze_loaded()
+        uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
         return 0
     os.environ["MUSEMOOD_SERVE_RECOMMENDER"] = str(args.recommender or "")
     os.environ["MUSEMOOD_SERVE_MODEL"] = str(args.model or "")

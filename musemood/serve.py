@@ -408,7 +408,11 @@ def _recommendations(result):
     itself; building a DataFrame and ``to_json`` cost 0.9 ms a request at ten songs)."""
     from fastapi.responses import Response
 
-    return Response(json.dumps(_plain(result), ensure_ascii=False), media_type="application/json")
+    try:  # the recommender's values are plain already: walking them again cost 0.1 ms a request
+        body = json.dumps(result, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):  # a NumPy value or a NaN (null in JSON) somewhere
+        body = json.dumps(_plain(result), ensure_ascii=False)
+    return Response(body, media_type="application/json")
 
 
 def _records(frame):
@@ -696,7 +700,8 @@ def _quiet_worker():
 def app_from_env():
     """An app built from ``MUSEMOOD_SERVE_RECOMMENDER`` / ``MUSEMOOD_SERVE_MODEL`` and, when set,
     ``MUSEMOOD_SERVE_THREADS`` and ``MUSEMOOD_SERVE_MMAP`` (``0`` reads the arrays into each worker's
-    memory instead of mapping them; for uvicorn workers)."""
+    memory instead of mapping them; for uvicorn workers).  What it loads is then kept out of garbage
+    collection (:func:`freeze_loaded`)."""
     _quiet_worker()
     mmap = os.environ.get("MUSEMOOD_SERVE_MMAP", "1").strip()
     if mmap not in ("0", "1"):
@@ -709,4 +714,21 @@ def app_from_env():
             threads = int(threads)
         except ValueError:
             raise ValueError(f"MUSEMOOD_SERVE_THREADS must be a whole number, got {threads!r}") from None
-    return create_app(rec, model, threads=threads)
+    app = create_app(rec, model, threads=threads)
+    freeze_loaded()
+    return app
+
+
+def freeze_loaded():
+    """Keep what a server has loaded out of Python's garbage collection (``gc.freeze``).
+
+    Loaded parts live as long as the server, and the collector's full passes walked all of them: at
+    1M songs, the catalogue's lists of a million strings made each full pass take 110-120 ms, once
+    every 15-20 s of load, stalling every request queued behind it (docs/benchmarks.md).  Frozen
+    objects are never collected, which is right for parts kept until exit: call this in a server's
+    process once its parts are loaded (:func:`app_from_env` and ``musemood serve`` do), not in a
+    process that goes on making and dropping objects."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

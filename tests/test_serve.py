@@ -3,6 +3,8 @@
 import json
 import logging
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -216,9 +218,6 @@ def _serve_process(*args, timeout):
     ``(process, port)``; what it prints goes to a file (:func:`_printed`; a pipe nobody reads fills up and
     stops the server at its next log line).  A server that exits first or is not up in ``timeout``
     seconds fails the test (with what it printed)."""
-    import subprocess
-    import sys
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -314,7 +313,9 @@ def test_workers_take_their_thread_cap_from_the_environment(parts, tmp_path, mon
     monkeypatch.setenv("MUSEMOOD_SERVE_RECOMMENDER", str(rec.save(tmp_path / "rec", include_model=False)))
     monkeypatch.setenv("MUSEMOOD_SERVE_MODEL", "")
     monkeypatch.setenv("MUSEMOOD_SERVE_THREADS", "3")
+    frozen = _no_freeze(monkeypatch)
     assert app_from_env().state.threads == 3
+    assert frozen == [1]  # a worker keeps what it loaded out of garbage collection
     monkeypatch.setenv("MUSEMOOD_SERVE_THREADS", "many")
     with pytest.raises(ValueError, match="MUSEMOOD_SERVE_THREADS must be a whole number, got 'many'"):
         app_from_env()
@@ -327,6 +328,7 @@ def test_workers_map_the_recommender_unless_told_not_to(parts, tmp_path, monkeyp
     _, rec, _ = parts
     monkeypatch.setenv("MUSEMOOD_SERVE_RECOMMENDER", str(rec.save(tmp_path / "rec", include_model=False)))
     monkeypatch.setenv("MUSEMOOD_SERVE_MODEL", "")
+    _no_freeze(monkeypatch)
     for value, mapped in ((None, True), ("1", True), ("0", False)):
         if value is None:
             monkeypatch.delenv("MUSEMOOD_SERVE_MMAP", raising=False)
@@ -337,6 +339,37 @@ def test_workers_map_the_recommender_unless_told_not_to(parts, tmp_path, monkeyp
     monkeypatch.setenv("MUSEMOOD_SERVE_MMAP", "yes")
     with pytest.raises(ValueError, match="MUSEMOOD_SERVE_MMAP must be 0 or 1, got 'yes'"):
         app_from_env()
+
+
+def _no_freeze(monkeypatch):
+    """Count calls of serve.freeze_loaded instead of freezing the test process's objects for good."""
+    import musemood.serve
+
+    calls = []
+    monkeypatch.setattr(musemood.serve, "freeze_loaded", lambda: calls.append(1))
+    return calls
+
+
+def test_freeze_loaded_keeps_loaded_objects_out_of_collections():
+    code = ("import gc; from musemood.serve import freeze_loaded; kept = [[i] for i in range(100_000)]; "
+            "freeze_loaded(); print(gc.get_freeze_count() >= 100_000, any(o is kept for o in gc.get_objects()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["True", "False"], out.stderr  # frozen: no collection walks them
+
+
+def test_one_worker_serve_freezes_its_parts_before_serving(parts, monkeypatch, capsys):
+    import uvicorn
+
+    import musemood.serve
+    from musemood.cli import main
+
+    _, rec, _ = parts
+    events = []
+    monkeypatch.setattr(musemood.serve, "load_parts", lambda *a, **k: (rec, None))
+    monkeypatch.setattr(musemood.serve, "freeze_loaded", lambda: events.append("freeze"))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: events.append("serve"))
+    assert main(["serve"]) == 0
+    assert events == ["freeze", "serve"]
 
 
 @pytest.mark.parametrize("argv, mmap", [(["serve"], True), (["serve", "--no-mmap"], False)])
@@ -475,8 +508,6 @@ def test_a_worker_over_its_share_of_connections_asks_one_client_at_a_time_to_rec
 
 
 def test_uvicorn_s_shared_socket_on_request(monkeypatch):
-    import sys
-
     from musemood.serve import spreads_connections
 
     monkeypatch.delenv("MUSEMOOD_SERVE_REUSEPORT", raising=False)
@@ -620,3 +651,17 @@ def test_serve_in_thread_says_when_the_server_cannot_start(parts):
         port = taken.getsockname()[1]
         with pytest.raises(RuntimeError, match=f"127.0.0.1:{port} did not start"):
             serve_in_thread(create_app(rec, None), port=port, timeout=2)
+
+
+def test_recommendation_responses_are_plain_json_whatever_values_they_hold():
+    """The response is the recommender's plain values dumped as they are; NumPy values and NaN (which
+    JSON has no word for) still come out as JSON numbers, booleans and null."""
+    from musemood.serve import _recommendations
+
+    plain = {"query": {"title": "a", "cluster": 3}, "results": [{"rank": 1, "score": 0.5, "why": "ü"}]}
+    assert json.loads(_recommendations(plain).body) == plain
+    assert "ü" in _recommendations(plain).body.decode()  # not escaped
+    odd = {"query": {"cluster": np.int64(3), "same": np.bool_(True)},
+           "results": [{"score": float("nan"), "similarity": np.float32(0.25), "ids": np.arange(2)}]}
+    assert json.loads(_recommendations(odd).body) == {"query": {"cluster": 3, "same": True},
+                                                      "results": [{"score": None, "similarity": 0.25, "ids": [0, 1]}]}
