@@ -1,5 +1,6 @@
 """musemood over HTTP: a real uvicorn server on a free port, asked with a real HTTP client."""
 
+import contextvars
 import json
 import logging
 import socket
@@ -298,6 +299,61 @@ def test_a_thread_cap_runs_requests_in_turn_and_health_never_waits():
     finally:
         model.release.set()
         server.should_exit = True
+
+
+_REQUEST = contextvars.ContextVar("request", default=None)
+
+
+class _Tagging:
+    """ASGI middleware that puts each request's path in a context variable, as tracing libraries do."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            _REQUEST.set(scope["path"])
+        await self.app(scope, receive, send)
+
+
+def test_requests_run_in_the_app_s_own_threads_in_turn_with_their_context():
+    """threads=2: two predictions run at once in the app's threads and the third waits in the queue;
+    each sees the context its request set; the threads end with the server."""
+    seen = []
+
+    class Model(_GatedModel):
+        def predict_proba(self, frame):
+            seen.append((threading.current_thread().name, _REQUEST.get()))
+            return super().predict_proba(frame)
+
+    model = Model()
+    app = create_app(None, model, threads=2)
+    app.add_middleware(_Tagging)
+    server, url = serve_in_thread(app)
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            answers = [pool.submit(httpx.post, f"{url}/predict", json={"texts": [str(i)]}, timeout=30)
+                       for i in range(3)]
+            deadline = time.monotonic() + 10
+            while len(model.entered) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.3)
+            assert len(model.entered) == 2  # the third waits for a thread
+            model.release.set()
+            assert [a.result().status_code for a in answers] == [200, 200, 200]
+        assert len(model.entered) == 3
+        assert all(name.startswith("musemood-serve") and path == "/predict" for name, path in seen), seen
+        assert len({name for name, _ in seen}) == 2
+        pool = app.state.pool
+    finally:
+        model.release.set()
+        server.should_exit = True
+    deadline = time.monotonic() + 10
+    while app.state.pool is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert app.state.pool is None  # stopped with the server
+    with pytest.raises(RuntimeError, match="shutdown"):
+        pool.submit(print)
 
 
 @pytest.mark.parametrize("threads", [0, -1, 1.5, True, "2"])
