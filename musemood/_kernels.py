@@ -118,3 +118,20 @@ def top_touched(touched, acc, stamp, gen, mask, exclude, k):
             scores[0] = score
             _sift_down(scores, ids, 0, k)
     return ids[:m], scores[:m]
+
+
+@_compiled
+def contains(indptr, indices, terms, songs, out):
+    """``out[i, j]``: whether song ``songs[i]`` is in the posting list of ``terms[j]`` (binary search;
+    postings are sorted by song)."""
+    for j in range(len(terms)):
+        first, end = indptr[terms[j]], indptr[terms[j] + 1]
+        for i in range(len(songs)):
+            lo, hi = first, end
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if indices[mid] < songs[i]:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            out[i, j] = lo < end and indices[lo] == songs[i]

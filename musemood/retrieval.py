@@ -263,20 +263,16 @@ class LexicalIndex:
         return ids
 
     def shared_terms(self, term_ids, song_ids):
-        """For each of ``song_ids``, the query terms it contains (lists of term ids)."""
-        song_ids = np.asarray(song_ids, dtype=np.int64)
-        out = [[] for _ in song_ids]
-        for t in np.unique(np.asarray(term_ids, dtype=np.int64)):
-            for i in np.flatnonzero(self._has_term(t, song_ids)):
-                out[i].append(int(t))
-        return out
+        """For each of ``song_ids``, the query terms it contains (lists of term ids, ascending)."""
+        from . import _kernels
 
-    def _has_term(self, term, song_ids):
-        """Which of ``song_ids`` contain ``term``."""
-        start, stop = self.postings_.indptr[term], self.postings_.indptr[term + 1]
-        posting = self.postings_.indices[start:stop]
-        pos = np.minimum(np.searchsorted(posting, song_ids), max(len(posting) - 1, 0))
-        return posting[pos] == song_ids if len(posting) else np.zeros(len(song_ids), dtype=bool)
+        song_ids = self._song_ids(song_ids, "song_ids")
+        terms = np.unique(np.asarray(term_ids, dtype=np.int64))
+        if len(terms) and (terms[0] < 0 or terms[-1] >= len(self.terms_)):
+            raise IndexError(f"term ids outside 0..{len(self.terms_) - 1}")
+        found = np.zeros((len(song_ids), len(terms)), dtype=bool)
+        _kernels.contains(self.postings_.indptr, self.postings_.indices, terms, song_ids, found)
+        return [terms[row].tolist() for row in found]
 
     # ----------------------------------------------------------- persistence
     def save(self, path):

@@ -122,6 +122,22 @@ def test_search_returns_the_best_songs_ties_broken_by_id(scoring):
                 assert got[0].dtype == np.int64 and got[1].dtype == np.float32
 
 
+def test_shared_terms_are_the_query_terms_each_song_contains():
+    index = _random_index("bm25")
+    words = index.postings_.T.tocsr()  # row = song: its terms
+    rng = np.random.default_rng(3)
+    terms = np.r_[rng.choice(200, 12, replace=False), words[7].indices[:3]]
+    songs = np.r_[7, 1_500, rng.choice(index.n_songs_, 30), 0, index.n_songs_ - 1]
+    got = index.shared_terms(np.r_[terms, terms[:4]], songs)  # a repeated term counts once
+    assert got == [sorted(set(terms.tolist()) & set(words[s].indices.tolist())) for s in songs]
+    assert got[0] and got[0] == got[1]  # song 1,500 has song 7's words
+    assert index.shared_terms([], songs[:2]) == [[], []] and index.shared_terms(terms, []) == []
+    with pytest.raises(IndexError, match="song_ids holds song ids outside"):
+        index.shared_terms(terms, [index.n_songs_])
+    with pytest.raises(IndexError, match="term ids outside"):
+        index.shared_terms([200], [0])
+
+
 @pytest.mark.parametrize("scoring", ["tfidf", "bm25"])
 def test_search_gives_the_scores_of_other_songs_too(scoring):
     index = _random_index(scoring)
