@@ -63,12 +63,14 @@ class HybridRetriever:
         return self.index.vectors_
 
     def warm_up(self) -> HybridRetriever:
-        """Answer one query and one song search, so that a server's first request is not the one that
-        compiles the lexical index's loops (numba: about a second without its on-disk cache) or
-        reads the indexes' first pages; ``musemood serve`` calls it before it takes requests."""
+        """Answer one query (candidates and their explanations) and one song search, so that a server's
+        first request is not the one that compiles the lexical index's loops (numba: about a second
+        without its on-disk cache) or reads the indexes' first pages; ``musemood serve`` calls it
+        before it takes requests."""
         if len(self.catalogue):
             query = self.song_query(0)
-            self.candidates(query)
+            cand = self.candidates(query)
+            self.results(query, cand, np.arange(min(len(cand["ids"]), 1)), {"lexical": 0.5}, as_frame=False)
             self.catalogue.search(query["title"], 1)
         return self
 

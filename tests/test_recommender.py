@@ -424,10 +424,11 @@ def test_warm_up_compiles_the_lexical_loops_before_a_first_query(fitted, tmp_pat
     path = fitted.save(tmp_path / "rec", include_model=False)
     script = ("import sys; from musemood import _kernels; from musemood.recommender import Recommender\n"
               "rec = Recommender.load(sys.argv[1], mmap=True)\n"
-              "assert not _kernels.accumulate.signatures and not _kernels.top_touched.signatures\n"
+              "kernels = (_kernels.accumulate, _kernels.top_touched, _kernels.contains)\n"
+              "assert not any(k.signatures for k in kernels)\n"
               "assert rec.retriever_.warm_up() is rec.retriever_\n"
-              "print(len(_kernels.accumulate.signatures), len(_kernels.top_touched.signatures))")
+              "print(*(len(k.signatures) for k in kernels))")
     out = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    accumulate, top = map(int, out.stdout.split())
-    assert accumulate >= 1 and top >= 1  # the catalogue's title index and the lyrics index
+    accumulate, top, contains = map(int, out.stdout.split())
+    assert accumulate >= 1 and top >= 1 and contains == 1  # the catalogue's title index and the lyrics index
