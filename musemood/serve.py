@@ -120,8 +120,8 @@ def create_app(recommender=None, model=None, *, threads=None):
     ``threads``: how many requests run at once in this process (``None``: 40, FastAPI's default
     thread pool).  The endpoints run in the app's own pool of that many threads; requests beyond it
     wait in the pool's queue, first come first served, and a thread that finishes takes the next one
-    at once, without waiting for the event loop to hand it over (one worker at 1M songs answered
-    about 10% more requests a second than with FastAPI's pool and a cap on it; docs/benchmarks.md).
+    at once, without waiting for the event loop to hand it over (at 1M songs, 15-19% more requests a
+    second than FastAPI's pool with a cap on it; docs/benchmarks.md).
     The work is CPU-bound and much of it holds Python's GIL, so threads beyond the cores only
     interleave requests: on 2 cores, 32 clients of ``/recommend`` at 1M songs got a quarter more
     answers a second and a quarter (one worker) to a half (two) lower p99 with
