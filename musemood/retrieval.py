@@ -199,9 +199,7 @@ class LexicalIndex:
 
     def query_vector(self, term_ids):
         """A 1 x n_terms query over ``term_ids`` (duplicates count once)."""
-        term_ids = np.unique(np.asarray(term_ids, dtype=np.int64))
-        if len(term_ids) and (term_ids[0] < 0 or term_ids[-1] >= len(self.terms_)):
-            raise IndexError(f"term ids must lie in 0..{len(self.terms_) - 1}")
+        term_ids = self._checked_terms(term_ids)
         if self.scoring == "bm25":
             data = np.ones(len(term_ids), dtype=np.float32)
         else:
@@ -262,14 +260,20 @@ class LexicalIndex:
             raise IndexError(f"{name} holds song ids outside 0..{self.n_songs_ - 1}")
         return ids
 
+    def _checked_terms(self, term_ids):
+        """The distinct ``term_ids`` (int64, ascending), refused (IndexError) if any lies outside the
+        vocabulary."""
+        term_ids = np.unique(np.asarray(term_ids, dtype=np.int64))
+        if len(term_ids) and (term_ids[0] < 0 or term_ids[-1] >= len(self.terms_)):
+            raise IndexError(f"term ids outside 0..{len(self.terms_) - 1}")
+        return term_ids
+
     def shared_terms(self, term_ids, song_ids):
         """For each of ``song_ids``, the query terms it contains (lists of term ids, ascending)."""
         from . import _kernels
 
         song_ids = self._song_ids(song_ids, "song_ids")
-        terms = np.unique(np.asarray(term_ids, dtype=np.int64))
-        if len(terms) and (terms[0] < 0 or terms[-1] >= len(self.terms_)):
-            raise IndexError(f"term ids outside 0..{len(self.terms_) - 1}")
+        terms = self._checked_terms(term_ids)
         found = np.zeros((len(song_ids), len(terms)), dtype=bool)
         _kernels.contains(self.postings_.indptr, self.postings_.indices, terms, song_ids, found)
         return [terms[row].tolist() for row in found]
