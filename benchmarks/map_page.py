@@ -109,7 +109,7 @@ def first_paint(browser, url, expected):
 def main():
     from playwright.sync_api import sync_playwright
 
-    from musemood.serve import map_page
+    from musemood.web import map_page
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")

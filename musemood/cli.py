@@ -652,7 +652,7 @@ def _map(args):
     _print_map(rec)
     print("Wrote " + ", ".join(str(p) for p in rec.plot_map(Path(args.out) if args.out else path / "plots")))
     if args.html:
-        from .serve import write_map_html
+        from .web import write_map_html
 
         print(f"Wrote the interactive map to {write_map_html(rec, args.html, show_progress_bar=True)}; open it in a "
               "browser (no server needed)")

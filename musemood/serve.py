@@ -11,6 +11,10 @@ the models are safe to share between threads (see docs/reliability.md).
 Access logs are one JSON object per request (method, path, status, milliseconds), written to
 the ``musemood.access`` logger; request bodies and query strings are never logged.
 
+The map page itself (its HTML, script and data, and the self-contained file) is :mod:`musemood.web`;
+running several worker processes is ``musemood._workers``.  Their public names are importable from
+here too.
+
 Needs the ``serve`` extra: ``pip install "musemood[serve]"``.
 """
 
@@ -21,12 +25,14 @@ import logging
 import math
 import os
 import time
-from typing import Any
 
 import numpy as np
 
 from . import schema
 from ._version import __version__
+from ._workers import run_workers, spreads_connections  # noqa: F401 (several workers: musemood._workers)
+from .web import SCATTER_BUNDLE, _plain, _records, _scatter_js, map_page_html, map_page_json
+from .web import MAP_COLUMNS, map_frame, map_page, write_map_html  # noqa: F401 (the map page: musemood.web)
 
 logger = logging.getLogger(__name__)
 access_log = logging.getLogger("musemood.access")
@@ -329,110 +335,6 @@ class AccessLog:
                                         "ms": round(1000 * (time.perf_counter() - started), 2)}))
 
 
-MAP_COLUMNS = ("row", "x", "y", "cluster", "mood", "title", "artist")
-
-
-def map_frame(rec, offset=0, limit=5_000):
-    """Points ``offset`` to ``offset + limit`` of the map (its plotted sample) as a DataFrame with
-    the columns of :data:`MAP_COLUMNS` (``row`` is the song's catalogue row)."""
-    import pandas as pd
-
-    song_map, songs = rec.map_, rec.catalogue_.songs_
-    index = song_map.plot_index_
-    stop = min(len(index), offset + limit)
-    rows = np.asarray(index[offset:stop], dtype=np.int64)
-    xy = np.asarray(song_map.map_2d_[offset:stop], dtype=np.float64)
-    mood = songs["mood"].to_numpy(dtype=object)[rows] if "mood" in songs.columns else np.full(len(rows), None)
-    return pd.DataFrame({"row": rows, "x": xy[:, 0], "y": xy[:, 1],
-                         "cluster": np.asarray(song_map.labels_, dtype=np.int64)[rows],
-                         "mood": pd.Series(mood, dtype=object).where(pd.notna(mood), None),
-                         "title": songs[schema.TITLE].to_numpy(dtype=object)[rows].astype(str),
-                         "artist": songs[schema.ARTIST].to_numpy(dtype=object)[rows].astype(str)})
-
-
-def map_page_json(rec, offset=0, limit=5_000):
-    """A page of the map as JSON text: ``total``, ``songs``, ``offset``, ``limit``, ``points`` (one
-    array per column of :data:`MAP_COLUMNS`, the i-th song at index i of each) and ``clusters``
-    (with ``x``, ``y`` and ``point``: where each is labelled, see :attr:`SongMap.label_points_
-    <musemood.clustering.SongMap.label_points_>`, computed once per map rather than by the page on each
-    redraw).
-
-    Columns, not one object per point: half the bytes, and encoded by pandas in C (a 50,000-point
-    page in objects took FastAPI's encoder 3.5 s)."""
-    frame = map_frame(rec, offset, limit)
-    columns = ", ".join(f'"{c}": ' + frame[c].to_json(orient="values", double_precision=6, force_ascii=False)
-                        for c in MAP_COLUMNS)
-    head = {"total": int(len(rec.map_.plot_index_)), "songs": int(len(rec.catalogue_)), "offset": int(offset),
-            "limit": int(limit)}
-    clusters = [] if rec.clusters_ is None else _records(rec.clusters_)
-    at = rec.map_.label_points_
-    for cluster in clusters:
-        if cluster.get("cluster") in at:
-            cluster["x"], cluster["y"], cluster["point"] = at[cluster["cluster"]]
-    return json.dumps(head)[:-1] + ', "points": {' + columns + '}, "clusters": ' + json.dumps(clusters) + "}"
-
-
-def map_page(rec, offset=0, limit=5_000):
-    """:func:`map_page_json` as Python objects."""
-    return json.loads(map_page_json(rec, offset, limit))
-
-
-SCATTER_BUNDLE = "regl-scatterplot.min.js"
-"""The WebGL scatter plot the map page draws with: regl-scatterplot with regl and pub-sub-es (MIT, 220
-kB), bundled into one script in ``musemood/web`` with their licences; ``scripts/update-regl-scatterplot.sh``
-rebuilds it from npm."""
-
-
-@functools.lru_cache(maxsize=1)
-def _scatter_js():
-    """The scatter plot's script from the installed musemood package (no CDN: many servers are offline)."""
-    from importlib.resources import files
-
-    return files("musemood.web").joinpath(SCATTER_BUNDLE).read_text(encoding="utf-8")
-
-
-def map_page_html(config, *, script_src=None):
-    """The song map page: ``config`` tells it where its data comes from (the API, or inlined); the
-    scatter plot's script is loaded from ``script_src``, or inlined when ``None`` (a self-contained file)."""
-    from importlib.resources import files
-
-    template = files("musemood.web").joinpath("map.html").read_text(encoding="utf-8")
-    # "</" inside inlined JSON or JS would close the <script> element early
-    data = json.dumps(_plain(config)).replace("</", "<\\/")
-    if script_src is None:
-        script = "<script>" + _scatter_js().replace("</script", "<\\/script") + "</script>"
-        template = template.replace('<script src="{{SCATTER_SRC}}"></script>', script)
-    else:
-        template = template.replace("{{SCATTER_SRC}}", script_src)
-    return template.replace("{{CONFIG}}", data)
-
-
-def write_map_html(rec, path, *, top_k=5, show_progress_bar=True):
-    """The song map as one self-contained HTML file (the scatter plot's script, the points and each plotted song's
-    ``top_k`` recommendations inlined), to open or share without a server."""
-    from pathlib import Path
-
-    from tqdm.auto import tqdm
-
-    if rec.map_ is None:
-        raise ValueError("this recommender has no song map (it was fitted with song_map=None)")
-    data = map_page(rec, 0, len(rec.map_.plot_index_))
-    recommendations = {}
-    songs = data["points"]
-    for row, title, artist in tqdm(zip(songs["row"], songs["title"], songs["artist"]), total=len(songs["row"]),
-                                   desc="recommendations", unit="song", disable=not show_progress_bar):
-        result = rec.recommend(title, top_k, artist=artist, as_frame=False)["results"]
-        # plain values already; map_page_html makes the whole page JSON-ready once
-        recommendations[row] = [{k: r[k] for k in ("title", "artist", "mood", "cluster", "score", "why")}
-                                for r in result]
-    data["recommendations"] = recommendations
-    path = Path(path)
-    if path.suffix.lower() not in (".html", ".htm"):
-        raise ValueError(f"{path}: the map page is an .html file")
-    path.write_text(map_page_html({"api": False, "data": data}), encoding="utf-8")
-    return path
-
-
 def _recommendations(result):
     """The JSON response of ``recommend(..., as_frame=False)``: plain values through ``json.dumps``
     (FastAPI's generic encoder walks every value in Python and took longer than the recommendation
@@ -444,27 +346,6 @@ def _recommendations(result):
     except (TypeError, ValueError):  # a NumPy value or a NaN (null in JSON) somewhere
         body = json.dumps(_plain(result), ensure_ascii=False)
     return Response(body, media_type="application/json")
-
-
-def _records(frame):
-    return [_plain(row) for row in frame.to_dict(orient="records")]
-
-
-def _plain(value: Any):
-    """JSON-ready: NumPy scalars and arrays to Python, NaN/NA to None."""
-    import pandas as pd
-
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is not None and not isinstance(value, (str, int, float, bool)) and pd.isna(value):
-        return None
-    return value
 
 
 # ------------------------------------------------------------------ running
@@ -525,180 +406,6 @@ def load_parts(recommender_path=None, model_path=None, *, mmap=True):
 
 APP_FACTORY = f"{__name__}:app_from_env"
 """The import string of :func:`app_from_env`, for uvicorn (``--factory``) and for our workers."""
-
-
-def spreads_connections():
-    """Whether ``musemood serve --workers N`` gives each worker its own listening socket
-    (:func:`run_workers`): on Linux, whose ``SO_REUSEPORT`` spreads connections over the sockets of
-    one port (elsewhere it does not), unless ``MUSEMOOD_SERVE_REUSEPORT=0`` asks for uvicorn's
-    workers, which share one socket."""
-    import socket
-    import sys
-
-    wanted = os.environ.get("MUSEMOOD_SERVE_REUSEPORT", "1").strip()
-    if wanted not in ("0", "1"):
-        raise ValueError(f"MUSEMOOD_SERVE_REUSEPORT must be 0 or 1, got {wanted!r}")
-    return wanted == "1" and sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
-
-
-def _listening_socket(host, port, backlog=2048, *, listen=True):
-    """A TCP socket bound to ``(host, port)`` in the port's ``SO_REUSEPORT`` group, listening unless
-    ``listen`` is false (a bound socket that does not listen takes no connections)."""
-    import socket
-
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                         proto=socket.IPPROTO_TCP)[0]
-    # proto IPPROTO_TCP (not 0): accepted sockets inherit it, and asyncio then turns Nagle off on them
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind(address)
-    except OSError:
-        sock.close()
-        raise
-    if listen:
-        sock.listen(backlog)
-    return sock
-
-
-STARTUP_FAILED = 3
-"""Exit code of a worker whose app did not start (as uvicorn's)."""
-
-
-class _Rebalance:
-    """ASGI wrapper of a :func:`run_workers` worker: a worker holding more than its share of the
-    server's open connections answers one request at a time with ``Connection: close``, so that
-    client opens a new connection, which the kernel gives to a worker at random.
-
-    Spreading connections by hash leaves a keep-alive client with the worker it got, and 32 clients
-    on two workers split 19 to 13 about as often as evenly: the busier worker's clients then wait
-    longest.  ``counts`` (shared memory, one slot per worker) holds each worker's open connections as
-    of its last request; a worker closes a connection while it holds more than ``ceil(sum / workers)``,
-    at most one each ``interval`` seconds.  HTTP lets a server close a keep-alive connection after any
-    response; clients open another.
-    """
-
-    def __init__(self, app, connections, counts, slot, interval=0.1):
-        self.app, self.connections, self.counts, self.slot, self.interval = app, connections, counts, slot, interval
-        self.last_close = -float("inf")
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        mine = len(self.connections)
-        self.counts[self.slot] = mine
-        share = -(-sum(self.counts) // len(self.counts))
-        now = time.monotonic()
-        if mine <= share or now - self.last_close < self.interval:
-            return await self.app(scope, receive, send)
-        self.last_close = now
-
-        async def closing(message):
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
-            await send(message)
-
-        return await self.app(scope, receive, closing)
-
-
-def _worker(host, port, log_level, counts, slot):
-    """One worker of :func:`run_workers`: its own socket, then :func:`app_from_env` under uvicorn,
-    wrapped in :class:`_Rebalance` (``counts[slot]`` is this worker's)."""
-    import sys
-
-    import uvicorn
-
-    _exit_with(os.getppid())
-    config = uvicorn.Config(APP_FACTORY, factory=True, access_log=False, log_level=log_level)
-    try:
-        config.load()  # before the socket: a worker takes connections only once it can answer them
-    except SystemExit:  # uvicorn has logged why
-        sys.exit(STARTUP_FAILED)
-    except Exception as exc:  # noqa: BLE001 (any failure to make the app: say which, once, and stop)
-        print(f"musemood serve: a worker could not start: {type(exc).__name__}: {exc}", file=sys.stderr)
-        sys.exit(STARTUP_FAILED)
-    server = uvicorn.Server(config)
-    # the connections' protocols read config.loaded_app when they are made
-    config.loaded_app = _Rebalance(config.loaded_app, server.server_state.connections, counts, slot)
-    server.run(sockets=[_listening_socket(host, port)])
-    if not server.started:
-        sys.exit(STARTUP_FAILED)
-
-
-def _exit_with(parent):
-    """Stop this worker (SIGTERM to itself: uvicorn shuts down cleanly) when process ``parent`` is gone,
-    e.g. killed with SIGKILL, which gives it no chance to stop its workers."""
-    import signal
-    import threading
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(1)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, daemon=True, name="musemood-parent-watch").start()
-
-
-def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
-    """Serve :func:`app_from_env` from ``workers`` processes until SIGINT or SIGTERM.
-
-    Each worker listens on a socket of its own in one ``SO_REUSEPORT`` group, so the kernel spreads
-    new connections over the workers by their addresses, and a worker with more than its share of the
-    open connections asks one client at a time to reconnect (:class:`_Rebalance`).  uvicorn's
-    ``--workers`` share one socket, and the kernel wakes the worker that last began waiting in
-    ``accept()``: a keep-alive client stays with it however busy it is, and at 1M songs one load-test
-    run in three went to a single worker (docs/benchmarks.md, "Several workers, one busy").  A worker
-    that dies is started again; one whose app fails to start stops the server (RuntimeError).  Linux
-    only (see :func:`spreads_connections`); call it from the main thread (it handles the signals).
-    """
-    import multiprocessing
-    import signal
-    import threading
-
-    if not spreads_connections():
-        raise RuntimeError("one socket per worker needs Linux's SO_REUSEPORT")
-    probe = _listening_socket(host, port, listen=False)  # the port is free (else OSError); for port 0, which
-    port = probe.getsockname()[1]
-    spawn = multiprocessing.get_context("spawn")
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    counts = spawn.RawArray("i", workers)  # each worker's open connections, for _Rebalance
-
-    def start(slot):
-        counts[slot] = 0
-        process = spawn.Process(target=_worker, args=(host, port, log_level, counts, slot), daemon=False)
-        process.start()
-        return process
-
-    processes = [start(slot) for slot in range(workers)]
-    failed = None
-    try:
-        while not stop.wait(0.5):
-            for i, process in enumerate(processes):
-                if process.exitcode is None:
-                    continue
-                if process.exitcode == STARTUP_FAILED:
-                    failed = f"a worker could not start the app (exit code {STARTUP_FAILED}); see its message above"
-                    stop.set()
-                    break
-                logger.warning("worker %s exited with code %s; starting another", process.pid, process.exitcode)
-                processes[i] = start(i)
-    finally:
-        probe.close()  # held until now so that port 0's port stays ours while workers (re)start
-        for process in processes:
-            if process.exitcode is None:
-                process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
-        for process in processes:
-            process.join(30)
-            if process.exitcode is None:
-                process.kill()
-                process.join()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if failed:
-        raise RuntimeError(failed)
 
 
 def describe_parts(recommender_path=None, model_path=None, *, mmap=True, quiet=False):

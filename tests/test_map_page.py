@@ -180,7 +180,7 @@ def test_the_mood_filter_and_colour_modes(page, parts):
 
 
 def test_the_self_contained_file_works_offline(browser, parts, tmp_path):
-    from musemood.serve import write_map_html
+    from musemood.web import write_map_html
 
     df, rec, _ = parts
     path = write_map_html(rec, tmp_path / "map.html", show_progress_bar=False)

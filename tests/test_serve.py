@@ -529,7 +529,7 @@ def test_several_workers_each_listen_and_share_the_connections(parts, tmp_path):
 def test_a_worker_over_its_share_of_connections_asks_one_client_at_a_time_to_reconnect():
     import asyncio
 
-    from musemood.serve import _Rebalance
+    from musemood._workers import _Rebalance
 
     async def app(scope, receive, send):
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
@@ -594,7 +594,7 @@ def test_a_worker_socket_shares_its_port_and_turns_nagle_off():
     sets only when the listening socket says IPPROTO_TCP (uvicorn's own bound socket says 0: Nagle stays on)."""
     import asyncio
 
-    from musemood.serve import _listening_socket
+    from musemood._workers import _listening_socket
 
     async def nodelay_of_an_accepted_connection(sockets):
         accepted = asyncio.get_running_loop().create_future()

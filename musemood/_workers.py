@@ -1,0 +1,185 @@
+"""``musemood serve --workers N`` on Linux: worker processes with a listening socket each, which keep
+the open connections evenly spread between them (see :func:`run_workers`).  Each worker builds its app
+with :func:`musemood.serve.app_from_env`."""
+
+import logging
+import os
+import time
+
+logger = logging.getLogger("musemood.serve")  # the server's logger, as before this module was split out
+
+
+def spreads_connections():
+    """Whether ``musemood serve --workers N`` gives each worker its own listening socket
+    (:func:`run_workers`): on Linux, whose ``SO_REUSEPORT`` spreads connections over the sockets of
+    one port (elsewhere it does not), unless ``MUSEMOOD_SERVE_REUSEPORT=0`` asks for uvicorn's
+    workers, which share one socket."""
+    import socket
+    import sys
+
+    wanted = os.environ.get("MUSEMOOD_SERVE_REUSEPORT", "1").strip()
+    if wanted not in ("0", "1"):
+        raise ValueError(f"MUSEMOOD_SERVE_REUSEPORT must be 0 or 1, got {wanted!r}")
+    return wanted == "1" and sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def _listening_socket(host, port, backlog=2048, *, listen=True):
+    """A TCP socket bound to ``(host, port)`` in the port's ``SO_REUSEPORT`` group, listening unless
+    ``listen`` is false (a bound socket that does not listen takes no connections)."""
+    import socket
+
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                         proto=socket.IPPROTO_TCP)[0]
+    # proto IPPROTO_TCP (not 0): accepted sockets inherit it, and asyncio then turns Nagle off on them
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    if listen:
+        sock.listen(backlog)
+    return sock
+
+
+STARTUP_FAILED = 3
+"""Exit code of a worker whose app did not start (as uvicorn's)."""
+
+
+class _Rebalance:
+    """ASGI wrapper of a :func:`run_workers` worker: a worker holding more than its share of the
+    server's open connections answers one request at a time with ``Connection: close``, so that
+    client opens a new connection, which the kernel gives to a worker at random.
+
+    Spreading connections by hash leaves a keep-alive client with the worker it got, and 32 clients
+    on two workers split 19 to 13 about as often as evenly: the busier worker's clients then wait
+    longest.  ``counts`` (shared memory, one slot per worker) holds each worker's open connections as
+    of its last request; a worker closes a connection while it holds more than ``ceil(sum / workers)``,
+    at most one each ``interval`` seconds.  HTTP lets a server close a keep-alive connection after any
+    response; clients open another.
+    """
+
+    def __init__(self, app, connections, counts, slot, interval=0.1):
+        self.app, self.connections, self.counts, self.slot, self.interval = app, connections, counts, slot, interval
+        self.last_close = -float("inf")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        mine = len(self.connections)
+        self.counts[self.slot] = mine
+        share = -(-sum(self.counts) // len(self.counts))
+        now = time.monotonic()
+        if mine <= share or now - self.last_close < self.interval:
+            return await self.app(scope, receive, send)
+        self.last_close = now
+
+        async def closing(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
+
+        return await self.app(scope, receive, closing)
+
+
+def _worker(host, port, log_level, counts, slot):
+    """One worker of :func:`run_workers`: its own socket, then :func:`~musemood.serve.app_from_env` under
+    uvicorn, wrapped in :class:`_Rebalance` (``counts[slot]`` is this worker's)."""
+    import sys
+
+    import uvicorn
+
+    from .serve import APP_FACTORY
+
+    _exit_with(os.getppid())
+    config = uvicorn.Config(APP_FACTORY, factory=True, access_log=False, log_level=log_level)
+    try:
+        config.load()  # before the socket: a worker takes connections only once it can answer them
+    except SystemExit:  # uvicorn has logged why
+        sys.exit(STARTUP_FAILED)
+    except Exception as exc:  # noqa: BLE001 (any failure to make the app: say which, once, and stop)
+        print(f"musemood serve: a worker could not start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(STARTUP_FAILED)
+    server = uvicorn.Server(config)
+    # the connections' protocols read config.loaded_app when they are made
+    config.loaded_app = _Rebalance(config.loaded_app, server.server_state.connections, counts, slot)
+    server.run(sockets=[_listening_socket(host, port)])
+    if not server.started:
+        sys.exit(STARTUP_FAILED)
+
+
+def _exit_with(parent):
+    """Stop this worker (SIGTERM to itself: uvicorn shuts down cleanly) when process ``parent`` is gone,
+    e.g. killed with SIGKILL, which gives it no chance to stop its workers."""
+    import signal
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True, name="musemood-parent-watch").start()
+
+
+def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
+    """Serve :func:`~musemood.serve.app_from_env` from ``workers`` processes until SIGINT or SIGTERM.
+
+    Each worker listens on a socket of its own in one ``SO_REUSEPORT`` group, so the kernel spreads
+    new connections over the workers by their addresses, and a worker with more than its share of the
+    open connections asks one client at a time to reconnect (:class:`_Rebalance`).  uvicorn's
+    ``--workers`` share one socket, and the kernel wakes the worker that last began waiting in
+    ``accept()``: a keep-alive client stays with it however busy it is, and at 1M songs one load-test
+    run in three went to a single worker (docs/benchmarks.md, "Several workers, one busy").  A worker
+    that dies is started again; one whose app fails to start stops the server (RuntimeError).  Linux
+    only (see :func:`spreads_connections`); call it from the main thread (it handles the signals).
+    """
+    import multiprocessing
+    import signal
+    import threading
+
+    if not spreads_connections():
+        raise RuntimeError("one socket per worker needs Linux's SO_REUSEPORT")
+    probe = _listening_socket(host, port, listen=False)  # the port is free (else OSError); for port 0, which
+    port = probe.getsockname()[1]
+    spawn = multiprocessing.get_context("spawn")
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    counts = spawn.RawArray("i", workers)  # each worker's open connections, for _Rebalance
+
+    def start(slot):
+        counts[slot] = 0
+        process = spawn.Process(target=_worker, args=(host, port, log_level, counts, slot), daemon=False)
+        process.start()
+        return process
+
+    processes = [start(slot) for slot in range(workers)]
+    failed = None
+    try:
+        while not stop.wait(0.5):
+            for i, process in enumerate(processes):
+                if process.exitcode is None:
+                    continue
+                if process.exitcode == STARTUP_FAILED:
+                    failed = f"a worker could not start the app (exit code {STARTUP_FAILED}); see its message above"
+                    stop.set()
+                    break
+                logger.warning("worker %s exited with code %s; starting another", process.pid, process.exitcode)
+                processes[i] = start(i)
+    finally:
+        probe.close()  # held until now so that port 0's port stays ours while workers (re)start
+        for process in processes:
+            if process.exitcode is None:
+                process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
+        for process in processes:
+            process.join(30)
+            if process.exitcode is None:
+                process.kill()
+                process.join()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if failed:
+        raise RuntimeError(failed)
