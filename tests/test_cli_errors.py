@@ -124,7 +124,7 @@ def test_a_reader_that_goes_away_is_not_an_error(monkeypatch, capsys):
     def closed_pipe(args):  # what print() raises under `musemood ... | head -3`
         raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr(cli, "_label", closed_pipe)
+    monkeypatch.setattr(cli._parser, "_label", closed_pipe)  # the handler the parser gives `label`
     assert cli.main(["label", "x.parquet"]) == 0
     assert "Traceback" not in capsys.readouterr().err
 

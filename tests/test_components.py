@@ -401,7 +401,7 @@ def test_cli_never_shows_a_traceback(monkeypatch, capsys):
     def boom(args):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(cli, "_label", boom)
+    monkeypatch.setattr(cli._parser, "_label", boom)  # the handler the parser gives `label`
     assert cli.main(["label", "x.parquet"]) == 1
     err = capsys.readouterr().err
     assert "error: RuntimeError: the disk is full" in err and "-v" in err and "Traceback" not in err

@@ -1,0 +1,53 @@
+"""The ``musemood`` command.  Thin over the library; heavy imports happen in the handlers.
+
+Its parts: ``_parser`` (the commands and their options), ``_models`` (compare, train, tune, predict),
+``_songs`` (demo, recommend, map, evaluate-recommender, embed, serve), ``_data`` (scrape, build-dataset,
+label) and ``_common`` (exit codes, progress, JSON output).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from ._common import EXIT_BAD_INPUT, EXIT_BUG, EXIT_SERVICE, exit_code  # noqa: F401
+from ._data import format_summary  # noqa: F401
+from ._models import _resumed  # noqa: F401
+from ._parser import build_parser
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_BUG", "EXIT_SERVICE", "build_parser", "exit_code", "format_summary", "main"]
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    logging.basicConfig(
+        level=logging.WARNING - 10 * args.verbose, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return args.handler(args) or 0
+    except KeyboardInterrupt:
+        print(f"musemood {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader went away (`musemood recommend ... | head -3`): not an error
+        import os
+
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        except (OSError, ValueError):  # stdout is not a file (captured, redirected in-process)
+            pass
+        return 0
+    except Exception as exc:  # no traceback for a user: one line that says what failed and what to do
+        code = exit_code(exc)
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc()
+        what = "" if code == EXIT_BAD_INPUT else f"{type(exc).__name__}: "
+        hint = ("" if args.verbose or code == EXIT_BAD_INPUT
+                else "\n(run the command again with -v to see where it failed)")
+        print(f"musemood {args.command}: error: {what}{exc}{hint}", file=sys.stderr)
+        return code

@@ -1,0 +1,215 @@
+"""``musemood scrape``, ``build-dataset`` and ``label``: the song dataset and its mood labels."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ._common import EXIT_BAD_INPUT, EXIT_SERVICE
+
+
+def _rule(args):
+    return {
+        "mood_sets": args.moods,
+        "k": args.k,
+        "epsilon": args.epsilon,
+        "denominator": args.denominator,
+        "min_tags": args.min_tags,
+        "min_tag_count": args.min_tag_count,
+        "counts": args.counts,
+    }
+
+
+def _label(args):
+    from ..datasets import load_dataset, save_dataset
+    from ..labels import assign_moods, attach_labels, summarize
+
+    df = load_dataset(args.data)
+    rule = _rule(args)
+    result = assign_moods(df, **rule)
+    print(format_summary(summarize(result), rule))
+    if args.out:
+        print(f"Saved to {save_dataset(attach_labels(df, result, split=True), args.out)}")
+
+
+def _scrape(args):
+    from .. import scrape
+
+    store = _store(args, create=args.job in ("wasabi", "all"))
+    jobs = ("wasabi", "lastfm", "spotify", "lyrics") if args.job == "all" else (args.job,)
+    if args.job == "all" and not args.songs and not store.songs():
+        raise ValueError("'scrape all' needs --songs (the WASABI songs CSV) for an empty store")
+    progress = True  # tqdm bars with rate and ETA; they go to stderr
+    stops = []
+    for job in jobs:
+        if job == "wasabi":
+            if not args.songs:
+                if args.job == "all":
+                    continue
+                raise ValueError("'scrape wasabi' needs --songs (the WASABI songs CSV)")
+            summary = scrape.ingest_wasabi(store, args.songs, limit=args.limit, tag_dump=args.tag_dump,
+                                           msd_lastfm=args.msd_lastfm, show_progress_bar=progress)
+        elif job == "lastfm":
+            summary = scrape.scrape_lastfm(store, _lastfm_client(args), limit=args.limit,
+                                           retry_failed=args.retry_failed, workers=args.workers,
+                                           show_progress_bar=progress)
+        elif job == "spotify":
+            summary = scrape.scrape_audio(store, _audio_sources(args), limit=args.limit,
+                                          retry_failed=args.retry_failed, show_progress_bar=progress)
+        else:
+            summary = scrape.scrape_lyrics(store, _lyrics_sources(args), limit=args.limit,
+                                           retry_failed=args.retry_failed, show_progress_bar=progress)
+        _print_scrape_summary(summary)
+        if summary.get("stopped"):  # the next job goes on: one source's failure stops no other
+            stops.append(summary)
+            print(f"musemood scrape {job}: stopped: {summary['stopped']}\nSongs not done yet stay pending: "
+                  "run the same command again to resume.", file=sys.stderr)
+    code = 0
+    if stops:  # bad keys are the user's to fix (2); an outage or a refusal is the service's (3)
+        code = EXIT_BAD_INPUT if all(s.get("credentials") for s in stops) else EXIT_SERVICE
+    if args.job == "all":
+        return _build_dataset(args, store) or code
+    return code
+
+
+def _store(args, *, create=False):
+    """The scrape store; only a job that reads the WASABI songs (``create``) may start a new one."""
+    from ..config import home
+    from ..sources import ScrapeStore
+
+    path = Path(args.store) if args.store else home() / "scrape.sqlite"
+    if not create and not path.exists():
+        store = f" --store {path}" if args.store else ""
+        raise FileNotFoundError(f"no scrape store at {path}: check --store, or start one with "
+                                f"`musemood scrape wasabi --songs SONGS.csv{store}`")
+    return ScrapeStore(path)
+
+
+def _interval(default):
+    import os
+
+    value = os.environ.get("MUSEMOOD_SCRAPE_MIN_INTERVAL")
+    return float(value) if value else default
+
+
+def _lastfm_client(args):
+    import os
+
+    from ..sources.lastfm import MIN_INTERVAL, LastfmClient
+
+    return LastfmClient(api_url=os.environ.get("MUSEMOOD_LASTFM_API_URL"), min_interval=_interval(MIN_INTERVAL),
+                        max_retry_after=args.max_retry_after)
+
+
+def _audio_sources(args):
+    import os
+
+    from ..sources import audio
+
+    sources = []
+    for name in [n.strip() for n in args.audio_sources.split(",") if n.strip()]:
+        if name == "spotify":
+            has_keys = os.environ.get("SPOTIPY_CLIENT_ID") and os.environ.get("SPOTIPY_CLIENT_SECRET")
+            if has_keys or not (args.features_table or args.audio_dir):  # no keys: the error names them
+                sources.append(audio.SpotifyAudioFeatures(
+                    api_url=os.environ.get("MUSEMOOD_SPOTIFY_API_URL", audio.SPOTIFY_API),
+                    token_url=os.environ.get("MUSEMOOD_SPOTIFY_TOKEN_URL", audio.SPOTIFY_TOKEN_URL),
+                    min_interval=_interval(0.1), max_retry_after=args.max_retry_after))
+        elif name == "table":
+            if args.features_table:
+                sources.append(audio.FeatureTable(args.features_table))
+        elif name == "librosa":
+            if args.audio_dir:
+                sources.append(audio.LibrosaFeatures(args.audio_dir))
+        else:
+            raise ValueError(f"unknown audio-feature source {name!r}; use spotify, table or librosa")
+    if not sources:
+        raise ValueError("no audio-feature source: set SPOTIPY_CLIENT_ID/SPOTIPY_CLIENT_SECRET, or give "
+                         "--features-table FILE or --audio-dir DIR")
+    return sources
+
+
+def _lyrics_sources(args):
+    import os
+
+    from ..sources.genius import API_URL, WEB_URL, GeniusClient
+    from ..sources.lrclib import BASE_URL, LrclibClient
+
+    sources = []
+    names = [n.strip() for n in args.lyrics_sources.split(",") if n.strip()]
+    for name in names:
+        if name == "genius" and not os.environ.get("GENIUS_ACCESS_TOKEN") and len(names) > 1:
+            print("note: GENIUS_ACCESS_TOKEN is not set: lyrics come from " + ", ".join(n for n in names if n != name)
+                  + " only", file=sys.stderr)  # a missing key stops no key-less source
+        elif name == "genius":
+            sources.append(GeniusClient(threshold=args.match_threshold,
+                                        api_url=os.environ.get("MUSEMOOD_GENIUS_API_URL", API_URL),
+                                        web_url=os.environ.get("MUSEMOOD_GENIUS_WEB_URL", WEB_URL),
+                                        min_interval=_interval(0.5), max_retry_after=args.max_retry_after))
+        elif name == "lrclib":
+            sources.append(LrclibClient(os.environ.get("MUSEMOOD_LRCLIB_URL", BASE_URL), min_interval=_interval(0.2),
+                                        threshold=args.match_threshold, max_retry_after=args.max_retry_after))
+        else:
+            raise ValueError(f"unknown lyrics source {name!r}; use genius, lrclib or both (genius,lrclib)")
+    return sources
+
+
+def _print_scrape_summary(summary):
+    stage = summary.pop("stage")
+    if stage == "wasabi":
+        print(f"wasabi: {summary['rows']} rows read, {summary['kept']} songs kept ({summary['new']} new), "
+              f"{summary['tags_from_dumps']} with tags from dumps")
+        for reason, n in sorted(summary["dropped"].items(), key=lambda x: -x[1]):
+            print(f"  dropped {n}: {reason}")
+        return
+    print(f"{stage}: {summary['done']} done, {summary['failed']} failed, {summary['pending']} pending")
+    if summary.get("sources_used"):
+        print("  from " + ", ".join(f"{k}: {v}" for k, v in summary["sources_used"].items()))
+    for reason, n in sorted(summary["failed_reasons"].items(), key=lambda x: -x[1]):
+        print(f"  failed {n}: {reason}")
+    for reason, n in sorted(summary.get("pending_reasons", {}).items(), key=lambda x: -x[1]):
+        print(f"  pending {n}: {reason}")
+    for note in summary.get("notes", []):
+        print(f"  note: {note}")
+
+
+def _build_dataset(args, store=None):
+    from ..config import home
+    from ..scrape import build_dataset
+
+    store = store or _store(args)
+    out = args.out or home() / "dataset.parquet"
+    df, summary = build_dataset(store, out, keep_unlabelled=getattr(args, "keep_unlabelled", False), **_rule(args))
+    print(f"dataset: {summary['rows']} songs written to {out} ({summary['songs']} in the store, "
+          f"{summary['with_tags_and_lyrics']} with tags and lyrics)")
+    for reason, n in sorted(summary["dropped"].items(), key=lambda x: -x[1]):
+        print(f"  dropped {n}: {reason}")
+    if "labels" in summary:
+        labels = summary["labels"]
+        print("  labels: " + ", ".join(f"{m} {n}" for m, n in labels["labelled"].items()))
+        for reason, n in labels["rejected"].items():
+            if n:
+                print(f"  unlabelled {n}: {reason}")
+    return 0
+
+
+def format_summary(summary, rule):
+    """Text table of :func:`musemood.labels.summarize` output."""
+    from ..labels import REASON_TEXT
+
+    n = max(summary["n_songs"], 1)
+    lines = [
+        f"Label rule: k={rule['k']}, epsilon={rule['epsilon']}, denominator={rule['denominator']}, "
+        f"min_tags={rule['min_tags']}, min_tag_count={rule['min_tag_count']}; "
+        f"tag counts read as {summary['counts']}",
+        "",
+        f"{'mood':<16}{'songs':>7}{'share':>8}",
+    ]
+    for mood, count in summary["labelled"].items():
+        lines.append(f"{mood:<16}{count:>7}{count / n:>8.1%}")
+    rejected = sum(summary["rejected"].values())
+    lines.append(f"{'rejected':<16}{rejected:>7}{rejected / n:>8.1%}")
+    for reason, count in summary["rejected"].items():
+        lines.append(f"  {reason:<14}{count:>7}{count / n:>8.1%}  {REASON_TEXT[reason]}")
+    lines.append(f"{'total':<16}{summary['n_songs']:>7}")
+    return "\n".join(lines)

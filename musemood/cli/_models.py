@@ -1,0 +1,253 @@
+"""``musemood compare``, ``train``, ``tune`` and ``predict``: the mood models."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from ..schema import MODELS
+from ._common import _print_json, _quiet_transformers, _show_progress
+
+
+def _tracker(args, command, folder, **params):
+    """The run's :class:`~musemood.tracking.Tracker` over ``folder``, with the command's settings (each
+    command has checked ``--report-to`` before loading data, so a missing extra fails before training)."""
+    from ..tracking import Tracker
+
+    settings = {k: v for k, v in vars(args).items() if k not in ("handler", "report_to", "tracking_uri", "verbose")}
+    return Tracker(folder, {"command": command, **settings, **params}, report_to=args.report_to,
+                   tracking_uri=args.tracking_uri, experiment=f"musemood-{command}")
+
+
+def _models(text, *, allow_none=False):
+    if allow_none and (not text or text == "none"):
+        return ()
+    models = tuple(m.strip() for m in (text or "").split(",") if m.strip())
+    if not models:
+        raise ValueError(f"--models lists no model; choose from {', '.join(MODELS)} (comma-separated)")
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise ValueError(f"unknown models {unknown}; choose from {', '.join(MODELS)}")
+    return models
+
+
+def _load_data(args):
+    """The user's file, or the labelled demo corpus."""
+    from ..datasets import load_dataset, load_demo
+    from ..pipeline import labelled_songs
+
+    if args.data:
+        df = load_dataset(args.data)
+    else:
+        df = labelled_songs(load_demo(args.n_songs, random_state=0))
+    if args.limit and len(df) > args.limit:
+        df = df.sample(args.limit, random_state=0)
+    return df
+
+
+def _audio(args, df):
+    """The --audio-columns option resolved against the data."""
+    from ..features import resolve_audio_columns
+
+    if args.audio_columns == "none":
+        return None
+    if args.audio_columns == "auto":
+        return resolve_audio_columns(df, "auto")
+    return [c.strip() for c in args.audio_columns.split(",") if c.strip()]
+
+
+def _run_comparison(args, df, models, out_dir, audio, keep_models=False, tracker=None):
+    from ..evaluation import compare_models
+
+    _quiet_transformers(args)
+    result = compare_models(
+        df, text_column=getattr(args, "text_column", "lyrics"), label_column=getattr(args, "label_column", "label"),
+        audio_columns=audio, models=models, seeds=tuple(range(args.seeds)), encoder=args.encoder,
+        epochs=args.epochs, max_length=args.max_length, batch_size=args.batch_size,
+        n_topics=args.n_topics or None, drop_missing=getattr(args, "drop_missing", False),
+        objective=getattr(args, "objective", "classification"), class_weight=_class_weight(args),
+        strategy=getattr(args, "strategy", None) or "auto", show_progress_bar=_show_progress(args),
+        callback=lambda line: print("  " + line, flush=True), keep_models=keep_models, tracker=tracker,
+    )
+    print("\nTable 1\n")
+    print(result.to_markdown())
+    paths = result.save(out_dir)
+    print("\nWrote " + ", ".join(str(p) for p in paths))
+    return result
+
+
+def _compare(args):
+    from ..tracking import check_report_to, new_run_dir
+
+    check_report_to(args.report_to)
+    df = _load_data(args)
+    models = _models(args.models)
+    out = Path(args.out) if args.out else new_run_dir("compare")
+    print(f"Run folder: {out}")
+    with _tracker(args, "compare", out, n_rows=len(df)) as tracker:
+        _run_comparison(args, df, models, out, _audio(args, df), tracker=tracker)
+    if args.optimizers:
+        from ..evaluation import compare_optimizers, plot_optimizer_curves
+
+        optimizers = [o.strip() for o in args.optimizers.split(",") if o.strip()]
+        histories = compare_optimizers(
+            df, optimizers=optimizers, text_column=args.text_column, label_column=args.label_column,
+            encoder=args.encoder, epochs=args.epochs, max_length=args.max_length,
+            batch_size=args.batch_size, drop_missing=args.drop_missing,
+        )
+        print(f"Wrote {plot_optimizer_curves(histories, out / 'optimizers.png')}")
+
+
+def _train(args):
+    _quiet_transformers(args)
+    from ..classifiers import make_model
+    from ..evaluation import check_dataset
+    from ..tracking import check_report_to, new_run_dir
+
+    check_report_to(args.report_to)
+    if args.resume:
+        folder, args = Path(args.resume), _resumed(args)
+    elif not (args.data or args.demo):
+        raise ValueError("train needs --data FILE or --demo (or --resume RUN_FOLDER to continue a run)")
+    else:  # absolute paths in the run's record: --resume works from any directory
+        folder = None
+        args.data = str(Path(args.data).resolve()) if args.data else None
+        args.params = str(Path(args.params).resolve()) if args.params else None
+    saved = _read_params(args.params) if args.params else {}
+    name = args.model or saved.get("model") or "tbert"
+    if saved.get("model") and saved["model"] != name:
+        raise ValueError(f"{args.params} holds parameters for {saved['model']!r}, not --model {name}")
+    df = check_dataset(_load_data(args), args.text_column, args.label_column, drop_missing=args.drop_missing,
+                       objective=args.objective)
+    params = dict(encoder=args.encoder, text_column=args.text_column, max_length=args.max_length,
+                  batch_size=args.batch_size, objective=args.objective, epochs=args.epochs, lora=args.lora,
+                  mode=args.mode, n_topics=args.n_topics, audio_columns=_audio(args, df),
+                  class_weight=_class_weight(args), show_progress_bar=_show_progress(args))
+    params.update(saved.get("params", {}))
+    params["random_state"] = args.seed
+    folder = folder or new_run_dir("train")
+    params["checkpoint_dir"] = str(folder / "checkpoints")  # per epoch: --resume continues from there
+    model = make_model(name, **params)
+    if args.strategy and name in ("simple", "finetuned", "tbert", "tbert_topics", "tbert_audio"):
+        model.set_params(strategy=args.strategy)
+    target = df[args.label_column] if args.objective == "regression" else df[args.label_column].astype(str)
+    with _tracker(args, "train", folder, model=name, n_rows=len(df)) as tracker:
+        started = time.perf_counter()
+        model.fit(df, target)
+        for record in model.history_:
+            valid, accuracy = record.get("valid_loss"), record.get("valid_accuracy")
+            print(f"{record.get('stage', 'training')} epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
+                  + ("" if valid is None else f", validation loss {valid:.4f}")
+                  + ("" if accuracy is None else f", validation accuracy {accuracy:.3f}"))
+        final = {"train_seconds": time.perf_counter() - started}
+        valid = [r["valid_loss"] for r in model.history_ if r.get("valid_loss") is not None]
+        if valid:
+            final["best_valid_loss"] = min(valid)
+        accuracy = [r["valid_accuracy"] for r in model.history_ if r.get("valid_accuracy") is not None]
+        if accuracy:  # a head trained with balanced class weights keeps the epoch of the best one
+            final["best_valid_accuracy"] = max(accuracy)
+        tracker.log_model_run(name, args.seed, final, model.history_, {"class": type(model).__name__})
+        model_folder = model.save(args.out or folder / "model")
+    print(f"Saved {type(model).__name__} to {model_folder} (run folder {folder})")
+
+
+def _resumed(args):
+    """The arguments a train run in folder ``args.resume`` was started with (verbosity and tracking of now)."""
+    import argparse
+    import json
+
+    folder = Path(args.resume)
+    try:
+        saved = json.loads((folder / "params.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--resume {folder}: no readable params.json ({exc}); give the folder of a `musemood "
+                         "train` run under $MUSEMOOD_HOME/runs") from None
+    if saved.get("command") != "train":
+        raise ValueError(f"--resume {folder} is the folder of a {saved.get('command')!r} run, not of a train run")
+    if (folder / "model" / "config.json").exists():
+        raise ValueError(f"--resume {folder}: that run finished; its model is in {folder / 'model'}")
+    keep = {"resume": None, "verbose": args.verbose, "report_to": args.report_to, "tracking_uri": args.tracking_uri}
+    return argparse.Namespace(**{**{k: saved.get(k, v) for k, v in vars(args).items()}, **keep})
+
+
+def _class_weight(args):
+    value = getattr(args, "class_weight", "none")
+    return None if value == "none" else value
+
+
+def _read_params(path):
+    import json
+
+    try:
+        saved = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise FileNotFoundError(f"cannot read --params {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ValueError(f"--params {path} is not valid JSON ({exc})") from None
+    if not isinstance(saved, dict) or not isinstance(saved.get("params", {}), dict):
+        raise ValueError(f"--params {path} must hold {{\"model\": ..., \"params\": {{...}}}} as `musemood tune` "
+                         "writes it")
+    return saved if "params" in saved else {"params": saved}
+
+
+def _tune(args):
+    _quiet_transformers(args)
+    if args.objective == "regression":
+        raise ValueError("tune searches classifiers only for now; use --objective classification")
+    import json
+
+    from ..config import home
+    from ..tracking import check_report_to, new_run_dir
+    from ..tuning import best_params, tune
+
+    check_report_to(args.report_to)
+    df = _load_data(args)
+    storage = Path(args.storage) if args.storage else home() / "tune.db"
+    folder = new_run_dir("tune")
+    with _tracker(args, "tune", folder, storage=str(storage), n_rows=len(df)) as tracker:  # settings first
+        study = tune(
+            df, model=args.model, lora=args.lora, n_trials=args.trials, storage=str(storage), study_name=args.study,
+            text_column=args.text_column, label_column=args.label_column, audio_columns=_audio(args, df),
+            encoder=args.encoder, max_length=args.max_length, batch_size=args.batch_size, max_epochs=args.epochs,
+            n_topics=args.n_topics or None, random_state=args.seed, drop_missing=args.drop_missing,
+            timeout=args.timeout,
+        )
+        trials = study.trials_dataframe(attrs=("number", "value", "params", "state"))
+        print(trials.to_string(index=False))
+        print(f"\nBest validation accuracy {study.best_value:.4f} with {study.best_params}")
+        best = best_params(study)
+        trials.to_csv(folder / "trials.csv", index=False)
+        (folder / "best_params.json").write_text(json.dumps(best, indent=1))
+        for trial in study.trials:
+            if trial.value is not None:
+                tracker.log_model_run(args.model, f"trial{trial.number}", {"valid_accuracy": trial.value},
+                                      params=trial.params)
+    out = Path(args.best_params) if args.best_params else storage.with_name(f"{args.study}-best.json")
+    out.write_text(json.dumps(best, indent=1))
+    print(f"Study {args.study!r} stored in {storage}; run again to add trials. Run folder: {folder}")
+    print(f"Best parameters written to {out}; train with them: musemood train --params {out} --data FILE --out DIR")
+
+
+def _predict(args):
+    _quiet_transformers(args)
+    import pandas as pd
+
+    from ..classifiers import load_model
+    from ..datasets import load_dataset, save_dataset
+
+    model = load_model(args.model)
+    df = load_dataset(args.data) if args.data else pd.DataFrame({args.text_column: [args.text]})
+    if args.text_column != model.text_column:
+        df = df.rename(columns={args.text_column: model.text_column})
+    out = pd.DataFrame(index=df.index)
+    out["prediction"] = model.predict(df)
+    if model.objective == "classification":
+        for label, column in zip(model.classes_, model.predict_proba(df).T):
+            out[f"p_{label}"] = column
+    if args.out:
+        print(f"Wrote {len(out)} predictions to {save_dataset(out, args.out)}", file=sys.stderr if args.json else None)
+    if args.json:
+        _print_json(out.to_dict(orient="records"))
+    elif not args.out:
+        print(out.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -1,0 +1,438 @@
+"""The ``musemood`` commands and their options (argparse); each command's handler lives with its kind."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import schema
+from .._version import __version__
+from ..schema import MODELS, STUDY_MODELS
+from ._data import _build_dataset, _label, _scrape
+from ._models import _compare, _predict, _train, _tune
+from ._songs import _demo, _embed, _evaluate_recommender, _map, _recommend, _serve
+
+
+def _int_at_least(low):
+    """An argparse type: a whole number >= ``low`` (argparse reports anything else, exit code 2)."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more, got {value}")
+        return value
+    parse.__name__ = f"whole number >= {low}"
+    return parse
+
+
+def _number_in(low, high=None):
+    """An argparse type: a finite number in [low, high]."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (value >= low and (high is None or value <= high)) or value == float("inf"):
+            limit = f"between {low:g} and {high:g}" if high is not None else f"a finite number >= {low:g}"
+            raise argparse.ArgumentTypeError(f"must be {limit}, got {text}")
+        return value
+    parse.__name__ = "number"
+    return parse
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="musemood",
+        description="Song mood from lyrics, audio features and listeners' tags.",
+    )
+    parser.add_argument("--version", action="version", version=f"musemood {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_demo_command(commands)
+    _add_compare_command(commands)
+    _add_train_command(commands)
+    _add_tune_command(commands)
+    _add_predict_command(commands)
+    _add_recommend_command(commands)
+    _add_map_command(commands)
+    _add_evaluate_recommender_command(commands)
+    _add_scrape_command(commands)
+    _add_build_dataset_command(commands)
+    _add_label_command(commands)
+    _add_serve_command(commands)
+    _add_embed_command(commands)
+    return parser
+
+
+def _add_demo_command(commands):
+    demo = commands.add_parser(
+        "demo",
+        help="run the whole pipeline on the embedded demo corpus",
+        description="Build the demo corpus, label it with the k/epsilon rule and print a summary; then compare "
+        "the models, map the songs (UMAP + KMeans) and fit, evaluate and try the recommender.",
+    )
+    demo.add_argument("--n-songs", type=_int_at_least(50), default=2000, help="songs to generate (default 2000)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument(
+        "--tag-counts", choices=("raw", "lastfm"), default="raw",
+        help="raw counts as in WASABI dumps, or Last.fm API weights (top tag = 100)",
+    )
+    demo.add_argument("--out", default=None, help="output folder (default $MUSEMOOD_HOME/demo)")
+    demo.add_argument(
+        "--models", default=",".join(STUDY_MODELS),
+        help="models to compare after labelling, comma-separated, or 'none' (default: the study's, "
+        + ",".join(STUDY_MODELS) + "; all: " + ",".join(MODELS) + ")",
+    )
+    demo.add_argument("--recommender", help="folder to save the recommender in (default $MUSEMOOD_HOME/recommender, "
+                      "or <out>/recommender with --out)")
+    _add_rule_options(demo)
+    _add_training_options(demo, seeds=1, epochs=2, max_length=128)
+    _add_verbosity(demo)
+    demo.set_defaults(handler=_demo)
+
+
+def _add_compare_command(commands):
+    compare = commands.add_parser(
+        "compare",
+        help="train the baselines and the study's three models in sequence; print the study's Table 1",
+        description="Train a majority baseline, TF-IDF + logistic regression, simple BERT, fine-tuned "
+        "BERT and tBERT on a labelled CSV/Parquet file (or the demo corpus) over several seeds; print "
+        "accuracy, precision, recall, macro-F1 and training time (mean ± sd) with McNemar tests, and "
+        "write table.json, table.md, loss_curves.png and confusion.png.",
+    )
+    _add_data_options(compare)
+    compare.add_argument("--models", default=",".join(STUDY_MODELS),
+                         help="comma-separated models (default: the study's, " + ",".join(STUDY_MODELS) + "); all: "
+                         + ",".join(MODELS))
+    compare.add_argument(
+        "--optimizers", default=None,
+        help="also fine-tune with each of these optimizers and plot their loss curves (e.g. adamw,adagrad,sgd)",
+    )
+    compare.add_argument("--out", default=None,
+                         help="output folder (default: a new run folder, $MUSEMOOD_HOME/runs/compare-<time>)")
+    _add_training_options(compare, seeds=3, epochs=3, max_length=256)
+    _add_tracking_options(compare)
+    _add_verbosity(compare)
+    compare.set_defaults(handler=_compare)
+
+
+def _add_train_command(commands):
+    train = commands.add_parser(
+        "train", help="train one model and save it",
+        description="Train simple BERT, fine-tuned BERT or tBERT on a labelled file (--data) or on the demo "
+        "corpus (--demo) and save it. --params takes the best parameters a `musemood tune` run wrote.")
+    _add_data_options(train, demo_flag=True)
+    train.add_argument("--model", choices=("simple", "finetuned", "tbert", "dnn", "lstm"), default=None,
+                       help="which model (default tbert, or the model of --params; dnn and lstm are the neural "
+                       "baselines)")
+    train.add_argument("--params", help="JSON of parameters, e.g. the best-params file `musemood tune` writes")
+    train.add_argument("--lora", action="store_true", help="fine-tune with LoRA adapters")
+    train.add_argument("--mode", choices=("two_stage", "joint"), default="two_stage", help="tBERT training")
+    train.add_argument("--out", help="folder to save the model in (default: model/ in the run folder, "
+                       "$MUSEMOOD_HOME/runs/train-<time>)")
+    train.add_argument("--resume", metavar="RUN_FOLDER",
+                       help="continue a killed train run from its last finished epoch, with the settings and "
+                       "data it was started with (its folder under $MUSEMOOD_HOME/runs)")
+    _add_training_options(train, seed=True, epochs=3, max_length=256)
+    _add_tracking_options(train)
+    _add_verbosity(train)
+    train.set_defaults(handler=_train)
+
+
+def _add_tune_command(commands):
+    tune = commands.add_parser(
+        "tune", help="search hyperparameters with Optuna (resumable)",
+        description="Search learning rate, weight decay, epochs, dropout and LoRA rank on a validation "
+        "split. Trials are stored in SQLite: run the same command again to continue the study.",
+    )
+    _add_data_options(tune)
+    tune.add_argument("--model", choices=("simple", "finetuned", "tbert"), default="finetuned")
+    tune.add_argument("--lora", action="store_true", help="tune LoRA fine-tuning (and its rank)")
+    tune.add_argument("--trials", type=_int_at_least(1), default=20, help="finished trials to reach (20)")
+    tune.add_argument("--timeout", type=_number_in(0), help="stop starting trials after this many seconds")
+    tune.add_argument("--storage", help="SQLite file of the study (default $MUSEMOOD_HOME/tune.db)")
+    tune.add_argument("--study", default="musemood", help="study name (musemood)")
+    tune.add_argument("--best-params", help="where to write the best parameters as JSON for `train --params` "
+                      "(default: beside the storage, <study>-best.json)")
+    _add_training_options(tune, seed=True, epochs=5, max_length=256, epochs_help="largest number of fine-tuning "
+                          "epochs searched (5)")
+    _add_tracking_options(tune)
+    _add_verbosity(tune)
+    tune.set_defaults(handler=_tune)
+
+
+def _add_predict_command(commands):
+    predict = commands.add_parser("predict", help="predict moods with a saved model")
+    predict.add_argument("model", help="folder written by `musemood train` or Model.save()")
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="CSV or Parquet file with the lyrics (and audio features)")
+    source.add_argument("--text", help="one lyric")
+    predict.add_argument("--text-column", default="lyrics")
+    predict.add_argument("--out", help="write predictions here (.csv, .tsv or .parquet)")
+    predict.add_argument("--json", action="store_true", help="print the predictions as JSON")
+    _add_verbosity(predict)
+    predict.set_defaults(handler=_predict)
+
+
+def _add_recommend_command(commands):
+    recommend = commands.add_parser(
+        "recommend", help="songs that feel like a song (or like a description)",
+        description="Recommend songs from a fitted recommender: the one saved under "
+        "$MUSEMOOD_HOME/recommender (written by `musemood demo` or `musemood map --data`), else the demo one.",
+    )
+    recommend.add_argument("title", nargs="?", help="song title (fuzzy: small typos are forgiven)")
+    recommend.add_argument("--artist", help="artist, when several songs share the title")
+    recommend.add_argument("--text", help="describe what you want instead of naming a song")
+    recommend.add_argument("--mood", help="only songs with this mood label")
+    recommend.add_argument("--top-k", type=_int_at_least(1), default=10, help="how many songs (10)")
+    recommend.add_argument("--method", choices=("rerank", "lexical", "embedding"), default="rerank",
+                           help="ranking: the tuned rerank (default), keywords only or embeddings only")
+    recommend.add_argument("--recommender", help="folder of a saved recommender")
+    recommend.add_argument("--json", action="store_true", help="print the recommendations as JSON")
+    _add_verbosity(recommend)
+    recommend.set_defaults(handler=_recommend)
+
+
+def _add_map_command(commands):
+    song_map = commands.add_parser(
+        "map", help="cluster songs (UMAP + KMeans) and plot the song map",
+        description="With --data, fit a recommender (song vectors, song map, indexes, tuned rerank) on a "
+        "catalogue and save it; otherwise use the saved one. Prints the choice of k and each cluster's top "
+        "words and mood mix, and writes k_sweep.png, map_mood.png and map_cluster.png.",
+    )
+    song_map.add_argument("--data", help="catalogue .csv/.parquet (title, artist, lyrics; audio features and "
+                          "label used when present)")
+    song_map.add_argument("--model", help="saved musemood model folder or encoder name/path for the song "
+                          "embeddings (default: the packaged all-MiniLM-L6-v2)")
+    song_map.add_argument("--text-column", default="lyrics")
+    song_map.add_argument("--label-column", default="label", help="mood column (label)")
+    song_map.add_argument("--scoring", choices=("tfidf", "bm25"), default="tfidf", help="lexical scoring (tfidf)")
+    song_map.add_argument("--n-clusters", default="auto", help="number of clusters or 'auto' (the k sweep)")
+    song_map.add_argument("--k-rule", choices=schema.K_RULES, default="finest",
+                          help="how the k sweep picks k: the largest k within 0.05 of the best silhouette (finest), "
+                          "the distortion's elbow, or the best silhouette")
+    song_map.add_argument("--map-on", choices=schema.MAP_ON, default="auto",
+                          help="vectors the map is drawn from: the encoder's vectors of the lyrics, the song vectors, "
+                          "or auto (lyrics when --model is trained on the labels)")
+    song_map.add_argument("--map-encoder", help="encoder name/path for --map-on lyrics (default: the packaged "
+                          "all-MiniLM-L6-v2)")
+    song_map.add_argument("--max-length", type=_int_at_least(8), default=256,
+                          help="tokens per window for a plain encoder")
+    song_map.add_argument("--recommender", help="folder to save the fitted recommender in, or to read it from "
+                          "(default $MUSEMOOD_HOME/recommender)")
+    song_map.add_argument("--out", help="folder for the plots (default: <recommender>/plots)")
+    song_map.add_argument("--html", metavar="FILE", help="also write the interactive map as one self-contained "
+                          ".html file (the scatter plot's script, the songs and their recommendations inlined)")
+    _add_verbosity(song_map)
+    song_map.set_defaults(handler=_map)
+
+
+def _add_evaluate_recommender_command(commands):
+    evaluate = commands.add_parser(
+        "evaluate-recommender", help="precision@k of mood agreement: keywords vs embeddings vs the rerank",
+        description="Evaluate a saved recommender on its held-out query songs: precision@k of mood agreement "
+        "for lexical (TF-IDF/BM25) retrieval only, embeddings only and the tuned rerank, against the random "
+        "baseline (sum of squared mood shares), with a Wilcoxon signed-rank test of rerank vs lexical.",
+    )
+    evaluate.add_argument("--recommender", help="folder of a saved recommender (default $MUSEMOOD_HOME/recommender)")
+    evaluate.add_argument("--top-k", type=_int_at_least(1), default=10, help="k of precision@k (10)")
+    evaluate.add_argument("--out", help="also write the table as JSON here")
+    evaluate.add_argument("--json", action="store_true", help="print the table as JSON")
+    _add_verbosity(evaluate)
+    evaluate.set_defaults(handler=_evaluate_recommender)
+
+
+def _add_scrape_command(commands):
+    scrape = commands.add_parser(
+        "scrape", help="build a song dataset from WASABI, Last.fm, Spotify and Genius/LRCLIB (resumable)",
+        description="Run one scraping job, or all of them. Every job resumes where it stopped: results are "
+        "kept per song in the scrape store (an SQLite file). Keys come from the environment: LASTFM_API_KEY, "
+        "SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET, GENIUS_ACCESS_TOKEN. 'all' ends with build-dataset.",
+    )
+    scrape.add_argument("job", choices=("wasabi", "lastfm", "spotify", "lyrics", "all"),
+                        help="wasabi: read the songs; lastfm: tags; spotify: audio features; lyrics; all")
+    _add_store_option(scrape)
+    scrape.add_argument("--songs", help="the WASABI songs CSV (wasabi, all)")
+    scrape.add_argument("--tag-dump", help="a WASABI Last.fm tag dump: its songs skip the Last.fm API")
+    scrape.add_argument("--msd-lastfm", help="the Million Song Dataset's Last.fm folder (JSON files), likewise")
+    scrape.add_argument("--limit", type=_int_at_least(1), help="at most this many songs per job")
+    scrape.add_argument("--retry-failed", action="store_true", help="ask again for songs that failed before")
+    scrape.add_argument("--workers", type=_int_at_least(1), default=2,
+                        help="Last.fm requests in flight (2; 5 per second at most)")
+    scrape.add_argument("--audio-sources", default="spotify,table,librosa",
+                        help="audio-feature sources in order (spotify,table,librosa); table needs --features-table, "
+                        "librosa needs --audio-dir")
+    scrape.add_argument("--features-table", help="CSV/Parquet of audio features keyed by Spotify id")
+    scrape.add_argument("--audio-dir", help="folder of audio files named <song_id> or <spotify_id>.<ext>")
+    scrape.add_argument("--lyrics-sources", default="genius,lrclib", help="lyrics sources in order (genius,lrclib)")
+    scrape.add_argument("--match-threshold", type=_number_in(0, 100), default=90,
+                        help="fuzzy title/artist match (0-100) a lyrics hit needs (90)")
+    scrape.add_argument("--out", help="the dataset Parquet for 'all' (default $MUSEMOOD_HOME/dataset.parquet)")
+    scrape.add_argument("--max-retry-after", type=_number_in(0), metavar="SECONDS",
+                        help="the longest Retry-After to wait for (default $MUSEMOOD_MAX_RETRY_AFTER or 120); "
+                             "a server asking for longer is reported and its songs stay pending")
+    _add_rule_options(scrape)
+    _add_verbosity(scrape)
+    scrape.set_defaults(handler=_scrape)
+
+
+def _add_build_dataset_command(commands):
+    build = commands.add_parser(
+        "build-dataset", help="write the scraped songs as a labelled Parquet dataset",
+        description="Read the scrape store, keep songs with tags and lyrics, label them with the k/epsilon "
+        "rule, split them and write the schema's Parquet.",
+    )
+    _add_store_option(build)
+    build.add_argument("--out", help="output .parquet (default $MUSEMOOD_HOME/dataset.parquet)")
+    build.add_argument("--keep-unlabelled", action="store_true", help="keep songs the rule does not label")
+    _add_rule_options(build)
+    _add_verbosity(build)
+    build.set_defaults(handler=_build_dataset)
+
+
+def _add_label_command(commands):
+    label = commands.add_parser(
+        "label",
+        help="label songs from their tags with the k/epsilon rule",
+        description="Read a Parquet or CSV dataset with a 'tags' column, add 'label' and "
+        "'label_reason', print a summary and write the result.",
+    )
+    label.add_argument("data", help="input .parquet, .csv or .tsv")
+    label.add_argument("--out", help="output .parquet, .csv or .tsv, in the format its suffix names "
+                       "(default: print the summary only)")
+    _add_rule_options(label)
+    _add_verbosity(label)
+    label.set_defaults(handler=_label)
+
+
+def _add_serve_command(commands):
+    serve = commands.add_parser(
+        "serve",
+        help="serve predict, recommend, song search and the map over HTTP",
+        description="Load a recommender and a mood model once, then serve them over HTTP (FastAPI): "
+        "POST /predict, GET and POST /recommend, GET /songs, GET /map, GET /health, GET /version, and the "
+        "OpenAPI docs at /docs. Needs `pip install \"musemood[serve]\"`.",
+    )
+    serve.add_argument("--recommender", help="a saved recommender folder (default $MUSEMOOD_HOME/recommender; "
+                       "the demo one is built there if absent)")
+    serve.add_argument("--model", help="a saved mood model folder (default: the recommender's model when it is a "
+                       "classifier, as the demo's tBERT is)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1; 0.0.0.0 for all)")
+    serve.add_argument("--port", type=_int_at_least(1), default=8000, help="port (8000)")
+    serve.add_argument("--workers", type=_int_at_least(1), default=1,
+                       help="worker processes (1; see docs/serve.md); they share the recommender's large arrays, "
+                       "mapped from its files, and each has its own copy of the rest")
+    serve.add_argument("--no-mmap", dest="mmap", action="store_false",
+                       help="read the recommender's arrays into each worker's memory instead of mapping them from "
+                       "its files (e.g. when the files sit on a slow network drive)")
+    serve.add_argument("--threads", type=_int_at_least(1),
+                       help="requests each worker runs at once; more wait their turn (default: the cores "
+                       "divided among the workers, at least 1; see docs/serve.md)")
+    _add_verbosity(serve)
+    serve.set_defaults(handler=_serve)
+
+
+def _add_embed_command(commands):
+    embed = commands.add_parser(
+        "embed",
+        help="compute song vectors for a whole catalogue, in resumable Parquet parts",
+        description="Read a Parquet file or a folder of Parquet files part by part, compute each song's vector "
+        "with a model and write part-00000.parquet... (song_id, vector) to --out, with embed.json naming the "
+        "model. Memory holds one part; a killed run resumes where it stopped when run again.",
+    )
+    embed.add_argument("data", help="a .parquet file or a folder of .parquet files (e.g. from build-dataset)")
+    embed.add_argument("--out", required=True, help="output folder (an interrupted run's folder is resumed)")
+    embed.add_argument("--model", help="a saved musemood model folder or an encoder name/path (default: the "
+                       "packaged all-MiniLM-L6-v2)")
+    embed.add_argument("--text-column", default="lyrics", help="the lyrics column (lyrics)")
+    embed.add_argument("--id-column", default="song_id", help="the song id column (song_id)")
+    embed.add_argument("--part-size", type=_int_at_least(1), default=10_000, help="songs per part (10000)")
+    embed.add_argument("--batch-size", type=_int_at_least(1), help="texts per encoder batch (32 on CPU, 256 on a GPU)")
+    embed.add_argument("--max-length", type=_int_at_least(8), default=256,
+                       help="tokens per window for an encoder given by name (256)")
+    embed.add_argument("--engine", choices=schema.EMBED_ENGINES, default="local",
+                       help="local: this process; ray: Ray actors, each loading the model once (musemood[ray])")
+    embed.add_argument("--address", help="the Ray cluster to join, e.g. ray://head:10001 (default: a local Ray)")
+    embed.add_argument("--concurrency", type=_int_at_least(1),
+                       help="Ray actors (default: one per CPU of the cluster)")
+    _add_verbosity(embed)
+    embed.set_defaults(handler=_embed)
+
+
+def _add_store_option(parser):
+    parser.add_argument("--store", help="the scrape store (default $MUSEMOOD_HOME/scrape.sqlite)")
+
+
+def _add_rule_options(parser):
+    group = parser.add_argument_group("label rule")
+    group.add_argument("--moods", default="binary", help="mood sets: binary (happy/sad) or four")
+    group.add_argument("--k", type=_int_at_least(1), default=5, help="top-k condition (default 5)")
+    group.add_argument("--epsilon", type=_number_in(0, 1), default=0.1, help="dominance margin (default 0.1)")
+    group.add_argument(
+        "--denominator", choices=("total", "mood"), default="total",
+        help="divide the margin by the song's tag total or by the mood's top-tag count",
+    )
+    group.add_argument("--min-tags", type=_int_at_least(0), default=11, help="reject songs with fewer tags (11)")
+    group.add_argument(
+        "--min-tag-count", type=_number_in(0), default=3, help="drop tags used fewer times (raw counts; 3)"
+    )
+    group.add_argument(
+        "--counts", choices=("auto", "raw", "relative"), default="auto",
+        help="how to read tag counts (default: detect Last.fm weights)",
+    )
+
+
+def _add_data_options(parser, demo_flag=False):
+    group = parser.add_argument_group("data")
+    if demo_flag:
+        source = group.add_mutually_exclusive_group()  # one of them, or `train --resume`: checked in _train
+        source.add_argument("--data", help="labelled .csv, .tsv or .parquet")
+        source.add_argument("--demo", action="store_true", help="use the labelled demo corpus (--n-songs)")
+    else:
+        group.add_argument("--data", help="labelled .csv, .tsv or .parquet (default: the demo corpus)")
+    group.add_argument("--text-column", default="lyrics", help="column with the lyrics (lyrics)")
+    group.add_argument("--label-column", default="label", help="column with the labels (label)")
+    group.add_argument(
+        "--audio-columns", default="auto",
+        help="'auto' (the 12 Spotify features if present), 'none', or a comma-separated list",
+    )
+    group.add_argument("--drop-missing", action="store_true", help="drop rows without a label or text")
+    group.add_argument(
+        "--objective", choices=("classification", "regression"), default="classification",
+        help="regression predicts a number (e.g. --label-column valence) and reports MSE, RMSE, R²",
+    )
+    group.add_argument("--limit", type=_int_at_least(1), help="use at most this many songs (a random sample)")
+    group.add_argument("--n-songs", type=_int_at_least(50), default=2000, help="demo corpus size when no --data (2000)")
+
+
+def _add_training_options(parser, *, seeds=None, seed=False, epochs, max_length, epochs_help=None):
+    group = parser.add_argument_group("training")
+    group.add_argument("--encoder", default=None, help="encoder name or path (default: packaged all-MiniLM-L6-v2)")
+    if seeds is not None:
+        group.add_argument("--seeds", type=int, default=seeds, help=f"number of seeds, 0, 1, ... ({seeds})")
+    if seed:
+        group.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    group.add_argument("--epochs", type=_int_at_least(0), default=epochs,
+                       help=epochs_help or f"fine-tuning epochs ({epochs})")
+    group.add_argument("--max-length", type=_int_at_least(8), default=max_length,
+                       help=f"tokens per window ({max_length})")
+    group.add_argument("--batch-size", type=int, default=16, help="songs per batch (16)")
+    group.add_argument("--n-topics", type=int, default=7, help="LDA topics for tBERT (7; 0 for none)")
+    group.add_argument("--class-weight", choices=("none", "balanced"), default="none",
+                       help="'balanced' weighs each class's loss by n / (classes x its count): for imbalanced labels")
+    group.add_argument("--strategy", choices=("auto", "finetune", "contrastive", "frozen"), default=None,
+                       help="how the encoder learns: 'auto' (default of fine-tuned BERT and tBERT: contrastive, "
+                       "SetFit's way, below 500 training songs, else fine-tuning), 'finetune', 'contrastive'; "
+                       "'frozen' is simple BERT's default (in compare, simple BERT stays frozen)")
+
+
+def _add_tracking_options(parser):
+    group = parser.add_argument_group("tracking (every run also gets its own folder under $MUSEMOOD_HOME/runs)")
+    group.add_argument("--report-to", default="none",
+                       help="also record the run in mlflow, wandb, both (mlflow,wandb), all installed, or none "
+                       "(default); needs pip install 'musemood[track]'")
+    group.add_argument("--tracking-uri", help="MLflow store (default sqlite:///$MUSEMOOD_HOME/mlflow.db)")
+
+
+def _add_verbosity(parser):
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="show progress and details")

@@ -1,0 +1,225 @@
+"""``musemood demo``, ``recommend``, ``map``, ``evaluate-recommender``, ``embed`` and ``serve``: the
+song map, the recommender and serving them."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from ._common import _print_json, _quiet_transformers, _show_progress
+from ._data import _rule, format_summary
+from ._models import _models, _run_comparison
+
+
+def _demo(args):
+    from .. import pipeline
+    from ..recommender import default_path
+
+    corpus, report = pipeline.demo_corpus(
+        args.n_songs, random_state=args.seed, tag_counts=args.tag_counts, out_dir=args.out, **_rule(args)
+    )
+    print(
+        f"Demo corpus: {report['n_songs']} songs by {report['n_artists']} artists (seed "
+        f"{report['random_state']}); {report['n_duplicates']} re-released duplicates; "
+        f"{report['n_without_audio']} without audio features, {report['n_partial_audio']} with some missing"
+    )
+    print(format_summary(report["summary"], report["rule"]))
+    splits = ", ".join(f"{k} {v}" for k, v in report["splits"].items())
+    print(f"\nLabelled songs per split, duplicates dropped: {splits}")
+    print(f"Saved the labelled corpus to {report['path']}")
+    models = _models(args.models, allow_none=True)
+    if not models:
+        return
+    out = Path(report["path"]).parent
+    songs = pipeline.labelled_songs(corpus)
+    print(f"\nComparing {len(models)} models on the {len(songs)} labelled songs ...", flush=True)
+    comparison = _run_comparison(args, songs, models, out / "compare", audio="auto", keep_models=True)
+    print(f"\nSong map and recommender on {len(corpus) - report['n_duplicates']} songs, song vectors from "
+          f"{pipeline.embedding_source(comparison)} ...", flush=True)
+    rec, queries = pipeline.demo_recommender(corpus, comparison, encoder=args.encoder, max_length=args.max_length,
+                                             random_state=args.seed, show_progress_bar=_show_progress(args))
+    path = rec.save(Path(args.recommender) if args.recommender else
+                    Path(args.out) / "recommender" if args.out else default_path())
+    _print_map(rec)
+    print("Wrote " + ", ".join(str(p) for p in rec.plot_map(out / "map")))
+    _print_evaluation(rec.evaluate())
+    half = len(queries) // 2
+    song = rec.catalogue_.songs_.loc[int(queries[half]) if half < len(queries) else 0]
+    print(f"\nrecommend({song['title']!r}, artist={song['artist']!r}):")
+    _print_recommendations(rec.recommend(song["title"], 5, artist=song["artist"]))
+    print("\nrecommend(text='summer nights by the sea'):")
+    _print_recommendations(rec.recommend(text="summer nights by the sea", top_k=5))
+    where = f" --recommender {path}" if path != default_path() else ""
+    print(f"\nSaved the recommender to {path}; try `musemood recommend \"{song['title']}\"{where}`, or "
+          f"`musemood serve{where}` and open http://127.0.0.1:8000 to explore the song map")
+
+
+def _print_map(rec):
+    song_map = rec.map_
+    if song_map is None:
+        return
+    if len(song_map.sweep_):
+        source = f" on {rec.map_source_}" if rec.map_source_ else ""
+        if rec.map_source_ and rec.map_on_ != "song" and rec.vectorizer_.audio_ is not None:
+            source += " and the audio features"
+        print(f"\nClusters{source}: k = {song_map.n_clusters_} chosen by {song_map.choice_} (elbow {song_map.elbow_}, "
+              f"best silhouette at k = {song_map.best_silhouette_k_})")
+        print(song_map.sweep_.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print()
+    for _, row in rec.clusters_.iterrows():
+        mix = ", ".join(f"{m} {p:.0%}" for m, p in (row.get("mood_mix") or {}).items()) or "no labels"
+        print(f"cluster {row['cluster']:>2}: {row['songs']:>5} songs; {mix}; " + " ".join(row["top_words"]))
+
+
+def _print_evaluation(table):
+    k = table.attrs["k"]
+    print(f"\nRecommender: precision@{k} of mood agreement on {int(table['queries'].iloc[0])} held-out query songs")
+    for _, row in table.iterrows():
+        err = "" if row["stderr"] != row["stderr"] else f" ± {row['stderr']:.3f}"
+        print(f"  {row['method']:<18} {row[f'precision@{k}']:.3f}{err}")
+    w = table.attrs["weights"]
+    print(f"  tuned weights: lexical {w['lexical']:.3f}, embedding {1 - w['lexical']:.3f}, same cluster "
+          f"{w.get('cluster', 0):.3f}; Wilcoxon rerank vs lexical p = {table.attrs['wilcoxon_rerank_vs_lexical']:.3g}")
+
+
+def _print_recommendations(result):
+    note = result.attrs["query"].get("note")
+    if note:
+        print(f"  ({note})")
+    for _, row in result.iterrows():
+        mood = row["mood"] if isinstance(row["mood"], str) else "-"
+        print(f"  {row['rank']:>2}. {row['title']} - {row['artist']}  [{mood}, cluster {row['cluster']}] "
+              f"score {row['score']:.3f}; {row['why']}")
+
+
+def _recommend(args):
+    _quiet_transformers(args)
+    from ..recommender import get_recommender
+
+    if not args.title and not args.text:
+        raise ValueError("give a song title, or --text to describe what you want")
+    rec = get_recommender(args.recommender)
+    result = rec.recommend(args.title, args.top_k, artist=args.artist, text=None if args.title else args.text,
+                           mood=args.mood, method=args.method)
+    query = result.attrs["query"]
+    if args.json:
+        _print_json({"query": query, "results": result.to_dict(orient="records")})
+        return
+    head = (f"{query['title']} - {query['artist']} [{query['mood'] or '-'}, cluster {query['cluster']}]"
+            if query["title"] else repr(query["text"]))
+    print(f"Songs like {head}; keywords: {', '.join(query['keywords'])}")
+    _print_recommendations(result)
+
+
+def _map(args):
+    _quiet_transformers(args)
+    from ..recommender import Recommender, default_path
+
+    path = Path(args.recommender) if args.recommender else default_path()
+    if args.data:
+        from ..clustering import SongMap
+        from ..datasets import load_dataset
+
+        df = load_dataset(args.data)
+        song_map = SongMap(n_clusters=args.n_clusters if args.n_clusters == "auto" else int(args.n_clusters),
+                           k_rule=args.k_rule)
+        rec = Recommender(scoring=args.scoring, song_map=song_map, map_on=args.map_on, map_encoder=args.map_encoder,
+                          text_column=args.text_column, mood_column=args.label_column, max_length=args.max_length,
+                          show_progress_bar=_show_progress(args))
+        rec.fit(df, args.model)
+        rec.save(path)
+        print(f"Fitted {rec!r} in {rec.fit_seconds_:.0f} s; saved to {path}")
+    else:
+        from ..recommender import get_recommender
+
+        rec = get_recommender(args.recommender)  # the default one is built when absent; a given path must exist
+    if args.html and Path(args.html).suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"--html {args.html}: the map page is an .html file")
+    _print_map(rec)
+    print("Wrote " + ", ".join(str(p) for p in rec.plot_map(Path(args.out) if args.out else path / "plots")))
+    if args.html:
+        from ..web import write_map_html
+
+        print(f"Wrote the interactive map to {write_map_html(rec, args.html, show_progress_bar=True)}; open it in a "
+              "browser (no server needed)")
+
+
+def _evaluate_recommender(args):
+    import json
+
+    from ..recommender import get_recommender
+
+    rec = get_recommender(args.recommender)
+    table = rec.evaluate(top_k=args.top_k)
+    payload = {"table": table.to_dict(orient="records"), **table.attrs}
+    if args.json:
+        _print_json(payload)
+    else:
+        _print_evaluation(table)
+    if args.out:
+        Path(args.out).write_text(json.dumps(payload, indent=1, default=str))
+        if not args.json:
+            print(f"Wrote {args.out}")
+
+
+def _embed(args):
+    _quiet_transformers(args)
+    from ..embed import embed_dataset
+
+    result = embed_dataset(args.data, args.out, args.model, text_column=args.text_column,
+                           id_column=args.id_column, part_size=args.part_size, batch_size=args.batch_size,
+                           max_length=args.max_length, engine=args.engine, address=args.address,
+                           concurrency=args.concurrency, show_progress_bar=_show_progress(args))
+    done = f", {result.skipped} already done" if result.skipped else ""
+    print(f"Embedded {result.songs:,} songs into {result.parts} parts in {result.path} ({result.written} written"
+          f"{done}) in {result.seconds:.0f} s, {result.songs_per_second:.0f} songs/s; {result.dim}-dimensional "
+          "vectors; read them with musemood.embed.load_vectors")
+
+
+def _serve(args):
+    import os
+
+    from .. import serve
+
+    serve._require()
+    import uvicorn
+
+    if args.port > 65535:
+        raise ValueError(f"--port must be at most 65535, got {args.port}")
+    own_sockets = args.workers > 1 and serve.spreads_connections()  # a bad setting fails before the long load
+    # errors loading the parts are the user's, with exit codes
+    if args.workers == 1:
+        _quiet_transformers(args)
+        rec, model = serve.load_parts(args.recommender, args.model, mmap=args.mmap)
+        songs, model_name = serve.describe(rec, model)
+    else:  # the workers load their own parts: check them in a process that then exits, so that this one,
+        # which only watches the workers, does not keep the imports and the copy (0.6 GB at 1M songs)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            songs, model_name = pool.submit(serve.describe_parts, args.recommender, args.model, mmap=args.mmap,
+                                            quiet=not args.verbose).result()
+    threads = args.threads or serve.default_threads(args.workers)
+    print(f"Serving {songs:,} songs" + (f" and a {model_name}" if model_name else
+                                       " (no mood model: /predict answers 503)")
+          + f" on http://{args.host}:{args.port} (API docs at /docs) with {args.workers} worker"
+          + ("s" if args.workers > 1 else "") + f" of {threads} thread" + ("s" if threads > 1 else "")
+          + "; Ctrl-C stops", file=sys.stderr)
+    logging.getLogger("musemood.access").setLevel(logging.INFO)
+    if args.workers == 1:
+        app = serve.create_app(rec, model, threads=threads)
+        serve.freeze_loaded()
+        uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
+        return 0
+    os.environ["MUSEMOOD_SERVE_RECOMMENDER"] = str(args.recommender or "")
+    os.environ["MUSEMOOD_SERVE_MODEL"] = str(args.model or "")
+    os.environ["MUSEMOOD_SERVE_THREADS"] = str(threads)
+    os.environ["MUSEMOOD_SERVE_MMAP"] = "1" if args.mmap else "0"
+    if own_sockets:  # a socket per worker: the kernel spreads connections over them
+        serve.run_workers(args.workers, args.host, args.port)
+        return 0
+    uvicorn.run(serve.APP_FACTORY, factory=True, host=args.host, port=args.port, workers=args.workers,
+                access_log=False, log_level="warning")
+    return 0
