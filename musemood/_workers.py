@@ -46,6 +46,9 @@ def _listening_socket(host, port, backlog=2048, *, listen=True):
 
 STARTUP_FAILED = 3
 """Exit code of a worker whose app did not start (as uvicorn's)."""
+STARTUP_DEATHS = 3
+"""Workers of one slot in a row that may die before their app is made (killed, crashed) before the
+server stops: a worker the kernel kills for memory while it loads would otherwise be restarted forever."""
 
 
 class _Rebalance:
@@ -84,9 +87,10 @@ class _Rebalance:
         return await self.app(scope, receive, closing)
 
 
-def _worker(host, port, log_level, counts, slot):
+def _worker(host, port, log_level, counts, ready, slot):
     """One worker of :func:`run_workers`: its own socket, then :func:`~musemood.serve.app_from_env` under
-    uvicorn, wrapped in :class:`_Rebalance` (``counts[slot]`` is this worker's)."""
+    uvicorn, wrapped in :class:`_Rebalance` (``counts[slot]`` is this worker's; ``ready[slot]`` is set
+    once its app is made)."""
     import sys
 
     import uvicorn
@@ -102,6 +106,7 @@ def _worker(host, port, log_level, counts, slot):
     except Exception as exc:  # noqa: BLE001 (any failure to make the app: say which, once, and stop)
         print(f"musemood serve: a worker could not start: {type(exc).__name__}: {exc}", file=sys.stderr)
         sys.exit(STARTUP_FAILED)
+    ready[slot] = 1
     server = uvicorn.Server(config)
     # the connections' protocols read config.loaded_app when they are made
     config.loaded_app = _Rebalance(config.loaded_app, server.server_state.connections, counts, slot)
@@ -133,7 +138,8 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
     ``--workers`` share one socket, and the kernel wakes the worker that last began waiting in
     ``accept()``: a keep-alive client stays with it however busy it is, and at 1M songs one load-test
     run in three went to a single worker (docs/benchmarks.md, "Several workers, one busy").  A worker
-    that dies is started again; one whose app fails to start stops the server (RuntimeError).  Linux
+    that dies is started again; one whose app fails to start stops the server (RuntimeError), and so
+    do :data:`STARTUP_DEATHS` workers in a row that die (killed or crashed) before making their app.  Linux
     only (see :func:`spreads_connections`); call it from the main thread (it handles the signals).
     """
     import multiprocessing
@@ -149,10 +155,12 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     counts = spawn.RawArray("i", workers)  # each worker's open connections, for _Rebalance
+    ready = spawn.RawArray("b", workers)  # whether each worker has made its app
+    deaths = [0] * workers  # each slot's workers in a row that died before making their app
 
     def start(slot):
-        counts[slot] = 0
-        process = spawn.Process(target=_worker, args=(host, port, log_level, counts, slot), daemon=False)
+        counts[slot], ready[slot] = 0, 0
+        process = spawn.Process(target=_worker, args=(host, port, log_level, counts, ready, slot), daemon=False)
         process.start()
         return process
 
@@ -167,7 +175,14 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
                     failed = f"a worker could not start the app (exit code {STARTUP_FAILED}); see its message above"
                     stop.set()
                     break
-                logger.warning("worker %s exited with code %s; starting another", process.pid, process.exitcode)
+                deaths[i] = 0 if ready[i] else deaths[i] + 1
+                if deaths[i] >= STARTUP_DEATHS:
+                    failed = (f"a worker died {deaths[i]} times in a row before its app was made (the last "
+                              f"{_exit_text(process.exitcode)}); see the messages above, and check that the "
+                              "machine has the memory for the workers (docs/serve.md)")
+                    stop.set()
+                    break
+                logger.warning("worker %s %s; starting another", process.pid, _exit_text(process.exitcode))
                 processes[i] = start(i)
     finally:
         probe.close()  # held until now so that port 0's port stays ours while workers (re)start
@@ -183,3 +198,17 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
             signal.signal(sig, handler)
     if failed:
         raise RuntimeError(failed)
+
+
+def _exit_text(code):
+    """How a worker process ended, for a message: its exit code, or the signal that killed it."""
+    import signal
+
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        killed = " (as the kernel does when memory runs out)" if -code == signal.SIGKILL else ""
+        return f"was killed by {name}{killed}"
+    return f"exited with code {code}"

@@ -3,6 +3,7 @@
 import contextvars
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -638,6 +639,24 @@ def test_workers_that_cannot_start_the_app_stop_the_server(tmp_path, monkeypatch
         taken.listen()
         with pytest.raises(OSError):  # a port in use is refused before any worker starts
             run_workers(2, "127.0.0.1", taken.getsockname()[1])
+
+
+@pytest.mark.skipif(not __import__("musemood.serve").serve.spreads_connections(), reason="SO_REUSEPORT: Linux")
+def test_workers_that_keep_dying_before_their_app_is_made_stop_the_server(tmp_path, monkeypatch):
+    """A worker killed while it loads (the kernel's OOM killer sends SIGKILL) is not restarted forever:
+    after three in a row the server stops and says how they ended."""
+    from musemood._workers import STARTUP_DEATHS
+    from musemood.serve import run_workers
+
+    site = tmp_path / "site"
+    site.mkdir()  # every new interpreter of this test, the workers among them, kills itself at start
+    (site / "sitecustomize.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=f"died {STARTUP_DEATHS} times in a row before its app was made "
+                                           r"\(the last was killed by SIGKILL \(as the kernel does when memory"):
+        run_workers(2, "127.0.0.1", 0)
+    assert time.monotonic() - started < 60
 
 
 @pytest.mark.parametrize("argv, named", [
