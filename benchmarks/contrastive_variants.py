@@ -17,7 +17,11 @@ strategy="contrastive")`` is trained and scored (packaged all-MiniLM-L6-v2, CPU)
   temperature 0.1) over each batch;
 - ``margin``: same-label pairs pulled to cosine 1, other pairs pushed only below cosine 0.3;
 - ``chain-<lr>``: the contrastive model's encoder fine-tuned again with a head
-  (``strategy="finetune"`` on ``encoder=`` the contrastive model) at learning rate ``lr``.
+  (``strategy="finetune"`` on ``encoder=`` the contrastive model) at learning rate ``lr``;
+- ``ensemble``: the mean of the class probabilities of the default contrastive model and of a
+  fine-tuned one (``strategy="finetune"``, its defaults) trained on the same songs;
+- ``seeds2``: the mean of the class probabilities of two default contrastive models that differ only
+  in ``random_state`` (the seed, and the seed + 1000: other batches of pairs, another head).
 
 Prints accuracy per seed and the mean per variant.
 """
@@ -33,7 +37,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learning_curve import load_task  # noqa: E402
 
-VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5")
+VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5", "ensemble", "seeds2")
 
 
 def supcon_loss(vectors, labels, temperature=0.1):
@@ -78,6 +82,15 @@ def score(variant, train, test, seed, max_length, class_weight):
         head = LogisticRegression(C=1.0, max_iter=2000, class_weight=class_weight)
         head.fit(model.transform(train), train["label"])
         predicted = head.predict(model.transform(test))
+    elif variant in ("ensemble", "seeds2"):
+        if variant == "ensemble":
+            other = FineTunedBertClassifier(strategy="finetune", **common).fit(train, train["label"])
+        else:
+            other = FineTunedBertClassifier(strategy="contrastive", **{**common, "random_state": seed + 1000}).fit(
+                train, train["label"])
+        assert list(other.classes_) == list(model.classes_)
+        mean = (model.predict_proba(test) + other.predict_proba(test)) / 2
+        predicted = np.asarray(model.classes_)[mean.argmax(1)]
     elif variant.startswith("chain-"):
         model = FineTunedBertClassifier(encoder=model, strategy="finetune", learning_rate=float(variant[6:]),
                                         **common).fit(train, train["label"])
