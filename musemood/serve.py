@@ -136,7 +136,7 @@ def create_app(recommender=None, model=None, *, threads=None):
     _require()
     from contextlib import asynccontextmanager
 
-    from fastapi import Body, FastAPI, Query
+    from fastapi import FastAPI
 
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be a whole number of at least 1, got {threads!r}")
@@ -156,18 +156,22 @@ def create_app(recommender=None, model=None, *, threads=None):
     app.state.recommender, app.state.model, app.state.threads, app.state.pool = recommender, model, threads, None
     app.add_middleware(AccessLog)
     _add_error_handlers(app)
+    _add_status_routes(app)
+    _add_predict_routes(app, PredictRequest)
+    _add_recommend_routes(app, RecommendRequest)
+    _add_map_routes(app)
+    return app
+
+
+def _loaded_recommender(app):
+    if app.state.recommender is None:
+        raise _Unavailable("no recommender is loaded: start the server with --recommender PATH")
+    return app.state.recommender
+
+
+def _add_status_routes(app):
+    """``GET /health`` and ``GET /version``."""
     in_threads = functools.partial(_in_threads, app)
-
-    def _recommender():
-        if app.state.recommender is None:
-            raise _Unavailable("no recommender is loaded: start the server with --recommender PATH")
-        return app.state.recommender
-
-    def _model():
-        if app.state.model is None:
-            raise _Unavailable("no mood model is loaded: start the server with --model PATH (a folder saved by "
-                               "`musemood train`)")
-        return app.state.model
 
     @app.get("/health", summary="Is the server up, and what does it serve?")
     async def health():  # on the event loop: a health check never queues behind the work
@@ -182,12 +186,22 @@ def create_app(recommender=None, model=None, *, threads=None):
 
         return versions()
 
+
+def _add_predict_routes(app, PredictRequest):
+    """``POST /predict``."""
+    from fastapi import Body
+
+    in_threads = functools.partial(_in_threads, app)
+
     @app.post("/predict", summary="The mood of one or many texts")
     @in_threads
     def predict(request: PredictRequest = Body(...)):  # noqa: B008 (FastAPI's way)
         import pandas as pd
 
-        model = _model()
+        model = app.state.model
+        if model is None:
+            raise _Unavailable("no mood model is loaded: start the server with --model PATH (a folder saved by "
+                               "`musemood train`)")
         frame = pd.DataFrame({model.text_column: request.texts})
         if request.audio is not None:
             audio = pd.DataFrame(request.audio, columns=list(schema.AUDIO_FEATURES), dtype=float)
@@ -202,6 +216,13 @@ def create_app(recommender=None, model=None, *, threads=None):
                 "predictions": [{"label": classes[int(np.argmax(p))],
                                  "probabilities": {c: float(v) for c, v in zip(classes, p)}} for p in probabilities]}
 
+
+def _add_recommend_routes(app, RecommendRequest):
+    """``GET /recommend`` (a catalogue song), ``POST /recommend`` (free text) and ``GET /songs``."""
+    from fastapi import Body, Query
+
+    in_threads = functools.partial(_in_threads, app)
+
     @app.get("/recommend", summary="Songs that feel like a song of the catalogue")
     @in_threads
     def recommend(title: str = Query(..., min_length=1, max_length=500),
@@ -209,21 +230,29 @@ def create_app(recommender=None, model=None, *, threads=None):
                   top_k: int = Query(10, ge=1, le=MAX_TOP_K),
                   mood: str | None = Query(None, max_length=100),
                   method: str = Query("rerank", pattern="^(rerank|lexical|embedding)$")):
-        result = _recommender().recommend(title, top_k, artist=artist, mood=mood, method=method, as_frame=False)
+        result = _loaded_recommender(app).recommend(title, top_k, artist=artist, mood=mood, method=method,
+                                                    as_frame=False)
         return _recommendations(result)
 
     @app.post("/recommend", summary="Songs that fit a description (free text)")
     @in_threads
     def recommend_text(request: RecommendRequest = Body(...)):  # noqa: B008
-        result = _recommender().recommend(text=request.text, top_k=request.top_k, mood=request.mood,
-                                          method=request.method, as_frame=False)
+        result = _loaded_recommender(app).recommend(text=request.text, top_k=request.top_k, mood=request.mood,
+                                                    method=request.method, as_frame=False)
         return _recommendations(result)
 
     @app.get("/songs", summary="Catalogue songs whose title or artist is closest to q (autocomplete)")
     @in_threads
     def songs(q: str = Query(..., max_length=200), top_k: int = Query(10, ge=1, le=MAX_TOP_K)):
-        found = _recommender().catalogue_.search(q, top_k)
+        found = _loaded_recommender(app).catalogue_.search(q, top_k)
         return {"results": _records(found)}
+
+
+def _add_map_routes(app):
+    """The map page at ``/``, its script, and ``GET /map`` (its data, a page at a time)."""
+    from fastapi import Query
+
+    in_threads = functools.partial(_in_threads, app)
 
     @app.get("/", include_in_schema=False)
     @in_threads
@@ -243,14 +272,12 @@ def create_app(recommender=None, model=None, *, threads=None):
     @app.get("/map", summary="The song map's points, a page at a time, and its clusters")
     @in_threads
     def song_map(offset: int = Query(0, ge=0), limit: int = Query(5_000, ge=1, le=MAX_MAP_PAGE)):
-        rec = _recommender()
+        rec = _loaded_recommender(app)
         if rec.map_ is None:
             raise _Unavailable("this recommender has no song map (it was fitted with song_map=None)")
         from fastapi.responses import Response
 
         return Response(map_page_json(rec, offset, limit), media_type="application/json")
-
-    return app
 
 
 def _in_threads(app, function):
