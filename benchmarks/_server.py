@@ -1,11 +1,16 @@
-"""`musemood serve` in its own process on a free loopback port, for the benchmarks that measure it."""
+"""`musemood serve` in its own process on a free loopback port, for the benchmarks that measure it, and
+wrk (a load generator written in C) to load it."""
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 
 
 def free_port():
@@ -52,3 +57,52 @@ def running_server(folder, *, workers=1, threads=None, mmap=True, env=None, time
     finally:
         server.terminate()
         server.wait(60)
+
+
+WRK_SCRIPT = """
+requests = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  local r = requests[(counter %% #requests) + 1]
+  if r[2] then
+    return wrk.format("POST", r[1], {["Content-Type"] = "application/json"}, r[2])
+  end
+  return wrk.format("GET", r[1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%f %%f %%f %%d %%d\\n", summary.requests, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def wrk_load(base, requests, clients, seconds, *, warm_up=0, runs=1):
+    """wrk with ``clients`` keep-alive connections (one wrk thread) sending ``requests`` in turn to
+    ``base``: a ``warm_up`` of that many seconds, then ``runs`` x (requests/s, p50 ms, p99 ms) of
+    ``seconds`` each (wrk counts whole seconds).  ``requests``: paths of GETs, or ``(path, JSON body)``
+    pairs for POSTs.  A non-2xx answer or a socket error (a timeout among them) is a SystemExit."""
+    entries = []
+    for request in requests:
+        path, body = (request, None) if isinstance(request, str) else request
+        if not path.isascii():
+            raise ValueError(f"wrk's paths are URL-encoded ASCII, got {path!r}")
+        # json.dumps writes ASCII with the escapes Lua reads too (quote, backslash, newline, tab)
+        entries.append("{" + json.dumps(path) + ("" if body is None else ", " + json.dumps(body)) + "}")
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "load.lua"
+        script.write_text(WRK_SCRIPT % ",\n".join(entries))
+
+        def wrk(duration):
+            command = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(duration))}s", "--timeout", "120s", "-s",
+                       str(script), base]  # wrk's own timeout, 2 s, is shorter than a queue of 32 predictions
+            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            count, elapsed, p50, p99, status, errors = re.search(r"RESULT (.*)", out).group(1).split()
+            if int(status) or int(errors):
+                raise SystemExit(f"{base}: {status} answers that were not 2xx and {errors} socket errors")
+            return int(count) / float(elapsed), float(p50), float(p99)
+
+        if warm_up:
+            wrk(warm_up)
+        return [wrk(seconds) for _ in range(runs)]

@@ -2,6 +2,7 @@
 
 Run:  .venv/bin/python benchmarks/serve.py [--sizes 100000] [--clients 1,8,32] [--seconds 10]
                                           [--workers 1] [--threads N] [--backend auto] [--cache DIR]
+                                          [--load python|wrk]
 
 For each catalogue size: build a synthetic catalogue (benchmarks/_catalogue.py), fit a Recommender
 on its vectors (fixed rerank weights, no song map) and save it; fit a mood model (simple BERT on the
@@ -10,14 +11,18 @@ process, then for 1, 8 and 32 concurrent clients (threads, one keep-alive httpx 
 GET /recommend?title=... and POST /predict {"texts": [one lyric]} for --seconds each: requests/s,
 p50 and p99.  The peer, measured in the same run: the same calls in this process
 (Recommender.recommend, predict_proba) with the same number of threads.  Client and server share
-the machine's cores, as they would on one host.  ``--workers`` and ``--threads`` are `musemood serve`'s
-(processes, each with its own copy of the recommender and the model; requests each runs at once, by
-default the cores divided among the workers); ``--backend`` the vector search above 50,000 songs
-(``VectorIndex(backend=...)``: "auto" is IVF, "hnsw" builds slower and searches faster).  Then one
-client alternates HTTP and in-process calls of ``recommend`` on the same songs (paired differences:
-the drift of a shared machine cancels).  Not of ``predict``: there both processes run torch, whose
-OpenMP threads spin after each call (the default wait policy) while the other process computes, so
-alternating measures that contention (10-14 ms a call on 2 cores) rather than HTTP.
+the machine's cores, as they would on one host.  ``--load wrk`` sends the HTTP calls with wrk (a C
+load generator, ``apt install wrk``: one thread and 1, 8 or 32 keep-alive connections, the same
+calls in the same order) instead of Python threads, whose clients take a large share of 2 cores
+from the server at 32 clients; the in-process peer and the paired comparison stay in Python.
+``--workers`` and ``--threads`` are `musemood serve`'s (processes, each with its own copy of the
+recommender and the model; requests each runs at once, by default the cores divided among the
+workers); ``--backend`` the vector search above 50,000 songs (``VectorIndex(backend=...)``: "auto" is
+IVF, "hnsw" builds slower and searches faster).  Then one client alternates HTTP and in-process
+calls of ``recommend`` on the same songs (paired differences: the drift of a shared machine
+cancels).  Not of ``predict``: there both processes run torch, whose OpenMP threads spin after each
+call (the default wait policy) while the other process computes, so alternating measures that
+contention (10-14 ms a call on 2 cores) rather than HTTP.
 """
 
 import argparse
@@ -25,15 +30,17 @@ import json
 import platform
 import sys
 import tempfile
+import shutil
 import threading
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _server import running_server  # noqa: E402
+from _server import running_server, wrk_load  # noqa: E402
 
 
 def build(n, folder, backend="auto"):
@@ -111,7 +118,11 @@ def main():
     parser.add_argument("--threads", type=int, help="musemood serve --threads (default: its own)")
     parser.add_argument("--backend", default="auto", choices=["auto", "exact", "ivf", "hnsw"])
     parser.add_argument("--cache", type=Path, help="keep what is built here and reuse it in later runs")
+    parser.add_argument("--load", default="python", choices=["python", "wrk"],
+                        help="what sends the HTTP calls: Python threads with httpx (default) or wrk")
     args = parser.parse_args()
+    if args.load == "wrk" and shutil.which("wrk") is None:
+        raise SystemExit("--load wrk needs wrk on the PATH (Debian: apt install wrk)")
     import httpx
 
     from musemood.classifiers import load_model
@@ -153,12 +164,19 @@ def main():
                 def local_predict(text, state):
                     model.predict_proba([text])
 
+                wrk_requests = {  # the same calls for wrk
+                    "recommend": ["/recommend?" + urllib.parse.urlencode({"title": t, "artist": a, "top_k": 10})
+                                  for t, a in queries],
+                    "predict": [("/predict", json.dumps({"texts": [text]})) for text in texts]}
                 for what, http, local, items in (("recommend", http_recommend, local_recommend, queries),
                                                   ("predict", http_predict, local_predict, texts)):
                     drive(http, items, 2, 2)  # warm both sides
                     drive(local, items, 2, 2)
                     for clients in (int(c) for c in args.clients.split(",")):
-                        h = drive(http, items, clients, args.seconds)
+                        if args.load == "wrk":
+                            h = wrk_load(base, wrk_requests[what], clients, args.seconds)[0]
+                        else:
+                            h = drive(http, items, clients, args.seconds)
                         p = drive(local, items, clients, args.seconds)
                         rows.append({"n": n, "what": what, "clients": clients, "http": h, "local": p})
                         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
@@ -166,9 +184,9 @@ def main():
                         paired.append({"n": n, "what": what, "result": drive_paired(http, local, items, args.seconds)})
                         print(json.dumps(paired[-1]), file=sys.stderr, flush=True)
     threads = args.threads or f"{default_threads(args.workers)} (default)"
+    load = "wrk" if args.load == "wrk" else "Python threads (httpx)"
     print(f"\nmusemood serve ({args.workers} worker(s) of {threads} thread(s), {args.backend} vector search) on "
-          "loopback vs the same "
-          f"calls in process; {args.seconds:g} s per cell; "
+          f"loopback, loaded by {load}, vs the same calls in process; {args.seconds:g} s per cell; "
           f"{platform.processor() or platform.machine()}, client and server on the same cores\n")
     print("| songs | call | clients | HTTP req/s | HTTP p50 (ms) | HTTP p99 (ms) | in-process calls/s | "
           "in-process p50 (ms) | p99 (ms) | HTTP p50 - in-process p50 (ms) | HTTP req/s / in-process calls/s |")

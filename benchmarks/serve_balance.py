@@ -26,7 +26,6 @@ socket, measured in the same run.
 import argparse
 import json
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -38,23 +37,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _server import free_port, running_server, wait_for_health  # noqa: E402
+from _server import free_port, running_server, wait_for_health, wrk_load  # noqa: E402
 
 SHARED, OWN, NGINX = "shared socket", "socket per worker", "nginx"
-
-WRK_SCRIPT = """
-paths = {%s}
-counter = 0
-request = function()
-  counter = counter + 1
-  return wrk.format("GET", paths[(counter %% #paths) + 1])
-end
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %%d %%f %%f %%f %%d %%d\\n", summary.requests, summary.duration / 1e6,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-end
-"""
 
 NGINX_CONF = """
 worker_processes 1;
@@ -86,20 +71,6 @@ http {{
 """
 
 
-def load(base, script, clients, seconds, runs):
-    """wrk against ``base``: a warm-up, then ``runs`` x (requests/s, p50 ms, p99 ms)."""
-    def wrk(duration):
-        out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{duration}s", "-s", str(script), base],
-                             capture_output=True, text=True, check=True).stdout
-        requests, elapsed, p50, p99, status, errors = re.search(r"RESULT (.*)", out).group(1).split()
-        if int(status) or int(errors):
-            raise SystemExit(f"{base}: {status} answers that were not 2xx and {errors} socket errors")
-        return int(requests) / float(elapsed), float(p50), float(p99)
-
-    wrk(8)
-    return [wrk(seconds) for _ in range(runs)]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, required=True, help="the --cache folder of benchmarks/serve.py")
@@ -122,13 +93,12 @@ def main():
                              f"--sizes {n} --backend {args.backend} --cache {args.cache} first")
         queries, _ = json.loads((folder / "items.json").read_text())
         with tempfile.TemporaryDirectory() as tmp:
-            script = Path(tmp) / "recommend.lua"
             paths = ["/recommend?" + urllib.parse.urlencode({"title": t, "artist": a, "top_k": 10}) for t, a in queries]
-            script.write_text(WRK_SCRIPT % ",\n".join(json.dumps(p) for p in paths))
             for setup, reuseport in ((SHARED, "0"), (OWN, "1")):
                 with running_server(folder, workers=args.workers, env={"MUSEMOOD_SERVE_REUSEPORT": reuseport}) as (
                         _, base, _startup):
-                    for run, result in enumerate(load(base, script, args.clients, args.seconds, args.runs), 1):
+                    results = wrk_load(base, paths, args.clients, args.seconds, warm_up=8, runs=args.runs)
+                    for run, result in enumerate(results, 1):
                         rows.append({"n": n, "setup": setup, "run": run, "result": result})
                         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
             with ExitStack() as stack:
@@ -141,8 +111,8 @@ def main():
                 stack.callback(nginx.wait, 30)
                 stack.callback(nginx.terminate)
                 wait_for_health(f"http://127.0.0.1:{port}", nginx, 30)
-                for run, result in enumerate(load(f"http://127.0.0.1:{port}", script, args.clients, args.seconds,
-                                                  args.runs), 1):
+                for run, result in enumerate(wrk_load(f"http://127.0.0.1:{port}", paths, args.clients,
+                                                      args.seconds, warm_up=8, runs=args.runs), 1):
                     rows.append({"n": n, "setup": NGINX, "run": run, "result": result})
                     print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     print(f"\nGET /recommend, {args.backend} vector search, wrk with {args.clients} connections, {args.seconds} s "
