@@ -179,7 +179,7 @@ def test_a_killed_train_resumes_from_the_next_epoch_and_ends_as_if_never_stopped
     np.testing.assert_allclose(resumed.predict_proba(texts), uninterrupted.predict_proba(texts), atol=1e-5)
     np.testing.assert_allclose(pd.read_csv(whole / "epochs.csv")["train_loss"], epochs["train_loss"], rtol=1e-5)
     with pytest.raises(ValueError, match="that run finished"):
-        from musemood.cli import _resumed
+        from musemood.cli._models import _resumed
         import argparse
         _resumed(argparse.Namespace(resume=str(run), verbose=0, report_to="none", tracking_uri=None))
 

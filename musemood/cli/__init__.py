@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from ._common import EXIT_BAD_INPUT, EXIT_BUG, EXIT_SERVICE, exit_code  # noqa: F401
-from ._data import format_summary  # noqa: F401
-from ._models import _resumed  # noqa: F401
+from ._common import EXIT_BAD_INPUT, EXIT_BUG, EXIT_SERVICE, exit_code
+from ._data import format_summary
 from ._parser import build_parser
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_BUG", "EXIT_SERVICE", "build_parser", "exit_code", "format_summary", "main"]
