@@ -184,6 +184,27 @@ def test_a_killed_train_resumes_from_the_next_epoch_and_ends_as_if_never_stopped
         _resumed(argparse.Namespace(resume=str(run), verbose=0, report_to="none", tracking_uri=None))
 
 
+def test_a_finished_run_is_not_resumed_wherever_its_model_went(tmp_path, monkeypatch, capsys, tiny_bert):
+    """--resume refuses a train run whose model is saved, also when --out put it outside the run folder
+    (it used to train the stages again from their last checkpoints and overwrite that model)."""
+    monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path / "home"))
+    out = tmp_path / "elsewhere" / "model"
+    assert main(["train", "--data", str(_comments(tmp_path, 40)), "--text-column", "text", "--model", "finetuned",
+                 "--strategy", "finetune", "--encoder", str(tiny_bert), "--epochs", "1", "--max-length", "16",
+                 "--out", str(out)]) in (0, None)
+    (run,) = (tmp_path / "home" / "runs").iterdir()
+    assert (out / "config.json").exists() and not (run / "model").exists()
+    saved = (out / "config.json").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "that run finished; its model is in " + str(out.resolve()) in err and "Traceback" not in err
+    assert (out / "config.json").stat().st_mtime_ns == saved  # not trained and saved again
+    (run / "finished.json").write_text("{not json")  # a damaged record still says the run finished
+    assert main(["train", "--resume", str(run)]) == 2
+    assert "that run finished; " in capsys.readouterr().err
+
+
 def test_a_checkpoint_of_another_training_is_refused(tmp_path):
     from musemood.classifiers import LstmClassifier
 

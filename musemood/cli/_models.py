@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -149,13 +150,14 @@ def _train(args):
             final["best_valid_accuracy"] = max(accuracy)
         tracker.log_model_run(name, args.seed, final, model.history_, {"class": type(model).__name__})
         model_folder = model.save(args.out or folder / "model")
+        # the run's record that it ended, wherever --out put the model: --resume refuses a finished run
+        (folder / "finished.json").write_text(json.dumps({"model": str(Path(model_folder).resolve())}) + "\n")
     print(f"Saved {type(model).__name__} to {model_folder} (run folder {folder})")
 
 
 def _resumed(args):
     """The arguments a train run in folder ``args.resume`` was started with (verbosity and tracking of now)."""
     import argparse
-    import json
 
     folder = Path(args.resume)
     try:
@@ -167,6 +169,14 @@ def _resumed(args):
         raise ValueError(f"--resume {folder} is the folder of a {saved.get('command')!r} run, not of a train run")
     if (folder / "model" / "config.json").exists():
         raise ValueError(f"--resume {folder}: that run finished; its model is in {folder / 'model'}")
+    record = folder / "finished.json"  # written once the model is saved, wherever --out put it
+    if record.exists():
+        try:
+            model = json.loads(record.read_text()).get("model")
+        except (OSError, ValueError, AttributeError):
+            model = None
+        raise ValueError(f"--resume {folder}: that run finished; " + (
+            f"its model is in {model}" if model else f"{record} says so, but its model's folder cannot be read there"))
     keep = {"resume": None, "verbose": args.verbose, "report_to": args.report_to, "tracking_uri": args.tracking_uri}
     return argparse.Namespace(**{**{k: saved.get(k, v) for k, v in vars(args).items()}, **keep})
 
@@ -177,7 +187,6 @@ def _class_weight(args):
 
 
 def _read_params(path):
-    import json
 
     try:
         saved = json.loads(Path(path).read_text())
@@ -195,7 +204,6 @@ def _tune(args):
     _quiet_transformers(args)
     if args.objective == "regression":
         raise ValueError("tune searches classifiers only for now; use --objective classification")
-    import json
 
     from ..config import home
     from ..tracking import check_report_to, new_run_dir
