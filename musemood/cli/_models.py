@@ -167,7 +167,7 @@ def _resumed(args):
                          "train` run under $MUSEMOOD_HOME/runs") from None
     if saved.get("command") != "train":
         raise ValueError(f"--resume {folder} is the folder of a {saved.get('command')!r} run, not of a train run")
-    if (folder / "model" / "config.json").exists():
+    if (folder / "model" / "config.json").exists():  # also runs that finished before finished.json was written
         raise ValueError(f"--resume {folder}: that run finished; its model is in {folder / 'model'}")
     record = folder / "finished.json"  # written once the model is saved, wherever --out put it
     if record.exists():
