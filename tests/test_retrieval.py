@@ -192,7 +192,7 @@ def test_search_is_the_same_from_many_threads_and_after_the_stamps_wrap(monkeypa
 def test_postings_that_point_outside_the_matrix_are_refused(tmp_path):
     # a changed file fails its checksum first; this guards the compiled loops (no bounds checks)
     # against a writer that saved a broken matrix with a checksum
-    from musemood.retrieval import _load_csr
+    from musemood.retrieval._lexical import _load_csr
 
     index = LexicalIndex(min_df=1, max_df=1.0).fit(DOCS)
     arrays = {k: getattr(index.postings_, k) for k in ("data", "indices", "indptr")}

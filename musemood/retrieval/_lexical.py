@@ -1,22 +1,8 @@
-"""Candidate retrieval for the recommender: a lexical inverted index and a vector index.
-
-:class:`LexicalIndex` is an inverted index over cleaned lyrics: a sparse
-term-by-song matrix (scipy CSR, one row of postings per term) weighted by
-BM25 or TF-IDF.  A query is a handful of keywords, so scoring touches only the
-postings of those terms, added up by a compiled loop (numba) that keeps the best
-songs in a heap; nothing loops over all songs or sorts the songs a query touches.
-
-:class:`VectorIndex` finds the nearest song vectors by inner product (cosine
-on unit vectors): exact NumPy search for small catalogues, a faiss IVF index
-above ``exact_threshold`` songs (HNSW on request; of faiss-cpu, hnswlib and
-usearch, faiss reached recall@10 >= 0.95 fastest at 1M songs on our machine, and
-it installs from wheels everywhere; the index type was chosen by measurement, see
-docs/benchmarks.md).
-
-:func:`embedding_keywords` picks a song's keywords the KeyBERT way: candidate
-terms (the song's top TF-IDF terms) ranked by the cosine similarity of their
-encoder vectors to the song's encoder vector.
-"""
+"""The keyword side of retrieval: :class:`LexicalIndex`, an inverted index over cleaned lyrics (a
+sparse term-by-song matrix, scipy CSR, one row of postings per term) weighted by BM25 or TF-IDF, and
+:func:`top_terms`, each song's highest-weighted terms.  A query is a handful of keywords, so scoring
+touches only the postings of those terms, added up by a compiled loop (numba, :mod:`musemood._kernels`)
+that keeps the best songs in a heap; nothing loops over all songs or sorts the songs a query touches."""
 
 from __future__ import annotations
 
@@ -26,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .persistence import check_arrays, load_npy, load_npz, read_config, replacing, write_config
-from .vectors import _unit
+from ..persistence import check_arrays, load_npy, load_npz, read_config, replacing, write_config
 
 SCORINGS = ("tfidf", "bm25")
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][^\W\d_']+\b"
@@ -210,7 +195,7 @@ class LexicalIndex:
     def _accumulate(self, term_ids):
         """Sum the query's postings into this thread's score array: ``(touched songs, scores, stamps,
         generation)`` (see :mod:`musemood._kernels`)."""
-        from . import _kernels  # numba takes 0.4 s to import: only when a query comes
+        from .. import _kernels  # numba takes 0.4 s to import: only when a query comes
 
         query = self.query_vector(term_ids)
         postings = self.postings_
@@ -237,7 +222,7 @@ class LexicalIndex:
         Compiled (numba): the postings are added into a score array and a heap keeps the best, with
         no sort of the tens of thousands of songs a query touches.
         """
-        from . import _kernels
+        from .. import _kernels
 
         exclude = self._song_ids(np.atleast_1d([] if exclude is None else exclude), "exclude")
         if mask is None:
@@ -270,7 +255,7 @@ class LexicalIndex:
 
     def shared_terms(self, term_ids, song_ids):
         """For each of ``song_ids``, the query terms it contains (lists of term ids, ascending)."""
-        from . import _kernels
+        from .. import _kernels
 
         song_ids = self._song_ids(song_ids, "song_ids")
         terms = self._checked_terms(term_ids)
@@ -314,66 +299,6 @@ class LexicalIndex:
         index.avg_length_ = config["avg_length"]
         index._term_ids = {t: i for i, t in enumerate(index.terms_)}
         return index
-
-
-class TrigramIndex:
-    """Candidates for fuzzy search over many short strings (titles, artists): TF-IDF over their
-    character trigrams, as PostgreSQL's pg_trgm finds similar strings.
-
-    A scorer such as rapidfuzz's ``WRatio`` compares a query with every string, a second per query
-    at a million songs; this index picks the few hundred strings that share the query's rarer
-    trigrams, for the scorer to rank.  Strings are padded with a space on each side and cut into
-    byte trigrams of their UTF-8 (vectorised: 2.5 s for a million titles with their artists).
-    The postings are a :class:`LexicalIndex` (``tfidf`` scoring), saved and mapped as one.
-    """
-
-    def __init__(self, lexical=None):
-        self.lexical = lexical
-
-    @staticmethod
-    def _codes(text):
-        b = np.frombuffer(f" {text} ".encode("utf-8"), dtype=np.uint8).astype(np.uint32)
-        return np.unique((b[:-2] << 16) | (b[1:-1] << 8) | b[2:])
-
-    def build(self, strings):
-        """Index ``strings`` (their order gives the ids :meth:`candidates` returns)."""
-        strings = list(strings)
-        if any("\x00" in s for s in strings):
-            raise ValueError("strings to index must not hold NUL characters")
-        data = np.frombuffer(("\x00 " + " \x00 ".join(strings) + " \x00").encode("utf-8"), dtype=np.uint8)
-        sep = data == 0
-        row = np.cumsum(sep) - 1
-        codes = (data[:-2].astype(np.uint32) << 16) | (data[1:-1].astype(np.uint32) << 8) | data[2:]
-        inside = ~(sep[:-2] | sep[1:-1] | sep[2:])
-        codes, rows = codes[inside], row[:-2][inside]
-        present = np.zeros(1 << 24, dtype=bool)
-        present[codes] = True
-        unique = np.flatnonzero(present)
-        column = np.zeros(1 << 24, dtype=np.int32)
-        column[unique] = np.arange(len(unique), dtype=np.int32)
-        counts = sp.csr_matrix((np.ones(len(codes), np.float32), column[codes],
-                                np.searchsorted(rows, np.arange(len(strings) + 1))),
-                               shape=(len(strings), len(unique)))
-        counts.sum_duplicates()
-        self.lexical = LexicalIndex.from_counts(counts, [f"{c:06x}" for c in unique], scoring="tfidf", min_df=1,
-                                                max_df=1.0, stop_words=None)
-        return self
-
-    def candidates(self, text, limit=500):
-        """Ids of the (at most) ``limit`` indexed strings most like ``text``, best first; none when
-        they share no trigram."""
-        index = self.lexical
-        ids = index.term_ids([f"{c:06x}" for c in self._codes(text)])
-        if not len(ids):
-            return np.empty(0, dtype=np.int64)
-        return index.search(ids, limit)[0]
-
-    def save(self, path):
-        return self.lexical.save(path)
-
-    @classmethod
-    def load(cls, path, *, mmap=False):
-        return cls(LexicalIndex.load(path, mmap=mmap))
 
 
 def _load_csr(file, *, mmap=False):
@@ -431,213 +356,3 @@ def top_terms(weights, n):
     out = np.full((n_rows, n), -1, dtype=np.int64)
     out[rows[keep], (rank[rank < n])] = weights.indices[keep]
     return out
-
-
-def embedding_keywords(song_vectors, candidates, terms, encode, top_k=5, batch_rows=4096):
-    """Keywords by encoder similarity: for each song, the ``top_k`` candidate terms closest to the song.
-
-    ``song_vectors`` are the songs' encoder vectors, ``candidates`` an (n_songs, c) array of term
-    ids (-1 = none, e.g. from :func:`top_terms`), ``terms`` the term strings, ``encode`` a function
-    from a list of strings to vectors in the same space (the song's encoder).  Each distinct
-    candidate term is encoded once.  Returns an (n_songs, top_k) array of term ids, -1 padded.
-    """
-    candidates = np.asarray(candidates)
-    unique = np.unique(candidates[candidates >= 0])
-    out = np.full((len(candidates), top_k), -1, dtype=np.int64)
-    if not len(unique):
-        return out
-    term_vecs = _unit(np.asarray(encode([str(terms[t]) for t in unique]), dtype=np.float32))
-    position = np.full(int(unique.max()) + 1, -1)
-    position[unique] = np.arange(len(unique))
-    songs = _unit(np.asarray(song_vectors, dtype=np.float32))
-    for start in range(0, len(candidates), batch_rows):
-        cand = candidates[start:start + batch_rows]
-        valid = cand >= 0
-        vecs = term_vecs[np.where(valid, position[np.maximum(cand, 0)], 0)]  # rows, c, d
-        sims = np.einsum("rcd,rd->rc", vecs, songs[start:start + batch_rows])
-        sims[~valid] = -np.inf
-        best = np.argsort(-sims, axis=1, kind="stable")[:, :top_k]
-        picked = np.take_along_axis(cand, best, axis=1)
-        picked[np.take_along_axis(~valid, best, axis=1)] = -1
-        out[start:start + len(cand), :picked.shape[1]] = picked
-    return out
-
-
-BACKENDS = ("auto", "exact", "hnsw", "ivf")
-#: The approximate index ``backend="auto"`` builds above ``exact_threshold`` songs.
-AUTO_ANN = "ivf"
-
-
-class VectorIndex:
-    """Nearest song vectors by inner product: exact below ``exact_threshold`` songs, faiss above.
-
-    Parameters
-    ----------
-    backend : {"auto", "exact", "hnsw", "ivf"}, default="auto"
-        ``"auto"``: exact up to ``exact_threshold`` songs, :data:`AUTO_ANN` above.
-        ``"hnsw"``: a faiss HNSW graph; ``"ivf"``: a faiss inverted file, much faster
-        to build.  Both hold float16 copies of the vectors (half the memory of float32
-        copies, faster to search, the same recall at 1M songs) and score the songs they
-        find exactly from the float32 vectors.  The choice is measured in
-        docs/benchmarks.md (benchmarks/vector_index.py).
-    exact_threshold : int, default=50_000
-        With ``backend="auto"``, catalogues up to this size are searched exactly
-        (a matrix-vector product is already sub-millisecond there).
-    m, ef_construction, ef_search : int, default=16, 128, 128
-        HNSW graph degree, build beam and search beam.  Recall@10 against exact search
-        per ``ef_search`` is measured in docs/benchmarks.md (benchmarks/ann.py); raise
-        ``ef_search`` for more recall at more latency.
-    nlist, nprobe : int or "auto", default="auto"
-        IVF lists (``"auto"``: 4 x sqrt(songs)) and lists searched per query (``"auto"``:
-        256 or a tenth of the lists, whichever is more: recall@10 0.98 at 100k and at 1M
-        songs, measured).
-    threads : int or None, default=None
-        Threads for building (faiss uses all cores by default); searches run on one thread.
-    """
-
-    def __init__(self, backend="auto", *, exact_threshold=50_000, m=16, ef_construction=128, ef_search=128,
-                 nlist="auto", nprobe="auto", threads=None):
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
-        self.backend = backend
-        self.exact_threshold = exact_threshold
-        self.m = m
-        self.ef_construction = ef_construction
-        self.ef_search = ef_search
-        self.nlist = nlist
-        self.nprobe = nprobe
-        self.threads = threads
-
-    def build(self, vectors):
-        """Index ``vectors`` (float32, rows should be unit length for cosine)."""
-        self.vectors_ = np.ascontiguousarray(vectors, dtype=np.float32)
-        n, dim = self.vectors_.shape
-        self.backend_ = self.backend if self.backend != "auto" else ("exact" if n <= self.exact_threshold else AUTO_ANN)
-        self.index_ = None
-        if self.backend_ == "exact":
-            return self
-        faiss = _faiss()
-        if self.threads:
-            faiss.omp_set_num_threads(self.threads)
-        if self.backend_ == "hnsw":
-            index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_fp16, self.m, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = self.ef_construction
-        else:
-            nlist = max(1, min(n, int(4 * np.sqrt(n)) if self.nlist == "auto" else int(self.nlist)))
-            index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_fp16,
-                                                  faiss.METRIC_INNER_PRODUCT)
-            rng = np.random.default_rng(0)  # 64 training vectors per list (faiss warns below 39)
-            sample = self.vectors_[np.sort(rng.choice(n, min(n, 64 * nlist), replace=False))]
-            index.train(sample)
-        index.add(self.vectors_)
-        self.index_ = index
-        return self
-
-    def search(self, query, top_k=10, *, mask=None):
-        """The ``top_k`` nearest songs to one query vector: ``(song_ids, similarities)``, best first.
-
-        ``mask`` (boolean, one per song) restricts the result to songs where it is true.
-        """
-        query = np.asarray(query, dtype=np.float32).ravel()
-        n = len(self.vectors_)
-        k = min(top_k, n if mask is None else int(mask.sum()))
-        if k <= 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        if self.backend_ in ("hnsw", "ivf"):
-            share = 1.0 if mask is None else max(float(mask.mean()), 1e-9)
-            fetch = int(min(n, np.ceil(k / share * 1.5) + 10))
-            if fetch <= max(4 * k, 2000):
-                ids, sims = self._ann(query, fetch)
-                if mask is not None:
-                    keep = mask[ids]
-                    ids, sims = ids[keep], sims[keep]
-                if len(ids) >= k:
-                    return ids[:k], sims[:k]
-            # a rare filter: search the filtered songs exactly
-            subset = np.flatnonzero(mask) if mask is not None else np.arange(n)
-            ids, sims = _exact(self.vectors_[subset], query, k)
-            return subset[ids], sims
-        sims = self.vectors_ @ query
-        if mask is not None:
-            sims = np.where(mask, sims, -np.inf)
-        ids, _ = _exact_from_sims(sims, k)
-        return ids, sims[ids]
-
-    def _ann(self, query, k):
-        faiss = _faiss()
-        params = (faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k)) if self.backend_ == "hnsw" else
-                  faiss.SearchParametersIVF(nprobe=self._nprobe()))
-        sims, ids = self.index_.search(query[None, :], k, params=params)
-        ids, sims = ids[0][ids[0] >= 0].astype(np.int64), sims[0][ids[0] >= 0]
-        if not isinstance(self.index_, faiss.IndexHNSWFlat):  # compressed copies: score the songs found exactly
-            sims = self.vectors_[ids] @ query
-            order = np.lexsort((ids, -sims))
-            ids, sims = ids[order], sims[order]
-        return ids, sims
-
-    def _nprobe(self):
-        nlist = self.index_.nlist
-        return max(1, min(nlist, max(256, nlist // 10) if self.nprobe == "auto" else int(self.nprobe)))
-
-    def save(self, path):
-        """Write the index to folder ``path``: ``config.json``, ``vectors.npy`` and the faiss index if any."""
-        params = {k: getattr(self, k) for k in ("backend", "exact_threshold", "m", "ef_construction", "ef_search",
-                                                 "nlist", "nprobe", "threads")}
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        with replacing(path / "vectors.npy") as tmp, open(tmp, "wb") as handle:
-            np.save(handle, self.vectors_)
-        if self.index_ is not None:
-            with replacing(path / f"{self.backend_}.faiss") as tmp:
-                _faiss().write_index(self.index_, str(tmp))
-        return write_config(path, self, params, backend_=self.backend_)
-
-    @classmethod
-    def load(cls, path, *, mmap=False):
-        """Read an index written by :meth:`save`; ``mmap`` maps the vectors and the faiss index's
-        vectors or lists instead of reading them (processes that load the same folder then share them)."""
-        path = Path(path)
-        config = read_config(path, cls)
-        index = cls(**config["params"])
-        index.backend_ = config.get("backend_")
-        if index.backend_ not in BACKENDS[1:]:
-            raise ValueError(f"{path / 'config.json'}: backend_ must be one of {', '.join(BACKENDS[1:])}, got "
-                             f"{index.backend_!r}; save the index again")
-        index.vectors_ = load_npy(path / "vectors.npy", mmap=mmap)
-        check_arrays(path, {"vectors": index.vectors_}, {"vectors": ("n", "d")}, finite=not mmap)
-        index.index_ = None
-        if index.backend_ != "exact":
-            file = path / f"{index.backend_}.faiss"
-            try:
-                faiss = _faiss()
-                flags = 0 if not mmap else faiss.IO_FLAG_MMAP_IFC if index.backend_ == "hnsw" else faiss.IO_FLAG_MMAP
-                index.index_ = faiss.read_index(str(file), flags)
-            except RuntimeError as exc:  # faiss reports a bad file as a RuntimeError
-                raise ValueError(f"{file} is not a readable faiss index ({str(exc).splitlines()[0]}); "
-                                 "save the index again") from None
-            if (index.index_.ntotal, index.index_.d) != index.vectors_.shape:
-                raise ValueError(f"{file} holds {index.index_.ntotal:,} vectors of {index.index_.d} "
-                                 f"dimensions but {path / 'vectors.npy'} has shape {index.vectors_.shape}: the folder "
-                                 "mixes files from different saves; save the index again")
-        return index
-
-
-def _exact(vectors, query, k):
-    sims = vectors @ query
-    ids, _ = _exact_from_sims(sims, k)
-    return ids, sims[ids]
-
-
-def _exact_from_sims(sims, k):
-    k = min(k, len(sims))
-    part = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-    order = np.lexsort((part, -sims[part]))
-    return part[order], sims[part[order]]
-
-
-def _faiss():
-    try:
-        import faiss
-    except ImportError:
-        raise ImportError("the HNSW index needs faiss: pip install faiss-cpu (or use backend='exact')") from None
-    return faiss
