@@ -1,42 +1,4 @@
-"""The song map: UMAP to a few dimensions, then KMeans, with a documented choice of k.
-
-:class:`SongMap` reduces song vectors with UMAP (10 dimensions by default) and
-clusters the reduced vectors with KMeans.  The number of clusters comes from a
-sweep over ``k_range`` that records KMeans' distortion (inertia) and the
-silhouette score, computed on the same reduced vectors that were clustered
-(on a sample of ``silhouette_sample`` songs for large catalogues).  Above
-``sweep_sample`` fitted songs the sweep runs on a random sample of that size and
-only the chosen k is fitted on all of them.
-
-The sweep's range grows with the catalogue (``k_range="auto"``: every k from 2
-to 20, then steps of about 15% up to one cluster per 40 songs, at least 16 and
-at most 200), and ``k_rule`` picks k from it:
-
-- ``"finest"`` (default): the largest k whose silhouette is within
-  ``silhouette_tolerance`` of the sweep's best.  A map is for exploring: among
-  the splits that are about as well separated as the best one, the finest gives
-  the most groups to look at (the study settled on 122 clusters for 11k songs by
-  weighing distortion, silhouette and a large number of groups).
-- ``"elbow"``: the elbow of the distortion curve (the point of maximum curvature
-  with both axes scaled to [0, 1]), unless its silhouette is more than
-  ``silhouette_tolerance`` below the best, then the best silhouette's k.
-- ``"silhouette"``: the k with the best silhouette.
-
-``choice_`` says which rule decided.
-
-A fitted map places new songs with :meth:`SongMap.transform`: a new vector goes
-through the same PCA, then lands at the similarity-weighted mean position of its
-``n_neighbors`` nearest fitted songs (UMAP's own starting point for new points,
-without its refinement epochs), and takes the cluster of the nearest KMeans
-centre.  The same placement works after :meth:`SongMap.save` / :meth:`SongMap.load`,
-which keep only arrays (PCA, the fitted songs' reduced vectors and positions,
-cluster centres): nothing is pickled.
-
-Large catalogues: with more than ``fit_sample`` songs, PCA, UMAP and KMeans are
-fitted on a random sample of that size and the other songs are transformed
-and assigned in batches, so memory and time grow linearly with the catalogue
-(UMAP's nearest-neighbour graph on 1.7M songs would not fit in 24 GiB).
-"""
+"""The song map itself: :class:`SongMap` (see :mod:`musemood.clustering`)."""
 
 from __future__ import annotations
 
@@ -47,10 +9,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from . import schema
-from .vectors import _unit
+from .. import schema
+from ..vectors import _unit
+from ._describe import describe_clusters, label_points
+from ._k import choose_k
+from ._plots import plot_k_sweep, plot_points
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("musemood.clustering")  # the name it had before the module was split
 
 
 class SongMap:
@@ -110,7 +75,7 @@ class SongMap:
     # ------------------------------------------------------------------- fit
     def fit(self, X) -> SongMap:
         """Reduce and cluster the song vectors ``X``; sets ``embedding_``, ``labels_``, ``sweep_``..."""
-        from ._validation import check_matrix
+        from .._validation import check_matrix
 
         X = check_matrix(X, "the song vectors X")
         self._check_params()
@@ -171,7 +136,7 @@ class SongMap:
         nearest fitted songs (cosine or Euclidean, after the map's PCA); a song equal to
         a fitted one lands on it.
         """
-        from ._validation import check_matrix
+        from .._validation import check_matrix
 
         self._check_fitted()
         X = np.atleast_2d(np.asarray(X, dtype=np.float32)) if np.ndim(X) == 1 else X
@@ -231,7 +196,7 @@ class SongMap:
         """
         from pathlib import Path
 
-        from .persistence import write_config
+        from ..persistence import write_config
 
         self._check_fitted()
         params = {k: getattr(self, k) for k in ("n_clusters", "k_range", "k_rule", "n_components", "n_neighbors",
@@ -261,7 +226,7 @@ class SongMap:
         """Read a map written by :meth:`save`; it places new songs as the saved one did."""
         from pathlib import Path
 
-        from .persistence import check_arrays, load_npy, read_config
+        from ..persistence import check_arrays, load_npy, read_config
 
         path = Path(path)
         config = read_config(path, cls)
@@ -363,7 +328,7 @@ class SongMap:
         return list(range(max(2, lo), min(hi, n - 1) + 1))
 
     def _check_params(self):
-        from ._validation import check_params
+        from .._validation import check_params
 
         check_params(self, options={"k_rule": schema.K_RULES}, types={"k_rule": "str", "silhouette_tolerance": "float"})
         k_range = self.k_range
@@ -438,149 +403,5 @@ class SongMap:
         return plot_points(self.map_2d_, values, path, title=title or "Song map", missing=missing)
 
 
-def label_points(points, labels) -> dict:
-    """``{cluster: (x, y, point)}``: each cluster's plotted song nearest the cluster's (upper) median
-    point, at row ``point`` of ``points``, the map's 2-D positions (``labels``: their clusters).
-
-    On the cluster even when the map splits it in parts, where its centre might fall between them.
-    """
-    xy = np.asarray(points, dtype=np.float64)
-    labels = np.asarray(labels, dtype=np.int64)
-    out = {}
-    for cluster in np.unique(labels):  # a pass per cluster: once per map
-        members = np.flatnonzero(labels == cluster)
-        median = np.sort(xy[members], axis=0)[len(members) // 2]
-        nearest = members[np.argmin(((xy[members] - median) ** 2).sum(axis=1))]
-        out[int(cluster)] = (float(xy[nearest, 0]), float(xy[nearest, 1]), int(nearest))
-    return out
-
-
-def describe_clusters(labels, counts, terms, moods=None, n_words=8):
-    """One row per cluster of ``labels``: size, top words (class-based TF-IDF) and mood mix.
-
-    ``counts`` is the songs x terms count matrix of the catalogue (e.g.
-    :meth:`musemood.retrieval.LexicalIndex.fit_transform`), ``terms`` its terms,
-    ``moods`` one label per song (missing = unlabelled).  Top words use
-    BERTopic's c-TF-IDF: a term's frequency in the cluster times
-    log(1 + mean words per cluster / the term's frequency over all clusters).
-    """
-    import scipy.sparse as sp
-
-    k = int(labels.max()) + 1
-    membership = sp.csr_matrix((np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
-    per_cluster = np.asarray((membership @ counts).todense(), dtype=np.float64)
-    tf = per_cluster / np.maximum(per_cluster.sum(axis=1, keepdims=True), 1)
-    idf = np.log1p(per_cluster.sum(axis=1).mean() / np.maximum(per_cluster.sum(axis=0), 1))
-    ctfidf = tf * idf
-    moods = None if moods is None else pd.Series(np.asarray(moods, dtype=object))
-    rows = []
-    for c in range(k):
-        members = labels == c
-        top = np.argsort(-ctfidf[c], kind="stable")[:n_words]
-        row = {"cluster": c, "songs": int(members.sum()), "share": float(members.mean()),
-               "top_words": [str(terms[t]) for t in top if ctfidf[c, t] > 0]}
-        if moods is not None:
-            mix = moods[members].dropna().value_counts(normalize=True)
-            row["labelled"] = int(moods[members].notna().sum())
-            row["mood_mix"] = {str(m): round(float(p), 3) for m, p in mix.items()}
-            row["dominant_mood"] = str(mix.index[0]) if len(mix) else None
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def plot_k_sweep(sweep, chosen, choice, path, *, tolerance=None):
-    """Distortion and silhouette per k of a sweep, the chosen k marked; saved as PNG.
-
-    With ``tolerance``, the band of silhouettes within it of the best is shaded (the
-    "finest" rule takes the largest k inside it).
-    """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6.4, 4))
-    ax = fig.subplots()
-    ax.plot(sweep["k"], sweep["inertia"], "o-", color="tab:blue", label="distortion (inertia)")
-    ax.set_xlabel("k (clusters)")
-    ax.set_ylabel("distortion", color="tab:blue")
-    ax2 = ax.twinx()
-    ax2.plot(sweep["k"], sweep["silhouette"], "s--", color="tab:orange", label="silhouette")
-    ax2.set_ylabel("silhouette (clustered space)", color="tab:orange")
-    if tolerance is not None:
-        best = float(sweep["silhouette"].max())
-        ax2.axhspan(best - tolerance, best, color="tab:orange", alpha=0.12,
-                    label=f"within {tolerance:g} of the best silhouette")
-        ax2.legend(loc="upper right", fontsize=8)
-    ax.axvline(chosen, color="grey", linestyle=":")
-    ax.set_title(f"Choosing k: {chosen} ({choice})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
-
-
-def plot_points(points, values, path, *, title, missing="unlabelled"):
-    """A 2-D scatter coloured by ``values`` (strings, ``missing`` in grey); saved as PNG."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 6))
-    ax = fig.subplots()
-    groups = sorted(values.unique(), key=lambda v: (v == missing, _natural(v)))
-    cmap = _colours(len(groups))
-    for i, value in enumerate(groups):
-        pts = points[(values == value).to_numpy()]
-        colour = "lightgrey" if value == missing else cmap[i]
-        ax.scatter(pts[:, 0], pts[:, 1], s=6, alpha=0.7, color=colour, label=f"{value} ({len(pts)})")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_title(title)
-    ax.legend(markerscale=2.5, fontsize=7, loc="best", ncol=2 if len(groups) > 10 else 1)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
-
-
-def choose_k(sweep, rule="finest", tolerance=0.05):
-    """Pick k from a sweep (columns k, inertia, silhouette) by ``rule`` (see the module notes).
-
-    Returns ``(k, choice, elbow, best)``: the k, the rule that decided ("finest", "elbow"
-    or "silhouette"), the elbow of the distortion curve and the k of the best silhouette.
-    """
-    elbow = elbow_point(sweep["k"].to_numpy(), sweep["inertia"].to_numpy())
-    best = int(sweep.loc[sweep["silhouette"].idxmax(), "k"])
-    sil = dict(zip(sweep["k"], sweep["silhouette"]))
-    if rule == "finest":
-        return int(sweep.loc[sweep["silhouette"] >= sil[best] - tolerance, "k"].max()), "finest", elbow, best
-    if rule == "elbow" and elbow is not None and sil[elbow] >= sil[best] - tolerance:
-        return int(elbow), "elbow", elbow, best
-    return best, "silhouette", elbow, best
-
-
-def elbow_point(ks, distortion):
-    """The k of maximum curvature of the distortion curve, both axes scaled to [0, 1].
-
-    The curve is the polyline through the sweep's points; its curvature at an inner
-    point is the turning angle between the segments that meet there (the discrete
-    analogue of curvature for a polyline).  Returns ``None`` for fewer than 3 points
-    or a flat curve.
-    """
-    ks, y = np.asarray(ks, dtype=float), np.asarray(distortion, dtype=float)
-    if len(ks) < 3 or not np.isfinite(y).all() or np.ptp(y) == 0:
-        return None
-    x = (ks - ks.min()) / np.ptp(ks)
-    y = (y - y.min()) / np.ptp(y)
-    angle = np.arctan2(np.diff(y), np.diff(x))
-    turning = np.abs(np.diff(angle))
-    return int(ks[1 + int(np.argmax(turning))])
-
-
 def _name(part):
     return None if part is None else type(part).__name__
-
-
-def _natural(value):
-    return (0, int(value), "") if str(value).lstrip("-").isdigit() else (1, 0, str(value))
-
-
-def _colours(n):
-    from matplotlib import colormaps
-
-    cmap = colormaps["tab10" if n <= 10 else "tab20"]
-    return [cmap(i % cmap.N) for i in range(n)]
