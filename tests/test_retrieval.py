@@ -316,6 +316,54 @@ def test_vector_search_with_a_mask(backend):
     assert len(set(ids) & set(truth)) >= 9
 
 
+def _groups(n=4000, seed=0):
+    """Songs around 20 centres (moods-like groups) and each song's group."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((20, 32))
+    group = rng.integers(20, size=n)
+    x = centres[group] + 0.5 * rng.standard_normal((n, 32))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), group, rng
+
+
+@pytest.mark.parametrize("backend", ["hnsw", "ivf"])
+def test_a_filter_few_of_the_query_neighbours_pass_is_searched_in_the_index(monkeypatch, backend):
+    # the filter keeps 5 of the 20 groups and 8% of the query's own: a quarter of the songs, but few of
+    # the nearest, so the nearest songs filtered afterwards are too few (before: an exact search each time)
+    vectors, group, rng = _groups()
+    mask = np.isin(group, [1, 2, 3, 4, 5]) | ((group == 0) & (rng.random(len(group)) < 0.08))
+    index = VectorIndex(backend).build(vectors)
+    truth = VectorIndex("exact").build(vectors)
+
+    from musemood.retrieval import _vector
+
+    exact, searched_exactly = _vector._exact, []
+    monkeypatch.setattr(_vector, "_exact", lambda *a: searched_exactly.append(1) or exact(*a))
+    recall = []
+    for q in np.flatnonzero((group == 0) & ~mask)[:20]:
+        ids, sims = index.search(vectors[q], 10, mask=mask)
+        assert len(ids) == 10 and mask[ids].all()
+        np.testing.assert_allclose(sims, vectors[ids] @ vectors[q], rtol=1e-5)
+        recall.append(len(set(ids) & set(truth.search(vectors[q], 10, mask=mask)[0])) / 10)
+    assert np.mean(recall) >= 0.95
+    # exactly only where none of the 25 nearest passed (8% pass: about 1 query in 8); before, all 20
+    assert len(searched_exactly) <= 5
+
+
+@pytest.mark.parametrize("backend", ["hnsw", "ivf"])
+def test_filters_that_leave_the_index_nothing_near_are_searched_exactly(backend):
+    vectors, group, _ = _groups()
+    index, truth = VectorIndex(backend).build(vectors), VectorIndex("exact").build(vectors)
+    few = np.zeros(len(vectors), dtype=bool)
+    few[[5, 70, 800, 1500, 2999]] = True  # 5 songs of 4,000
+    elsewhere = np.isin(group, [1, 2, 3, 4, 5])  # a quarter of the songs, none near the query
+    q = int(np.flatnonzero(group == 0)[0])
+    for mask in (few, elsewhere):
+        ids, sims = index.search(vectors[q], 10, mask=mask)
+        want, want_sims = truth.search(vectors[q], 10, mask=mask)
+        assert ids.tolist() == want.tolist()
+        np.testing.assert_allclose(sims, want_sims, rtol=1e-6)
+
+
 def test_auto_backend_switches_at_the_threshold():
     vectors = _clustered(300)
     assert VectorIndex(exact_threshold=1000).build(vectors).backend_ == "exact"
