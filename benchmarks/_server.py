@@ -38,6 +38,15 @@ def wait_for_health(base, process, timeout):
             time.sleep(0.2)
 
 
+def cached_folder(cache, n, backend):
+    """``cache/N-BACKEND``, the folders benchmarks/serve.py --cache built for ``n`` songs, or a clear exit."""
+    folder = Path(cache) / f"{n}-{backend}"
+    if not (folder / "items.json").exists():
+        raise SystemExit(f"{folder} holds no recommender built by benchmarks/serve.py: run it with "
+                         f"--sizes {n} --backend {backend} --cache {cache} first")
+    return folder
+
+
 @contextmanager
 def running_server(folder, *, workers=1, threads=None, mmap=True, env=None, timeout=600):
     """Serve ``folder / "rec"`` and ``folder / "model"``; yields ``(process, base URL, seconds from start to

@@ -29,6 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _server import cached_folder  # noqa: E402
+
 
 def postfilter_search(index, query, top_k=10, *, mask=None):
     """VectorIndex.search before 2026-11-25: filter the unfiltered search's songs afterwards."""
@@ -66,10 +69,7 @@ def main():
 
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
-        folder = args.cache / f"{n}-{args.backend}"
-        if not (folder / "items.json").exists():
-            raise SystemExit(f"{folder} holds no recommender built by benchmarks/serve.py: run it with "
-                             f"--sizes {n} --backend {args.backend} --cache {args.cache} first")
+        folder = cached_folder(args.cache, n, args.backend)
         rec, _ = load_parts(folder / "rec", None)
         rec.retriever_.warm_up()
         index = rec.retriever_.index

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _server import free_port, running_server, wait_for_health, wrk_load  # noqa: E402
+from _server import cached_folder, free_port, running_server, wait_for_health, wrk_load  # noqa: E402
 
 SHARED, OWN, NGINX = "shared socket", "socket per worker", "nginx"
 
@@ -87,10 +87,7 @@ def main():
                          "(Debian: apt install wrk nginx-light)")
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
-        folder = args.cache / f"{n}-{args.backend}"
-        if not (folder / "items.json").exists():
-            raise SystemExit(f"{folder} holds no recommender built by benchmarks/serve.py: run it with "
-                             f"--sizes {n} --backend {args.backend} --cache {args.cache} first")
+        folder = cached_folder(args.cache, n, args.backend)
         queries, _ = json.loads((folder / "items.json").read_text())
         with tempfile.TemporaryDirectory() as tmp:
             paths = ["/recommend?" + urllib.parse.urlencode({"title": t, "artist": a, "top_k": 10}) for t, a in queries]
