@@ -82,13 +82,14 @@ class VectorIndex:
     def search(self, query, top_k=10, *, mask=None):
         """The ``top_k`` nearest songs to one query vector: ``(song_ids, similarities)``, best first.
 
-        ``mask`` (boolean, one per song) restricts the result to songs where it is true.  With a faiss
-        index, the unfiltered search's songs that pass the mask answer if there are ``top_k`` of them;
-        otherwise faiss searches again keeping only songs that pass (an HNSW walk goes through the
-        others), its beam widened by ``1 / sqrt(share)`` for the share of the first search's songs that
-        passed.  When none passed, or the beam would pass ``max(4 * top_k, 2000)``, or the search finds
-        too few, the songs that pass are searched exactly: a filter that drops the query's whole
-        neighbourhood would otherwise leave the walk among songs it cannot return.
+        ``mask`` (boolean, one per song) restricts the result to songs where it is true.  An IVF index
+        applies it while it searches (it reads the same lists whatever it keeps).  With HNSW, the
+        unfiltered search's songs that pass the mask answer if there are ``top_k`` of them; otherwise
+        faiss searches again keeping only songs that pass (the walk goes through the others), its beam
+        widened by ``1 / sqrt(share)`` for the share of the first search's songs that passed.  When none
+        passed, or the beam would pass ``max(4 * top_k, 2000)``, or either index finds too few, the songs
+        that pass are searched exactly: a filter that drops the query's whole neighbourhood would
+        otherwise leave the walk among songs it cannot return.
         """
         query = np.asarray(query, dtype=np.float32).ravel()
         n = len(self.vectors_)
@@ -98,8 +99,11 @@ class VectorIndex:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         if self.backend_ in ("hnsw", "ivf"):
             fetch = int(np.ceil(k * 1.5) + 10)  # exact scores then reorder a wider set
-            ids, sims = self._ann(query, min(n, fetch))
-            if mask is not None and len(ids):
+            if mask is not None and self.backend_ == "ivf":  # it reads the same lists whatever it keeps
+                ids, sims = self._ann(query, min(kept, fetch), mask=mask)
+            else:
+                ids, sims = self._ann(query, min(n, fetch))
+            if mask is not None and self.backend_ == "hnsw" and len(ids):
                 passed = mask[ids]
                 ids, sims = ids[passed], sims[passed]
                 share = passed.mean()
