@@ -50,7 +50,7 @@ def _calibrate(table, rows, unit_ms):
 
 
 def _run(args):
-    seconds, unit_ms, seed, loops, queue = args
+    seconds, unit_ms, seed, loops = args
     rng = np.random.default_rng(seed)
     table = rng.random(ARRAY_MIB * 2**20 // 8)
     rows = np.sort(rng.integers(0, len(table), 20_000))
@@ -84,7 +84,7 @@ def main():
     loops = None
     for n in (int(p) for p in args.processes.split(",")):
         with multiprocessing.get_context("spawn").Pool(n) as pool:
-            runs = pool.map(_run, [(args.seconds, args.unit_ms, seed, loops, args.queue) for seed in range(n)])
+            runs = pool.map(_run, [(args.seconds, args.unit_ms, seed, loops) for seed in range(n)])
         loops = loops or runs[0][1]  # every row does the same work as the first
         times = np.concatenate([t for t, _ in runs])
         in_order = np.concatenate([_window_sums(t, args.queue) for t, _ in runs])
