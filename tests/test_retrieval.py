@@ -336,8 +336,8 @@ def test_a_filter_few_of_the_query_neighbours_pass_is_searched_in_the_index(monk
 
     from musemood.retrieval import _vector
 
-    exact, searched_exactly = _vector._exact, []
-    monkeypatch.setattr(_vector, "_exact", lambda *a: searched_exactly.append(1) or exact(*a))
+    exact, searched_exactly = _vector._exact_rows, []
+    monkeypatch.setattr(_vector, "_exact_rows", lambda *a: searched_exactly.append(1) or exact(*a))
     recall = []
     for q in np.flatnonzero((group == 0) & ~mask)[:20]:
         ids, sims = index.search(vectors[q], 10, mask=mask)
@@ -362,6 +362,22 @@ def test_filters_that_leave_the_index_nothing_near_are_searched_exactly(backend)
         want, want_sims = truth.search(vectors[q], 10, mask=mask)
         assert ids.tolist() == want.tolist()
         np.testing.assert_allclose(sims, want_sims, rtol=1e-6)
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 100_000])
+def test_an_exact_search_of_some_rows_in_chunks_is_the_same_as_at_once(monkeypatch, chunk):
+    from musemood.retrieval import _vector
+
+    vectors = _clustered(1000)
+    vectors[[10, 11, 500]] = vectors[3]  # ties: the lower id first
+    rows = np.flatnonzero(np.random.default_rng(0).random(1000) < 0.4)
+    rows = np.union1d(rows, [3, 10, 11, 500])
+    want, want_sims = VectorIndex("exact").build(vectors).search(vectors[3], 25, mask=np.isin(np.arange(1000), rows))
+    monkeypatch.setattr(_vector, "EXACT_CHUNK", chunk)
+    ids, sims = _vector._exact_rows(vectors, rows, vectors[3], 25)
+    assert ids.tolist() == want.tolist()
+    assert ids[:4].tolist() == [3, 10, 11, 500]
+    np.testing.assert_allclose(sims, want_sims, rtol=1e-6)
 
 
 def test_auto_backend_switches_at_the_threshold():

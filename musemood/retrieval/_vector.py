@@ -113,9 +113,7 @@ class VectorIndex:
             if len(ids) >= k:
                 return ids[:k], sims[:k]
             # a narrow filter: search the filtered songs exactly
-            subset = np.flatnonzero(mask) if mask is not None else np.arange(n)
-            ids, sims = _exact(self.vectors_[subset], query, k)
-            return subset[ids], sims
+            return _exact_rows(self.vectors_, np.flatnonzero(mask) if mask is not None else np.arange(n), query, k)
         sims = self.vectors_ @ query
         if mask is not None:
             sims = np.where(mask, sims, -np.inf)
@@ -185,6 +183,29 @@ class VectorIndex:
                                  f"dimensions but {path / 'vectors.npy'} has shape {index.vectors_.shape}: the folder "
                                  "mixes files from different saves; save the index again")
         return index
+
+
+EXACT_CHUNK = 16_384
+"""Rows gathered at a time by :func:`_exact_rows` (10 MiB of 160-dimensional float32 vectors)."""
+
+
+def _exact_rows(vectors, rows, query, k):
+    """The ``k`` rows of ``rows`` (sorted song ids) nearest to ``query``, exactly: ``(ids, similarities)``,
+    best first, ties to the lower id.  The rows' vectors are gathered :data:`EXACT_CHUNK` at a time:
+    gathering a quarter of a million songs' at once (160 MB at 1M songs) took 60 ms to 350 ms, chunks
+    take about 42 ms."""
+    if len(rows) <= EXACT_CHUNK:
+        ids, sims = _exact(vectors[rows], query, k)
+        return rows[ids], sims
+    best_ids, best_sims = [], []
+    for start in range(0, len(rows), EXACT_CHUNK):
+        part = rows[start:start + EXACT_CHUNK]
+        ids, sims = _exact(vectors[part], query, k)
+        best_ids.append(part[ids])
+        best_sims.append(sims)
+    ids, sims = np.concatenate(best_ids), np.concatenate(best_sims)
+    order = np.lexsort((ids, -sims))[:k]
+    return ids[order], sims[order]
 
 
 def _exact(vectors, query, k):
