@@ -194,9 +194,6 @@ def _exact_rows(vectors, rows, query, k):
     best first, ties to the lower id.  The rows' vectors are gathered :data:`EXACT_CHUNK` at a time:
     gathering a quarter of a million songs' at once (160 MB at 1M songs) took 60 ms to 350 ms, chunks
     take about 42 ms."""
-    if len(rows) <= EXACT_CHUNK:
-        ids, sims = _exact(vectors[rows], query, k)
-        return rows[ids], sims
     best_ids, best_sims = [], []
     for start in range(0, len(rows), EXACT_CHUNK):
         part = rows[start:start + EXACT_CHUNK]
