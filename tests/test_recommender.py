@@ -382,6 +382,87 @@ def test_a_catalogue_folds_each_distinct_name_once():
     assert cat.find("cafe", "Beyonce") == (0, None)
 
 
+def _folded_catalogue():
+    from musemood.catalogue import SongCatalogue
+
+    titles = ["Café (Live)", "Rock & Roll", None, "Café (Live)", "the Road", "Señor - Remastered 2011"]
+    artists = ["Beyoncé", "Band", "Band", "beyonce", None, "Band"]
+    return SongCatalogue().fit(pd.DataFrame({"title": titles, "artist": artists, "label": ["happy"] * 6}))
+
+
+def test_a_saved_catalogue_loads_its_folded_titles_instead_of_folding_them_again(tmp_path, monkeypatch):
+    """Folding a million titles took 5 s of every load (each server worker's); the folded forms are
+    saved with the catalogue and read back, equal values still sharing one string."""
+    import musemood.catalogue as catalogue_module
+    from musemood.catalogue import SongCatalogue
+
+    cat = _folded_catalogue()
+    cat.save(tmp_path / "cat")
+    folded = []
+    monkeypatch.setattr(catalogue_module, "normalize_title", lambda t: folded.append(t) or str(t).lower())
+    loaded = SongCatalogue.load(tmp_path / "cat")
+    assert folded == []  # nothing folded while loading
+    assert loaded.norm_titles_.tolist() == cat.norm_titles_.tolist() == ["cafe", "rock and roll", "", "cafe", "road",
+                                                                         "senor"]
+    assert loaded.norm_artists_.tolist() == cat.norm_artists_.tolist()
+    assert loaded.norm_artists_[1] is loaded.norm_artists_[2] is loaded.norm_artists_[5]
+    monkeypatch.undo()
+    assert loaded.find("Cafe", "Beyonce") == (0, None) and loaded.same_song(0).tolist() == [0, 3]
+
+
+def test_a_catalogue_saved_by_a_musemood_that_folds_otherwise_is_folded_again(tmp_path, monkeypatch):
+    import json
+
+    import musemood.catalogue as catalogue_module
+    from musemood.catalogue import FOLDED_FILE, SongCatalogue
+    from musemood.text import normalize_title
+
+    _folded_catalogue().save(tmp_path / "cat")
+    config = json.loads((tmp_path / "cat" / "config.json").read_text())
+    assert config["fold"]
+    # saved by a musemood whose folding differs: its folded file is not used
+    monkeypatch.setattr(catalogue_module, "fold_signature", lambda: "another folding")
+    folded = []
+    monkeypatch.setattr(catalogue_module, "normalize_title", lambda t: folded.append(t) or normalize_title(t))
+    loaded = SongCatalogue.load(tmp_path / "cat")
+    assert len(folded) >= 6 and loaded.norm_titles_.tolist()[-1] == "senor"
+    # saved before folded forms were saved: no file, no signature; folded at load as then
+    monkeypatch.undo()
+    (tmp_path / "cat" / FOLDED_FILE).unlink()
+    del config["fold"], config["files"][FOLDED_FILE]
+    (tmp_path / "cat" / "config.json").write_text(json.dumps(config))
+    assert SongCatalogue.load(tmp_path / "cat").norm_titles_.tolist() == _folded_catalogue().norm_titles_.tolist()
+
+
+def test_a_catalogue_refuses_folded_titles_that_do_not_fit_its_songs(tmp_path):
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from musemood.catalogue import FOLDED_FILE, SongCatalogue
+    from musemood.persistence import manifest
+
+    def save_with(table):
+        folder = tmp_path / "cat"
+        _folded_catalogue().save(folder)
+        if isinstance(table, bytes):
+            (folder / FOLDED_FILE).write_bytes(table)
+        else:
+            pq.write_table(table, folder / FOLDED_FILE)
+        config = json.loads((folder / "config.json").read_text())
+        config["files"] = manifest(folder)  # as if saved so: the manifest alone does not catch it
+        (folder / "config.json").write_text(json.dumps(config))
+        return folder
+
+    with pytest.raises(ValueError, match=f"{FOLDED_FILE} holds 2 rows for 6 songs.*save the catalogue again"):
+        SongCatalogue.load(save_with(pa.table({"title": ["a", "b"], "artist": ["c", "d"]})))
+    with pytest.raises(ValueError, match="artist not all text"):
+        SongCatalogue.load(save_with(pa.table({"title": list("abcdef"), "artist": list("abcde") + [None]})))
+    with pytest.raises(ValueError, match=f"{FOLDED_FILE} is not a readable table"):
+        SongCatalogue.load(save_with(b"not parquet"))
+
+
 def test_a_large_catalogue_looks_titles_up_through_its_trigram_index(catalogue, tmp_path, monkeypatch):
     import musemood.catalogue as catalogue_module
     from musemood.catalogue import SongCatalogue
