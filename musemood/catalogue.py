@@ -48,16 +48,6 @@ def _one_chunk(column: pd.Series) -> pd.Series:
     return pd.Series(pd.array(data.combine_chunks(), dtype=column.dtype), index=column.index, name=column.name)
 
 
-def _shared_strings(column) -> np.ndarray:
-    """The strings of an Arrow column as an object array in which equal values share one string,
-    as :func:`_per_value` makes them."""
-    import pyarrow.compute as pc
-
-    encoded = pc.dictionary_encode(column.combine_chunks() if hasattr(column, "combine_chunks") else column)
-    values = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-    return values[encoded.indices.to_numpy(zero_copy_only=False)]
-
-
 def _per_value(column: pd.Series, fold) -> np.ndarray:
     """``fold`` of every value of a text column (missing: ""), as an object array, computed once per
     distinct value: equal values share one string.  An artist has many songs and a mood thousands,
@@ -390,4 +380,7 @@ def _read_folded(path, n_songs):
         which = f" with {', '.join(bad)} not all text" if bad else ""
         raise ValueError(f"{file} holds {table.num_rows:,} rows{which} for {n_songs:,} songs: the folder mixes files "
                          "from different saves; save the catalogue again")
-    return _shared_strings(table[schema.TITLE]), _shared_strings(table[schema.ARTIST])
+    def column(name):  # already folded: only made into shared strings, as folding makes them
+        return _per_value(pd.Series(pd.array(table[name].combine_chunks(), dtype="string[pyarrow]")), str)
+
+    return column(schema.TITLE), column(schema.ARTIST)
