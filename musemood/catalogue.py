@@ -380,6 +380,7 @@ def _read_folded(path, n_songs):
         which = f" with {', '.join(bad)} not all text" if bad else ""
         raise ValueError(f"{file} holds {table.num_rows:,} rows{which} for {n_songs:,} songs: the folder mixes files "
                          "from different saves; save the catalogue again")
+
     def column(name):  # already folded: only made into shared strings, as folding makes them
         return _per_value(pd.Series(pd.array(table[name].combine_chunks(), dtype="string[pyarrow]")), str)
 
