@@ -1,7 +1,8 @@
 """What else might lift the contrastive strategy on a small set: other heads, losses and a second stage.
 
-Run:  .venv/bin/python benchmarks/contrastive_variants.py [--task binary] [--size 200] [--seeds 3]
-          [--variants default,all,logistic,supcon,margin,chain-1e-5,chain-3e-5]
+Run:  .venv/bin/python benchmarks/contrastive_variants.py [--task binary] [--size 200] [--seeds 3] [--first-seed 0]
+          [--variants default,all,logistic,supcon,margin,chain-1e-5,chain-3e-5,ensemble,seeds2,
+                      selftrain-pair,selftrain-mixed]
 
 On the learning curve's draws (``benchmarks/learning_curve.py``: GoEmotions joy vs sadness by default,
 the same balanced training draws and fixed test), each variant of ``FineTunedBertClassifier(
@@ -21,7 +22,14 @@ strategy="contrastive")`` is trained and scored (packaged all-MiniLM-L6-v2, CPU)
 - ``ensemble``: the mean of the class probabilities of the default contrastive model and of a
   fine-tuned one (``strategy="finetune"``, its defaults) trained on the same songs;
 - ``seeds2``: the mean of the class probabilities of two default contrastive models that differ only
-  in ``random_state`` (the seed, and the seed + 1000: other batches of pairs, another head).
+  in ``random_state`` (the seed, and the seed + 1000: other batches of pairs, another head);
+- ``selftrain-pair`` and ``selftrain-mixed``: self-training on unlabelled texts (binary GoEmotions tasks
+  only).  The default contrastive model labels a pool of unlabelled comments from GoEmotions' train
+  split that are not in the draw; its ``PSEUDO_PER_CLASS`` most confident comments per predicted class
+  join the draw with those labels, and a default contrastive model is trained again on the union.
+  ``pair``: 3,000 joy and sadness comments (the pool of an ideal user, whose unlabelled texts are all
+  of the two classes); ``mixed``: 6,000 comments of every label (as unlabelled songs are: the k/ε rule
+  leaves out songs of every mood).  Also prints how many pseudo-labels were right.
 
 Prints accuracy per seed and the mean per variant.
 """
@@ -32,12 +40,17 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learning_curve import load_task  # noqa: E402
 
-VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5", "ensemble", "seeds2")
+VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5", "ensemble", "seeds2",
+            "selftrain-pair", "selftrain-mixed")
+#: Unlabelled comments per pool of the self-training variants, and pseudo-labels kept per class.
+POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000}
+PSEUDO_PER_CLASS = 200
 
 
 def supcon_loss(vectors, labels, temperature=0.1):
@@ -60,8 +73,39 @@ def margin_loss(vectors, labels, margin=0.3):
     return torch.where(same, (1 - cosine) ** 2, torch.relu(cosine - margin) ** 2)[pairs].mean()
 
 
-def score(variant, train, test, seed, max_length, class_weight):
-    """``(accuracy, seconds)`` of one variant trained on ``train``."""
+def unlabelled_pool(variant, task, pool, train, seed):
+    """The unlabelled comments of a self-training variant (with their true labels, to count the right
+    pseudo-labels): GoEmotions train comments not in ``train``, of the task's two labels or of all."""
+    from learning_curve import SHARED
+
+    if not task.startswith("binary"):
+        raise SystemExit(f"{variant} needs a binary GoEmotions task, not {task!r}")
+    source = pool if variant == "selftrain-pair" else pd.read_csv(SHARED / "goemotions-ekman" / "train.csv")
+    source = source[~source["id"].isin(train["id"])]
+    return source.sample(POOL_SIZES[variant], random_state=seed + 7)
+
+
+def self_trained(model, train, unlabelled, common):
+    """A contrastive model trained on ``train`` and ``model``'s most confident labels of ``unlabelled``
+    (``PSEUDO_PER_CLASS`` per predicted class); prints the share of right pseudo-labels."""
+    from musemood import FineTunedBertClassifier
+
+    proba = model.predict_proba(unlabelled)
+    picked = []
+    for j, label in enumerate(model.classes_):
+        own = np.flatnonzero(proba.argmax(1) == j)
+        own = own[np.argsort(-proba[own, j], kind="stable")][:PSEUDO_PER_CLASS]
+        picked.append(unlabelled.iloc[own].assign(pseudo=label))
+    pseudo = pd.concat(picked)
+    print(f"  {len(pseudo)} pseudo-labels, {(pseudo['pseudo'] == pseudo['label']).mean():.3f} right", flush=True)
+    union = pd.concat([train[["text", "label"]], pseudo[["text", "pseudo"]].rename(columns={"pseudo": "label"})],
+                      ignore_index=True)
+    return FineTunedBertClassifier(strategy="contrastive", **common).fit(union, union["label"])
+
+
+def score(variant, train, test, seed, max_length, class_weight, unlabelled=None):
+    """``(accuracy, seconds)`` of one variant trained on ``train`` (and ``unlabelled`` texts, for the
+    self-training variants)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score
 
@@ -91,6 +135,8 @@ def score(variant, train, test, seed, max_length, class_weight):
         assert list(other.classes_) == list(model.classes_)
         mean = (model.predict_proba(test) + other.predict_proba(test)) / 2
         predicted = np.asarray(model.classes_)[mean.argmax(1)]
+    elif variant.startswith("selftrain-"):
+        predicted = self_trained(model, train, unlabelled, common).predict(test)
     elif variant.startswith("chain-"):
         model = FineTunedBertClassifier(encoder=model, strategy="finetune", learning_rate=float(variant[6:]),
                                         **common).fit(train, train["label"])
@@ -104,7 +150,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="binary")
     parser.add_argument("--size", type=int, default=200)
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="how many seeds, from --first-seed on")
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"any of {', '.join(VARIANTS)}")
     args = parser.parse_args()
     variants = args.variants.split(",")
@@ -116,14 +163,16 @@ def main():
         raise SystemExit(f"{args.task}: its data is not under ../shared/data; nothing to run")
     pool, test, draw, max_length, class_weight = loaded
     scores = {v: [] for v in variants}
-    for seed in range(args.seeds):
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    for seed in seeds:
         train = draw(pool, args.size, seed)
         for variant in variants:
-            accuracy, seconds = score(variant, train, test, seed, max_length, class_weight)
+            unlabelled = unlabelled_pool(variant, args.task, pool, train, seed) if variant in POOL_SIZES else None
+            accuracy, seconds = score(variant, train, test, seed, max_length, class_weight, unlabelled)
             scores[variant].append(accuracy)
             print(f"{args.task} n={len(train)} seed {seed} {variant:<11} accuracy {accuracy:.3f} ({seconds:.0f} s)",
                   flush=True)
-    print(f"\n| variant | accuracy per seed ({', '.join(map(str, range(args.seeds)))}) | mean |\n|---|---|---|")
+    print(f"\n| variant | accuracy per seed ({', '.join(map(str, seeds))}) | mean |\n|---|---|---|")
     for variant, accuracies in scores.items():
         print(f"| {variant} | {' / '.join(f'{a:.3f}' for a in accuracies)} | {np.mean(accuracies):.3f} |")
 
