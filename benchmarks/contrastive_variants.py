@@ -73,13 +73,11 @@ def margin_loss(vectors, labels, margin=0.3):
     return torch.where(same, (1 - cosine) ** 2, torch.relu(cosine - margin) ** 2)[pairs].mean()
 
 
-def unlabelled_pool(variant, task, pool, train, seed):
+def unlabelled_pool(variant, pool, train, seed):
     """The unlabelled comments of a self-training variant (with their true labels, to count the right
     pseudo-labels): GoEmotions train comments not in ``train``, of the task's two labels or of all."""
     from learning_curve import SHARED
 
-    if not task.startswith("binary"):
-        raise SystemExit(f"{variant} needs a binary GoEmotions task, not {task!r}")
     source = pool if variant == "selftrain-pair" else pd.read_csv(SHARED / "goemotions-ekman" / "train.csv")
     source = source[~source["id"].isin(train["id"])]
     return source.sample(POOL_SIZES[variant], random_state=seed + 7)
@@ -158,6 +156,8 @@ def main():
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
         raise SystemExit(f"unknown variants {unknown}; variants are {', '.join(VARIANTS)}")
+    if set(variants) & set(POOL_SIZES) and not args.task.startswith("binary"):
+        raise SystemExit(f"the self-training variants need a binary GoEmotions task, not {args.task!r}")
     loaded = load_task(args.task)
     if loaded is None:
         raise SystemExit(f"{args.task}: its data is not under ../shared/data; nothing to run")
@@ -167,7 +167,7 @@ def main():
     for seed in seeds:
         train = draw(pool, args.size, seed)
         for variant in variants:
-            unlabelled = unlabelled_pool(variant, args.task, pool, train, seed) if variant in POOL_SIZES else None
+            unlabelled = unlabelled_pool(variant, pool, train, seed) if variant in POOL_SIZES else None
             accuracy, seconds = score(variant, train, test, seed, max_length, class_weight, unlabelled)
             scores[variant].append(accuracy)
             print(f"{args.task} n={len(train)} seed {seed} {variant:<11} accuracy {accuracy:.3f} ({seconds:.0f} s)",
