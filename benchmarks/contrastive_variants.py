@@ -2,7 +2,7 @@
 
 Run:  .venv/bin/python benchmarks/contrastive_variants.py [--task binary] [--size 200] [--seeds 3] [--first-seed 0]
           [--variants default,all,logistic,supcon,margin,chain-1e-5,chain-3e-5,ensemble,seeds2,
-                      selftrain-pair,selftrain-mixed]
+                      selftrain-pair,selftrain-mixed,lora,wise]
 
 On the learning curve's draws (``benchmarks/learning_curve.py``: GoEmotions joy vs sadness by default,
 the same balanced training draws and fixed test), each variant of ``FineTunedBertClassifier(
@@ -29,7 +29,12 @@ strategy="contrastive")`` is trained and scored (packaged all-MiniLM-L6-v2, CPU)
   join the draw with those labels, and a default contrastive model is trained again on the union.
   ``pair``: 3,000 joy and sadness comments (the pool of an ideal user, whose unlabelled texts are all
   of the two classes); ``mixed``: 6,000 comments of every label (as unlabelled songs are: the k/ε rule
-  leaves out songs of every mood).  Also prints how many pseudo-labels were right.
+  leaves out songs of every mood).  Also prints how many pseudo-labels were right;
+- ``lora``: the contrastive step trains LoRA adapters (musemood's defaults: rank 8 on query and
+  value) instead of every weight, at ``contrastive_learning_rate=5e-4`` (LoRA's usual rate);
+- ``wise``: the contrastive model's encoder weights averaged half and half with the packaged
+  encoder's (WiSE-FT, Wortsman et al. 2022, "Robust fine-tuning of zero-shot models"), then a
+  logistic-regression head (as ``logistic``) on the averaged encoder's vectors of every training song.
 
 Prints accuracy per seed and the mean per variant.
 """
@@ -47,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learning_curve import load_task  # noqa: E402
 
 VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5", "ensemble", "seeds2",
-            "selftrain-pair", "selftrain-mixed")
+            "selftrain-pair", "selftrain-mixed", "lora", "wise")
 #: Unlabelled comments per pool of the self-training variants, and pseudo-labels kept per class.
 POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000}
 PSEUDO_PER_CLASS = 200
@@ -116,11 +121,17 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
     training.pair_loss = losses.get(variant, original)
     started = time.perf_counter()
     try:
-        extra = {"validation_fraction": 0.0} if variant == "all" else {}
+        extra = ({"validation_fraction": 0.0} if variant == "all" else
+                 {"lora": True, "contrastive_learning_rate": 5e-4} if variant == "lora" else {})
         model = FineTunedBertClassifier(strategy="contrastive", **common, **extra).fit(train, train["label"])
     finally:
         training.pair_loss = original
-    if variant == "logistic":
+    if variant == "wise":  # average the tuned weights with the packaged encoder's, in place
+        start = FineTunedBertClassifier(**common)._base_encoder().model_.state_dict()
+        tuned = model.encoder_.model_.state_dict()
+        model.encoder_.model_.load_state_dict({k: (v + start[k]) / 2 if v.is_floating_point() else v
+                                              for k, v in tuned.items()})
+    if variant in ("logistic", "wise"):
         head = LogisticRegression(C=1.0, max_iter=2000, class_weight=class_weight)
         head.fit(model.transform(train), train["label"])
         predicted = head.predict(model.transform(test))
