@@ -2,7 +2,7 @@
 
 Run:  .venv/bin/python benchmarks/contrastive_variants.py [--task binary] [--size 200] [--seeds 3] [--first-seed 0]
           [--variants default,all,logistic,supcon,margin,chain-1e-5,chain-3e-5,ensemble,seeds2,
-                      selftrain-pair,selftrain-mixed,lora,wise]
+                      selftrain-pair,selftrain-mixed,lora,wise,batch-32,batch-64]
 
 On the learning curve's draws (``benchmarks/learning_curve.py``: GoEmotions joy vs sadness by default,
 the same balanced training draws and fixed test), each variant of ``FineTunedBertClassifier(
@@ -34,7 +34,10 @@ strategy="contrastive")`` is trained and scored (packaged all-MiniLM-L6-v2, CPU)
   value) instead of every weight, at ``contrastive_learning_rate=5e-4`` (LoRA's usual rate);
 - ``wise``: the contrastive model's encoder weights averaged half and half with the packaged
   encoder's (WiSE-FT, Wortsman et al. 2022, "Robust fine-tuning of zero-shot models"), then a
-  logistic-regression head (as ``logistic``) on the averaged encoder's vectors of every training song.
+  logistic-regression head (as ``logistic``) on the averaged encoder's vectors of every training song;
+- ``batch-<n>``: ``batch_size=n`` instead of 16 (both steps): each contrastive batch then holds
+  n(n-1)/2 pairs, more of them of different labels at once; ``min_steps`` keeps 100 steps, so the
+  contrastive step encodes n/16 times as many texts.
 
 Prints accuracy per seed and the mean per variant.
 """
@@ -52,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learning_curve import load_task  # noqa: E402
 
 VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5", "ensemble", "seeds2",
-            "selftrain-pair", "selftrain-mixed", "lora", "wise")
+            "selftrain-pair", "selftrain-mixed", "lora", "wise", "batch-32", "batch-64")
 #: Unlabelled comments per pool of the self-training variants, and pseudo-labels kept per class.
 POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000}
 PSEUDO_PER_CLASS = 200
@@ -122,7 +125,8 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
     started = time.perf_counter()
     try:
         extra = ({"validation_fraction": 0.0} if variant == "all" else
-                 {"lora": True, "contrastive_learning_rate": 5e-4} if variant == "lora" else {})
+                 {"lora": True, "contrastive_learning_rate": 5e-4} if variant == "lora" else
+                 {"batch_size": int(variant[6:])} if variant.startswith("batch-") else {})
         model = FineTunedBertClassifier(strategy="contrastive", **common, **extra).fit(train, train["label"])
     finally:
         training.pair_loss = original
