@@ -59,6 +59,8 @@ VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "cha
 #: Unlabelled comments per pool of the self-training variants, and pseudo-labels kept per class.
 POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000}
 PSEUDO_PER_CLASS = 200
+#: The model settings of the variants that only change settings (``batch-<n>``: ``batch_size=n``).
+SETTINGS = {"all": {"validation_fraction": 0.0}, "lora": {"lora": True, "contrastive_learning_rate": 5e-4}}
 
 
 def supcon_loss(vectors, labels, temperature=0.1):
@@ -124,9 +126,7 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
     training.pair_loss = losses.get(variant, original)
     started = time.perf_counter()
     try:
-        extra = ({"validation_fraction": 0.0} if variant == "all" else
-                 {"lora": True, "contrastive_learning_rate": 5e-4} if variant == "lora" else
-                 {"batch_size": int(variant[6:])} if variant.startswith("batch-") else {})
+        extra = SETTINGS.get(variant, {"batch_size": int(variant[6:])} if variant.startswith("batch-") else {})
         model = FineTunedBertClassifier(strategy="contrastive", **common, **extra).fit(train, train["label"])
     finally:
         training.pair_loss = original
