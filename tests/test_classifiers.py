@@ -297,6 +297,20 @@ def test_lora_trains_adapters_and_saves_a_plain_encoder(tiny_bert, text_data, tm
     np.testing.assert_allclose(loaded.predict_proba(Xt), model.predict_proba(Xt), atol=1e-5)
 
 
+def test_lora_adapters_are_added_without_peft_s_deprecation_warning(tiny_bert):
+    import warnings
+
+    from transformers import AutoModel
+
+    from musemood.classifiers._training import _add_lora
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = _add_lora(AutoModel.from_pretrained(tiny_bert), FineTunedBertClassifier(lora=True))
+    assert type(model).__name__ == "PeftModel"
+    assert not [w for w in caught if "is_gradient_checkpointing" in str(w.message)]
+
+
 @pytest.mark.parametrize("make", ["simple", "fine_tuned", "tbert"])
 def test_save_load_predicts_exactly_as_before(tiny_bert, audio_data, tmp_path, make):
     (X, y), (Xt, _) = audio_data

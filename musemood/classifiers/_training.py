@@ -7,6 +7,8 @@ and returns what it trained, without setting attributes on it.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from torch import nn
@@ -206,4 +208,8 @@ def _add_lora(model, est):
         layers_to_transform=list(est.lora_layers) if est.lora_layers is not None else None,
         bias="none",
     )
-    return get_peft_model(model, config)
+    with warnings.catch_warnings():
+        # peft (0.21) asks transformers (5.x) for the deprecated ``is_gradient_checkpointing``: a
+        # FutureWarning about their code, not the user's, on every LoRA fit
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        return get_peft_model(model, config)
