@@ -108,6 +108,8 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
         raise ValueError(f"engine must be one of {', '.join(map(repr, schema.EMBED_ENGINES))}, got {engine!r}")
     started = time.perf_counter()
     out = Path(out).expanduser().resolve()  # absolute: Ray actors do not share this process's directory
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"the output {out} is a file: the vectors go to a folder of parts; give a folder")
     dataset, files = _open(source)
     if Path(source).is_dir() and out.is_relative_to(Path(source).expanduser().resolve()):
         raise ValueError(f"the output folder {out} is inside the input folder {source}: its parts would be read "
@@ -388,6 +390,8 @@ def _open(source):
 
 
 def _columns(dataset, source, model, text_column, id_column):
+    import pyarrow as pa
+
     names = set(dataset.schema.names)
     needed = [id_column, text_column]
     audio = getattr(model, "audio_columns", None)
@@ -397,6 +401,13 @@ def _columns(dataset, source, model, text_column, id_column):
     if missing:
         raise ValueError(f"{source} lacks the column(s) {missing}; its columns are {sorted(names)} "
                          "(choose them with --id-column / --text-column)")
+    kind = dataset.schema.field(text_column).type
+    kind = kind.value_type if pa.types.is_dictionary(kind) else kind  # e.g. a pandas category
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+            or pa.types.is_null(kind)):  # every song would be embedded as an empty text
+        text = sorted(f.name for f in dataset.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+        raise ValueError(f"{source}: the column {text_column!r} holds {kind}, not text; its text columns are {text} "
+                         "(choose the lyrics with --text-column)")
     return list(dict.fromkeys(needed))
 
 

@@ -133,6 +133,15 @@ def test_damaged_parts_and_bad_inputs_are_clear_errors(songs, encoder, tmp_path)
     df.drop(columns="song_id").to_parquet(no_ids, index=False)
     with pytest.raises(ValueError, match="lacks the column\\(s\\) \\['song_id'\\]"):
         embed_dataset(no_ids, tmp_path / "x", encoder, show_progress_bar=False)
+    numbers = tmp_path / "numbers.parquet"
+    df.assign(lyrics=np.arange(len(df)) / 2, words=df["lyrics"]).to_parquet(numbers, index=False)
+    with pytest.raises(ValueError, match="numbers.parquet: the column 'lyrics' holds double, not text; its text "
+                                         "columns are .*'words'.*--text-column"):
+        embed_dataset(numbers, tmp_path / "w", encoder, show_progress_bar=False)
+    assert not (tmp_path / "w").exists()  # refused before anything is written
+    categories = tmp_path / "categories.parquet"  # pandas categories: text stored as a dictionary
+    df.head(5).assign(lyrics=df["lyrics"].head(5).astype("category")).to_parquet(categories, index=False)
+    assert embed_dataset(categories, tmp_path / "c", encoder, show_progress_bar=False).written == 1
     null_id = tmp_path / "null-id.parquet"
     df.assign(song_id=df["song_id"].where(df.index != 7, None)).to_parquet(null_id, index=False)
     with pytest.raises(ValueError, match="row 7 has no song_id"):
@@ -142,6 +151,8 @@ def test_damaged_parts_and_bad_inputs_are_clear_errors(songs, encoder, tmp_path)
         embed_dataset(tmp_path / "songs.csv", tmp_path / "z", encoder)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         embed_dataset(tmp_path / "nowhere.parquet", tmp_path / "z", encoder)
+    with pytest.raises(ValueError, match="the output .*songs.csv is a file: .* give a folder"):
+        embed_dataset(path, tmp_path / "songs.csv", encoder)
     with pytest.raises(ValueError, match="part_size must be"):
         embed_dataset(path, tmp_path / "z", encoder, part_size=0)
     (tmp_path / "z").mkdir(exist_ok=True)
