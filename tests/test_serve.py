@@ -713,7 +713,7 @@ def test_map_html_writes_one_self_contained_file(parts, tmp_path, capsys):
 
     _, rec, _ = parts
     folder = rec.save(tmp_path / "rec", include_model=False)
-    out = tmp_path / "map.html"
+    out = tmp_path / "new" / "folder" / "map.html"  # folders made as for the other outputs
     assert main(["map", "--recommender", str(folder), "--out", str(tmp_path / "plots"), "--html", str(out)]) == 0
     html = out.read_text()
     assert "<script src=" not in html and "/*! regl-scatterplot@" in html  # inlined: no server, no CDN
@@ -721,6 +721,9 @@ def test_map_html_writes_one_self_contained_file(parts, tmp_path, capsys):
     data = json.loads(config)["data"]
     assert len(data["points"]["row"]) == len(rec.map_.plot_index_) == len(data["recommendations"])
     assert main(["map", "--recommender", str(folder), "--html", str(tmp_path / "map.pdf")]) == 2
+    assert "an .html file" in capsys.readouterr().err
+    # refused before a fit on --data, which would take minutes
+    assert main(["map", "--data", str(tmp_path / "missing.parquet"), "--html", str(tmp_path / "map.pdf")]) == 2
     assert "an .html file" in capsys.readouterr().err
 
 

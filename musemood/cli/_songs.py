@@ -117,6 +117,8 @@ def _map(args):
     from ..recommender import Recommender, default_path
 
     path = Path(args.recommender) if args.recommender else default_path()
+    if args.html and Path(args.html).suffix.lower() not in (".html", ".htm"):  # before a fit of minutes
+        raise ValueError(f"--html {args.html}: the map page is an .html file")
     if args.data:
         from ..clustering import SongMap
         from ..datasets import load_dataset
@@ -134,8 +136,6 @@ def _map(args):
         from ..recommender import get_recommender
 
         rec = get_recommender(args.recommender)  # the default one is built when absent; a given path must exist
-    if args.html and Path(args.html).suffix.lower() not in (".html", ".htm"):
-        raise ValueError(f"--html {args.html}: the map page is an .html file")
     _print_map(rec)
     print("Wrote " + ", ".join(str(p) for p in rec.plot_map(Path(args.out) if args.out else path / "plots")))
     if args.html:

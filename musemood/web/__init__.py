@@ -95,11 +95,14 @@ def map_page_html(config, *, script_src=None):
 
 def write_map_html(rec, path, *, top_k=5, show_progress_bar=True):
     """The song map as one self-contained HTML file (the scatter plot's script, the points and each plotted song's
-    ``top_k`` recommendations inlined), to open or share without a server."""
+    ``top_k`` recommendations inlined), to open or share without a server; missing parent folders are made."""
     from pathlib import Path
 
     from tqdm.auto import tqdm
 
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"{path}: the map page is an .html file")
     if rec.map_ is None:
         raise ValueError("this recommender has no song map (it was fitted with song_map=None)")
     data = map_page(rec, 0, len(rec.map_.plot_index_))
@@ -112,9 +115,7 @@ def write_map_html(rec, path, *, top_k=5, show_progress_bar=True):
         recommendations[row] = [{k: r[k] for k in ("title", "artist", "mood", "cluster", "score", "why")}
                                 for r in result]
     data["recommendations"] = recommendations
-    path = Path(path)
-    if path.suffix.lower() not in (".html", ".htm"):
-        raise ValueError(f"{path}: the map page is an .html file")
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(map_page_html({"api": False, "data": data}), encoding="utf-8")
     return path
 
