@@ -106,6 +106,8 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
         raise ValueError(f"batch_size must be an integer >= 1 or None, got {batch_size!r}")
     if engine not in schema.EMBED_ENGINES:
         raise ValueError(f"engine must be one of {', '.join(map(repr, schema.EMBED_ENGINES))}, got {engine!r}")
+    if engine == "ray":
+        _check_ray_address(address)
     started = time.perf_counter()
     out = Path(out).expanduser().resolve()  # absolute: Ray actors do not share this process's directory
     if out.exists() and not out.is_dir():
@@ -184,6 +186,25 @@ def _run_local(job, dataset, embedder, bar):
             written += 1
         bar.update(table.num_rows)
     return written, skipped
+
+
+def _check_ray_address(address, timeout=5.0):
+    """Refuse, within ``timeout`` seconds, a Ray address (``address``, else ``RAY_ADDRESS``) where nothing
+    answers: ``ray.init`` retries such an address for minutes, printing connection errors."""
+    import socket
+
+    address = address or os.environ.get("RAY_ADDRESS")
+    if not address or address in ("auto", "local"):
+        return
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not colon or not host or not port.isdigit():
+        raise ValueError(f"the Ray address {address!r} is not host:port (or ray://host:port, auto or local)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at the Ray address {address} ({exc}): start Ray there (`ray "
+                              "start --head`), give the address it printed, or leave the address out for a local "
+                              "Ray") from None
 
 
 def _run_ray(job, spec, address, concurrency, bar):

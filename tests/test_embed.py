@@ -257,6 +257,32 @@ def test_a_recommender_is_fitted_on_the_vectors_of_a_folder(songs, encoder, refe
         Recommender(song_map=None).fit(df, other, vectors=tmp_path / "v")
 
 
+def test_a_ray_address_where_nothing_answers_is_refused_at_once(songs, encoder, tmp_path, monkeypatch, capsys,
+                                                               _tiny_bert_dir):
+    import socket
+    import time
+
+    from musemood.cli import main
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.perf_counter()
+    with pytest.raises(ConnectionError, match=f"nothing answers at the Ray address 127.0.0.1:{port} .*ray start"):
+        embed_dataset(songs[1], tmp_path / "v", encoder, engine="ray", address=f"127.0.0.1:{port}")
+    assert time.perf_counter() - started < 30  # ray.init retried for minutes
+    assert not (tmp_path / "v").exists()
+    monkeypatch.setenv("RAY_ADDRESS", f"ray://127.0.0.1:{port}")  # Ray's own variable, the same check
+    with pytest.raises(ConnectionError, match=f"ray://127.0.0.1:{port}"):
+        embed_dataset(songs[1], tmp_path / "v", encoder, engine="ray")
+    with pytest.raises(ValueError, match="'cluster-head' is not host:port"):
+        embed_dataset(songs[1], tmp_path / "v", encoder, engine="ray", address="cluster-head")
+    monkeypatch.delenv("RAY_ADDRESS")
+    code = main(["embed", str(songs[1]), "--out", str(tmp_path / "w"), "--model", str(_tiny_bert_dir),
+                 "--engine", "ray", "--address", f"127.0.0.1:{port}"])
+    assert code == 3 and "nothing answers at the Ray address" in capsys.readouterr().err  # a service, not input
+
+
 def test_gpu_choices_precision_batch_and_ray_resources(monkeypatch):
     import torch
 
