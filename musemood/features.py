@@ -6,12 +6,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import schema
+
+logger = logging.getLogger(__name__)
 
 
 def resolve_audio_columns(df, audio_columns="auto"):
@@ -30,7 +34,9 @@ class AudioFeatureEncoder(TransformerMixin, BaseEstimator):
     standardised).  Categorical features (key, mode, time signature) are
     one-hot encoded over the values seen in training; a missing or unseen value
     gives all zeros.  A last column holds the share of the song's features
-    that were missing, so a model can tell "average" from "unknown".
+    that were missing, so a model can tell "average" from "unknown".  A column
+    that new data lacks altogether is missing for each of its songs (with a
+    warning naming it); in training data it is an error.
 
     Parameters
     ----------
@@ -44,7 +50,7 @@ class AudioFeatureEncoder(TransformerMixin, BaseEstimator):
         self.categorical = categorical
 
     def fit(self, X, y=None):
-        frame = self._frame(X)
+        frame = self._frame(X, fitting=True)
         self.continuous_ = [c for c in self.columns if c not in set(self.categorical)]
         self.categorical_ = [c for c in self.columns if c in set(self.categorical)]
         values = frame[self.continuous_].to_numpy(dtype=float)
@@ -121,18 +127,27 @@ class AudioFeatureEncoder(TransformerMixin, BaseEstimator):
         config = read_config(path, cls)
         return cls.from_dict({**config["params"], **config["state"]})
 
-    def _frame(self, X):
+    def _frame(self, X, fitting=False):
+        """``X`` checked; columns it lacks are refused when ``fitting``, else left to the training medians
+        (as for a song whose features are missing), with a warning that names them."""
         if not isinstance(X, pd.DataFrame):
             raise TypeError(
                 "audio features come from a DataFrame with one column per feature; "
                 "pass audio_columns=None to train on lyrics only"
             )
         missing = [c for c in self.columns if c not in X.columns]
-        if missing:
+        if missing and fitting:
             raise KeyError(
                 f"audio feature columns {missing} are not in the data (columns: {list(X.columns)}); "
                 "pass audio_columns=None to train without audio"
             )
+        if missing and getattr(self, "_warned", None) != missing:  # once, not for each batch of a catalogue
+            self._warned = missing
+            logger.warning("audio feature columns %s are not in the data (columns: %s): the training songs' medians "
+                           "stand in for them; name the columns as in training to use the songs' own", missing,
+                           list(X.columns))
+        if missing:
+            X = X.assign(**{c: np.nan for c in missing})
         for column in self.columns:
             values = pd.to_numeric(X[column], errors="coerce")
             bad = (values.isna() & X[column].notna()) | np.isinf(values.fillna(0.0))

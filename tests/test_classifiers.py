@@ -241,6 +241,9 @@ def test_predictions_follow_row_order(tiny_bert, audio_data):
     np.testing.assert_allclose(model.predict_proba(Xt.iloc[perm]), model.predict_proba(Xt)[perm], atol=1e-5)
     one = model.predict_proba(Xt.iloc[[5]])
     np.testing.assert_allclose(one[0], model.predict_proba(Xt)[5], atol=1e-5)
+    # lyrics without audio columns (a lyrics-only file): as the same texts alone, the medians stand in
+    lyrics_only = model.predict_proba(Xt[[schema.LYRICS]])
+    np.testing.assert_allclose(lyrics_only, model.predict_proba(list(Xt[schema.LYRICS])), atol=1e-5)
 
 
 def test_tbert_without_audio_or_topics(tiny_bert, text_data):

@@ -57,6 +57,18 @@ def test_missing_columns_error():
         AudioFeatureEncoder().fit(pd.DataFrame({"tempo": [1.0]}))
 
 
+def test_columns_new_data_lacks_are_missing_values_with_one_warning(frame, caplog):
+    enc = AudioFeatureEncoder().fit(frame)
+    lacking = frame.drop(columns=["tempo", "key"])
+    with caplog.at_level("WARNING", logger="musemood.features"):
+        got = enc.transform(lacking)
+        enc.transform(lacking.head(10))  # the next batch of the same data: no second warning
+    warnings = [r.getMessage() for r in caplog.records if "not in the data" in r.getMessage()]
+    assert len(warnings) == 1 and "columns ['key', 'tempo'] are not in the data" in warnings[0]
+    np.testing.assert_array_equal(got, enc.transform(frame.assign(tempo=np.nan, key=np.nan)))
+    assert (got[:, -1] >= 2 / len(schema.AUDIO_FEATURES)).all()  # the missing share counts them
+
+
 def test_resolve_audio_columns(frame):
     from musemood.features import resolve_audio_columns
 
