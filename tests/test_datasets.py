@@ -171,6 +171,20 @@ def test_corrupt_and_missing_files_are_reported(tmp_path):
     csv.write_text("title,tags\nA,[[oops\n")
     with pytest.raises(ValueError, match="row 0: tags are not valid JSON"):
         load_dataset(csv)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("title,lyrics\nA,caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="latin.csv could not be read as CSV \\(text that is not UTF-8: save it as"):
+        load_dataset(latin)
+    for name, text, message in (
+            ("semicolons.csv", "title;artist;lyrics\nA;B;la la\n", "separated by semicolons, where a .csv is read "
+                                                                  "with commas: save it with commas$"),
+            ("tabs.csv", "title\tartist\tlyrics\nA\tB\tla la\n", "separated by tabs.*\\(or name it .tsv\\)"),
+            ("commas.tsv", "title,artist,lyrics\nA,B,la la\n", "separated by commas, where a .tsv is read with tabs")):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(ValueError, match=f"{name}: its header .* is one column; the file seems {message}"):
+            load_dataset(tmp_path / name)
+    (tmp_path / "lyrics.csv").write_text("lyrics\nla; la\n")  # one column, and a ";" only in the songs: fine
+    assert load_dataset(tmp_path / "lyrics.csv")["lyrics"].tolist() == ["la; la"]
 
 
 def test_validate_dataset_names_missing_columns():

@@ -205,11 +205,20 @@ def load_dataset(path, *, columns=None):
         else:
             df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", usecols=columns)
     except Exception as exc:  # pyarrow and the csv parser raise many types
-        kind = "text that is not UTF-8" if isinstance(exc, UnicodeDecodeError) else f"{type(exc).__name__}: {exc}"
+        kind = ("text that is not UTF-8: save it as UTF-8" if isinstance(exc, UnicodeDecodeError)
+                else f"{type(exc).__name__}: {exc}")
         raise ValueError(
             f"{path} could not be read as {suffix[1:].upper()} ({kind}). "
             "The file may be truncated, corrupt or of another type: recreate it."
         ) from None
+    if suffix in (".csv", ".tsv") and len(df.columns) == 1:  # e.g. a spreadsheet's "CSV" separated by ";"
+        expected = "tabs" if suffix == ".tsv" else "commas"
+        found = [name for sep, name in ((";", "semicolons"), ("\t", "tabs"), (",", "commas"), ("|", "bars"))
+                 if sep in str(df.columns[0]) and name != expected]
+        if found:
+            raise ValueError(f"{path}: its header {str(df.columns[0])[:80]!r} is one column; the file seems separated "
+                             f"by {found[0]}, where a {suffix} is read with {expected}: save it with {expected}"
+                             f"{' (or name it .tsv)' if found[0] == 'tabs' else ''}")
     if not len(df):
         raise ValueError(f"{path} holds no songs (only a header); give a dataset with at least one row")
     if schema.TAGS in df.columns:
