@@ -159,3 +159,15 @@ def test_a_damaged_model_folder_through_the_real_command(_tiny_bert_dir, tmp_pat
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "head.safetensors" in lines[0] and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_key_error_reads_as_a_sentence_not_a_quoted_key(files, capsys, monkeypatch):
+    from musemood.cli import _parser
+
+    def missing_column(args):
+        raise KeyError("text column 'lyrics' is not in the data; columns are ['words']")
+
+    monkeypatch.setattr(_parser, "_label", missing_column)
+    assert main(["label", str(files / "good.parquet")]) == 2
+    err = capsys.readouterr().err  # str(KeyError) would wrap the sentence in quotes
+    assert err == "musemood label: error: text column 'lyrics' is not in the data; columns are ['words']\n"

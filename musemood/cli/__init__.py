@@ -48,5 +48,8 @@ def main(argv=None):
         what = "" if code == EXIT_BAD_INPUT else f"{type(exc).__name__}: "
         hint = ("" if args.verbose or code == EXIT_BAD_INPUT
                 else "\n(run the command again with -v to see where it failed)")
-        print(f"musemood {args.command}: error: {what}{exc}{hint}", file=sys.stderr)
+        # a KeyError's str() is the repr of its message: quotes and escapes around the sentence
+        message = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str) \
+            else exc
+        print(f"musemood {args.command}: error: {what}{message}{hint}", file=sys.stderr)
         return code
