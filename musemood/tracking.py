@@ -153,8 +153,15 @@ class Tracker:
         finally:
             run.finish()
 
-    def finish(self, status="FINISHED"):
-        """Attach the folder's files to the parent MLflow run and close it."""
+    def finish(self, status="FINISHED", error=None):
+        """Record how the run ended in ``status.json`` (``status``: ``"FINISHED"``, ``"FAILED"`` or, stopped
+        by the user, ``"KILLED"``: MLflow's words; and the ``error`` that stopped it), then attach the
+        folder's files to the parent MLflow run and close it.  A folder without ``status.json`` is a run
+        still going, or one whose process was killed."""
+        record = {"status": status, "ended": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if error is not None:
+            record["error"] = f"{type(error).__name__}: {error}"
+        (self.folder / "status.json").write_text(json.dumps(record, indent=2) + "\n")
         if self._parent is not None:
             import mlflow
 
@@ -168,7 +175,8 @@ class Tracker:
         return self
 
     def __exit__(self, kind, value, traceback):
-        self.finish("FINISHED" if kind is None else "FAILED")
+        status = "FINISHED" if kind is None else "KILLED" if issubclass(kind, KeyboardInterrupt) else "FAILED"
+        self.finish(status, value)
         return False
 
 

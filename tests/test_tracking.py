@@ -41,6 +41,17 @@ def test_tracker_writes_params_scores_and_epochs(tmp_path):
     epochs = pd.read_csv(tmp_path / "run" / "epochs.csv")
     assert len(epochs) == 3 and epochs["train_loss"].tolist() == [0.9, 0.5, 0.9]
     assert np.isnan(epochs.loc[1, "valid_loss"])  # not a number: left out, not written as "nan"
+    assert json.loads((tmp_path / "run" / "status.json").read_text())["status"] == "FINISHED"
+
+
+@pytest.mark.parametrize("error, status", [(ValueError("the label column holds a single class"), "FAILED"),
+                                           (KeyboardInterrupt(), "KILLED")])
+def test_a_run_that_stops_says_how_in_its_folder(tmp_path, error, status):
+    with pytest.raises(type(error)), Tracker(tmp_path / "run", {"command": "compare"}) as tracker:
+        assert not (tracker.folder / "status.json").exists()  # running
+        raise error
+    record = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert record["status"] == status and record["error"].startswith(type(error).__name__)
 
 
 def _comments(tmp_path, n=120):
