@@ -115,7 +115,7 @@ def test_cli_compare_errors_are_clear(tmp_path, capsys):
     assert "unknown models" in capsys.readouterr().err
 
 
-def test_cli_train_and_predict(tiny_bert, labelled, tmp_path, capsys):
+def test_cli_train_and_predict(tiny_bert, labelled, tmp_path, capsys, caplog):
     _, path = labelled
     model_dir = tmp_path / "model"
     assert main(["train", "--data", str(path), "--model", "tbert", "--encoder", str(tiny_bert),
@@ -124,9 +124,22 @@ def test_cli_train_and_predict(tiny_bert, labelled, tmp_path, capsys):
     assert main(["predict", str(model_dir), "--data", str(path), "--out", str(tmp_path / "p.csv")]) == 0
     predictions = pd.read_csv(tmp_path / "p.csv")
     assert {"prediction", "p_happy", "p_sad"} <= set(predictions.columns)
-    np.testing.assert_allclose(predictions[["p_happy", "p_sad"]].sum(1), 1, atol=1e-5)
+    np.testing.assert_allclose(predictions[["p_happy", "p_sad"]].sum(axis=1), 1, atol=1e-5)
+    assert (predictions["prediction"] == np.where(predictions["p_happy"] > predictions["p_sad"], "happy", "sad")).all()
     capsys.readouterr()
-    # a lone lyric: tBERT without audio columns would fail, so use a lyrics-only model
+    # a lone lyric, and a file of lyrics alone: tBERT takes its training medians for the audio features
+    with caplog.at_level("WARNING", logger="musemood.features"):
+        assert main(["predict", str(model_dir), "--text", "tears in the rain", "--json"]) == 0
+        [row] = json.loads(capsys.readouterr().out)
+        assert not caplog.records  # a text alone has no audio columns to miss
+        lyrics_only = tmp_path / "lyrics.csv"
+        pd.read_csv(path)[["lyrics"]].head(3).to_csv(lyrics_only, index=False)
+        assert main(["predict", str(model_dir), "--data", str(lyrics_only), "--json"]) == 0
+        assert "are not in the data" in caplog.text  # a file may have misnamed them: said once
+    assert row["prediction"] == max(("happy", "sad"), key=lambda mood: row[f"p_{mood}"])
+    assert len(json.loads(capsys.readouterr().out)) == 3
+    assert main(["predict", str(model_dir), "--text", " "]) == 2
+    assert "--text is empty" in capsys.readouterr().err
     assert main(["train", "--data", str(path), "--model", "finetuned", "--encoder", str(tiny_bert),
                  "--out", str(tmp_path / "ft"), "--strategy", "contrastive", *FAST]) == 0
     assert json.loads((tmp_path / "ft" / "config.json").read_text())["strategy"] == "contrastive"

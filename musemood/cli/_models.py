@@ -239,20 +239,29 @@ def _tune(args):
 
 def _predict(args):
     _quiet_transformers(args)
+    import numpy as np
     import pandas as pd
 
     from ..classifiers import load_model
     from ..datasets import load_dataset, save_dataset
 
+    if args.text is not None and not args.text.strip():
+        raise ValueError("--text is empty: give the lyrics to predict (or --data FILE)")
     model = load_model(args.model)
-    df = load_dataset(args.data) if args.data else pd.DataFrame({args.text_column: [args.text]})
-    if args.text_column != model.text_column:
-        df = df.rename(columns={args.text_column: model.text_column})
-    out = pd.DataFrame(index=df.index)
-    out["prediction"] = model.predict(df)
-    if model.objective == "classification":
-        for label, column in zip(model.classes_, model.predict_proba(df).T):
+    if args.data:
+        X = load_dataset(args.data)
+        if args.text_column != model.text_column:
+            X = X.rename(columns={args.text_column: model.text_column})
+        out = pd.DataFrame(index=X.index)
+    else:  # a text alone: tBERT takes the training songs' medians for its audio features
+        X, out = [args.text], pd.DataFrame(index=[0])
+    if model.objective == "classification":  # one pass over the songs: the label is the likeliest class
+        proba = model.predict_proba(X)
+        out["prediction"] = np.asarray(model.classes_)[proba.argmax(axis=1)]
+        for label, column in zip(model.classes_, proba.T):
             out[f"p_{label}"] = column
+    else:
+        out["prediction"] = model.predict(X)
     if args.out:
         print(f"Wrote {len(out)} predictions to {save_dataset(out, args.out)}", file=sys.stderr if args.json else None)
     if args.json:
