@@ -202,10 +202,10 @@ def _add_predict_routes(app, PredictRequest):
         if model is None:
             raise _Unavailable("no mood model is loaded: start the server with --model PATH (a folder saved by "
                                "`musemood train`)")
-        frame = pd.DataFrame({model.text_column: request.texts})
+        frame = list(request.texts)  # texts alone: a model with audio takes its training medians
         if request.audio is not None:
             audio = pd.DataFrame(request.audio, columns=list(schema.AUDIO_FEATURES), dtype=float)
-            frame = pd.concat([frame, audio], axis=1)
+            frame = pd.concat([pd.DataFrame({model.text_column: request.texts}), audio], axis=1)
         if model.objective == "regression":
             values = model.predict(frame)
             return {"model": type(model).__name__, "objective": "regression",

@@ -71,6 +71,28 @@ def test_predict_one_and_many_texts_as_the_library_does(server, parts):
         assert got["label"] == answer["classes"][int(np.argmax(want))]
 
 
+def test_a_model_with_audio_predicts_texts_with_or_without_their_audio(_tiny_bert_dir, caplog):
+    # the default server's model is the demo's tBERT: texts without audio once answered 500 (a KeyError)
+    from fastapi.testclient import TestClient
+
+    from musemood import TBertClassifier
+
+    train, y = make_songs(60, 0, "audio")
+    model = TBertClassifier(str(_tiny_bert_dir), n_topics=None, epochs=1, **FAST).fit(train, y)
+    client = TestClient(create_app(None, model))
+    texts = ["sunshine and dancing", "tears and rain"]
+    with caplog.at_level("WARNING"):
+        alone = client.post("/predict", json={"texts": texts})
+    assert alone.status_code == 200 and not caplog.records  # the medians, as for model.predict_proba(texts)
+    np.testing.assert_allclose([p["probabilities"][c] for p in alone.json()["predictions"] for c in model.classes_],
+                               model.predict_proba(texts).ravel(), rtol=1e-5)
+    audio = [{"valence": 0.9, "tempo": 128}, {"valence": 0.1}]
+    given = client.post("/predict", json={"texts": texts, "audio": audio}).json()
+    frame = train.head(0).reindex(range(2)).assign(lyrics=texts, valence=[0.9, 0.1], tempo=[128, np.nan])
+    np.testing.assert_allclose([p["probabilities"][c] for p in given["predictions"] for c in model.classes_],
+                               model.predict_proba(frame).ravel(), rtol=1e-5)
+
+
 def test_recommend_by_title_and_by_text(server, parts):
     df, rec, _ = parts
     title, artist = df.loc[10, "title"], df.loc[10, "artist"]
