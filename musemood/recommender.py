@@ -255,6 +255,9 @@ class Recommender:
         check_top_k(top_k)
         if (title is None) == (text is None):
             raise ValueError("give either a song title or text=, not both or neither")
+        for name, value in (("title", title), ("artist", artist), ("text", text)):
+            if value is not None and not isinstance(value, str):  # 5 was searched as the title "5"
+                raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
         mask = self.catalogue_.mood_mask(mood)
         if title is not None:
             song, note = self.catalogue_.find(title, artist)
