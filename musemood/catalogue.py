@@ -261,6 +261,19 @@ class SongCatalogue:
         ids = self.title_ids(self.norm_titles_[row])
         return ids[self.norm_artists_[ids] == self.norm_artists_[row]]
 
+    def first_of_each_song(self, rows, n: int) -> np.ndarray:
+        """Positions in ``rows`` of the first row of each distinct song (title and artist as folded:
+        re-releases are one song), at most ``n`` of them, in order."""
+        seen, keep = set(), []
+        for position, row in enumerate(rows):
+            key = (self.norm_titles_[row], self.norm_artists_[row])
+            if key not in seen:
+                seen.add(key)
+                keep.append(position)
+                if len(keep) == n:
+                    break
+        return np.asarray(keep, dtype=np.int64)
+
     def display(self, row: int) -> str:
         return f"{self.songs_.at[row, schema.TITLE]} - {self.songs_.at[row, schema.ARTIST]}"
 

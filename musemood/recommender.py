@@ -240,7 +240,8 @@ class Recommender:
     def recommend(self, title: str | None = None, top_k: int = 10, *, artist: str | None = None,
                   text: str | None = None, mood: str | None = None, method: str = "rerank",
                   as_frame: bool = True) -> pd.DataFrame | dict:
-        """Songs like ``title`` (or like free ``text``), best first, as a DataFrame.
+        """Songs like ``title`` (or like free ``text``), best first, as a DataFrame; each song once (of the
+        copies of a re-released song, same title and artist, the best ranked).
 
         Columns: rank, title, artist, mood, cluster, score, similarity (cosine of song
         vectors), lexical (keyword score), shared_keywords and why.  ``mood`` keeps only
@@ -250,14 +251,7 @@ class Recommender:
         plain Python values per song (what ``musemood serve`` sends; no pandas on the way).
         """
         self._check_fitted()
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-        check_top_k(top_k)
-        if (title is None) == (text is None):
-            raise ValueError("give either a song title or text=, not both or neither")
-        for name, value in (("title", title), ("artist", artist), ("text", text)):
-            if value is not None and not isinstance(value, str):  # 5 was searched as the title "5"
-                raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
+        _check_query(title, artist, text, top_k, method)
         mask = self.catalogue_.mood_mask(mood)
         if title is not None:
             song, note = self.catalogue_.find(title, artist)
@@ -267,7 +261,8 @@ class Recommender:
             text = str(text)
             query = self.retriever_.text_query(text, self.embedder_.embed_text(clean_lyrics(text), self.vectorizer_))
         cand = self.retriever_.candidates(query, mask)
-        order = self.retriever_.rank(cand, method, self.weights_)[:top_k]
+        ranked = self.retriever_.rank(cand, method, self.weights_)
+        order = ranked[self.catalogue_.first_of_each_song(cand["ids"][ranked], top_k)]  # a re-release once
         return self.retriever_.results(query, cand, order, self.weights_, as_frame=as_frame)
 
     def recommend_many(self, queries: Sequence, top_k: int = 10, *, mood=None, method="rerank",
@@ -432,6 +427,18 @@ _PARAM_TYPES = {"scoring": "str", "n_keywords": "int", "n_embedding_keywords": "
                 "tune_k": "int", "min_title_score": "float", "text_column": "str", "mood_column": "str | None",
                 "max_length": "int", "batch_size": "int", "random_state": "int | None", "weights": "dict | None",
                 "block_weights": "dict | None", "map_on": "str"}
+
+
+def _check_query(title, artist, text, top_k, method):
+    """The arguments of :meth:`Recommender.recommend`, checked before any search."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    check_top_k(top_k)
+    if (title is None) == (text is None):
+        raise ValueError("give either a song title or text=, not both or neither")
+    for name, value in (("title", title), ("artist", artist), ("text", text)):
+        if value is not None and not isinstance(value, str):  # 5 was searched as the title "5"
+            raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
 
 
 def _check_weights(weights):

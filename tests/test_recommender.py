@@ -30,6 +30,23 @@ def fitted(catalogue, _tiny_bert_dir):
     return Recommender().fit(catalogue, encoder)
 
 
+def test_a_re_released_song_is_recommended_once(catalogue):
+    # three more copies of song 5 (other albums and ids: as WASABI lists re-releases), all four with
+    # vectors next to song 6's
+    copies = catalogue.iloc[[5, 5, 5]].assign(song_id=["re-1", "re-2", "re-3"], album=["Best Of", "Live", "Deluxe"])
+    songs = pd.concat([catalogue, copies], ignore_index=True)
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(len(songs), 16)).astype(np.float32)
+    vectors[[5, -3, -2, -1]] = vectors[6] + 0.01 * rng.normal(size=(4, 16))
+    rec = Recommender(song_map=None).fit(songs, vectors=vectors)
+    title = songs.loc[5, "title"]
+    for method in ("rerank", "embedding"):
+        out = rec.recommend(songs.loc[6, "title"], 10, artist=songs.loc[6, "artist"], method=method)
+        assert len(out) == 10 and not out.duplicated(["title", "artist"]).any()
+        assert (out["title"] == title).sum() == 1 and out["rank"].tolist() == list(range(1, 11))
+    assert out.iloc[0]["title"] == title  # by embedding, the copies' best stands for all four
+
+
 def test_recommend_a_song(fitted, catalogue):
     song = catalogue.iloc[3]
     out = fitted.recommend(song["title"], top_k=7, artist=song["artist"])
