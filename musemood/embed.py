@@ -423,13 +423,19 @@ def _columns(dataset, source, model, text_column, id_column):
         raise ValueError(f"{source} lacks the column(s) {missing}; its columns are {sorted(names)} "
                          "(choose them with --id-column / --text-column)")
     kind = dataset.schema.field(text_column).type
-    kind = kind.value_type if pa.types.is_dictionary(kind) else kind  # e.g. a pandas category
-    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
-            or pa.types.is_null(kind)):  # every song would be embedded as an empty text
-        text = sorted(f.name for f in dataset.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+    if not (_is_text(kind) or pa.types.is_null(kind)):  # every song would be embedded as an empty text
+        text = sorted(f.name for f in dataset.schema if _is_text(f.type))
         raise ValueError(f"{source}: the column {text_column!r} holds {kind}, not text; its text columns are {text} "
                          "(choose the lyrics with --text-column)")
     return list(dict.fromkeys(needed))
+
+
+def _is_text(kind):
+    """Whether an Arrow type holds text (dictionary-encoded too, as pandas categories are saved)."""
+    import pyarrow as pa
+
+    kind = kind.value_type if pa.types.is_dictionary(kind) else kind
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
 
 
 def _parts(dataset, columns, part_size):

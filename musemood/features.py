@@ -141,12 +141,12 @@ class AudioFeatureEncoder(TransformerMixin, BaseEstimator):
                 f"audio feature columns {missing} are not in the data (columns: {list(X.columns)}); "
                 "pass audio_columns=None to train without audio"
             )
-        if missing and getattr(self, "_warned", None) != missing:  # once, not for each batch of a catalogue
-            self._warned = missing
-            logger.warning("audio feature columns %s are not in the data (columns: %s): the training songs' medians "
-                           "stand in for them; name the columns as in training to use the songs' own", missing,
-                           list(X.columns))
         if missing:
+            if getattr(self, "_warned", None) != missing:  # once, not for each batch of a catalogue
+                self._warned = missing
+                logger.warning("audio feature columns %s are not in the data (columns: %s): the training songs' "
+                               "medians stand in for them; name the columns as in training to use the songs' own",
+                               missing, list(X.columns))
             X = X.assign(**{c: np.nan for c in missing})
         for column in self.columns:
             values = pd.to_numeric(X[column], errors="coerce")

@@ -49,7 +49,7 @@ def main(argv=None):
         hint = ("" if args.verbose or code == EXIT_BAD_INPUT
                 else "\n(run the command again with -v to see where it failed)")
         # a KeyError's str() is the repr of its message: quotes and escapes around the sentence
-        message = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str) \
-            else exc
+        keyed = isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str)
+        message = exc.args[0] if keyed else exc
         print(f"musemood {args.command}: error: {what}{message}{hint}", file=sys.stderr)
         return code
