@@ -296,10 +296,10 @@ class _GatedModel:
     def __init__(self):
         self.entered, self.release = [], threading.Event()
 
-    def predict_proba(self, frame):
-        self.entered.append(str(frame.iloc[0, 0]))
+    def predict_proba(self, X):  # texts, or a DataFrame when audio comes with them, as the real models take
+        self.entered.append(str(X[0] if isinstance(X, list) else X.iloc[0, 0]))
         assert self.release.wait(20)
-        return np.tile([0.25, 0.75], (len(frame), 1))
+        return np.tile([0.25, 0.75], (len(X), 1))
 
 
 def test_a_thread_cap_runs_requests_in_turn_and_health_never_waits():
