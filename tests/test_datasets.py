@@ -171,6 +171,13 @@ def test_corrupt_and_missing_files_are_reported(tmp_path):
     csv.write_text("title,tags\nA,[[oops\n")
     with pytest.raises(ValueError, match="row 0: tags are not valid JSON"):
         load_dataset(csv)
+    for tags, message in (('"{""happy"": ""lots""}"', "row 0: the tag entry \\('happy', 'lots'\\) is not a tag with"),
+                          ('"[[""sad""]]"', "row 0: the tag entry \\['sad'\\] is not a tag"),
+                          ('"{""happy"": -5}"', "row 0: tag 'happy' has the count -5; counts are numbers >= 0"),
+                          ('7', "row 0: tags are 7; give a list of \\[tag, count\\] pairs")):
+        csv.write_text(f"title,tags\nA,{tags}\n")
+        with pytest.raises(ValueError, match=f"badtags.csv, {message}"):
+            load_dataset(csv)
     latin = tmp_path / "latin.csv"
     latin.write_bytes("title,lyrics\nA,caf\u00e9\n".encode("latin-1"))
     with pytest.raises(ValueError, match="latin.csv could not be read as CSV \\(text that is not UTF-8: save it as"):

@@ -243,9 +243,24 @@ def _records_to_tags(value, path, row):
             raise ValueError(f"{path}, row {row}: tags are not valid JSON ({exc})") from None
     if isinstance(value, dict):
         value = list(value.items())
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"{path}, row {row}: tags are {value!r}; give a list of [tag, count] pairs or an object "
+                         "{tag: count}")
     out = []
     for item in value:
-        tag, count = (item["tag"], item["count"]) if isinstance(item, dict) else item
-        count = float(count)
+        try:
+            tag, count = (item["tag"], item["count"]) if isinstance(item, dict) else item
+            count = float(count)
+        except (KeyError, TypeError, ValueError):  # not a pair, or a count that is not a number
+            raise ValueError(f"{path}, row {row}: the tag entry {_plain_item(item)!r} is not a tag with a number "
+                             "of listeners (a [tag, count] pair, or {\"tag\": ..., \"count\": ...})") from None
+        if not np.isfinite(count) or count < 0:
+            raise ValueError(f"{path}, row {row}: tag {tag!r} has the count {count:g}; counts are numbers >= 0 "
+                             "(raw counts, or Last.fm's weights 0-100)")
         out.append((str(tag), int(count) if count.is_integer() else count))
     return out
+
+
+def _plain_item(item):
+    """A tag entry as plain Python (Parquet gives NumPy arrays and dicts), for messages."""
+    return item.tolist() if hasattr(item, "tolist") else item
