@@ -26,6 +26,7 @@ A song vector is the model's embedding joined with the song's audio features
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -258,7 +259,6 @@ class Recommender:
             query = self.retriever_.song_query(song)
             query["note"] = note
         else:
-            text = str(text)
             query = self.retriever_.text_query(text, self.embedder_.embed_text(clean_lyrics(text), self.vectorizer_))
         cand = self.retriever_.candidates(query, mask)
         ranked = self.retriever_.rank(cand, method, self.weights_)
@@ -439,6 +439,8 @@ def _check_query(title, artist, text, top_k, method):
     for name, value in (("title", title), ("artist", artist), ("text", text)):
         if value is not None and not isinstance(value, str):  # 5 was searched as the title "5"
             raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
+    if text is not None and not re.search(r"\w", clean_lyrics(text)):  # its vector would rank songs at random
+        raise ValueError(f"the text {text!r} has no words to search by: describe the songs you want")
 
 
 def _check_weights(weights):

@@ -176,6 +176,8 @@ def test_the_page_loads_the_shipped_scatter_plot_bundle(server):
     ("get", "/recommend", {"title": "x", "top_k": "many"}, "top_k"),
     ("get", "/recommend", {"title": "x", "method": "magic"}, "method"),
     ("post", "/recommend", {"text": ""}, "text"),
+    ("post", "/recommend", {"text": "   "}, "no words to search by"),
+    ("get", "/recommend", {"title": "\U0001F3B5"}, "no letters or digits"),
     ("post", "/recommend", {"text": "rain", "top_k": -1}, "top_k"),
     ("post", "/recommend", {"text": "qqqq zzzz"}, "vocabulary"),
     ("post", "/recommend", {"text": "rain", "mood": "ecstatic"}, "unknown mood"),
