@@ -76,6 +76,8 @@ CASES = {
         p["df"], vectors=p["vectors"]), ValueError, "n_candidates must be"),
     "recommend_many(str)": (lambda p: p["rec"].recommend_many("abc"), TypeError, "list of queries"),
     "recommend top_k 0": (lambda p: p["rec"].recommend(text="rain", top_k=0), ValueError, "top_k must be"),
+    "a map of three songs": (lambda p: type(p["rec"])().fit(p["df"].head(3), vectors=p["vectors"][:3]), ValueError,
+                             "fewer than 3 values of k for 3 songs to choose from: .*Recommender\\(song_map=None\\)"),
     "recommend blank text": (lambda p: p["rec"].recommend(text=" [Chorus] "), ValueError,
                              "the text ' \\[Chorus\\] ' has no words to search by"),
     "recommend a title of symbols": (lambda p: p["rec"].recommend("\U0001F3B5"), ValueError,

@@ -293,7 +293,8 @@ class SongMap:
             return
         ks = self.k_values(len(Z))
         if len(ks) < 3:
-            raise ValueError(f"k_range {self.k_range} leaves fewer than 3 values of k for {len(Z)} songs")
+            raise ValueError(f"k_range {self.k_range} leaves fewer than 3 values of k for {len(Z)} songs to choose "
+                             "from: widen k_range, fix n_clusters, or map no songs (Recommender(song_map=None))")
         full, rows, fitted = Z, [], {}
         if len(Z) > self.sweep_sample:
             rng = np.random.default_rng(self.random_state)
