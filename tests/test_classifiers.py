@@ -365,6 +365,13 @@ def test_bad_input_gets_a_clear_error(tiny_bert, X, y, error, message):
         SimpleBertClassifier(tiny_bert).fit(X, y)
 
 
+def test_topics_that_cannot_be_fitted_say_which_tbert_parameters_help(tiny_bert):
+    X = pd.DataFrame({"lyrics": ["alpha beta", "gamma delta", "epsilon zeta", "eta theta"]})  # no word twice
+    with pytest.raises(ValueError, match="tBERT's topics on \\d+ training songs: every word was filtered out.*"
+                                         "topic_params=.*n_topics=None"):
+        tbert(tiny_bert, n_topics=2, audio_columns=None).fit(X, ["x", "y", "x", "y"])
+
+
 def test_tbert_audio_needs_a_dataframe(tiny_bert):
     with pytest.raises(TypeError, match="audio_columns=None"):
         tbert(tiny_bert, n_topics=None).fit(["a b", "c d", "e f", "g h"], ["x", "y", "x", "y"])

@@ -82,7 +82,12 @@ class TBertClassifier(FineTunedBertClassifier):
             if self.n_topics:
                 params = dict(self.topic_params or {})
                 params.setdefault("random_state", seed)
-                self.topics_ = LdaTopics(self.n_topics, **params).fit([texts[i] for i in train])
+                try:
+                    self.topics_ = LdaTopics(self.n_topics, **params).fit([texts[i] for i in train])
+                except ValueError as exc:  # its advice names LdaTopics' parameters: say where they go
+                    raise ValueError(f"tBERT's topics on {len(train)} training songs: {exc} (through "
+                                     "topic_params={'min_count': ..., 'max_df': ...}), or n_topics=None to train "
+                                     "without topics") from None
             self.audio_ = None
             if self.audio_columns is not None:
                 self.audio_ = AudioFeatureEncoder(columns=tuple(self.audio_columns))
