@@ -30,7 +30,8 @@ def test_chunked_reading_keeps_english_linked_unique_songs(tmp_path):
 def test_other_column_names_and_clear_errors(tmp_path):
     path = tmp_path / "songs.csv"
     path.write_text("id,name,song,spotify\n1,Band,Song,spotify:track:4uLU6hMCjMI75M1A2tKUQC\n")
-    with pytest.raises(ValueError, match="no column for \\['title'\\].*columns="):
+    with pytest.raises(ValueError, match="songs.csv is not a WASABI songs file: it has no column for \\['title'\\] "
+                                         "\\(title: one of \\['title'\\]; its columns: .*columns="):
         list(read_wasabi_songs(path))
     songs = [s for c in read_wasabi_songs(path, columns={"title": "song", "spotify_id": "spotify"},
                                           english_only=False, require=("spotify_id",)) for s in c]

@@ -56,15 +56,17 @@ def _sniff_separator(path):
         return ","
 
 
-def _resolve_columns(available, columns):
-    found = {}
+def _resolve_columns(available, columns, path):
+    found, looked = {}, {}
     for ours, names in COLUMNS.items():
         names = (columns[ours],) if columns and ours in columns else names
-        found[ours] = next((n for n in names if n in available), None)
+        found[ours], looked[ours] = next((n for n in names if n in available), None), names
     missing = [c for c in ("song_id", "title", "artist") if found[c] is None]
     if missing:
-        raise ValueError(f"the songs file has no column for {missing} (its columns: {sorted(available)}); "
-                         "pass columns={'title': 'your_column', ...}")
+        wanted = "; ".join(f"{c}: one of {list(looked[c])}" for c in missing)
+        raise ValueError(f"{path} is not a WASABI songs file: it has no column for {missing} ({wanted}; its columns: "
+                         f"{sorted(available)}). Give the WASABI songs CSV, or name your columns with "
+                         "read_wasabi_songs(columns={'song_id': ..., 'title': ..., 'artist': ...})")
     return found
 
 
@@ -106,7 +108,7 @@ def read_wasabi_songs(path, *, chunksize=100_000, english_only=True, require=("s
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path} is not a readable CSV ({exc}); the file may be truncated: download it again") \
             from None
-    found = _resolve_columns(set(header), columns)
+    found = _resolve_columns(set(header), columns, path)
     usecols = [c for c in found.values() if c is not None]
     stats = Counter() if stats is None else stats
     seen = set()
