@@ -203,9 +203,8 @@ class SongCatalogue:
 
         key = normalize_title(title)
         if not key:
-            raise ValueError(f"the title {title!r} has no letters or digits to search by: give a song title (or "
-                             "text= for a free-text query)" if title.strip() else
-                             "give a song title (or text= for a free-text query)")
+            symbols = f"the title {title!r} has no letters or digits to search by: " if title.strip() else ""
+            raise ValueError(symbols + "give a song title (or text= for a free-text query)")
         ids = self.title_ids(key)
         note = None
         if not len(ids):

@@ -252,14 +252,14 @@ class Recommender:
         plain Python values per song (what ``musemood serve`` sends; no pandas on the way).
         """
         self._check_fitted()
-        _check_query(title, artist, text, top_k, method)
+        cleaned = _check_query(title, artist, text, top_k, method)
         mask = self.catalogue_.mood_mask(mood)
         if title is not None:
             song, note = self.catalogue_.find(title, artist)
             query = self.retriever_.song_query(song)
             query["note"] = note
         else:
-            query = self.retriever_.text_query(text, self.embedder_.embed_text(clean_lyrics(text), self.vectorizer_))
+            query = self.retriever_.text_query(text, self.embedder_.embed_text(cleaned, self.vectorizer_))
         cand = self.retriever_.candidates(query, mask)
         ranked = self.retriever_.rank(cand, method, self.weights_)
         order = ranked[self.catalogue_.first_of_each_song(cand["ids"][ranked], top_k)]  # a re-release once
@@ -430,7 +430,8 @@ _PARAM_TYPES = {"scoring": "str", "n_keywords": "int", "n_embedding_keywords": "
 
 
 def _check_query(title, artist, text, top_k, method):
-    """The arguments of :meth:`Recommender.recommend`, checked before any search."""
+    """The arguments of :meth:`Recommender.recommend`, checked before any search; returns the cleaned
+    ``text`` (``None`` for a title), which the check reads and the embedding needs."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     check_top_k(top_k)
@@ -439,8 +440,10 @@ def _check_query(title, artist, text, top_k, method):
     for name, value in (("title", title), ("artist", artist), ("text", text)):
         if value is not None and not isinstance(value, str):  # 5 was searched as the title "5"
             raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
-    if text is not None and not re.search(r"\w", clean_lyrics(text)):  # its vector would rank songs at random
+    cleaned = None if text is None else clean_lyrics(text)
+    if cleaned is not None and not re.search(r"\w", cleaned):  # its vector would rank songs at random
         raise ValueError(f"the text {text!r} has no words to search by: describe the songs you want")
+    return cleaned
 
 
 def _check_weights(weights):
