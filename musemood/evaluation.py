@@ -87,10 +87,14 @@ def check_dataset(df, text_column, label_column, *, drop_missing=False, objectiv
     if len(counts) < 2:
         raise ValueError(f"the label column holds a single class ({counts.index[0]!r}); need two or more")
     if counts.min() < 2:
-        raise ValueError(
-            f"class {counts.idxmin()!r} has a single song; every class needs at least 2 to split "
-            "into training and test songs"
-        )
+        single = counts.idxmin()
+        single = single.item() if hasattr(single, "item") else single  # 0.811, not np.float64(0.811)
+        message = (f"class {single!r} of {label_column!r} has a single song; every class needs at least 2 "
+                   "to split into training and test songs")
+        if pd.api.types.is_numeric_dtype(df[label_column]):
+            message += (f". {label_column!r} holds {len(counts)} different numbers among {len(df)} songs: to "
+                        "predict a number, train with --objective regression (objective='regression')")
+        raise ValueError(message)
     return df
 
 

@@ -89,6 +89,18 @@ def test_check_dataset_errors(frame, message):
         check_dataset(frame, "lyrics", "label")
 
 
+def test_numeric_labels_with_single_songs_suggest_regression():
+    frame = pd.DataFrame({"lyrics": list("abcde"), "valence": [0.811, 0.2, 0.2, 0.35, 0.35]})
+    with pytest.raises(ValueError) as error:
+        check_dataset(frame, "lyrics", "valence")
+    message = str(error.value)
+    assert "class 0.811 of 'valence' has a single song" in message and "np.float64" not in message
+    assert "3 different numbers among 5 songs" in message and "--objective regression" in message
+    with pytest.raises(ValueError, match="single song") as error:  # text classes: no regression hint
+        check_dataset(pd.DataFrame({"lyrics": list("abc"), "label": ["x", "x", "y"]}), "lyrics", "label")
+    assert "regression" not in str(error.value)
+
+
 def test_drop_missing():
     frame = pd.DataFrame({"lyrics": ["a", "b", "c", "d", ""], "label": ["x", "y", "x", "y", "x"]})
     assert len(check_dataset(frame, "lyrics", "label", drop_missing=True)) == 4
