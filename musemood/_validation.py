@@ -98,6 +98,20 @@ def check_top_k(top_k):
     return int(top_k)
 
 
+def check_unique_columns(frame, columns=None, name="X"):
+    """Refuse a DataFrame in which one of ``columns`` (default: any) names two or more columns.
+
+    pandas allows such frames (``pd.concat(axis=1)``, a rename onto a name in use), and
+    ``frame[name]`` is then a table, not a column: read as texts it gives the column names.
+    """
+    counts = frame.columns.value_counts()
+    twice = [c for c in counts.index[counts > 1] if columns is None or c in columns]
+    if twice:
+        listing = ", ".join(f"{c!r} ({counts[c]} times)" for c in twice)
+        raise ValueError(f"{name} has more than one column named {listing}; keep one of each (pd.concat(axis=1) or "
+                         "a rename onto a name already in use makes such columns)")
+
+
 def check_matrix(X, name="X", *, dim=None, rows=None, ids=None):
     """``X`` as a finite 2-D float32 array (one row per song), else a ValueError naming the row.
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
+from ._validation import check_unique_columns
 from .persistence import read_config, write_config
 from .text import fold_signature, normalize_title
 
@@ -80,6 +81,7 @@ def check_catalogue_frame(df, text_column=schema.LYRICS):
     if missing:
         raise KeyError(f"the catalogue lacks columns {missing} (has {list(df.columns)}); set text_column= "
                        "if the lyrics are in another column")
+    check_unique_columns(df, name="the catalogue")
     if len(df) < 3:
         raise ValueError(f"a catalogue needs at least 3 songs, got {len(df)}")
     df = df.reset_index(drop=True)

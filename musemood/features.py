@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import schema
+from ._validation import check_unique_columns
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ class AudioFeatureEncoder(TransformerMixin, BaseEstimator):
                 "audio features come from a DataFrame with one column per feature; "
                 "pass audio_columns=None to train on lyrics only"
             )
+        check_unique_columns(X, self.columns, "the data")
         missing = [c for c in self.columns if c not in X.columns]
         if missing and fitting:
             raise KeyError(

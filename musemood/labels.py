@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
+from ._validation import check_unique_columns
 
 #: Rejection reasons, in the order the rule checks them.
 TOO_FEW_TAGS = "too_few_tags"
@@ -343,6 +344,7 @@ def _tag_series(tags):
             raise KeyError(
                 f"the table has no {schema.TAGS!r} column; columns are {list(tags.columns)}"
             )
+        check_unique_columns(tags, [schema.TAGS], "the table")
         return tags[schema.TAGS]
     if isinstance(tags, pd.Series):
         return tags

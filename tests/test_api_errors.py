@@ -123,6 +123,17 @@ MORE = {
                                 TypeError, "column 'lyrics' holds .*5 at row 0 \\(song_id 'demo-00000'\\)"),
     "topics of numbers": (lambda p: __import__("musemood.topics", fromlist=["x"]).LdaTopics(n_topics=2).fit(
         list(p["df"]["lyrics"])).transform([1, 2]), TypeError, "got int 1 at row 0"),
+    "predict a frame with two lyrics columns": (lambda p: p["model"].predict(pd.DataFrame(
+        [["a", "b"], ["c", "d"]], columns=["lyrics", "lyrics"])), ValueError,
+        r"X has more than one column named 'lyrics' \(2 times\)"),
+    "a catalogue with two title columns": (lambda p: type(p["rec"])(song_map=None).fit(
+        pd.concat([p["df"], p["df"][["title"]]], axis=1), vectors=p["vectors"]), ValueError,
+        r"the catalogue has more than one column named 'title' \(2 times\)"),
+    "audio features with two valence columns": (lambda p: __import__("musemood.features", fromlist=["x"])
+        .AudioFeatureEncoder(["energy", "valence"]).fit(pd.concat([p["df"], p["df"][["valence"]]], axis=1)),
+        ValueError, r"the data has more than one column named 'valence'"),
+    "tags in two columns": (lambda p: assign_moods(pd.concat([p["df"], p["df"][["tags"]]], axis=1)), ValueError,
+                            r"the table has more than one column named 'tags'"),
     "match threshold 200": (lambda p: __import__("musemood.sources.lrclib", fromlist=["x"]).LrclibClient(
         threshold=200), ValueError, "fuzzy score from 0 to 100"),
 }

@@ -152,6 +152,22 @@ def test_cli_train_and_predict(tiny_bert, labelled, tmp_path, capsys, caplog):
     assert len(json.loads(capsys.readouterr().out)) == 3
     assert main(["predict", str(model_dir), "--text", " "]) == 2
     assert "--text is empty" in capsys.readouterr().err
+    # --text-column names the texts to read, even beside a lyrics column; a column not in the file is an error
+    frame = pd.read_csv(path).head(4)
+    both, titles_as_lyrics = tmp_path / "both.csv", tmp_path / "titles.csv"
+    frame.to_csv(both, index=False)
+    frame.assign(lyrics=frame["title"]).to_csv(titles_as_lyrics, index=False)
+    assert main(["predict", str(model_dir), "--data", str(both), "--text-column", "title", "--json"]) == 0
+    by_title = json.loads(capsys.readouterr().out)
+    assert main(["predict", str(model_dir), "--data", str(titles_as_lyrics), "--json"]) == 0
+    assert by_title == json.loads(capsys.readouterr().out) and len(by_title) == 4
+    assert main(["predict", str(model_dir), "--data", str(both), "--text-column", "words"]) == 2
+    assert "--text-column 'words' is not a column of" in capsys.readouterr().err
+    frame.rename(columns={"lyrics": "words"}).to_csv(both, index=False)
+    assert main(["predict", str(model_dir), "--data", str(both)]) == 2
+    assert "the model's text column 'lyrics' is not a column of" in capsys.readouterr().err
+    assert main(["predict", str(model_dir), "--data", str(both), "--text-column", "words", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 4
     assert main(["train", "--data", str(path), "--model", "finetuned", "--encoder", str(tiny_bert),
                  "--out", str(tmp_path / "ft"), "--strategy", "contrastive", *FAST]) == 0
     assert json.loads((tmp_path / "ft" / "config.json").read_text())["strategy"] == "contrastive"

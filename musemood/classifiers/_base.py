@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import schema
 from ..encoders import BertEncoder, _default_device
+from .._validation import check_unique_columns
 from ..persistence import FORMAT, read_config, write_config
 from ..text import clean_lyrics
 from ._nn import MLPHead, loss_function
@@ -89,6 +90,7 @@ class TextEstimator(BaseEstimator):
                     f"text column {self.text_column!r} is not in the data; columns are "
                     f"{list(X.columns)}. Set text_column= to the column holding the lyrics."
                 )
+            check_unique_columns(X, [self.text_column])
             values = X[self.text_column]
         elif X is None or isinstance(X, (dict, bytes)) or not hasattr(X, "__iter__"):
             raise TypeError(f"X must be one text, a list of texts, a pandas Series or a DataFrame with a "

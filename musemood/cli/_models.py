@@ -250,8 +250,16 @@ def _predict(args):
     model = load_model(args.model)
     if args.data:
         X = load_dataset(args.data)
-        if args.text_column != model.text_column:
-            X = X.rename(columns={args.text_column: model.text_column})
+        text_column = args.text_column or model.text_column
+        if text_column not in X.columns and args.text_column:
+            raise KeyError(f"--text-column {text_column!r} is not a column of {args.data}; its columns are "
+                           f"{list(X.columns)}")
+        if text_column not in X.columns:
+            raise KeyError(f"the model's text column {text_column!r} is not a column of {args.data} (columns: "
+                           f"{list(X.columns)}): name the lyrics column with --text-column")
+        if text_column != model.text_column:
+            X = X.drop(columns=[model.text_column], errors="ignore").rename(
+                columns={args.text_column: model.text_column})
         out = pd.DataFrame(index=X.index)
     else:  # a text alone: tBERT takes the training songs' medians for its audio features
         X, out = [args.text], pd.DataFrame(index=[0])

@@ -167,7 +167,8 @@ def _add_predict_command(commands):
     source = predict.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", help="CSV or Parquet file with the lyrics (and audio features)")
     source.add_argument("--text", help="one lyric")
-    predict.add_argument("--text-column", default="lyrics")
+    predict.add_argument("--text-column", help="column of --data with the lyrics (default: the column the model "
+                         "was trained on, 'lyrics' unless train was given --text-column)")
     predict.add_argument("--out", help="write predictions here (.csv, .tsv or .parquet)")
     predict.add_argument("--json", action="store_true", help="print the predictions as JSON")
     _add_verbosity(predict)
