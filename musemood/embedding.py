@@ -72,7 +72,7 @@ class SongEmbedder:
             vectors = model.encode(texts, batch_size=batch_size, show_progress_bar=show_progress_bar)
             return vectors, vectors
         frame = df if text_column == getattr(model, "text_column", text_column) else \
-            df.rename(columns={text_column: model.text_column})
+            df.drop(columns=[model.text_column], errors="ignore").rename(columns={text_column: model.text_column})
         try:
             return model.embed(frame, return_text_vectors=True)
         except TypeError:  # a model whose embed() takes no keyword

@@ -281,6 +281,14 @@ def test_tbert_hidden_layer_feeds_the_recommender(catalogue, tbert, tmp_path):
                                rtol=1e-4)
 
 
+def test_a_model_reads_the_recommenders_text_column_beside_another_lyrics_column(catalogue, tbert):
+    # the model was trained on 'lyrics'; the catalogue's lyrics are in 'words' and 'lyrics' holds the titles
+    moved = catalogue.assign(words=catalogue["lyrics"], lyrics=catalogue["title"])
+    params = dict(song_map=None, n_candidates=30, weights={"lexical": 0.5})
+    rec = Recommender(text_column="words", **params).fit(moved, tbert)
+    np.testing.assert_allclose(rec.vectors_, Recommender(**params).fit(catalogue, tbert).vectors_, atol=1e-5)
+
+
 def test_a_label_trained_model_maps_songs_by_their_lyrics(catalogue, tbert, _tiny_bert_dir, tmp_path):
     # tBERT's hidden layer is trained on the labels: its map would split the labels again,
     # so by default the map is drawn from a general-purpose encoder's vectors of the lyrics
