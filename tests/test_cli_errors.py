@@ -118,6 +118,22 @@ def test_every_bad_command_line_gets_one_clear_line_and_exit_code_2(files, capsy
     assert not problems, f"{len(problems)} of {len(cases(files))}:\n" + "\n".join(problems)
 
 
+def test_an_output_of_unknown_type_is_refused_before_the_work(files, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path / "home"))
+    assert main(["label", str(files / "good.parquet"), "--out", str(tmp_path / "labels.json")]) == 2
+    out, err = capsys.readouterr()
+    assert "labels.json: unknown file type '.json'; use .parquet, .csv or .tsv" in err and not out  # no summary
+    assert main(["predict", str(files / "no-model"), "--text", "x", "--out", str(tmp_path / "p.xlsx")]) == 2
+    assert "p.xlsx: unknown file type '.xlsx'" in capsys.readouterr().err  # before the model is loaded
+    assert main(["build-dataset", "--store", str(files / "typo.sqlite"), "--out", str(tmp_path / "d.txt")]) == 2
+    assert "d.txt: unknown file type '.txt'" in capsys.readouterr().err  # before the store is opened
+    store = tmp_path / "new.sqlite"
+    assert main(["scrape", "all", "--store", str(store), "--out", str(tmp_path / "d.xlsx")]) == 2
+    assert "d.xlsx: unknown file type '.xlsx'" in capsys.readouterr().err and not store.exists()  # before scraping
+    assert main(["label", str(files / "folder")]) == 2
+    assert "is a folder, not a dataset file" in capsys.readouterr().err
+
+
 def test_a_reader_that_goes_away_is_not_an_error(monkeypatch, capsys):
     import musemood.cli as cli
 

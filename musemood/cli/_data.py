@@ -21,9 +21,11 @@ def _rule(args):
 
 
 def _label(args):
-    from ..datasets import load_dataset, save_dataset
+    from ..datasets import dataset_format, load_dataset, save_dataset
     from ..labels import assign_moods, attach_labels, summarize
 
+    if args.out:
+        dataset_format(args.out)
     df = load_dataset(args.data)
     rule = _rule(args)
     result = assign_moods(df, **rule)
@@ -34,7 +36,10 @@ def _label(args):
 
 def _scrape(args):
     from .. import scrape
+    from ..datasets import dataset_format
 
+    if args.job == "all" and args.out:  # the dataset written at the end
+        dataset_format(args.out)
     store = _store(args, create=args.job in ("wasabi", "all"))
     jobs = ("wasabi", "lastfm", "spotify", "lyrics") if args.job == "all" else (args.job,)
     if args.job == "all" and not args.songs and not store.songs():
@@ -175,10 +180,12 @@ def _print_scrape_summary(summary):
 
 def _build_dataset(args, store=None):
     from ..config import home
+    from ..datasets import dataset_format
     from ..scrape import build_dataset
 
-    store = store or _store(args)
     out = args.out or home() / "dataset.parquet"
+    dataset_format(out)
+    store = store or _store(args)
     df, summary = build_dataset(store, out, keep_unlabelled=getattr(args, "keep_unlabelled", False), **_rule(args))
     print(f"dataset: {summary['rows']} songs written to {out} ({summary['songs']} in the store, "
           f"{summary['with_tags_and_lyrics']} with tags and lyrics)")

@@ -243,10 +243,12 @@ def _predict(args):
     import pandas as pd
 
     from ..classifiers import load_model
-    from ..datasets import load_dataset, save_dataset
+    from ..datasets import dataset_format, load_dataset, save_dataset
 
     if args.text is not None and not args.text.strip():
         raise ValueError("--text is empty: give the lyrics to predict (or --data FILE)")
+    if args.out:
+        dataset_format(args.out)
     model = load_model(args.model)
     if args.data:
         X = load_dataset(args.data)

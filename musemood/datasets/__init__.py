@@ -22,6 +22,7 @@ __all__ = [
     "LATENT_MOOD",
     "THEME",
     "assign_splits",
+    "dataset_format",
     "drop_duplicate_songs",
     "load_dataset",
     "load_demo",
@@ -150,9 +151,7 @@ def save_dataset(df, path):
     renamed, so a crash never leaves half a file.  Returns the path.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".pq", ".csv", ".tsv"):
-        raise ValueError(f"{path}: unknown file type {suffix!r}; use .parquet, .csv or .tsv")
+    suffix = dataset_format(path)
     out = df.copy()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
@@ -181,6 +180,20 @@ def _write_parquet(out, path):
     pq.write_table(table.replace_schema_metadata(meta), path)
 
 
+def dataset_format(path):
+    """The suffix of a dataset file (``.parquet``, ``.pq``, ``.csv`` or ``.tsv``), else a ValueError.
+
+    Commands call it on an output path before the work whose result the file would hold.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv", ".tsv"):
+        if path.is_dir():
+            raise ValueError(f"{path} is a folder, not a dataset file (.parquet, .csv or .tsv)")
+        raise ValueError(f"{path}: unknown file type {suffix!r}; use .parquet, .csv or .tsv")
+    return suffix
+
+
 def load_dataset(path, *, columns=None):
     """Read a dataset written by :func:`save_dataset` (or any Parquet/CSV file).
 
@@ -192,9 +205,7 @@ def load_dataset(path, *, columns=None):
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no dataset at {path}")
-    suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".pq", ".csv", ".tsv"):
-        raise ValueError(f"{path}: unknown file type {suffix!r}; use .parquet, .csv or .tsv")
+    suffix = dataset_format(path)
     if path.is_dir() and suffix in (".csv", ".tsv"):
         raise ValueError(f"{path} is a folder, not a {suffix[1:].upper()} file")
     if path.is_file() and path.stat().st_size == 0:
