@@ -117,6 +117,11 @@ def assign_moods(
     long = explode_tags(series)
     n_songs = len(series)
     scale = detect_count_scale(long) if counts == "auto" else counts
+    if scale == RELATIVE and (long["count"] > 100).any():
+        over = long[long["count"] > 100].iloc[0]
+        raise ValueError(f"counts='relative' reads Last.fm weights (0 to 100), but song {series.index[over['song']]!r} "
+                         f"has the count {over['count']:g} for {over['tag']!r}: these look like raw counts; use "
+                         "counts='raw' or 'auto' (--counts raw or auto)")
     threshold = min_tag_count if scale == RAW else min_tag_weight
     long = long[long["count"] >= threshold]
 

@@ -138,6 +138,14 @@ def test_forced_count_convention():
     assert one(tags, counts="relative")["label"] == "happy"
 
 
+def test_relative_counts_above_100_are_refused():
+    # Last.fm weights run from 0 to 100: a count of 187 is a raw count, read with the wrong filter
+    tags = pd.Series([song(("happy", 100)), song(("happy", 187))], index=["a", "b"])
+    with pytest.raises(ValueError, match=r"counts='relative'.*song 'b' has the count 187 for 'happy'.*raw"):
+        assign_moods(tags, counts="relative")
+    assert assign_moods(tags, counts="raw").attrs["counts"] == "raw"
+
+
 def test_four_moods_and_custom_sets():
     tags = song(("mellow", 40), ("happy", 15))
     assert one(tags)["label"] == "happy"  # binary: mellow is not a mood tag
