@@ -437,6 +437,8 @@ def _check_query(title, artist, text, top_k, method):
     check_top_k(top_k)
     if (title is None) == (text is None):
         raise ValueError("give either a song title or text=, not both or neither")
+    if text is not None and artist is not None:
+        raise ValueError("artist= narrows a song title; with text= it has nothing to narrow (leave it out)")
     for name, value in (("title", title), ("artist", artist), ("text", text)):
         if value is not None and not isinstance(value, str):  # 5 was searched as the title "5"
             raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")

@@ -82,6 +82,8 @@ CASES = {
                              "the text ' \\[Chorus\\] ' has no words to search by"),
     "recommend a title of symbols": (lambda p: p["rec"].recommend("\U0001F3B5"), ValueError,
                                      "has no letters or digits to search by"),
+    "recommend text with an artist": (lambda p: p["rec"].recommend(text="rain", artist="June Sato"), ValueError,
+                                      "artist= narrows a song title; with text= it has nothing to narrow"),
     "recommend a number as title": (lambda p: p["rec"].recommend(5), TypeError, "title must be a string, got int 5"),
     "recommend a list as artist": (lambda p: p["rec"].recommend("x", artist=["a"]), TypeError,
                                    "artist must be a string, got list"),

@@ -99,8 +99,12 @@ def _recommend(args):
 
     if not args.title and not args.text:
         raise ValueError("give a song title, or --text to describe what you want")
+    if args.title and args.text:  # before: --text was dropped without a word
+        raise ValueError("give a song title or --text, not both")
+    if args.artist and args.text:
+        raise ValueError("--artist narrows a song title; with --text it has nothing to narrow (leave it out)")
     rec = get_recommender(args.recommender)
-    result = rec.recommend(args.title, args.top_k, artist=args.artist, text=None if args.title else args.text,
+    result = rec.recommend(args.title or None, args.top_k, artist=args.artist, text=args.text or None,
                            mood=args.mood, method=args.method)
     query = result.attrs["query"]
     if args.json:
