@@ -65,6 +65,13 @@ CASES = {
     "map: NaN vector": (lambda p: SongMap(k_range=(2, 5)).fit(_nan_at(p["X"], 7)), ValueError,
                         "NaN or infinite values in row 7"),
     "map: 1-D vectors": (lambda p: SongMap(k_range=(2, 5)).fit(p["X"][:, 0]), ValueError, "must be 2-D"),
+    "map: 2.5 clusters": (lambda p: SongMap(n_clusters=2.5).fit(p["X"]), ValueError,
+                          "n_clusters must be 'auto' \\(the k sweep\\) or a whole number of clusters, 1 or more, "
+                          "got 2.5"),
+    "map: True clusters": (lambda p: SongMap(n_clusters=True).fit(p["X"]), ValueError, "got True"),
+    "map: 0 clusters": (lambda p: SongMap(n_clusters=0).fit(p["X"]), ValueError, "got 0"),
+    "map: more clusters than songs": (lambda p: SongMap(n_clusters=61).fit(p["X"]), ValueError,
+                                      "n_clusters=61 is more than the 60 songs it clusters"),
     "map: transform NaN": (lambda p: p["map"].transform(np.full((2, 6), np.nan)), ValueError, "row 0 and 1 more"),
     "map: transform wrong width": (lambda p: p["map"].transform(p["X"][:, :3]), ValueError, "6-dimensional"),
     # the recommender

@@ -76,6 +76,10 @@ def cases(r):
         (["evaluate-recommender", "--top-k", "0", "--recommender", str(r / "no-rec")], "top"),
         (["map", "--recommender", str(r / "no-rec")], "no-rec"),
         (["map", "--data", missing], "missing.parquet"),
+        (["map", "--data", str(r / "good.parquet"), "--n-clusters", "abc"], "'abc' is not a whole"),
+        (["map", "--data", str(r / "good.parquet"), "--n-clusters", "0"], "--n-clusters: must be 1 or more"),
+        (["map", "--data", str(r / "good.parquet"), "--label-column", "mood"], "--label-column 'mood' is not a column"),
+        (["map", "--data", str(r / "good.parquet"), "--text-column", "words"], "--text-column 'words' is not a column"),
         # build-dataset / scrape: the store
         (["build-dataset", "--store", str(r / "typo.sqlite")], "typo.sqlite"),
         (["build-dataset", "--store", str(r / "garbage.sqlite")], "garbage.sqlite"),

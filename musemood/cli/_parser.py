@@ -12,6 +12,21 @@ from ._models import _compare, _predict, _train, _tune
 from ._songs import _demo, _embed, _evaluate_recommender, _map, _recommend, _serve
 
 
+def _auto_or_int_at_least(low):
+    """An argparse type: 'auto', or a whole number >= ``low``."""
+    whole = _int_at_least(low)
+
+    def parse(text):
+        if text.strip().lower() == "auto":
+            return "auto"
+        try:
+            return whole(text)
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentTypeError(f"{exc}; give a number or 'auto'") from None
+    parse.__name__ = f"'auto' or whole number >= {low}"
+    return parse
+
+
 def _int_at_least(low):
     """An argparse type: a whole number >= ``low`` (argparse reports anything else, exit code 2)."""
     def parse(text):
@@ -205,10 +220,11 @@ def _add_map_command(commands):
                           "label used when present)")
     song_map.add_argument("--model", help="saved musemood model folder or encoder name/path for the song "
                           "embeddings (default: the packaged all-MiniLM-L6-v2)")
-    song_map.add_argument("--text-column", default="lyrics")
-    song_map.add_argument("--label-column", default="label", help="mood column (label)")
+    song_map.add_argument("--text-column", default="lyrics", help="the lyrics column (lyrics)")
+    song_map.add_argument("--label-column", help="mood column (default: label, when the data has one)")
     song_map.add_argument("--scoring", choices=("tfidf", "bm25"), default="tfidf", help="lexical scoring (tfidf)")
-    song_map.add_argument("--n-clusters", default="auto", help="number of clusters or 'auto' (the k sweep)")
+    song_map.add_argument("--n-clusters", type=_auto_or_int_at_least(1), default="auto",
+                          help="number of clusters or 'auto' (the k sweep)")
     song_map.add_argument("--k-rule", choices=schema.K_RULES, default="finest",
                           help="how the k sweep picks k: the largest k within 0.05 of the best silhouette (finest), "
                           "the distortion's elbow, or the best silhouette")

@@ -128,11 +128,14 @@ def _map(args):
         from ..datasets import load_dataset
 
         df = load_dataset(args.data)
-        song_map = SongMap(n_clusters=args.n_clusters if args.n_clusters == "auto" else int(args.n_clusters),
-                           k_rule=args.k_rule)
+        for option, column in (("--text-column", args.text_column), ("--label-column", args.label_column)):
+            if column and column not in df.columns:  # an absent default label column only means no moods
+                raise KeyError(f"{option} {column!r} is not a column of {args.data}; its columns are "
+                               f"{list(df.columns)}")
+        song_map = SongMap(n_clusters=args.n_clusters, k_rule=args.k_rule)
         rec = Recommender(scoring=args.scoring, song_map=song_map, map_on=args.map_on, map_encoder=args.map_encoder,
-                          text_column=args.text_column, mood_column=args.label_column, max_length=args.max_length,
-                          show_progress_bar=_show_progress(args))
+                          text_column=args.text_column, mood_column=args.label_column or "label",
+                          max_length=args.max_length, show_progress_bar=_show_progress(args))
         rec.fit(df, args.model)
         rec.save(path)
         print(f"Fitted {rec!r} in {rec.fit_seconds_:.0f} s; saved to {path}")

@@ -85,6 +85,9 @@ class SongMap:
             raise ValueError(f"a song map needs at least 3 songs, got {n}")
         rng = np.random.default_rng(self.random_state)
         sample = np.sort(rng.choice(n, self.fit_sample, replace=False)) if n > self.fit_sample else np.arange(n)
+        if self.n_clusters != "auto" and self.n_clusters > len(sample):
+            raise ValueError(f"SongMap: n_clusters={self.n_clusters} is more than the {len(sample)} songs it "
+                             "clusters; ask for fewer clusters, or 'auto'")
         self.sample_ = sample
         self.pca_ = None
         if self.pca_components and X.shape[1] > self.pca_components and len(sample) > self.pca_components:
@@ -332,6 +335,11 @@ class SongMap:
         from .._validation import check_params
 
         check_params(self, options={"k_rule": schema.K_RULES}, types={"k_rule": "str", "silhouette_tolerance": "float"})
+        k = self.n_clusters
+        if not (isinstance(k, str) and k == "auto") and not (
+                isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1):
+            raise ValueError(f"SongMap: n_clusters must be 'auto' (the k sweep) or a whole number of clusters, 1 or "
+                             f"more, got {k!r}")
         k_range = self.k_range
         if k_range != "auto" and not (isinstance(k_range, (tuple, list)) and len(k_range) == 2
                                       and all(isinstance(k, (int, np.integer)) and not isinstance(k, bool)
