@@ -411,6 +411,35 @@ def serve_in_thread(app, host="127.0.0.1", port=0, *, timeout=20.0):
     return server, f"http://{host}:{port}"
 
 
+def check_address(host, port):
+    """Refuse ``(host, port)`` when this process cannot listen there (a port in use, a host name that is
+    not this machine's), with a ValueError saying what to change, before minutes of loading."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise ValueError(f"--host {host!r} is not an address of this machine ({exc.strerror}): use 127.0.0.1, "
+                         "0.0.0.0 (every interface) or one of its own names") from None
+    with socket.socket(family, kind, proto) as probe:  # without SO_REUSEPORT: a server of ours there counts too
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a port in TIME_WAIT is free
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ValueError(f"port {port} on {host} is in use (another server?): stop it, or choose another "
+                                 "--port") from None
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise ValueError(f"--host {host!r} is not an address of this machine: use 127.0.0.1, 0.0.0.0 "
+                                 "(every interface) or one of its own addresses") from None
+            if exc.errno == errno.EACCES:
+                raise ValueError(f"port {port} needs root rights (ports below 1024 do): choose a --port above "
+                                 "1023, such as 8000, behind a proxy for port 80") from None
+            raise ValueError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
 def load_parts(recommender_path=None, model_path=None, *, mmap=True):
     """The recommender (``recommender_path``, else the demo one, built if absent) and the mood model
     (``model_path``, else the recommender's own model when it is a classifier).

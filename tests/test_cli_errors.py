@@ -140,6 +140,24 @@ def test_an_output_of_unknown_type_is_refused_before_the_work(files, capsys, mon
     assert "is a folder, not a dataset file" in capsys.readouterr().err
 
 
+def test_serve_refuses_an_address_it_cannot_listen_on_before_loading(capsys, tmp_path):
+    import socket
+
+    pytest.importorskip("uvicorn")
+    missing = str(tmp_path / "no-recommender")  # never read: the address is checked first
+    for workers in ("1", "2"):
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = str(taken.getsockname()[1])
+            assert main(["serve", "--recommender", missing, "--port", port, "--workers", workers]) == 2
+        err = capsys.readouterr().err
+        assert f"port {port} on 127.0.0.1 is in use (another server?)" in err and "--port" in err
+        assert "Serving" not in err and "no-recommender" not in err
+    assert main(["serve", "--recommender", missing, "--host", "no-such-host.invalid"]) == 2
+    assert "--host 'no-such-host.invalid' is not an address of this machine" in capsys.readouterr().err
+
+
 def test_a_reader_that_goes_away_is_not_an_error(monkeypatch, capsys):
     import musemood.cli as cli
 

@@ -195,6 +195,7 @@ def _serve(args):
     if args.port > 65535:
         raise ValueError(f"--port must be at most 65535, got {args.port}")
     own_sockets = args.workers > 1 and serve.spreads_connections()  # a bad setting fails before the long load
+    serve.check_address(args.host, args.port)  # so does a port in use
     # errors loading the parts are the user's, with exit codes
     if args.workers == 1:
         _quiet_transformers(args)
