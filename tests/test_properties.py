@@ -29,12 +29,24 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 @given(st.lists(st.one_of(GOOD_TAGS, st.none()), min_size=1, max_size=8), st.integers(1, 10),
        st.floats(0, 1), st.sampled_from(["auto", "raw", "relative"]))
 def test_the_label_rule_labels_or_rejects_every_well_formed_song(songs, k, epsilon, counts):
+    if counts == "relative":  # Last.fm weights run from 0 to 100 (above is refused: the next test)
+        songs = [None if song is None else [(t, min(c, 100)) for t, c in song] for song in songs]
     result = assign_moods(pd.Series(songs, dtype=object), k=k, epsilon=epsilon, counts=counts)
     assert len(result) == len(songs)
     labelled = result["label"].notna()
     assert set(result.loc[labelled, "label"]) <= {"happy", "sad"}
     assert (result.loc[labelled, "margin"] >= epsilon - 1e-12).all()
     assert result.loc[~labelled, "reason"].notna().all()  # every rejection says why
+
+
+@FAST
+@given(st.lists(GOOD_TAGS, min_size=1, max_size=8))
+def test_relative_counts_are_refused_above_100_and_only_there(songs):
+    if any(c > 100 for song in songs for _, c in song):
+        with pytest.raises(ValueError, match="counts='relative' reads Last.fm weights"):
+            assign_moods(pd.Series(songs, dtype=object), counts="relative")
+    else:
+        assert assign_moods(pd.Series(songs, dtype=object), counts="relative").attrs["counts"] == "relative"
 
 
 @FAST
