@@ -295,7 +295,10 @@ class Recommender:
         """
         self._check_fitted()
         queries = self.eval_queries_ if queries is None else np.asarray(queries, dtype=np.int64)
-        check_top_k(top_k)
+        if check_top_k(top_k) > self.n_candidates:  # the songs missing from the top k count as misses
+            raise ValueError(f"top_k={top_k} is more than the {self.n_candidates} candidates each query ranks "
+                             f"(n_candidates), so precision@{top_k} could not reach 1: evaluate with top_k of "
+                             f"{self.n_candidates} or fewer")
         return self._tuner().evaluate(queries, self.weights_, top_k)
 
     # ================================================================= plots
@@ -415,6 +418,10 @@ def _check_params(rec, where=None):
     from .retrieval import SCORINGS
 
     check_params(rec, where, options={"scoring": SCORINGS, "map_on": schema.MAP_ON}, types=_PARAM_TYPES)
+    if rec.tune_k > rec.n_candidates:
+        raise ValueError(f"{where or 'Recommender'}: tune_k={rec.tune_k} is more than n_candidates="
+                         f"{rec.n_candidates}, the songs each query ranks: the rerank would be tuned on a precision "
+                         "it cannot reach; lower tune_k or raise n_candidates")
     if rec.weights is not None:
         try:
             _check_weights(rec.weights)

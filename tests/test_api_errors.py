@@ -124,6 +124,10 @@ MORE = {
     "query rows outside the catalogue": (lambda p: type(p["rec"])(song_map=None).fit(
         p["df"], vectors=p["vectors"], tune_queries=[-1, 2], eval_queries=[1]), ValueError, "query rows must be"),
     "evaluate top_k 0": (lambda p: p["rec"].evaluate(top_k=0), ValueError, "top_k must be"),
+    "tune_k above n_candidates": (lambda p: type(p["rec"])(song_map=None, n_candidates=5).fit(
+        p["df"], vectors=p["vectors"]), ValueError, "tune_k=10 is more than n_candidates=5"),
+    "evaluate top_k above n_candidates": (lambda p: p["rec"].evaluate(top_k=21), ValueError,
+                                          "top_k=21 is more than the 20 candidates each query ranks"),
     "a song twice in the catalogue": (lambda p: type(p["rec"])(song_map=None).fit(
         pd.concat([p["df"], p["df"].head(1)]), vectors=np.r_[p["vectors"], p["vectors"][:1]]), ValueError,
         r"song_id 'demo-00000' appears in rows 0, \d+: a catalogue holds each song once"),

@@ -218,9 +218,12 @@ def test_recommend_function_and_cli(fitted, catalogue, tmp_path, monkeypatch, ca
     assert f"Songs like {song['title']}" in printed and " 3. " in printed
     assert main(["recommend", "Qwertyuiop Zxcvbnm Unknown"]) == 2
     assert "did you mean" in capsys.readouterr().err
-    assert main(["evaluate-recommender", "--top-k", "5", "--out", str(tmp_path / "eval.json")]) == 0
+    assert main(["evaluate-recommender", "--top-k", "5", "--out", str(tmp_path / "new" / "eval.json")]) == 0
     printed = capsys.readouterr().out
-    assert "tuned rerank" in printed and "random" in printed and (tmp_path / "eval.json").exists()
+    assert "tuned rerank" in printed and "random" in printed and (tmp_path / "new" / "eval.json").exists()
+    assert main(["evaluate-recommender", "--out", str(tmp_path)]) == 2  # a folder: refused before the evaluation
+    out, err = capsys.readouterr()
+    assert "is a folder; name the JSON file to write" in err and not out
     assert main(["map", "--out", str(tmp_path / "plots")]) == 0
     assert "cluster" in capsys.readouterr().out and (tmp_path / "plots" / "map_mood.png").exists()
 

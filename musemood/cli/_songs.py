@@ -157,6 +157,9 @@ def _evaluate_recommender(args):
 
     from ..recommender import get_recommender
 
+    if args.out and Path(args.out).is_dir():  # before the evaluation
+        raise ValueError(f"--out {args.out} is a folder; name the JSON file to write, e.g. "
+                         f"{Path(args.out) / 'eval.json'}")
     rec = get_recommender(args.recommender)
     table = rec.evaluate(top_k=args.top_k)
     payload = {"table": table.to_dict(orient="records"), **table.attrs}
@@ -165,6 +168,7 @@ def _evaluate_recommender(args):
     else:
         _print_evaluation(table)
     if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(payload, indent=1, default=str))
         if not args.json:
             print(f"Wrote {args.out}")
