@@ -30,6 +30,9 @@ def _models(text, *, allow_none=False):
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise ValueError(f"unknown models {unknown}; choose from {', '.join(MODELS)}")
+    twice = sorted({m for m in models if models.count(m) > 1})
+    if twice:  # one model against itself is no comparison
+        raise ValueError(f"--models lists {', '.join(twice)} more than once; name each model once")
     return models
 
 

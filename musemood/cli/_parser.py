@@ -87,7 +87,7 @@ def _add_demo_command(commands):
         "the models, map the songs (UMAP + KMeans) and fit, evaluate and try the recommender.",
     )
     demo.add_argument("--n-songs", type=_int_at_least(50), default=2000, help="songs to generate (default 2000)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed (default 0)")
     demo.add_argument(
         "--tag-counts", choices=("raw", "lastfm"), default="raw",
         help="raw counts as in WASABI dumps, or Last.fm API weights (top tag = 100)",
@@ -426,15 +426,16 @@ def _add_training_options(parser, *, seeds=None, seed=False, epochs, max_length,
     group = parser.add_argument_group("training")
     group.add_argument("--encoder", default=None, help="encoder name or path (default: packaged all-MiniLM-L6-v2)")
     if seeds is not None:
-        group.add_argument("--seeds", type=int, default=seeds, help=f"number of seeds, 0, 1, ... ({seeds})")
+        group.add_argument("--seeds", type=_int_at_least(1), default=seeds,
+                           help=f"number of seeds, 0, 1, ... ({seeds})")
     if seed:
-        group.add_argument("--seed", type=int, default=0, help="random seed (0)")
+        group.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed (0)")
     group.add_argument("--epochs", type=_int_at_least(0), default=epochs,
                        help=epochs_help or f"fine-tuning epochs ({epochs})")
     group.add_argument("--max-length", type=_int_at_least(8), default=max_length,
                        help=f"tokens per window ({max_length})")
-    group.add_argument("--batch-size", type=int, default=16, help="songs per batch (16)")
-    group.add_argument("--n-topics", type=int, default=7, help="LDA topics for tBERT (7; 0 for none)")
+    group.add_argument("--batch-size", type=_int_at_least(1), default=16, help="songs per batch (16)")
+    group.add_argument("--n-topics", type=_int_at_least(0), default=7, help="LDA topics for tBERT (7; 0 for none)")
     group.add_argument("--class-weight", choices=("none", "balanced"), default="none",
                        help="'balanced' weighs each class's loss by n / (classes x its count): for imbalanced labels")
     group.add_argument("--strategy", choices=("auto", "finetune", "contrastive", "frozen"), default=None,
