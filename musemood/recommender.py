@@ -277,11 +277,8 @@ class Recommender:
             raise TypeError("recommend_many takes a list of queries (titles, (title, artist) pairs or dicts); "
                             "for one query use recommend()")
         out, arguments = [], {"top_k": top_k, "mood": mood, "method": method, "as_frame": as_frame}
-        for query in queries:
-            if isinstance(query, str):
-                query = {"title": query}
-            elif isinstance(query, tuple):
-                query = dict(zip(("title", "artist"), query))
+        batch = [_batch_query(position, query) for position, query in enumerate(queries)]  # all before any search
+        for query in batch:
             out.append(self.recommend(**{**arguments, **query}))
         return out
 
@@ -453,6 +450,24 @@ def _check_query(title, artist, text, top_k, method):
     if cleaned is not None and not re.search(r"\w", cleaned):  # its vector would rank songs at random
         raise ValueError(f"the text {text!r} has no words to search by: describe the songs you want")
     return cleaned
+
+
+_QUERY_KEYS = ("title", "artist", "text", "mood", "top_k", "method", "as_frame")
+
+
+def _batch_query(position, query):
+    """A query of :meth:`Recommender.recommend_many` as ``recommend``'s keyword arguments."""
+    if isinstance(query, str):
+        return {"title": query}
+    if isinstance(query, (tuple, list)) and len(query) == 2:
+        return {"title": query[0], "artist": query[1]}
+    if not isinstance(query, dict):
+        raise TypeError(f"query {position} is {type(query).__name__} {query!r}: give a title, a (title, artist) "
+                        "pair or a dict of recommend()'s arguments")
+    unknown = sorted(set(query) - set(_QUERY_KEYS), key=str)
+    if unknown:
+        raise TypeError(f"query {position} has unknown keys {unknown}; a query dict takes {', '.join(_QUERY_KEYS)}")
+    return query
 
 
 def _check_weights(weights):

@@ -81,6 +81,12 @@ CASES = {
                                  ValueError, "must be 2-D"),
     "recommender: n_candidates 0": (lambda p: type(p["rec"])(song_map=None, n_candidates=0).fit(
         p["df"], vectors=p["vectors"]), ValueError, "n_candidates must be"),
+    "recommend_many: None as a query": (lambda p: p["rec"].recommend_many(["x", None]), TypeError,
+                                        "query 1 is NoneType None: give a title, a \\(title, artist\\) pair"),
+    "recommend_many: a triple": (lambda p: p["rec"].recommend_many([("a", "b", "c")]), TypeError,
+                                 "query 0 is tuple"),  # its third item was dropped
+    "recommend_many: a misspelt key": (lambda p: p["rec"].recommend_many([{"titel": "x"}]), TypeError,
+                                       "query 0 has unknown keys \\['titel'\\]"),
     "recommend_many(str)": (lambda p: p["rec"].recommend_many("abc"), TypeError, "list of queries"),
     "recommend top_k 0": (lambda p: p["rec"].recommend(text="rain", top_k=0), ValueError, "top_k must be"),
     "a map of three songs": (lambda p: type(p["rec"])().fit(p["df"].head(3), vectors=p["vectors"][:3]), ValueError,

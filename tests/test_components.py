@@ -227,6 +227,8 @@ def test_recommend_many_answers_each_query_in_order(small_recommender):
     assert len(many) == 3 and all(len(r) == 3 for r in many)
     pd.testing.assert_frame_equal(many[1], rec.recommend(df.loc[2, "title"], 3, artist=df.loc[2, "artist"]))
     assert many[2].attrs["query"]["text"] == "dancing in the sun"
+    as_list = rec.recommend_many([[df.loc[2, "title"], df.loc[2, "artist"]]], top_k=3)  # a pair from JSON: a list
+    pd.testing.assert_frame_equal(as_list[0], many[1])
 
 
 def test_recommender_parts_stay_small():
