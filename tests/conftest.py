@@ -16,14 +16,17 @@ os.environ.setdefault("WANDB_SILENT", "true")
 @pytest.fixture(autouse=True, scope="session")
 def _private_home(tmp_path_factory):
     """Run folders and everything else musemood keeps go to a temporary MUSEMOOD_HOME, never the user's
-    (a test that needs its own sets it with monkeypatch)."""
-    old = os.environ.get("MUSEMOOD_HOME")
+    (a test that needs its own sets it with monkeypatch), and the keys file is the one there (none), never
+    the file a user's MUSEMOOD_KEYS names."""
+    old = {name: os.environ.get(name) for name in ("MUSEMOOD_HOME", "MUSEMOOD_KEYS")}
     os.environ["MUSEMOOD_HOME"] = str(tmp_path_factory.mktemp("musemood-home"))
+    os.environ.pop("MUSEMOOD_KEYS", None)
     yield
-    if old is None:
-        os.environ.pop("MUSEMOOD_HOME", None)
-    else:
-        os.environ["MUSEMOOD_HOME"] = old
+    for name, value in old.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

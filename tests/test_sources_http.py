@@ -103,6 +103,7 @@ def test_min_interval_sleeps_only_what_remains():
 
 def test_credentials_come_from_arguments_then_environment(monkeypatch, caplog):
     monkeypatch.delenv("GENIUS_ACCESS_TOKEN", raising=False)
+    monkeypatch.delenv("MUSEMOOD_KEYS", raising=False)
     with pytest.raises(ValueError, match="GENIUS_ACCESS_TOKEN"):
         credential(None, "GENIUS_ACCESS_TOKEN", "Genius")
     monkeypatch.setenv("GENIUS_ACCESS_TOKEN", "s3cret-token")
@@ -110,3 +111,51 @@ def test_credentials_come_from_arguments_then_environment(monkeypatch, caplog):
         assert credential(None, "GENIUS_ACCESS_TOKEN", "Genius") == "s3cret-token"
         assert credential("given", "GENIUS_ACCESS_TOKEN", "Genius") == "given"
     assert "s3cret-token" not in caplog.text
+
+
+def test_credentials_come_from_the_keys_file_after_the_environment(monkeypatch, tmp_path, caplog):
+    from musemood.config import read_keys
+
+    monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path))
+    monkeypatch.delenv("MUSEMOOD_KEYS", raising=False)
+    monkeypatch.delenv("LASTFM_API_KEY", raising=False)
+    with pytest.raises(ValueError, match=f"write LASTFM_API_KEY = .* in the keys file {tmp_path / 'keys.toml'}"):
+        credential(None, "LASTFM_API_KEY", "Last.fm")  # no file: the message says where one would go
+    keys = tmp_path / "keys.toml"
+    keys.write_text('# mine\nLASTFM_API_KEY = "f1le-key"\nGENIUS_ACCESS_TOKEN = ""\n')
+    keys.chmod(0o600)
+    with caplog.at_level(logging.DEBUG):
+        assert credential(None, "LASTFM_API_KEY", "Last.fm") == "f1le-key"
+        monkeypatch.setenv("LASTFM_API_KEY", "env-key")  # the environment wins over the file
+        assert credential(None, "LASTFM_API_KEY", "Last.fm") == "env-key"
+        assert credential("given", "LASTFM_API_KEY", "Last.fm") == "given"
+        with pytest.raises(ValueError, match="needs GENIUS_ACCESS_TOKEN"):  # an empty value is no key
+            credential(None, "GENIUS_ACCESS_TOKEN", "Genius")
+    assert not caplog.records  # a private file, and no value logged
+    keys.chmod(0o644)
+    with caplog.at_level(logging.WARNING):
+        read_keys()
+    assert "can be read by other users of this machine: chmod 600" in caplog.text and "f1le-key" not in caplog.text
+    other = tmp_path / "elsewhere.toml"
+    other.write_text('SPOTIPY_CLIENT_ID = "id-from-elsewhere"\n')
+    monkeypatch.setenv("MUSEMOOD_KEYS", str(other))
+    assert read_keys() == {"SPOTIPY_CLIENT_ID": "id-from-elsewhere"}
+    monkeypatch.setenv("MUSEMOOD_KEYS", str(tmp_path / "typo.toml"))
+    with pytest.raises(FileNotFoundError, match="MUSEMOOD_KEYS names .*typo.toml, which does not exist"):
+        read_keys()
+
+
+@pytest.mark.parametrize("text, message", [
+    ('LASTFM_API_KEY = s3cret-unquoted\n', "is not TOML .*line 1"),
+    ('LASTFM_KEY = "s3cret-typo"\n', "holds 'LASTFM_KEY', which musemood does not use; the names are LASTFM_API_KEY"),
+    ('LASTFM_API_KEY = 12345678\n', "LASTFM_API_KEY must be text in quotes"),
+    ('[keys]\nLASTFM_API_KEY = "s3cret-table"\n', "holds 'keys', which musemood does not use"),
+])
+def test_a_bad_keys_file_is_named_without_its_values(tmp_path, monkeypatch, text, message):
+    from musemood.config import read_keys
+
+    (tmp_path / "keys.toml").write_text(text)
+    with pytest.raises(ValueError, match=message) as error:
+        read_keys(tmp_path / "keys.toml")
+    assert "s3cret" not in str(error.value) and "12345678" not in str(error.value)
+    assert str(tmp_path / "keys.toml") in str(error.value)

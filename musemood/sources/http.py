@@ -177,10 +177,14 @@ def redact_logs(loggers, secrets=()):
 
 
 def credential(value, variable, what):
-    """``value`` if given, else the environment variable ``variable``, else a clear error."""
+    """``value`` if given, else the environment variable ``variable``, else the keys file's ``variable``
+    (:func:`musemood.config.read_keys`), else a clear error."""
+    from ..config import keys_path, read_keys
+
     if value:
         return value
-    value = os.environ.get(variable)
+    value = os.environ.get(variable) or read_keys().get(variable)
     if value:
         return value
-    raise ValueError(f"{what} needs {variable}: set that environment variable, or pass the value as an argument")
+    raise ValueError(f"{what} needs {variable}: set that environment variable, write {variable} = \"...\" in the "
+                     f"keys file {keys_path()}, or pass the value as an argument")
