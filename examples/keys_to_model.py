@@ -4,6 +4,7 @@ Run (with your own keys and the WASABI songs CSV):
 
     export LASTFM_API_KEY=... GENIUS_ACCESS_TOKEN=...
     export SPOTIPY_CLIENT_ID=... SPOTIPY_CLIENT_SECRET=...     # optional, see below
+    # or write them once in ~/.musemood/keys.toml (docs/build-dataset.md, "Keys")
     .venv/bin/python examples/keys_to_model.py --songs wasabi_songs.csv --limit 2000 \
         [--features-table tracks_features.csv] [--lyrics-sources lrclib,genius]
 
