@@ -146,6 +146,32 @@ def test_an_output_of_unknown_type_is_refused_before_the_work(files, capsys, mon
     assert "is a folder, not a dataset file" in capsys.readouterr().err
 
 
+def test_an_output_folder_that_is_a_file_is_refused_before_the_work(files, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path / "home"))
+    taken = tmp_path / "afile"
+    taken.write_text("mine")
+    for argv, option in [
+        (["train", "--data", str(files / "labelled.parquet"), "--model", "dnn", "--out", str(taken)], "--out"),
+        (["compare", "--data", str(files / "labelled.parquet"), "--models", "majority", "--out", str(taken)], "--out"),
+        (["demo", "--n-songs", "60", "--models", "none", "--out", str(taken)], "--out"),
+        (["demo", "--n-songs", "60", "--models", "none", "--recommender", str(taken)], "--recommender"),
+        (["map", "--data", str(files / "good.parquet"), "--recommender", str(taken)], "--recommender"),  # fitted, lost
+        (["map", "--recommender", str(files / "no-rec"), "--out", str(taken)], "--out"),
+    ]:
+        assert main(argv) == 2, argv
+        out, err = capsys.readouterr()
+        assert f"{option} {taken} is a file; give a folder" in err, (argv, err)
+        assert "Run folder" not in out and "Demo corpus" not in out, argv
+    assert taken.read_text() == "mine"
+    for storage, what in [(files / "folder", "is a folder"), (files / "garbage.csv", "is not an SQLite file"),
+                          (files / "scrape.sqlite", "holds no Optuna study")]:
+        if what == "holds no Optuna study":
+            __import__("musemood.sources", fromlist=["x"]).ScrapeStore(storage)  # an SQLite file of another kind
+        argv = ["tune", "--data", str(files / "labelled.parquet"), "--trials", "1", "--storage", str(storage)]
+        assert main(argv) == 2
+        assert f"--storage {storage} {what}" in capsys.readouterr().err
+
+
 def test_serve_refuses_an_address_it_cannot_listen_on_before_loading(capsys, tmp_path):
     import socket
 

@@ -24,6 +24,37 @@ def exit_code(exc):
     return EXIT_BUG
 
 
+def check_output_folder(path, option):
+    """Refuse ``path``, a folder the command will write (made if missing), when it is a file: before the
+    work whose results would go there."""
+    from pathlib import Path
+
+    if path is not None and Path(path).exists() and not Path(path).is_dir():
+        raise ValueError(f"{option} {path} is a file; give a folder (it is made if missing)")
+
+
+def check_study_storage(path):
+    """Refuse ``path`` as ``tune``'s Optuna storage when it is a folder, not an SQLite file, or an SQLite
+    file of something else (a scrape store): Optuna would fail deep in SQLAlchemy, or add its tables."""
+    import sqlite3
+    from pathlib import Path
+
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"--storage {path} is a folder; give the SQLite file of the study (e.g. {path / 'tune.db'})")
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError:
+        raise ValueError(f"--storage {path} is not an SQLite file: give the .db a tune run wrote, or a new file "
+                         "name") from None
+    if tables and "studies" not in tables:
+        raise ValueError(f"--storage {path} holds no Optuna study (its tables: {', '.join(sorted(tables)[:5])}): "
+                         "give the .db a tune run wrote, or a new file name")
+
+
 def _print_json(payload):
     import json
 

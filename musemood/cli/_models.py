@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from ..schema import MODELS
-from ._common import _print_json, _quiet_transformers, _show_progress
+from ._common import _print_json, _quiet_transformers, _show_progress, check_output_folder, check_study_storage
 
 
 def _tracker(args, command, folder, **params):
@@ -87,6 +87,7 @@ def _compare(args):
     check_report_to(args.report_to)
     df = _load_data(args)
     models = _models(args.models)
+    check_output_folder(args.out, "--out")
     out = Path(args.out) if args.out else new_run_dir("compare")
     print(f"Run folder: {out}")
     with _tracker(args, "compare", out, n_rows=len(df)) as tracker:
@@ -118,6 +119,7 @@ def _train(args):
         folder = None
         args.data = str(Path(args.data).resolve()) if args.data else None
         args.params = str(Path(args.params).resolve()) if args.params else None
+    check_output_folder(args.out, "--out")  # before the training, not after it
     saved = _read_params(args.params) if args.params else {}
     name = args.model or saved.get("model") or "tbert"
     if saved.get("model") and saved["model"] != name:
@@ -213,8 +215,9 @@ def _tune(args):
     from ..tuning import best_params, tune
 
     check_report_to(args.report_to)
-    df = _load_data(args)
     storage = Path(args.storage) if args.storage else home() / "tune.db"
+    check_study_storage(storage)
+    df = _load_data(args)
     folder = new_run_dir("tune")
     with _tracker(args, "tune", folder, storage=str(storage), n_rows=len(df)) as tracker:  # settings first
         study = tune(

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ._common import _print_json, _quiet_transformers, _show_progress
+from ._common import _print_json, _quiet_transformers, _show_progress, check_output_folder
 from ._data import _rule, format_summary
 from ._models import _models, _run_comparison
 
@@ -16,6 +16,8 @@ def _demo(args):
     from .. import pipeline
     from ..recommender import default_path
 
+    check_output_folder(args.out, "--out")
+    check_output_folder(args.recommender, "--recommender")
     corpus, report = pipeline.demo_corpus(
         args.n_songs, random_state=args.seed, tag_counts=args.tag_counts, out_dir=args.out, **_rule(args)
     )
@@ -123,6 +125,9 @@ def _map(args):
     path = Path(args.recommender) if args.recommender else default_path()
     if args.html and Path(args.html).suffix.lower() not in (".html", ".htm"):  # before a fit of minutes
         raise ValueError(f"--html {args.html}: the map page is an .html file")
+    check_output_folder(args.out, "--out")
+    if args.data:  # the fitted recommender is saved there
+        check_output_folder(args.recommender, "--recommender")
     if args.data:
         from ..clustering import SongMap
         from ..datasets import load_dataset
