@@ -1,9 +1,11 @@
 """The musemood command."""
 
+import json
 import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from musemood.cli import main
 from musemood.datasets import load_dataset, load_demo, save_dataset
@@ -56,10 +58,33 @@ def test_label_command(tmp_path, capsys):
     assert labelled["label"].notna().any()
 
 
+def test_label_command_with_mood_sets_of_ones_own(tmp_path, capsys):
+    src = save_dataset(load_demo(200, random_state=2, label=False), tmp_path / "in.parquet")
+    sets = {"bright": ["happy", "joy", "upbeat"], "blue": ["sad", "melancholy", "melancholic"]}
+    (tmp_path / "moods.json").write_text(json.dumps(sets))
+    assert main(["label", str(src), "--moods", str(tmp_path / "moods.json"), "--out", str(tmp_path / "o.csv")]) == 0
+    assert "bright" in capsys.readouterr().out
+    labels = set(load_dataset(tmp_path / "o.csv")["label"].dropna())
+    assert labels and labels <= {"bright", "blue"}
+    assert main(["label", str(src), "--moods", json.dumps(sets)]) == 0  # the same, inline
+    assert "bright" in capsys.readouterr().out
+    (tmp_path / "bad.json").write_text('{"bright": ["happy"],\n "blue": sad}')
+    for moods, message in [(str(tmp_path / "bad.json"), "bad.json is not JSON (line 2"),
+                           (str(tmp_path / "none.json"), "no mood sets file at"),
+                           ('["happy", "sad"]', "a JSON object mapping each mood to its tags"),
+                           ('{"bright": ["happy"], "blue": ["happy"]}', "tag 'happy' is in both mood sets")]:
+        try:
+            code = main(["label", str(src), "--moods", moods])
+        except SystemExit as exc:
+            code = exc.code
+        assert code == 2 and message in capsys.readouterr().err, moods
+
+
 def test_errors_exit_2_with_a_message(tmp_path, capsys):
     pd.DataFrame({"title": ["x"]}).to_csv(tmp_path / "no_tags.csv", index=False)
     assert main(["label", str(tmp_path / "no_tags.csv")]) == 2
     assert "no 'tags' column" in capsys.readouterr().err
     assert main(["label", str(tmp_path / "missing.parquet")]) == 2
-    assert main(["demo", "--n-songs", "50", "--moods", "nine", "--out", str(tmp_path)]) == 2
-    assert "unknown mood sets" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # argparse's own error: exit code 2
+        main(["demo", "--n-songs", "50", "--moods", "nine", "--out", str(tmp_path)])
+    assert stop.value.code == 2 and "unknown mood sets 'nine'" in capsys.readouterr().err

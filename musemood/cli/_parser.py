@@ -41,6 +41,41 @@ def _int_at_least(low):
     return parse
 
 
+def _mood_sets(text):
+    """An argparse type for --moods: a name of schema.MOOD_SETS, or a JSON object (in a .json file, or
+    given inline) mapping each mood to its tags, checked as the label rule will read it."""
+    import json
+    from pathlib import Path
+
+    if text in schema.MOOD_SETS:
+        return text
+    inline = text.lstrip().startswith(("{", "["))
+    if inline:
+        source = "the JSON given"
+    else:
+        path = Path(text)
+        if not path.is_file():
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is neither a mood-set name ({', '.join(sorted(schema.MOOD_SETS))}) nor a JSON file; "
+                f"no mood sets file at {path}" if path.suffix.lower() == ".json" else
+                f"unknown mood sets {text!r}: use {', '.join(sorted(schema.MOOD_SETS))}, a .json file or a JSON "
+                "object mapping each mood to its tags")
+        source, text = str(path), path.read_text(encoding="utf-8")
+    try:
+        sets = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"{source} is not JSON (line {exc.lineno}, column {exc.colno}: "
+                                         f"{exc.msg})") from None
+    if not isinstance(sets, dict):
+        raise argparse.ArgumentTypeError(f"{source}: mood sets are a JSON object mapping each mood to its tags, "
+                                         'such as {"happy": ["happy", "joy"], "sad": ["sad"]}')
+    try:
+        schema.resolve_mood_sets(sets)
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"{source}: {exc}") from None
+    return sets
+
+
 def _number_in(low, high=None):
     """An argparse type: a finite number in [low, high]."""
     def parse(text):
@@ -382,7 +417,9 @@ def _add_store_option(parser):
 
 def _add_rule_options(parser):
     group = parser.add_argument_group("label rule")
-    group.add_argument("--moods", default="binary", help="mood sets: binary (happy/sad) or four")
+    group.add_argument("--moods", type=_mood_sets, default="binary",
+                       help="mood sets: binary (happy/sad), four, or your own as a .json file (or an inline JSON "
+                       'object) mapping each mood to its tags: {"calm": ["calm", "mellow"], "angry": ["angry"]}')
     group.add_argument("--k", type=_int_at_least(1), default=5, help="top-k condition (default 5)")
     group.add_argument("--epsilon", type=_number_in(0, 1), default=0.1, help="dominance margin (default 0.1)")
     group.add_argument(
