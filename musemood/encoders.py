@@ -353,6 +353,15 @@ def load_pretrained(path):
         model, tokenizer = AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
     except Exception as exc:  # transformers, tokenizers and safetensors raise many types
         if Path(path).exists():  # the user's folder: bad input, not a network failure
+            from .persistence import saved_class
+
+            kind = saved_class(path)
+            if kind is not None:  # a musemood save: its config.json is ours, not a transformer's
+                how = {"BertEncoder": "BertEncoder.load(path)", "Recommender": "Recommender.load(path)",
+                       "SongMap": "SongMap.load(path)"}.get(kind, "musemood.classifiers.load_model(path) (its "
+                                                                "encoder is the model's encoder_)")
+                raise ValueError(f"{path} is a {kind} saved by musemood, not a Hugging Face model: load it with "
+                                 f"{how}") from None
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ValueError(f"{path} does not hold a loadable Hugging Face model and tokenizer ({first}); copy "
                              "the whole folder again, or save the model again") from None

@@ -14,18 +14,19 @@ from test_classifiers import FAST, make_songs
 
 
 @pytest.fixture(scope="module")
-def parts(_tiny_bert_dir):
+def parts(_tiny_bert_dir, tmp_path_factory):
     from musemood.datasets import drop_duplicate_songs, load_demo
     from musemood.recommender import Recommender
 
     train, y = make_songs(60, 0, "text")
     model = SimpleBertClassifier(str(_tiny_bert_dir), epochs=2, **FAST).fit(train, y)
+    model_dir = str(model.save(tmp_path_factory.mktemp("saved") / "model"))
     df = drop_duplicate_songs(load_demo(80, random_state=0)).reset_index(drop=True)
     vectors = np.random.default_rng(0).normal(size=(len(df), 8)).astype(np.float32)
     rec = Recommender(song_map=None, n_candidates=20, weights={"lexical": 0.5}).fit(df, vectors=vectors)
     X = np.random.default_rng(0).normal(size=(60, 6)).astype(np.float32)
-    return {"tiny": str(_tiny_bert_dir), "train": train, "y": y, "model": model, "df": df, "vectors": vectors,
-            "rec": rec, "X": X, "map": SongMap(k_range=(2, 5)).fit(X)}
+    return {"tiny": str(_tiny_bert_dir), "train": train, "y": y, "model": model, "model_dir": model_dir, "df": df,
+            "vectors": vectors, "rec": rec, "X": X, "map": SongMap(k_range=(2, 5)).fit(X)}
 
 
 def _nan_at(array, row):
@@ -58,6 +59,11 @@ CASES = {
     # the encoder
     "encoder: a missing folder": (lambda p: BertEncoder("/nonexistent/model").encode(["a"]), FileNotFoundError,
                                   "no model folder at /nonexistent/model"),
+    "encoder: a saved classifier's folder": (lambda p: BertEncoder(p["model_dir"]).encode(["a"]), ValueError,
+                                             "is a SimpleBertClassifier saved by musemood, not a Hugging Face model: "
+                                             "load it with musemood.classifiers.load_model"),
+    "encoder: a saved encoder's folder": (lambda p: BertEncoder(p["model_dir"] + "/encoder").encode(["a"]), ValueError,
+                                          "is a BertEncoder saved by musemood.*BertEncoder.load\\(path\\)"),
     "encoder: max_length 4": (lambda p: BertEncoder(p["tiny"], max_length=4).encode(["a"]), ValueError,
                               "max_length must be"),
     "encoder: encode(None)": (lambda p: BertEncoder(p["tiny"]).encode(None), TypeError, "got NoneType"),
