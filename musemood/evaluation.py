@@ -69,8 +69,9 @@ def check_dataset(df, text_column, label_column, *, drop_missing=False, objectiv
     if bad.any():
         if not drop_missing:
             raise ValueError(
-                f"{int(labels.isna().sum())} rows have no label and {int((texts == '').sum())} "
-                "have an empty text; remove them or pass --drop-missing (drop_missing=True)"
+                f"{int(labels.isna().sum())} rows have no label (no value in {label_column!r}) and "
+                f"{int((texts == '').sum())} have an empty text (in {text_column!r}); remove them or pass "
+                "--drop-missing (drop_missing=True)"
             )
         df = df[~bad]
     if df.empty:
