@@ -187,9 +187,9 @@ def dataset_format(path):
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    if path.is_dir() and suffix not in (".parquet", ".pq"):  # a Parquet dataset may be a folder of parts
+        raise ValueError(f"{path} is a folder, not a dataset file (.parquet, .csv or .tsv)")
     if suffix not in (".parquet", ".pq", ".csv", ".tsv"):
-        if path.is_dir():
-            raise ValueError(f"{path} is a folder, not a dataset file (.parquet, .csv or .tsv)")
         raise ValueError(f"{path}: unknown file type {suffix!r}; use .parquet, .csv or .tsv")
     return suffix
 
@@ -206,8 +206,6 @@ def load_dataset(path, *, columns=None):
     if not path.exists():
         raise FileNotFoundError(f"no dataset at {path}")
     suffix = dataset_format(path)
-    if path.is_dir() and suffix in (".csv", ".tsv"):
-        raise ValueError(f"{path} is a folder, not a {suffix[1:].upper()} file")
     if path.is_file() and path.stat().st_size == 0:
         raise ValueError(f"{path} is empty (0 bytes): was it written completely? Recreate it")
     try:
