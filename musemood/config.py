@@ -70,6 +70,11 @@ def read_keys(path=None):
     return {name: value for name, value in keys.items() if value}
 
 
+def has_key(name):
+    """Whether the key ``name`` is set, in the environment or the keys file (its value is not returned)."""
+    return bool(os.environ.get(name) or read_keys().get(name))
+
+
 def _warn_if_others_can_read(path):
     if os.name != "posix":
         return

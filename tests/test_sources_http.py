@@ -159,3 +159,27 @@ def test_a_bad_keys_file_is_named_without_its_values(tmp_path, monkeypatch, text
         read_keys(tmp_path / "keys.toml")
     assert "s3cret" not in str(error.value) and "12345678" not in str(error.value)
     assert str(tmp_path / "keys.toml") in str(error.value)
+
+
+def test_the_scrape_command_sees_keys_in_the_keys_file(monkeypatch, tmp_path, capsys):
+    """Keys only in keys.toml count as set when `scrape` chooses its sources: Genius beside LRCLIB, and
+    Spotify beside a features table, are kept, not dropped as key-less."""
+    import argparse
+
+    from musemood.cli._data import _audio_sources, _lyrics_sources
+
+    monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path))
+    for name in ("GENIUS_ACCESS_TOKEN", "SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    args = argparse.Namespace(lyrics_sources="genius,lrclib", match_threshold=90, max_retry_after=60,
+                              audio_sources="spotify,table", features_table=str(tmp_path / "f.csv"), audio_dir=None)
+    (tmp_path / "f.csv").write_text("spotify_id,energy\nabc,0.5\n")
+    assert [type(s).__name__ for s in _lyrics_sources(args)] == ["LrclibClient"]  # no key anywhere: noted, skipped
+    assert "GENIUS_ACCESS_TOKEN is not set" in capsys.readouterr().err
+    assert [type(s).__name__ for s in _audio_sources(args)] == ["FeatureTable"]
+    keys = tmp_path / "keys.toml"
+    keys.write_text('GENIUS_ACCESS_TOKEN = "t0ken"\nSPOTIPY_CLIENT_ID = "id"\nSPOTIPY_CLIENT_SECRET = "s3cret"\n')
+    keys.chmod(0o600)
+    assert [type(s).__name__ for s in _lyrics_sources(args)] == ["GeniusClient", "LrclibClient"]
+    assert [type(s).__name__ for s in _audio_sources(args)] == ["SpotifyAudioFeatures", "FeatureTable"]
+    assert "not set" not in capsys.readouterr().err

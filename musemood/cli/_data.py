@@ -109,12 +109,13 @@ def _lastfm_client(args):
 def _audio_sources(args):
     import os
 
+    from ..config import has_key
     from ..sources import audio
 
     sources = []
     for name in [n.strip() for n in args.audio_sources.split(",") if n.strip()]:
         if name == "spotify":
-            has_keys = os.environ.get("SPOTIPY_CLIENT_ID") and os.environ.get("SPOTIPY_CLIENT_SECRET")
+            has_keys = has_key("SPOTIPY_CLIENT_ID") and has_key("SPOTIPY_CLIENT_SECRET")  # environment or keys file
             if has_keys or not (args.features_table or args.audio_dir):  # no keys: the error names them
                 sources.append(audio.SpotifyAudioFeatures(
                     api_url=os.environ.get("MUSEMOOD_SPOTIFY_API_URL", audio.SPOTIFY_API),
@@ -137,15 +138,17 @@ def _audio_sources(args):
 def _lyrics_sources(args):
     import os
 
+    from ..config import has_key
     from ..sources.genius import API_URL, WEB_URL, GeniusClient
     from ..sources.lrclib import BASE_URL, LrclibClient
 
     sources = []
     names = [n.strip() for n in args.lyrics_sources.split(",") if n.strip()]
     for name in names:
-        if name == "genius" and not os.environ.get("GENIUS_ACCESS_TOKEN") and len(names) > 1:
-            print("note: GENIUS_ACCESS_TOKEN is not set: lyrics come from " + ", ".join(n for n in names if n != name)
-                  + " only", file=sys.stderr)  # a missing key stops no key-less source
+        if name == "genius" and not has_key("GENIUS_ACCESS_TOKEN") and len(names) > 1:
+            others = ", ".join(n for n in names if n != name)  # a missing key stops no key-less source
+            print(f"note: GENIUS_ACCESS_TOKEN is not set (in the environment or the keys file): lyrics come from "
+                  f"{others} only", file=sys.stderr)
         elif name == "genius":
             sources.append(GeniusClient(threshold=args.match_threshold,
                                         api_url=os.environ.get("MUSEMOOD_GENIUS_API_URL", API_URL),
