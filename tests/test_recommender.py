@@ -216,6 +216,8 @@ def test_recommend_function_and_cli(fitted, catalogue, tmp_path, monkeypatch, ca
     assert main(["recommend", song["title"], "--artist", song["artist"], "--top-k", "3"]) == 0
     printed = capsys.readouterr().out
     assert f"Songs like {song['title']}" in printed and " 3. " in printed
+    assert main(["recommend", song["title"], "--artist", song["artist"], "--top-k", "5000"]) == 0
+    assert " of the 5000 songs asked for: no more candidates)" in capsys.readouterr().out  # a short list, said
     assert main(["recommend", "Qwertyuiop Zxcvbnm Unknown"]) == 2
     assert "did you mean" in capsys.readouterr().err
     assert main(["evaluate-recommender", "--top-k", "5", "--out", str(tmp_path / "new" / "eval.json")]) == 0

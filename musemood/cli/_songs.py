@@ -116,6 +116,10 @@ def _recommend(args):
             if query["title"] else repr(query["text"]))
     print(f"Songs like {head}; keywords: {', '.join(query['keywords'])}")
     _print_recommendations(result)
+    if len(result) < args.top_k:  # say so, rather than leave a short list unexplained
+        among = (" sharing its keywords" if args.method == "lexical" else "") + (
+            f" with the mood {args.mood!r}" if args.mood else "")
+        print(f"  ({len(result)} of the {args.top_k} songs asked for: no more candidates{among})")
 
 
 def _map(args):
