@@ -54,12 +54,11 @@ def _mood_sets(text):
         source = "the JSON given"
     else:
         path = Path(text)
+        if not path.is_file() and path.suffix.lower() == ".json":
+            raise argparse.ArgumentTypeError(f"no mood sets file at {path}")
         if not path.is_file():
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is neither a mood-set name ({', '.join(sorted(schema.MOOD_SETS))}) nor a JSON file; "
-                f"no mood sets file at {path}" if path.suffix.lower() == ".json" else
-                f"unknown mood sets {text!r}: use {', '.join(sorted(schema.MOOD_SETS))}, a .json file or a JSON "
-                "object mapping each mood to its tags")
+            raise argparse.ArgumentTypeError(f"unknown mood sets {text!r}: use {', '.join(sorted(schema.MOOD_SETS))}, "
+                                             "a .json file or a JSON object mapping each mood to its tags")
         source, text = str(path), path.read_text(encoding="utf-8")
     try:
         sets = json.loads(text)
