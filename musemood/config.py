@@ -75,9 +75,13 @@ def has_key(name):
     return bool(os.environ.get(name) or read_keys().get(name))
 
 
+_WARNED = set()  # the keys files already warned of: one command reads its file for each key it needs
+
+
 def _warn_if_others_can_read(path):
-    if os.name != "posix":
+    if os.name != "posix" or path in _WARNED:
         return
     mode = path.stat().st_mode
     if mode & (stat.S_IRGRP | stat.S_IROTH):
+        _WARNED.add(path)
         logger.warning("the keys file %s can be read by other users of this machine: chmod 600 %s", path, path)
