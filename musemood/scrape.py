@@ -302,6 +302,30 @@ def scrape_lyrics(store, sources, *, limit=None, retry_failed=False, workers=1, 
 
 
 # -------------------------------------------------------------------- dataset
+def _nothing_to_write(store, summary, path):
+    """Why ``build_dataset`` has no song for ``path``, and what to do about it."""
+    from .labels import REASON_TEXT
+
+    def counts(reasons):
+        return ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items(), key=lambda x: -x[1]) if n)
+
+    head = f"no song to write to {path} (left as it was): "
+    if not summary["songs"]:
+        return head + f"the store {store.path} holds no songs; run `musemood scrape wasabi --store {store.path}` first"
+    if "labels" not in summary:
+        dropped = summary["dropped"]
+        todo = [f"`musemood scrape {stage} --store {store.path}`" for stage, reason in
+                (("lastfm", "tags not scraped yet"), ("lyrics", "lyrics not scraped yet")) if dropped.get(reason)]
+        advice = (f"run {' and '.join(todo)} first" if todo else f"`musemood scrape lastfm --store {store.path}` "
+                  "and `scrape lyrics` list why songs failed; --retry-failed asks again for them")
+        return head + (f"{summary['songs']} songs in the store, none with tags and lyrics ({counts(dropped)}); "
+                       + advice)
+    rejected = {REASON_TEXT.get(reason, reason): n for reason, n in summary["labels"]["rejected"].items()}
+    return head + (f"{summary['with_tags_and_lyrics']} songs with tags and lyrics, none labelled by the rule "
+                   f"({counts(rejected)}); pass --keep-unlabelled (keep_unlabelled=True) to write them without "
+                   "labels, or loosen the rule (--k, --epsilon, --moods); `musemood label` shows what it rejects")
+
+
 def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, **rule):
     """The scraped songs as the schema's table, labelled with the k/epsilon rule.
 
@@ -310,6 +334,9 @@ def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, **
     A song needs tags and lyrics; missing audio features stay NaN (the models impute them).
     Lyrics are cleaned with :func:`musemood.text.clean_lyrics`, whichever source gave them.
     Returns ``(dataframe, summary)`` and writes Parquet to ``path`` when given.
+
+    Raises ``ValueError`` when there is no song to write to ``path`` (nothing scraped yet, or no song
+    the rule labels), saying why and what to run, and leaves a dataset already there as it was.
     """
     import numpy as np
     import pandas as pd
@@ -356,6 +383,8 @@ def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, **
             df[column] = pd.Series(dtype=object)
     summary["rows"] = len(df)
     if path is not None:
+        if not len(df):
+            raise ValueError(_nothing_to_write(store, summary, path))
         save_dataset(df, path)
         summary["path"] = str(path)
     return df, summary

@@ -177,3 +177,18 @@ def test_two_processes_never_scrape_one_stage_of_a_store(store, fakes, monkeypat
         holder.wait()
     with store.lock("lyrics"):  # a killed holder leaves nothing behind
         pass
+
+
+def test_scrape_all_with_lastfm_down_writes_no_dataset_and_exits_3(fakes, wasabi, tmp_path, monkeypatch,  # noqa: F811
+                                                                   capsys):
+    for key, value in environment(fakes).items():
+        monkeypatch.setenv(key, value)
+    fakes["lastfm"].routes["/2.0/"] = lambda query: (500, {}, "<lfm status='failed'/>")
+    fast = LastfmClient("lfm-key", min_interval=0, backoff=0.01, retries=1, api_url=fakes["lastfm"].url)
+    monkeypatch.setattr("musemood.cli._data._lastfm_client", lambda args: fast)
+    out = tmp_path / "dataset.parquet"
+    code = main(["scrape", "all", "--store", str(tmp_path / "s.sqlite"), "--songs", str(wasabi), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == EXIT_SERVICE  # the outage's code, not the empty dataset's
+    assert "no dataset written: no song to write" in err and "tags not scraped yet: 13" in err
+    assert "musemood scrape lastfm --store" in err and not out.exists()

@@ -73,7 +73,12 @@ def _scrape(args):
     if stops:  # bad keys are the user's to fix (2); an outage or a refusal is the service's (3)
         code = EXIT_BAD_INPUT if all(s.get("credentials") for s in stops) else EXIT_SERVICE
     if args.job == "all":
-        return _build_dataset(args, store) or code
+        try:
+            return _build_dataset(args, store) or code
+        except ValueError as exc:  # no song to write: after a stop, the stop's code says what to do first
+            if not code:
+                raise
+            print(f"musemood scrape: no dataset written: {exc}", file=sys.stderr)
     return code
 
 

@@ -297,8 +297,9 @@ def _add_scrape_command(commands):
     scrape = commands.add_parser(
         "scrape", help="build a song dataset from WASABI, Last.fm, Spotify and Genius/LRCLIB (resumable)",
         description="Run one scraping job, or all of them. Every job resumes where it stopped: results are "
-        "kept per song in the scrape store (an SQLite file). Keys come from the environment: LASTFM_API_KEY, "
-        "SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET, GENIUS_ACCESS_TOKEN. 'all' ends with build-dataset.",
+        "kept per song in the scrape store (an SQLite file). Keys come from the environment or the keys file "
+        "($MUSEMOOD_HOME/keys.toml, or the file MUSEMOOD_KEYS names): LASTFM_API_KEY, SPOTIPY_CLIENT_ID and "
+        "SPOTIPY_CLIENT_SECRET, GENIUS_ACCESS_TOKEN. 'all' ends with build-dataset.",
     )
     scrape.add_argument("job", choices=("wasabi", "lastfm", "spotify", "lyrics", "all"),
                         help="wasabi: read the songs; lastfm: tags; spotify: audio features; lyrics; all")

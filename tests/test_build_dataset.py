@@ -1,0 +1,65 @@
+"""``build_dataset`` / ``musemood build-dataset`` when the store gives no song to write: an error that
+says why and what to run, and the dataset already at ``--out`` left as it was."""
+
+import pandas as pd
+import pytest
+
+from musemood.cli import main
+from musemood.datasets import load_dataset, save_dataset
+from musemood.scrape import build_dataset
+from musemood.sources import ScrapeStore
+
+STAGES = ["lastfm", "lyrics", "audio"]
+TAGS = [[tag, 100 - 5 * i] for i, tag in enumerate(
+    ["rock", "90s", "guitar", "live", "indie", "classic", "british", "pop", "band", "male", "cover", "usa"])]
+SONGS = [{"song_id": f"s{i}", "title": f"Song {i}", "artist": "Someone"} for i in range(4)]
+
+
+@pytest.fixture
+def previous(tmp_path):
+    """A dataset a earlier build wrote, which a build with nothing to write must not replace."""
+    path = tmp_path / "dataset.parquet"
+    save_dataset(pd.DataFrame({"song_id": ["old"], "title": ["Old"], "artist": ["A"], "lyrics": ["la la"],
+                               "label": ["happy"]}), path)
+    return path
+
+
+def test_nothing_scraped_yet_names_the_scrapes_to_run(tmp_path, previous):
+    store = ScrapeStore(tmp_path / "s.sqlite")
+    store.add_songs(SONGS, stages=STAGES)
+    with pytest.raises(ValueError) as error:
+        build_dataset(store, previous)
+    message = str(error.value)
+    assert "no song to write" in message and str(previous) in message
+    assert "4 songs in the store" in message and "tags not scraped yet: 4" in message
+    assert "musemood scrape lastfm" in message
+    assert load_dataset(previous)["song_id"].tolist() == ["old"]  # left as it was
+    df, summary = build_dataset(store)  # nothing to write: the empty table, no error
+    assert len(df) == 0 and summary["rows"] == 0
+
+
+def test_songs_the_rule_leaves_unlabelled_suggest_keep_unlabelled(tmp_path, previous):
+    store = ScrapeStore(tmp_path / "s.sqlite")
+    store.add_songs(SONGS, stages=STAGES)
+    for song in SONGS:  # tags with no mood word in them, and lyrics
+        store.complete(song["song_id"], "lastfm", update={"tags": TAGS})
+        store.complete(song["song_id"], "lyrics", update={"lyrics": "walking down the road again"})
+    with pytest.raises(ValueError) as error:
+        build_dataset(store, previous)
+    message = str(error.value)
+    assert "4 songs with tags and lyrics" in message and "none labelled" in message
+    assert "no tag from any mood set: 4" in message and "--keep-unlabelled" in message
+    assert load_dataset(previous)["song_id"].tolist() == ["old"]
+    df, summary = build_dataset(store, previous, keep_unlabelled=True)  # written with the flag
+    assert summary["rows"] == 4 and load_dataset(previous)["label"].isna().all()
+
+
+def test_the_cli_exits_2_and_keeps_the_file(tmp_path, previous, capsys):
+    store = ScrapeStore(tmp_path / "s.sqlite")
+    store.add_songs(SONGS, stages=STAGES)
+    for song in SONGS[:2]:
+        store.complete(song["song_id"], "lastfm", status="failed", reason="not on Last.fm")
+    assert main(["build-dataset", "--store", str(store.path), "--out", str(previous)]) == 2
+    err = capsys.readouterr().err
+    assert "build-dataset: error: no song to write" in err and "no tags: 2" in err and "Traceback" not in err
+    assert load_dataset(previous)["song_id"].tolist() == ["old"]
