@@ -24,6 +24,13 @@ def test_help_does_not_import_heavy_libraries():
     assert "demo" in done.stdout and "label" in done.stdout
 
 
+@pytest.mark.parametrize("module", ["musemood", "musemood.cli"])
+def test_python_dash_m_runs_the_command(module):
+    done = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("musemood ")
+
+
 def test_import_musemood_is_light():
     code = "import sys, musemood; assert 'torch' not in sys.modules and 'pandas' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
