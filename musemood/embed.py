@@ -121,6 +121,7 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
     n_rows = dataset.count_rows()
     if not n_rows:
         raise ValueError(f"{source} holds no songs: nothing to embed")
+    _check_ids(dataset, id_column, source)
     n_parts = math.ceil(n_rows / part_size)
     manifest = {"format": FORMAT, "model": model_identity(model), "source": [str(f) for f in files],
                 "rows": int(n_rows), "part_size": int(part_size), "id_column": id_column,
@@ -482,6 +483,35 @@ def _ids(table, id_column, source, first_row):
         row = first_row + int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
         raise ValueError(f"{source}: row {row:,} has no {id_column}; every song needs an id")
     return column.cast("string").to_numpy(zero_copy_only=False).astype(object)
+
+
+def _check_ids(dataset, id_column, source):
+    """Refuse a song with no id, or an id given to two rows, before any song is embedded (the vectors
+    of a repeated id could not be matched to a catalogue).  Reads the id column alone and keeps an
+    8-byte hash per song; rows whose hashes meet are compared by their ids."""
+    import pandas as pd
+
+    hashes, row = [], 0
+    for batch in dataset.to_batches(columns=[id_column], batch_size=262_144):
+        ids = _ids(batch, id_column, source, row)
+        hashes.append(pd.util.hash_array(ids))
+        row += batch.num_rows
+    hashes = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
+    order = np.argsort(hashes, kind="stable")
+    meet = np.flatnonzero(hashes[order][1:] == hashes[order][:-1])
+    if not len(meet):
+        return
+    suspects = set(hashes[order][meet].tolist())
+    seen, row = {}, 0
+    for batch in dataset.to_batches(columns=[id_column], batch_size=262_144):
+        ids = _ids(batch, id_column, source, row)
+        for i in np.flatnonzero(np.isin(pd.util.hash_array(ids), list(suspects))):
+            song = ids[i]
+            if song in seen:
+                raise ValueError(f"{source}: {id_column} {song!r} is at rows {seen[song]:,} and {row + i:,}; "
+                                 "every song needs an id of its own: make the ids unique (or drop the repeats)")
+            seen[song] = row + int(i)
+        row += batch.num_rows
 
 
 # ------------------------------------------------------------------ writing

@@ -161,6 +161,22 @@ def test_damaged_parts_and_bad_inputs_are_clear_errors(songs, encoder, tmp_path)
         embed_dataset(path, tmp_path / "z", encoder, show_progress_bar=False)
 
 
+def test_missing_and_repeated_song_ids_are_refused_before_any_part_is_written(songs, encoder, tmp_path):
+    df, _ = songs
+    null_id = tmp_path / "null-id.parquet"  # in the third part: the first two used to be embedded first
+    df.assign(song_id=df["song_id"].where(df.index != 120, None)).to_parquet(null_id, index=False)
+    with pytest.raises(ValueError, match="row 120 has no song_id"):
+        embed_dataset(null_id, tmp_path / "a", encoder, part_size=50, show_progress_bar=False)
+    assert not list((tmp_path / "a").glob("part-*"))
+    twice = tmp_path / "folder"
+    twice.mkdir()
+    df.iloc[:100].to_parquet(twice / "a.parquet", index=False)
+    df.iloc[[3, 101, 102]].to_parquet(twice / "b.parquet", index=False)  # row 100 repeats row 3's song
+    with pytest.raises(ValueError, match=f"song_id {df.loc[3, 'song_id']!r} is at rows 3 and 100;.*unique"):
+        embed_dataset(twice, tmp_path / "b", encoder, part_size=50, show_progress_bar=False)
+    assert not list((tmp_path / "b").glob("part-*"))
+
+
 def test_a_fitted_classifier_embeds_with_its_own_embed(songs, _tiny_bert_dir, tmp_path):
     from musemood.classifiers import SimpleBertClassifier
 
