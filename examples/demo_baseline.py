@@ -34,17 +34,26 @@ def tfidf_baseline(df, random_state=0):
     return {"n": len(songs), "accuracy": scores.mean(), "majority": majority, "agreement": agreement}
 
 
+def at_least_one(value):
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return int(value)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-songs", type=int, default=4000)
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=at_least_one, default=5)
     args = parser.parse_args()
     rows = [tfidf_baseline(load_demo(args.n_songs, random_state=s), s) for s in range(args.seeds)]
     print(f"{'seed':>4} {'labelled':>8} {'accuracy':>9} {'majority':>9} {'tags=hidden mood':>17}")
     for seed, r in enumerate(rows):
         print(f"{seed:>4} {r['n']:>8} {r['accuracy']:>9.3f} {r['majority']:>9.3f} {r['agreement']:>17.3f}")
     acc = np.array([r["accuracy"] for r in rows])
-    print(f"TF-IDF + logistic regression: {acc.mean():.3f} ± {acc.std(ddof=1):.3f} (mean ± sd over seeds)")
+    if len(acc) > 1:
+        print(f"TF-IDF + logistic regression: {acc.mean():.3f} ± {acc.std(ddof=1):.3f} (mean ± sd over seeds)")
+    else:  # one seed has no spread to report
+        print(f"TF-IDF + logistic regression: {acc[0]:.3f} (one seed; --seeds 2 or more for the spread)")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ the input order.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -201,8 +202,9 @@ class BertEncoder:
         from .persistence import write_config
 
         path = Path(path)
-        self.model_.save_pretrained(path / "transformer")
-        self.tokenizer_.save_pretrained(path / "transformer")
+        with _no_transformers_bar():
+            self.model_.save_pretrained(path / "transformer")
+            self.tokenizer_.save_pretrained(path / "transformer")
         return write_config(path, self, self.get_params(), effective={
             "pooling": self.pooling_, "max_length": self.max_length_, "stride": self.stride_,
             "embedding_dim": self.embedding_dim_})
@@ -345,12 +347,30 @@ def folder_pooling(source):
     return "mean"
 
 
+@contextlib.contextmanager
+def _no_transformers_bar():
+    """Without transformers' bars ("Loading weights", "Writing model shards"), which every load and save
+    of a model printed, a second each (a bar per model in a comparison); restored after, as the user
+    had it."""
+    from transformers.utils import logging as hf_logging
+
+    shown = hf_logging.is_progress_bar_enabled()
+    if shown:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
+
+
 def load_pretrained(path):
     """Load ``(model, tokenizer)`` from a Hugging Face name or folder, with an actionable error."""
     from transformers import AutoModel, AutoTokenizer
 
     try:
-        model, tokenizer = AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
+        with _no_transformers_bar():
+            model, tokenizer = AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
     except Exception as exc:  # transformers, tokenizers and safetensors raise many types
         if Path(path).exists():  # the user's folder: bad input, not a network failure
             from .persistence import saved_class

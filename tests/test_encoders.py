@@ -91,6 +91,20 @@ def test_progress_bar(tiny_bert, capsys):
     assert "Encoding" in capsys.readouterr().err
 
 
+def test_loading_and_saving_print_no_bar_of_transformers_and_leave_its_setting(_tiny_bert_dir, tmp_path, capfd):
+    from transformers.utils import logging as hf_logging
+
+    for enabled in (True, False):
+        (hf_logging.enable_progress_bar if enabled else hf_logging.disable_progress_bar)()
+        encoder = BertEncoder(str(_tiny_bert_dir), max_length=16)
+        encoder.encode(["one song"], show_progress_bar=False)
+        encoder.save(tmp_path / f"saved-{enabled}")
+        err = capfd.readouterr().err  # one bar per model loaded or saved, before
+        assert "Loading weights" not in err and "Writing model shards" not in err
+        assert hf_logging.is_progress_bar_enabled() is enabled
+    hf_logging.enable_progress_bar()
+
+
 def test_bad_arguments_fail_on_first_use_with_a_clear_message(tiny_bert, tmp_path):
     bad = BertEncoder(tiny_bert, pooling="median")  # __init__ only stores
     with pytest.raises(ValueError, match="pooling"):
