@@ -1,23 +1,35 @@
 """The real services, for users who have keys (``pytest -m network``); skipped without them.
 
 Nothing on CI reaches these services: each test is skipped unless its keys are in the
-environment.  They check that the real answers still have the shapes our fakes imitate.
+environment or the user's keys file ($MUSEMOOD_HOME/keys.toml, or MUSEMOOD_KEYS), read when the
+tests are collected, before the test session points MUSEMOOD_HOME at a temporary folder.  They check
+that the real answers still have the shapes our fakes imitate.
 """
 
 import os
 
 import pytest
 
-from musemood import schema
+from musemood import config, schema
 
 pytestmark = pytest.mark.network
+
+#: The user's keys: the keys file, then the environment over it (as the clients read them).
+KEYS = {**config.read_keys(), **{name: os.environ[name] for name in config.KEY_NAMES if os.environ.get(name)}}
+
+
+@pytest.fixture(autouse=True)
+def _users_keys(monkeypatch):
+    """The keys the tests were collected with, in the environment (the session hides the keys file)."""
+    for name, value in KEYS.items():
+        monkeypatch.setenv(name, value)
 
 # A well-known, long-lived track on every service.
 TITLE, ARTIST, SPOTIFY_ID = "Bohemian Rhapsody", "Queen", "4u7EnebtmKWzUH433cf5Qv"
 
 
 def needs(*variables):
-    missing = [v for v in variables if not os.environ.get(v)]
+    missing = [v for v in variables if not KEYS.get(v)]
     return pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)}")
 
 
