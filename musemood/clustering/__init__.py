@@ -37,9 +37,10 @@ fitted on a random sample of that size and the other songs are transformed
 and assigned in batches, so memory and time grow linearly with the catalogue
 (UMAP's nearest-neighbour graph on 1.7M songs would not fit in 24 GiB).
 
-Parts: ``_map`` (:class:`SongMap`), ``_k`` (:func:`choose_k`, :func:`elbow_point`), ``_describe``
-(:func:`label_points`, :func:`describe_clusters`) and ``_plots`` (:func:`plot_k_sweep`,
-:func:`plot_points`); import them from here.
+Parts: ``_map`` (:class:`SongMap`), ``_k`` (the values of k, the sweep, :func:`choose_k`,
+:func:`elbow_point`), ``_persist`` (a map's files), ``_describe`` (:func:`label_points`,
+:func:`describe_clusters`) and ``_plots`` (:func:`plot_k_sweep`, :func:`plot_points`); import the
+public ones from here.
 """
 
 from ._describe import describe_clusters, label_points

@@ -1,8 +1,49 @@
-"""Choosing the number of clusters from a sweep: :func:`choose_k` and :func:`elbow_point`."""
+"""The number of clusters: the values of k to try (:func:`k_values`), the sweep over them
+(:func:`sweep_k`), and the choice from the sweep (:func:`choose_k`, :func:`elbow_point`)."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+
+logger = logging.getLogger("musemood.clustering")  # the name it had before the module was split
+
+
+def k_values(k_range, n):
+    """The values of k a sweep tries for ``n`` fitted songs: every k of ``k_range`` (smallest, largest),
+    or for ``"auto"`` every k from 2 to 20, then steps of about 15% up to one cluster per 40 songs (at
+    least 16, at most 200)."""
+    if k_range == "auto":
+        hi = min(max(16, n // 40), 200, n - 1)
+        grid = set(range(2, min(20, hi) + 1))
+        k = 20.0
+        while k < hi:
+            k *= 1.15
+            grid.add(min(int(round(k)), hi))
+        return sorted(grid)
+    lo, hi = k_range
+    return list(range(max(2, lo), min(hi, n - 1) + 1))
+
+
+def sweep_k(Z, ks, make_clusterer, *, silhouette_sample, random_state):
+    """Fit ``make_clusterer(k, len(Z))`` on ``Z`` for each k of ``ks``: ``(sweep, fitted)``, the sweep a
+    table of k, inertia and silhouette (on at most ``silhouette_sample`` songs) and ``fitted`` the
+    clusterers by k."""
+    import pandas as pd
+    from sklearn.metrics import silhouette_score
+
+    rows, fitted = [], {}
+    for k in ks:
+        model = make_clusterer(k, len(Z)).fit(Z)
+        labels = model.predict(Z)
+        sil = (silhouette_score(Z, labels, sample_size=min(silhouette_sample, len(Z)),
+                                random_state=random_state) if len(np.unique(labels)) > 1 else np.nan)
+        inertia = float(getattr(model, "inertia_", np.nan))
+        rows.append({"k": k, "inertia": inertia, "silhouette": float(sil)})
+        fitted[k] = model
+        logger.info("k=%d inertia=%.4g silhouette=%.3f", k, inertia, sil)
+    return pd.DataFrame(rows), fitted
 
 
 def choose_k(sweep, rule="finest", tolerance=0.05):

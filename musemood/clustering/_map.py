@@ -12,7 +12,8 @@ from sklearn.base import clone
 from .. import schema
 from ..vectors import _unit
 from ._describe import describe_clusters, label_points
-from ._k import choose_k
+from ._k import choose_k, k_values, sweep_k
+from ._persist import load_map, save_map
 from ._plots import plot_k_sweep, plot_points
 
 logger = logging.getLogger("musemood.clustering")  # the name it had before the module was split
@@ -197,69 +198,12 @@ class SongMap:
         An injected ``reducer`` or ``clusterer`` is recorded by class name only: the loaded
         map places new songs by neighbours and centres (see :meth:`transform`), not with it.
         """
-        from pathlib import Path
-
-        from ..persistence import write_config
-
-        self._check_fitted()
-        params = {k: getattr(self, k) for k in ("n_clusters", "k_range", "k_rule", "n_components", "n_neighbors",
-                                                 "min_dist", "metric", "pca_components", "fit_sample",
-                                                 "silhouette_sample", "sweep_sample", "silhouette_tolerance",
-                                                 "random_state", "plot_sample")}
-        parts = {"reducer": _name(self.reducer), "clusterer": _name(self.clusterer)}
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        arrays = {"labels": self.labels_, "embedding": self.embedding_, "sample": self.sample_,
-                  "anchors": self.anchors_, "map_2d": self.map_2d_, "plot_index": self.plot_index_}
-        if self.pca_ is not None:
-            pca = self._pca_state()
-            arrays.update(pca_mean=pca["mean"], pca_components=pca["components"])
-        if self.cluster_centers_ is not None:
-            arrays["centres"] = self.cluster_centers_
-        for name, value in arrays.items():
-            np.save(path / f"{name}.npy", np.asarray(value))
-        return write_config(path, self, params, parts=parts, n_clusters_=int(self.n_clusters_), choice_=self.choice_,
-                            elbow_=getattr(self, "elbow_", None),
-                            best_silhouette_k_=getattr(self, "best_silhouette_k_", None),
-                            n_features_in_=int(self.n_features_in_), sweep_=self.sweep_.to_dict(orient="list"))
-
+        return save_map(self, path)
 
     @classmethod
     def load(cls, path):
         """Read a map written by :meth:`save`; it places new songs as the saved one did."""
-        from pathlib import Path
-
-        from ..persistence import check_arrays, load_npy, read_config
-
-        path = Path(path)
-        config = read_config(path, cls)
-        try:
-            params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
-            out = cls(**params)
-            out._check_params()
-            for name in ("n_clusters_", "choice_", "elbow_", "best_silhouette_k_", "n_features_in_"):
-                setattr(out, name, config[name])
-            out.sweep_ = pd.DataFrame(config["sweep_"], columns=["k", "inertia", "silhouette"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path / 'config.json'} is not a SongMap's config ({type(exc).__name__}: {exc}); "
-                             "save the map again") from None
-        arrays = {name: load_npy(path / f"{name}.npy") for name in ("labels", "embedding", "sample", "anchors",
-                                                                    "map_2d", "plot_index")}
-        for name in ("pca_mean", "pca_components", "centres"):
-            arrays[name] = load_npy(path / f"{name}.npy") if (path / f"{name}.npy").exists() else None
-        # n songs, c map dimensions, s fitted sample, p PCA components, f input features, k clusters
-        anchors = ("s", "p") if arrays["pca_mean"] is not None else ("s", "f")
-        check_arrays(path, arrays, {"labels": ("n",), "embedding": ("n", "c"), "sample": ("s",), "anchors": anchors,
-                                    "map_2d": ("m", 2), "plot_index": ("m",), "pca_mean": ("f",),
-                                    "pca_components": ("p", "f"), "centres": ("k", "c")},
-                     sizes={"f": out.n_features_in_, "k": out.n_clusters_},
-                     bounds={"labels": "k", "sample": "n", "plot_index": "n"})
-        for name in ("labels", "embedding", "sample", "anchors", "map_2d", "plot_index"):
-            setattr(out, name + "_", arrays[name])
-        out.pca_ = ({"mean": arrays["pca_mean"], "components": arrays["pca_components"]}
-                    if arrays["pca_mean"] is not None else None)
-        out._centres = arrays["centres"]
-        return out
+        return load_map(cls, path)
 
     def _make_reducer(self, n):
         if self.reducer is not None:
@@ -283,8 +227,6 @@ class SongMap:
         return clusterer
 
     def _choose_k(self, Z):
-        from sklearn.metrics import silhouette_score
-
         sweeps = self.n_clusters == "auto" and (
             self.clusterer is None or "n_clusters" in getattr(self.clusterer, "get_params", dict)())
         if not sweeps:
@@ -298,20 +240,12 @@ class SongMap:
         if len(ks) < 3:
             raise ValueError(f"k_range {self.k_range} leaves fewer than 3 values of k for {len(Z)} songs to choose "
                              "from: widen k_range, fix n_clusters, or map no songs (Recommender(song_map=None))")
-        full, rows, fitted = Z, [], {}
+        full = Z
         if len(Z) > self.sweep_sample:
             rng = np.random.default_rng(self.random_state)
             Z = Z[np.sort(rng.choice(len(Z), self.sweep_sample, replace=False))]
-        for k in ks:
-            model = self._make_clusterer(k, len(Z)).fit(Z)
-            labels = model.predict(Z)
-            sil = (silhouette_score(Z, labels, sample_size=min(self.silhouette_sample, len(Z)),
-                                    random_state=self.random_state) if len(np.unique(labels)) > 1 else np.nan)
-            inertia = float(getattr(model, "inertia_", np.nan))
-            rows.append({"k": k, "inertia": inertia, "silhouette": float(sil)})
-            fitted[k] = model
-            logger.info("k=%d inertia=%.4g silhouette=%.3f", k, inertia, sil)
-        self.sweep_ = pd.DataFrame(rows)
+        self.sweep_, fitted = sweep_k(Z, ks, self._make_clusterer, silhouette_sample=self.silhouette_sample,
+                                      random_state=self.random_state)
         k, self.choice_, self.elbow_, self.best_silhouette_k_ = choose_k(self.sweep_, self.k_rule,
                                                                          self.silhouette_tolerance)
         self.n_clusters_ = int(k) if self.n_clusters == "auto" else int(self.n_clusters)
@@ -320,16 +254,7 @@ class SongMap:
 
     def k_values(self, n):
         """The values of k the sweep tries for ``n`` fitted songs (see ``k_range``)."""
-        if self.k_range == "auto":
-            hi = min(max(16, n // 40), 200, n - 1)
-            grid = set(range(2, min(20, hi) + 1))
-            k = 20.0
-            while k < hi:
-                k *= 1.15
-                grid.add(min(int(round(k)), hi))
-            return sorted(grid)
-        lo, hi = self.k_range
-        return list(range(max(2, lo), min(hi, n - 1) + 1))
+        return k_values(self.k_range, n)
 
     def _check_params(self):
         from .._validation import check_params
@@ -410,7 +335,3 @@ class SongMap:
         """The 2-D map coloured by one value per song (mood, cluster...); saved as PNG."""
         values = pd.Series(np.asarray(colour_by, dtype=object)[self.plot_index_]).fillna(missing).astype(str)
         return plot_points(self.map_2d_, values, path, title=title or "Song map", missing=missing)
-
-
-def _name(part):
-    return None if part is None else type(part).__name__
