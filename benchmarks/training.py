@@ -30,9 +30,9 @@ def main():
     rows = []
     for max_length in (int(x) for x in args.lengths.split(",")):
         for lora in (False, True):
-            model = FineTunedBertClassifier(
-                epochs=1, max_length=max_length, validation_fraction=0,
-                lora=lora, random_state=0, device=args.device,
+            model = FineTunedBertClassifier(  # one epoch of fine-tuning, whatever the number of songs:
+                epochs=1, max_length=max_length, validation_fraction=0,  # no min_steps, no few-shot strategy
+                strategy="finetune", min_steps=0, lora=lora, random_state=0, device=args.device,
             )
             started = time.perf_counter()
             model.fit(df, df["label"].astype(str))

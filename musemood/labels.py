@@ -275,10 +275,11 @@ def explode_tags(tags):
         tag_col, count_col = zip(*flat)
     else:
         tag_col, count_col = (), ()
+    folded = {tag: schema.normalize_tag(tag) for tag in set(tag_col)}  # a few thousand tags, each used often
     long = pd.DataFrame(
         {
             "song": song,
-            "tag": [schema.normalize_tag(t) for t in tag_col],
+            "tag": [folded[t] for t in tag_col],
             "count": np.asarray(count_col, dtype=float),
         }
     )

@@ -326,13 +326,14 @@ def _nothing_to_write(store, summary, path):
                    "labels, or loosen the rule (--k, --epsilon, --moods); `musemood label` shows what it rejects")
 
 
-def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, **rule):
+def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, show_progress_bar=False, **rule):
     """The scraped songs as the schema's table, labelled with the k/epsilon rule.
 
     ``rule`` holds the parameters of :func:`musemood.labels.assign_moods` (``mood_sets``, ``k``,
     ``epsilon``, ...).
     A song needs tags and lyrics; missing audio features stay NaN (the models impute them).
     Lyrics are cleaned with :func:`musemood.text.clean_lyrics`, whichever source gave them.
+    ``show_progress_bar``: a bar over the store's songs (the command line shows it on a terminal).
     Returns ``(dataframe, summary)`` and writes Parquet to ``path`` when given.
 
     Raises ``ValueError`` when there is no song to write to ``path`` (nothing scraped yet, or no song
@@ -347,8 +348,10 @@ def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, **
 
     store = store if isinstance(store, ScrapeStore) else ScrapeStore(store)
     rows, dropped = [], Counter()
-    for song in store.songs():
-        statuses = {stage: (store.status(song["song_id"], stage) or {}).get("status") for stage in STAGES}
+    n_songs = store.n_songs()
+    bar = _bar(n_songs, "dataset", show_progress_bar)
+    for song, statuses in store.iter_songs(STAGES):
+        bar.update()
         if statuses["lastfm"] != "done":
             dropped["no tags" if statuses["lastfm"] == "failed" else "tags not scraped yet"] += 1
             continue
@@ -371,7 +374,8 @@ def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, **
     columns = [schema.SONG_ID, schema.TITLE, schema.ARTIST, schema.ALBUM, schema.LYRICS, schema.TAGS,
                *schema.AUDIO_FEATURES, schema.SPOTIFY_ID, schema.LASTFM_URL, schema.MBID]
     df = pd.DataFrame(rows, columns=columns).sort_values(schema.SONG_ID, kind="stable").reset_index(drop=True)
-    summary = {"songs": len(store.songs()), "with_tags_and_lyrics": len(df), "dropped": dict(dropped)}
+    bar.close()
+    summary = {"songs": n_songs, "with_tags_and_lyrics": len(df), "dropped": dict(dropped)}
     if len(df):
         result = assign_moods(df, **rule)
         df = attach_labels(df, result, split=True, random_state=random_state)  # splits drawn over all these songs

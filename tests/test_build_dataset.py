@@ -63,3 +63,15 @@ def test_the_cli_exits_2_and_keeps_the_file(tmp_path, previous, capsys):
     err = capsys.readouterr().err
     assert "build-dataset: error: no song to write" in err and "no tags: 2" in err and "Traceback" not in err
     assert load_dataset(previous)["song_id"].tolist() == ["old"]
+
+
+def test_a_progress_bar_counts_the_songs(tmp_path, capsys):
+    store = ScrapeStore(tmp_path / "s.sqlite")
+    store.add_songs(SONGS, stages=STAGES)
+    for song in SONGS:
+        store.complete(song["song_id"], "lastfm", update={"tags": TAGS})
+        store.complete(song["song_id"], "lyrics", update={"lyrics": "walking down the road again"})
+    df, summary = build_dataset(store, keep_unlabelled=True, show_progress_bar=True)
+    err = capsys.readouterr().err
+    assert "dataset: 100%" in err and "4/4" in err
+    assert summary["songs"] == 4 and len(df) == 4

@@ -98,3 +98,20 @@ def test_a_job_killed_with_sigkill_resumes_without_loss_or_repeats(tmp_path):
     # only the song in flight at the kill may be asked twice: every committed answer was reused
     assert len(repeated) <= 1 and (not repeated or repeated[0] == before[-1])
     assert all(store.response("fake", s["song_id"]) == (200, "tags of " + s["song_id"]) for s in SONGS)
+
+
+def test_songs_stream_with_their_statuses_and_are_counted_without_loading(tmp_path):
+    store = ScrapeStore(tmp_path / "scrape.db")
+    assert store.n_songs() == 0 and list(store.iter_songs(["lastfm"])) == []
+    store.add_songs(SONGS[:3], stages=["lastfm", "lyrics"])
+    store.add_songs(SONGS[3:5], stages=["lastfm"])  # no lyrics row: None
+    store.complete("1", "lastfm", update={"tags": [["rock", 3]]})
+    store.complete("2", "lyrics", status="failed", reason="no_match")
+    assert store.n_songs() == 5
+    rows = list(store.iter_songs(["lastfm", "lyrics"]))
+    assert [song for song, _ in rows] == store.songs()  # the same songs, in insertion order
+    assert [statuses for _, statuses in rows] == [
+        {"lastfm": "pending", "lyrics": "pending"}, {"lastfm": "done", "lyrics": "pending"},
+        {"lastfm": "pending", "lyrics": "failed"}, {"lastfm": "pending", "lyrics": None},
+        {"lastfm": "pending", "lyrics": None}]
+    assert next(store.iter_songs())[1] == {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ._common import EXIT_BAD_INPUT, EXIT_SERVICE
+from ._common import EXIT_BAD_INPUT, EXIT_SERVICE, _show_progress
 
 
 def _rule(args):
@@ -42,7 +42,7 @@ def _scrape(args):
         dataset_format(args.out)
     store = _store(args, create=args.job in ("wasabi", "all"))
     jobs = ("wasabi", "lastfm", "spotify", "lyrics") if args.job == "all" else (args.job,)
-    if args.job == "all" and not args.songs and not store.songs():
+    if args.job == "all" and not args.songs and not store.n_songs():
         raise ValueError("'scrape all' needs --songs (the WASABI songs CSV) for an empty store")
     progress = True  # tqdm bars with rate and ETA; they go to stderr
     stops = []
@@ -194,7 +194,8 @@ def _build_dataset(args, store=None):
     out = args.out or home() / "dataset.parquet"
     dataset_format(out)
     store = store or _store(args)
-    df, summary = build_dataset(store, out, keep_unlabelled=getattr(args, "keep_unlabelled", False), **_rule(args))
+    df, summary = build_dataset(store, out, keep_unlabelled=getattr(args, "keep_unlabelled", False),
+                                show_progress_bar=_show_progress(args), **_rule(args))
     print(f"dataset: {summary['rows']} songs written to {out} ({summary['songs']} in the store, "
           f"{summary['with_tags_and_lyrics']} with tags and lyrics)")
     for reason, n in sorted(summary["dropped"].items(), key=lambda x: -x[1]):

@@ -158,6 +158,23 @@ class ScrapeStore:
         """All songs, in insertion order."""
         return [_song(r) for r in self._db.execute("SELECT * FROM songs ORDER BY rowid")]
 
+    def n_songs(self):
+        """How many songs the store holds (counted, not loaded)."""
+        return self._db.execute("SELECT COUNT(*) FROM songs").fetchone()[0]
+
+    def iter_songs(self, stages=()):
+        """Every song in insertion order, one at a time, with its status in each of ``stages`` (``None``
+        where the song has no row for it): ``(song, {stage: status})``.  One query, streamed: a store of
+        millions of songs is never in memory at once."""
+        joins = "".join(f" LEFT JOIN stages AS s{i} ON s{i}.song_id = songs.song_id AND s{i}.stage = ?"
+                        for i in range(len(stages)))
+        columns = "".join(f", s{i}.status AS status_{i}" for i in range(len(stages)))
+        # a cursor of its own: the songs stream while the caller may use the store
+        cursor = self._db.cursor().execute(f"SELECT songs.*{columns} FROM songs{joins} ORDER BY songs.rowid",
+                                           list(stages))
+        for row in cursor:
+            yield _song(row), {stage: row[f"status_{i}"] for i, stage in enumerate(stages)}
+
     # --------------------------------------------------------------- stages
     def pending(self, stage, *, limit=None, retry_failed=False):
         """Songs whose ``stage`` is pending (and failed, with ``retry_failed``), in insertion order."""
