@@ -168,7 +168,14 @@ class Recommender:
         texts = clean_texts(df[self.text_column])
         small = n < 50  # tiny catalogues: index every term
         lexical = LexicalIndex(self.scoring, min_df=1 if small else 2, max_df=1.0 if small else 0.5)
-        counts = lexical.fit_transform(texts)
+        try:
+            counts = lexical.fit_transform(texts)
+        except ValueError as exc:  # no words to index: say which column, and what to do
+            empty = sum(not text.strip() for text in texts)
+            raise ValueError(f"the catalogue's {self.text_column!r} column: {empty:,} of its {n:,} songs have no "
+                             f"text ({exc}); the recommender finds candidates by their lyrics' keywords: fill the "
+                             "lyrics (`musemood scrape lyrics`), or name the column that holds them with "
+                             "text_column=") from None
 
         embedded_here = vectors is None
         if vectors is None:

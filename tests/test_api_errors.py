@@ -146,6 +146,10 @@ MORE = {
     "lyrics that are numbers": (lambda p: type(p["rec"])(song_map=None).fit(p["df"].assign(lyrics=5),
                                                                            vectors=p["vectors"]),
                                 TypeError, "column 'lyrics' holds .*5 at row 0 \\(song_id 'demo-00000'\\)"),
+    "a catalogue without lyrics": (lambda p: type(p["rec"])(song_map=None).fit(p["df"].assign(lyrics=None),
+                                                                              vectors=p["vectors"]),
+                                   ValueError, "'lyrics' column: 78 of its 78 songs have no text.*musemood scrape "
+                                               "lyrics.*text_column"),
     "topics of numbers": (lambda p: __import__("musemood.topics", fromlist=["x"]).LdaTopics(n_topics=2).fit(
         list(p["df"]["lyrics"])).transform([1, 2]), TypeError, "got int 1 at row 0"),
     "predict a frame with two lyrics columns": (lambda p: p["model"].predict(pd.DataFrame(
