@@ -201,6 +201,22 @@ def test_a_reader_that_goes_away_is_not_an_error(monkeypatch, capsys):
     assert "Traceback" not in capsys.readouterr().err
 
 
+def test_a_bug_says_how_to_report_it(monkeypatch, capsys):
+    import musemood.cli as cli
+
+    def bug(args):
+        raise RuntimeError("an invariant broke")
+
+    monkeypatch.setattr(cli._parser, "_label", bug)
+    assert cli.main(["label", "x.parquet"]) == cli.EXIT_BUG
+    err = capsys.readouterr().err
+    assert "error: RuntimeError: an invariant broke" in err and "again with -v" in err
+    assert "please report it" in err and "musemood info" in err and "Traceback" not in err
+    monkeypatch.setattr(cli._parser, "_label", lambda args: (_ for _ in ()).throw(ValueError("bad input")))
+    assert cli.main(["label", "x.parquet"]) == cli.EXIT_BAD_INPUT
+    assert "report" not in capsys.readouterr().err  # the user's to fix, not a bug
+
+
 def test_exit_codes_tell_bad_input_from_a_failing_service():
     from musemood.cli import EXIT_BAD_INPUT, EXIT_BUG, EXIT_SERVICE, exit_code
     from musemood.sources.http import CredentialError, FatalSourceError, SourceError

@@ -48,6 +48,8 @@ def main(argv=None):
         what = "" if code == EXIT_BAD_INPUT else f"{type(exc).__name__}: "
         hint = ("" if args.verbose or code == EXIT_BAD_INPUT
                 else "\n(run the command again with -v to see where it failed)")
+        if code == EXIT_BUG:  # not the user's input nor a service: ours to fix
+            hint += ("\n(a bug in musemood: please report it with that output and what `musemood info` prints)")
         # a KeyError's str() is the repr of its message: quotes and escapes around the sentence
         keyed = isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str)
         message = exc.args[0] if keyed else exc

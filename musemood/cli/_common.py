@@ -74,3 +74,14 @@ def _quiet_transformers(args):
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
+
+
+def _info(args):
+    """``musemood info``: versions, device, extras, the encoder, MUSEMOOD_HOME and which keys are set."""
+    from ..info import environment, format_environment
+
+    info = environment()
+    if args.json:
+        _print_json(info)
+    else:
+        print(format_environment(info))

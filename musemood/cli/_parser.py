@@ -7,6 +7,7 @@ import argparse
 from .. import schema
 from .._version import __version__
 from ..schema import MODELS, STUDY_MODELS
+from ._common import _info
 from ._data import _build_dataset, _label, _scrape
 from ._models import _compare, _predict, _train, _tune
 from ._songs import _demo, _embed, _evaluate_recommender, _map, _recommend, _serve
@@ -110,6 +111,7 @@ def build_parser():
     _add_label_command(commands)
     _add_serve_command(commands)
     _add_embed_command(commands)
+    _add_info_command(commands)
     return parser
 
 
@@ -487,6 +489,18 @@ def _add_tracking_options(parser):
                        help="also record the run in mlflow, wandb, both (mlflow,wandb), all installed, or none "
                        "(default); needs pip install 'musemood[track]'")
     group.add_argument("--tracking-uri", help="MLflow store (default sqlite:///$MUSEMOOD_HOME/mlflow.db)")
+
+
+def _add_info_command(commands):
+    info = commands.add_parser(
+        "info", help="what this machine gives musemood (for a bug report)",
+        description="Print the versions of Python, musemood and its libraries, torch's device, the optional "
+        "extras installed, the packaged encoder, what MUSEMOOD_HOME holds, and which API keys are set and "
+        "where (never their values).",
+    )
+    info.add_argument("--json", action="store_true", help="print it as JSON")
+    _add_verbosity(info)
+    info.set_defaults(handler=_info)
 
 
 def _add_verbosity(parser):
