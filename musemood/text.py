@@ -70,10 +70,14 @@ def clean_lyrics(text, *, lowercase=False):
     text = _GENIUS_EMBED.sub("", text.rstrip())
     lines = []
     for line in text.split("\n"):
-        if _HEADER_LINE.match(line) or _BRACKET_LINE.match(line) or _BOILERPLATE_LINE.match(line):
+        # the bracket and repeat patterns need a "[" or an x: most lines skip them (a third of the time)
+        bracket = "[" in line
+        if _HEADER_LINE.match(line) or (bracket and _BRACKET_LINE.match(line)) or _BOILERPLATE_LINE.match(line):
             continue
-        line = _LEADING_HEADER.sub("", line)
-        line = _REPEAT_MARK.sub("", line)
+        if bracket:
+            line = _LEADING_HEADER.sub("", line)
+        if "x" in line or "X" in line or "×" in line:
+            line = _REPEAT_MARK.sub("", line)
         line = " ".join(line.split())
         if line:
             lines.append(line)
