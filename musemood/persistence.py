@@ -28,6 +28,19 @@ FORMAT = 2
 CONFIG = "config.json"
 
 
+def _part_inside(path, names):
+    """Where a folder holds, one level down, a part of the class asked for (a recommender's ``model/``,
+    a classifier's ``encoder/``): the hint to give that folder instead, or ``""``."""
+    for sub in sorted(p for p in path.iterdir() if p.is_dir()):
+        try:
+            found = json.loads((sub / CONFIG).read_text()).get("class")
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            continue
+        if found in names:
+            return f"; the {found} inside it is {sub}: give that folder"
+    return ""
+
+
 def versions():
     """Versions of musemood and of the libraries that shape saved numbers (when imported)."""
     out = {"musemood": __version__}
@@ -200,7 +213,7 @@ def read_config(path, cls=None, *, formats=(FORMAT,), verify=True):
         ({cls.__name__} if cls is not None else None)
     if names is not None and config.get("class") not in names:
         raise ValueError(f"{file} holds a {config.get('class') or 'non-musemood part'}, "
-                         f"not a {' or '.join(sorted(names))}")
+                         f"not a {' or '.join(sorted(names))}{_part_inside(path, names)}")
     fmt = config.get("format", 1)
     if fmt not in formats:
         raise ValueError(f"{file} is in save format {fmt}; this musemood ({__version__}) reads format "

@@ -145,7 +145,14 @@ def test_read_config_names_the_file_and_the_fix(tmp_path):
     with pytest.raises(ValueError, match=r"config.json is not valid JSON"):
         read_config(tmp_path)
     (tmp_path / "config.json").write_text(json.dumps({"format": 2, "class": "SongMap"}))
-    with pytest.raises(ValueError, match="holds a SongMap, not a BertEncoder"):
+    with pytest.raises(ValueError, match="holds a SongMap, not a BertEncoder$"):
+        BertEncoder.load(tmp_path)
+    (tmp_path / "inner").mkdir()  # a part that holds the one asked for (a recommender's model/)
+    (tmp_path / "inner" / "config.json").write_text(json.dumps({"format": 2, "class": "BertEncoder"}))
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "config.json").write_text("[not an object]")
+    with pytest.raises(ValueError, match=f"holds a SongMap, not a BertEncoder; the BertEncoder inside it is "
+                                         f"{tmp_path / 'inner'}: give that folder"):
         BertEncoder.load(tmp_path)
     (tmp_path / "config.json").write_text(json.dumps({"format": 9, "class": "SongMap"}))
     with pytest.raises(ValueError, match="save format 9"):
