@@ -92,6 +92,8 @@ def cases(r):
         (["scrape", "lastfm", "--store", str(r / "typo.sqlite"), "--workers", "0"], "workers"),
         (["scrape", "lastfm", "--store", str(r / "typo.sqlite"), "--max-retry-after", "-1"], "retry"),
         # compare / train / tune: data and parameters
+        (["train", "--resume", str(r / "no-run")], "no-run: no such folder"),
+        (["train", "--resume", str(r / "folder")], "folder is not a run folder (it has no params.json)"),
         (["compare", "--data", missing], "missing.parquet"),
         (["compare", "--data", str(r / "nolyrics.parquet"), "--models", "majority"], "lyrics"),
         (["compare", "--data", str(r / "labelled.parquet"), "--models", "bogus"], "bogus"),

@@ -165,11 +165,15 @@ def _resumed(args):
     import argparse
 
     folder = Path(args.resume)
+    runs = "give the folder of a `musemood train` run under $MUSEMOOD_HOME/runs"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"--resume {folder}: no such folder; {runs}")
+    if not (folder / "params.json").is_file():
+        raise ValueError(f"--resume {folder} is not a run folder (it has no params.json); {runs}")
     try:
         saved = json.loads((folder / "params.json").read_text())
     except (OSError, ValueError) as exc:
-        raise ValueError(f"--resume {folder}: no readable params.json ({exc}); give the folder of a `musemood "
-                         "train` run under $MUSEMOOD_HOME/runs") from None
+        raise ValueError(f"--resume {folder}: its params.json cannot be read ({exc}); {runs}") from None
     if saved.get("command") != "train":
         raise ValueError(f"--resume {folder} is the folder of a {saved.get('command')!r} run, not of a train run")
     if (folder / "model" / "config.json").exists():  # also runs that finished before finished.json was written
