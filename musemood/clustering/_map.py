@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import warnings
 
 import numpy as np
@@ -15,8 +14,6 @@ from ._describe import describe_clusters, label_points
 from ._k import choose_k, k_values, sweep_k
 from ._persist import load_map, save_map
 from ._plots import plot_k_sweep, plot_points
-
-logger = logging.getLogger("musemood.clustering")  # the name it had before the module was split
 
 
 class SongMap:
