@@ -168,14 +168,7 @@ class Recommender:
         texts = clean_texts(df[self.text_column])
         small = n < 50  # tiny catalogues: index every term
         lexical = LexicalIndex(self.scoring, min_df=1 if small else 2, max_df=1.0 if small else 0.5)
-        try:
-            counts = lexical.fit_transform(texts)
-        except ValueError as exc:  # no words to index: say which column, and what to do
-            empty = sum(not text.strip() for text in texts)
-            raise ValueError(f"the catalogue's {self.text_column!r} column: {empty:,} of its {n:,} songs have no "
-                             f"text ({exc}); the recommender finds candidates by their lyrics' keywords: fill the "
-                             "lyrics (`musemood scrape lyrics`), or name the column that holds them with "
-                             "text_column=") from None
+        counts = _index_lyrics(lexical, texts, self.text_column)
 
         embedded_here = vectors is None
         if vectors is None:
@@ -524,6 +517,18 @@ def _dedupe_rows(keywords):
 # ====================================================== the default recommender
 _DEFAULT: dict[tuple[str, bool], Recommender] = {}
 _DEFAULT_LOCK = threading.Lock()
+
+
+def _index_lyrics(lexical, texts, text_column):
+    """``lexical.fit_transform(texts)``; with no words to index, an error that names the column, how many
+    songs have no text, and what to do."""
+    try:
+        return lexical.fit_transform(texts)
+    except ValueError as exc:
+        empty = sum(not text.strip() for text in texts)
+        raise ValueError(f"the catalogue's {text_column!r} column: {empty:,} of its {len(texts):,} songs have no text "
+                         f"({exc}); the recommender finds candidates by their lyrics' keywords: fill the lyrics "
+                         "(`musemood scrape lyrics`), or name the column that holds them with text_column=") from None
 
 
 def default_path():
