@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 
 from . import schema
@@ -99,17 +99,30 @@ def _run(store, stage, fetch, *, limit, retry_failed, workers, max_failures, sho
 
         def halt_all():  # no new request; the ones in flight finish and are recorded
             halt.set()
-            for _, future in futures:
+            for _, future in window:
                 future.cancel()
 
         def stop(exc):
             stopped.update(_stopped(exc))
             halt_all()
 
+        # a window of songs handed to the threads, refilled as their results are recorded in order: a future
+        # per pending song at once would hold a million of them on a WASABI-sized store
+        window, songs, ahead = deque(), iter(pending), 4 * max(1, workers)
+
+        def refill():
+            while len(window) < ahead and not halt.is_set():
+                song = next(songs, None)
+                if song is None:
+                    return
+                window.append((song, pool.submit(guarded, song)))
+
         with _bar(len(pending), desc, show_progress_bar) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
-            futures = [(song, pool.submit(guarded, song)) for song in pending]
+            refill()
             try:
-                for song, future in futures:
+                while window:
+                    song, future = window.popleft()
+                    refill()
                     if future.cancelled():
                         continue
                     try:

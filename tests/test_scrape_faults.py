@@ -192,3 +192,30 @@ def test_scrape_all_with_lastfm_down_writes_no_dataset_and_exits_3(fakes, wasabi
     assert code == EXIT_SERVICE  # the outage's code, not the empty dataset's
     assert "no dataset written: no song to write" in err and "tags not scraped yet: 13" in err
     assert "musemood scrape lastfm --store" in err and not out.exists()
+
+
+def test_the_threads_run_a_bounded_window_ahead_of_what_is_recorded(tmp_path):
+    """A future per pending song at once held a million of them on a WASABI-sized store: the threads now
+    fetch at most 4 x workers songs ahead of the one being recorded, and the results keep their order."""
+    import threading
+
+    store = ScrapeStore(tmp_path / "window.sqlite")
+    store.add_songs([{"song_id": f"s{i:04d}", "title": f"T{i}", "artist": "A"} for i in range(300)], stages=["lastfm"])
+    asked, lead, lock = [], [], threading.Lock()
+
+    def fetch(song):
+        with lock:
+            asked.append(song["song_id"])
+            lead.append(len(asked) - store_done())
+        return "done", None, None, {"tags": [["rock", 1]]}
+
+    reader = ScrapeStore(store.path)  # the threads read the counts on a connection of their own
+
+    def store_done():
+        return reader.counts("lastfm")["done"]
+
+    scrape._run(store, "lastfm", fetch, limit=None, retry_failed=False, workers=2, max_failures=None,
+                show_progress_bar=False, desc="test")
+    assert store.counts("lastfm") == {"pending": 0, "done": 300, "failed": 0}
+    assert max(lead) <= 4 * 2 + 1, max(lead)  # 8 in the window and the song being recorded
+    assert sorted(asked) == [f"s{i:04d}" for i in range(300)]
