@@ -32,10 +32,7 @@ def _part_inside(path, names):
     """Where a folder holds, one level down, a part of the class asked for (a recommender's ``model/``,
     a classifier's ``encoder/``): the hint to give that folder instead, or ``""``."""
     for sub in sorted(p for p in path.iterdir() if p.is_dir()):
-        try:
-            found = json.loads((sub / CONFIG).read_text()).get("class")
-        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
-            continue
+        found = saved_class(sub)
         if found in names:
             return f"; the {found} inside it is {sub}: give that folder"
     return ""
