@@ -24,6 +24,10 @@ HOME_ENV = "MUSEMOOD_HOME"
 KEYS_ENV = "MUSEMOOD_KEYS"
 KEY_NAMES = ("LASTFM_API_KEY", "SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET", "GENIUS_ACCESS_TOKEN")
 """The names a keys file may hold (those of the environment variables)."""
+STORE_FILE = "scrape.sqlite"
+"""The scrape store in :func:`home` when no ``--store`` is given."""
+DATASET_FILE = "dataset.parquet"
+"""The dataset ``build-dataset`` and ``scrape all`` write in :func:`home` when no ``--out`` is given."""
 
 logger = logging.getLogger(__name__)
 

@@ -81,13 +81,13 @@ def _encoder():
 
 
 def _home():
-    from .config import home
+    from .config import DATASET_FILE, STORE_FILE, home
+    from .recommender import default_path
 
     path = home()
     runs = path / "runs"
-    return {"path": str(path), "exists": path.is_dir(),
-            "recommender": (path / "recommender" / "config.json").is_file(),
-            "dataset": (path / "dataset.parquet").exists(), "scrape store": (path / "scrape.sqlite").exists(),
+    return {"path": str(path), "exists": path.is_dir(), "recommender": (default_path() / "config.json").is_file(),
+            "dataset": (path / DATASET_FILE).exists(), "scrape store": (path / STORE_FILE).exists(),
             "runs": sum(1 for p in runs.iterdir() if p.is_dir()) if runs.is_dir() else 0}
 
 

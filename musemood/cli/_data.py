@@ -84,10 +84,10 @@ def _scrape(args):
 
 def _store(args, *, create=False):
     """The scrape store; only a job that reads the WASABI songs (``create``) may start a new one."""
-    from ..config import home
+    from ..config import STORE_FILE, home
     from ..sources import ScrapeStore
 
-    path = Path(args.store) if args.store else home() / "scrape.sqlite"
+    path = Path(args.store) if args.store else home() / STORE_FILE
     if not create and not path.exists():
         store = f" --store {path}" if args.store else ""
         raise FileNotFoundError(f"no scrape store at {path}: check --store, or start one with "
@@ -187,11 +187,11 @@ def _print_scrape_summary(summary):
 
 
 def _build_dataset(args, store=None):
-    from ..config import home
+    from ..config import DATASET_FILE, home
     from ..datasets import dataset_format
     from ..scrape import build_dataset
 
-    out = args.out or home() / "dataset.parquet"
+    out = args.out or home() / DATASET_FILE
     dataset_format(out)
     store = store or _store(args)
     df, summary = build_dataset(store, out, keep_unlabelled=getattr(args, "keep_unlabelled", False),
