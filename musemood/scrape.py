@@ -15,6 +15,7 @@ a song it has, and adds no duplicate rows.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import Counter, deque
@@ -90,7 +91,8 @@ def _run(store, stage, fetch, *, limit, retry_failed, workers, max_failures, sho
     the job stops and the songs not fetched yet stay pending.  Returns the summary entries of a stop (else ``{}``).
     """
     with store.lock(stage):
-        pending = store.pending(stage, limit=limit, retry_failed=retry_failed)
+        n_pending = store.n_pending(stage, limit=limit, retry_failed=retry_failed)
+        pending = store.iter_pending(stage, limit=limit, retry_failed=retry_failed)
         halt = threading.Event()
         stopped, streak = {}, 0
 
@@ -117,7 +119,7 @@ def _run(store, stage, fetch, *, limit, retry_failed, workers, max_failures, sho
                     return
                 window.append((song, pool.submit(guarded, song)))
 
-        with _bar(len(pending), desc, show_progress_bar) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
+        with _bar(n_pending, desc, show_progress_bar) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
             refill()
             try:
                 while window:
@@ -188,7 +190,8 @@ def scrape_audio(store, sources, *, limit=None, retry_failed=False, max_failures
     if not sources:
         raise ValueError("no audio-feature source: give Spotify keys, a features table or an audio folder")
     with store.lock("audio"):
-        pending = store.pending("audio", limit=limit, retry_failed=retry_failed)
+        n_pending = store.n_pending("audio", limit=limit, retry_failed=retry_failed)
+        pending = store.iter_pending("audio", limit=limit, retry_failed=retry_failed)
         batch_size = max(s.batch_size for s in sources)
         notes, used, failures, refusals = [], Counter(), Counter(), []
 
@@ -198,11 +201,11 @@ def scrape_audio(store, sources, *, limit=None, retry_failed=False, max_failures
             refusals.append(exc)
             sources.remove(source)
 
-        with _bar(len(pending), "audio features", show_progress_bar) as bar:
-            for start in range(0, len(pending), batch_size):
-                if not sources:
+        with _bar(n_pending, "audio features", show_progress_bar) as bar:
+            while sources:
+                batch = list(itertools.islice(pending, batch_size))
+                if not batch:
                     break
-                batch = pending[start:start + batch_size]
                 results = {s["song_id"]: None for s in batch}
                 responses = {s["song_id"]: [] for s in batch}
                 errors = {s["song_id"]: [] for s in batch}

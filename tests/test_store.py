@@ -115,3 +115,28 @@ def test_songs_stream_with_their_statuses_and_are_counted_without_loading(tmp_pa
         {"lastfm": "pending", "lyrics": "failed"}, {"lastfm": "pending", "lyrics": None},
         {"lastfm": "pending", "lyrics": None}]
     assert next(store.iter_songs())[1] == {}
+
+
+def test_pending_songs_stream_in_pages_while_the_store_is_written(tmp_path):
+    """A WASABI-sized Last.fm job read its 1.7M pending songs as one list before the first request:
+    they now come a page at a time, each page a query of its own, so results can be committed between
+    pages and the songs done meanwhile are neither lost nor asked twice."""
+    store = ScrapeStore(tmp_path / "scrape.db")
+    store.add_songs(SONGS, stages=["lastfm", "lyrics"])
+    store.complete("5", "lastfm", status="failed", reason="not on Last.fm")
+    store.complete("6", "lastfm")
+    assert store.n_pending("lastfm") == 58 and store.n_pending("lastfm", retry_failed=True) == 59
+    assert store.n_pending("lastfm", limit=10) == 10 and store.n_pending("lastfm", limit=100) == 58
+    walked = []
+    for song in store.iter_pending("lastfm", page_size=7):
+        walked.append(song["song_id"])
+        # the walk commits as it goes, including a song it has not reached yet
+        store.complete(song["song_id"], "lastfm", status="pending" if song["song_id"] == "9" else "done")
+        if song["song_id"] == "20":
+            store.complete("40", "lastfm")
+    assert walked == [s["song_id"] for s in SONGS if s["song_id"] not in ("5", "6", "40")]
+    assert store.counts("lastfm") == {"pending": 1, "done": 58, "failed": 1}  # "9" kept pending, asked once
+    assert [s["song_id"] for s in store.iter_pending("lastfm", retry_failed=True, page_size=1)] == ["5", "9"]
+    assert [s["song_id"] for s in store.iter_pending("lyrics", limit=3, page_size=2)] == ["0", "1", "2"]
+    assert list(store.iter_pending("lyrics", limit=0)) == []
+    assert store.pending("lyrics", limit=2) == list(store.iter_pending("lyrics", limit=2))

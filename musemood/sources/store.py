@@ -61,6 +61,14 @@ CREATE INDEX IF NOT EXISTS stages_by_status ON stages (stage, status);
 _SONG_COLUMNS = ("song_id", "title", "artist", "spotify_id", "lastfm_url", "mbid")
 
 
+def _statuses(retry_failed):
+    return ("pending", "failed") if retry_failed else ("pending",)
+
+
+def _marks(values):
+    return ", ".join("?" * len(values))
+
+
 class StoreBusy(RuntimeError):
     """Another process holds this stage of the scrape store."""
 
@@ -177,15 +185,44 @@ class ScrapeStore:
 
     # --------------------------------------------------------------- stages
     def pending(self, stage, *, limit=None, retry_failed=False):
-        """Songs whose ``stage`` is pending (and failed, with ``retry_failed``), in insertion order."""
-        statuses = ("pending", "failed") if retry_failed else ("pending",)
-        query = ("SELECT songs.* FROM stages JOIN songs USING (song_id) WHERE stage = ? AND status IN "
-                 f"({', '.join('?' * len(statuses))}) ORDER BY songs.rowid")
-        params = [stage, *statuses]
-        if limit is not None:
-            query += " LIMIT ?"
-            params.append(int(limit))
-        return [_song(r) for r in self._db.execute(query, params)]
+        """Songs whose ``stage`` is pending (and failed, with ``retry_failed``), in insertion order, as a list.
+
+        A job over a large store should walk :meth:`iter_pending` instead."""
+        return list(self.iter_pending(stage, limit=limit, retry_failed=retry_failed))
+
+    def n_pending(self, stage, *, limit=None, retry_failed=False):
+        """How many songs :meth:`iter_pending` would give now (counted on the status index, not loaded)."""
+        statuses = _statuses(retry_failed)
+        n = self._db.execute(f"SELECT COUNT(*) FROM stages WHERE stage = ? AND status IN ({_marks(statuses)})",
+                             [stage, *statuses]).fetchone()[0]
+        return n if limit is None else min(n, max(0, int(limit)))
+
+    def iter_pending(self, stage, *, limit=None, retry_failed=False, page_size=1000):
+        """Songs whose ``stage`` is pending (and failed, with ``retry_failed``), in insertion order, streamed.
+
+        The songs come ``page_size`` at a time, each page a short query of its own that starts after the
+        last song given (by rowid): the caller may write the store between songs, and no read stays open
+        while it does.  A song given once is not given again in the walk, whatever it is set to meanwhile;
+        a song done before the walk reaches it is skipped.  ``limit`` caps how many songs are given.
+        """
+        statuses = _statuses(retry_failed)
+        # songs first (CROSS JOIN keeps that order in SQLite's plan): a range of the songs' rowids, each song's
+        # stage row found by its primary key; the walk reads every song at most once in all
+        query = ("SELECT songs.rowid AS _rowid, songs.* FROM songs CROSS JOIN stages "
+                 "ON stages.song_id = songs.song_id AND stages.stage = ? "
+                 f"WHERE songs.rowid > ? AND stages.status IN ({_marks(statuses)}) ORDER BY songs.rowid LIMIT ?")
+        left = None if limit is None else max(0, int(limit))
+        after = 0
+        while left is None or left > 0:
+            n = page_size if left is None else min(page_size, left)
+            rows = self._db.execute(query, [stage, after, *statuses, n]).fetchall()
+            for row in rows:
+                yield _song(row)
+            if len(rows) < n:
+                return
+            after = rows[-1]["_rowid"]
+            if left is not None:
+                left -= len(rows)
 
     def complete(self, song_id, stage, *, status="done", reason=None, response=None, update=None):
         """Record a song's result for ``stage`` in one transaction.
