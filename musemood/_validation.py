@@ -138,3 +138,22 @@ def check_matrix(X, name="X", *, dim=None, rows=None, ids=None):
         raise ValueError(f"{name} holds NaN or infinite values in row {row}{song}{more}; vectors must be finite: "
                          "check the model or the file they came from")
     return array
+
+
+def headerless_hint(columns):
+    """A sentence when the column names look like a first row of data (a file without a header line), else ''."""
+    names = [str(c) for c in columns]
+
+    def number(name):
+        try:
+            float(name)
+        except ValueError:
+            return False
+        return True
+
+    numbers = sum(number(n) for n in names)
+    sentence = any(len(n.split()) >= 6 for n in names)
+    if names and (2 * numbers >= len(names) or (numbers and sentence)):
+        return ("The first row looks like data, not a header: if the file has no header line, add one "
+                "(e.g. 'id,lyrics,label', with the file's separator) or name its columns. ")
+    return ""

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
+from ._validation import headerless_hint
 from .features import resolve_audio_columns
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def check_dataset(df, text_column, label_column, *, drop_missing=False, objectiv
         if col not in df.columns:
             raise KeyError(
                 f"{name} column {col!r} is not in the data; columns are {list(df.columns)}. "
-                f"Use --{name}-column to name it."
+                f"{headerless_hint(df.columns)}Use --{name}-column to name it."
             )
     labels = df[label_column]
     texts = df[text_column].fillna("").astype(str).str.strip()

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from ._validation import check_unique_columns
+from ._validation import check_unique_columns, headerless_hint
 
 #: Rejection reasons, in the order the rule checks them.
 TOO_FEW_TAGS = "too_few_tags"
@@ -344,7 +344,8 @@ def _tag_series(tags):
     if isinstance(tags, pd.DataFrame):
         if schema.TAGS not in tags.columns:
             raise KeyError(
-                f"the table has no {schema.TAGS!r} column; columns are {list(tags.columns)}"
+                f"the table has no {schema.TAGS!r} column; columns are {list(tags.columns)}. "
+                f"{headerless_hint(tags.columns)}".rstrip()
             )
         check_unique_columns(tags, [schema.TAGS], "the table")
         return tags[schema.TAGS]

@@ -23,6 +23,9 @@ def files(tmp_path_factory):
     (root / "empty.csv").write_text("")
     (root / "empty.parquet").write_bytes(b"")
     (root / "headeronly.csv").write_text("title,artist,lyrics,tags\n")
+    # a labelled file without a header line, as Poem Sentiment's TSVs come: pandas takes the first row as names
+    rows = (f"{i}\tline {i} of a verse about the sea\t{i % 3 - 1}\n" for i in range(30))
+    (root / "noheader.tsv").write_text("".join(rows))
     garbage = bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8))
     (root / "garbage.parquet").write_bytes(garbage)
     (root / "garbage.csv").write_bytes(garbage)
@@ -48,6 +51,7 @@ def cases(r):
         (["label", str(r / "garbage.parquet")], "garbage.parquet"),
         (["label", str(r / "garbage.csv")], "garbage.csv"),
         (["label", str(r / "notags.csv")], "tags"),
+        (["label", str(r / "noheader.tsv")], "no header line"),
         (["label", str(r / "data.txt")], "data.txt"),
         (["label", str(r / "folder")], "folder"),
         (["label", str(r / "good.parquet"), "--k", "0"], "k"),
@@ -80,6 +84,7 @@ def cases(r):
         (["map", "--data", str(r / "good.parquet"), "--n-clusters", "0"], "--n-clusters: must be 1 or more"),
         (["map", "--data", str(r / "good.parquet"), "--label-column", "mood"], "--label-column 'mood' is not a column"),
         (["map", "--data", str(r / "good.parquet"), "--text-column", "words"], "--text-column 'words' is not a column"),
+        (["map", "--data", str(r / "noheader.tsv"), "--text-column", "lyrics"], "no header line"),
         # build-dataset / scrape: the store
         (["build-dataset", "--store", str(r / "typo.sqlite")], "typo.sqlite"),
         (["build-dataset", "--store", str(r / "garbage.sqlite")], "garbage.sqlite"),
@@ -108,6 +113,8 @@ def cases(r):
         (["compare", "--n-songs", "-4", "--models", "majority"], "n-songs"),
         (["compare", "--data", str(r / "good.parquet"), "--limit", "0", "--models", "majority"], "limit"),
         (["train", "--data", missing, "--out", str(r / "m1")], "missing.parquet"),
+        (["train", "--data", str(r / "noheader.tsv"), "--out", str(r / "m7")], "no header line"),
+        (["compare", "--data", str(r / "noheader.tsv"), "--models", "majority"], "no header line"),
         (["train", "--demo", "--params", str(r / "params.json"), "--out", str(r / "m2")], "params.json"),
         (["train", "--demo", "--params", str(r / "params-list.json"), "--out", str(r / "m3")], "params-list.json"),
         (["train", "--demo", "--params", str(r / "params-unknown.json"), "--out", str(r / "m4")], "not_a_parameter"),

@@ -89,6 +89,21 @@ def test_check_dataset_errors(frame, message):
         check_dataset(frame, "lyrics", "label")
 
 
+def test_a_file_read_without_its_header_line_is_named_as_such():
+    """Poem Sentiment's TSVs have no header: pandas names the columns after the first row ('0', 'with pale
+    blue berries...', '1') and the error listed those names as if they were columns."""
+    frame = pd.DataFrame({"0": [1, 2], "with pale blue berries. in these peaceful shades--": ["a", "b"], "1": [0, 1]})
+    with pytest.raises(KeyError) as error:
+        check_dataset(frame, "lyrics", "label")
+    message = str(error.value)
+    assert "first row looks like data, not a header" in message and "no header line" in message
+    assert "add one" in message and "--text-column" in message
+    # a real header with a numbered column is not taken for data
+    with pytest.raises(KeyError) as error:
+        check_dataset(pd.DataFrame({"id": [1], "words": ["a"], "2024": [1], "label": ["x"]}), "lyrics", "label")
+    assert "header" not in str(error.value)
+
+
 def test_numeric_labels_with_single_songs_suggest_regression():
     frame = pd.DataFrame({"lyrics": list("abcde"), "valence": [0.811, 0.2, 0.2, 0.35, 0.35]})
     with pytest.raises(ValueError) as error:

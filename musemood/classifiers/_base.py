@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import schema
 from ..encoders import BertEncoder, _default_device
-from .._validation import check_unique_columns
+from .._validation import check_unique_columns, headerless_hint
 from ..persistence import FORMAT, read_config, write_config
 from ..text import clean_lyrics
 from ._nn import MLPHead, loss_function
@@ -88,7 +88,7 @@ class TextEstimator(BaseEstimator):
             if self.text_column not in X.columns:
                 raise KeyError(
                     f"text column {self.text_column!r} is not in the data; columns are "
-                    f"{list(X.columns)}. Set text_column= to the column holding the lyrics."
+                    f"{list(X.columns)}. {headerless_hint(X.columns)}Set text_column= to the column holding the lyrics."
                 )
             check_unique_columns(X, [self.text_column])
             values = X[self.text_column]

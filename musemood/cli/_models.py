@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from .._validation import headerless_hint
 from ..schema import MODELS
 from ._common import _print_json, _quiet_transformers, _show_progress, check_output_folder, check_study_storage
 
@@ -265,10 +266,11 @@ def _predict(args):
         text_column = args.text_column or model.text_column
         if text_column not in X.columns and args.text_column:
             raise KeyError(f"--text-column {text_column!r} is not a column of {args.data}; its columns are "
-                           f"{list(X.columns)}")
+                           f"{list(X.columns)}. {headerless_hint(X.columns)}".rstrip())
         if text_column not in X.columns:
             raise KeyError(f"the model's text column {text_column!r} is not a column of {args.data} (columns: "
-                           f"{list(X.columns)}): name the lyrics column with --text-column")
+                           f"{list(X.columns)}). {headerless_hint(X.columns)}Name the lyrics column with "
+                           "--text-column")
         if text_column != model.text_column:
             X = X.drop(columns=[model.text_column], errors="ignore").rename(
                 columns={args.text_column: model.text_column})

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from .._validation import headerless_hint
 from ._common import _print_json, _quiet_transformers, _show_progress, check_output_folder
 from ._data import _rule, format_summary
 from ._models import _models, _run_comparison
@@ -140,7 +141,7 @@ def _map(args):
         for option, column in (("--text-column", args.text_column), ("--label-column", args.label_column)):
             if column and column not in df.columns:  # an absent default label column only means no moods
                 raise KeyError(f"{option} {column!r} is not a column of {args.data}; its columns are "
-                               f"{list(df.columns)}")
+                               f"{list(df.columns)}. {headerless_hint(df.columns)}".rstrip())
         song_map = SongMap(n_clusters=args.n_clusters, k_rule=args.k_rule)
         rec = Recommender(scoring=args.scoring, song_map=song_map, map_on=args.map_on, map_encoder=args.map_encoder,
                           text_column=args.text_column, mood_column=args.label_column or "label",
