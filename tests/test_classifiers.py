@@ -272,6 +272,23 @@ def test_multiclass(tiny_bert):
     assert model.score(X, y) > 0.9
 
 
+def test_numbered_classes_are_scored_whatever_type_the_test_labels_come_in(tiny_bert):
+    """`musemood train` keeps numbered labels as text ('-1', '0', '1'), while a test file read with pandas
+    gives numbers (or floats, when a value is missing): score() refused ints against the model's strings."""
+    rng = np.random.default_rng(0)
+    words = {0: HAPPY, 1: SAD, -1: ["river", "train", "clock", "porch"]}
+    y = rng.choice([-1, 0, 1], 150)
+    X = [" ".join(rng.choice(words[label], 6)) for label in y]
+    as_text = SimpleBertClassifier(tiny_bert, hidden_size=32, **FAST).fit(X, y.astype(str))
+    expected = as_text.score(X, y.astype(str))
+    assert expected > 0.9
+    assert as_text.score(X, y) == expected and as_text.score(X, y.astype(float)) == expected
+    as_numbers = SimpleBertClassifier(tiny_bert, hidden_size=32, **FAST).fit(X, y)
+    assert as_numbers.score(X, y.astype(str)) == as_numbers.score(X, y)
+    # a label the model never learned counts as wrong, of whatever type
+    assert as_text.score(X[:10], ["happy"] * 10) == 0.0 and as_numbers.score(X[:10], ["x"] * 10) == 0.0
+
+
 def test_regression_mode(tiny_bert, audio_data):
     (X, _), (Xt, _) = audio_data
     model = tbert(tiny_bert, objective="regression", epochs=2, n_topics=None)

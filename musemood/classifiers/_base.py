@@ -8,6 +8,7 @@ BERT encoder: its parameters, training steps, ``embed``, save and load.
 from __future__ import annotations
 
 import contextlib
+import numbers
 from collections.abc import Sequence
 import logging
 from dataclasses import dataclass, field
@@ -274,12 +275,15 @@ class TextEstimator(BaseEstimator):
 
     def score(self, X: pd.DataFrame | Sequence[str], y) -> float:
         """Accuracy (classification) or R² (regression)."""
-        from sklearn.metrics import accuracy_score, r2_score
+        from sklearn.metrics import r2_score
 
         pred = self.predict(X)
         if self.objective == "regression":
             return r2_score(np.asarray(y, dtype=float), pred)
-        return accuracy_score(np.asarray(y), pred)
+        y, _ = align_labels(y, self.classes_)
+        if len(y) != len(pred):
+            raise ValueError(f"y has {len(y)} labels for {len(pred)} songs")
+        return float(np.mean(y == np.asarray(pred, dtype=object))) if len(y) else float("nan")
 
 
 @dataclass(repr=False, eq=False, kw_only=True)
@@ -461,6 +465,31 @@ class SongEstimator(TextEstimator):
 
     def _load_extra(self, path, config):
         pass
+
+
+def _label_key(value):
+    """The text a label is matched by: 1, 1.0, np.int64(1) and '1' are all '1'."""
+    if isinstance(value, (numbers.Real, np.number)) and not isinstance(value, (bool, np.bool_)):
+        number = float(value)
+        if number.is_integer():
+            return str(int(number))
+        return repr(number)
+    return str(value)
+
+
+def align_labels(y, classes):
+    """``y`` as the ``classes`` it names, matched by text (a model trained on '1' scores a test label 1 or 1.0,
+    and one trained on 1 a test label '1'), and a mask of the labels that name a class; the others are kept
+    as they are, so they equal no prediction."""
+    by_key = {_label_key(c): c for c in classes}
+    values = np.asarray(y, dtype=object).ravel()
+    aligned = np.empty(len(values), dtype=object)
+    known = np.zeros(len(values), dtype=bool)
+    for i, value in enumerate(values):
+        key = _label_key(value)
+        known[i] = key in by_key
+        aligned[i] = by_key[key] if known[i] else value
+    return aligned, known
 
 
 def _load_head(path, config):
