@@ -194,6 +194,35 @@ def test_corrupt_and_missing_files_are_reported(tmp_path):
     assert load_dataset(tmp_path / "lyrics.csv")["lyrics"].tolist() == ["la; la"]
 
 
+def test_a_tsv_without_quoting_is_read_a_line_a_row(tmp_path, caplog):
+    """Poem Sentiment's TSVs use no quoting, and a verse may open with a quote mark: pandas' CSV quoting took
+    that mark as opening a field that ran on over the next lines, so 892 verses were read as 749 rows, their
+    texts holding other rows' ids and labels."""
+    verses = ["with pale blue berries. in these peaceful shades--", '"and is it thus," she cried, "we part?',
+              "it flows so long as falls the rain,", "live with heav'ns choicest blessings crown'd!",
+              '"o, wail!" he said', "a wail of utter agony", 'the "quiet" of the hills']
+    path = tmp_path / "verses.tsv"
+    path.write_text("id\tlyrics\tlabel\n" + "\n".join(f"{i}\t{v}\t{i % 3 - 1}" for i, v in enumerate(verses)))
+    with caplog.at_level("WARNING", logger="musemood.datasets"):
+        df = load_dataset(path)
+    assert df["lyrics"].tolist() == verses and df["label"].tolist() == [i % 3 - 1 for i in range(7)]
+    assert "verses.tsv has no quoting: read a line a row (7 rows)" in caplog.text
+    # a TSV that pandas (and musemood) wrote quotes its fields with tabs, line breaks or quote marks: kept as is
+    songs = pd.DataFrame({"title": ['Say "hi"', "Tabs"], "lyrics": ['first line\n"second" line', "a\tb\nc"]})
+    save_dataset(songs, tmp_path / "ours.tsv")
+    caplog.clear()
+    pd.testing.assert_frame_equal(load_dataset(tmp_path / "ours.tsv"), songs)
+    assert not caplog.records
+    # a quote mark never closed: the quoted reading fails at the end of the file
+    path.write_text("id\tlyrics\tlabel\n0\t\"o, wail! he said\t1\n1\tquiet hills\t0\n")
+    assert load_dataset(path)["lyrics"].tolist() == ['"o, wail! he said', "quiet hills"]
+    # neither reading works: a quote ran over lines, and a line has a field too many
+    bad = tmp_path / "bad.tsv"
+    bad.write_text('id\tlyrics\tlabel\n0\t"open quote\t1\n1\tnext\t0\n2\tone\ttoo\tmany\n')
+    with pytest.raises(ValueError, match=r"bad.tsv: neither quoted nor unquoted: line 2 opens a field"):
+        load_dataset(bad)
+
+
 def test_validate_dataset_names_missing_columns():
     with pytest.raises(ValueError, match=r"missing columns \['lyrics'"):
         validate_dataset(pd.DataFrame(columns=["song_id", "title", "artist"]))

@@ -212,8 +212,10 @@ def load_dataset(path, *, columns=None):
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path, columns=columns)
         else:
-            df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", usecols=columns)
+            df = _read_tsv(path, columns) if suffix == ".tsv" else pd.read_csv(path, sep=",", usecols=columns)
     except Exception as exc:  # pyarrow and the csv parser raise many types
+        if isinstance(exc, ValueError) and str(exc).startswith(f"{path}:"):  # ours: says what is wrong already
+            raise
         kind = ("text that is not UTF-8: save it as UTF-8" if isinstance(exc, UnicodeDecodeError)
                 else f"{type(exc).__name__}: {exc}")
         raise ValueError(
@@ -233,6 +235,55 @@ def load_dataset(path, *, columns=None):
     if schema.TAGS in df.columns:
         df[schema.TAGS] = [_records_to_tags(t, path, i) for i, t in enumerate(df[schema.TAGS])]
     return df
+
+
+def _read_tsv(path, columns):
+    """A TSV read with CSV quoting, or read again without quoting when it does not use any.
+
+    A TSV often has no quoting (Poem Sentiment's, a database export), and a field may open with a quote
+    mark: read with quoting, that field drops its quote marks or swallows the next lines (their tabs and
+    labels) until a closing one.  Pandas and spreadsheets quote a field that holds a tab, a line break or a
+    quote mark, and double the quote marks inside.  So a file where a field starts with a quote mark is
+    checked with Python's strict CSV reader: quoted throughout, the quoted reading stands; otherwise it is
+    read a line a row without quoting, with a warning, or refused when that does not work either.
+    """
+    import csv
+    import io
+    import logging
+    import re
+
+    try:
+        df, error = pd.read_csv(path, sep="\t", usecols=columns), None
+    except pd.errors.ParserError as exc:  # e.g. a quote mark never closed: "EOF inside string"
+        df, error = None, exc
+    raw = Path(path).read_text(encoding="utf-8")
+    try:
+        if re.search(r'(?:^|\t)"', raw, flags=re.MULTILINE):  # a field opens with a quote mark
+            for _ in csv.reader(io.StringIO(raw, newline=""), delimiter="\t", strict=True):
+                pass
+        problem = None
+    except csv.Error as exc:
+        problem = exc
+    if problem is None:
+        if error is not None:
+            raise error
+        return df
+    lines = [line for line in raw.splitlines() if line.strip()]
+    try:
+        plain = pd.read_csv(io.StringIO(raw), sep="\t", usecols=columns, quoting=csv.QUOTE_NONE)
+    except (ValueError, pd.errors.ParserError):
+        plain = None
+    if plain is not None and len(plain) == len(lines) - 1:
+        quoting = ("could not be read" if df is None else f"gave {len(df)} rows" if len(df) != len(plain)
+                   else "dropped quote marks")
+        logging.getLogger(__name__).warning("%s has no quoting: read a line a row (%d rows), its quote marks kept as "
+                                            "text (read with quoting, it %s)", path, len(plain), quoting)
+        return plain
+    quoted = next(i for i, line in enumerate(lines) if re.search(r'(?:^|\t)"', line))
+    raise ValueError(f"{path}: neither quoted nor unquoted: line {quoted + 1} opens a field with a quote mark "
+                     f"that is not closed as quoting needs ({problem}), and without quoting the lines do not "
+                     "all have the header's fields. Quote its fields as a spreadsheet does (a quote mark inside "
+                     "a field doubled), or none of them")
 
 
 def _tags_to_records(tags):
