@@ -100,6 +100,71 @@ def check_dataset(df, text_column, label_column, *, drop_missing=False, objectiv
     return df
 
 
+def evaluate_model(model, X, y):
+    """Score a fitted model on labelled songs it did not train on (a held-out test file).
+
+    Parameters
+    ----------
+    model : a fitted musemood classifier (or regressor, ``objective="regression"``)
+    X : DataFrame, Series or list of texts
+        The songs, as the model's ``predict`` takes them.
+    y : array-like
+        Their labels (or target values).  Labels are matched to the model's classes by text:
+        ``1``, ``1.0`` and ``"1"`` all name the class ``"1"``.
+
+    Returns
+    -------
+    dict
+        ``n_songs``, ``objective`` and ``metrics``: accuracy and macro precision, recall and F1 (as
+        :func:`compare_models` reports them), or MSE, RMSE, MAE and R² for regression.  A classifier's
+        result adds ``per_class`` (``{label: {precision, recall, f1, support}}``), ``confusion``
+        (``labels``, and ``matrix`` with a row per true label and a column per prediction) and
+        ``unknown``: test labels the model has no class for, with their counts (each song counts as
+        wrong; a wrong label column is the usual cause).
+    """
+    return score_predictions(y, model.predict(X), classes=None if model.objective == "regression" else model.classes_)
+
+
+def score_predictions(y, pred, *, classes=None):
+    """:func:`evaluate_model`'s result from predictions already made: ``classes`` are the classifier's
+    (``model.classes_``), ``None`` for a regressor's values."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    y = np.asarray(y, dtype=object).ravel()
+    pred = np.asarray(pred, dtype=object).ravel()
+    if len(y) != len(pred):
+        raise ValueError(f"y has {len(y)} labels for {len(pred)} songs")
+    if not len(y):
+        raise ValueError("no songs to evaluate")
+    if classes is None:
+        values = pd.to_numeric(pd.Series(y), errors="coerce")
+        if values.isna().any():
+            row = int(np.flatnonzero(values.isna())[0])
+            raise ValueError(f"a regression model is scored on numbers; label {row} is {y[row]!r}")
+        metrics = _regression_metrics(values.to_numpy(dtype=float), pred.astype(float))
+        return {"n_songs": len(y), "objective": "regression", "metrics": _floats(metrics)}
+    from .classifiers._base import _label_key, align_labels
+
+    aligned, known = align_labels(y, classes)
+    unknown = pd.Series(y[~known]).map(_label_key).value_counts()
+    labels = [_label_key(c) for c in classes] + sorted(unknown.index)
+    truth = [_label_key(v) for v in aligned]
+    guess = [_label_key(v) for v in pred]
+    p, r, f, support = precision_recall_fscore_support(truth, guess, labels=labels, zero_division=0)
+    return {
+        "n_songs": len(y), "objective": "classification",
+        "metrics": _floats(_metrics(truth, guess)),
+        "per_class": {label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
+                              "support": int(support[i])} for i, label in enumerate(labels)},
+        "confusion": {"labels": labels, "matrix": confusion_matrix(truth, guess, labels=labels).tolist()},
+        "unknown": {label: int(n) for label, n in unknown.items()},
+    }
+
+
+def _floats(metrics):
+    return {name: float(value) for name, value in metrics.items()}
+
+
 def mcnemar(y_true, pred_a, pred_b):
     """Exact McNemar test: ``(b, c, p_value)`` where b = a right & b wrong, c = the reverse."""
     from scipy.stats import binomtest
@@ -399,6 +464,48 @@ def plot_confusion(confusion, path):
     for ax, (name, (labels, matrix)) in zip(axes[0], confusion.items()):
         ConfusionMatrixDisplay(np.asarray(matrix), display_labels=labels).plot(ax=ax, colorbar=False)
         ax.set_title(MODEL_NAMES.get(name, name), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return Path(path)
+
+
+def plot_evaluation(result, path, *, y=None, pred=None, title=None):
+    """A classifier's confusion matrix (a row per true label, shaded by the share of that row), or a
+    regressor's predicted against true values (``y`` and ``pred``), as ``path`` (.png, .svg, .pdf)."""
+    from matplotlib.figure import Figure
+
+    if result["objective"] == "regression":
+        if y is None or pred is None:
+            raise ValueError("plotting a regression evaluation needs its y and pred")
+        y, pred = np.asarray(y, dtype=float), np.asarray(pred, dtype=float)
+        fig = Figure(figsize=(4.4, 4.2))
+        ax = fig.subplots()
+        ax.scatter(y, pred, s=6, alpha=0.4)
+        low, high = float(min(y.min(), pred.min())), float(max(y.max(), pred.max()))
+        ax.plot([low, high], [low, high], color="grey", linewidth=1, linestyle="--", label="prediction = truth")
+        ax.set_xlabel("true value")
+        ax.set_ylabel("predicted value")
+        ax.legend(fontsize=7)
+        m = result["metrics"]
+        ax.set_title(f"{title or 'evaluation'}\nRMSE {m['rmse']:.3f}, R² {m['r2']:.3f}", fontsize=9)
+    else:
+        labels, matrix = result["confusion"]["labels"], np.asarray(result["confusion"]["matrix"])
+        shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+        size = 2.4 + 0.45 * len(labels)
+        fig = Figure(figsize=(size + 0.8, size))
+        ax = fig.subplots()
+        image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+        for (i, j), n in np.ndenumerate(matrix):
+            ax.text(j, i, f"{n:,}", ha="center", va="center", fontsize=8,
+                    color="white" if shares[i, j] > 0.6 else "black")
+        ax.set_xticks(range(len(labels)), labels, rotation=45 if len(labels) > 4 else 0, ha="right"
+                      if len(labels) > 4 else "center")
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true label")
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true label's songs")
+        m = result["metrics"]
+        ax.set_title(f"{title or 'evaluation'}\naccuracy {m['accuracy']:.3f}, macro-F1 {m['f1']:.3f}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     return Path(path)

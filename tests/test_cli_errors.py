@@ -67,6 +67,11 @@ def cases(r):
         (["predict", str(r / "model"), "--text", "hello"], "config.json"),
         (["predict", str(r / "good.parquet"), "--text", "hello"], "good.parquet"),
         (["predict", str(r / "model"), "--data", missing], "config.json"),  # the model is read first
+        # evaluate: the plot file before the model, the model, the data
+        (["evaluate", str(r / "no-model"), "--data", str(r / "good.parquet"), "--plot", str(r / "c.jpg2")], "c.jpg2"),
+        (["evaluate", str(r / "no-model"), "--data", str(r / "good.parquet")], "no-model"),
+        (["evaluate", str(r / "model"), "--data", missing], "config.json"),
+        (["evaluate", str(r / "model")], "--data"),
         # recommend / evaluate-recommender / map: the recommender folder
         (["recommend", "some song", "--recommender", str(r / "no-rec")], "no-rec"),
         (["recommend", "some song", "--recommender", str(r / "good.parquet")], "good.parquet"),

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from musemood.cli import main
-from musemood.evaluation import check_dataset, compare_models, mcnemar
+from musemood.evaluation import check_dataset, compare_models, mcnemar, score_predictions
 
 FAST = ["--epochs", "1", "--max-length", "32", "--batch-size", "8", "--n-topics", "2"]
 
@@ -189,6 +189,67 @@ def test_cli_train_and_predict(tiny_bert, labelled, tmp_path, capsys, caplog):
     assert main(["predict", str(tmp_path / "ft"), "--text", "the sun is shining and we dance"]) == 0
     assert "prediction" in capsys.readouterr().out
     assert main(["predict", str(tmp_path), "--text", "x"]) == 2
+
+
+def test_scores_match_labels_by_text_and_count_unknown_ones_as_wrong():
+    classes = np.array(["-1", "0", "1"])  # as `musemood train` keeps numbered labels
+    y = [0, 1.0, -1, 1, 7, 0]  # a test file's numbers (a float after a missing value); 7 is no class
+    pred = ["0", "1", "0", "1", "1", "0"]
+    result = score_predictions(y, pred, classes=classes)
+    assert result["n_songs"] == 6 and result["metrics"]["accuracy"] == pytest.approx(4 / 6)
+    assert result["unknown"] == {"7": 1}
+    assert result["confusion"]["labels"] == ["-1", "0", "1", "7"]
+    assert result["confusion"]["matrix"] == [[0, 1, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0], [0, 0, 1, 0]]
+    assert result["per_class"]["0"] == {"precision": pytest.approx(2 / 3), "recall": 1.0, "f1": pytest.approx(0.8),
+                                        "support": 2}
+    from sklearn.metrics import f1_score
+
+    expected = f1_score(["0", "1", "-1", "1", "7", "0"], pred, average="macro", zero_division=0)
+    assert result["metrics"]["f1"] == pytest.approx(expected)  # as compare reports it
+    regression = score_predictions([0.5, 0.25, 1.0], [0.5, 0.5, 0.5])
+    assert regression["objective"] == "regression" and regression["metrics"]["mae"] == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="label 1 is 'high'"):
+        score_predictions([0.5, "high"], [0.5, 0.5])
+    with pytest.raises(ValueError, match="3 labels for 2 songs"):
+        score_predictions([1, 2, 3], [1, 2], classes=[1, 2])
+
+
+def test_cli_evaluate_scores_a_saved_model_on_a_held_out_file(tiny_bert, tmp_path, capsys):
+    from musemood import SimpleBertClassifier
+
+    rng = np.random.default_rng(0)
+    words = {-1: "tears cold grey broken".split(), 0: "river train clock porch".split(),
+             1: "sunshine smile laugh dance".split()}
+    y = rng.choice([-1, 0, 1], 120)
+    texts = [" ".join(rng.choice(words[label], 6)) for label in y]
+    # as `musemood train` fits numbered labels: as text
+    model = SimpleBertClassifier(tiny_bert, hidden_size=32, max_length=32, random_state=0).fit(texts, y.astype(str))
+    model.save(tmp_path / "model")
+    test = pd.DataFrame({"id": range(40), "verse": texts[:40], "label": y[:40].astype(float)})
+    test.loc[3, "label"] = np.nan  # a row without a label: refused, or left out with --drop-missing
+    path = tmp_path / "test.csv"
+    test.to_csv(path, index=False)
+    assert main(["evaluate", str(tmp_path / "model"), "--data", str(path), "--text-column", "verse"]) == 2
+    assert "rows without a label (in 'label'): 1, with an empty text (in 'verse'): 0" in capsys.readouterr().err
+    argv = ["evaluate", str(tmp_path / "model"), "--data", str(path), "--text-column", "verse", "--drop-missing"]
+    assert main([*argv, "--json", "--plot", str(tmp_path / "confusion.png")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    kept = test.drop(index=3)
+    assert result["n_songs"] == 39 and result["dropped"] == 1 and result["unknown"] == {}
+    assert result["metrics"]["accuracy"] == pytest.approx(model.score(list(kept["verse"]), kept["label"]))
+    assert result["metrics"]["accuracy"] > 0.8
+    assert sum(map(sum, result["confusion"]["matrix"])) == 39 and (tmp_path / "confusion.png").stat().st_size > 0
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"accuracy {result['metrics']['accuracy']:.3f}" in out and "confusion" in out and "left out: 1" in out
+    # the wrong label column: none of its values is a class, and the text says so
+    test.assign(label=rng.choice(["happy", "sad"], 40)).to_csv(path, index=False)
+    assert main(argv) == 0
+    assert "no class for, counted as wrong" in capsys.readouterr().out
+    assert main([*argv, "--label-column", "mood"]) == 2
+    assert "--label-column 'mood' is not a column" in capsys.readouterr().err
+    assert main([*argv, "--plot", str(tmp_path / "confusion.jpg2")]) == 2
+    assert "give a .png, .svg or .pdf file" in capsys.readouterr().err
 
 
 def test_cli_demo_runs_the_comparison(tiny_bert, tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""``musemood compare``, ``train``, ``tune`` and ``predict``: the mood models."""
+"""``musemood compare``, ``train``, ``tune``, ``predict`` and ``evaluate``: the mood models."""
 
 from __future__ import annotations
 
@@ -248,6 +248,22 @@ def _tune(args):
     print(f"Best parameters written to {out}; train with them: musemood train --params {out} --data FILE --out DIR")
 
 
+def _songs_for(model, X, args):
+    """``X`` (read from ``args.data``) with its lyrics in the model's text column (``--text-column``, or the
+    column the model was trained on)."""
+    text_column = args.text_column or model.text_column
+    if text_column not in X.columns and args.text_column:
+        raise KeyError(f"--text-column {text_column!r} is not a column of {args.data}; its columns are "
+                       f"{list(X.columns)}. {headerless_hint(X.columns)}".rstrip())
+    if text_column not in X.columns:
+        raise KeyError(f"the model's text column {text_column!r} is not a column of {args.data} (columns: "
+                       f"{list(X.columns)}). {headerless_hint(X.columns)}Name the lyrics column with "
+                       "--text-column")
+    if text_column != model.text_column:
+        X = X.drop(columns=[model.text_column], errors="ignore").rename(columns={args.text_column: model.text_column})
+    return X
+
+
 def _predict(args):
     _quiet_transformers(args)
     import numpy as np
@@ -262,18 +278,7 @@ def _predict(args):
         dataset_format(args.out)
     model = load_model(args.model)
     if args.data:
-        X = load_dataset(args.data)
-        text_column = args.text_column or model.text_column
-        if text_column not in X.columns and args.text_column:
-            raise KeyError(f"--text-column {text_column!r} is not a column of {args.data}; its columns are "
-                           f"{list(X.columns)}. {headerless_hint(X.columns)}".rstrip())
-        if text_column not in X.columns:
-            raise KeyError(f"the model's text column {text_column!r} is not a column of {args.data} (columns: "
-                           f"{list(X.columns)}). {headerless_hint(X.columns)}Name the lyrics column with "
-                           "--text-column")
-        if text_column != model.text_column:
-            X = X.drop(columns=[model.text_column], errors="ignore").rename(
-                columns={args.text_column: model.text_column})
+        X = _songs_for(model, load_dataset(args.data), args)
         out = pd.DataFrame(index=X.index)
     else:  # a text alone: tBERT takes the training songs' medians for its audio features
         X, out = [args.text], pd.DataFrame(index=[0])
@@ -290,3 +295,78 @@ def _predict(args):
         _print_json(out.to_dict(orient="records"))
     elif not args.out:
         print(out.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+def _evaluate(args):
+    """``musemood evaluate``: a saved model's scores on a labelled file it did not train on."""
+    _quiet_transformers(args)
+    from ..classifiers import load_model
+    from ..datasets import load_dataset
+    import numpy as np
+
+    from ..evaluation import plot_evaluation, score_predictions
+
+    if args.plot:
+        _check_plot_path(args.plot)
+    model = load_model(args.model)
+    df = load_dataset(args.data)
+    if args.label_column not in df.columns:
+        raise KeyError(f"--label-column {args.label_column!r} is not a column of {args.data}; its columns are "
+                       f"{list(df.columns)}. {headerless_hint(df.columns)}".rstrip())
+    X = _songs_for(model, df, args)
+    texts = X[model.text_column].fillna("").astype(str).str.strip()
+    missing = X[args.label_column].isna() | (texts == "")
+    if missing.any() and not args.drop_missing:
+        text_column = args.text_column or model.text_column
+        raise ValueError(f"{args.data}: rows without a label (in {args.label_column!r}): "
+                         f"{int(X[args.label_column].isna().sum())}, with an empty text (in {text_column!r}): "
+                         f"{int((texts == '').sum())}, the first at row {int(np.flatnonzero(missing)[0])}; remove "
+                         "them or pass --drop-missing")
+    X = X[~missing.to_numpy()]
+    if X.empty:
+        raise ValueError(f"{args.data}: no row has both a text and a label")
+    y, pred = X[args.label_column], model.predict(X)
+    result = score_predictions(y, pred, classes=None if model.objective == "regression" else model.classes_)
+    result.update(model=str(args.model), data=str(args.data), dropped=int(missing.sum()))
+    if args.plot:
+        title = f"{type(model).__name__} on {Path(args.data).name}"
+        result["plot"] = str(plot_evaluation(result, args.plot, y=y, pred=pred, title=title))
+    if args.json:
+        _print_json(result)
+    else:
+        print(format_evaluation(result, type(model).__name__))
+
+
+def _check_plot_path(path):
+    """Refuse a plot file matplotlib cannot write, before the model is loaded."""
+    if Path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ValueError(f"--plot {path}: give a .png, .svg or .pdf file")
+    if Path(path).is_dir():
+        raise ValueError(f"--plot {path} is a folder; give a file name (e.g. {Path(path) / 'evaluation.png'})")
+
+
+def format_evaluation(result, name):
+    """The text ``musemood evaluate`` prints."""
+    import pandas as pd
+
+    lines = [f"{name} ({result['model']}) on {result['n_songs']:,} labelled songs of {result['data']}"
+             + (f" (rows without a label or text left out: {result['dropped']:,})" if result["dropped"] else "")]
+    m = result["metrics"]
+    if result["objective"] == "regression":
+        lines.append(f"MSE {m['mse']:.4f}   RMSE {m['rmse']:.4f}   MAE {m['mae']:.4f}   R² {m['r2']:.3f}")
+    else:
+        lines.append(f"accuracy {m['accuracy']:.3f}   macro-F1 {m['f1']:.3f}   macro precision {m['precision']:.3f}"
+                     f"   macro recall {m['recall']:.3f}")
+        per_class = pd.DataFrame(result["per_class"]).T.rename(columns={"f1": "F1", "support": "songs"})
+        per_class["songs"] = per_class["songs"].astype(int)
+        lines += ["", per_class.to_string(float_format=lambda v: f"{v:.3f}")]
+        labels = result["confusion"]["labels"]
+        matrix = pd.DataFrame(result["confusion"]["matrix"], index=labels, columns=labels)
+        lines += ["", "confusion (a row per true label, a column per prediction):", matrix.to_string()]
+        if result["unknown"]:
+            listed = ", ".join(f"{label!r} ({n})" for label, n in result["unknown"].items())
+            lines += ["", f"labels the model has no class for, counted as wrong: {listed}; the model's classes are "
+                          f"{labels[:len(labels) - len(result['unknown'])]}: is --label-column the right column?"]
+    if result.get("plot"):
+        lines += ["", f"plot: {result['plot']}"]
+    return "\n".join(lines)

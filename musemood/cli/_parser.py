@@ -9,7 +9,7 @@ from .._version import __version__
 from ..schema import MODELS, STUDY_MODELS
 from ._common import _info
 from ._data import _build_dataset, _label, _scrape
-from ._models import _compare, _predict, _train, _tune
+from ._models import _compare, _evaluate, _predict, _train, _tune
 from ._songs import _demo, _embed, _evaluate_recommender, _map, _recommend, _serve
 
 
@@ -103,6 +103,7 @@ def build_parser():
     _add_train_command(commands)
     _add_tune_command(commands)
     _add_predict_command(commands)
+    _add_evaluate_command(commands)
     _add_recommend_command(commands)
     _add_map_command(commands)
     _add_evaluate_recommender_command(commands)
@@ -224,6 +225,25 @@ def _add_predict_command(commands):
     predict.add_argument("--json", action="store_true", help="print the predictions as JSON")
     _add_verbosity(predict)
     predict.set_defaults(handler=_predict)
+
+
+def _add_evaluate_command(commands):
+    evaluate = commands.add_parser(
+        "evaluate", help="score a saved model on a labelled file it did not train on",
+        description="Accuracy, macro precision, recall and F1, each class's scores and the confusion matrix "
+        "(MSE, RMSE, MAE and R² for a regression model) of a saved model on held-out labelled songs.",
+    )
+    evaluate.add_argument("model", help="folder written by `musemood train` or Model.save()")
+    evaluate.add_argument("--data", required=True, help="labelled .csv, .tsv or .parquet the model did not train on")
+    evaluate.add_argument("--text-column", help="column of --data with the lyrics (default: the column the model "
+                          "was trained on)")
+    evaluate.add_argument("--label-column", default="label", help="column of --data with the labels (label)")
+    evaluate.add_argument("--drop-missing", action="store_true", help="leave out rows without a label or text")
+    evaluate.add_argument("--plot", help="also draw the confusion matrix (a regression model: predicted against "
+                          "true values) into this .png, .svg or .pdf")
+    evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
+    _add_verbosity(evaluate)
+    evaluate.set_defaults(handler=_evaluate)
 
 
 def _add_recommend_command(commands):
