@@ -263,6 +263,8 @@ class Recommender:
         cand = self.retriever_.candidates(query, mask)
         ranked = self.retriever_.rank(cand, method, self.weights_)
         order = ranked[self.catalogue_.first_of_each_song(cand["ids"][ranked], top_k)]  # a re-release once
+        if len(order) < top_k:  # say why the list is short
+            query["note"] = _fewer_note(query.get("note"), len(order), top_k, mood, method, self.n_candidates)
         return self.retriever_.results(query, cand, order, self.weights_, as_frame=as_frame)
 
     def recommend_many(self, queries: Sequence, top_k: int = 10, *, mood=None, method="rerank",
@@ -431,6 +433,16 @@ _PARAM_TYPES = {"scoring": "str", "n_keywords": "int", "n_embedding_keywords": "
                 "tune_k": "int", "min_title_score": "float", "text_column": "str", "mood_column": "str | None",
                 "max_length": "int", "batch_size": "int", "random_state": "int | None", "weights": "dict | None",
                 "block_weights": "dict | None", "map_on": "str"}
+
+
+def _fewer_note(note, found, top_k, mood, method, n):
+    """Why a recommendation lists fewer songs than ``top_k`` asked (after the query's own note, if any)."""
+    pool = {"lexical": f"its {n} best keyword matches", "embedding": f"its {n} nearest songs"}.get(
+        method, f"its {n} best keyword matches and {n} nearest songs")
+    fewer = (f"{found} songs, fewer than the {top_k} asked: a query ranks {pool}"
+             f"{f' with the mood {mood!r}' if mood is not None else ''}, a re-released song once; a recommender "
+             "fitted with a larger n_candidates ranks more")
+    return f"{note}; {fewer}" if note else fewer
 
 
 def _check_query(title, artist, text, top_k, method):

@@ -100,6 +100,25 @@ def test_typo_unknown_and_ambiguous_titles(fitted, catalogue):
         fitted.recommend(title, 3, artist="Nobody At All Zzz")
 
 
+def test_fewer_songs_than_asked_come_with_a_note_saying_why(catalogue, _tiny_bert_dir):
+    """top_k above what a query ranks gave a shorter list and no word of it (the API's too)."""
+    df = catalogue.head(60).copy()
+    rec = Recommender(song_map=None, n_candidates=20).fit(df, BertEncoder(str(_tiny_bert_dir), max_length=32, stride=8))
+    title, artist = df.loc[0, "title"], df.loc[0, "artist"]
+    assert rec.recommend(title, 5, artist=artist).attrs["query"]["note"] is None  # enough songs: no note
+    out = rec.recommend(title, 50, artist=artist)
+    note = out.attrs["query"]["note"]
+    assert len(out) < 50 and note.startswith(f"{len(out)} songs, fewer than the 50 asked")
+    assert "20 best keyword matches and 20 nearest songs" in note and "n_candidates" in note
+    lexical = rec.recommend(title, 50, artist=artist, method="lexical", as_frame=False)
+    assert "its 20 best keyword matches," in lexical["query"]["note"]
+    mood = df.loc[0, "label"] if isinstance(df.loc[0, "label"], str) else "happy"
+    by_mood = rec.recommend(title, 50, artist=artist, mood=mood)
+    assert f"with the mood {mood!r}" in by_mood.attrs["query"]["note"]
+    typo = rec.recommend(title[:-1] + ("x" if title[-1] != "x" else "y"), 50, artist=artist)
+    assert "closest title" in typo.attrs["query"]["note"] and "fewer than the 50 asked" in typo.attrs["query"]["note"]
+
+
 def test_an_ambiguous_title_asks_for_the_artist(catalogue, _tiny_bert_dir):
     df = catalogue.head(60).copy()
     df.loc[1, "title"] = df.loc[0, "title"]
