@@ -155,6 +155,10 @@ class BertEncoder:
         model.eval()
         limit = getattr(model.config, "max_position_embeddings", None) or self.max_length
         max_length = int(min(self.max_length, limit))
+        if max_length < self.max_length:
+            logger.warning("max_length=%d is more than the model's %d positions (%s): its windows are %d tokens "
+                           "(longer lyrics are still read whole, in overlapping windows)", self.max_length, max_length,
+                           source, max_length)
         stride = default_stride(max_length) if self.stride == "auto" else self.stride
         if stride is not None and not 0 <= stride < max_length - 2:
             raise ValueError(f"stride must be in [0, max_length - 2) = [0, {max_length - 2}), got {stride}; "

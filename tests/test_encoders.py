@@ -79,9 +79,14 @@ def test_pool_ignores_padding():
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
 
 
-def test_max_length_capped_by_model_and_tensor_output(tiny_bert):
+def test_max_length_capped_by_model_and_tensor_output(tiny_bert, caplog):
     enc = BertEncoder(tiny_bert, max_length=10_000)
-    assert enc.max_length == 10_000 and enc.max_length_ == 128 and enc.stride_ == 32
+    with caplog.at_level("WARNING", logger="musemood.encoders"):
+        assert enc.max_length == 10_000 and enc.max_length_ == 128 and enc.stride_ == 32
+    assert "max_length=10000 is more than the model's 128 positions" in caplog.text  # said, not clamped silently
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="musemood.encoders"):
+        assert BertEncoder(tiny_bert, max_length=128).max_length_ == 128 and not caplog.records
     out = enc.encode(["a", "b"], convert_to_numpy=False)
     assert isinstance(out, torch.Tensor) and out.shape == (2, 32)
 
