@@ -42,6 +42,21 @@ def test_other_column_names_and_clear_errors(tmp_path):
         list(read_wasabi_songs(broken, english_only=False, require=()))
 
 
+def test_a_quote_mark_that_swallows_rows_is_refused_not_merged(tmp_path):
+    """A tab-separated file with no quoting and a title opening with a quote mark ("Heroes, without its
+    closing mark): pandas read the next rows into that title, and they were lost without a word."""
+    path = tmp_path / "songs.tsv"
+    path.write_text("_id\ttitle\tartist\tlanguage\n1\tFirst\tBand\ten\n2\t\"Heroes\tBowie\ten\n"
+                    "3\tThird\tBand\ten\n4\tFourth\tBand\ten\n5\tFifth\" song\tBand\ten\n")
+    with pytest.raises(ValueError, match=r"songs.tsv: row 2's title holds tabs and line breaks: a quote mark"):
+        list(read_wasabi_songs(path, require=()))
+    # quote marks inside fields, and a title quoted as CSV quotes it, are fine
+    fine = tmp_path / "fine.tsv"
+    fine.write_text('_id\ttitle\tartist\tlanguage\n1\tSay "hi"\tBand\ten\n2\t"""Heroes"""\tBowie\ten\n')
+    titles = [s["title"] for chunk in read_wasabi_songs(fine, require=()) for s in chunk]
+    assert titles == ['Say "hi"', '"Heroes"']
+
+
 def test_spotify_ids_from_urls_uris_and_bare_ids():
     assert spotify_id_of("https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC?si=abc") == "4uLU6hMCjMI75M1A2tKUQC"
     assert spotify_id_of("spotify:track:4uLU6hMCjMI75M1A2tKUQC") == "4uLU6hMCjMI75M1A2tKUQC"
