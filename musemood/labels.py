@@ -68,6 +68,7 @@ def assign_moods(
     min_tag_count=3,
     min_tag_weight=1,
     counts="auto",
+    show_progress_bar=False,
 ):
     """Apply the k/epsilon rule to every song.
 
@@ -99,6 +100,9 @@ def assign_moods(
     counts : {"auto", "raw", "relative"}, default="auto"
         How to read the counts.  ``"auto"`` takes them as Last.fm weights when
         every tagged song's top count is exactly 100 and no count exceeds 100.
+    show_progress_bar : bool, default=False
+        A bar over the songs as their tags are read (most of the time on a large table: about
+        4 s per 100,000 songs).
 
     Returns
     -------
@@ -114,7 +118,7 @@ def assign_moods(
     moods = schema.resolve_mood_sets(mood_sets)
     _check_params(k, epsilon, denominator, min_tags, counts)
 
-    long = explode_tags(series)
+    long = explode_tags(series, show_progress_bar=show_progress_bar)
     n_songs = len(series)
     scale = detect_count_scale(long) if counts == "auto" else counts
     if scale == RELATIVE and (long["count"] > 100).any():
@@ -258,7 +262,7 @@ def summarize(result):
     }
 
 
-def explode_tags(tags):
+def explode_tags(tags, *, show_progress_bar=False):
     """Flatten per-song tag lists into a long table ``song, tag, count``.
 
     ``song`` is the song's position (0..n-1).  Tags are normalised with
@@ -266,8 +270,12 @@ def explode_tags(tags):
     its highest count.  Raises ``ValueError`` on a negative or non-numeric count,
     naming the song.
     """
+    from tqdm.auto import tqdm
+
     series = _tag_series(tags)
-    pairs = [_pairs(entry, pos, series.index[pos]) for pos, entry in enumerate(series)]
+    entries = tqdm(series, desc="Reading tags", unit="song", disable=not show_progress_bar, dynamic_ncols=True,
+                   mininterval=0.5)
+    pairs = [_pairs(entry, pos, series.index[pos]) for pos, entry in enumerate(entries)]
     lengths = np.fromiter((len(p) for p in pairs), dtype=np.int64, count=len(pairs))
     flat = list(itertools.chain.from_iterable(pairs))
     song = np.repeat(np.arange(len(pairs), dtype=np.int64), lengths)

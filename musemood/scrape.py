@@ -393,7 +393,7 @@ def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, sh
     bar.close()
     summary = {"songs": n_songs, "with_tags_and_lyrics": len(df), "dropped": dict(dropped)}
     if len(df):
-        result = assign_moods(df, **rule)
+        result = assign_moods(df, show_progress_bar=show_progress_bar, **rule)
         df = attach_labels(df, result, split=True, random_state=random_state)  # splits drawn over all these songs
         summary["labels"] = summarize(result)
         if not keep_unlabelled:

@@ -28,7 +28,7 @@ def _label(args):
         dataset_format(args.out)
     df = load_dataset(args.data)
     rule = _rule(args)
-    result = assign_moods(df, **rule)
+    result = assign_moods(df, show_progress_bar=_show_progress(args), **rule)
     print(format_summary(summarize(result), rule))
     if args.out:
         print(f"Saved to {save_dataset(attach_labels(df, result, split=True), args.out)}")
