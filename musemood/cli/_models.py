@@ -300,10 +300,10 @@ def _predict(args):
 def _evaluate(args):
     """``musemood evaluate``: a saved model's scores on a labelled file it did not train on."""
     _quiet_transformers(args)
-    from ..classifiers import load_model
-    from ..datasets import load_dataset
     import numpy as np
 
+    from ..classifiers import load_model
+    from ..datasets import load_dataset
     from ..evaluation import plot_evaluation, score_predictions
 
     if args.plot:
