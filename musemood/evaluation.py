@@ -317,7 +317,9 @@ def compare_models(
         raise ValueError(f"{', '.join(needs_audio)} need audio features and this data has none (the 12 Spotify "
                          "features, or columns named with audio_columns= / --audio-columns); leave those models "
                          "out for text-only data")
-    y = df[label_column].to_numpy(dtype=float) if regression else df[label_column].astype(str).to_numpy()
+    from .classifiers._base import label_texts
+
+    y = df[label_column].to_numpy(dtype=float) if regression else label_texts(df[label_column]).to_numpy()
     settings = dict(encoder=encoder, text_column=text_column, audio_columns=audio_columns, epochs=epochs,
                     max_length=max_length, batch_size=batch_size, n_topics=n_topics, objective=objective,
                     class_weight=None if objective == "regression" else class_weight,

@@ -285,6 +285,8 @@ def test_numbered_classes_are_scored_whatever_type_the_test_labels_come_in(tiny_
     assert as_text.score(X, y) == expected and as_text.score(X, y.astype(float)) == expected
     as_numbers = SimpleBertClassifier(tiny_bert, hidden_size=32, **FAST).fit(X, y)
     assert as_numbers.score(X, y.astype(str)) == as_numbers.score(X, y)
+    # a model saved with float-like classes ('1.0', from a label column with a missing value) still matches
+    assert as_text.score(X, [f"{v:.1f}" for v in y]) == expected
     # a label the model never learned counts as wrong, of whatever type
     assert as_text.score(X[:10], ["happy"] * 10) == 0.0 and as_numbers.score(X[:10], ["x"] * 10) == 0.0
 

@@ -183,6 +183,14 @@ def test_cli_train_and_predict(tiny_bert, labelled, tmp_path, capsys, caplog):
     assert "the model's text column 'lyrics' is not a column of" in capsys.readouterr().err
     assert main(["predict", str(model_dir), "--data", str(both), "--text-column", "words", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 4
+    # numbered labels in a column with a missing value (pandas reads floats) are named as numbers: '1', not '1.0'
+    numbered = tmp_path / "numbered.csv"
+    frame = pd.read_csv(path).head(60)
+    frame.assign(label=np.where(frame["label"] == "happy", 1, -1)).astype({"label": float}).to_csv(numbered,
+                                                                                                     index=False)
+    assert main(["train", "--data", str(numbered), "--model", "simple", "--encoder", str(tiny_bert),
+                 "--out", str(tmp_path / "numbered"), *FAST]) == 0
+    assert json.loads((tmp_path / "numbered" / "config.json").read_text())["classes"] == ["-1", "1"]
     assert main(["train", "--data", str(path), "--model", "finetuned", "--encoder", str(tiny_bert),
                  "--out", str(tmp_path / "ft"), "--strategy", "contrastive", *FAST]) == 0
     assert json.loads((tmp_path / "ft" / "config.json").read_text())["strategy"] == "contrastive"

@@ -468,13 +468,25 @@ class SongEstimator(TextEstimator):
 
 
 def _label_key(value):
-    """The text a label is matched by: 1, 1.0, np.int64(1) and '1' are all '1'."""
+    """The text a label is matched by: 1, 1.0, np.int64(1), '1' and '1.0' are all '1'."""
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return str(int(number)) if number.is_integer() else value
     if isinstance(value, (numbers.Real, np.number)) and not isinstance(value, (bool, np.bool_)):
         number = float(value)
         if number.is_integer():
             return str(int(number))
         return repr(number)
     return str(value)
+
+
+def label_texts(labels):
+    """Class labels as text, whole numbers without a decimal part: a label column pandas read as floats
+    (it had a missing value) names its classes '1', not '1.0'."""
+    return pd.Series(labels).map(_label_key) if not isinstance(labels, pd.Series) else labels.map(_label_key)
 
 
 def align_labels(y, classes):

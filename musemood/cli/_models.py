@@ -108,6 +108,7 @@ def _compare(args):
 def _train(args):
     _quiet_transformers(args)
     from ..classifiers import make_model
+    from ..classifiers._base import label_texts
     from ..evaluation import check_dataset
     from ..tracking import check_report_to, new_run_dir
 
@@ -138,7 +139,7 @@ def _train(args):
     model = make_model(name, **params)
     if args.strategy and name in ("simple", "finetuned", "tbert", "tbert_topics", "tbert_audio"):
         model.set_params(strategy=args.strategy)
-    target = df[args.label_column] if args.objective == "regression" else df[args.label_column].astype(str)
+    target = df[args.label_column] if args.objective == "regression" else label_texts(df[args.label_column])
     with _tracker(args, "train", folder, model=name, n_rows=len(df)) as tracker:
         started = time.perf_counter()
         model.fit(df, target)
