@@ -374,3 +374,25 @@ def test_json_outputs_and_out_by_suffix(tiny_bert, labelled, tmp_path, capsys):
     assert text.startswith("song_id,") and "PAR1" not in text[:10]  # CSV, not Parquet under a .csv name
     back = load_dataset(tmp_path / "labelled.csv")
     assert {"label", "split"} <= set(back.columns) and isinstance(back["tags"].iloc[0], list)
+
+
+def test_cli_evaluate_a_regression_model_with_its_plot(tiny_bert, tmp_path, capsys):
+    from musemood import SimpleBertClassifier
+
+    rng = np.random.default_rng(1)
+    words = "sunshine smile laugh dance tears cold grey broken".split()
+    texts = [" ".join(rng.choice(words, 6)) for _ in range(80)]
+    valence = np.array([sum(w in words[:4] for w in t.split()) / 6 for t in texts])
+    model = SimpleBertClassifier(tiny_bert, hidden_size=32, max_length=32, random_state=0, objective="regression")
+    model.fit(texts, valence).save(tmp_path / "model")
+    pd.DataFrame({"lyrics": texts[:30], "valence": valence[:30]}).to_csv(tmp_path / "test.csv", index=False)
+    argv = ["evaluate", str(tmp_path / "model"), "--data", str(tmp_path / "test.csv"), "--label-column", "valence"]
+    assert main([*argv, "--json", "--plot", str(tmp_path / "scatter.svg")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["objective"] == "regression" and result["n_songs"] == 30
+    assert result["metrics"]["r2"] == pytest.approx(model.score(texts[:30], valence[:30]))
+    assert (tmp_path / "scatter.svg").read_text().startswith("<?xml")
+    assert main(argv) == 0 and "RMSE" in capsys.readouterr().out
+    pd.DataFrame({"lyrics": texts[:3], "valence": ["high", "low", "0.5"]}).to_csv(tmp_path / "words.csv", index=False)
+    assert main([*argv[:3], str(tmp_path / "words.csv"), "--label-column", "valence"]) == 2
+    assert "a regression model is scored on numbers; label 0 is 'high'" in capsys.readouterr().err
