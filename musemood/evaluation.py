@@ -51,18 +51,15 @@ HEADERS = {"accuracy": "accuracy", "precision": "precision", "recall": "recall",
            "predict_seconds": "prediction time (s)"}
 
 
-def check_dataset(df, text_column, label_column, *, drop_missing=False, objective="classification"):
-    """Validate a labelled table for training; return the rows to use.
-
-    Raises ``ValueError``/``KeyError`` that say what is wrong and what to do:
-    unknown columns, missing labels, empty texts, a single class, classes too
-    small to split, non-numeric targets for regression.
-    """
+def _usable_rows(df, text_column, label_column, *, drop_missing=False, objective="classification", what=""):
+    """``df``'s rows with a text and a label (numbers for regression), or an error naming the columns and
+    rows; ``what`` names the table in the messages (e.g. "the test data")."""
+    whose, of = (f"{what}'s ", f"{what}: ") if what else ("", "")
     for name, col in (("text", text_column), ("label", label_column)):
         if col not in df.columns:
             raise KeyError(
-                f"{name} column {col!r} is not in the data; columns are {list(df.columns)}. "
-                f"{headerless_hint(df.columns)}Use --{name}-column to name it."
+                f"{whose}{name} column {col!r} is not {'in it' if what else 'in the data'}; columns are "
+                f"{list(df.columns)}. {headerless_hint(df.columns)}Use --{name}-column to name it."
             )
     labels = df[label_column]
     texts = df[text_column].fillna("").astype(str).str.strip()
@@ -70,21 +67,35 @@ def check_dataset(df, text_column, label_column, *, drop_missing=False, objectiv
     if bad.any():
         if not drop_missing:
             raise ValueError(
-                f"{int(labels.isna().sum())} rows have no label (no value in {label_column!r}) and "
+                f"{of}{int(labels.isna().sum())} rows have no label (no value in {label_column!r}) and "
                 f"{int((texts == '').sum())} have an empty text (in {text_column!r}); remove them or pass "
                 "--drop-missing (drop_missing=True)"
             )
         df = df[~bad]
     if df.empty:
-        raise ValueError("no rows left with both a text and a label")
+        raise ValueError(f"{of}no rows left with both a text and a label")
     if objective == "regression":
         values = pd.to_numeric(df[label_column], errors="coerce")
         if values.isna().any():
             example = df.loc[values.isna(), label_column].iloc[0]
-            raise ValueError(f"regression needs numeric targets; {label_column!r} holds {example!r}")
+            raise ValueError(f"{of}regression needs numeric targets; {label_column!r} holds {example!r}")
+        return df.assign(**{label_column: values})
+    return df
+
+
+def check_dataset(df, text_column, label_column, *, drop_missing=False, objective="classification"):
+    """Validate a labelled table for training; return the rows to use.
+
+    Raises ``ValueError``/``KeyError`` that say what is wrong and what to do:
+    unknown columns, missing labels, empty texts, a single class, classes too
+    small to split, non-numeric targets for regression.
+    """
+    df = _usable_rows(df, text_column, label_column, drop_missing=drop_missing, objective=objective)
+    if objective == "regression":
+        values = df[label_column]
         if values.nunique() < 2:
             raise ValueError(f"every target in {label_column!r} is the same; nothing to learn")
-        return df.assign(**{label_column: values})
+        return df
     counts = df[label_column].value_counts()
     if len(counts) < 2:
         raise ValueError(f"the label column holds a single class ({counts.index[0]!r}); need two or more")
@@ -224,8 +235,10 @@ class Comparison:
         lines.append("")
         what = ("precision, recall and F1 are macro averages" if self.info.get("objective") != "regression"
                 else "regression on " + str(self.info.get("label_column")))
-        lines.append(f"Mean ± sd over {seeds} seed(s); {self.info.get('n_songs')} songs, "
-                     f"{self.info.get('n_test')} test songs per seed; {what}.")
+        songs = (f"trained on all {self.info.get('n_songs')} songs, scored on the {self.info.get('n_test')} test "
+                 "songs of the test data" if self.info.get("test_data") else
+                 f"{self.info.get('n_songs')} songs, {self.info.get('n_test')} test songs per seed")
+        lines.append(f"Mean ± sd over {seeds} seed(s); {songs}; {what}.")
         pooled = self.tests[self.tests["seed"] == "pooled"]
         if len(pooled):
             lines.append("")
@@ -280,6 +293,7 @@ def compare_models(
     show_progress_bar=False,
     keep_models=False,
     tracker=None,
+    test_data=None,
 ):
     """Train and evaluate the models on ``df`` for each seed; return a :class:`Comparison`.
 
@@ -299,6 +313,9 @@ def compare_models(
     that seed's test songs as row labels of ``df`` (e.g. held-out queries for the
     recommender).  ``tracker`` (a :class:`musemood.tracking.Tracker`) records each model and
     seed as it finishes: scores, losses per epoch, and the same in MLflow or W&B.
+    ``test_data``: held-out songs (a DataFrame with the same columns) to score every seed on, instead of
+    a random ``test_size`` split of ``df``: each seed then trains on all of ``df`` (the seed sets the
+    models' initialisation and validation split), as a benchmark's own train and test files ask.
     """
     from sklearn.model_selection import train_test_split
 
@@ -319,7 +336,15 @@ def compare_models(
                          "out for text-only data")
     from .classifiers._base import label_texts
 
-    y = df[label_column].to_numpy(dtype=float) if regression else label_texts(df[label_column]).to_numpy()
+    def targets(frame):
+        return frame[label_column].to_numpy(dtype=float) if regression else label_texts(frame[label_column]).to_numpy()
+
+    y = targets(df)
+    if test_data is not None:
+        test_data = _usable_rows(test_data, text_column, label_column, drop_missing=drop_missing, objective=objective,
+                                 what="the test data")
+        test_labels, test_data = test_data.index.to_list(), test_data.reset_index(drop=True)
+        y_test = targets(test_data)
     settings = dict(encoder=encoder, text_column=text_column, audio_columns=audio_columns, epochs=epochs,
                     max_length=max_length, batch_size=batch_size, n_topics=n_topics, objective=objective,
                     class_weight=None if objective == "regression" else class_weight,
@@ -327,11 +352,13 @@ def compare_models(
     runs, histories, confusion = [], {}, {}
     predictions, kept, test_rows = {}, {}, []
     for seed in seeds:
-        train, test = train_test_split(np.arange(len(df)), test_size=test_size, random_state=seed,
-                                       stratify=None if regression else y)
-        Xtr, Xte, ytr, yte = df.iloc[train], df.iloc[test], y[train], y[test]
-        if seed == seeds[0]:
-            test_rows = [row_labels[i] for i in sorted(test)]
+        if test_data is None:  # the seed's stratified split; the first seed's test songs are kept
+            train, test = train_test_split(np.arange(len(df)), test_size=test_size, random_state=seed,
+                                           stratify=None if regression else y)
+            Xtr, Xte, ytr, yte = df.iloc[train], df.iloc[test], y[train], y[test]
+            test_rows = [row_labels[i] for i in sorted(test)] if seed == seeds[0] else test_rows
+        else:
+            Xtr, Xte, ytr, yte, test_rows = df, test_data, y, y_test, test_labels
         fitted = {}
         for name in models:
             started = time.perf_counter()
@@ -354,7 +381,7 @@ def compare_models(
                 if hasattr(model, "history_"):
                     histories[name] = model.history_
             if seed == seeds[0] and not regression:
-                labels = np.unique(y)
+                labels = np.unique(np.concatenate([y, yte]))
                 from sklearn.metrics import confusion_matrix
 
                 confusion[name] = (labels.tolist(), confusion_matrix(yte, pred, labels=labels).tolist())
@@ -363,7 +390,8 @@ def compare_models(
                 label = (REGRESSION_NAMES if regression else MODEL_NAMES).get(name, MODEL_NAMES[name])
                 callback(f"seed {seed}: {label:<30} {score}  ({seconds:.0f} s)")
     tests = [] if regression else _mcnemar_tests(models, seeds, predictions)
-    info = {"n_songs": len(df), "n_test": len(test), "objective": objective, "label_column": label_column,
+    info = {"n_songs": len(df), "n_test": len(Xte), "test_data": test_data is not None,
+            "objective": objective, "label_column": label_column,
             "classes": None if regression else sorted(set(y)), "seeds": list(seeds),
             "audio_columns": audio_columns, "epochs": epochs, "max_length": max_length, "class_weight": class_weight,
             "strategy": strategy,

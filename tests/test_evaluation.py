@@ -61,6 +61,38 @@ def test_compare_models_table(tiny_bert, labelled, tmp_path):
     assert "± " in (tmp_path / "table.md").read_text()
 
 
+def test_compare_on_a_given_test_file_trains_on_all_the_data_and_scores_that_file(labelled, tmp_path, capsys):
+    """Benchmarks come with their own test split (Poem Sentiment, GoEmotions): compare drew its own 20%."""
+    df, path = labelled
+    train, test = df.iloc[:100], df.iloc[100:].reset_index(drop=True)
+    result = compare_models(train, test_data=test, models=("majority", "tfidf"), seeds=(0, 1))
+    assert result.info["n_songs"] == 100 and result.info["n_test"] == len(test) == 43
+    assert result.test_rows == list(test.index)
+    from musemood.classifiers import make_model
+
+    tfidf = make_model("tfidf").fit(train, train["label"].astype(str))
+    expected = float((tfidf.predict(test) == test["label"].astype(str)).mean())
+    runs = result.runs.set_index(["seed", "model"])
+    assert runs.loc[(0, "tfidf"), "accuracy"] == pytest.approx(expected)
+    assert runs.loc[(1, "tfidf"), "accuracy"] == pytest.approx(expected)  # the same data: the same baseline
+    with pytest.raises(KeyError, match="the test data's text column 'lyrics' is not in it"):
+        compare_models(train, test_data=test.rename(columns={"lyrics": "words"}), models=("majority",))
+    with pytest.raises(ValueError, match="the test data: 1 rows have no label"):
+        compare_models(train, test_data=test.assign(label=[None] + list(test["label"][1:])), models=("majority",))
+    # the command: --test-data FILE, read like --data
+    train_path, test_path = tmp_path / "train.csv", tmp_path / "test.tsv"
+    train.drop(columns=["tags"]).to_csv(train_path, index=False)
+    test.drop(columns=["tags"]).to_csv(test_path, index=False, sep="\t")
+    assert main(["compare", "--data", str(train_path), "--test-data", str(test_path), "--models", "majority,tfidf",
+                 "--seeds", "1", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert f"trained on all 100 songs, scored on the {len(test)} test songs of the test data" in out
+    assert f"{expected:.3f}" in out
+    assert main(["compare", "--data", str(train_path), "--test-data", str(tmp_path / "missing.csv"),
+                 "--models", "majority"]) == 2
+    assert "missing.csv" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("strategy", ["finetune", "contrastive"])
 def test_compare_passes_the_strategy_and_builds_tbert_on_that_encoder(tiny_bert, labelled, strategy):
     df, _ = labelled

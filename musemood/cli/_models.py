@@ -51,6 +51,15 @@ def _load_data(args):
     return df
 
 
+def _test_data(args):
+    """``compare --test-data``'s songs (read like --data, never sampled), or None."""
+    if not getattr(args, "test_data", None):
+        return None
+    from ..datasets import load_dataset
+
+    return load_dataset(args.test_data)
+
+
 def _audio(args, df):
     """The --audio-columns option resolved against the data."""
     from ..features import resolve_audio_columns
@@ -74,6 +83,7 @@ def _run_comparison(args, df, models, out_dir, audio, keep_models=False, tracker
         objective=getattr(args, "objective", "classification"), class_weight=_class_weight(args),
         strategy=getattr(args, "strategy", None) or "auto", show_progress_bar=_show_progress(args),
         callback=lambda line: print("  " + line, flush=True), keep_models=keep_models, tracker=tracker,
+        test_data=_test_data(args),
     )
     print("\nTable 1\n")
     print(result.to_markdown())

@@ -153,6 +153,8 @@ def _add_compare_command(commands):
         "write table.json, table.md, loss_curves.png and confusion.png.",
     )
     _add_data_options(compare)
+    compare.add_argument("--test-data", help="labelled .csv, .tsv or .parquet to score every seed on (a benchmark's "
+                         "own test file): the models then train on all of --data instead of 80%% of it")
     compare.add_argument("--models", default=",".join(STUDY_MODELS),
                          help="comma-separated models (default: the study's, " + ",".join(STUDY_MODELS) + "); all: "
                          + ",".join(MODELS))
