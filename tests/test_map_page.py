@@ -145,6 +145,18 @@ def test_search_flies_to_a_song_and_shows_its_recommendations(page, parts):
     assert view["distance"] == pytest.approx(0.1)  # a tenth of the map
 
 
+def test_a_title_with_a_typo_shows_which_song_was_taken(page, parts):
+    """The API says in query.note which title a misspelt one was taken for; the page did not show it."""
+    df, rec, _ = parts
+    title = next(t for t in df["title"] if len(t) >= 18 and (df["title"] == t).sum() == 1)  # a typo within ratio 90
+    typo = title[:-1] + ("x" if title[-1] != "x" else "y")
+    page.fill("#search", typo)
+    page.press("#search", "Enter")
+    page.wait_for_selector("#recommendations li")
+    expected = rec.recommend(typo, 10).attrs["query"]["note"]
+    assert "closest title" in expected and page.inner_text("#note") == expected
+
+
 def test_a_click_on_a_point_shows_that_songs_recommendations(page, parts):
     df, rec, _ = parts
     i = _isolated(page)
