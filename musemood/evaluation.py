@@ -154,13 +154,13 @@ def score_predictions(y, pred, *, classes=None):
             raise ValueError(f"a regression model is scored on numbers; label {row} is {y[row]!r}")
         metrics = _regression_metrics(values.to_numpy(dtype=float), pred.astype(float))
         return {"n_songs": len(y), "objective": "regression", "metrics": _floats(metrics)}
-    from .classifiers._base import _label_key, align_labels
+    from .classifiers._base import align_labels, label_key
 
     aligned, known = align_labels(y, classes)
-    unknown = pd.Series(y[~known]).map(_label_key).value_counts()
-    labels = [_label_key(c) for c in classes] + sorted(unknown.index)
-    truth = [_label_key(v) for v in aligned]
-    guess = [_label_key(v) for v in pred]
+    unknown = pd.Series(y[~known]).map(label_key).value_counts()
+    labels = [label_key(c) for c in classes] + sorted(unknown.index)
+    truth = [label_key(v) for v in aligned]
+    guess = [label_key(v) for v in pred]
     p, r, f, support = precision_recall_fscore_support(truth, guess, labels=labels, zero_division=0)
     return {
         "n_songs": len(y), "objective": "classification",

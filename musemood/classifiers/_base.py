@@ -467,7 +467,7 @@ class SongEstimator(TextEstimator):
         pass
 
 
-def _label_key(value):
+def label_key(value):
     """The text a label is matched by: 1, 1.0, np.int64(1), '1' and '1.0' are all '1'."""
     if isinstance(value, str):
         try:
@@ -486,19 +486,19 @@ def _label_key(value):
 def label_texts(labels):
     """Class labels as text, whole numbers without a decimal part: a label column pandas read as floats
     (it had a missing value) names its classes '1', not '1.0'."""
-    return pd.Series(labels).map(_label_key) if not isinstance(labels, pd.Series) else labels.map(_label_key)
+    return pd.Series(labels).map(label_key) if not isinstance(labels, pd.Series) else labels.map(label_key)
 
 
 def align_labels(y, classes):
     """``y`` as the ``classes`` it names, matched by text (a model trained on '1' scores a test label 1 or 1.0,
     and one trained on 1 a test label '1'), and a mask of the labels that name a class; the others are kept
     as they are, so they equal no prediction."""
-    by_key = {_label_key(c): c for c in classes}
+    by_key = {label_key(c): c for c in classes}
     values = np.asarray(y, dtype=object).ravel()
     aligned = np.empty(len(values), dtype=object)
     known = np.zeros(len(values), dtype=bool)
     for i, value in enumerate(values):
-        key = _label_key(value)
+        key = label_key(value)
         known[i] = key in by_key
         aligned[i] = by_key[key] if known[i] else value
     return aligned, known
