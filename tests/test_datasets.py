@@ -219,8 +219,19 @@ def test_a_tsv_without_quoting_is_read_a_line_a_row(tmp_path, caplog):
     # neither reading works: a quote ran over lines, and a line has a field too many
     bad = tmp_path / "bad.tsv"
     bad.write_text('id\tlyrics\tlabel\n0\t"open quote\t1\n1\tnext\t0\n2\tone\ttoo\tmany\n')
-    with pytest.raises(ValueError, match=r"bad.tsv: neither quoted nor unquoted: line 2 opens a field"):
+    with pytest.raises(ValueError, match=r"bad.tsv: a field opens with a quote mark that is not closed as CSV "
+                                         r"quoting needs \(line \d+: .*\), and without quoting its lines do not"):
         load_dataset(bad)
+    # a CSV needs its quoting (commas in lyrics): a stray quote mark is refused, naming the line, not merged
+    stray = tmp_path / "stray.csv"
+    stray.write_text('title,lyrics,label\nA,"la la, la,happy\nB,next song,sad\nC,"fine, quoted",sad\n')
+    with pytest.raises(ValueError, match=r"stray.csv: a field opens with a quote mark that is not closed as CSV "
+                                         r"quoting needs \(line \d+: .*\): read as it is, rows would be merged"):
+        load_dataset(stray)
+    songs.assign(lyrics=['He said "stop, now"\nand left', '"Quoted" start, and more']).pipe(
+        save_dataset, tmp_path / "ours.csv")
+    assert load_dataset(tmp_path / "ours.csv")["lyrics"].tolist() == ['He said "stop, now"\nand left',
+                                                                       '"Quoted" start, and more']
 
 
 def test_validate_dataset_names_missing_columns():
@@ -248,3 +259,4 @@ def test_progress_bar_on_request(capsys):
     assert "Generating songs" in capsys.readouterr().err
     load_demo(30, label=False)
     assert "Generating songs" not in capsys.readouterr().err
+

@@ -212,7 +212,7 @@ def load_dataset(path, *, columns=None):
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path, columns=columns)
         else:
-            df = _read_tsv(path, columns) if suffix == ".tsv" else pd.read_csv(path, sep=",", usecols=columns)
+            df = _read_delimited(path, "\t" if suffix == ".tsv" else ",", columns)
     except Exception as exc:  # pyarrow and the csv parser raise many types
         if isinstance(exc, ValueError) and str(exc).startswith(f"{path}:"):  # ours: says what is wrong already
             raise
@@ -237,15 +237,15 @@ def load_dataset(path, *, columns=None):
     return df
 
 
-def _read_tsv(path, columns):
-    """A TSV read with CSV quoting, or read again without quoting when it does not use any.
+def _read_delimited(path, sep, columns):
+    """A CSV or TSV read with CSV quoting, checked where a field opens with a quote mark.
 
-    A TSV often has no quoting (Poem Sentiment's, a database export), and a field may open with a quote
-    mark: read with quoting, that field drops its quote marks or swallows the next lines (their tabs and
-    labels) until a closing one.  Pandas and spreadsheets quote a field that holds a tab, a line break or a
-    quote mark, and double the quote marks inside.  So a file where a field starts with a quote mark is
-    checked with Python's strict CSV reader: quoted throughout, the quoted reading stands; otherwise it is
-    read a line a row without quoting, with a warning, or refused when that does not work either.
+    A field that opens with a quote mark and is not closed as quoting needs (a closing mark at the field's
+    end, marks inside doubled) makes pandas drop its quote marks, or swallow the next lines (their ids and
+    labels) until a closing one, without a word.  Such a file is checked with Python's strict CSV reader.
+    A TSV often has no quoting at all (Poem Sentiment's, a database export): it is then read a line a row
+    without quoting, with a warning.  A CSV needs its quoting (commas in the lyrics), so it is refused,
+    naming the line, as is a TSV that does not read a line a row either.
     """
     import csv
     import io
@@ -253,37 +253,43 @@ def _read_tsv(path, columns):
     import re
 
     try:
-        df, error = pd.read_csv(path, sep="\t", usecols=columns), None
+        df, error = pd.read_csv(path, sep=sep, usecols=columns), None
     except pd.errors.ParserError as exc:  # e.g. a quote mark never closed: "EOF inside string"
         df, error = None, exc
+    opens = re.compile(r'(?:^|%s)"' % re.escape(sep), flags=re.MULTILINE)  # a field opening with a quote mark
     raw = Path(path).read_text(encoding="utf-8")
-    try:
-        if re.search(r'(?:^|\t)"', raw, flags=re.MULTILINE):  # a field opens with a quote mark
-            for _ in csv.reader(io.StringIO(raw, newline=""), delimiter="\t", strict=True):
+    problem = None
+    if opens.search(raw):
+        reader = csv.reader(io.StringIO(raw, newline=""), delimiter=sep, strict=True)
+        try:
+            for _ in reader:
                 pass
-        problem = None
-    except csv.Error as exc:
-        problem = exc
+        except csv.Error as exc:
+            problem = f"line {reader.line_num}: {exc}"
     if problem is None:
         if error is not None:
             raise error
         return df
-    lines = [line for line in raw.splitlines() if line.strip()]
-    try:
-        plain = pd.read_csv(io.StringIO(raw), sep="\t", usecols=columns, quoting=csv.QUOTE_NONE)
-    except (ValueError, pd.errors.ParserError):
-        plain = None
-    if plain is not None and len(plain) == len(lines) - 1:
-        quoting = ("could not be read" if df is None else f"gave {len(df)} rows" if len(df) != len(plain)
-                   else "dropped quote marks")
-        logging.getLogger(__name__).warning("%s has no quoting: read a line a row (%d rows), its quote marks kept as "
-                                            "text (read with quoting, it %s)", path, len(plain), quoting)
-        return plain
-    quoted = next(i for i, line in enumerate(lines) if re.search(r'(?:^|\t)"', line))
-    raise ValueError(f"{path}: neither quoted nor unquoted: line {quoted + 1} opens a field with a quote mark "
-                     f"that is not closed as quoting needs ({problem}), and without quoting the lines do not "
-                     "all have the header's fields. Quote its fields as a spreadsheet does (a quote mark inside "
-                     "a field doubled), or none of them")
+    if sep == "\t":
+        lines = [line for line in raw.splitlines() if line.strip()]
+        try:
+            plain = pd.read_csv(io.StringIO(raw), sep=sep, usecols=columns, quoting=csv.QUOTE_NONE)
+        except (ValueError, pd.errors.ParserError):
+            plain = None
+        if plain is not None and len(plain) == len(lines) - 1:
+            quoting = ("could not be read" if df is None else f"gave {len(df)} rows" if len(df) != len(plain)
+                       else "dropped quote marks")
+            logging.getLogger(__name__).warning(
+                "%s has no quoting: read a line a row (%d rows), its quote marks kept as text (read with quoting, "
+                "it %s)", path, len(plain), quoting)
+            return plain
+        unquoted = ", and without quoting its lines do not all have the header's fields"
+    else:
+        unquoted = ""
+    raise ValueError(f"{path}: a field opens with a quote mark that is not closed as CSV quoting needs "
+                     f"({problem}){unquoted}: read as it is, rows would be merged or quote marks dropped. Quote "
+                     "its fields as a spreadsheet does (a quote mark inside a field doubled), or remove the stray "
+                     "quote mark")
 
 
 def _tags_to_records(tags):
