@@ -260,3 +260,11 @@ def test_progress_bar_on_request(capsys):
     load_demo(30, label=False)
     assert "Generating songs" not in capsys.readouterr().err
 
+
+def test_a_large_demo_corpus_is_generated_without_running_out_of_artist_names():
+    """The artist names' 1,220 combinations ran out: `musemood demo --n-songs 11000` (1,333 artists) looped
+    forever, and 10,000 songs crawled. Past the combinations, a name takes a numeral (Ada and the Echoes II)."""
+    df = load_demo(12_000, random_state=0)
+    assert len(df) == 12_000
+    artists = df["artist"].drop_duplicates()
+    assert len(artists) > 1220 and artists.str.endswith((" II", " III", " IV")).any()
