@@ -317,8 +317,6 @@ def compare_models(
     a random ``test_size`` split of ``df``: each seed then trains on all of ``df`` (the seed sets the
     models' initialisation and validation split), as a benchmark's own train and test files ask.
     """
-    from sklearn.model_selection import train_test_split
-
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise ValueError(f"unknown models {unknown}; choose from {list(MODELS)}")
@@ -334,31 +332,22 @@ def compare_models(
         raise ValueError(f"{', '.join(needs_audio)} need audio features and this data has none (the 12 Spotify "
                          "features, or columns named with audio_columns= / --audio-columns); leave those models "
                          "out for text-only data")
-    from .classifiers._base import label_texts
-
-    def targets(frame):
-        return frame[label_column].to_numpy(dtype=float) if regression else label_texts(frame[label_column]).to_numpy()
-
-    y = targets(df)
+    y = _targets(df, label_column, regression)
+    held_out = None
     if test_data is not None:
         test_data = _usable_rows(test_data, text_column, label_column, drop_missing=drop_missing, objective=objective,
                                  what="the test data")
-        test_labels, test_data = test_data.index.to_list(), test_data.reset_index(drop=True)
-        y_test = targets(test_data)
+        held_out = (test_data.reset_index(drop=True), _targets(test_data, label_column, regression),
+                    test_data.index.to_list())
     settings = dict(encoder=encoder, text_column=text_column, audio_columns=audio_columns, epochs=epochs,
                     max_length=max_length, batch_size=batch_size, n_topics=n_topics, objective=objective,
                     class_weight=None if objective == "regression" else class_weight,
                     strategy=strategy, show_progress_bar=show_progress_bar)
     runs, histories, confusion = [], {}, {}
     predictions, kept, test_rows = {}, {}, []
-    for seed in seeds:
-        if test_data is None:  # the seed's stratified split; the first seed's test songs are kept
-            train, test = train_test_split(np.arange(len(df)), test_size=test_size, random_state=seed,
-                                           stratify=None if regression else y)
-            Xtr, Xte, ytr, yte = df.iloc[train], df.iloc[test], y[train], y[test]
-            test_rows = [row_labels[i] for i in sorted(test)] if seed == seeds[0] else test_rows
-        else:
-            Xtr, Xte, ytr, yte, test_rows = df, test_data, y, y_test, test_labels
+    for seed, (Xtr, ytr, Xte, yte, rows) in zip(seeds, _splits(df, y, seeds, test_size, regression, row_labels,
+                                                                held_out)):
+        test_rows = rows if seed == seeds[0] else test_rows
         fitted = {}
         for name in models:
             started = time.perf_counter()
@@ -390,7 +379,7 @@ def compare_models(
                 label = (REGRESSION_NAMES if regression else MODEL_NAMES).get(name, MODEL_NAMES[name])
                 callback(f"seed {seed}: {label:<30} {score}  ({seconds:.0f} s)")
     tests = [] if regression else _mcnemar_tests(models, seeds, predictions)
-    info = {"n_songs": len(df), "n_test": len(Xte), "test_data": test_data is not None,
+    info = {"n_songs": len(df), "n_test": len(Xte), "test_data": held_out is not None,
             "objective": objective, "label_column": label_column,
             "classes": None if regression else sorted(set(y)), "seeds": list(seeds),
             "audio_columns": audio_columns, "epochs": epochs, "max_length": max_length, "class_weight": class_weight,
@@ -398,6 +387,27 @@ def compare_models(
             "encoder": _describe(encoder)}
     tests = pd.DataFrame(tests, columns=["seed", "a", "b", *_TEST_KEYS])
     return Comparison(pd.DataFrame(runs), tests, histories, confusion, info, kept, test_rows)
+
+
+def _targets(frame, label_column, regression):
+    """A table's labels as text (whole numbers without '.0'), or its target values for regression."""
+    from .classifiers._base import label_texts
+
+    return frame[label_column].to_numpy(dtype=float) if regression else label_texts(frame[label_column]).to_numpy()
+
+
+def _splits(df, y, seeds, test_size, regression, row_labels, held_out):
+    """Per seed, ``(X_train, y_train, X_test, y_test, test row labels)``: the seed's stratified split of ``df``,
+    or all of ``df`` and the ``held_out`` songs ``(X, y, row labels)``."""
+    from sklearn.model_selection import train_test_split
+
+    for seed in seeds:
+        if held_out is not None:
+            yield (df, y, *held_out)
+            continue
+        train, test = train_test_split(np.arange(len(df)), test_size=test_size, random_state=seed,
+                                       stratify=None if regression else y)
+        yield df.iloc[train], y[train], df.iloc[test], y[test], [row_labels[i] for i in sorted(test)]
 
 
 def _fit(name, X, y, fitted, *, seed, settings):
