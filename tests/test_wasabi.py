@@ -48,13 +48,14 @@ def test_a_quote_mark_that_swallows_rows_is_refused_not_merged(tmp_path):
     path = tmp_path / "songs.tsv"
     path.write_text("_id\ttitle\tartist\tlanguage\n1\tFirst\tBand\ten\n2\t\"Heroes\tBowie\ten\n"
                     "3\tThird\tBand\ten\n4\tFourth\tBand\ten\n5\tFifth\" song\tBand\ten\n")
-    with pytest.raises(ValueError, match=r"songs.tsv: row 2's title holds tabs and line breaks: a quote mark"):
+    with pytest.raises(ValueError, match=r"songs.tsv: row 2's title holds line breaks and the next rows' fields"):
         list(read_wasabi_songs(path, require=()))
     # quote marks inside fields, and a title quoted as CSV quotes it, are fine
     fine = tmp_path / "fine.tsv"
-    fine.write_text('_id\ttitle\tartist\tlanguage\n1\tSay "hi"\tBand\ten\n2\t"""Heroes"""\tBowie\ten\n')
+    fine.write_text('_id\ttitle\tartist\tlanguage\n1\tSay "hi"\tBand\ten\n2\t"""Heroes"""\tBowie\ten\n'
+                    '3\t"Two\tparts"\tBand\ten\n4\t"Two\nlines"\tBand\ten\n')
     titles = [s["title"] for chunk in read_wasabi_songs(fine, require=()) for s in chunk]
-    assert titles == ['Say "hi"', '"Heroes"']
+    assert titles == ['Say "hi"', '"Heroes"', "Two\tparts", "Two\nlines"]  # quoted tabs and line breaks are kept
 
 
 def test_spotify_ids_from_urls_uris_and_bare_ids():

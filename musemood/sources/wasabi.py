@@ -117,7 +117,7 @@ def read_wasabi_songs(path, *, chunksize=100_000, english_only=True, require=("s
                              keep_default_na=False, on_bad_lines="error")
         for chunk in reader:
             chunk = chunk.rename(columns={v: k for k, v in found.items() if v is not None})
-            _check_not_merged(chunk, path, stats["rows"])
+            _check_not_merged(chunk, path, stats["rows"], sep)
             stats["rows"] += len(chunk)
             kept = []
             for row in chunk.to_dict("records"):
@@ -142,17 +142,18 @@ def read_wasabi_songs(path, *, chunksize=100_000, english_only=True, require=("s
                          "the file may be truncated: download it again") from None
 
 
-def _check_not_merged(chunk, path, start):
-    """Refuse a title or artist holding a tab or a line break: a quote mark opening a field of a file with no
-    quoting ran over the next rows, which would be lost without a word (real titles hold neither)."""
+def _check_not_merged(chunk, path, start, sep):
+    """Refuse a title or artist holding a line break followed by the separator: a quote mark opening a field
+    of a file with no quoting ran over the next rows, which would be lost without a word."""
+    swallowed = "\n[^\n]*" + re.escape(sep)  # a row's fields after a line break inside one value
     for column in ("title", "artist"):
-        merged = chunk[column].str.contains("[\t\n]", regex=True).to_numpy()
+        merged = chunk[column].str.contains(swallowed, regex=True).to_numpy()
         if merged.any():
             row = start + int(merged.argmax()) + 1
-            raise ValueError(f"{path}: row {row}'s {column} holds tabs and line breaks: a quote mark at its start "
-                             "ran over the next rows, as when a file with no quoting is read with CSV quoting. "
-                             "Save the file with its fields quoted as CSV quotes them (a quote mark inside a field "
-                             "doubled), or remove the stray quote mark")
+            raise ValueError(f"{path}: row {row}'s {column} holds line breaks and the next rows' fields: a quote "
+                             "mark at its start ran over them, as when a file with no quoting is read with CSV "
+                             "quoting. Save the file with its fields quoted as CSV quotes them (a quote mark inside "
+                             "a field doubled), or remove the stray quote mark")
 
 
 def _drop_reason(row, english_only, require, seen):
