@@ -486,7 +486,7 @@ def label_key(value):
 def label_texts(labels):
     """Class labels as text, whole numbers without a decimal part: a label column pandas read as floats
     (it had a missing value) names its classes '1', not '1.0'."""
-    return pd.Series(labels).map(label_key) if not isinstance(labels, pd.Series) else labels.map(label_key)
+    return pd.Series(labels).map(label_key)  # a Series keeps its index
 
 
 def align_labels(y, classes):
