@@ -28,6 +28,7 @@ from .sources.store import ScrapeStore
 logger = logging.getLogger(__name__)
 
 STAGES = ("lastfm", "audio", "lyrics")
+LABEL_CHUNK = 20_000  # songs build_dataset labels at a time
 
 
 def _bar(total, desc, show_progress_bar):
@@ -342,6 +343,84 @@ def _nothing_to_write(store, summary, path):
                    "labels, or loosen the rule (--k, --epsilon, --moods); `musemood label` shows what it rejects")
 
 
+def _songs_to_label(store, bar):
+    """The first pass of :func:`build_dataset`: the songs with tags and lyrics, as a table of ids, titles
+    and artists sorted by id, their tags in the same order, and why the other songs are left out.
+
+    No lyrics are kept (a store of millions of songs may label few of them), and each song's tags are
+    a tuple of names (one string object per distinct tag) and an array of counts.
+    """
+    from array import array
+
+    import pandas as pd
+
+    from .text import clean_lyrics
+
+    rows, tags, names, dropped = [], [], {}, Counter()
+    for song, statuses in store.iter_songs(STAGES):
+        bar.update()
+        if statuses["lastfm"] != "done":
+            dropped["no tags" if statuses["lastfm"] == "failed" else "tags not scraped yet"] += 1
+        elif statuses["lyrics"] != "done":
+            dropped["no lyrics" if statuses["lyrics"] == "failed" else "lyrics not scraped yet"] += 1
+        elif not clean_lyrics(song.get("lyrics")):
+            dropped["instrumental or empty lyrics"] += 1
+        else:
+            pairs = song.get("tags") or []
+            rows.append((song["song_id"], song["title"], song["artist"]))
+            tags.append((tuple(names.setdefault(str(t), str(t)) for t, _ in pairs),
+                         array("d", (float(c) for _, c in pairs))))
+    table = pd.DataFrame(rows, columns=[schema.SONG_ID, schema.TITLE, schema.ARTIST])
+    table = table.sort_values(schema.SONG_ID, kind="stable")
+    tags = [tags[i] for i in table.index]
+    return table.reset_index(drop=True), tags, dropped
+
+
+def _label(songs, tags, rule, show_progress_bar):
+    """:func:`musemood.labels.assign_moods` on the first pass's songs, ``LABEL_CHUNK`` songs at a time
+    (the same result as on all at once: the rule reads each song's tags alone, once the count convention
+    is decided for the whole store)."""
+    import pandas as pd
+
+    from .labels import RAW, RELATIVE, assign_moods
+
+    rule = dict(rule)
+    if rule.get("counts", "auto") == "auto":  # assign_moods' test (detect_count_scale), on the whole store
+        tops = [max(counts) for _, counts in tags if len(counts)]
+        rule["counts"] = RELATIVE if tops and all(top == 100 for top in tops) else RAW
+    parts = []
+    with _bar(len(songs), "labels", show_progress_bar) as bar:
+        for start in range(0, len(songs), LABEL_CHUNK):
+            chunk = tags[start:start + LABEL_CHUNK]
+            ids = songs[schema.SONG_ID].iloc[start:start + LABEL_CHUNK]  # errors name the song
+            parts.append(assign_moods(pd.Series([list(zip(*song)) for song in chunk], index=ids, dtype=object),
+                                      **rule))
+            bar.update(len(chunk))
+    result = pd.concat(parts).set_axis(songs.index)
+    result.attrs = dict(parts[0].attrs)
+    return result
+
+
+def _dataset_rows(store, songs, tags, bar):
+    """The second pass of :func:`build_dataset`: the schema's row of each of ``songs`` (the first pass's
+    table and tags), read again from the store."""
+    import numpy as np
+
+    from .text import clean_lyrics
+
+    for song, pairs in zip(store.iter_songs_by_id(songs[schema.SONG_ID]), tags):
+        bar.update()
+        audio = song.get("audio") or {}
+        yield {
+            schema.SONG_ID: song["song_id"], schema.TITLE: song["title"], schema.ARTIST: song["artist"],
+            schema.ALBUM: song.get("album"), schema.LYRICS: clean_lyrics(song.get("lyrics")),
+            schema.TAGS: list(zip(*pairs)),
+            **{f: (np.nan if audio.get(f) is None else float(audio[f])) for f in schema.AUDIO_FEATURES},
+            schema.SPOTIFY_ID: song.get("spotify_id"), schema.LASTFM_URL: song.get("lastfm_url"),
+            schema.MBID: song.get("mbid"),
+        }
+
+
 def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, show_progress_bar=False, **rule):
     """The scraped songs as the schema's table, labelled with the k/epsilon rule.
 
@@ -349,58 +428,48 @@ def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, sh
     ``epsilon``, ...).
     A song needs tags and lyrics; missing audio features stay NaN (the models impute them).
     Lyrics are cleaned with :func:`musemood.text.clean_lyrics`, whichever source gave them.
-    ``show_progress_bar``: a bar over the store's songs (the command line shows it on a terminal).
+    ``show_progress_bar``: a bar over the store's songs, then one over the rows written (the command
+    line shows them on a terminal).
     Returns ``(dataframe, summary)`` and writes Parquet to ``path`` when given.
+
+    The store is read twice: once for the songs' tags, which the rule labels, then for the rows to
+    write, so memory grows with the rows written (the labelled songs, unless ``keep_unlabelled``), not
+    with the songs in the store.
 
     Raises ``ValueError`` when there is no song to write to ``path`` (nothing scraped yet, or no song
     the rule labels), saying why and what to run, and leaves a dataset already there as it was.
     """
-    import numpy as np
     import pandas as pd
 
     from .datasets import save_dataset
-    from .labels import assign_moods, attach_labels, summarize
-    from .text import clean_lyrics
+    from .labels import attach_labels, summarize
 
     store = store if isinstance(store, ScrapeStore) else ScrapeStore(store)
-    rows, dropped = [], Counter()
     n_songs = store.n_songs()
-    bar = _bar(n_songs, "dataset", show_progress_bar)
-    for song, statuses in store.iter_songs(STAGES):
-        bar.update()
-        if statuses["lastfm"] != "done":
-            dropped["no tags" if statuses["lastfm"] == "failed" else "tags not scraped yet"] += 1
-            continue
-        if statuses["lyrics"] != "done":
-            dropped["no lyrics" if statuses["lyrics"] == "failed" else "lyrics not scraped yet"] += 1
-            continue
-        lyrics = clean_lyrics(song.get("lyrics"))
-        if not lyrics:
-            dropped["instrumental or empty lyrics"] += 1
-            continue
-        audio = song.get("audio") or {}
-        rows.append({
-            schema.SONG_ID: song["song_id"], schema.TITLE: song["title"], schema.ARTIST: song["artist"],
-            schema.ALBUM: song.get("album"), schema.LYRICS: lyrics,
-            schema.TAGS: [(str(t), float(c)) for t, c in song["tags"]],
-            **{f: (np.nan if audio.get(f) is None else float(audio[f])) for f in schema.AUDIO_FEATURES},
-            schema.SPOTIFY_ID: song.get("spotify_id"), schema.LASTFM_URL: song.get("lastfm_url"),
-            schema.MBID: song.get("mbid"),
-        })
-    columns = [schema.SONG_ID, schema.TITLE, schema.ARTIST, schema.ALBUM, schema.LYRICS, schema.TAGS,
-               *schema.AUDIO_FEATURES, schema.SPOTIFY_ID, schema.LASTFM_URL, schema.MBID]
-    df = pd.DataFrame(rows, columns=columns).sort_values(schema.SONG_ID, kind="stable").reset_index(drop=True)
-    bar.close()
-    summary = {"songs": n_songs, "with_tags_and_lyrics": len(df), "dropped": dict(dropped)}
-    if len(df):
-        result = assign_moods(df, show_progress_bar=show_progress_bar, **rule)
-        df = attach_labels(df, result, split=True, random_state=random_state)  # splits drawn over all these songs
+    with _bar(n_songs, "dataset", show_progress_bar) as bar:
+        songs, tags, dropped = _songs_to_label(store, bar)
+    summary = {"songs": n_songs, "with_tags_and_lyrics": len(songs), "dropped": dict(dropped)}
+    if len(songs):
+        result = _label(songs, tags, rule, show_progress_bar)
+        songs = attach_labels(songs, result, split=True, random_state=random_state)  # splits drawn over all these
         summary["labels"] = summarize(result)
         if not keep_unlabelled:
-            df = df[df[schema.LABEL].notna()].reset_index(drop=True)
+            songs = songs[songs[schema.LABEL].notna()]
+            tags = [tags[i] for i in songs.index]
+            songs = songs.reset_index(drop=True)
     else:
         for column in (schema.LABEL, "label_reason", schema.SPLIT):
-            df[column] = pd.Series(dtype=object)
+            songs[column] = pd.Series(dtype=object)
+    columns = [schema.SONG_ID, schema.TITLE, schema.ARTIST, schema.ALBUM, schema.LYRICS, schema.TAGS,
+               *schema.AUDIO_FEATURES, schema.SPOTIFY_ID, schema.LASTFM_URL, schema.MBID]
+    with _bar(len(songs), "dataset rows", show_progress_bar and len(songs)) as bar:
+        df = pd.DataFrame(list(_dataset_rows(store, songs, tags, bar)), columns=columns)
+    if len(df) != len(songs):
+        raise RuntimeError(f"{len(songs) - len(df)} songs left the store {store.path} while the dataset was "
+                           "built; run build-dataset again")
+    for column in (schema.LABEL, "label_reason", schema.SPLIT):
+        df[column] = songs[column]
+    df.attrs.update(songs.attrs)
     summary["rows"] = len(df)
     if path is not None:
         if not len(df):

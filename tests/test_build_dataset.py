@@ -75,3 +75,45 @@ def test_a_progress_bar_counts_the_songs(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "dataset: 100%" in err and "4/4" in err
     assert summary["songs"] == 4 and len(df) == 4
+
+
+def _store_with_tags(path, tags_by_song):
+    store = ScrapeStore(path)
+    songs = [{"song_id": song_id, "title": f"Song {song_id}", "artist": "Someone"} for song_id in tags_by_song]
+    store.add_songs(songs, stages=STAGES)
+    for song_id, tags in tags_by_song.items():
+        store.complete(song_id, "lastfm", update={"tags": tags})
+        store.complete(song_id, "lyrics", update={"lyrics": f"walking down the road with {song_id}"})
+    return store
+
+
+# Last.fm weights: labelled happy when weights 1 and up count (relative), too few tags when counts under
+# 3 are dropped as rare (raw)
+WEIGHTS = [["happy", 100]] + [[f"tag {i}", 2] for i in range(10)]
+
+
+@pytest.mark.parametrize("raw_song", [False, True])
+def test_labels_read_in_chunks_equal_the_rule_on_the_whole_store(tmp_path, monkeypatch, raw_song):
+    """The store is labelled a few thousand songs at a time; the count convention is still the whole
+    store's (one song of raw counts makes every song's counts raw), so the labels are the rule's on the
+    whole table."""
+    from musemood import scrape
+    from musemood.labels import assign_moods
+
+    tags = {f"s{i}": WEIGHTS for i in range(5)}
+    if raw_song:  # in the last chunk
+        tags["s9"] = [["sad", 37]] + [[f"tag {i}", 30 - i] for i in range(11)]
+    monkeypatch.setattr(scrape, "LABEL_CHUNK", 2)
+    df, summary = build_dataset(_store_with_tags(tmp_path / "s.sqlite", tags), keep_unlabelled=True)
+    whole = assign_moods(df)
+    assert df["label"].tolist() == whole["label"].tolist()
+    assert df["label_reason"].tolist() == whole["reason"].tolist()
+    assert df.attrs["counts"] == summary["labels"]["counts"] == ("raw" if raw_song else "relative")
+    expected = ["too_few_tags"] * 5 + [None] if raw_song else [None] * 5  # s9 is sad
+    assert [None if pd.isna(r) else r for r in df["label_reason"]] == expected
+
+
+def test_a_bad_tag_count_names_the_song(tmp_path):
+    tags = {"s0": WEIGHTS, "s1": [["happy", -4], *WEIGHTS[1:]]}
+    with pytest.raises(ValueError, match="'s1'.*negative or missing tag count"):
+        build_dataset(_store_with_tags(tmp_path / "s.sqlite", tags))

@@ -140,3 +140,14 @@ def test_pending_songs_stream_in_pages_while_the_store_is_written(tmp_path):
     assert [s["song_id"] for s in store.iter_pending("lyrics", limit=3, page_size=2)] == ["0", "1", "2"]
     assert list(store.iter_pending("lyrics", limit=0)) == []
     assert store.pending("lyrics", limit=2) == list(store.iter_pending("lyrics", limit=2))
+
+
+def test_songs_by_id_stream_in_the_order_given(tmp_path):
+    store = ScrapeStore(tmp_path / "scrape.db")
+    store.add_songs(SONGS, stages=["lastfm"])
+    store.complete("7", "lastfm", update={"tags": [["rock", 3]]})
+    ids = ["12", "7", "nobody", "0", 59]  # an unknown id is skipped; ids are matched as text
+    got = list(store.iter_songs_by_id(ids, page_size=2))
+    assert [s["song_id"] for s in got] == ["12", "7", "0", "59"]
+    assert got[1] == store.song("7") and got[1]["tags"] == [["rock", 3]]
+    assert list(store.iter_songs_by_id([])) == []

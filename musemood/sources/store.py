@@ -183,6 +183,18 @@ class ScrapeStore:
         for row in cursor:
             yield _song(row), {stage: row[f"status_{i}"] for i, stage in enumerate(stages)}
 
+    def iter_songs_by_id(self, song_ids, *, page_size=500):
+        """The songs of ``song_ids`` that the store holds, streamed in the order given (unknown ids are
+        skipped), ``page_size`` to a query."""
+        song_ids = [str(s) for s in song_ids]
+        for start in range(0, len(song_ids), page_size):
+            page = song_ids[start:start + page_size]
+            rows = {row["song_id"]: row for row in self._db.execute(
+                f"SELECT * FROM songs WHERE song_id IN ({_marks(page)})", page)}
+            for song_id in page:
+                if song_id in rows:
+                    yield _song(rows[song_id])
+
     # --------------------------------------------------------------- stages
     def pending(self, stage, *, limit=None, retry_failed=False):
         """Songs whose ``stage`` is pending (and failed, with ``retry_failed``), in insertion order, as a list.
