@@ -11,6 +11,9 @@ a song it has, and adds no duplicate rows.
 3. :func:`scrape_audio`: audio features from the first source that has them (``audio`` stage).
 4. :func:`scrape_lyrics`: lyrics from Genius or LRCLIB, in the order you choose (``lyrics``).
 5. :func:`build_dataset`: the schema's table, labelled with the k/epsilon rule, as Parquet.
+
+Steps 3 and 4 take ``only=``, song ids such as :func:`labelled_song_ids` (the songs whose tags the rule
+labels), to ask for those songs alone.
 """
 
 from __future__ import annotations
@@ -49,6 +52,14 @@ def _stopped(exc):
     return {"stopped": str(exc), "credentials": isinstance(exc, CredentialError)}
 
 
+def _skipped(store, stage, retry_failed, only):
+    """The summary entry of a job kept to ``only``: how many of the songs it would have asked for it leaves."""
+    if only is None:
+        return {}
+    return {"skipped": store.n_pending(stage, retry_failed=retry_failed)
+            - store.n_pending(stage, retry_failed=retry_failed, only=only)}
+
+
 # --------------------------------------------------------------------- WASABI
 def ingest_wasabi(store, songs_csv, *, limit=None, tag_dump=None, msd_lastfm=None, english_only=True,
                   require=("spotify_id", "lastfm_url"), columns=None, chunksize=100_000, show_progress_bar=True):
@@ -83,17 +94,18 @@ def ingest_wasabi(store, songs_csv, *, limit=None, tag_dump=None, msd_lastfm=Non
 
 
 # -------------------------------------------------------------------- workers
-def _run(store, stage, fetch, *, limit, retry_failed, workers, max_failures, show_progress_bar, desc):
+def _run(store, stage, fetch, *, limit, retry_failed, workers, max_failures, show_progress_bar, desc, only=None):
     """Fetch pending songs with ``workers`` threads; the store is written here, one song at a time.
 
     ``fetch(song)`` returns ``(status, reason, responses, update)``.  A song whose fetch raised
     :class:`SourceError` (or returned ``"pending"``) stays pending with the reason; after
     ``max_failures`` such songs in a row (``None``: no limit), or a :class:`FatalSourceError`,
-    the job stops and the songs not fetched yet stay pending.  Returns the summary entries of a stop (else ``{}``).
+    the job stops and the songs not fetched yet stay pending.  ``only``: the song ids to fetch (else every
+    pending song).  Returns the summary entries of a stop (else ``{}``).
     """
     with store.lock(stage):
-        n_pending = store.n_pending(stage, limit=limit, retry_failed=retry_failed)
-        pending = store.iter_pending(stage, limit=limit, retry_failed=retry_failed)
+        n_pending = store.n_pending(stage, limit=limit, retry_failed=retry_failed, only=only)
+        pending = store.iter_pending(stage, limit=limit, retry_failed=retry_failed, only=only)
         halt = threading.Event()
         stopped, streak = {}, 0
 
@@ -177,7 +189,8 @@ def scrape_lastfm(store, client, *, limit=None, retry_failed=False, workers=2, m
     return _summary(store, "lastfm", stopped)
 
 
-def scrape_audio(store, sources, *, limit=None, retry_failed=False, max_failures=3, show_progress_bar=True):
+def scrape_audio(store, sources, *, limit=None, retry_failed=False, only=None, max_failures=3,
+                 show_progress_bar=True):
     """Audio features for every pending song from the first of ``sources`` that has them.
 
     A source that refuses us for good (Spotify's 403 for apps registered after 2024-11-27, a
@@ -191,8 +204,9 @@ def scrape_audio(store, sources, *, limit=None, retry_failed=False, max_failures
     if not sources:
         raise ValueError("no audio-feature source: give Spotify keys, a features table or an audio folder")
     with store.lock("audio"):
-        n_pending = store.n_pending("audio", limit=limit, retry_failed=retry_failed)
-        pending = store.iter_pending("audio", limit=limit, retry_failed=retry_failed)
+        skipped = _skipped(store, "audio", retry_failed, only)
+        n_pending = store.n_pending("audio", limit=limit, retry_failed=retry_failed, only=only)
+        pending = store.iter_pending("audio", limit=limit, retry_failed=retry_failed, only=only)
         batch_size = max(s.batch_size for s in sources)
         notes, used, failures, refusals = [], Counter(), Counter(), []
 
@@ -245,14 +259,14 @@ def scrape_audio(store, sources, *, limit=None, retry_failed=False, max_failures
                         store.complete(song_id, "audio", status="failed", reason="no audio features in any source",
                                        response=responses[song_id])
                 bar.update(len(batch))
-    extra = {"sources_used": dict(used), "notes": notes}
+    extra = {"sources_used": dict(used), "notes": notes, **skipped}
     if not sources:
         extra.update(stopped="no audio-feature source is left: " + " | ".join(notes),
                      credentials=all(isinstance(e, CredentialError) for e in refusals))
     return _summary(store, "audio", extra)
 
 
-def scrape_lyrics(store, sources, *, limit=None, retry_failed=False, workers=1, max_failures=5,
+def scrape_lyrics(store, sources, *, limit=None, retry_failed=False, only=None, workers=1, max_failures=5,
                   show_progress_bar=True):
     """Lyrics for every pending song from the first of ``sources`` that has them.
 
@@ -264,6 +278,10 @@ def scrape_lyrics(store, sources, *, limit=None, retry_failed=False, workers=1, 
     in a row.  The other sources carry on: one source's bad key never stops a key-less one.  A
     song that a failing source could not answer, and no other source had, stays pending with the
     reason.  When no source is left the job stops (``summary["stopped"]``).
+
+    ``only``: the song ids to ask for, such as :func:`labelled_song_ids` (the study fetched lyrics for
+    the songs its rule labelled, 3,804 of 1.7 million); the other pending songs stay pending
+    (``summary["skipped"]`` counts them).
     """
     sources = list(sources)
     if not sources:
@@ -313,9 +331,10 @@ def scrape_lyrics(store, sources, *, limit=None, retry_failed=False, workers=1, 
         # a source that could not answer may have it next time: keep the song pending
         return ("pending" if errored else "failed"), "; ".join(reasons), responses, None
 
+    skipped = _skipped(store, "lyrics", retry_failed, only)
     stopped = _run(store, "lyrics", fetch, limit=limit, retry_failed=retry_failed, workers=workers,
-                   max_failures=None, show_progress_bar=show_progress_bar, desc="lyrics")  # per source above
-    return _summary(store, "lyrics", {"notes": notes, **stopped})
+                   max_failures=None, show_progress_bar=show_progress_bar, desc="lyrics", only=only)  # per source above
+    return _summary(store, "lyrics", {"notes": notes, **skipped, **stopped})
 
 
 # -------------------------------------------------------------------- dataset
@@ -343,9 +362,10 @@ def _nothing_to_write(store, summary, path):
                    "labels, or loosen the rule (--k, --epsilon, --moods); `musemood label` shows what it rejects")
 
 
-def _songs_to_label(store, bar):
-    """The first pass of :func:`build_dataset`: the songs with tags and lyrics, as a table of ids, titles
-    and artists sorted by id, their tags in the same order, and why the other songs are left out.
+def _songs_to_label(store, bar, *, need_lyrics=True):
+    """The first pass of :func:`build_dataset`: the songs with tags and lyrics (with tags, without
+    ``need_lyrics``), as a table of ids, titles and artists sorted by id, their tags in the same order,
+    and why the other songs are left out.
 
     No lyrics are kept (a store of millions of songs may label few of them), and each song's tags are
     a tuple of names (one string object per distinct tag) and an array of counts.
@@ -361,9 +381,9 @@ def _songs_to_label(store, bar):
         bar.update()
         if statuses["lastfm"] != "done":
             dropped["no tags" if statuses["lastfm"] == "failed" else "tags not scraped yet"] += 1
-        elif statuses["lyrics"] != "done":
+        elif need_lyrics and statuses["lyrics"] != "done":
             dropped["no lyrics" if statuses["lyrics"] == "failed" else "lyrics not scraped yet"] += 1
-        elif not clean_lyrics(song.get("lyrics")):
+        elif need_lyrics and not clean_lyrics(song.get("lyrics")):
             dropped["instrumental or empty lyrics"] += 1
         else:
             pairs = song.get("tags") or []
@@ -399,6 +419,23 @@ def _label(songs, tags, rule, show_progress_bar):
     result = pd.concat(parts).set_axis(songs.index)
     result.attrs = dict(parts[0].attrs)
     return result
+
+
+def labelled_song_ids(store, *, show_progress_bar=False, **rule):
+    """The ids of the songs whose tags the k/epsilon rule labels, lyrics or not: the songs a dataset needs
+    lyrics (and audio features) for.
+
+    ``rule`` holds the parameters of :func:`musemood.labels.assign_moods`; give the ones you will build
+    the dataset with.  Songs whose tags are not scraped yet are not among them: run the Last.fm job first.
+    Returns ``(ids, summary)``, the summary counting the songs with tags and those labelled.
+    """
+    store = store if isinstance(store, ScrapeStore) else ScrapeStore(store)
+    with _bar(store.n_songs(), "tags", show_progress_bar) as bar:
+        songs, tags, _ = _songs_to_label(store, bar, need_lyrics=False)
+    if not len(songs):
+        return set(), {"with_tags": 0, "labelled": 0}
+    labelled = songs[schema.SONG_ID][_label(songs, tags, rule, show_progress_bar)["label"].notna().to_numpy()]
+    return set(labelled), {"with_tags": len(songs), "labelled": len(labelled)}
 
 
 def _dataset_rows(store, songs, tags, bar):

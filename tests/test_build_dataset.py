@@ -117,3 +117,17 @@ def test_a_bad_tag_count_names_the_song(tmp_path):
     tags = {"s0": WEIGHTS, "s1": [["happy", -4], *WEIGHTS[1:]]}
     with pytest.raises(ValueError, match="'s1'.*negative or missing tag count"):
         build_dataset(_store_with_tags(tmp_path / "s.sqlite", tags))
+
+
+def test_labelled_song_ids_need_tags_not_lyrics(tmp_path):
+    from musemood.scrape import labelled_song_ids
+
+    store = ScrapeStore(tmp_path / "s.sqlite")
+    store.add_songs(SONGS, stages=STAGES)
+    store.complete("s0", "lastfm", update={"tags": WEIGHTS})  # labelled happy, no lyrics yet
+    store.complete("s1", "lastfm", update={"tags": TAGS})  # no mood tag
+    store.complete("s2", "lastfm", status="failed", reason="not on Last.fm")
+    ids, counts = labelled_song_ids(store)
+    assert ids == {"s0"} and counts == {"with_tags": 2, "labelled": 1}
+    assert labelled_song_ids(store, mood_sets={"sad": ["sad"], "calm": ["calm"]})[0] == set()
+    assert labelled_song_ids(ScrapeStore(tmp_path / "empty.sqlite")) == (set(), {"with_tags": 0, "labelled": 0})

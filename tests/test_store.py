@@ -151,3 +151,20 @@ def test_songs_by_id_stream_in_the_order_given(tmp_path):
     assert [s["song_id"] for s in got] == ["12", "7", "0", "59"]
     assert got[1] == store.song("7") and got[1]["tags"] == [["rock", 3]]
     assert list(store.iter_songs_by_id([])) == []
+
+
+def test_a_pending_walk_kept_to_some_songs(tmp_path):
+    store = ScrapeStore(tmp_path / "scrape.db")
+    store.add_songs(SONGS, stages=["lyrics"])
+    store.complete("10", "lyrics")
+    store.complete("30", "lyrics", status="failed", reason="no_match")
+    only = {"3", "10", "30", "31", "50", "nobody"}
+    assert [s["song_id"] for s in store.iter_pending("lyrics", only=only, page_size=4)] == ["3", "31", "50"]
+    assert store.n_pending("lyrics", only=only) == 3
+    assert [s["song_id"] for s in store.iter_pending("lyrics", only=only, retry_failed=True, page_size=4)] == [
+        "3", "30", "31", "50"]
+    # the limit counts the songs given, not the songs walked past
+    assert [s["song_id"] for s in store.iter_pending("lyrics", only=only, limit=2, page_size=4)] == ["3", "31"]
+    assert store.n_pending("lyrics", only=only, limit=2) == 2
+    assert [s["song_id"] for s in store.iter_pending("lyrics", only=[3, 50], page_size=1)] == ["3", "50"]
+    assert list(store.iter_pending("lyrics", only=set())) == [] and store.n_pending("lyrics", only=()) == 0

@@ -44,8 +44,22 @@ def _scrape(args):
     jobs = ("wasabi", "lastfm", "spotify", "lyrics") if args.job == "all" else (args.job,)
     if args.job == "all" and not args.songs and not store.n_songs():
         raise ValueError("'scrape all' needs --songs (the WASABI songs CSV) for an empty store")
+    if args.labelled_only and args.job not in ("spotify", "lyrics", "all"):
+        raise ValueError(f"--labelled-only keeps the spotify and lyrics jobs (and all) to the songs the rule "
+                         f"labels; 'scrape {args.job}' asks for every song: drop the option")
     progress = True  # tqdm bars with rate and ETA; they go to stderr
-    stops = []
+    stops, labelled = [], []
+
+    def only():  # the songs the rule labels, read once the tags are in (after the lastfm job of 'all')
+        if not args.labelled_only:
+            return None
+        if not labelled:
+            ids, counts = scrape.labelled_song_ids(store, show_progress_bar=progress, **_rule(args))
+            print(f"labelled-only: the rule labels {counts['labelled']} of the {counts['with_tags']} songs with "
+                  "tags; audio features and lyrics are asked for those only")
+            labelled.append(ids)
+        return labelled[0]
+
     for job in jobs:
         if job == "wasabi":
             if not args.songs:
@@ -60,10 +74,10 @@ def _scrape(args):
                                            show_progress_bar=progress)
         elif job == "spotify":
             summary = scrape.scrape_audio(store, _audio_sources(args), limit=args.limit,
-                                          retry_failed=args.retry_failed, show_progress_bar=progress)
+                                          retry_failed=args.retry_failed, only=only(), show_progress_bar=progress)
         else:
             summary = scrape.scrape_lyrics(store, _lyrics_sources(args), limit=args.limit,
-                                           retry_failed=args.retry_failed, show_progress_bar=progress)
+                                           retry_failed=args.retry_failed, only=only(), show_progress_bar=progress)
         _print_scrape_summary(summary)
         if summary.get("stopped"):  # the next job goes on: one source's failure stops no other
             stops.append(summary)
@@ -182,6 +196,8 @@ def _print_scrape_summary(summary):
         print(f"  failed {n}: {reason}")
     for reason, n in sorted(summary.get("pending_reasons", {}).items(), key=lambda x: -x[1]):
         print(f"  pending {n}: {reason}")
+    if summary.get("skipped"):
+        print(f"  left pending {summary['skipped']}: the rule does not label them (--labelled-only)")
     for note in summary.get("notes", []):
         print(f"  note: {note}")
 

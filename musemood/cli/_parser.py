@@ -333,6 +333,9 @@ def _add_scrape_command(commands):
     scrape.add_argument("--msd-lastfm", help="the Million Song Dataset's Last.fm folder (JSON files), likewise")
     scrape.add_argument("--limit", type=_int_at_least(1), help="at most this many songs per job")
     scrape.add_argument("--retry-failed", action="store_true", help="ask again for songs that failed before")
+    scrape.add_argument("--labelled-only", action="store_true",
+                        help="spotify, lyrics, all: ask only for the songs whose tags the label rule (below) labels, "
+                        "as the study did; the others stay pending")
     scrape.add_argument("--workers", type=_int_at_least(1), default=2,
                         help="Last.fm requests in flight (2; 5 per second at most)")
     scrape.add_argument("--audio-sources", default="spotify,table,librosa",

@@ -65,6 +65,10 @@ def _statuses(retry_failed):
     return ("pending", "failed") if retry_failed else ("pending",)
 
 
+def _id_set(song_ids):
+    return {str(s) for s in song_ids}
+
+
 def _marks(values):
     return ", ".join("?" * len(values))
 
@@ -202,22 +206,29 @@ class ScrapeStore:
         A job over a large store should walk :meth:`iter_pending` instead."""
         return list(self.iter_pending(stage, limit=limit, retry_failed=retry_failed))
 
-    def n_pending(self, stage, *, limit=None, retry_failed=False):
+    def n_pending(self, stage, *, limit=None, retry_failed=False, only=None):
         """How many songs :meth:`iter_pending` would give now (counted on the status index, not loaded)."""
         statuses = _statuses(retry_failed)
-        n = self._db.execute(f"SELECT COUNT(*) FROM stages WHERE stage = ? AND status IN ({_marks(statuses)})",
-                             [stage, *statuses]).fetchone()[0]
+        if only is None:
+            n = self._db.execute(f"SELECT COUNT(*) FROM stages WHERE stage = ? AND status IN ({_marks(statuses)})",
+                                 [stage, *statuses]).fetchone()[0]
+        else:
+            only = _id_set(only)
+            n = sum(row[0] in only for row in self._db.execute(
+                f"SELECT song_id FROM stages WHERE stage = ? AND status IN ({_marks(statuses)})", [stage, *statuses]))
         return n if limit is None else min(n, max(0, int(limit)))
 
-    def iter_pending(self, stage, *, limit=None, retry_failed=False, page_size=1000):
+    def iter_pending(self, stage, *, limit=None, retry_failed=False, only=None, page_size=1000):
         """Songs whose ``stage`` is pending (and failed, with ``retry_failed``), in insertion order, streamed.
 
         The songs come ``page_size`` at a time, each page a short query of its own that starts after the
         last song given (by rowid): the caller may write the store between songs, and no read stays open
         while it does.  A song given once is not given again in the walk, whatever it is set to meanwhile;
-        a song done before the walk reaches it is skipped.  ``limit`` caps how many songs are given.
+        a song done before the walk reaches it is skipped.  ``only`` (song ids) keeps the walk to those
+        songs; ``limit`` caps how many songs are given.
         """
         statuses = _statuses(retry_failed)
+        only = None if only is None else _id_set(only)
         # songs first (CROSS JOIN keeps that order in SQLite's plan): a range of the songs' rowids, each song's
         # stage row found by its primary key; the walk reads every song at most once in all
         query = ("SELECT songs.rowid AS _rowid, songs.* FROM songs CROSS JOIN stages "
@@ -226,15 +237,19 @@ class ScrapeStore:
         left = None if limit is None else max(0, int(limit))
         after = 0
         while left is None or left > 0:
-            n = page_size if left is None else min(page_size, left)
-            rows = self._db.execute(query, [stage, after, *statuses, n]).fetchall()
+            rows = self._db.execute(query, [stage, after, *statuses, page_size]).fetchall()
+            given = 0
             for row in rows:
-                yield _song(row)
-            if len(rows) < n:
+                if only is None or row["song_id"] in only:
+                    yield _song(row)
+                    given += 1
+                    if left is not None and given == left:
+                        return
+            if len(rows) < page_size:
                 return
             after = rows[-1]["_rowid"]
             if left is not None:
-                left -= len(rows)
+                left -= given
 
     def complete(self, song_id, stage, *, status="done", reason=None, response=None, update=None):
         """Record a song's result for ``stage`` in one transaction.
