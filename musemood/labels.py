@@ -97,9 +97,12 @@ def assign_moods(
         With Last.fm weights, tags of lower weight are dropped first (weights
         are whole numbers, so weight 0 marks a tag used around 1% as often as
         the top tag, or less).
-    counts : {"auto", "raw", "relative"}, default="auto"
+    counts : {"auto", "raw", "relative"} or sequence of them, default="auto"
         How to read the counts.  ``"auto"`` takes them as Last.fm weights when
         every tagged song's top count is exactly 100 and no count exceeds 100.
+        A sequence (or Series aligned with ``tags``) of ``"raw"`` and ``"relative"``
+        gives each song's own, for a table whose tags come from several sources
+        (a WASABI dump's raw counts and the Last.fm API's weights).
     show_progress_bar : bool, default=False
         A bar over the songs as their tags are read (most of the time on a large table: about
         3 s per 100,000 songs, measured).
@@ -112,7 +115,8 @@ def assign_moods(
         (the candidate's top tag), ``margin`` (its dominance ratio),
         ``n_tags`` (tags left after the rare-tag filter) and ``reason`` (one
         of :data:`REASONS` for a rejected song, else ``<NA>``).  The count
-        convention used is in ``result.attrs["counts"]``.
+        convention used is in ``result.attrs["counts"]`` (``"mixed"`` when
+        songs were read both ways).
     """
     series = _tag_series(tags)
     moods = schema.resolve_mood_sets(mood_sets)
@@ -120,14 +124,15 @@ def assign_moods(
 
     long = explode_tags(series, show_progress_bar=show_progress_bar)
     n_songs = len(series)
-    scale = detect_count_scale(long) if counts == "auto" else counts
-    if scale == RELATIVE and (long["count"] > 100).any():
-        over = long[long["count"] > 100].iloc[0]
+    relative, scale = _relative_songs(counts, series, long)  # per song: read as Last.fm weights
+    over = relative[long["song"].to_numpy()] & (long["count"].to_numpy() > 100)
+    if over.any():
+        over = long[over].iloc[0]
         raise ValueError(f"counts='relative' reads Last.fm weights (0 to 100), but song {series.index[over['song']]!r} "
                          f"has the count {over['count']:g} for {over['tag']!r}: these look like raw counts; use "
                          "counts='raw' or 'auto' (--counts raw or auto)")
-    threshold = min_tag_count if scale == RAW else min_tag_weight
-    long = long[long["count"] >= threshold]
+    threshold = np.where(relative, min_tag_weight, min_tag_count)
+    long = long[long["count"].to_numpy() >= threshold[long["song"].to_numpy()]]
 
     song = long["song"].to_numpy()
     n_tags = np.bincount(song, minlength=n_songs)
@@ -362,6 +367,24 @@ def _tag_series(tags):
     return pd.Series(list(tags), dtype=object)
 
 
+def _relative_songs(counts, series, long):
+    """Which songs' counts are Last.fm weights, a boolean array (``counts`` for all, detected on the
+    whole table with ``"auto"``, or given per song), and the name of the convention read."""
+    if isinstance(counts, str):
+        scale = detect_count_scale(long) if counts == "auto" else counts
+        return np.full(len(series), scale == RELATIVE), scale
+    per_song = counts.reindex(series.index) if isinstance(counts, pd.Series) else pd.Series(list(counts))
+    if len(per_song) != len(series):
+        raise ValueError(f"counts gives {len(per_song)} conventions for {len(series)} songs: give one per song")
+    wrong = ~per_song.isin([RAW, RELATIVE]).to_numpy()
+    if wrong.any():
+        position = int(np.flatnonzero(wrong)[0])
+        raise ValueError(f"counts for song {series.index[position]!r} is {per_song.iloc[position]!r}: each song's "
+                         "convention is 'raw' or 'relative'")
+    relative = (per_song == RELATIVE).to_numpy()
+    return relative, (RELATIVE if relative.all() else RAW if not relative.any() else "mixed") if len(relative) else RAW
+
+
 def _check_params(k, epsilon, denominator, min_tags, counts):
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
@@ -371,5 +394,7 @@ def _check_params(k, epsilon, denominator, min_tags, counts):
         raise ValueError(f"denominator must be 'total' or 'mood', got {denominator!r}")
     if min_tags < 0:
         raise ValueError(f"min_tags must be >= 0, got {min_tags!r}")
-    if counts not in ("auto", RAW, RELATIVE):
+    if isinstance(counts, str) and counts not in ("auto", RAW, RELATIVE):
         raise ValueError(f"counts must be 'auto', 'raw' or 'relative', got {counts!r}")
+    if not isinstance(counts, str) and not isinstance(counts, (pd.Series, np.ndarray, list, tuple)):
+        raise ValueError(f"counts must be 'auto', 'raw', 'relative' or one of those per song, got {counts!r}")

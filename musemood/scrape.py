@@ -86,8 +86,9 @@ def ingest_wasabi(store, songs_csv, *, limit=None, tag_dump=None, msd_lastfm=Non
             for song in chunk:
                 tags = dump.get(song["song_id"]) or msd.get((normalize_title(song["title"]),
                                                              normalize_title(song["artist"])))
+                source = "dump" if dump.get(song["song_id"]) else "msd"
                 if tags and store.status(song["song_id"], "lastfm")["status"] == "pending":
-                    store.complete(song["song_id"], "lastfm", update={"tags": tags, "tags_source": "dump"})
+                    store.complete(song["song_id"], "lastfm", update={"tags": tags, "tags_source": source})
                     from_dumps += 1
     return {"stage": "wasabi", "rows": stats.pop("rows", 0), "kept": stats.pop("kept", 0), "new": added,
             "tags_from_dumps": from_dumps, "dropped": dict(stats)}
@@ -387,10 +388,10 @@ def _songs_to_label(store, bar, *, need_lyrics=True):
             dropped["instrumental or empty lyrics"] += 1
         else:
             pairs = song.get("tags") or []
-            rows.append((song["song_id"], song["title"], song["artist"]))
+            rows.append((song["song_id"], song["title"], song["artist"], song.get("tags_source")))
             tags.append((tuple(names.setdefault(str(t), str(t)) for t, _ in pairs),
                          array("d", (float(c) for _, c in pairs))))
-    table = pd.DataFrame(rows, columns=[schema.SONG_ID, schema.TITLE, schema.ARTIST])
+    table = pd.DataFrame(rows, columns=[schema.SONG_ID, schema.TITLE, schema.ARTIST, "tags_source"])
     table = table.sort_values(schema.SONG_ID, kind="stable")
     tags = [tags[i] for i in table.index]
     return table.reset_index(drop=True), tags, dropped
@@ -402,23 +403,40 @@ def _label(songs, tags, rule, show_progress_bar):
     is decided for the whole store)."""
     import pandas as pd
 
-    from .labels import RAW, RELATIVE, assign_moods
+    from .labels import assign_moods
 
     rule = dict(rule)
-    if rule.get("counts", "auto") == "auto":  # assign_moods' test (detect_count_scale), on the whole store
-        tops = [max(counts) for _, counts in tags if len(counts)]
-        rule["counts"] = RELATIVE if tops and all(top == 100 for top in tops) else RAW
+    counts = _conventions(songs, tags) if rule.get("counts", "auto") == "auto" else rule["counts"]
     parts = []
     with _bar(len(songs), "labels", show_progress_bar) as bar:
         for start in range(0, len(songs), LABEL_CHUNK):
-            chunk = tags[start:start + LABEL_CHUNK]
-            ids = songs[schema.SONG_ID].iloc[start:start + LABEL_CHUNK]  # errors name the song
-            parts.append(assign_moods(pd.Series([list(zip(*song)) for song in chunk], index=ids, dtype=object),
-                                      **rule))
+            stop = start + LABEL_CHUNK
+            chunk = pd.Series([list(zip(*song)) for song in tags[start:stop]],
+                              index=songs[schema.SONG_ID].iloc[start:stop], dtype=object)  # errors name the song
+            rule["counts"] = counts if isinstance(counts, str) else counts[start:stop]
+            parts.append(assign_moods(chunk, **rule))
             bar.update(len(chunk))
     result = pd.concat(parts).set_axis(songs.index)
-    result.attrs = dict(parts[0].attrs)
+    result.attrs = {**parts[0].attrs, "counts": counts if isinstance(counts, str) else "mixed"}
     return result
+
+
+def _conventions(songs, tags):
+    """How to read each song's tag counts: assign_moods' test (every tagged song's top count is 100:
+    Last.fm weights) made on each tag source's songs (the Last.fm API gives weights, a WASABI dump raw
+    counts).  One name when every source reads alike, else a list with each song's."""
+    from .labels import RAW, RELATIVE
+
+    sources = songs["tags_source"].fillna("").tolist()
+    tops = {}
+    for source, (_, counts) in zip(sources, tags):
+        if len(counts):
+            tops.setdefault(source, []).append(max(counts))
+    read = {source: RELATIVE if all(top == 100 for top in source_tops) else RAW
+            for source, source_tops in tops.items()}
+    if len(set(read.values())) <= 1:  # a song without tags reads either way
+        return next(iter(read.values()), RAW)
+    return [read.get(source, RAW) for source in sources]
 
 
 def labelled_song_ids(store, *, show_progress_bar=False, **rule):

@@ -77,12 +77,13 @@ def test_a_progress_bar_counts_the_songs(tmp_path, capsys):
     assert summary["songs"] == 4 and len(df) == 4
 
 
-def _store_with_tags(path, tags_by_song):
+def _store_with_tags(path, tags_by_song, sources=None):
     store = ScrapeStore(path)
     songs = [{"song_id": song_id, "title": f"Song {song_id}", "artist": "Someone"} for song_id in tags_by_song]
     store.add_songs(songs, stages=STAGES)
     for song_id, tags in tags_by_song.items():
-        store.complete(song_id, "lastfm", update={"tags": tags})
+        source = {} if sources is None else {"tags_source": sources[song_id]}
+        store.complete(song_id, "lastfm", update={"tags": tags, **source})
         store.complete(song_id, "lyrics", update={"lyrics": f"walking down the road with {song_id}"})
     return store
 
@@ -131,3 +132,21 @@ def test_labelled_song_ids_need_tags_not_lyrics(tmp_path):
     assert ids == {"s0"} and counts == {"with_tags": 2, "labelled": 1}
     assert labelled_song_ids(store, mood_sets={"sad": ["sad"], "calm": ["calm"]})[0] == set()
     assert labelled_song_ids(ScrapeStore(tmp_path / "empty.sqlite")) == (set(), {"with_tags": 0, "labelled": 0})
+
+
+def test_each_tag_source_is_read_with_its_own_convention(tmp_path, monkeypatch):
+    """WASABI's dump gives raw counts and the Last.fm API weights (top tag 100): a store holding both read
+    the API's weights as raw counts, and dropped weights 1 and 2 as rare tags."""
+    from musemood import scrape
+
+    raw = [["sad", 140], ["happy", 8]] + [[f"genre {i}", 3] for i in range(12)]
+    tags = {"a0": WEIGHTS, "d0": raw, "a1": WEIGHTS, "d1": raw}
+    sources = {"a0": "lastfm", "a1": "lastfm", "d0": "dump", "d1": "dump"}
+    monkeypatch.setattr(scrape, "LABEL_CHUNK", 3)
+    df, summary = build_dataset(_store_with_tags(tmp_path / "s.sqlite", tags, sources))
+    assert df.set_index("song_id")["label"].to_dict() == {"a0": "happy", "a1": "happy", "d0": "sad", "d1": "sad"}
+    assert summary["labels"]["counts"] == df.attrs["counts"] == "mixed"
+    # one source: read as a whole, as assign_moods reads a table
+    df, summary = build_dataset(_store_with_tags(tmp_path / "api.sqlite", {"a0": WEIGHTS, "d0": raw},
+                                                 {"a0": "lastfm", "d0": "lastfm"}), keep_unlabelled=True)
+    assert summary["labels"]["counts"] == "raw" and df["label_reason"].tolist()[0] == "too_few_tags"

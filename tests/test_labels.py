@@ -146,6 +146,28 @@ def test_relative_counts_above_100_are_refused():
     assert assign_moods(tags, counts="raw").attrs["counts"] == "raw"
 
 
+def test_counts_per_song_read_each_source_its_own_way():
+    """A store whose tags come from a WASABI dump (raw counts) and from the Last.fm API (weights): read
+    together with one convention, the weights of 1 and 2 were dropped as rare counts."""
+    weights = [("happy", 100), ("sad", 5)] + [(f"g{i}", 2) for i in range(10)]  # labelled only as weights
+    raw = song(("sad", 140), ("happy", 8))
+    tags = pd.Series([weights, raw, weights], index=["api1", "dump", "api2"])
+    together = assign_moods(tags)
+    assert together.attrs["counts"] == "raw" and together.loc["api1", "reason"] == labels.TOO_FEW_TAGS
+    per_song = assign_moods(tags, counts=pd.Series(["relative", "raw", "relative"], index=["api2", "dump", "api1"]))
+    assert per_song.attrs["counts"] == "mixed"
+    assert per_song["label"].tolist() == ["happy", "sad", "happy"]
+    pd.testing.assert_frame_equal(per_song.loc[["dump"]], assign_moods(tags.loc[["dump"]], counts="raw"))
+    pd.testing.assert_frame_equal(per_song.loc[["api1"]], assign_moods(tags.loc[["api1"]]), check_index_type=False)
+    assert assign_moods(tags, counts=["raw"] * 3).attrs["counts"] == "raw"
+    with pytest.raises(ValueError, match="2 conventions for 3 songs"):
+        assign_moods(tags, counts=["raw", "raw"])
+    with pytest.raises(ValueError, match="counts for song 'dump' is 'auto'"):
+        assign_moods(tags, counts=["raw", "auto", "raw"])
+    with pytest.raises(ValueError, match=r"song 'dump' has the count 140 .*raw"):
+        assign_moods(tags, counts=["relative"] * 3)
+
+
 def test_four_moods_and_custom_sets():
     tags = song(("mellow", 40), ("happy", 15))
     assert one(tags)["label"] == "happy"  # binary: mellow is not a mood tag

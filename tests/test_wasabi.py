@@ -80,7 +80,7 @@ def test_tag_dumps_spare_the_lastfm_api(tmp_path):
     summary = ingest_wasabi(store, songs, tag_dump=dump, msd_lastfm=tmp_path / "lastfm_train", show_progress_bar=False)
     assert summary["kept"] == 13 and summary["tags_from_dumps"] == 3
     assert store.counts("lastfm") == {"pending": 10, "done": 3, "failed": 0}
-    assert store.song("w002")["tags_source"] == "dump"
+    assert store.song("w000")["tags_source"] == "dump" and store.song("w002")["tags_source"] == "msd"  # read apart
     again = ingest_wasabi(store, songs, tag_dump=dump, show_progress_bar=False)  # idempotent
     assert again["new"] == 0 and len(store.songs()) == 13
     lines = tmp_path / "tags.jsonl"
