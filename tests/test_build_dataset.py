@@ -150,3 +150,18 @@ def test_each_tag_source_is_read_with_its_own_convention(tmp_path, monkeypatch):
     df, summary = build_dataset(_store_with_tags(tmp_path / "api.sqlite", {"a0": WEIGHTS, "d0": raw},
                                                  {"a0": "lastfm", "d0": "lastfm"}), keep_unlabelled=True)
     assert summary["labels"]["counts"] == "raw" and df["label_reason"].tolist()[0] == "too_few_tags"
+
+
+def test_a_dataset_built_again_with_more_songs_keeps_each_songs_split(tmp_path):
+    happy = [["happy", 90]] + [[f"genre {i}", 20] for i in range(12)]
+    store = _store_with_tags(tmp_path / "s.sqlite", {f"s{i:03d}": happy for i in range(1, 200, 2)})
+    first, _ = build_dataset(store)
+    more = [{"song_id": f"s{i:03d}", "title": f"Song s{i:03d}", "artist": "Someone"} for i in range(0, 200, 2)]
+    store.add_songs(more, stages=STAGES)
+    for song in more:
+        store.complete(song["song_id"], "lastfm", update={"tags": happy})
+        store.complete(song["song_id"], "lyrics", update={"lyrics": "walking down the road"})
+    second, _ = build_dataset(store)
+    assert len(second) == 2 * len(first) == 200
+    splits = second.set_index("song_id")["split"]
+    assert splits.loc[first["song_id"]].tolist() == first["split"].tolist()

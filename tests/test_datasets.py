@@ -132,6 +132,27 @@ def test_splits_fractions():
         assign_splits(df, (0.5, 0.2, 0.2))
 
 
+def test_stable_splits_do_not_move_when_songs_are_added():
+    """A dataset built again after more songs were scraped used to draw every split anew (the draws went in
+    table order), so songs moved between test and train from one build to the next."""
+    df = pd.DataFrame({schema.TITLE: [f"Song {i}" for i in range(3000)],
+                       schema.ARTIST: [f"Artist {i % 40}" for i in range(3000)]})
+    before = assign_splits(df)
+    more = pd.concat([df.iloc[:10], pd.DataFrame({schema.TITLE: ["A New Song", "Song 5 (Live)"],
+                                                   schema.ARTIST: ["Someone", "Artist 5"]}), df.iloc[10:]],
+                     ignore_index=True)
+    after = assign_splits(more)
+    assert after.drop([10, 11]).tolist() == before.tolist()
+    assert after[11] == before[5]  # a live version goes with its song
+    assert assign_splits(df.iloc[::-1]).tolist() == before.iloc[::-1].tolist()  # order does not matter either
+    assert before.value_counts(normalize=True)["train"] == pytest.approx(0.7, abs=0.03)
+    assert (assign_splits(df, random_state=1) != before).mean() > 0.3  # another seed, other splits
+    unstable = assign_splits(more, stable=False)
+    assert (unstable.drop([10, 11]).to_numpy() != assign_splits(df, stable=False).to_numpy()).mean() > 0.3
+    with pytest.raises(ValueError, match="whole number"):
+        assign_splits(df, random_state=None)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="n_songs"):
         load_demo(0)

@@ -6,6 +6,7 @@ A dataset is a :class:`pandas.DataFrame` with the columns of
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -81,27 +82,41 @@ def load_demo(
     if show_progress_bar is None:
         show_progress_bar = n_songs >= 20_000
     df = generate(int(n_songs), random_state, tag_counts=tag_counts, show_progress_bar=show_progress_bar)
-    df[schema.SPLIT] = assign_splits(df, random_state=random_state)
+    df[schema.SPLIT] = assign_splits(df, random_state=random_state, stable=False)
     if label:
         df = _labels.label_songs(df, mood_sets=mood_sets)
     first = [c for c in schema.COLUMNS if c in df.columns]
     return df[first + [c for c in df.columns if c not in first]]
 
 
-def assign_splits(df, fractions=(0.7, 0.15, 0.15), *, random_state=0):
+def assign_splits(df, fractions=(0.7, 0.15, 0.15), *, random_state=0, stable=True):
     """Assign each song to train/valid/test, keeping copies of a song together.
 
     Songs with the same normalised title and artist (re-releases, live
     versions) always land in the same split, so no song leaks from training
     into evaluation.  Returns a Series of split names aligned with ``df``.
+
+    With ``stable=True`` (the default) a song's split comes from a hash of its
+    normalised title and artist and ``random_state`` alone, whatever the other
+    songs: a dataset built again after more songs were scraped keeps every
+    earlier song in its split, so none moves from test to train between
+    builds.  ``stable=False`` draws the splits in table order from one random
+    generator, so each song's split depends on the songs before it (the demo
+    corpus's splits, kept so that its published figures stand).
     """
     fractions = np.asarray(fractions, dtype=float)
     if fractions.shape != (3,) or np.any(fractions < 0) or not np.isclose(fractions.sum(), 1):
         raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {fractions}")
     key = _song_key(df)
     groups = pd.unique(key)
-    rng = np.random.default_rng(random_state)
-    u = rng.random(len(groups))
+    if stable:
+        if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
+            raise ValueError(f"random_state must be a whole number for stable splits, got {random_state!r}")
+        salt = f"{int(random_state)}\x00".encode()
+        u = np.array([int.from_bytes(hashlib.blake2b(salt + group.encode("utf-8"), digest_size=8).digest(), "big")
+                      for group in groups], dtype=np.float64) / 2.0**64
+    else:
+        u = np.random.default_rng(random_state).random(len(groups))
     edges = np.cumsum(fractions)[:-1]
     split_of_group = dict(zip(groups, np.asarray(schema.SPLITS)[np.searchsorted(edges, u, side="right")]))
     return pd.Series([split_of_group[k] for k in key], index=df.index, name=schema.SPLIT)
