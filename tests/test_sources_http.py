@@ -185,3 +185,13 @@ def test_the_scrape_command_sees_keys_in_the_keys_file(monkeypatch, tmp_path, ca
     assert [type(s).__name__ for s in _lyrics_sources(args)] == ["GeniusClient", "LrclibClient"]
     assert [type(s).__name__ for s in _audio_sources(args)] == ["SpotifyAudioFeatures", "FeatureTable"]
     assert "not set" not in capsys.readouterr().err
+
+
+def test_a_record_with_synced_lyrics_alone_gives_their_text():
+    synced = "[ar:The Quiet Hours]\n[length: 03:21]\n[00:12.40] paper lanterns\n[00:15.10][01:20.00] in the rain\n" \
+             "[00:18.00]\n[00:19.5] fading out"
+    record = {"instrumental": False, "plainLyrics": None, "syncedLyrics": synced}
+    assert lyrics_of(record) == "paper lanterns\nin the rain\n\nfading out"
+    assert lyrics_of({"plainLyrics": "plain text", "syncedLyrics": "[00:01.00] other"}) == "plain text"
+    assert lyrics_of({"plainLyrics": None, "syncedLyrics": None}) is None
+    assert lyrics_of({"plainLyrics": "", "syncedLyrics": "[00:01.00]"}) is None  # time tags, no words

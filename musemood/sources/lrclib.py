@@ -9,6 +9,7 @@ of records.  A record carries ``id``, ``trackName``, ``artistName``, ``albumName
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from .http import MinInterval, SourceError, backoff_delay, session
@@ -109,9 +110,24 @@ class LrclibClient:
 
 
 def lyrics_of(record):
-    """The plain lyrics of an LRCLIB record ('' for an instrumental, None when it has none)."""
+    """The plain lyrics of an LRCLIB record ('' for an instrumental, None when it has none).
+
+    A record with synced lyrics alone gives them without their time tags."""
     if record is None:
         return None
     if record.get("instrumental"):
         return ""
-    return record.get("plainLyrics") or None
+    return record.get("plainLyrics") or _unsynced(record.get("syncedLyrics")) or None
+
+
+_TIME_TAG = re.compile(r"\[\d+:\d+(?:[.:]\d+)?\]")
+_ID_TAG = re.compile(r"^\s*\[[a-z#]+:[^\]]*\]\s*$", re.IGNORECASE)  # [ar:...], [length:...], [offset:...]
+
+
+def _unsynced(lrc):
+    """The text of LRC lyrics: "[00:17.12] I feel your breath" lines without their time tags, and the
+    ID tags ([ar:], [ti:], [length:] ...) dropped."""
+    if not isinstance(lrc, str):
+        return None
+    lines = [_TIME_TAG.sub("", line).strip() for line in lrc.splitlines() if not _ID_TAG.match(line)]
+    return "\n".join(lines).strip()
