@@ -128,6 +128,12 @@ def test_labelled_only_asks_for_the_labelled_songs_alone(fakes, wasabi, tmp_path
     assert "lyrics: 12 done, 1 failed, 0 pending" in capsys.readouterr().out
     assert main(["scrape", "lastfm", "--store", str(tmp_path / "few.sqlite"), "--labelled-only"]) == 2
     assert "'scrape lastfm' asks for every song: drop the option" in capsys.readouterr().err
+    # before the tags: nothing to ask for, and what to run
+    assert main(["scrape", "wasabi", "--store", str(tmp_path / "new.sqlite"), "--songs", str(wasabi)]) == 0
+    assert main(["scrape", "lyrics", "--store", str(tmp_path / "new.sqlite"), "--labelled-only"]) == 0
+    printed = capsys.readouterr().out
+    assert "labels 0 of the 0 songs with tags" in printed and "run `musemood scrape lastfm` first" in printed
+    assert "lyrics: 0 done, 0 failed, 13 pending" in printed
 
 
 def test_every_fault_type_ends_in_the_same_dataset(fakes, wasabi, tmp_path, monkeypatch):

@@ -56,7 +56,8 @@ def _scrape(args):
         if not labelled:
             ids, counts = scrape.labelled_song_ids(store, show_progress_bar=progress, **_rule(args))
             print(f"labelled-only: the rule labels {counts['labelled']} of the {counts['with_tags']} songs with "
-                  "tags; audio features and lyrics are asked for those only")
+                  "tags; audio features and lyrics are asked for those only"
+                  + ("" if counts["with_tags"] else " (no song has tags yet: run `musemood scrape lastfm` first)"))
             labelled.append(ids)
         return labelled[0]
 
