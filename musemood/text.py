@@ -47,6 +47,9 @@ _BOILERPLATE_LINE = re.compile(
     r")\s*$",
     re.IGNORECASE,
 )
+# Genius's "You might also like" glued to the next line ("You might also like[Chorus]", "You might also
+# likeI ran"); a sung "You might also like the ..." goes on with a space and is kept.
+_GLUED_YMAL = re.compile(r"^\s*You might also like(?=[\[({A-Z0-9\"'\u2018\u201c])")
 _INSTRUMENTAL = re.compile(r"^\W*(?:instrumental|\(instrumental\)|no lyrics)\W*$", re.IGNORECASE)
 
 
@@ -70,6 +73,8 @@ def clean_lyrics(text, *, lowercase=False):
     text = _GENIUS_EMBED.sub("", text.rstrip())
     lines = []
     for line in text.split("\n"):
+        if "might also" in line:
+            line = _GLUED_YMAL.sub("", line)
         # the bracket and repeat patterns need a "[" or an x: most lines skip them (a third of the time)
         bracket = "[" in line
         if _HEADER_LINE.match(line) or (bracket and _BRACKET_LINE.match(line)) or _BOILERPLATE_LINE.match(line):

@@ -35,6 +35,14 @@ def test_genius_page_boilerplate():
     assert clean_lyrics(raw) == "First line\nSecond line\nThird line"
 
 
+def test_genius_you_might_also_like_glued_to_the_next_line():
+    """lyricsgenius returns the recommendations box's title glued to the line after it: the header stayed,
+    and the next sung line kept the words in front of it."""
+    raw = ("[Verse 1]\nFirst line\nYou might also like[Chorus]\nHold on\nYou might also likeI ran home\n"
+           "You might also like\u201cLove\u201d\nYou might also like the way I dance")
+    assert clean_lyrics(raw) == "First line\nHold on\nI ran home\n\u201cLove\u201d\nYou might also like the way I dance"
+
+
 def test_musixmatch_notice():
     raw = "line one\n\n******* This Lyrics is NOT for Commercial use *******\n(1409623421)"
     assert clean_lyrics(raw) == "line one"
