@@ -2,7 +2,7 @@
 
 Run:  .venv/bin/python benchmarks/serve.py [--sizes 100000] [--clients 1,8,32] [--seconds 10]
                                           [--workers 1] [--threads N] [--backend auto] [--cache DIR]
-                                          [--load python|wrk]
+                                          [--load python|wrk] [--neighbours]
 
 For each catalogue size: build a synthetic catalogue (benchmarks/_catalogue.py), fit a Recommender
 on its vectors (fixed rerank weights, no song map) and save it; fit a mood model (simple BERT on the
@@ -27,6 +27,7 @@ contention (10-14 ms a call on 2 cores) rather than HTTP.
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -120,6 +121,9 @@ def main():
     parser.add_argument("--cache", type=Path, help="keep what is built here and reuse it in later runs")
     parser.add_argument("--load", default="python", choices=["python", "wrk"],
                         help="what sends the HTTP calls: Python threads with httpx (default) or wrk")
+    parser.add_argument("--neighbours", action="store_true",
+                        help="precompute every song's vector candidates (HybridRetriever.precompute_neighbours; "
+                        "with --cache, in a copy of the folder without them, its files hard-linked)")
     args = parser.parse_args()
     if args.load == "wrk" and shutil.which("wrk") is None:
         raise SystemExit("--load wrk needs wrk on the PATH (Debian: apt install wrk)")
@@ -132,14 +136,22 @@ def main():
     rows, paired = [], []
     for n in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
-            folder = args.cache / f"{n}-{args.backend}" if args.cache else Path(tmp)
+            plain = args.cache / f"{n}-{args.backend}" if args.cache else Path(tmp)
+            folder = plain.with_name(plain.name + "-neighbours") if args.neighbours and args.cache else plain
             started = time.perf_counter()
+            if folder != plain and not folder.exists() and (plain / "items.json").exists():
+                shutil.copytree(plain, folder, copy_function=os.link)  # every save replaces files: links are safe
             if (folder / "items.json").exists():
                 queries, texts = json.loads((folder / "items.json").read_text())
             else:
                 queries, texts = build(n, folder, args.backend)
                 (folder / "items.json").write_text(json.dumps([queries, texts]))
             print(f"{n:,} songs: built in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+            if args.neighbours and not (folder / "rec" / "retriever" / "neighbours.npy").exists():
+                started = time.perf_counter()
+                retriever = Recommender.load(folder / "rec", mmap=True).retriever_
+                retriever.precompute_neighbours(show_progress_bar=True).save_neighbours(folder / "rec" / "retriever")
+                print(f"{n:,} songs: neighbours in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
             with running_server(folder, workers=args.workers, threads=args.threads) as (_, base, _startup):
                 rec = Recommender.load(folder / "rec")
                 model = load_model(folder / "model")
@@ -185,7 +197,8 @@ def main():
                         print(json.dumps(paired[-1]), file=sys.stderr, flush=True)
     threads = args.threads or f"{default_threads(args.workers)} (default)"
     load = "wrk" if args.load == "wrk" else "Python threads (httpx)"
-    print(f"\nmusemood serve ({args.workers} worker(s) of {threads} thread(s), {args.backend} vector search) on "
+    search = f"{args.backend} vector search" + (", precomputed song neighbours" if args.neighbours else "")
+    print(f"\nmusemood serve ({args.workers} worker(s) of {threads} thread(s), {search}) on "
           f"loopback, loaded by {load}, vs the same calls in process; {args.seconds:g} s per cell; "
           f"{platform.processor() or platform.machine()}, client and server on the same cores\n")
     print("| songs | call | clients | HTTP req/s | HTTP p50 (ms) | HTTP p99 (ms) | in-process calls/s | "

@@ -57,6 +57,32 @@ class HybridRetriever:
         self.keywords = keywords
         self.catalogue = catalogue
         self.n_candidates = n_candidates
+        self.neighbours = None  # see precompute_neighbours
+
+    def precompute_neighbours(self, *, batch_size: int = 4096, show_progress_bar: bool = False) -> HybridRetriever:
+        """Search every catalogue song's vector candidates now, so that a song's query reads them from a
+        table (``neighbours``, one row of ``n_candidates`` song ids per song, -1 padded) instead of
+        searching: the same candidates, the vector search's time off each song query (free text and a
+        mood filter still search).  About 0.7 ms a song on two cores with HNSW (12 minutes at 1M songs)
+        and ``4 * n_candidates`` bytes a song (800 MB at 1M songs); saved with the retriever."""
+        from tqdm.auto import tqdm
+
+        n, C = len(self.catalogue), self.n_candidates
+        table = np.full((n, C), -1, dtype=np.int32 if n < 2**31 else np.int64)
+        excludes = [self.catalogue.same_song(song) for song in range(n)]
+        sizes = np.fromiter((len(e) for e in excludes), dtype=np.int64, count=n)
+        with tqdm(total=n, desc="Neighbours", unit="song", disable=not show_progress_bar) as bar:
+            for size in np.unique(sizes):  # songs with as many copies ask for as many songs
+                group = np.flatnonzero(sizes == size)
+                for start in range(0, len(group), batch_size):
+                    songs = group[start:start + batch_size]
+                    found, _ = self.index.search_many(self.vectors[songs], C + int(size))
+                    for song, ids in zip(songs, found):
+                        kept = _without(ids[ids >= 0], excludes[song])[:C]
+                        table[song, :len(kept)] = kept
+                    bar.update(len(songs))
+        self.neighbours = table
+        return self
 
     @property
     def vectors(self):
@@ -105,7 +131,10 @@ class HybridRetriever:
         C = self.n_candidates
         exclude = np.asarray(query["exclude"], dtype=np.int64)
         terms = query["terms"]
-        if query["vector"] is not None:
+        if self.neighbours is not None and mask is None and query["song"] is not None:
+            vec_ids = self.neighbours[query["song"]]
+            vec_ids = vec_ids[vec_ids >= 0].astype(np.int64)
+        elif query["vector"] is not None:
             vec_ids, _ = self.index.search(query["vector"], C + len(exclude), mask=mask)
             vec_ids = _without(vec_ids, exclude)[:C]
         else:
@@ -183,12 +212,24 @@ class HybridRetriever:
         self.index.save(path / "vectors")
         with replacing(path / "keywords.npy") as tmp, open(tmp, "wb") as handle:
             np.save(handle, self.keywords)
-        return write_config(path, self, {"n_candidates": self.n_candidates})
+        return self.save_neighbours(path)
+
+    def save_neighbours(self, path) -> Path:
+        """Write :attr:`neighbours` (or remove a table an earlier save left) and the folder's config: after
+        :meth:`precompute_neighbours` on a retriever loaded from ``path``, its other files stay as they are."""
+        path = Path(path)
+        if self.neighbours is not None:
+            with replacing(path / "neighbours.npy") as tmp, open(tmp, "wb") as handle:
+                np.save(handle, self.neighbours)
+        elif (path / "neighbours.npy").exists():  # a table from an earlier save would not match this one
+            (path / "neighbours.npy").unlink()
+        return write_config(path, self, {"n_candidates": self.n_candidates}, neighbours=self.neighbours is not None)
 
     @classmethod
     def load(cls, path, catalogue, *, mmap=False) -> HybridRetriever:
         path = Path(path)
-        params = read_config(path, cls)["params"]
+        config = read_config(path, cls)
+        params = config["params"]
         lexical = LexicalIndex.load(path / "lexical", mmap=mmap)
         keywords = load_npy(path / "keywords.npy", mmap=mmap)
         check_arrays(path, {"keywords": keywords}, {"keywords": ("n", "w")}, sizes={"n": lexical.n_songs_})
@@ -196,7 +237,16 @@ class HybridRetriever:
                               or keywords.max() >= len(lexical.terms_)):
             raise ValueError(f"{path / 'keywords.npy'} names terms beyond the {len(lexical.terms_):,} of "
                              f"{path / 'lexical'}: the folder mixes files from different saves; save it again")
-        return cls(lexical, VectorIndex.load(path / "vectors", mmap=mmap), keywords, catalogue, **params)
+        retriever = cls(lexical, VectorIndex.load(path / "vectors", mmap=mmap), keywords, catalogue, **params)
+        if config.get("neighbours"):
+            table = load_npy(path / "neighbours.npy", mmap=mmap)
+            check_arrays(path, {"neighbours": table}, {"neighbours": ("n", "c")},
+                         sizes={"n": lexical.n_songs_, "c": params["n_candidates"]})
+            if table.size and (table.dtype.kind not in "iu" or table.min() < -1 or table.max() >= lexical.n_songs_):
+                raise ValueError(f"{path / 'neighbours.npy'} names songs beyond the {lexical.n_songs_:,} of this "
+                                 "catalogue: the folder mixes files from different saves; save it again")
+            retriever.neighbours = table
+        return retriever
 
 
 def _without(ids, exclude):

@@ -562,3 +562,49 @@ def test_warm_up_compiles_the_lexical_loops_before_a_first_query(fitted, tmp_pat
     assert out.returncode == 0, out.stderr
     accumulate, top, contains = map(int, out.stdout.split())
     assert accumulate >= 1 and top >= 1 and contains == 1  # the catalogue's title index and the lyrics index
+
+
+def test_precomputed_neighbours_give_the_same_recommendations(catalogue, tmp_path, capsys):
+    """A song's vector candidates read from a table filled beforehand (HybridRetriever.precompute_neighbours)
+    instead of searched: the same recommendations, saved and loaded with the recommender."""
+    from musemood.retrieval import VectorIndex
+
+    copies = catalogue.iloc[[5, 5]].assign(song_id=["re-1", "re-2"], album=["Best Of", "Live"])  # 3 rows, one song
+    songs = pd.concat([catalogue, copies], ignore_index=True)
+    vectors = np.random.default_rng(0).normal(size=(len(songs), 16)).astype(np.float32)
+    rec = Recommender(song_map=None, vector_index=VectorIndex("hnsw"), weights={"lexical": 0.3, "cluster": 0},
+                      n_candidates=30).fit(songs, vectors=vectors)
+    queries = [(songs.loc[i, "title"], songs.loc[i, "artist"]) for i in range(0, len(songs), 7)] + [
+        (songs.loc[5, "title"], songs.loc[5, "artist"])]
+    searched = [rec.recommend(t, 10, artist=a) for t, a in queries]
+    moody = rec.recommend(*queries[1][:1], 10, artist=queries[1][1], mood="sad")
+    assert rec.retriever_.neighbours is None
+    table = rec.retriever_.precompute_neighbours(batch_size=16).neighbours
+    assert table.shape == (len(songs), 30) and table.dtype == np.int32
+    assert not np.isin(table[5], rec.catalogue_.same_song(5)).any()  # the song's own copies are left out
+    calls = []
+    search = rec.retriever_.index.search
+    rec.retriever_.index.search = lambda *args, **kw: calls.append(kw) or search(*args, **kw)
+    for (title, artist), before in zip(queries, searched):
+        pd.testing.assert_frame_equal(rec.recommend(title, 10, artist=artist), before)
+    assert not calls  # read from the table
+    pd.testing.assert_frame_equal(rec.recommend(queries[1][0], 10, artist=queries[1][1], mood="sad"), moody)
+    assert calls  # a mood filter still searches
+    rec.retriever_.index.search = search
+
+    path = rec.save(tmp_path / "rec")
+    for mmap in (False, True):
+        loaded = Recommender.load(path, mmap=mmap)
+        assert np.array_equal(loaded.retriever_.neighbours, table)
+        pd.testing.assert_frame_equal(loaded.recommend(*queries[2][:1], 10, artist=queries[2][1]), searched[2])
+    # a save without the table removes the old one; `musemood map --neighbours` adds it to a saved folder
+    rec.retriever_.neighbours = None
+    rec.save(path)
+    assert not (path / "retriever" / "neighbours.npy").exists() and Recommender.load(path).retriever_.neighbours is None
+    assert main(["map", "--recommender", str(path), "--neighbours", "--out", str(tmp_path / "plots")]) == 0
+    assert "Saved the songs' vector candidates" in capsys.readouterr().out
+    assert np.array_equal(Recommender.load(path).retriever_.neighbours, table)
+    # a table that does not fit the catalogue is reported, not used
+    np.save(path / "retriever" / "neighbours.npy", table[:, :10])
+    with pytest.raises(ValueError, match="neighbours.npy"):
+        Recommender.load(path)

@@ -483,3 +483,21 @@ def test_search_works_where_numba_finds_no_folder_to_cache_in():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["[0,", "2]"]
+
+
+@pytest.mark.parametrize("backend", ["exact", "hnsw", "hnsw-flat", "ivf"])
+def test_search_many_gives_what_search_gives_row_by_row(backend):
+    import faiss
+
+    vectors, queries = _clustered(3000), _clustered(40, seed=1)
+    index = VectorIndex(backend.split("-")[0]).build(vectors)
+    if backend == "hnsw-flat":  # an index saved by an earlier musemood: faiss's own scores and order
+        index.index_ = faiss.IndexHNSWFlat(vectors.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
+        index.index_.add(vectors)
+    for k in (1, 25, 3000, 5000):
+        ids, sims = index.search_many(queries, k)
+        assert ids.shape == sims.shape == (40, min(k, 3000))
+        for row, query in enumerate(queries):
+            one_ids, one_sims = index.search(query, k)
+            assert ids[row].tolist() == one_ids.tolist() + [-1] * (ids.shape[1] - len(one_ids))
+            assert sims[row][:len(one_sims)].tolist() == one_sims.tolist()

@@ -147,12 +147,20 @@ def _map(args):
                           text_column=args.text_column, mood_column=args.label_column or "label",
                           max_length=args.max_length, show_progress_bar=_show_progress(args))
         rec.fit(df, args.model)
+        if args.neighbours:
+            rec.retriever_.precompute_neighbours(show_progress_bar=True)
         rec.save(path)
         print(f"Fitted {rec!r} in {rec.fit_seconds_:.0f} s; saved to {path}")
     else:
         from ..recommender import get_recommender
 
         rec = get_recommender(args.recommender)  # the default one is built when absent; a given path must exist
+        if args.neighbours:
+            rec.retriever_.precompute_neighbours(show_progress_bar=True)
+            print(f"Saved the songs' vector candidates to {rec.retriever_.save_neighbours(path / 'retriever')}")
+            if rec.map_ is None:  # what was asked is done
+                print("No song map to plot: the recommender was fitted with song_map=None")
+                return 0
     _print_map(rec)
     print("Wrote " + ", ".join(str(p) for p in rec.plot_map(Path(args.out) if args.out else path / "plots")))
     if args.html:

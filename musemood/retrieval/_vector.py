@@ -120,6 +120,35 @@ class VectorIndex:
         ids, _ = _exact_from_sims(sims, k)
         return ids, sims[ids]
 
+    def search_many(self, queries, top_k=10):
+        """:meth:`search` (without a mask) of each row of ``queries``: ``(song_ids, similarities)`` of shape
+        ``(n_queries, top_k)``, best first, song id -1 past the songs found.  The same songs as one
+        :meth:`search` a row; HNSW answers the rows in one faiss call, on every core faiss uses."""
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        k = min(top_k, len(self.vectors_))
+        ids_out = np.full((len(queries), max(k, 0)), -1, dtype=np.int64)
+        sims_out = np.zeros((len(queries), max(k, 0)), dtype=np.float32)
+        if self.backend_ == "hnsw" and k > 0:
+            fetch = min(len(self.vectors_), int(np.ceil(k * 1.5) + 10))
+            params = _faiss().SearchParametersHNSW(efSearch=max(self.ef_search, fetch))
+            scores, found = self.index_.search(queries, fetch, params=params)
+            flat = isinstance(self.index_, _faiss().IndexHNSWFlat)
+            for row, query in enumerate(queries):
+                kept = found[row] >= 0
+                ids, sims = found[row][kept].astype(np.int64), scores[row][kept]
+                if not flat:  # scored exactly and ordered as _ann does
+                    sims = self.vectors_[ids] @ query
+                    order = np.lexsort((ids, -sims))
+                    ids, sims = ids[order], sims[order]
+                if len(ids) < k:  # as search(): too few found, search exactly
+                    ids, sims = _exact_rows(self.vectors_, np.arange(len(self.vectors_)), query, k)
+                ids_out[row, :len(ids[:k])], sims_out[row, :len(ids[:k])] = ids[:k], sims[:k]
+            return ids_out, sims_out
+        for row, query in enumerate(queries):
+            ids, sims = self.search(query, k)
+            ids_out[row, :len(ids)], sims_out[row, :len(ids)] = ids, sims
+        return ids_out, sims_out
+
     def _ann(self, query, k, *, beam=None, mask=None):
         """faiss's ``k`` best songs for ``query`` (HNSW: with a beam of ``beam``, at least ``ef_search``),
         only songs where ``mask`` is true if given, scored exactly."""
