@@ -63,8 +63,8 @@ class HybridRetriever:
         """Search every catalogue song's vector candidates now, so that a song's query reads them from a
         table (``neighbours``, one row of ``n_candidates`` song ids per song, -1 padded) instead of
         searching: the same candidates, the vector search's time off each song query (free text and a
-        mood filter still search).  About 0.7 ms a song on two cores with HNSW (12 minutes at 1M songs)
-        and ``4 * n_candidates`` bytes a song (800 MB at 1M songs); saved with the retriever."""
+        mood filter still search).  It took 674 s for 1M songs on two cores with HNSW (docs/benchmarks.md)
+        and holds ``4 * n_candidates`` bytes a song (763 MiB at 1M songs); saved with the retriever."""
         from tqdm.auto import tqdm
 
         n, C = len(self.catalogue), self.n_candidates

@@ -298,8 +298,8 @@ def _add_map_command(commands):
     song_map.add_argument("--out", help="folder for the plots (default: <recommender>/plots)")
     song_map.add_argument("--neighbours", action="store_true",
                           help="search every song's vector candidates now and save them with the recommender: a "
-                          "song's recommendations then skip the vector search (about 0.7 ms a song to build, "
-                          "800 MB per million songs)")
+                          "song's recommendations then skip the vector search (11 minutes and 763 MiB per million "
+                          "songs on 2 cores)")
     song_map.add_argument("--html", metavar="FILE", help="also write the interactive map as one self-contained "
                           ".html file (the scatter plot's script, the songs and their recommendations inlined)")
     _add_verbosity(song_map)
