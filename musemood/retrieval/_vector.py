@@ -132,14 +132,9 @@ class VectorIndex:
             fetch = min(len(self.vectors_), int(np.ceil(k * 1.5) + 10))
             params = _faiss().SearchParametersHNSW(efSearch=max(self.ef_search, fetch))
             scores, found = self.index_.search(queries, fetch, params=params)
-            flat = isinstance(self.index_, _faiss().IndexHNSWFlat)
             for row, query in enumerate(queries):
                 kept = found[row] >= 0
-                ids, sims = found[row][kept].astype(np.int64), scores[row][kept]
-                if not flat:  # scored exactly and ordered as _ann does
-                    sims = self.vectors_[ids] @ query
-                    order = np.lexsort((ids, -sims))
-                    ids, sims = ids[order], sims[order]
+                ids, sims = self._rescored(found[row][kept].astype(np.int64), scores[row][kept], query)
                 if len(ids) < k:  # as search(): too few found, search exactly
                     ids, sims = _exact_rows(self.vectors_, np.arange(len(self.vectors_)), query, k)
                 ids_out[row, :len(ids[:k])], sims_out[row, :len(ids[:k])] = ids[:k], sims[:k]
@@ -160,8 +155,12 @@ class VectorIndex:
         params = (faiss.SearchParametersHNSW(efSearch=max(self.ef_search, beam or k), sel=sel)
                   if self.backend_ == "hnsw" else faiss.SearchParametersIVF(nprobe=self._nprobe(), sel=sel))
         sims, ids = self.index_.search(query[None, :], k, params=params)
-        ids, sims = ids[0][ids[0] >= 0].astype(np.int64), sims[0][ids[0] >= 0]
-        if not isinstance(self.index_, faiss.IndexHNSWFlat):  # compressed copies: score the songs found exactly
+        return self._rescored(ids[0][ids[0] >= 0].astype(np.int64), sims[0][ids[0] >= 0], query)
+
+    def _rescored(self, ids, sims, query):
+        """The songs faiss found for ``query``, best first: scored again exactly from the float32 vectors
+        (ties to the lower id) unless the index holds float32 copies itself (an older HNSWFlat save)."""
+        if not isinstance(self.index_, _faiss().IndexHNSWFlat):
             sims = self.vectors_[ids] @ query
             order = np.lexsort((ids, -sims))
             ids, sims = ids[order], sims[order]
