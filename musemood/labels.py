@@ -306,10 +306,14 @@ def detect_count_scale(long):
     ``long`` is the output of :func:`explode_tags`.  Weights are recognised
     when every tagged song's top count is exactly 100 and none exceeds 100.
     """
-    if long.empty:
-        return RAW
-    top = long.groupby("song")["count"].max().to_numpy()
-    return RELATIVE if np.all(top == 100) else RAW
+    return scale_of_top_counts(long.groupby("song")["count"].max().to_numpy())
+
+
+def scale_of_top_counts(tops):
+    """``"relative"`` when there is a top count and every one is exactly 100 (each tagged song's
+    highest count: Last.fm weights), else ``"raw"``."""
+    tops = np.asarray(tops)
+    return RELATIVE if len(tops) and np.all(tops == 100) else RAW
 
 
 def _pairs(entry, pos, label):

@@ -425,15 +425,14 @@ def _conventions(songs, tags):
     """How to read each song's tag counts: assign_moods' test (every tagged song's top count is 100:
     Last.fm weights) made on each tag source's songs (the Last.fm API gives weights, a WASABI dump raw
     counts).  One name when every source reads alike, else a list with each song's."""
-    from .labels import RAW, RELATIVE
+    from .labels import RAW, scale_of_top_counts
 
     sources = songs["tags_source"].fillna("").tolist()
     tops = {}
     for source, (_, counts) in zip(sources, tags):
         if len(counts):
             tops.setdefault(source, []).append(max(counts))
-    read = {source: RELATIVE if all(top == 100 for top in source_tops) else RAW
-            for source, source_tops in tops.items()}
+    read = {source: scale_of_top_counts(source_tops) for source, source_tops in tops.items()}
     if len(set(read.values())) <= 1:  # a song without tags reads either way
         return next(iter(read.values()), RAW)
     return [read.get(source, RAW) for source in sources]
