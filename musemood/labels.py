@@ -102,7 +102,9 @@ def assign_moods(
         every tagged song's top count is exactly 100 and no count exceeds 100.
         A sequence (or Series aligned with ``tags``) of ``"raw"`` and ``"relative"``
         gives each song's own, for a table whose tags come from several sources
-        (a WASABI dump's raw counts and the Last.fm API's weights).
+        (a WASABI dump's raw counts and the Last.fm API's weights).  With ``"auto"``,
+        a DataFrame with a ``tags_source`` column (a dataset built from a scrape
+        store) is read per source: the test is made on each source's songs apart.
     show_progress_bar : bool, default=False
         A bar over the songs as their tags are read (most of the time on a large table: about
         3 s per 100,000 songs, measured).
@@ -124,6 +126,10 @@ def assign_moods(
 
     long = explode_tags(series, show_progress_bar=show_progress_bar)
     n_songs = len(series)
+    if isinstance(counts, str) and counts == "auto" and isinstance(tags, pd.DataFrame) \
+            and schema.TAGS_SOURCE in tags.columns:
+        tops = long.groupby("song")["count"].max().reindex(range(n_songs)).to_numpy()
+        counts = conventions_by_source(tags[schema.TAGS_SOURCE].to_numpy(), tops)
     relative, scale = _relative_songs(counts, series, long)  # per song: read as Last.fm weights
     over = relative[long["song"].to_numpy()] & (long["count"].to_numpy() > 100)
     if over.any():
@@ -307,6 +313,25 @@ def detect_count_scale(long):
     when every tagged song's top count is exactly 100 and none exceeds 100.
     """
     return scale_of_top_counts(long.groupby("song")["count"].max().to_numpy())
+
+
+def conventions_by_source(sources, tops):
+    """How to read each song's tag counts when they come from several sources: ``counts="auto"``'s test
+    made on each source's songs apart (the Last.fm API gives weights, a WASABI dump raw counts).
+
+    ``sources`` holds each song's source (missing: a source of its own), ``tops`` each song's highest
+    count (NaN or None without tags).  One name when every source reads alike, else a list with each
+    song's.
+    """
+    keys = ["" if pd.isna(s) else str(s) for s in sources]
+    by_source = {}
+    for key, top in zip(keys, tops):
+        if top is not None and not pd.isna(top):
+            by_source.setdefault(key, []).append(top)
+    read = {key: scale_of_top_counts(source_tops) for key, source_tops in by_source.items()}
+    if len(set(read.values())) <= 1:  # a song without tags reads either way
+        return next(iter(read.values()), RAW)
+    return [read.get(key, RAW) for key in keys]
 
 
 def scale_of_top_counts(tops):

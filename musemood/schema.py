@@ -81,6 +81,8 @@ SPLITS = ("train", "valid", "test")
 SPOTIFY_ID = "spotify_id"
 LASTFM_URL = "lastfm_url"
 MBID = "mbid"
+#: Where a song's tags came from (``lastfm``: the Last.fm API's weights; ``dump``, ``msd``: raw counts).
+TAGS_SOURCE = "tags_source"
 
 #: Columns every dataset has (the audio features may be NaN).
 REQUIRED_COLUMNS = (SONG_ID, TITLE, ARTIST, LYRICS, TAGS, *AUDIO_FEATURES)

@@ -388,10 +388,10 @@ def _songs_to_label(store, bar, *, need_lyrics=True):
             dropped["instrumental or empty lyrics"] += 1
         else:
             pairs = song.get("tags") or []
-            rows.append((song["song_id"], song["title"], song["artist"], song.get("tags_source")))
+            rows.append((song["song_id"], song["title"], song["artist"], song.get(schema.TAGS_SOURCE)))
             tags.append((tuple(names.setdefault(str(t), str(t)) for t, _ in pairs),
                          array("d", (float(c) for _, c in pairs))))
-    table = pd.DataFrame(rows, columns=[schema.SONG_ID, schema.TITLE, schema.ARTIST, "tags_source"])
+    table = pd.DataFrame(rows, columns=[schema.SONG_ID, schema.TITLE, schema.ARTIST, schema.TAGS_SOURCE])
     table = table.sort_values(schema.SONG_ID, kind="stable")
     tags = [tags[i] for i in table.index]
     return table.reset_index(drop=True), tags, dropped
@@ -422,20 +422,12 @@ def _label(songs, tags, rule, show_progress_bar):
 
 
 def _conventions(songs, tags):
-    """How to read each song's tag counts: assign_moods' test (every tagged song's top count is 100:
-    Last.fm weights) made on each tag source's songs (the Last.fm API gives weights, a WASABI dump raw
-    counts).  One name when every source reads alike, else a list with each song's."""
-    from .labels import RAW, scale_of_top_counts
+    """How to read each song's tag counts: :func:`musemood.labels.conventions_by_source` on the store's
+    tag sources."""
+    from .labels import conventions_by_source
 
-    sources = songs["tags_source"].fillna("").tolist()
-    tops = {}
-    for source, (_, counts) in zip(sources, tags):
-        if len(counts):
-            tops.setdefault(source, []).append(max(counts))
-    read = {source: scale_of_top_counts(source_tops) for source, source_tops in tops.items()}
-    if len(set(read.values())) <= 1:  # a song without tags reads either way
-        return next(iter(read.values()), RAW)
-    return [read.get(source, RAW) for source in sources]
+    return conventions_by_source(songs[schema.TAGS_SOURCE].tolist(),
+                                 [max(counts) if len(counts) else None for _, counts in tags])
 
 
 def labelled_song_ids(store, *, show_progress_bar=False, **rule):
@@ -471,7 +463,7 @@ def _dataset_rows(store, songs, tags, bar):
             schema.TAGS: list(zip(*pairs)),
             **{f: (np.nan if audio.get(f) is None else float(audio[f])) for f in schema.AUDIO_FEATURES},
             schema.SPOTIFY_ID: song.get("spotify_id"), schema.LASTFM_URL: song.get("lastfm_url"),
-            schema.MBID: song.get("mbid"),
+            schema.MBID: song.get("mbid"), schema.TAGS_SOURCE: song.get("tags_source"),
         }
 
 
@@ -515,7 +507,7 @@ def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, sh
         for column in (schema.LABEL, "label_reason", schema.SPLIT):
             songs[column] = pd.Series(dtype=object)
     columns = [schema.SONG_ID, schema.TITLE, schema.ARTIST, schema.ALBUM, schema.LYRICS, schema.TAGS,
-               *schema.AUDIO_FEATURES, schema.SPOTIFY_ID, schema.LASTFM_URL, schema.MBID]
+               *schema.AUDIO_FEATURES, schema.SPOTIFY_ID, schema.LASTFM_URL, schema.MBID, schema.TAGS_SOURCE]
     with _bar(len(songs), "dataset rows", show_progress_bar and len(songs)) as bar:
         df = pd.DataFrame(list(_dataset_rows(store, songs, tags, bar)), columns=columns)
     if len(df) != len(songs):

@@ -152,6 +152,24 @@ def test_each_tag_source_is_read_with_its_own_convention(tmp_path, monkeypatch):
     assert summary["labels"]["counts"] == "raw" and df["label_reason"].tolist()[0] == "too_few_tags"
 
 
+def test_a_built_dataset_keeps_each_songs_tag_source_and_labels_again_as_it_was_built(tmp_path):
+    """``musemood label`` on a built dataset (another k or epsilon, say) read its tags table-wide: the
+    Last.fm API's weights beside a dump's raw counts were read as raw counts and weights 1-2 dropped."""
+    from musemood.datasets import load_dataset
+    from musemood.labels import assign_moods
+
+    raw = [["sad", 140], ["happy", 8]] + [[f"genre {i}", 3] for i in range(12)]
+    tags = {"a0": WEIGHTS, "d0": raw, "a1": WEIGHTS}
+    sources = {"a0": "lastfm", "a1": "lastfm", "d0": "dump"}
+    built, _ = build_dataset(_store_with_tags(tmp_path / "s.sqlite", tags, sources), tmp_path / "d.parquet")
+    again = load_dataset(tmp_path / "d.parquet")
+    assert again.set_index("song_id")["tags_source"].to_dict() == sources
+    relabelled = assign_moods(again)
+    assert relabelled.attrs["counts"] == "mixed"
+    assert relabelled["label"].tolist() == again["label"].tolist() == built["label"].tolist()
+    assert assign_moods(again.drop(columns="tags_source"))["label"].isna().sum() == 2  # the old reading
+
+
 def test_a_dataset_built_again_with_more_songs_keeps_each_songs_split(tmp_path):
     happy = [["happy", 90]] + [[f"genre {i}", 20] for i in range(12)]
     store = _store_with_tags(tmp_path / "s.sqlite", {f"s{i:03d}": happy for i in range(1, 200, 2)})

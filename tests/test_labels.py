@@ -168,6 +168,23 @@ def test_counts_per_song_read_each_source_its_own_way():
         assign_moods(tags, counts=["relative"] * 3)
 
 
+def test_a_tags_source_column_reads_each_source_its_own_way():
+    """A table with ``tags_source`` (a dataset built from a scrape store) is read per source with "auto";
+    within a source, as a whole table is: one raw song makes its source raw."""
+    weights = [("happy", 100), ("sad", 5)] + [(f"g{i}", 2) for i in range(10)]
+    raw = song(("sad", 140), ("happy", 8))
+    df = pd.DataFrame({"tags": [weights, raw, weights, None],
+                       "tags_source": ["lastfm", "dump", "lastfm", None]}, index=["api1", "dump", "api2", "none"])
+    per_source = assign_moods(df)
+    assert per_source.attrs["counts"] == "mixed"
+    assert per_source["label"].tolist()[:3] == ["happy", "sad", "happy"]
+    assert assign_moods(df.drop(columns="tags_source")).loc["api1", "reason"] == labels.TOO_FEW_TAGS
+    assert assign_moods(df, counts="raw").loc["api1", "reason"] == labels.TOO_FEW_TAGS  # a given convention wins
+    one_source = df.assign(tags_source="lastfm")
+    assert assign_moods(one_source).attrs["counts"] == "raw"
+    assert assign_moods(df.iloc[[0, 2]]).attrs["counts"] == "relative"
+
+
 def test_four_moods_and_custom_sets():
     tags = song(("mellow", 40), ("happy", 15))
     assert one(tags)["label"] == "happy"  # binary: mellow is not a mood tag
