@@ -66,14 +66,17 @@ def _usable_rows(df, text_column, label_column, *, drop_missing=False, objective
     bad = labels.isna() | (texts == "")
     if bad.any():
         if not drop_missing:
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            song = (f" (song_id {df[schema.SONG_ID].iloc[first]!r})"
+                    if schema.SONG_ID in df.columns and schema.SONG_ID not in (text_column, label_column) else "")
             raise ValueError(
-                f"{of}{int(labels.isna().sum())} rows have no label (no value in {label_column!r}) and "
-                f"{int((texts == '').sum())} have an empty text (in {text_column!r}); remove them or pass "
-                "--drop-missing (drop_missing=True)"
+                f"{of}rows without a label (no value in {label_column!r}): {int(labels.isna().sum())}, with an "
+                f"empty text (in {text_column!r}): {int((texts == '').sum())}, the first at row {first}{song} "
+                "(counting from 0 after the header); remove them or pass --drop-missing (drop_missing=True)"
             )
         df = df[~bad]
     if df.empty:
-        raise ValueError(f"{of}no rows left with both a text and a label")
+        raise ValueError(f"{of}no row has both a text and a label")
     if objective == "regression":
         values = pd.to_numeric(df[label_column], errors="coerce")
         if values.isna().any():

@@ -77,7 +77,8 @@ def test_compare_on_a_given_test_file_trains_on_all_the_data_and_scores_that_fil
     assert runs.loc[(1, "tfidf"), "accuracy"] == pytest.approx(expected)  # the same data: the same baseline
     with pytest.raises(KeyError, match="the test data's text column 'lyrics' is not in it"):
         compare_models(train, test_data=test.rename(columns={"lyrics": "words"}), models=("majority",))
-    with pytest.raises(ValueError, match="the test data: 1 rows have no label"):
+    with pytest.raises(ValueError, match=r"the test data: rows without a label \(no value in 'label'\): 1, with an "
+                       r"empty text \(in 'lyrics'\): 0, the first at row 0 \(song_id '.+'\)"):
         compare_models(train, test_data=test.assign(label=[None] + list(test["label"][1:])), models=("majority",))
     # the command: --test-data FILE, read like --data
     train_path, test_path = tmp_path / "train.csv", tmp_path / "test.tsv"
@@ -108,7 +109,7 @@ def test_compare_passes_the_strategy_and_builds_tbert_on_that_encoder(tiny_bert,
 @pytest.mark.parametrize(
     "frame, message",
     [
-        (pd.DataFrame({"lyrics": ["a", "b"], "label": ["x", None]}), "no label"),
+        (pd.DataFrame({"lyrics": ["a", "b"], "label": ["x", None]}), r"without a label .*: 1, .*the first at row 1 \("),
         (pd.DataFrame({"lyrics": ["a", ""], "label": ["x", "y"]}), "empty text"),
         (pd.DataFrame({"lyrics": ["a", "b"], "label": ["x", "x"]}), "single class"),
         (pd.DataFrame({"lyrics": ["a", "b", "c"], "label": ["x", "x", "y"]}), "single song"),
@@ -270,7 +271,8 @@ def test_cli_evaluate_scores_a_saved_model_on_a_held_out_file(tiny_bert, tmp_pat
     path = tmp_path / "test.csv"
     test.to_csv(path, index=False)
     assert main(["evaluate", str(tmp_path / "model"), "--data", str(path), "--text-column", "verse"]) == 2
-    assert "rows without a label (in 'label'): 1, with an empty text (in 'verse'): 0" in capsys.readouterr().err
+    assert (f"{path}: rows without a label (no value in 'label'): 1, with an empty text (in 'verse'): 0, the first "
+            "at row 3 (counting from 0 after the header)") in capsys.readouterr().err
     argv = ["evaluate", str(tmp_path / "model"), "--data", str(path), "--text-column", "verse", "--drop-missing"]
     assert main([*argv, "--json", "--plot", str(tmp_path / "confusion.png")]) == 0
     result = json.loads(capsys.readouterr().out)

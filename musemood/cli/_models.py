@@ -311,11 +311,10 @@ def _predict(args):
 def _evaluate(args):
     """``musemood evaluate``: a saved model's scores on a labelled file it did not train on."""
     _quiet_transformers(args)
-    import numpy as np
 
     from ..classifiers import load_model
     from ..datasets import load_dataset
-    from ..evaluation import plot_evaluation, score_predictions
+    from ..evaluation import _usable_rows, plot_evaluation, score_predictions
 
     if args.plot:
         _check_plot_path(args.plot)
@@ -324,21 +323,13 @@ def _evaluate(args):
     if args.label_column not in df.columns:
         raise KeyError(f"--label-column {args.label_column!r} is not a column of {args.data}; its columns are "
                        f"{list(df.columns)}. {headerless_hint(df.columns)}".rstrip())
-    X = _songs_for(model, df, args)
-    texts = X[model.text_column].fillna("").astype(str).str.strip()
-    missing = X[args.label_column].isna() | (texts == "")
-    if missing.any() and not args.drop_missing:
-        text_column = args.text_column or model.text_column
-        raise ValueError(f"{args.data}: rows without a label (in {args.label_column!r}): "
-                         f"{int(X[args.label_column].isna().sum())}, with an empty text (in {text_column!r}): "
-                         f"{int((texts == '').sum())}, the first at row {int(np.flatnonzero(missing)[0])}; remove "
-                         "them or pass --drop-missing")
-    X = X[~missing.to_numpy()]
-    if X.empty:
-        raise ValueError(f"{args.data}: no row has both a text and a label")
+    X = _songs_for(model, df, args)  # the text column checked, under the model's name
+    usable = _usable_rows(df.reset_index(drop=True), args.text_column or model.text_column, args.label_column,
+                          drop_missing=args.drop_missing, what=str(args.data))  # named as in the file
+    X = X.reset_index(drop=True).loc[usable.index]
     y, pred = X[args.label_column], model.predict(X)
     result = score_predictions(y, pred, classes=None if model.objective == "regression" else model.classes_)
-    result.update(model=str(args.model), data=str(args.data), dropped=int(missing.sum()))
+    result.update(model=str(args.model), data=str(args.data), dropped=len(df) - len(X))
     if args.plot:
         title = f"{type(model).__name__} on {Path(args.data).name}"
         result["plot"] = str(plot_evaluation(result, args.plot, y=y, pred=pred, title=title))
