@@ -178,7 +178,7 @@ def test_csv_with_json_tags(tmp_path):
     assert df[schema.TAGS].tolist() == [[("happy", 10), ("rock", 2)], [("sad", 4)], []]
 
 
-def test_corrupt_and_missing_files_are_reported(tmp_path):
+def test_corrupt_and_missing_files_are_reported(tmp_path, caplog):
     bad = tmp_path / "broken.parquet"
     bad.write_bytes(b"PAR1 this is not parquet")
     with pytest.raises(ValueError, match="broken.parquet.*corrupt"):
@@ -203,14 +203,24 @@ def test_corrupt_and_missing_files_are_reported(tmp_path):
     latin.write_bytes("title,lyrics\nA,caf\u00e9\n".encode("latin-1"))
     with pytest.raises(ValueError, match="latin.csv could not be read as CSV \\(text that is not UTF-8: save it as"):
         load_dataset(latin)
-    for name, text, message in (
-            ("semicolons.csv", "title;artist;lyrics\nA;B;la la\n", "separated by semicolons, where a .csv is read "
-                                                                  "with commas: save it with commas$"),
-            ("tabs.csv", "title\tartist\tlyrics\nA\tB\tla la\n", "separated by tabs.*\\(or name it .tsv\\)"),
-            ("commas.tsv", "title,artist,lyrics\nA,B,la la\n", "separated by commas, where a .tsv is read with tabs")):
-        (tmp_path / name).write_text(text)
-        with pytest.raises(ValueError, match=f"{name}: its header .* is one column; the file seems {message}"):
-            load_dataset(tmp_path / name)
+    # a spreadsheet's "CSV" separated by semicolons (or tabs), or a ".tsv" with commas: read by its header, said
+    rows = pd.DataFrame({"title": ["A", 'Say "Hi"'], "artist": ["B", "C; D"], "lyrics": ["la, la", "one;\ntwo"]})
+    for name, sep, said in (("semicolons.csv", ";", "semicolons"), ("tabs.csv", "\t", "tabs"),
+                            ("commas.tsv", ",", "commas")):
+        rows.to_csv(tmp_path / name, sep=sep, index=False)
+        with caplog.at_level("WARNING", logger="musemood.datasets"):
+            pd.testing.assert_frame_equal(load_dataset(tmp_path / name), rows)
+            pd.testing.assert_frame_equal(load_dataset(tmp_path / name, columns=["lyrics"]), rows[["lyrics"]])
+        assert f"{name} is separated by {said} (its header: {sep.join(rows.columns)!r})" in caplog.text
+    # rows of more fields than the header names: pandas made the first ones an index, every column shifted
+    for text in ("title;artist;lyrics\nA;B;la;la;la\nC;D;la;la;la\n", "title,artist,lyrics\nA,B,la,la,la\n"):
+        (tmp_path / "extra.csv").write_text(text)
+        with pytest.raises(ValueError, match=r"extra.csv: its rows hold more fields than its header names columns "
+                                             r"\(3: title, artist, lyrics\), its first row 5; quote the fields"):
+            load_dataset(tmp_path / "extra.csv")
+    (tmp_path / "ragged.csv").write_text("title;artist;lyrics\nA;B;la\nC;D;la;la;la\n")
+    with pytest.raises(ValueError, match="ragged.csv could not be read as CSV.*Expected 3 fields in line 3, saw 5"):
+        load_dataset(tmp_path / "ragged.csv")
     (tmp_path / "lyrics.csv").write_text("lyrics\nla; la\n")  # one column, and a ";" only in the songs: fine
     assert load_dataset(tmp_path / "lyrics.csv")["lyrics"].tolist() == ["la; la"]
 

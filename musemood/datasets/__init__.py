@@ -227,7 +227,7 @@ def load_dataset(path, *, columns=None):
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path, columns=columns)
         else:
-            df = _read_delimited(path, "\t" if suffix == ".tsv" else ",", columns)
+            df = _read_delimited(path, _separator(path, "\t" if suffix == ".tsv" else ","), columns)
     except Exception as exc:  # pyarrow and the csv parser raise many types
         if isinstance(exc, ValueError) and str(exc).startswith(f"{path}:"):  # ours: says what is wrong already
             raise
@@ -237,19 +237,36 @@ def load_dataset(path, *, columns=None):
             f"{path} could not be read as {suffix[1:].upper()} ({kind}). "
             "The file may be truncated, corrupt or of another type: recreate it."
         ) from None
-    if suffix in (".csv", ".tsv") and len(df.columns) == 1:  # e.g. a spreadsheet's "CSV" separated by ";"
-        expected = "tabs" if suffix == ".tsv" else "commas"
-        found = [name for sep, name in ((";", "semicolons"), ("\t", "tabs"), (",", "commas"), ("|", "bars"))
-                 if sep in str(df.columns[0]) and name != expected]
-        if found:
-            raise ValueError(f"{path}: its header {str(df.columns[0])[:80]!r} is one column; the file seems separated "
-                             f"by {found[0]}, where a {suffix} is read with {expected}: save it with {expected}"
-                             f"{' (or name it .tsv)' if found[0] == 'tabs' else ''}")
+    if suffix in (".csv", ".tsv") and not isinstance(df.index, pd.RangeIndex):
+        # pandas takes fields beyond the header's names as an index, so every column would hold another's values
+        raise ValueError(f"{path}: its rows hold more fields than its header names columns ({len(df.columns)}: "
+                         f"{', '.join(map(str, df.columns))}), its first row {len(df.columns) + df.index.nlevels}; "
+                         "quote the fields that hold the separator, or name every column in the header")
     if not len(df):
         raise ValueError(f"{path} holds no songs (only a header); give a dataset with at least one row")
     if schema.TAGS in df.columns:
         df[schema.TAGS] = [_records_to_tags(t, path, i) for i, t in enumerate(df[schema.TAGS])]
     return df
+
+
+SEPARATORS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "bars"}
+
+
+def _separator(path, expected):
+    """The separator of a CSV or TSV: ``expected`` (a .csv's commas, a .tsv's tabs), unless its header line
+    has none of them and one other separator splits it (a spreadsheet's "CSV" in a language that writes
+    decimal commas is separated by semicolons).  Said in a warning: the file is read all the same."""
+    import logging
+
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        header = f.readline().rstrip("\r\n")
+    others = [sep for sep in SEPARATORS if sep != expected and sep in header]
+    if expected in header or len(others) != 1:
+        return expected
+    logging.getLogger(__name__).warning(
+        "%s is separated by %s (its header: %r), not %s as a %s file would be: read with %s", path,
+        SEPARATORS[others[0]], header[:80], SEPARATORS[expected], Path(path).suffix, SEPARATORS[others[0]])
+    return others[0]
 
 
 def _read_delimited(path, sep, columns):
