@@ -157,3 +157,23 @@ def headerless_hint(columns):
         return ("The first row looks like data, not a header: if the file has no header line, add one "
                 "(e.g. 'id,lyrics,label', with the file's separator) or name its columns. ")
     return ""
+
+
+def usecols_for(header, wanted):
+    """``usecols`` for pandas' ``read_csv`` of the ``wanted`` columns: None when they are every column of
+    ``header``.  Asked for every column by name, pandas drops the fields of a row beyond the header's
+    without a word; read without ``usecols`` it takes them as an index, which
+    :func:`check_fields_match_header` refuses."""
+    return None if set(header) == set(wanted) else list(wanted)
+
+
+def check_fields_match_header(frame, path):
+    """Refuse a table read from a CSV whose rows hold more fields than its header names columns: pandas
+    takes the extra leading fields as an index, so every column holds another column's values, without a
+    word (read with ``usecols`` from :func:`usecols_for`)."""
+    import pandas as pd
+
+    if not isinstance(frame.index, pd.RangeIndex):
+        raise ValueError(f"{path}: its rows hold more fields than its header names columns, so each field would "
+                         "be read into another column; quote the fields that hold the separator, or name every "
+                         "column in the header")

@@ -94,6 +94,11 @@ def test_feature_table_errors(tmp_path):
         FeatureTable(tmp_path / "t.parquet")
     with pytest.raises(FileNotFoundError):
         FeatureTable(tmp_path / "missing.csv")
+    # an unquoted name with a comma: pandas took the extra field for an index, every feature shifted by one
+    for header in ("id,name,tempo,valence", "id,tempo,valence"):  # every column read, or some
+        (tmp_path / "shifted.csv").write_text(f"{header}\nabc,120,0.5,0.7,0.9\n")
+        with pytest.raises(ValueError, match="shifted.csv: its rows hold more fields than its header names"):
+            FeatureTable(tmp_path / "shifted.csv")
 
 
 def _chord_clicks(path, bpm=120.0, seconds=12.0, sr=22050):

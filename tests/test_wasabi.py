@@ -58,6 +58,19 @@ def test_a_quote_mark_that_swallows_rows_is_refused_not_merged(tmp_path):
     assert titles == ['Say "hi"', '"Heroes"', "Two\tparts", "Two\nlines"]  # quoted tabs and line breaks are kept
 
 
+def test_rows_of_more_fields_than_the_header_are_refused_not_shifted(tmp_path):
+    """Unquoted titles holding commas: pandas took the extra leading fields for an index, so each song's
+    id, title and artist were read from other fields."""
+    path = tmp_path / "songs.csv"
+    path.write_text("_id,title,artist,language\n1,Hello, Goodbye,The Beatles,en\n2,Help, I need,Band,en\n")
+    with pytest.raises(ValueError, match="songs.csv: its rows hold more fields than its header names columns"):
+        list(read_wasabi_songs(path, require=()))
+    dump = tmp_path / "tags.csv"
+    dump.write_text("song_id,tag,count\nw1,feel, good,12\n")
+    with pytest.raises(ValueError, match="tags.csv: its rows hold more fields"):
+        read_tag_dump(dump)
+
+
 def test_spotify_ids_from_urls_uris_and_bare_ids():
     assert spotify_id_of("https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC?si=abc") == "4uLU6hMCjMI75M1A2tKUQC"
     assert spotify_id_of("spotify:track:4uLU6hMCjMI75M1A2tKUQC") == "4uLU6hMCjMI75M1A2tKUQC"

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .. import labels as _labels
 from .. import schema
+from .._validation import check_fields_match_header, usecols_for
 from ..text import normalize_title
 from ._demo import LATENT_MOOD, THEME, generate
 
@@ -237,11 +238,8 @@ def load_dataset(path, *, columns=None):
             f"{path} could not be read as {suffix[1:].upper()} ({kind}). "
             "The file may be truncated, corrupt or of another type: recreate it."
         ) from None
-    if suffix in (".csv", ".tsv") and not isinstance(df.index, pd.RangeIndex):
-        # pandas takes fields beyond the header's names as an index, so every column would hold another's values
-        raise ValueError(f"{path}: its rows hold more fields than its header names columns ({len(df.columns)}: "
-                         f"{', '.join(map(str, df.columns))}), its first row {len(df.columns) + df.index.nlevels}; "
-                         "quote the fields that hold the separator, or name every column in the header")
+    if suffix in (".csv", ".tsv"):
+        check_fields_match_header(df, path)
     if not len(df):
         raise ValueError(f"{path} holds no songs (only a header); give a dataset with at least one row")
     if schema.TAGS in df.columns:
@@ -284,6 +282,8 @@ def _read_delimited(path, sep, columns):
     import logging
     import re
 
+    if columns is not None:
+        columns = usecols_for(pd.read_csv(path, sep=sep, nrows=0).columns, columns)
     try:
         df, error = pd.read_csv(path, sep=sep, usecols=columns), None
     except pd.errors.ParserError as exc:  # e.g. a quote mark never closed: "EOF inside string"

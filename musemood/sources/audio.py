@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import schema
+from .._validation import check_fields_match_header, usecols_for
 from .http import (CredentialError, FatalSourceError, MinInterval, SourceError, backoff_delay, credential,
                    redact_logs, session)
 
@@ -224,9 +225,11 @@ class FeatureTable:
             if suffix in (".parquet", ".pq"):
                 table = pd.read_parquet(path, columns=[id_column, *features])
             else:
-                table = pd.read_csv(path, usecols=[id_column, *features], sep=sep, dtype={id_column: str})
+                table = pd.read_csv(path, usecols=usecols_for(columns, [id_column, *features]), sep=sep,
+                                    dtype={id_column: str})
         except Exception as exc:  # the csv/parquet readers raise many types
             raise ValueError(f"{path} could not be read ({type(exc).__name__}: {exc}); is it truncated?") from exc
+        check_fields_match_header(table, path)
         table = table.drop_duplicates(id_column).set_index(id_column)
         self.path, self.features = path, features
         self._table = table.astype(float)

@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from .._validation import check_fields_match_header, usecols_for
 from ..text import normalize_title
 
 #: Our name -> the names a column may have in a dump (first found wins).
@@ -109,13 +110,14 @@ def read_wasabi_songs(path, *, chunksize=100_000, english_only=True, require=("s
         raise ValueError(f"{path} is not a readable CSV ({exc}); the file may be truncated: download it again") \
             from None
     found = _resolve_columns(set(header), columns, path)
-    usecols = [c for c in found.values() if c is not None]
+    usecols = usecols_for(header, [c for c in found.values() if c is not None])
     stats = Counter() if stats is None else stats
     seen = set()
     try:
         reader = pd.read_csv(path, sep=sep, usecols=usecols, dtype=str, chunksize=chunksize,
                              keep_default_na=False, on_bad_lines="error")
         for chunk in reader:
+            check_fields_match_header(chunk, path)
             chunk = chunk.rename(columns={v: k for k, v in found.items() if v is not None})
             _check_not_merged(chunk, path, stats["rows"], sep)
             stats["rows"] += len(chunk)
@@ -195,6 +197,7 @@ def read_tag_dump(path, *, id_column=None, tag_column="tag", count_column="count
         return out
     table = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(
         path, sep=_sniff_separator(path), dtype={id_column: str} if id_column else None)
+    check_fields_match_header(table, path)
     id_column = id_column or next((c for c in ("song_id", "_id", "id", "id_song") if c in table.columns), None)
     missing = [c for c in (id_column, tag_column, count_column) if c not in table.columns]
     if missing:
