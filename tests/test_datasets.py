@@ -1,5 +1,6 @@
 """The demo corpus and the dataset readers and writers."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -212,6 +213,15 @@ def test_corrupt_and_missing_files_are_reported(tmp_path, caplog):
             pd.testing.assert_frame_equal(load_dataset(tmp_path / name), rows)
             pd.testing.assert_frame_equal(load_dataset(tmp_path / name, columns=["lyrics"]), rows[["lyrics"]])
         assert f"{name} is separated by {said} (its header: {sep.join(rows.columns)!r})" in caplog.text
+    # and its numbers written with a decimal comma, as such a spreadsheet writes them
+    (tmp_path / "decimal.csv").write_text("title;valence;tempo;lyrics;song_id\nA;0,52;120;la, 1,5;1,5\n"
+                                          "B;-1,5e-3;98,25;;2,5\nC;;90;no;7\n")
+    with caplog.at_level("WARNING", logger="musemood.datasets"):
+        df = load_dataset(tmp_path / "decimal.csv")
+    assert df["valence"].tolist()[:2] == [0.52, -0.0015] and np.isnan(df["valence"][2])
+    assert df["tempo"].tolist() == [120.0, 98.25, 90.0]
+    assert df["lyrics"].tolist()[0] == "la, 1,5" and df["song_id"].tolist() == ["1,5", "2,5", "7"]  # text stays
+    assert "decimal.csv: decimal commas read as numbers in valence, tempo" in caplog.text
     # rows of more fields than the header names: pandas made the first ones an index, every column shifted
     for text in ("title;artist;lyrics\nA;B;la;la;la\nC;D;la;la;la\n", "title,artist,lyrics\nA,B,la,la,la\n"):
         (tmp_path / "extra.csv").write_text(text)

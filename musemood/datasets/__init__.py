@@ -228,7 +228,10 @@ def load_dataset(path, *, columns=None):
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path, columns=columns)
         else:
-            df = _read_delimited(path, _separator(path, "\t" if suffix == ".tsv" else ","), columns)
+            sep = _separator(path, "\t" if suffix == ".tsv" else ",")
+            df = _read_delimited(path, sep, columns)
+            if sep == ";":
+                df = _decimal_commas(df, path)
     except Exception as exc:  # pyarrow and the csv parser raise many types
         if isinstance(exc, ValueError) and str(exc).startswith(f"{path}:"):  # ours: says what is wrong already
             raise
@@ -248,6 +251,27 @@ def load_dataset(path, *, columns=None):
 
 
 SEPARATORS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "bars"}
+
+
+def _decimal_commas(df, path):
+    """A semicolon-separated file's columns of numbers written with a decimal comma ("0,52", as a spreadsheet
+    writes them where the comma is the decimal mark) as numbers; a column with any other text stays text."""
+    import logging
+
+    number = r"[-+]?\d*,?\d+(?:[eE][-+]?\d+)?"
+    text = {schema.SONG_ID, schema.TITLE, schema.ARTIST, schema.ALBUM, schema.LYRICS, schema.TAGS}
+    converted = []
+    for column in df.columns:
+        values = df[column].dropna()
+        if column in text or not len(values) or pd.api.types.is_numeric_dtype(values) \
+                or not values.map(type).eq(str).all():
+            continue
+        if values.str.fullmatch(number).all() and values.str.contains(",", regex=False).any():
+            df[column] = pd.to_numeric(df[column].str.replace(",", ".", regex=False))
+            converted.append(str(column))
+    if converted:
+        logging.getLogger(__name__).warning("%s: decimal commas read as numbers in %s", path, ", ".join(converted))
+    return df
 
 
 def _separator(path, expected):
