@@ -2,9 +2,11 @@
 
 Run:  .venv/bin/python benchmarks/learning_curve.py [--tasks binary,binary-natural,seven,poems,demo] [--seeds 3]
           [--sizes 50,100,200,500,1000,2000] [--results learning_curve.csv] [--plot docs/img/learning_curve.png]
+          [--encoder NAME_OR_FOLDER]
 
 For each task, training size and seed, a training set of that size is drawn from the task's pool and
-every model is trained on it and scored on the task's fixed test set (packaged all-MiniLM-L6-v2, CPU):
+every model is trained on it and scored on the task's fixed test set (packaged all-MiniLM-L6-v2, or
+``--encoder`` with a ``--results`` file of its own; CPU):
 
 - ``tfidf``: TF-IDF + logistic regression (the baseline of ``musemood compare``);
 - ``simple``: simple BERT, frozen encoder and MLP head;
@@ -106,11 +108,12 @@ def _stratified_draw(pool, n, seed):
     return draw
 
 
-def make(model, seed, max_length, class_weight):
+def make(model, seed, max_length, class_weight, encoder=None):
     from musemood import FineTunedBertClassifier, SimpleBertClassifier
     from musemood.classifiers import make_model
 
-    common = dict(text_column="text", random_state=seed, max_length=max_length, class_weight=class_weight)
+    common = dict(text_column="text", random_state=seed, max_length=max_length, class_weight=class_weight,
+                  **({"encoder": encoder} if encoder else {}))
     if model == "tfidf":
         return make_model("tfidf", text_column="text", class_weight=class_weight)
     if model == "simple":
@@ -147,7 +150,7 @@ class SetFitPeer:
         return np.asarray([str(v) for v in self.model_.predict(list(df["text"]))])
 
 
-def run(task, loaded, sizes, seeds, models, results):
+def run(task, loaded, sizes, seeds, models, results, encoder=None):
     from sklearn.metrics import accuracy_score, f1_score
 
     pool, test, draw, max_length, class_weight = loaded
@@ -161,7 +164,7 @@ def run(task, loaded, sizes, seeds, models, results):
             for model in models:
                 if (task, len(train), seed, model) in done:
                     continue
-                est = make(model, seed, max_length, class_weight)
+                est = make(model, seed, max_length, class_weight, encoder)
                 started = time.perf_counter()
                 est.fit(train, train["label"])
                 seconds = time.perf_counter() - started
@@ -249,6 +252,9 @@ def main():
                         help="seeds for sizes above 500 (default: --seeds), to bound the time on a CPU")
     parser.add_argument("--models", default=",".join(MODELS[:-1]), help=f"any of {', '.join(MODELS)}")
     parser.add_argument("--results", default="learning_curve.csv")
+    parser.add_argument("--encoder", default=None,
+                        help="the BERT models' encoder (a Hugging Face name or folder; default: the packaged "
+                             "all-MiniLM-L6-v2); give its runs a --results file of their own")
     parser.add_argument("--plot", default=None, help="write the curves to this PNG")
     parser.add_argument("--table-only", action="store_true", help="print the table and plot of --results only")
     args = parser.parse_args()
@@ -263,7 +269,7 @@ def main():
                 continue
             for n in sizes:
                 seeds = range(args.seeds if n <= 500 else large)
-                run(task, loaded, [n], list(seeds), args.models.split(","), results)
+                run(task, loaded, [n], list(seeds), args.models.split(","), results, args.encoder)
     if results.exists():
         print(table(results))
         if args.plot:
