@@ -69,6 +69,11 @@ def test_rows_of_more_fields_than_the_header_are_refused_not_shifted(tmp_path):
     dump.write_text("song_id,tag,count\nw1,feel, good,12\n")
     with pytest.raises(ValueError, match="tags.csv: its rows hold more fields"):
         read_tag_dump(dump)
+    import pandas as pd
+
+    indexed = pd.DataFrame({"song_id": ["w1"], "tag": ["sad"], "count": [12]}, index=pd.Index([7], name="row"))
+    indexed.to_parquet(tmp_path / "tags.parquet")  # a Parquet dump's own index is no shifted CSV
+    assert read_tag_dump(tmp_path / "tags.parquet") == {"w1": [("sad", 12.0)]}
 
 
 def test_spotify_ids_from_urls_uris_and_bare_ids():

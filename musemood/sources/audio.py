@@ -229,7 +229,8 @@ class FeatureTable:
                                     dtype={id_column: str})
         except Exception as exc:  # the csv/parquet readers raise many types
             raise ValueError(f"{path} could not be read ({type(exc).__name__}: {exc}); is it truncated?") from exc
-        check_fields_match_header(table, path)
+        if suffix not in (".parquet", ".pq"):
+            check_fields_match_header(table, path)
         table = table.drop_duplicates(id_column).set_index(id_column)
         self.path, self.features = path, features
         self._table = table.astype(float)

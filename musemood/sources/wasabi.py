@@ -195,9 +195,11 @@ def read_tag_dump(path, *, id_column=None, tag_column="tag", count_column="count
                     raise ValueError(f"{path}, line {number}: not a tag record ({exc}); expected "
                                      '{"id": ..., "tags": [[tag, count], ...]}') from None
         return out
-    table = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(
-        path, sep=_sniff_separator(path), dtype={id_column: str} if id_column else None)
-    check_fields_match_header(table, path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        table = pd.read_parquet(path)
+    else:
+        table = pd.read_csv(path, sep=_sniff_separator(path), dtype={id_column: str} if id_column else None)
+        check_fields_match_header(table, path)
     id_column = id_column or next((c for c in ("song_id", "_id", "id", "id_song") if c in table.columns), None)
     missing = [c for c in (id_column, tag_column, count_column) if c not in table.columns]
     if missing:
