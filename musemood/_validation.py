@@ -159,6 +159,20 @@ def headerless_hint(columns):
     return ""
 
 
+SEPARATORS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "bars"}
+
+
+def header_separator(path, expected=","):
+    """The separator of a delimited text file, read off its header line: ``expected`` (a .csv's commas,
+    a .tsv's tabs), unless the header has none of it and exactly one other separator of
+    :data:`SEPARATORS` splits it (a spreadsheet's "CSV" where the decimal mark is a comma is separated
+    by semicolons)."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        header = f.readline().rstrip("\r\n")
+    others = [sep for sep in SEPARATORS if sep != expected and sep in header]
+    return others[0] if expected not in header and len(others) == 1 else expected
+
+
 def usecols_for(header, wanted):
     """``usecols`` for pandas' ``read_csv`` of the ``wanted`` columns: None when they are every column of
     ``header``.  Asked for every column by name, pandas drops the fields of a row beyond the header's

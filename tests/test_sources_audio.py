@@ -98,6 +98,10 @@ def test_feature_table_errors(tmp_path):
     indexed = pd.DataFrame({"id": ["abc"], "tempo": [120.0]}, index=pd.Index(["row1"], name="mine"))
     indexed.to_parquet(tmp_path / "indexed.parquet")  # a Parquet table's own index is no shifted CSV
     assert FeatureTable(tmp_path / "indexed.parquet").get([{"spotify_id": "abc"}])[0][0]["tempo"] == 120.0
+    # a spreadsheet's "CSV": separated by semicolons, decimal commas or points
+    (tmp_path / "eu.csv").write_text("id;tempo;valence\nabc;120,5;0.25\n")
+    features = FeatureTable(tmp_path / "eu.csv").get([{"spotify_id": "abc"}])[0][0]
+    assert (features["tempo"], features["valence"]) == (120.5, 0.25)
     for header in ("id,name,tempo,valence", "id,tempo,valence"):  # every column read, or some
         (tmp_path / "shifted.csv").write_text(f"{header}\nabc,120,0.5,0.7,0.9\n")
         with pytest.raises(ValueError, match="shifted.csv: its rows hold more fields than its header names"):

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .. import labels as _labels
 from .. import schema
-from .._validation import check_fields_match_header, usecols_for
+from .._validation import SEPARATORS, check_fields_match_header, header_separator, usecols_for
 from ..text import normalize_title
 from ._demo import LATENT_MOOD, THEME, generate
 
@@ -250,9 +250,6 @@ def load_dataset(path, *, columns=None):
     return df
 
 
-SEPARATORS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "bars"}
-
-
 def _decimal_commas(df, path):
     """A semicolon-separated file's columns of numbers written with a decimal comma ("0,52", as a spreadsheet
     writes them where the comma is the decimal mark) as numbers; a column with any other text stays text."""
@@ -275,20 +272,18 @@ def _decimal_commas(df, path):
 
 
 def _separator(path, expected):
-    """The separator of a CSV or TSV: ``expected`` (a .csv's commas, a .tsv's tabs), unless its header line
-    has none of them and one other separator splits it (a spreadsheet's "CSV" in a language that writes
-    decimal commas is separated by semicolons).  Said in a warning: the file is read all the same."""
+    """:func:`musemood._validation.header_separator`, said in a warning when it is not ``expected``: the
+    file is read all the same."""
     import logging
 
-    with open(path, encoding="utf-8", errors="replace", newline="") as f:
-        header = f.readline().rstrip("\r\n")
-    others = [sep for sep in SEPARATORS if sep != expected and sep in header]
-    if expected in header or len(others) != 1:
-        return expected
-    logging.getLogger(__name__).warning(
-        "%s is separated by %s (its header: %r), not %s as a %s file would be: read with %s", path,
-        SEPARATORS[others[0]], header[:80], SEPARATORS[expected], Path(path).suffix, SEPARATORS[others[0]])
-    return others[0]
+    sep = header_separator(path, expected)
+    if sep != expected:
+        with open(path, encoding="utf-8", errors="replace", newline="") as f:
+            header = f.readline().rstrip("\r\n")
+        logging.getLogger(__name__).warning(
+            "%s is separated by %s (its header: %r), not %s as a %s file would be: read with %s", path,
+            SEPARATORS[sep], header[:80], SEPARATORS[expected], Path(path).suffix, SEPARATORS[sep])
+    return sep
 
 
 def _read_delimited(path, sep, columns):

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import schema
-from .._validation import check_fields_match_header, usecols_for
+from .._validation import check_fields_match_header, header_separator, usecols_for
 from .http import (CredentialError, FatalSourceError, MinInterval, SourceError, backoff_delay, credential,
                    redact_logs, session)
 
@@ -203,7 +203,7 @@ class FeatureTable:
         suffix = path.suffix.lower()
         if suffix not in (".csv", ".parquet", ".pq", ".tsv"):
             raise ValueError(f"{path}: use a .csv, .tsv or .parquet feature table, not {suffix!r}")
-        sep = "\t" if suffix == ".tsv" else ","
+        sep = header_separator(path, "\t" if suffix == ".tsv" else ",") if suffix in (".csv", ".tsv") else ","
         try:
             if suffix in (".parquet", ".pq"):
                 import pyarrow.parquet as pq
@@ -226,7 +226,7 @@ class FeatureTable:
                 table = pd.read_parquet(path, columns=[id_column, *features])
             else:
                 table = pd.read_csv(path, usecols=usecols_for(columns, [id_column, *features]), sep=sep,
-                                    dtype={id_column: str})
+                                    dtype={id_column: str}, decimal="," if sep == ";" else ".")
         except Exception as exc:  # the csv/parquet readers raise many types
             raise ValueError(f"{path} could not be read ({type(exc).__name__}: {exc}); is it truncated?") from exc
         if suffix not in (".parquet", ".pq"):

@@ -16,13 +16,12 @@ matched to songs by normalised title and artist.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections import Counter
 from pathlib import Path
 
-from .._validation import check_fields_match_header, usecols_for
+from .._validation import check_fields_match_header, header_separator, usecols_for
 from ..text import normalize_title
 
 #: Our name -> the names a column may have in a dump (first found wins).
@@ -46,15 +45,6 @@ def spotify_id_of(value):
         return None
     match = _SPOTIFY_ID.search(str(value).strip())
     return match.group(1) if match else None
-
-
-def _sniff_separator(path):
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        head = f.readline()
-    try:
-        return csv.Sniffer().sniff(head, delimiters="\t,;").delimiter
-    except csv.Error:
-        return ","
 
 
 def _resolve_columns(available, columns, path):
@@ -103,7 +93,7 @@ def read_wasabi_songs(path, *, chunksize=100_000, english_only=True, require=("s
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no WASABI songs file at {path}")
-    sep = _sniff_separator(path)
+    sep = header_separator(path)
     try:
         header = pd.read_csv(path, sep=sep, nrows=0).columns
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -198,7 +188,7 @@ def read_tag_dump(path, *, id_column=None, tag_column="tag", count_column="count
     if path.suffix.lower() in (".parquet", ".pq"):
         table = pd.read_parquet(path)
     else:
-        table = pd.read_csv(path, sep=_sniff_separator(path), dtype={id_column: str} if id_column else None)
+        table = pd.read_csv(path, sep=header_separator(path), dtype={id_column: str} if id_column else None)
         check_fields_match_header(table, path)
     id_column = id_column or next((c for c in ("song_id", "_id", "id", "id_song") if c in table.columns), None)
     missing = [c for c in (id_column, tag_column, count_column) if c not in table.columns]
