@@ -222,6 +222,10 @@ def test_corrupt_and_missing_files_are_reported(tmp_path, caplog):
     assert df["tempo"].tolist() == [120.0, 98.25, 90.0]
     assert df["lyrics"].tolist()[0] == "la, 1,5" and df["song_id"].tolist() == ["1,5", "2,5", "7"]  # text stays
     assert "decimal.csv: decimal commas read as numbers in valence, tempo" in caplog.text
+    # a column named twice: pandas read the second as "lyrics.1", and a model took the first without a word
+    (tmp_path / "twice.csv").write_text("title,lyrics,label,lyrics\nA,la la,happy,other words\n")
+    with pytest.raises(ValueError, match=r"twice.csv: its header names the column 'lyrics' twice \(columns 2 and 4\)"):
+        load_dataset(tmp_path / "twice.csv")
     # rows of more fields than the header names: pandas made the first ones an index, every column shifted
     for text in ("title;artist;lyrics\nA;B;la;la;la\nC;D;la;la;la\n", "title,artist,lyrics\nA,B,la,la,la\n"):
         (tmp_path / "extra.csv").write_text(text)

@@ -301,8 +301,14 @@ def _read_delimited(path, sep, columns):
     import logging
     import re
 
+    header = pd.read_csv(path, sep=sep, nrows=1, header=None, dtype=str).iloc[0].tolist()  # names as written
+    twice = next((name for i, name in enumerate(header) if name in header[:i]), None)
+    if twice is not None:  # pandas would read the second as "name.1" and a model take the first
+        raise ValueError(f"{path}: its header names the column {twice!r} twice (columns "
+                         f"{header.index(twice) + 1} and {header.index(twice, header.index(twice) + 1) + 1}); "
+                         "rename or remove one")
     if columns is not None:
-        columns = usecols_for(pd.read_csv(path, sep=sep, nrows=0).columns, columns)
+        columns = usecols_for(header, columns)
     try:
         df, error = pd.read_csv(path, sep=sep, usecols=columns), None
     except pd.errors.ParserError as exc:  # e.g. a quote mark never closed: "EOF inside string"
