@@ -191,3 +191,21 @@ def check_fields_match_header(frame, path):
         raise ValueError(f"{path}: its rows hold more fields than its header names columns, so each field would "
                          "be read into another column; quote the fields that hold the separator, or name every "
                          "column in the header")
+
+
+def check_label_variants(labels, where="y"):
+    """Refuse class labels that differ only in case or surrounding spaces ("happy", "happy ", "Happy", as a
+    spreadsheet's cells may hold them): a classifier would learn each as a mood of its own."""
+    import pandas as pd
+
+    labels = pd.Series(labels)
+    variants = {}
+    for value in pd.unique(labels.dropna()):
+        if isinstance(value, str):
+            variants.setdefault(value.strip().casefold(), []).append(value)
+    clash = next((sorted(group) for group in variants.values() if len(group) > 1), None)
+    if clash:
+        counts = labels.value_counts()
+        named = " and ".join(f"{value!r} ({counts[value]} song{'' if counts[value] == 1 else 's'})" for value in clash)
+        raise ValueError(f"{where}: the labels {named} differ only in case or spaces, so they would be learnt as "
+                         "different moods; write each mood one way (e.g. labels.str.strip().str.lower())")

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from ._validation import headerless_hint
+from ._validation import check_label_variants, headerless_hint
 from .features import resolve_audio_columns
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ def check_dataset(df, text_column, label_column, *, drop_missing=False, objectiv
         if values.nunique() < 2:
             raise ValueError(f"every target in {label_column!r} is the same; nothing to learn")
         return df
+    check_label_variants(df[label_column], f"the label column {label_column!r}")
     counts = df[label_column].value_counts()
     if len(counts) < 2:
         raise ValueError(f"the label column holds a single class ({counts.index[0]!r}); need two or more")

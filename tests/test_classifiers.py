@@ -373,6 +373,8 @@ def test_sklearn_contract():
     [
         (["a b", "c d"], ["x", None], ValueError, "missing labels"),
         (["a b", "c d"], ["x", "x"], ValueError, "single class"),
+        (["a b", "c d", "e f"], ["sad", "happy", "Happy "], ValueError,
+         r"^y: the labels 'Happy ' \(1 song\) and 'happy' \(1 song\) differ only in case or spaces"),
         (["", "  "], ["x", "y"], ValueError, "empty"),
         (["a b"], ["x", "y"], ValueError, "2 labels"),
         (pd.DataFrame({"text": ["a", "b"]}), ["x", "y"], KeyError, "text_column"),

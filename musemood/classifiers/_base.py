@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import schema
 from ..encoders import BertEncoder, _default_device
-from .._validation import check_unique_columns, headerless_hint
+from .._validation import check_label_variants, check_unique_columns, headerless_hint
 from ..persistence import FORMAT, read_config, write_config
 from ..text import clean_lyrics
 from ._nn import MLPHead, loss_function
@@ -151,6 +151,7 @@ class TextEstimator(BaseEstimator):
         if numeric.notna().all() and type_of_target(numeric.to_numpy(dtype=float)) == "continuous":
             raise ValueError(f"y holds {y.nunique()} distinct non-integer numbers for {n} songs: that is a "
                              "regression target (e.g. valence); pass objective='regression', or give mood labels")
+        check_label_variants(y)
         classes, encoded = np.unique(y.to_numpy(), return_inverse=True)
         if len(classes) < 2:
             raise ValueError(f"y holds a single class ({classes[0]!r}); a classifier needs at least two")
