@@ -222,6 +222,13 @@ def test_corrupt_and_missing_files_are_reported(tmp_path, caplog):
     assert df["tempo"].tolist() == [120.0, 98.25, 90.0]
     assert df["lyrics"].tolist()[0] == "la, 1,5" and df["song_id"].tolist() == ["1,5", "2,5", "7"]  # text stays
     assert "decimal.csv: decimal commas read as numbers in valence, tempo" in caplog.text
+    # titles, artists and lyrics are read as written: pandas took "None", "NULL" and "NA" for missing values
+    (tmp_path / "names.csv").write_text("song_id,title,artist,lyrics,valence,label\nNA,None,NULL,nan,NA,happy\n"
+                                        "s2,,N/A,la,0.5,\n")
+    df = load_dataset(tmp_path / "names.csv")
+    assert df.iloc[0][["song_id", "title", "artist", "lyrics"]].tolist() == ["NA", "None", "NULL", "nan"]
+    assert np.isnan(df["valence"][0]) and pd.isna(df["title"][1]) and pd.isna(df["label"][1])
+    assert df["artist"][1] == "N/A" and df["valence"][1] == 0.5
     # a column named twice: pandas read the second as "lyrics.1", and a model took the first without a word
     (tmp_path / "twice.csv").write_text("title,lyrics,label,lyrics\nA,la la,happy,other words\n")
     with pytest.raises(ValueError, match=r"twice.csv: its header names the column 'lyrics' twice \(columns 2 and 4\)"):

@@ -286,6 +286,13 @@ def _separator(path, expected):
     return sep
 
 
+#: What marks a missing value in a CSV (pandas' defaults), except in the columns of TEXT_AS_WRITTEN.
+MISSING_MARKERS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                   "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+#: Columns read as written but for an empty field: a song called "None" or "NULL", a band called "NaN".
+TEXT_AS_WRITTEN = frozenset({schema.SONG_ID, schema.TITLE, schema.ARTIST, schema.ALBUM, schema.LYRICS})
+
+
 def _read_delimited(path, sep, columns):
     """A CSV or TSV read with CSV quoting, checked where a field opens with a quote mark.
 
@@ -309,8 +316,10 @@ def _read_delimited(path, sep, columns):
                          "rename or remove one")
     if columns is not None:
         columns = usecols_for(header, columns)
+    missing = {name: [""] if name in TEXT_AS_WRITTEN else MISSING_MARKERS for name in header}
+    options = dict(sep=sep, usecols=columns, keep_default_na=False, na_values=missing)
     try:
-        df, error = pd.read_csv(path, sep=sep, usecols=columns), None
+        df, error = pd.read_csv(path, **options), None
     except pd.errors.ParserError as exc:  # e.g. a quote mark never closed: "EOF inside string"
         df, error = None, exc
     opens = re.compile(r'(?:^|%s)"' % re.escape(sep), flags=re.MULTILINE)  # a field opening with a quote mark
@@ -330,7 +339,7 @@ def _read_delimited(path, sep, columns):
     if sep == "\t":
         lines = [line for line in raw.splitlines() if line.strip()]
         try:
-            plain = pd.read_csv(io.StringIO(raw), sep=sep, usecols=columns, quoting=csv.QUOTE_NONE)
+            plain = pd.read_csv(io.StringIO(raw), **options, quoting=csv.QUOTE_NONE)
         except (ValueError, pd.errors.ParserError):
             plain = None
         if plain is not None and len(plain) == len(lines) - 1:
