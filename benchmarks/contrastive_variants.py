@@ -2,7 +2,7 @@
 
 Run:  .venv/bin/python benchmarks/contrastive_variants.py [--task binary] [--size 200] [--seeds 3] [--first-seed 0]
           [--variants default,all,logistic,supcon,margin,chain-1e-5,chain-3e-5,ensemble,seeds2,
-                      selftrain-pair,selftrain-mixed,lora,wise,batch-32,batch-64]
+                      selftrain-pair,selftrain-mixed,lora,wise,batch-32,batch-64,augment]
 
 On the learning curve's draws (``benchmarks/learning_curve.py``: GoEmotions joy vs sadness by default,
 the same balanced training draws and fixed test), each variant of ``FineTunedBertClassifier(
@@ -37,7 +37,11 @@ strategy="contrastive")`` is trained and scored (packaged all-MiniLM-L6-v2, CPU)
   logistic-regression head (as ``logistic``) on the averaged encoder's vectors of every training song;
 - ``batch-<n>``: ``batch_size=n`` instead of 16 (both steps): each contrastive batch then holds
   n(n-1)/2 pairs, more of them of different labels at once; ``min_steps`` keeps 100 steps, so the
-  contrastive step encodes n/16 times as many texts.
+  contrastive step encodes n/16 times as many texts;
+- ``augment``: easy data augmentation (Wei and Zou 2019, "EDA"), its two operations that need no
+  thesaurus: each training text gets a copy with each word deleted with probability 0.1 and two words
+  swapped, under the same label, and the default contrastive model trains on the 2n texts (a text and
+  its copy make a same-label pair).
 
 Prints accuracy per seed and the mean per variant.
 """
@@ -55,7 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learning_curve import load_task  # noqa: E402
 
 VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5", "ensemble", "seeds2",
-            "selftrain-pair", "selftrain-mixed", "lora", "wise", "batch-32", "batch-64")
+            "selftrain-pair", "selftrain-mixed", "lora", "wise", "batch-32", "batch-64", "augment")
 #: Unlabelled comments per pool of the self-training variants, and pseudo-labels kept per class.
 POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000}
 PSEUDO_PER_CLASS = 200
@@ -111,6 +115,19 @@ def self_trained(model, train, unlabelled, common):
     return FineTunedBertClassifier(strategy="contrastive", **common).fit(union, union["label"])
 
 
+def augmented(text, rng, p=0.1):
+    """EDA's random deletion (each word with probability ``p``, one word always kept) and random swap
+    (two words trade places) on ``text``."""
+    words = str(text).split()
+    if not words:
+        return str(text)
+    kept = [w for w in words if rng.random() >= p] or [words[int(rng.integers(len(words)))]]
+    if len(kept) > 1:
+        i, j = rng.choice(len(kept), size=2, replace=False)
+        kept[i], kept[j] = kept[j], kept[i]
+    return " ".join(kept)
+
+
 def score(variant, train, test, seed, max_length, class_weight, unlabelled=None):
     """``(accuracy, seconds)`` of one variant trained on ``train`` (and ``unlabelled`` texts, for the
     self-training variants)."""
@@ -125,6 +142,9 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
     original = training.pair_loss
     training.pair_loss = losses.get(variant, original)
     started = time.perf_counter()
+    if variant == "augment":
+        rng = np.random.default_rng(seed)
+        train = pd.concat([train, train.assign(text=[augmented(t, rng) for t in train["text"]])], ignore_index=True)
     try:
         extra = SETTINGS.get(variant, {"batch_size": int(variant[6:])} if variant.startswith("batch-") else {})
         model = FineTunedBertClassifier(strategy="contrastive", **common, **extra).fit(train, train["label"])
