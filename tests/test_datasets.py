@@ -229,6 +229,10 @@ def test_corrupt_and_missing_files_are_reported(tmp_path, caplog):
     assert df.iloc[0][["song_id", "title", "artist", "lyrics"]].tolist() == ["NA", "None", "NULL", "nan"]
     assert np.isnan(df["valence"][0]) and pd.isna(df["title"][1]) and pd.isna(df["label"][1])
     assert df["artist"][1] == "N/A" and df["valence"][1] == 0.5
+    (tmp_path / "unnamed.csv").write_text(",title,extra\n0,NA,\nNULL,,NULL\n")  # a column without a name
+    df = load_dataset(tmp_path / "unnamed.csv")
+    assert df["Unnamed: 0"][0] == 0 and pd.isna(df["Unnamed: 0"][1])
+    assert df["title"][0] == "NA" and pd.isna(df["title"][1]) and df["extra"].isna().all()
     # a column named twice: pandas read the second as "lyrics.1", and a model took the first without a word
     (tmp_path / "twice.csv").write_text("title,lyrics,label,lyrics\nA,la la,happy,other words\n")
     with pytest.raises(ValueError, match=r"twice.csv: its header names the column 'lyrics' twice \(columns 2 and 4\)"):

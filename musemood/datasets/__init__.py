@@ -316,7 +316,8 @@ def _read_delimited(path, sep, columns):
                          "rename or remove one")
     if columns is not None:
         columns = usecols_for(header, columns)
-    missing = {name: [""] if name in TEXT_AS_WRITTEN else MISSING_MARKERS for name in header}
+    missing = {name if isinstance(name, str) else f"Unnamed: {i}": [""] if name in TEXT_AS_WRITTEN else MISSING_MARKERS
+               for i, name in enumerate(header)}  # pandas names a column without a name "Unnamed: i"
     options = dict(sep=sep, usecols=columns, keep_default_na=False, na_values=missing)
     try:
         df, error = pd.read_csv(path, **options), None
