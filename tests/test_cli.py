@@ -60,9 +60,13 @@ def test_label_command(tmp_path, capsys):
     src = save_dataset(load_demo(200, random_state=2, label=False, tag_counts="lastfm"), tmp_path / "in.parquet")
     assert main(["label", str(src), "--out", str(tmp_path / "out.parquet"), "--k", "3"]) == 0
     out = capsys.readouterr().out
-    assert "relative" in out and "k=3" in out
+    assert "tag counts read as Last.fm weights (top tag 100)" in out and "k=3" in out
     labelled = load_dataset(tmp_path / "out.parquet")
     assert labelled["label"].notna().any()
+    raw = load_demo(200, random_state=3, label=False)  # a WASABI dump's raw counts beside the API's weights
+    mixed = pd.concat([labelled.assign(tags_source="lastfm"), raw.assign(tags_source="dump")], ignore_index=True)
+    assert main(["label", str(save_dataset(mixed, tmp_path / "mixed.parquet"))]) == 0
+    assert "tag counts read as each tag source's own (raw counts and Last.fm weights)" in capsys.readouterr().out
 
 
 def test_label_command_with_mood_sets_of_ones_own(tmp_path, capsys):

@@ -226,6 +226,11 @@ def _build_dataset(args, store=None):
     return 0
 
 
+#: How each count convention is named in the summary.
+COUNTS_READ = {"raw": "raw counts", "relative": "Last.fm weights (top tag 100)",
+               "mixed": "each tag source's own (raw counts and Last.fm weights)"}
+
+
 def format_summary(summary, rule):
     """Text table of :func:`musemood.labels.summarize` output."""
     from ..labels import REASON_TEXT
@@ -234,7 +239,7 @@ def format_summary(summary, rule):
     lines = [
         f"Label rule: k={rule['k']}, epsilon={rule['epsilon']}, denominator={rule['denominator']}, "
         f"min_tags={rule['min_tags']}, min_tag_count={rule['min_tag_count']}; "
-        f"tag counts read as {summary['counts']}",
+        f"tag counts read as {COUNTS_READ.get(summary['counts'], summary['counts'])}",
         "",
         f"{'mood':<16}{'songs':>7}{'share':>8}",
     ]
