@@ -186,9 +186,13 @@ def test_corrupt_and_missing_files_are_reported(tmp_path, caplog):
         load_dataset(bad)
     with pytest.raises(FileNotFoundError):
         load_dataset(tmp_path / "nope.parquet")
-    with pytest.raises(ValueError, match="unknown file type"):
-        (tmp_path / "x.xlsx").write_text("")
+    (tmp_path / "x.xlsx").write_text("")
+    with pytest.raises(ValueError, match=r"x.xlsx: unknown file type '.xlsx'; use .parquet, .csv or .tsv "
+                                         r"\(spreadsheets open and save .csv files: choose \"CSV UTF-8\"\)$"):
         load_dataset(tmp_path / "x.xlsx")
+    (tmp_path / "x.json").write_text("")
+    with pytest.raises(ValueError, match=r"unknown file type '.json'; use .parquet, .csv or .tsv$"):
+        load_dataset(tmp_path / "x.json")
     csv = tmp_path / "badtags.csv"
     csv.write_text("title,tags\nA,[[oops\n")
     with pytest.raises(ValueError, match="row 0: tags are not valid JSON"):
