@@ -167,7 +167,7 @@ def header_separator(path, expected=","):
     a .tsv's tabs), unless the header has none of it and exactly one other separator of
     :data:`SEPARATORS` splits it (a spreadsheet's "CSV" where the decimal mark is a comma is separated
     by semicolons)."""
-    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
         header = f.readline().rstrip("\r\n")
     others = [sep for sep in SEPARATORS if sep != expected and sep in header]
     return others[0] if expected not in header and len(others) == 1 else expected

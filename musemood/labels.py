@@ -315,6 +315,11 @@ def detect_count_scale(long):
     return scale_of_top_counts(long.groupby("song")["count"].max().to_numpy())
 
 
+#: Each count convention in words (``result.attrs["counts"]`` of :func:`assign_moods`).
+COUNT_CONVENTIONS = {RAW: "raw counts", RELATIVE: "Last.fm weights (top tag 100)",
+                     "mixed": "each tag source's own (raw counts and Last.fm weights)"}
+
+
 def conventions_by_source(sources, tops):
     """How to read each song's tag counts when they come from several sources: ``counts="auto"``'s test
     made on each source's songs apart (the Last.fm API gives weights, a WASABI dump raw counts).

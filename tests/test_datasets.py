@@ -332,3 +332,48 @@ def test_a_large_demo_corpus_is_generated_without_running_out_of_artist_names():
     assert len(df) == 12_000
     artists = df["artist"].drop_duplicates()
     assert len(artists) > 1220 and artists.str.endswith((" II", " III", " IV")).any()
+
+
+def test_dataset_report_lists_every_problem_at_once(tmp_path, capsys):
+    """One run names what training, labelling and the recommender would each stop at, one error a run."""
+    from musemood.cli import main
+    from musemood.datasets import dataset_report
+
+    demo = load_demo(120, random_state=0)
+    clean = demo[demo["label"].notna()].reset_index(drop=True)
+    assert {level for level, _, _ in dataset_report(clean)} == {"ok"}
+    messy = clean.copy()
+    messy.loc[1, "lyrics"] = " "
+    messy.loc[2, "label"] = None
+    messy.loc[3, "label"] = "Happy "
+    messy.loc[4, "label"] = "calm"
+    messy.loc[5, "song_id"] = messy.loc[6, "song_id"]
+    messy["tempo"] = messy["tempo"].astype(object)
+    messy.loc[7, "tempo"] = "fast"
+    messy.loc[8, "valence"] = 7.0
+    messy = messy.drop(columns=["mode"])
+    findings = dataset_report(messy)
+    errors = [message for level, _, message in findings if level == "error"]
+    warnings = [message for level, _, message in findings if level == "warning"]
+    assert len(errors) == 6, errors
+    assert errors[0].startswith(f"1 of {len(messy)} songs have no text in 'lyrics' (the first at row 1, song_id ")
+    assert errors[1].startswith("1 songs have no label in 'label' (the first at row 2")
+    assert "the labels 'Happy ' (1 song) and 'happy' (" in errors[2]
+    assert errors[3].startswith("classes with a single song") and "'calm'" in errors[3] and "'Happy '" in errors[3]
+    assert errors[4].startswith(f"1 ids are given to more than one row ({messy.loc[6, 'song_id']!r})")
+    assert errors[5].startswith("'tempo' holds 1 values that are not numbers ('fast', the first at row 7")
+    assert any("['mode'] are absent" in w for w in warnings)
+    assert any(w.startswith("'valence' has 1 values outside 0 to 1 (7, the first at row 8") for w in warnings)
+    # the command: every finding printed, exit code 2; --json
+    path = save_dataset(messy, tmp_path / "messy.csv")
+    assert main(["check", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert out.count("  error   ") == 6 and out.rstrip().endswith("6 errors: fix them before training (or see "
+                                                                      "the options named)")
+    assert main(["check", str(path), "--json"]) == 2
+    import json
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["errors"] == 6 and report["songs"] == len(messy) and len(report["findings"]) == len(findings)
+    assert main(["check", str(save_dataset(clean, tmp_path / "clean.csv"))]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("0 errors: nothing stops training, labelling or the recommender")

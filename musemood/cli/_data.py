@@ -34,6 +34,29 @@ def _label(args):
         print(f"Saved to {save_dataset(attach_labels(df, result, split=True), args.out)}")
 
 
+def _check(args):
+    """``musemood check``: every problem of a dataset file at once; exit code 2 when one would stop a
+    command."""
+    from ..datasets import load_dataset
+    from ..datasets._report import ERROR, dataset_report
+    from ._common import _print_json
+
+    df = load_dataset(args.data)
+    findings = dataset_report(df, text_column=args.text_column, label_column=args.label_column)
+    errors = sum(level == ERROR for level, _, _ in findings)
+    if args.json:
+        _print_json({"data": str(args.data), "songs": len(df), "errors": errors,
+                     "findings": [{"level": level, "topic": topic, "message": message}
+                                  for level, topic, message in findings]})
+    else:
+        print(f"{args.data}: {len(df):,} songs, {len(df.columns)} columns")
+        for level, topic, message in findings:
+            print(f"  {level:<8}{topic:<10}{message}")
+        print(f"{errors} error{'' if errors == 1 else 's'}: " + ("fix them before training (or see the options "
+              "named)" if errors else "nothing stops training, labelling or the recommender"))
+    return EXIT_BAD_INPUT if errors else 0
+
+
 def _scrape(args):
     from .. import scrape
     from ..datasets import dataset_format
@@ -226,20 +249,15 @@ def _build_dataset(args, store=None):
     return 0
 
 
-#: How each count convention is named in the summary.
-COUNTS_READ = {"raw": "raw counts", "relative": "Last.fm weights (top tag 100)",
-               "mixed": "each tag source's own (raw counts and Last.fm weights)"}
-
-
 def format_summary(summary, rule):
     """Text table of :func:`musemood.labels.summarize` output."""
-    from ..labels import REASON_TEXT
+    from ..labels import COUNT_CONVENTIONS, REASON_TEXT
 
     n = max(summary["n_songs"], 1)
     lines = [
         f"Label rule: k={rule['k']}, epsilon={rule['epsilon']}, denominator={rule['denominator']}, "
         f"min_tags={rule['min_tags']}, min_tag_count={rule['min_tag_count']}; "
-        f"tag counts read as {COUNTS_READ.get(summary['counts'], summary['counts'])}",
+        f"tag counts read as {COUNT_CONVENTIONS.get(summary['counts'], summary['counts'])}",
         "",
         f"{'mood':<16}{'songs':>7}{'share':>8}",
     ]

@@ -8,7 +8,7 @@ from .. import schema
 from .._version import __version__
 from ..schema import MODELS, STUDY_MODELS
 from ._common import _info
-from ._data import _build_dataset, _label, _scrape
+from ._data import _build_dataset, _check, _label, _scrape
 from ._models import _compare, _evaluate, _predict, _train, _tune
 from ._songs import _demo, _embed, _evaluate_recommender, _map, _recommend, _serve
 
@@ -110,6 +110,7 @@ def build_parser():
     _add_scrape_command(commands)
     _add_build_dataset_command(commands)
     _add_label_command(commands)
+    _add_check_command(commands)
     _add_serve_command(commands)
     _add_embed_command(commands)
     _add_info_command(commands)
@@ -386,6 +387,23 @@ def _add_label_command(commands):
     _add_rule_options(label)
     _add_verbosity(label)
     label.set_defaults(handler=_label)
+
+
+def _add_check_command(commands):
+    check = commands.add_parser(
+        "check",
+        help="list every problem of a dataset file at once",
+        description="Read a Parquet, CSV or TSV dataset and list what training, labelling or the recommender "
+        "would stop at (or quietly get wrong): texts and labels missing, labels that differ only in case, "
+        "classes of one song, ids given twice, audio features that are not numbers or out of range, tags "
+        "that cannot be read. Exit code 2 when there is an error.",
+    )
+    check.add_argument("data", help="the dataset: .parquet, .csv or .tsv")
+    check.add_argument("--text-column", default=schema.LYRICS, help="the column with the lyrics (lyrics)")
+    check.add_argument("--label-column", default=schema.LABEL, help="the column with the labels (label)")
+    check.add_argument("--json", action="store_true", help="print the findings as JSON")
+    _add_verbosity(check)
+    check.set_defaults(handler=_check)
 
 
 def _add_serve_command(commands):

@@ -19,12 +19,14 @@ from .. import schema
 from .._validation import SEPARATORS, check_fields_match_header, header_separator, usecols_for
 from ..text import normalize_title
 from ._demo import LATENT_MOOD, THEME, generate
+from ._report import dataset_report
 
 __all__ = [
     "LATENT_MOOD",
     "THEME",
     "assign_splits",
     "dataset_format",
+    "dataset_report",
     "drop_duplicate_songs",
     "load_dataset",
     "load_demo",
@@ -280,7 +282,7 @@ def _separator(path, expected):
 
     sep = header_separator(path, expected)
     if sep != expected:
-        with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:  # without Excel's BOM
             header = f.readline().rstrip("\r\n")
         logging.getLogger(__name__).warning(
             "%s is separated by %s (its header: %r), not %s as a %s file would be: read with %s", path,

@@ -1,0 +1,156 @@
+"""Every problem of a dataset at once: what training, labelling and the recommender would each stop at
+(or quietly get wrong), found in one pass instead of one error per run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+
+OK, WARNING, ERROR = "ok", "warning", "error"
+
+
+def dataset_report(df, *, text_column=schema.LYRICS, label_column=schema.LABEL):
+    """What would stop or mislead musemood in ``df``, all at once.
+
+    Returns a list of ``(level, topic, message)``: ``level`` is ``"error"`` where training, labelling or
+    the recommender refuses the table as it is, ``"warning"`` where it runs but likely not as meant,
+    ``"ok"`` for what was checked and found fine.  Topics: text, labels, song ids, audio, tags.
+    """
+    findings = []
+
+    def add(level, topic, message):
+        findings.append((level, topic, message))
+
+    _texts(df, text_column, add)
+    _labels(df, label_column, text_column, add)
+    _song_ids(df, add)
+    _audio(df, add)
+    _tags(df, add)
+    return findings
+
+
+def _where(df, mask):
+    """`row R (song_id 'x')` of the first row of ``mask``."""
+    first = int(np.flatnonzero(np.asarray(mask))[0])
+    song = f", song_id {df[schema.SONG_ID].iloc[first]!r}" if schema.SONG_ID in df.columns else ""
+    return f"the first at row {first}{song}"
+
+
+def _texts(df, column, add):
+    if column not in df.columns:
+        add(ERROR, "text", f"no column {column!r} (columns: {list(df.columns)}); name the lyrics column with "
+                           "--text-column (text_column=)")
+        return
+    texts = df[column]
+    empty = texts.isna() | texts.astype(str).str.strip().eq("")
+    if empty.any():
+        add(ERROR, "text", f"{int(empty.sum())} of {len(df)} songs have no text in {column!r} ({_where(df, empty)}); "
+                           "training refuses them: fill them, or leave them out with --drop-missing")
+    else:
+        add(OK, "text", f"every song has a text in {column!r}")
+
+
+def _labels(df, column, text_column, add):
+    from .._validation import check_label_variants
+
+    if column not in df.columns:
+        add(WARNING, "labels", f"no column {column!r}: training needs one (--label-column), `musemood label` "
+                               "makes one from the tags")
+        return
+    labels = df[column]
+    missing = labels.isna()
+    if missing.all():
+        add(ERROR, "labels", f"{column!r} holds no label; `musemood label` makes them from the tags")
+        return
+    if missing.any():
+        add(ERROR, "labels", f"{int(missing.sum())} songs have no label in {column!r} ({_where(df, missing)}); "
+                             "training refuses them: leave them out with --drop-missing")
+    try:
+        check_label_variants(labels, f"{column!r}")
+    except ValueError as exc:
+        add(ERROR, "labels", str(exc))
+    counts = labels[~missing].value_counts()
+    numeric = pd.api.types.is_numeric_dtype(labels) and counts.size > 20
+    if numeric:
+        add(OK, "labels", f"{counts.size} different numbers in {column!r}: a regression target "
+                          "(--objective regression)")
+        return
+    shown = ", ".join(f"{label} {n}" for label, n in counts.head(10).items())
+    add(OK if counts.size >= 2 else ERROR, "labels",
+        f"{counts.size} classes: {shown}{' ...' if counts.size > 10 else ''}"
+        + ("" if counts.size >= 2 else "; a classifier needs two or more"))
+    single = counts[counts < 2]
+    if len(single):
+        add(ERROR, "labels", f"classes with a single song, which cannot be split into training and test songs: "
+                             f"{', '.join(map(repr, single.index[:5]))}; give each at least 2 or drop them")
+
+
+def _song_ids(df, add):
+    from ..text import normalize_title
+
+    if schema.SONG_ID not in df.columns:
+        add(WARNING, "song ids", f"no {schema.SONG_ID!r} column: the recommender and the map name songs by it")
+        return
+    twice = df[schema.SONG_ID].duplicated(keep=False) & df[schema.SONG_ID].notna()
+    if twice.any():
+        ids = list(dict.fromkeys(df.loc[twice, schema.SONG_ID]))
+        add(ERROR, "song ids", f"{len(ids)} ids are given to more than one row ({', '.join(map(repr, ids[:5]))}"
+                               f"{' ...' if len(ids) > 5 else ''}); the recommender refuses a song twice: "
+                               "drop the copies or give them ids of their own")
+    else:
+        add(OK, "song ids", f"{len(df)} songs, each id once")
+    if {schema.TITLE, schema.ARTIST} <= set(df.columns):
+        keys = df[schema.TITLE].map(normalize_title) + "\0" + df[schema.ARTIST].map(normalize_title)
+        copies = int(keys.duplicated().sum())
+        if copies:
+            add(OK, "song ids", f"{copies} songs are another's copy by title and artist (a re-release, a live "
+                                "version): a song's recommendations leave its copies out")
+
+
+def _audio(df, add):
+    present = [f for f in schema.AUDIO_FEATURES if f in df.columns]
+    if not present:
+        add(WARNING, "audio", "no audio-feature column: tBERT then trains on the lyrics and topics "
+                              "(audio_columns=None)")
+        return
+    absent = [f for f in schema.AUDIO_FEATURES if f not in df.columns]
+    if absent:
+        add(WARNING, "audio", f"audio features {absent} are absent: name them as the schema does, or train "
+                              f"with audio_columns={present}")
+    problems = 0
+    for feature in present:
+        values = pd.to_numeric(df[feature], errors="coerce")
+        text = values.isna() & df[feature].notna()
+        if text.any():
+            problems += 1
+            add(ERROR, "audio", f"{feature!r} holds {int(text.sum())} values that are not numbers "
+                                f"({df[feature][text].iloc[0]!r}, {_where(df, text)}); fix or empty them")
+        low, high = schema.AUDIO_FEATURE_RANGES[feature]
+        outside = (values < low) | (values > high)
+        if outside.any():
+            problems += 1
+            add(WARNING, "audio", f"{feature!r} has {int(outside.sum())} values outside {low:g} to {high:g} "
+                                  f"({values[outside].iloc[0]:g}, {_where(df, outside)}): another scale?")
+    missing = int(df[present].isna().all(axis=1).sum())
+    if not problems:
+        add(OK, "audio", f"{len(present)} audio features, numbers in their ranges"
+                         + (f"; {missing} songs have none (the models impute them)" if missing else ""))
+
+
+def _tags(df, add):
+    from ..labels import COUNT_CONVENTIONS, assign_moods
+
+    if schema.TAGS not in df.columns:
+        add(OK, "tags", "no tags column: nothing for `musemood label`")
+        return
+    try:
+        result = assign_moods(df)
+    except (ValueError, TypeError) as exc:
+        add(ERROR, "tags", str(exc))
+        return
+    tagged = int((result["n_tags"] > 0).sum())
+    add(OK, "tags", f"{tagged} songs have tags (after the rare-tag filter), read as "
+                    f"{COUNT_CONVENTIONS[result.attrs['counts']]}; the k/epsilon rule (its defaults) labels "
+                    f"{int(result['label'].notna().sum())}")
