@@ -342,6 +342,11 @@ def test_dataset_report_lists_every_problem_at_once(tmp_path, capsys):
     demo = load_demo(120, random_state=0)
     clean = demo[demo["label"].notna()].reset_index(drop=True)
     assert {level for level, _, _ in dataset_report(clean)} == {"ok"}
+    odd = clean.assign(key=-1.0)  # Spotify's "no key detected"
+    odd.loc[:1, ["title", "artist"]] = [None, "Someone"]  # two songs without a title are not copies
+    assert {level for level, _, _ in dataset_report(odd)} == {"ok"}
+    copies = [m for _, topic, m in dataset_report(clean) if "copy" in m]
+    assert [m for _, topic, m in dataset_report(odd) if "copy" in m] == copies
     messy = clean.copy()
     messy.loc[1, "lyrics"] = " "
     messy.loc[2, "label"] = None

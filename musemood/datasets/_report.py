@@ -102,7 +102,8 @@ def _song_ids(df, add):
     else:
         add(OK, "song ids", f"{len(df)} songs, each id once")
     if {schema.TITLE, schema.ARTIST} <= set(df.columns):
-        keys = df[schema.TITLE].map(normalize_title) + "\0" + df[schema.ARTIST].map(normalize_title)
+        titles = df[schema.TITLE].map(normalize_title)
+        keys = (titles + "\0" + df[schema.ARTIST].map(normalize_title))[titles != ""]  # a song without a title
         copies = int(keys.duplicated().sum())
         if copies:
             add(OK, "song ids", f"{copies} songs are another's copy by title and artist (a re-release, a live "
@@ -128,6 +129,7 @@ def _audio(df, add):
             add(ERROR, "audio", f"{feature!r} holds {int(text.sum())} values that are not numbers "
                                 f"({df[feature][text].iloc[0]!r}, {_where(df, text)}); fix or empty them")
         low, high = schema.AUDIO_FEATURE_RANGES[feature]
+        low = -1 if feature == schema.KEY else low  # Spotify's key -1: no key detected
         outside = (values < low) | (values > high)
         if outside.any():
             problems += 1
