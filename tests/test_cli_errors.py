@@ -273,3 +273,15 @@ def test_a_key_error_reads_as_a_sentence_not_a_quoted_key(files, capsys, monkeyp
     assert main(["label", str(files / "good.parquet")]) == 2
     err = capsys.readouterr().err  # str(KeyError) would wrap the sentence in quotes
     assert err == "musemood label: error: text column 'lyrics' is not in the data; columns are ['words']\n"
+
+
+def test_an_error_about_the_files_contents_points_to_musemood_check(files, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path / "home"))
+    good = str(files / "good.parquet")  # songs without a label: refused without --drop-missing
+    assert main(["compare", "--data", good, "--models", "majority"]) == 2
+    assert capsys.readouterr().err.rstrip().endswith(f"(`musemood check {good}` lists every problem of the file "
+                                                     "at once)")
+    assert main(["compare", "--data", str(files / "labelled.parquet"), "--models", "bogus"]) == 2
+    assert "musemood check" not in capsys.readouterr().err  # an option, not the file
+    assert main(["check", good]) == 2
+    assert "songs have no label in 'label'" in capsys.readouterr().out

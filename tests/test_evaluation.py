@@ -273,8 +273,10 @@ def test_cli_evaluate_scores_a_saved_model_on_a_held_out_file(tiny_bert, tmp_pat
     path = tmp_path / "test.csv"
     test.to_csv(path, index=False)
     assert main(["evaluate", str(tmp_path / "model"), "--data", str(path), "--text-column", "verse"]) == 2
+    err = capsys.readouterr().err
     assert (f"{path}: rows without a label (no value in 'label'): 1, with an empty text (in 'verse'): 0, the first "
-            "at row 3 (counting from 0 after the header)") in capsys.readouterr().err
+            "at row 3 (counting from 0 after the header)") in err
+    assert err.rstrip().endswith(f"(`musemood check {path}` lists every problem of the file at once)")
     argv = ["evaluate", str(tmp_path / "model"), "--data", str(path), "--text-column", "verse", "--drop-missing"]
     assert main([*argv, "--json", "--plot", str(tmp_path / "confusion.png")]) == 0
     result = json.loads(capsys.readouterr().out)

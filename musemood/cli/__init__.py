@@ -8,6 +8,8 @@ label) and ``_common`` (exit codes, progress, JSON output).
 from __future__ import annotations
 
 import logging
+import os
+import re
 import sys
 
 from ._common import EXIT_BAD_INPUT, EXIT_BUG, EXIT_SERVICE, exit_code
@@ -15,6 +17,12 @@ from ._data import format_summary
 from ._parser import build_parser
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_BUG", "EXIT_SERVICE", "build_parser", "exit_code", "format_summary", "main"]
+
+
+#: Commands that train or score on a labelled file: their bad-input errors point to ``musemood check``.
+CHECKED_COMMANDS = ("train", "compare", "tune", "evaluate")
+#: Words of an error about the file's contents (not about an option), which ``musemood check`` covers.
+DATA_WORDS = re.compile(r"\b(columns?|rows?|labels?|song_id|class(es)?)\b")
 
 
 def main(argv=None):
@@ -32,8 +40,6 @@ def main(argv=None):
         print(f"musemood {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (`musemood recommend ... | head -3`): not an error
-        import os
-
         try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         except (OSError, ValueError):  # stdout is not a file (captured, redirected in-process)
@@ -53,5 +59,9 @@ def main(argv=None):
         # a KeyError's str() is the repr of its message: quotes and escapes around the sentence
         keyed = isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str)
         message = exc.args[0] if keyed else exc
+        data = getattr(args, "data", None)
+        if code == EXIT_BAD_INPUT and args.command in CHECKED_COMMANDS and isinstance(data, str) \
+                and os.path.isfile(data) and DATA_WORDS.search(str(message)):
+            hint += f"\n(`musemood check {data}` lists every problem of the file at once)"
         print(f"musemood {args.command}: error: {what}{message}{hint}", file=sys.stderr)
         return code
