@@ -342,6 +342,9 @@ def test_dataset_report_lists_every_problem_at_once(tmp_path, capsys):
     demo = load_demo(120, random_state=0)
     clean = demo[demo["label"].notna()].reset_index(drop=True)
     assert {level for level, _, _ in dataset_report(clean)} == {"ok"}
+    valence = [(level, m) for level, topic, m in dataset_report(clean, label_column="valence") if topic == "labels"]
+    assert valence[-1][0] == "ok"  # numbers, as fit reads them: a regression target, not classes of one song
+    assert "different numbers in 'valence': a regression target (--objective regression)" in valence[-1][1]
     odd = clean.assign(key=-1.0)  # Spotify's "no key detected"
     odd.loc[:1, ["title", "artist"]] = [None, "Someone"]  # two songs without a title are not copies
     assert {level for level, _, _ in dataset_report(odd)} == {"ok"}

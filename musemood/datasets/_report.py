@@ -24,7 +24,7 @@ def dataset_report(df, *, text_column=schema.LYRICS, label_column=schema.LABEL):
         findings.append((level, topic, message))
 
     _texts(df, text_column, add)
-    _labels(df, label_column, text_column, add)
+    _labels(df, label_column, add)
     _song_ids(df, add)
     _audio(df, add)
     _tags(df, add)
@@ -52,7 +52,9 @@ def _texts(df, column, add):
         add(OK, "text", f"every song has a text in {column!r}")
 
 
-def _labels(df, column, text_column, add):
+def _labels(df, column, add):
+    from sklearn.utils.multiclass import type_of_target
+
     from .._validation import check_label_variants
 
     if column not in df.columns:
@@ -72,8 +74,8 @@ def _labels(df, column, text_column, add):
     except ValueError as exc:
         add(ERROR, "labels", str(exc))
     counts = labels[~missing].value_counts()
-    numeric = pd.api.types.is_numeric_dtype(labels) and counts.size > 20
-    if numeric:
+    values = pd.to_numeric(labels[~missing], errors="coerce")
+    if values.notna().all() and type_of_target(values.to_numpy(dtype=float)) == "continuous":  # as fit decides
         add(OK, "labels", f"{counts.size} different numbers in {column!r}: a regression target "
                           "(--objective regression)")
         return
