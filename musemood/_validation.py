@@ -209,3 +209,13 @@ def check_label_variants(labels, where="y"):
         named = " and ".join(f"{value!r} ({counts[value]} song{'' if counts[value] == 1 else 's'})" for value in clash)
         raise ValueError(f"{where}: the labels {named} differ only in case or spaces, so they would be learnt as "
                          "different moods; write each mood one way (e.g. labels.str.strip().str.lower())")
+
+
+def looks_like_regression(values):
+    """True when every value is a number and they are not whole class numbers (scikit-learn's
+    ``type_of_target`` says "continuous"): a target such as valence, not mood labels."""
+    import pandas as pd
+    from sklearn.utils.multiclass import type_of_target
+
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce")
+    return bool(numbers.notna().all()) and type_of_target(numbers.to_numpy(dtype=float)) == "continuous"

@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import schema
 from ..encoders import BertEncoder, _default_device
-from .._validation import check_label_variants, check_unique_columns, headerless_hint
+from .._validation import check_label_variants, check_unique_columns, headerless_hint, looks_like_regression
 from ..persistence import FORMAT, read_config, write_config
 from ..text import clean_lyrics
 from ._nn import MLPHead, loss_function
@@ -145,10 +145,7 @@ class TextEstimator(BaseEstimator):
                                  f"{row}")
             self.y_mean_, self.y_scale_ = float(values.mean()), float(values.std() or 1.0)
             return ((values - self.y_mean_) / self.y_scale_).astype(np.float32)
-        from sklearn.utils.multiclass import type_of_target
-
-        numeric = pd.to_numeric(y, errors="coerce")
-        if numeric.notna().all() and type_of_target(numeric.to_numpy(dtype=float)) == "continuous":
+        if looks_like_regression(y):
             raise ValueError(f"y holds {y.nunique()} distinct non-integer numbers for {n} songs: that is a "
                              "regression target (e.g. valence); pass objective='regression', or give mood labels")
         check_label_variants(y)

@@ -53,9 +53,7 @@ def _texts(df, column, add):
 
 
 def _labels(df, column, add):
-    from sklearn.utils.multiclass import type_of_target
-
-    from .._validation import check_label_variants
+    from .._validation import check_label_variants, looks_like_regression
 
     if column not in df.columns:
         add(WARNING, "labels", f"no column {column!r}: training needs one (--label-column), `musemood label` "
@@ -74,8 +72,7 @@ def _labels(df, column, add):
     except ValueError as exc:
         add(ERROR, "labels", str(exc))
     counts = labels[~missing].value_counts()
-    values = pd.to_numeric(labels[~missing], errors="coerce")
-    if values.notna().all() and type_of_target(values.to_numpy(dtype=float)) == "continuous":  # as fit decides
+    if looks_like_regression(labels[~missing]):  # as fit decides
         add(OK, "labels", f"{counts.size} different numbers in {column!r}: a regression target "
                           "(--objective regression)")
         return
