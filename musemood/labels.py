@@ -126,11 +126,8 @@ def assign_moods(
 
     long = explode_tags(series, show_progress_bar=show_progress_bar)
     n_songs = len(series)
-    if isinstance(counts, str) and counts == "auto" and isinstance(tags, pd.DataFrame) \
-            and schema.TAGS_SOURCE in tags.columns:
-        tops = long.groupby("song")["count"].max().reindex(range(n_songs)).to_numpy()
-        counts = conventions_by_source(tags[schema.TAGS_SOURCE].to_numpy(), tops)
-    relative, scale = _relative_songs(counts, series, long)  # per song: read as Last.fm weights
+    sources = tags[schema.TAGS_SOURCE] if isinstance(tags, pd.DataFrame) and schema.TAGS_SOURCE in tags else None
+    relative, scale = _relative_songs(counts, series, long, sources)  # per song: read as Last.fm weights
     over = relative[long["song"].to_numpy()] & (long["count"].to_numpy() > 100)
     if over.any():
         over = long[over].iloc[0]
@@ -401,9 +398,13 @@ def _tag_series(tags):
     return pd.Series(list(tags), dtype=object)
 
 
-def _relative_songs(counts, series, long):
+def _relative_songs(counts, series, long, sources=None):
     """Which songs' counts are Last.fm weights, a boolean array (``counts`` for all, detected on the
-    whole table with ``"auto"``, or given per song), and the name of the convention read."""
+    whole table with ``"auto"``, or on each of ``sources``' songs apart, or given per song), and the
+    name of the convention read."""
+    if isinstance(counts, str) and counts == "auto" and sources is not None:
+        tops = long.groupby("song")["count"].max().reindex(range(len(series))).to_numpy()
+        counts = conventions_by_source(sources.to_numpy(), tops)
     if isinstance(counts, str):
         scale = detect_count_scale(long) if counts == "auto" else counts
         return np.full(len(series), scale == RELATIVE), scale
