@@ -219,3 +219,15 @@ def looks_like_regression(values):
 
     numbers = pd.to_numeric(pd.Series(values), errors="coerce")
     return bool(numbers.notna().all()) and type_of_target(numbers.to_numpy(dtype=float)) == "continuous"
+
+
+def row_of(frame, mask, skip=()):
+    """Where the first row of ``mask`` is, for a message: ``row N (song_id 'x')``, counting from 0; the song
+    id is left out when the table has none or it is one of ``skip`` (the column the message is about)."""
+    import numpy as np
+
+    from . import schema
+
+    first = int(np.flatnonzero(np.asarray(mask))[0])
+    named = schema.SONG_ID in frame.columns and schema.SONG_ID not in skip
+    return f"row {first}" + (f" (song_id {frame[schema.SONG_ID].iloc[first]!r})" if named else "")

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from ._validation import check_label_variants, headerless_hint
+from ._validation import check_label_variants, headerless_hint, row_of
 from .features import resolve_audio_columns
 
 logger = logging.getLogger(__name__)
@@ -66,12 +66,10 @@ def _usable_rows(df, text_column, label_column, *, drop_missing=False, objective
     bad = labels.isna() | (texts == "")
     if bad.any():
         if not drop_missing:
-            first = int(np.flatnonzero(bad.to_numpy())[0])
-            song = (f" (song_id {df[schema.SONG_ID].iloc[first]!r})"
-                    if schema.SONG_ID in df.columns and schema.SONG_ID not in (text_column, label_column) else "")
             raise ValueError(
                 f"{of}rows without a label (no value in {label_column!r}): {int(labels.isna().sum())}, with an "
-                f"empty text (in {text_column!r}): {int((texts == '').sum())}, the first at row {first}{song} "
+                f"empty text (in {text_column!r}): {int((texts == '').sum())}, the first at "
+                f"{row_of(df, bad, skip=(text_column, label_column))} "
                 "(counting from 0 after the header); remove them or pass --drop-missing (drop_missing=True)"
             )
         df = df[~bad]

@@ -364,14 +364,14 @@ def test_dataset_report_lists_every_problem_at_once(tmp_path, capsys):
     errors = [message for level, _, message in findings if level == "error"]
     warnings = [message for level, _, message in findings if level == "warning"]
     assert len(errors) == 6, errors
-    assert errors[0].startswith(f"1 of {len(messy)} songs have no text in 'lyrics' (the first at row 1, song_id ")
-    assert errors[1].startswith("1 songs have no label in 'label' (the first at row 2")
+    assert errors[0].startswith(f"1 of {len(messy)} songs have no text in 'lyrics', the first at row 1 (song_id ")
+    assert errors[1].startswith("1 songs have no label in 'label', the first at row 2 (song_id ")
     assert "the labels 'Happy ' (1 song) and 'happy' (" in errors[2]
     assert errors[3].startswith("classes with a single song") and "'calm'" in errors[3] and "'Happy '" in errors[3]
     assert errors[4].startswith(f"1 ids are given to more than one row ({messy.loc[6, 'song_id']!r})")
-    assert errors[5].startswith("'tempo' holds 1 values that are not numbers ('fast', the first at row 7")
+    assert errors[5].startswith("'tempo' holds 1 values that are not numbers, the first 'fast' at row 7 (song_id ")
     assert any("['mode'] are absent" in w for w in warnings)
-    assert any(w.startswith("'valence' has 1 values outside 0 to 1 (7, the first at row 8") for w in warnings)
+    assert any(w.startswith("'valence' has 1 values outside 0 to 1, the first 7 at row 8 (song_id ") for w in warnings)
     # the command: every finding printed, exit code 2; --json
     path = save_dataset(messy, tmp_path / "messy.csv")
     assert main(["check", str(path)]) == 2

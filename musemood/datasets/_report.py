@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from .. import schema
+from .._validation import row_of
 
 OK, WARNING, ERROR = "ok", "warning", "error"
 
@@ -31,13 +31,6 @@ def dataset_report(df, *, text_column=schema.LYRICS, label_column=schema.LABEL):
     return findings
 
 
-def _where(df, mask):
-    """`row R (song_id 'x')` of the first row of ``mask``."""
-    first = int(np.flatnonzero(np.asarray(mask))[0])
-    song = f", song_id {df[schema.SONG_ID].iloc[first]!r}" if schema.SONG_ID in df.columns else ""
-    return f"the first at row {first}{song}"
-
-
 def _texts(df, column, add):
     if column not in df.columns:
         add(ERROR, "text", f"no column {column!r} (columns: {list(df.columns)}); name the lyrics column with "
@@ -46,7 +39,8 @@ def _texts(df, column, add):
     texts = df[column]
     empty = texts.isna() | texts.astype(str).str.strip().eq("")
     if empty.any():
-        add(ERROR, "text", f"{int(empty.sum())} of {len(df)} songs have no text in {column!r} ({_where(df, empty)}); "
+        add(ERROR, "text", f"{int(empty.sum())} of {len(df)} songs have no text in {column!r}, the first at "
+                           f"{row_of(df, empty)}; "
                            "training refuses them: fill them, or leave them out with --drop-missing")
     else:
         add(OK, "text", f"every song has a text in {column!r}")
@@ -65,7 +59,8 @@ def _labels(df, column, add):
         add(ERROR, "labels", f"{column!r} holds no label; `musemood label` makes them from the tags")
         return
     if missing.any():
-        add(ERROR, "labels", f"{int(missing.sum())} songs have no label in {column!r} ({_where(df, missing)}); "
+        add(ERROR, "labels", f"{int(missing.sum())} songs have no label in {column!r}, the first at "
+                             f"{row_of(df, missing)}; "
                              "training refuses them: leave them out with --drop-missing")
     try:
         check_label_variants(labels, f"{column!r}")
@@ -125,15 +120,15 @@ def _audio(df, add):
         text = values.isna() & df[feature].notna()
         if text.any():
             problems += 1
-            add(ERROR, "audio", f"{feature!r} holds {int(text.sum())} values that are not numbers "
-                                f"({df[feature][text].iloc[0]!r}, {_where(df, text)}); fix or empty them")
+            add(ERROR, "audio", f"{feature!r} holds {int(text.sum())} values that are not numbers, "
+                                f"the first {df[feature][text].iloc[0]!r} at {row_of(df, text)}; fix or empty them")
         low, high = schema.AUDIO_FEATURE_RANGES[feature]
         low = -1 if feature == schema.KEY else low  # Spotify's key -1: no key detected
         outside = (values < low) | (values > high)
         if outside.any():
             problems += 1
-            add(WARNING, "audio", f"{feature!r} has {int(outside.sum())} values outside {low:g} to {high:g} "
-                                  f"({values[outside].iloc[0]:g}, {_where(df, outside)}): another scale?")
+            add(WARNING, "audio", f"{feature!r} has {int(outside.sum())} values outside {low:g} to {high:g}, "
+                                  f"the first {values[outside].iloc[0]:g} at {row_of(df, outside)}: another scale?")
     missing = int(df[present].isna().all(axis=1).sum())
     if not problems:
         add(OK, "audio", f"{len(present)} audio features, numbers in their ranges"
