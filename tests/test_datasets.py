@@ -365,13 +365,13 @@ def test_dataset_report_lists_every_problem_at_once(tmp_path, capsys):
     warnings = [message for level, _, message in findings if level == "warning"]
     assert len(errors) == 6, errors
     assert errors[0].startswith(f"1 of {len(messy)} songs have no text in 'lyrics', the first at row 1 (song_id ")
-    assert errors[1].startswith("1 songs have no label in 'label', the first at row 2 (song_id ")
+    assert errors[1].startswith(f"1 of {len(messy)} songs have no label in 'label', the first at row 2 (song_id ")
     assert "the labels 'Happy ' (1 song) and 'happy' (" in errors[2]
     assert errors[3].startswith("classes with a single song") and "'calm'" in errors[3] and "'Happy '" in errors[3]
-    assert errors[4].startswith(f"1 ids are given to more than one row ({messy.loc[6, 'song_id']!r})")
-    assert errors[5].startswith("'tempo' holds 1 values that are not numbers, the first 'fast' at row 7 (song_id ")
+    assert errors[4].startswith(f"1 id is given to more than one row ({messy.loc[6, 'song_id']!r})")
+    assert errors[5].startswith("'tempo' holds 1 value that is not a number, the first 'fast' at row 7 (song_id ")
     assert any("['mode'] are absent" in w for w in warnings)
-    assert any(w.startswith("'valence' has 1 values outside 0 to 1, the first 7 at row 8 (song_id ") for w in warnings)
+    assert any(w.startswith("'valence' has 1 value outside 0 to 1, the first 7 at row 8 (song_id ") for w in warnings)
     # the command: every finding printed, exit code 2; --json
     path = save_dataset(messy, tmp_path / "messy.csv")
     assert main(["check", str(path)]) == 2
@@ -385,3 +385,35 @@ def test_dataset_report_lists_every_problem_at_once(tmp_path, capsys):
     assert report["errors"] == 6 and report["songs"] == len(messy) and len(report["findings"]) == len(findings)
     assert main(["check", str(save_dataset(clean, tmp_path / "clean.csv"))]) == 0
     assert capsys.readouterr().out.rstrip().endswith("0 errors: nothing stops training, labelling or the recommender")
+
+
+def test_tags_that_cannot_be_read_are_all_named(tmp_path, capsys):
+    """load_dataset names every row whose tags it cannot read, not only the first; `musemood check` lists them
+    beside the file's other problems instead of stopping at the first bad tag (and still counts the labels the
+    rule gives the others)."""
+    from musemood.cli import main
+    from musemood.datasets import dataset_report
+
+    path = tmp_path / "tags.csv"
+    path.write_text('song_id,title,artist,lyrics,tags,label\n'
+                    'a,T1,A,some words,"[[""happy"", 10]]",happy\n'
+                    'b,T2,B,more words,"[[""sad"", -3]]",sad\n'
+                    'c,T3,C,other words,not json,sad\n'
+                    'd,T4,D,,"[[""sad"", 4]]",sad\n'
+                    'e,T5,E,words,"[[""happy"", ""lots""]]",happy\n')
+    with pytest.raises(ValueError, match=r"tags.csv, row 1: tag 'sad' has the count -3; counts are numbers >= 0 .*\. "
+                                         r"3 rows have tags that cannot be read: rows 1, 2 and 4$"):
+        load_dataset(path)
+    assert main(["check", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert "no text in 'lyrics', the first at row 3 (song_id 'd')" in out  # found beside the tags
+    assert ("3 of 5 songs have tags that cannot be read, the first at row 1 (song_id 'b'): tag 'sad' has the "
+            "count -3") in out
+    # in memory too: dataset_report on a table whose tag lists hold a count that is not a number
+    df = pd.DataFrame({"song_id": ["a", "b", "c"], "lyrics": ["x y", "y z", "z x"], "label": ["happy", "sad", "sad"],
+                       "tags": [[("happy", 10)], [("sad", "many")], [("sad", 5)]]})
+    tags = [(level, message) for level, topic, message in dataset_report(df) if topic == "tags"]
+    assert tags[0] == ("error", "1 of 3 songs have tags that cannot be read, the first at row 1 (song_id 'b'): the "
+                                "tag entry ('sad', 'many') is not a tag with a number of listeners (a [tag, count] "
+                                "pair, or {\"tag\": ..., \"count\": ...})")
+    assert tags[1][0] == "ok" and tags[1][1].startswith("2 songs have tags")

@@ -223,6 +223,20 @@ def load_dataset(path, *, columns=None):
     the file is missing or unreadable.
     """
     path = Path(path)
+    df = _read_table(path, columns)
+    if schema.TAGS in df.columns:
+        df[schema.TAGS], problems = read_tag_cells(df[schema.TAGS])
+        if problems:
+            row, message = problems[0]
+            rows = _rows_in_words([r for r, _ in problems])
+            also = f". {len(problems):,} rows have tags that cannot be read: {rows}" if len(problems) > 1 else ""
+            raise ValueError(f"{path}, row {row}: {message}{also}")
+    return df
+
+
+def _read_table(path, columns=None):
+    """:func:`load_dataset` but for its reading of the tags: a CSV's tags stay its cells' text."""
+    path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no dataset at {path}")
     suffix = dataset_format(path)
@@ -249,8 +263,6 @@ def load_dataset(path, *, columns=None):
         check_fields_match_header(df, path)
     if not len(df):
         raise ValueError(f"{path} holds no songs (only a header); give a dataset with at least one row")
-    if schema.TAGS in df.columns:
-        df[schema.TAGS] = [_records_to_tags(t, path, i) for i, t in enumerate(df[schema.TAGS])]
     return df
 
 
@@ -370,32 +382,53 @@ def _tags_to_records(tags):
     return [{"tag": str(t), "count": float(c)} for t, c in pairs]
 
 
-def _records_to_tags(value, path, row):
+def read_tag_cells(values):
+    """Each song's tags as a list of ``(tag, count)`` pairs, from a CSV cell's JSON or a list or mapping in
+    memory; returns ``(tags, problems)``, ``problems`` a list of ``(position, what is wrong)`` for every song
+    whose tags cannot be read (their tags read as none), so that a caller can name them all."""
+    tags, problems = [], []
+    for position, value in enumerate(values):
+        try:
+            tags.append(_cell_tags(value))
+        except ValueError as exc:
+            tags.append([])
+            problems.append((position, str(exc)))
+    return tags, problems
+
+
+def _cell_tags(value):
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return []
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}, row {row}: tags are not valid JSON ({exc})") from None
+            raise ValueError(f"tags are not valid JSON ({exc})") from None
     if isinstance(value, dict):
         value = list(value.items())
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ValueError(f"{path}, row {row}: tags are {value!r}; give a list of [tag, count] pairs or an object "
-                         "{tag: count}")
+        raise ValueError(f"tags are {value!r}; give a list of [tag, count] pairs or an object {{tag: count}}")
     out = []
     for item in value:
         try:
             tag, count = (item["tag"], item["count"]) if isinstance(item, dict) else item
             count = float(count)
         except (KeyError, TypeError, ValueError):  # not a pair, or a count that is not a number
-            raise ValueError(f"{path}, row {row}: the tag entry {_plain_item(item)!r} is not a tag with a number "
-                             "of listeners (a [tag, count] pair, or {\"tag\": ..., \"count\": ...})") from None
+            raise ValueError(f"the tag entry {_plain_item(item)!r} is not a tag with a number of listeners (a "
+                             "[tag, count] pair, or {\"tag\": ..., \"count\": ...})") from None
         if not np.isfinite(count) or count < 0:
-            raise ValueError(f"{path}, row {row}: tag {tag!r} has the count {count:g}; counts are numbers >= 0 "
-                             "(raw counts, or Last.fm's weights 0-100)")
+            raise ValueError(f"tag {tag!r} has the count {count:g}; counts are numbers >= 0 (raw counts, or "
+                             "Last.fm's weights 0-100)")
         out.append((str(tag), int(count) if count.is_integer() else count))
     return out
+
+
+def _rows_in_words(rows, shown=10):
+    """``rows 1, 2 and 4`` (the first ``shown``, then how many more)."""
+    words = [str(row) for row in rows[:shown]]
+    if len(rows) > shown:
+        return f"rows {', '.join(words)} and {len(rows) - shown:,} more"
+    return f"rows {', '.join(words[:-1])} and {words[-1]}" if len(words) > 1 else f"row {words[0]}"
 
 
 def _plain_item(item):

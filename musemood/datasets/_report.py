@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .. import schema
@@ -59,7 +60,7 @@ def _labels(df, column, add):
         add(ERROR, "labels", f"{column!r} holds no label; `musemood label` makes them from the tags")
         return
     if missing.any():
-        add(ERROR, "labels", f"{int(missing.sum())} songs have no label in {column!r}, the first at "
+        add(ERROR, "labels", f"{int(missing.sum())} of {len(df)} songs have no label in {column!r}, the first at "
                              f"{row_of(df, missing)}; "
                              "training refuses them: leave them out with --drop-missing")
     try:
@@ -90,8 +91,9 @@ def _song_ids(df, add):
     twice = df[schema.SONG_ID].duplicated(keep=False) & df[schema.SONG_ID].notna()
     if twice.any():
         ids = list(dict.fromkeys(df.loc[twice, schema.SONG_ID]))
-        add(ERROR, "song ids", f"{len(ids)} ids are given to more than one row ({', '.join(map(repr, ids[:5]))}"
-                               f"{' ...' if len(ids) > 5 else ''}); the recommender refuses a song twice: "
+        shown = ", ".join(map(repr, ids[:5])) + (" ..." if len(ids) > 5 else "")
+        add(ERROR, "song ids", f"{_many(len(ids), 'id is', 'ids are')} given to more than one row ({shown}); "
+                               "the recommender refuses a song twice: "
                                "drop the copies or give them ids of their own")
     else:
         add(OK, "song ids", f"{len(df)} songs, each id once")
@@ -100,8 +102,8 @@ def _song_ids(df, add):
         keys = (titles + "\0" + df[schema.ARTIST].map(normalize_title))[titles != ""]  # a song without a title
         copies = int(keys.duplicated().sum())
         if copies:
-            add(OK, "song ids", f"{copies} songs are another's copy by title and artist (a re-release, a live "
-                                "version): a song's recommendations leave its copies out")
+            add(OK, "song ids", f"{_many(copies, 'song is', 'songs are')} another's copy by title and artist (a "
+                                "re-release, a live version): a song's recommendations leave its copies out")
 
 
 def _audio(df, add):
@@ -120,14 +122,16 @@ def _audio(df, add):
         text = values.isna() & df[feature].notna()
         if text.any():
             problems += 1
-            add(ERROR, "audio", f"{feature!r} holds {int(text.sum())} values that are not numbers, "
-                                f"the first {df[feature][text].iloc[0]!r} at {row_of(df, text)}; fix or empty them")
+            many = _many(int(text.sum()), "value that is not a number", "values that are not numbers")
+            add(ERROR, "audio", f"{feature!r} holds {many}, the first {df[feature][text].iloc[0]!r} at "
+                                f"{row_of(df, text)}; fix or empty them")
         low, high = schema.AUDIO_FEATURE_RANGES[feature]
         low = -1 if feature == schema.KEY else low  # Spotify's key -1: no key detected
         outside = (values < low) | (values > high)
         if outside.any():
             problems += 1
-            add(WARNING, "audio", f"{feature!r} has {int(outside.sum())} values outside {low:g} to {high:g}, "
+            add(WARNING, "audio", f"{feature!r} has {_many(int(outside.sum()), 'value', 'values')} outside {low:g} "
+                                  f"to {high:g}, "
                                   f"the first {values[outside].iloc[0]:g} at {row_of(df, outside)}: another scale?")
     missing = int(df[present].isna().all(axis=1).sum())
     if not problems:
@@ -137,12 +141,19 @@ def _audio(df, add):
 
 def _tags(df, add):
     from ..labels import COUNT_CONVENTIONS, assign_moods
+    from . import read_tag_cells
 
     if schema.TAGS not in df.columns:
         add(OK, "tags", "no tags column: nothing for `musemood label`")
         return
+    tags, problems = read_tag_cells(df[schema.TAGS])
+    if problems:
+        bad = np.zeros(len(df), dtype=bool)
+        bad[[position for position, _ in problems]] = True
+        add(ERROR, "tags", f"{len(problems)} of {len(df)} songs have tags that cannot be read, the first at "
+                           f"{row_of(df, bad)}: {problems[0][1]}")
     try:
-        result = assign_moods(df)
+        result = assign_moods(df.assign(**{schema.TAGS: tags}))  # the others' labels all the same
     except (ValueError, TypeError) as exc:
         add(ERROR, "tags", str(exc))
         return
@@ -150,3 +161,8 @@ def _tags(df, add):
     add(OK, "tags", f"{tagged} songs have tags (after the rare-tag filter), read as "
                     f"{COUNT_CONVENTIONS[result.attrs['counts']]}; the k/epsilon rule (its defaults) labels "
                     f"{int(result['label'].notna().sum())}")
+
+
+def _many(n, one, many):
+    """``1 id is``, ``3 ids are``: ``n`` and the words that go with it."""
+    return f"{n:,} {one if n == 1 else many}"
