@@ -160,6 +160,8 @@ def headerless_hint(columns):
 
 
 SEPARATORS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "bars"}
+#: What a missing value is, for messages: a label or feature written "None" is read as none, not as a class.
+MISSING_IN_WORDS = "an empty field, or NA, N/A, None, NULL or NaN in a CSV"
 
 
 def header_separator(path, expected=","):

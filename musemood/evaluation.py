@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from ._validation import check_label_variants, headerless_hint, row_of
+from ._validation import MISSING_IN_WORDS, check_label_variants, headerless_hint, row_of
 from .features import resolve_audio_columns
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ def _usable_rows(df, text_column, label_column, *, drop_missing=False, objective
     if bad.any():
         if not drop_missing:
             raise ValueError(
-                f"{of}rows without a label (no value in {label_column!r}): {int(labels.isna().sum())}, with an "
+                f"{of}rows without a label (no value in {label_column!r}: {MISSING_IN_WORDS}): "
+                f"{int(labels.isna().sum())}, with an "
                 f"empty text (in {text_column!r}): {int((texts == '').sum())}, the first at "
                 f"{row_of(df, bad, skip=(text_column, label_column))} "
                 "(counting from 0 after the header); remove them or pass --drop-missing (drop_missing=True)"

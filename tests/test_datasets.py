@@ -365,7 +365,8 @@ def test_dataset_report_lists_every_problem_at_once(tmp_path, capsys):
     warnings = [message for level, _, message in findings if level == "warning"]
     assert len(errors) == 6, errors
     assert errors[0].startswith(f"1 of {len(messy)} songs have no text in 'lyrics', the first at row 1 (song_id ")
-    assert errors[1].startswith(f"1 of {len(messy)} songs have no label in 'label', the first at row 2 (song_id ")
+    assert errors[1].startswith(f"1 of {len(messy)} songs have no label in 'label' (an empty field, or NA, N/A, "
+                             "None, NULL or NaN in a CSV), the first at row 2 (song_id ")
     assert "the labels 'Happy ' (1 song) and 'happy' (" in errors[2]
     assert errors[3].startswith("classes with a single song") and "'calm'" in errors[3] and "'Happy '" in errors[3]
     assert errors[4].startswith(f"1 id is given to more than one row ({messy.loc[6, 'song_id']!r})")
@@ -417,3 +418,16 @@ def test_tags_that_cannot_be_read_are_all_named(tmp_path, capsys):
                                 "tag entry ('sad', 'many') is not a tag with a number of listeners (a [tag, count] "
                                 "pair, or {\"tag\": ..., \"count\": ...})")
     assert tags[1][0] == "ok" and tags[1][1].startswith("2 songs have tags")
+
+
+def test_a_label_written_as_a_word_for_missing_is_said_to_be_read_as_none(tmp_path, capsys):
+    """A class called "None" reads as no label (so would R's NA): the message says which words count as
+    missing, so that the user renames the class instead of dropping its songs with --drop-missing."""
+    from musemood.cli import main
+
+    path = tmp_path / "none.csv"
+    rows = [f"s{i},some words {i},{['joy', 'sadness', 'None'][i % 3]}" for i in range(12)]
+    path.write_text("song_id,lyrics,label\n" + "\n".join(rows) + "\n")
+    assert main(["check", str(path)]) == 2
+    assert ("4 of 12 songs have no label in 'label' (an empty field, or NA, N/A, None, NULL or NaN in a CSV), the "
+            "first at row 2 (song_id 's2')") in capsys.readouterr().out

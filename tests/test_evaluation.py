@@ -77,8 +77,8 @@ def test_compare_on_a_given_test_file_trains_on_all_the_data_and_scores_that_fil
     assert runs.loc[(1, "tfidf"), "accuracy"] == pytest.approx(expected)  # the same data: the same baseline
     with pytest.raises(KeyError, match="the test data's text column 'lyrics' is not in it"):
         compare_models(train, test_data=test.rename(columns={"lyrics": "words"}), models=("majority",))
-    with pytest.raises(ValueError, match=r"the test data: rows without a label \(no value in 'label'\): 1, with an "
-                       r"empty text \(in 'lyrics'\): 0, the first at row 0 \(song_id '.+'\)"):
+    with pytest.raises(ValueError, match=r"the test data: rows without a label \(no value in 'label': .* in a "
+                       r"CSV\): 1, with an empty text \(in 'lyrics'\): 0, the first at row 0 \(song_id '.+'\)"):
         compare_models(train, test_data=test.assign(label=[None] + list(test["label"][1:])), models=("majority",))
     # the command: --test-data FILE, read like --data
     train_path, test_path = tmp_path / "train.csv", tmp_path / "test.tsv"
@@ -274,8 +274,8 @@ def test_cli_evaluate_scores_a_saved_model_on_a_held_out_file(tiny_bert, tmp_pat
     test.to_csv(path, index=False)
     assert main(["evaluate", str(tmp_path / "model"), "--data", str(path), "--text-column", "verse"]) == 2
     err = capsys.readouterr().err
-    assert (f"{path}: rows without a label (no value in 'label'): 1, with an empty text (in 'verse'): 0, the first "
-            "at row 3 (counting from 0 after the header)") in err
+    assert (f"{path}: rows without a label (no value in 'label': an empty field, or NA, N/A, None, NULL or NaN in a "
+            "CSV): 1, with an empty text (in 'verse'): 0, the first at row 3 (counting from 0 after the header)") in err
     assert err.rstrip().endswith(f"(`musemood check {path}` lists every problem of the file at once)")
     argv = ["evaluate", str(tmp_path / "model"), "--data", str(path), "--text-column", "verse", "--drop-missing"]
     assert main([*argv, "--json", "--plot", str(tmp_path / "confusion.png")]) == 0

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
-from .._validation import row_of
+from .._validation import MISSING_IN_WORDS, row_of
 
 OK, WARNING, ERROR = "ok", "warning", "error"
 
@@ -60,8 +60,8 @@ def _labels(df, column, add):
         add(ERROR, "labels", f"{column!r} holds no label; `musemood label` makes them from the tags")
         return
     if missing.any():
-        add(ERROR, "labels", f"{int(missing.sum())} of {len(df)} songs have no label in {column!r}, the first at "
-                             f"{row_of(df, missing)}; "
+        add(ERROR, "labels", f"{int(missing.sum())} of {len(df)} songs have no label in {column!r} "
+                             f"({MISSING_IN_WORDS}), the first at {row_of(df, missing)}; "
                              "training refuses them: leave them out with --drop-missing")
     try:
         check_label_variants(labels, f"{column!r}")
