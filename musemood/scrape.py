@@ -353,8 +353,14 @@ def _nothing_to_write(store, summary, path):
         dropped = summary["dropped"]
         todo = [f"`musemood scrape {stage} --store {store.path}`" for stage, reason in
                 (("lastfm", "tags not scraped yet"), ("lyrics", "lyrics not scraped yet")) if dropped.get(reason)]
-        advice = (f"run {' and '.join(todo)} first" if todo else f"`musemood scrape lastfm --store {store.path}` "
-                  "and `scrape lyrics` list why songs failed; --retry-failed asks again for them")
+        if todo:
+            advice = f"run {' and '.join(todo)} first"
+        elif dropped.get(NOT_NEEDED):
+            advice = ("pass --keep-unlabelled (keep_unlabelled=True) and scrape their lyrics to write them without "
+                      "labels, or loosen the rule (--k, --epsilon, --moods); `musemood label` shows what it rejects")
+        else:
+            advice = (f"`musemood scrape lastfm --store {store.path}` and `scrape lyrics` list why songs failed; "
+                      "--retry-failed asks again for them")
         return head + (f"{summary['songs']} songs in the store, none with tags and lyrics ({counts(dropped)}); "
                        + advice)
     rejected = {REASON_TEXT.get(reason, reason): n for reason, n in summary["labels"]["rejected"].items()}
@@ -363,10 +369,16 @@ def _nothing_to_write(store, summary, path):
                    "labels, or loosen the rule (--k, --epsilon, --moods); `musemood label` shows what it rejects")
 
 
+#: Why build_dataset leaves out a song whose lyrics are not scraped yet when it writes the labelled songs only.
+NOT_NEEDED = "the rule does not label them (their lyrics, not scraped yet, are not needed)"
+
+
 def _songs_to_label(store, bar, *, need_lyrics=True):
     """The first pass of :func:`build_dataset`: the songs with tags and lyrics (with tags, without
     ``need_lyrics``), as a table of ids, titles and artists sorted by id, their tags in the same order,
-    and why the other songs are left out.
+    and why the other songs are left out.  With ``need_lyrics``, the songs with tags whose lyrics are not
+    scraped yet are in the table too, ``lyrics_pending`` True: whether they need them depends on the
+    rule's labels (``--labelled-only`` asks only for the labelled songs' lyrics).
 
     No lyrics are kept (a store of millions of songs may label few of them), and each song's tags are
     a tuple of names (one string object per distinct tag) and an array of counts.
@@ -382,16 +394,18 @@ def _songs_to_label(store, bar, *, need_lyrics=True):
         bar.update()
         if statuses["lastfm"] != "done":
             dropped["no tags" if statuses["lastfm"] == "failed" else "tags not scraped yet"] += 1
-        elif need_lyrics and statuses["lyrics"] != "done":
-            dropped["no lyrics" if statuses["lyrics"] == "failed" else "lyrics not scraped yet"] += 1
-        elif need_lyrics and not clean_lyrics(song.get("lyrics")):
+        elif need_lyrics and statuses["lyrics"] == "failed":
+            dropped["no lyrics"] += 1
+        elif need_lyrics and statuses["lyrics"] == "done" and not clean_lyrics(song.get("lyrics")):
             dropped["instrumental or empty lyrics"] += 1
         else:
             pairs = song.get("tags") or []
-            rows.append((song["song_id"], song["title"], song["artist"], song.get(schema.TAGS_SOURCE)))
+            rows.append((song["song_id"], song["title"], song["artist"], song.get(schema.TAGS_SOURCE),
+                         need_lyrics and statuses["lyrics"] != "done"))
             tags.append((tuple(names.setdefault(str(t), str(t)) for t, _ in pairs),
                          array("d", (float(c) for _, c in pairs))))
-    table = pd.DataFrame(rows, columns=[schema.SONG_ID, schema.TITLE, schema.ARTIST, schema.TAGS_SOURCE])
+    table = pd.DataFrame(rows, columns=[schema.SONG_ID, schema.TITLE, schema.ARTIST, schema.TAGS_SOURCE,
+                                        "lyrics_pending"])
     table = table.sort_values(schema.SONG_ID, kind="stable")
     tags = [tags[i] for i in table.index]
     return table.reset_index(drop=True), tags, dropped
@@ -494,9 +508,18 @@ def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, sh
     n_songs = store.n_songs()
     with _bar(n_songs, "dataset", show_progress_bar) as bar:
         songs, tags, dropped = _songs_to_label(store, bar)
-    summary = {"songs": n_songs, "with_tags_and_lyrics": len(songs), "dropped": dict(dropped)}
+    pending = songs.pop("lyrics_pending").to_numpy()
+    result = _label(songs, tags, rule, show_progress_bar) if len(songs) else None
+    if pending.any():  # labelled with the others (as labelled_song_ids labels them), then left out
+        needed = pending & (result[schema.LABEL].notna().to_numpy() | keep_unlabelled)
+        dropped["lyrics not scraped yet"] += int(needed.sum())
+        dropped[NOT_NEEDED] += int((pending & ~needed).sum())
+        tags = [t for t, lyrics in zip(tags, pending) if not lyrics]
+        songs = songs[~pending].reset_index(drop=True)
+        result = result[~pending].set_axis(songs.index).__finalize__(result)  # its attrs: the convention read
+    summary = {"songs": n_songs, "with_tags_and_lyrics": len(songs),
+               "dropped": {reason: n for reason, n in dropped.items() if n}}
     if len(songs):
-        result = _label(songs, tags, rule, show_progress_bar)
         songs = attach_labels(songs, result, split=True, random_state=random_state)  # splits drawn over all these
         summary["labels"] = summarize(result)
         if not keep_unlabelled:

@@ -54,6 +54,28 @@ def test_songs_the_rule_leaves_unlabelled_suggest_keep_unlabelled(tmp_path, prev
     assert summary["rows"] == 4 and load_dataset(previous)["label"].isna().all()
 
 
+def test_songs_without_lyrics_the_rule_does_not_label_are_not_said_to_need_them(tmp_path, previous):
+    """With tags and no lyrics yet (as `scrape lyrics --labelled-only` leaves the songs the rule does not
+    label), a song the rule labels waits for its lyrics; the others do not need them, unless they are to be
+    written unlabelled."""
+    store = ScrapeStore(tmp_path / "s.sqlite")
+    store.add_songs(SONGS, stages=STAGES)
+    for song in SONGS:
+        store.complete(song["song_id"], "lastfm", update={"tags": TAGS})  # no mood word: the rule labels none
+    with pytest.raises(ValueError) as error:
+        build_dataset(store, previous)
+    message = str(error.value)
+    assert "none with tags and lyrics (the rule does not label them (their lyrics, not scraped yet, are not " \
+           "needed): 4)" in message
+    assert "--keep-unlabelled" in message and "musemood scrape lyrics" not in message
+    _, summary = build_dataset(store, keep_unlabelled=True)
+    assert summary["dropped"] == {"lyrics not scraped yet": 4}
+    store.complete("s0", "lastfm", update={"tags": [["happy", 100], *TAGS[1:]]})  # now labelled: it waits
+    _, summary = build_dataset(store)
+    assert summary["dropped"] == {"lyrics not scraped yet": 1, "the rule does not label them (their lyrics, not "
+                                  "scraped yet, are not needed)": 3}
+
+
 def test_the_cli_exits_2_and_keeps_the_file(tmp_path, previous, capsys):
     store = ScrapeStore(tmp_path / "s.sqlite")
     store.add_songs(SONGS, stages=STAGES)

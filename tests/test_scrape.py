@@ -113,6 +113,11 @@ def test_labelled_only_asks_for_the_labelled_songs_alone(fakes, wasabi, tmp_path
     labelled = set(clean["song_id"])
     assert f"the rule labels {len(labelled)} of the 12 songs with tags" in printed
     assert f"left pending {13 - len(labelled)}: the rule does not label them" in printed  # w999 has no tags
+    # the dataset's summary: those songs' lyrics are not missing, they are not needed
+    written, written_all = printed.split("dataset: ")[1:]  # the labelled songs, then --keep-unlabelled
+    assert f"dropped {12 - len(labelled)}: the rule does not label them (their lyrics, not scraped yet, are not " \
+           "needed)" in written and "lyrics not scraped yet" not in written.replace("their lyrics, not scraped yet", "")
+    assert f"dropped {12 - len(labelled)}: lyrics not scraped yet" in written_all  # those it writes need them
     pd.testing.assert_frame_equal(few, clean)  # splits included: each song's own
     for song in store.songs():
         if song["song_id"] in labelled:
