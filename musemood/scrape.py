@@ -492,9 +492,11 @@ def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, sh
     line shows them on a terminal).
     Returns ``(dataframe, summary)`` and writes Parquet to ``path`` when given.
 
-    The store is read twice: once for the songs' tags, which the rule labels, then for the rows to
-    write, so memory grows with the rows written (the labelled songs, unless ``keep_unlabelled``), not
-    with the songs in the store.
+    The store is read twice: once for the tags of every song with tags (its lyrics scraped or not yet),
+    which the rule labels, then for the rows to write, so the lyrics held grow with the rows written
+    (the labelled songs, unless ``keep_unlabelled``), not with the songs in the store.  The summary
+    counts a song whose lyrics are not scraped yet as waiting for them only when the dataset would hold
+    it (``--labelled-only`` scrapes leave the others' lyrics pending).
 
     Raises ``ValueError`` when there is no song to write to ``path`` (nothing scraped yet, or no song
     the rule labels), saying why and what to run, and leaves a dataset already there as it was.
