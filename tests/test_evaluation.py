@@ -185,6 +185,9 @@ def test_cli_train_and_predict(tiny_bert, labelled, tmp_path, capsys, caplog):
     assert "Saved TBertClassifier" in capsys.readouterr().out
     assert main(["predict", str(model_dir), "--data", str(path), "--out", str(tmp_path / "p.csv")]) == 0
     predictions = pd.read_csv(tmp_path / "p.csv")
+    songs = pd.read_csv(path)
+    assert list(predictions.columns[:3]) == ["song_id", "title", "artist"]  # which song each prediction is of
+    pd.testing.assert_frame_equal(predictions[["song_id", "title", "artist"]], songs[["song_id", "title", "artist"]])
     assert {"prediction", "p_happy", "p_sad"} <= set(predictions.columns)
     np.testing.assert_allclose(predictions[["p_happy", "p_sad"]].sum(axis=1), 1, atol=1e-5)
     assert (predictions["prediction"] == np.where(predictions["p_happy"] > predictions["p_sad"], "happy", "sad")).all()
@@ -202,6 +205,14 @@ def test_cli_train_and_predict(tiny_bert, labelled, tmp_path, capsys, caplog):
     assert len(json.loads(capsys.readouterr().out)) == 3
     assert main(["predict", str(model_dir), "--text", " "]) == 2
     assert "--text is empty" in capsys.readouterr().err
+    # --text again and again: a prediction for each, next to its text (not only the last one's)
+    assert main(["predict", str(model_dir), "--text", "tears in the rain", "--text", "dancing all night",
+                 "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["text"] for r in rows] == ["tears in the rain", "dancing all night"]
+    assert rows[0] == pytest.approx(row, abs=1e-6)  # batched with another text: padding moves the last digits
+    assert main(["predict", str(model_dir), "--text", "tears", "--text", ""]) == 2
+    assert "the 2nd --text is empty" in capsys.readouterr().err
     # --text-column names the texts to read, even beside a lyrics column; a column not in the file is an error
     frame = pd.read_csv(path).head(4)
     both, titles_as_lyrics = tmp_path / "both.csv", tmp_path / "titles.csv"

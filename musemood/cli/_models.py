@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from .._validation import headerless_hint
-from ..schema import MODELS
+from ..schema import ARTIST, MODELS, SONG_ID, TITLE
 from ._common import _print_json, _quiet_transformers, _show_progress, check_output_folder, check_study_storage
 
 
@@ -283,16 +283,19 @@ def _predict(args):
     from ..classifiers import load_model
     from ..datasets import dataset_format, load_dataset, save_dataset
 
-    if args.text is not None and not args.text.strip():
-        raise ValueError("--text is empty: give the lyrics to predict (or --data FILE)")
+    for number, text in enumerate(args.text or [], 1):
+        if not text.strip():
+            which = "" if len(args.text) == 1 else f"the {number}{_ordinal_suffix(number)} "
+            raise ValueError(f"{which}--text is empty: give the lyrics to predict (or --data FILE)")
     if args.out:
         dataset_format(args.out)
     model = load_model(args.model)
     if args.data:
-        X = _songs_for(model, load_dataset(args.data), args)
-        out = pd.DataFrame(index=X.index)
-    else:  # a text alone: tBERT takes the training songs' medians for its audio features
-        X, out = [args.text], pd.DataFrame(index=[0])
+        songs = load_dataset(args.data)
+        X = _songs_for(model, songs, args)
+        out = songs[[c for c in (SONG_ID, TITLE, ARTIST) if c in songs.columns]].copy()  # which song each is
+    else:  # texts alone: tBERT takes the training songs' medians for its audio features
+        X, out = list(args.text), pd.DataFrame({"text": args.text})
     if model.objective == "classification":  # one pass over the songs: the label is the likeliest class
         proba = model.predict_proba(X)
         out["prediction"] = np.asarray(model.classes_)[proba.argmax(axis=1)]
@@ -305,7 +308,11 @@ def _predict(args):
     if args.json:
         _print_json(out.to_dict(orient="records"))
     elif not args.out:
-        print(out.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        print(out.to_string(index=False, float_format=lambda v: f"{v:.3f}", max_colwidth=40))
+
+
+def _ordinal_suffix(number):
+    return "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
 
 
 def _evaluate(args):
