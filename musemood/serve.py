@@ -74,6 +74,8 @@ def _schemas():
             for i, text in enumerate(texts):
                 if len(text) > MAX_TEXT:
                     raise ValueError(f"texts[{i}] has {len(text):,} characters; the limit is {MAX_TEXT:,}")
+                if not text.strip():  # a mood made up from no words
+                    raise ValueError(f"texts[{i}] is empty: give the lyrics to predict")
             return texts
 
         @field_validator("audio")

@@ -165,6 +165,7 @@ def test_the_page_loads_the_shipped_scatter_plot_bundle(server):
     ("post", "/predict", {"texts": ["a"] * (MAX_BATCH + 1)}, "texts"),
     ("post", "/predict", {"texts": ["a" * (MAX_TEXT + 1)]}, "limit"),
     ("post", "/predict", {"texts": [3]}, "texts"),
+    ("post", "/predict", {"texts": ["rain", " \n"]}, "texts[1] is empty"),
     ("post", "/predict", {"texts": ["a"], "audio": [{"tempo": "fast"}]}, "audio"),
     ("post", "/predict", {"texts": ["a"], "audio": [{"loudness_db": 3}]}, "unknown features"),
     ("post", "/predict", {"texts": ["a", "b"], "audio": [{"tempo": 120}]}, "one audio mapping per text"),
