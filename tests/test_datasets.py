@@ -431,3 +431,14 @@ def test_a_label_written_as_a_word_for_missing_is_said_to_be_read_as_none(tmp_pa
     assert main(["check", str(path)]) == 2
     assert ("4 of 12 songs have no label in 'label' (an empty field, or NA, N/A, None, NULL or NaN in a CSV), the "
             "first at row 2 (song_id 's2')") in capsys.readouterr().out
+
+
+def test_the_report_names_a_column_that_likely_holds_the_song_ids():
+    from musemood.datasets import dataset_report
+
+    df = pd.DataFrame({"ID": ["a", "b"], "lyrics": ["x", "y"], "label": ["happy", "sad"]})
+    [ids] = [message for _, topic, message in dataset_report(df) if topic == "song ids"]
+    assert ids == "no 'song_id' column: the recommender and the map name songs by it; rename 'ID' to 'song_id' if " \
+                  "it holds them"
+    [ids] = [message for _, topic, message in dataset_report(df.rename(columns={"ID": "n"})) if topic == "song ids"]
+    assert ids.endswith("name songs by it")

@@ -10,6 +10,8 @@ from .. import schema
 from .._validation import MISSING_IN_WORDS, row_of
 
 OK, WARNING, ERROR = "ok", "warning", "error"
+#: Column names that likely hold the song ids under another name (lower case, spaces as underscores).
+ID_LIKE = ("id", "songid", "track_id", "trackid", "song", "wasabi_id", "_id")
 
 
 def dataset_report(df, *, text_column=schema.LYRICS, label_column=schema.LABEL):
@@ -86,7 +88,9 @@ def _song_ids(df, add):
     from ..text import normalize_title
 
     if schema.SONG_ID not in df.columns:
-        add(WARNING, "song ids", f"no {schema.SONG_ID!r} column: the recommender and the map name songs by it")
+        like = [str(c) for c in df.columns if str(c).lower().replace(" ", "_") in ID_LIKE]
+        add(WARNING, "song ids", f"no {schema.SONG_ID!r} column: the recommender and the map name songs by it"
+                                 + (f"; rename {like[0]!r} to {schema.SONG_ID!r} if it holds them" if like else ""))
         return
     twice = df[schema.SONG_ID].duplicated(keep=False) & df[schema.SONG_ID].notna()
     if twice.any():
