@@ -2,7 +2,7 @@
 
 Run:  .venv/bin/python benchmarks/contrastive_variants.py [--task binary] [--size 200] [--seeds 3] [--first-seed 0]
           [--variants default,all,logistic,supcon,margin,chain-1e-5,chain-3e-5,ensemble,seeds2,
-                      selftrain-pair,selftrain-mixed,lora,wise,batch-32,batch-64,augment]
+                      selftrain-pair,selftrain-mixed,lora,wise,batch-32,batch-64,augment,freeze-2,freeze-4]
 
 On the learning curve's draws (``benchmarks/learning_curve.py``: GoEmotions joy vs sadness by default,
 the same balanced training draws and fixed test), each variant of ``FineTunedBertClassifier(
@@ -38,6 +38,9 @@ strategy="contrastive")`` is trained and scored (packaged all-MiniLM-L6-v2, CPU)
 - ``batch-<n>``: ``batch_size=n`` instead of 16 (both steps): each contrastive batch then holds
   n(n-1)/2 pairs, more of them of different labels at once; ``min_steps`` keeps 100 steps, so the
   contrastive step encodes n/16 times as many texts;
+- ``freeze-<n>``: the contrastive step trains the top layers only: the embeddings and the first ``n``
+  transformer layers keep the packaged weights (fewer weights to move on a few hundred texts; the
+  head after it is the default's);
 - ``augment``: easy data augmentation (Wei and Zou 2019, "EDA"), its two operations that need no
   thesaurus: each training text gets a copy with each word deleted with probability 0.1 and two words
   swapped, under the same label, and the default contrastive model trains on the 2n texts (a text and
@@ -59,7 +62,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learning_curve import load_task  # noqa: E402
 
 VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5", "ensemble", "seeds2",
-            "selftrain-pair", "selftrain-mixed", "lora", "wise", "batch-32", "batch-64", "augment")
+            "selftrain-pair", "selftrain-mixed", "lora", "wise", "batch-32", "batch-64", "augment", "freeze-2",
+            "freeze-4")
 #: Unlabelled comments per pool of the self-training variants, and pseudo-labels kept per class.
 POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000}
 PSEUDO_PER_CLASS = 200
@@ -128,6 +132,18 @@ def augmented(text, rng, p=0.1):
     return " ".join(kept)
 
 
+def frozen_below(n_layers, trainable_encoder):
+    """``_trainable_encoder`` whose embeddings and first ``n_layers`` transformer layers do not learn."""
+
+    def trainable(est, texts, **kwargs):
+        wrapper, model, windows_of, ids = trainable_encoder(est, texts, **kwargs)
+        for part in [model.embeddings, *model.encoder.layer[:n_layers]]:
+            part.requires_grad_(False)
+        return wrapper, model, windows_of, ids
+
+    return trainable
+
+
 def score(variant, train, test, seed, max_length, class_weight, unlabelled=None):
     """``(accuracy, seconds)`` of one variant trained on ``train`` (and ``unlabelled`` texts, for the
     self-training variants)."""
@@ -139,8 +155,10 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
 
     common = dict(text_column="text", random_state=seed, max_length=max_length, class_weight=class_weight)
     losses = {"supcon": supcon_loss, "margin": margin_loss}
-    original = training.pair_loss
+    original, trainable = training.pair_loss, training._trainable_encoder
     training.pair_loss = losses.get(variant, original)
+    if variant.startswith("freeze-"):
+        training._trainable_encoder = frozen_below(int(variant[7:]), trainable)
     started = time.perf_counter()
     if variant == "augment":
         rng = np.random.default_rng(seed)
@@ -149,7 +167,7 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
         extra = SETTINGS.get(variant, {"batch_size": int(variant[6:])} if variant.startswith("batch-") else {})
         model = FineTunedBertClassifier(strategy="contrastive", **common, **extra).fit(train, train["label"])
     finally:
-        training.pair_loss = original
+        training.pair_loss, training._trainable_encoder = original, trainable
     if variant == "wise":  # average the tuned weights with the packaged encoder's, in place
         start = FineTunedBertClassifier(**common)._base_encoder().model_.state_dict()
         tuned = model.encoder_.model_.state_dict()
