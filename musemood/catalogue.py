@@ -79,8 +79,9 @@ def check_catalogue_frame(df, text_column=schema.LYRICS):
         raise TypeError("the catalogue must be a pandas DataFrame with title, artist and lyrics columns")
     missing = [c for c in (schema.TITLE, schema.ARTIST, text_column) if c not in df.columns]
     if missing:
-        raise KeyError(f"the catalogue lacks columns {missing} (has {list(df.columns)}); set text_column= "
-                       "if the lyrics are in another column")
+        hint = ("; set text_column= if the lyrics are in another column" if text_column in missing else
+                ": the recommender finds songs by title and artist; add them (a title may be the id, an artist empty)")
+        raise KeyError(f"the catalogue lacks columns {missing} (has {list(df.columns)}){hint}")
     check_unique_columns(df, name="the catalogue")
     if len(df) < 3:
         raise ValueError(f"a catalogue needs at least 3 songs, got {len(df)}")

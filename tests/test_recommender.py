@@ -268,8 +268,13 @@ def test_map_command_fits_a_catalogue(catalogue, _tiny_bert_dir, tmp_path, capsy
 
 
 def test_catalogue_errors(_tiny_bert_dir):
-    with pytest.raises(KeyError, match="lacks columns"):
+    with pytest.raises(KeyError, match=r"lacks columns \['artist', 'lyrics'\] .*; set text_column= if the lyrics are "
+                                       r"in another column"):
         Recommender().fit(pd.DataFrame({"title": ["a"] * 5}))
+    with pytest.raises(KeyError, match=r"lacks columns \['title', 'artist'\] \(has \['id', 'text'\]\): the "
+                                       r"recommender finds songs by title and artist; add them \(a title may be "
+                                       r"the id, an artist empty\)"):
+        Recommender(text_column="text").fit(pd.DataFrame({"id": list("abcd"), "text": ["sun rain"] * 4}))
     df = pd.DataFrame({schema.TITLE: list("abcd"), schema.ARTIST: list("wxyz"), schema.LYRICS: ["sun rain"] * 4})
     with pytest.raises(ValueError, match="one vector per song"):
         Recommender(song_map=None).fit(df, None, vectors=np.zeros((3, 4)))
