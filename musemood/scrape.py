@@ -518,7 +518,9 @@ def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, sh
         dropped[NOT_NEEDED] += int((pending & ~needed).sum())
         tags = [t for t, lyrics in zip(tags, pending) if not lyrics]
         songs = songs[~pending].reset_index(drop=True)
-        result = result[~pending].set_axis(songs.index).__finalize__(result)  # its attrs: the convention read
+        attrs = dict(result.attrs)  # the count convention read, which the summary names
+        result = result[~pending].set_axis(songs.index)
+        result.attrs = attrs
     summary = {"songs": n_songs, "with_tags_and_lyrics": len(songs),
                "dropped": {reason: n for reason, n in dropped.items() if n}}
     if len(songs):
