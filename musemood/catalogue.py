@@ -279,7 +279,9 @@ class SongCatalogue:
         return np.asarray(keep, dtype=np.int64)
 
     def display(self, row: int) -> str:
-        return f"{self.songs_.at[row, schema.TITLE]} - {self.songs_.at[row, schema.ARTIST]}"
+        """``title - artist`` (the title alone for a song without an artist)."""
+        title, artist = self.songs_.at[row, schema.TITLE], self.songs_.at[row, schema.ARTIST]
+        return f"{title}" if pd.isna(artist) else f"{title} - {artist}"
 
     def suggest(self, key: str, top_k: int = 5) -> list[str]:
         """Up to ``top_k`` distinct titles closest to ``key``."""

@@ -107,7 +107,8 @@ class HybridRetriever:
         terms = self.keywords[song]
         return {"song": song, "terms": terms[terms >= 0], "vector": self.vectors[song],
                 "cluster": int(cat.clusters_[song]), "exclude": cat.same_song(song),
-                "title": str(cat.songs_.at[song, schema.TITLE]), "artist": str(cat.songs_.at[song, schema.ARTIST]),
+                "title": _text_or_none(cat.songs_.at[song, schema.TITLE]),
+                "artist": _text_or_none(cat.songs_.at[song, schema.ARTIST]),
                 "mood": cat.moods_[song] or None}
 
     def text_query(self, text: str, vector) -> dict:
@@ -268,3 +269,8 @@ def _why(words, query, cand, p, cluster):
     if cand["same_cluster"][p]:
         why.append(f"same cluster ({cluster})")
     return "; ".join(why)
+
+
+def _text_or_none(value):
+    """A title or artist as a string, ``None`` where the catalogue has none (not "<NA>")."""
+    return None if pd.isna(value) else str(value)

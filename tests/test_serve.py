@@ -774,3 +774,35 @@ def test_recommendation_responses_are_plain_json_whatever_values_they_hold():
            "results": [{"score": float("nan"), "similarity": np.float32(0.25), "ids": np.arange(2)}]}
     assert json.loads(_recommendations(odd).body) == {"query": {"cluster": 3, "same": True},
                                                       "results": [{"score": None, "similarity": 0.25, "ids": [0, 1]}]}
+
+
+def test_a_song_without_an_artist_is_on_the_map_and_gets_recommendations(tmp_path, capsys):
+    """A catalogue may miss a song's artist: the map shows it as none (not "<NA>"), and its recommendations
+    are found by its title, on the page file and through the API, instead of a 404 for the artist "<NA>"."""
+    from musemood.clustering import SongMap
+    from musemood.datasets import drop_duplicate_songs, load_demo
+    from musemood.recommender import Recommender
+    from musemood.web import map_frame, write_map_html
+
+    df = drop_duplicate_songs(load_demo(60, random_state=1)).reset_index(drop=True)
+    df.loc[3:40, "artist"] = None  # so that recommendations have songs without an artist too
+    vectors = np.random.default_rng(0).normal(size=(len(df), 8)).astype(np.float32)
+    rec = Recommender(song_map=SongMap(k_range=(2, 4)), weights={"lexical": 0.5}).fit(df, vectors=vectors)
+    frame = map_frame(rec, 0, len(rec.map_.plot_index_)).set_index("row")
+    assert frame.loc[3, "artist"] == "" and frame.loc[3, "title"] == df.loc[3, "title"]
+    page = write_map_html(rec, tmp_path / "map.html", show_progress_bar=False).read_text()  # every song's
+    assert "<NA>" not in page
+    srv, url = serve_in_thread(create_app(rec))
+    try:
+        response = httpx.get(url + "/recommend", params={"title": df.loc[3, "title"], "top_k": 10}, timeout=30)
+        assert response.status_code == 200 and response.json()["query"]["artist"] is None
+        assert None in [song["artist"] for song in response.json()["results"]]
+        assert rec.catalogue_.display(3) == df.loc[3, "title"]  # in messages: the title alone
+    finally:
+        srv.should_exit = True
+    from musemood.cli import main
+
+    rec.save(tmp_path / "rec", include_model=False)
+    assert main(["recommend", df.loc[3, "title"], "--recommender", str(tmp_path / "rec"), "--top-k", "10"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"Songs like {df.loc[3, 'title']} [") and "<NA>" not in printed

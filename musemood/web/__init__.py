@@ -32,8 +32,12 @@ def map_frame(rec, offset=0, limit=5_000):
     return pd.DataFrame({"row": rows, "x": xy[:, 0], "y": xy[:, 1],
                          "cluster": np.asarray(song_map.labels_, dtype=np.int64)[rows],
                          "mood": pd.Series(mood, dtype=object).where(pd.notna(mood), None),
-                         "title": songs[schema.TITLE].to_numpy(dtype=object)[rows].astype(str),
-                         "artist": songs[schema.ARTIST].to_numpy(dtype=object)[rows].astype(str)})
+                         "title": _text(songs[schema.TITLE], rows), "artist": _text(songs[schema.ARTIST], rows)})
+
+
+def _text(column, rows):
+    """A title or artist column's ``rows`` as strings, a missing one empty (not "<NA>" or "nan")."""
+    return column.iloc[rows].fillna("").astype(str).to_numpy(dtype=object)
 
 
 def map_page_json(rec, offset=0, limit=5_000):
@@ -110,7 +114,7 @@ def write_map_html(rec, path, *, top_k=5, show_progress_bar=True):
     songs = data["points"]
     for row, title, artist in tqdm(zip(songs["row"], songs["title"], songs["artist"]), total=len(songs["row"]),
                                    desc="recommendations", unit="song", disable=not show_progress_bar):
-        result = rec.recommend(title, top_k, artist=artist, as_frame=False)["results"]
+        result = rec.recommend(title, top_k, artist=artist or None, as_frame=False)["results"]  # "": none given
         # plain values already; map_page_html makes the whole page JSON-ready once
         recommendations[row] = [{k: r[k] for k in ("title", "artist", "mood", "cluster", "score", "why")}
                                 for r in result]
