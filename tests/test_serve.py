@@ -797,6 +797,9 @@ def test_a_song_without_an_artist_is_on_the_map_and_gets_recommendations(tmp_pat
         response = httpx.get(url + "/recommend", params={"title": df.loc[3, "title"], "top_k": 10}, timeout=30)
         assert response.status_code == 200 and response.json()["query"]["artist"] is None
         assert None in [song["artist"] for song in response.json()["results"]]
+        found = httpx.get(url + "/songs", params={"q": df.loc[3, "title"]}, timeout=30)  # the autocomplete
+        assert found.status_code == 200 and found.json()["results"][0]["title"] == df.loc[3, "title"]
+        assert found.json()["results"][0]["artist"] is None
         assert rec.catalogue_.display(3) == df.loc[3, "title"]  # in messages: the title alone
     finally:
         srv.should_exit = True
