@@ -410,3 +410,24 @@ def test_packaged_encoder_learns_demo_moods():
     model = SimpleBertClassifier(max_length=128, stride=32, random_state=0).fit(train, train["label"])
     majority = test["label"].value_counts(normalize=True).iloc[0]
     assert model.score(test, test["label"]) > majority + 0.1
+
+
+def test_predicting_a_song_without_words_says_so(tiny_bert, caplog):
+    """A song whose lyrics are empty once cleaned ("[Instrumental]") gets a prediction all the same (one row
+    per song), and a warning that names it: that prediction comes from no words."""
+    from musemood.classifiers import SimpleBertClassifier
+
+    train, y = make_songs(40, 0, "text")
+    model = SimpleBertClassifier(str(tiny_bert), epochs=2, **FAST).fit(train, y)
+    songs = train.head(4).assign(song_id=list("abcd"))
+    songs.loc[2, schema.LYRICS] = "[Instrumental]"
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="musemood.classifiers"):
+        assert len(model.predict(songs)) == 4
+    assert ("1 of 4 texts are empty after cleaning (the first at row 2 (song_id 'c'); none, or nothing but "
+            "'Instrumental' or section headers): their predictions come from no words") in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="musemood.classifiers"):
+        model.predict_proba(["la la", ""])
+        model.embed(songs)  # song vectors for a catalogue: instrumentals are common there, and not an error
+    assert caplog.text.count("empty after cleaning") == 1 and "the first at text 1" in caplog.text

@@ -216,13 +216,13 @@ def test_cli_train_and_predict(tiny_bert, labelled, tmp_path, capsys, caplog):
     # a song without lyrics in a file still gets its row, and a warning: its prediction is not of its lyrics
     gaps = tmp_path / "gaps.csv"
     pd.read_csv(path).head(3).assign(lyrics=["la la", " ", "[Instrumental]"]).to_csv(gaps, index=False)
-    with caplog.at_level("WARNING", logger="musemood.cli"):
+    with caplog.at_level("WARNING", logger="musemood.classifiers"):
         caplog.clear()
         assert main(["predict", str(model_dir), "--data", str(gaps), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 3
     first = pd.read_csv(path)["song_id"][1]
-    assert (f"2 of 3 songs have no text in 'lyrics' (the first at row 1 (song_id {first!r}); empty, or nothing but "
-            "'Instrumental' or section headers): their predictions come from an empty text") in caplog.text
+    assert (f"2 of 3 texts are empty after cleaning (the first at row 1 (song_id {first!r}); none, or nothing but "
+            "'Instrumental' or section headers): their predictions come from no words") in caplog.text
     # --text-column names the texts to read, even beside a lyrics column; a column not in the file is an error
     frame = pd.read_csv(path).head(4)
     both, titles_as_lyrics = tmp_path / "both.csv", tmp_path / "titles.csv"

@@ -24,7 +24,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import schema
 from ..encoders import BertEncoder, _default_device
-from .._validation import check_label_variants, check_unique_columns, headerless_hint, looks_like_regression
+from .._validation import (check_label_variants, check_unique_columns, headerless_hint, looks_like_regression,
+                           row_of)
 from ..persistence import FORMAT, read_config, write_config
 from ..text import clean_lyrics
 from ._nn import MLPHead, loss_function
@@ -105,6 +106,19 @@ class TextEstimator(BaseEstimator):
         texts = ["" if t is None or not isinstance(t, str) else t for t in values]
         if self.clean:
             texts = [clean_lyrics(t) for t in texts]
+        return texts
+
+    def _texts_to_predict(self, X):
+        """:meth:`_texts`, with a warning that names the songs left without a word once cleaned: their
+        predictions come from an empty text (tBERT's also from their audio features), not from lyrics."""
+        texts = self._texts(X)
+        empty = np.fromiter((not text.strip() for text in texts), dtype=bool, count=len(texts))
+        if empty.any():
+            where = (row_of(X, empty) if isinstance(X, pd.DataFrame)
+                     else f"text {int(np.flatnonzero(empty)[0])}")
+            logger.warning("%d of %d texts are empty after cleaning (the first at %s; none, or nothing but "
+                           "'Instrumental' or section headers): their predictions come from no words",
+                           empty.sum(), len(texts), where)
         return texts
 
     def _fit_texts(self, X):
@@ -387,7 +401,7 @@ class SongEstimator(TextEstimator):
         return self.encoder_.encode(texts, batch_size=self.batch_size, show_progress_bar=self.show_progress_bar)
 
     def _head_input(self, X):
-        return self._encode(self._texts(X))
+        return self._encode(self._texts_to_predict(X))
 
     def _outputs(self, X, return_hidden=False):
         self._check_predict_input(X, "head_")

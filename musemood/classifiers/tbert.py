@@ -136,7 +136,7 @@ class TBertClassifier(FineTunedBertClassifier):
         return (hidden, text_vectors) if return_text_vectors else hidden
 
     def _head_input(self, X):
-        texts = self._texts(X)
+        texts = self._texts_to_predict(X)
         return self._join(self._encode(texts), self._extra(X, texts))
 
     def _extra(self, X, texts):

@@ -124,7 +124,7 @@ class _TextNet(TextEstimator):
 
     def _outputs(self, X):
         self._check_predict_input(X, "net_")
-        inputs = self._features(self._texts(X))
+        inputs = self._features(self._texts_to_predict(X))
         device = self._device()
         self.net_.to(device).eval()
         out = []

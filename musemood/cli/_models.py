@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from .._validation import headerless_hint, row_of
+from .._validation import headerless_hint
 from ..schema import ARTIST, MODELS, SONG_ID, TITLE
 from ._common import _print_json, _quiet_transformers, _show_progress, check_output_folder, check_study_storage
 
@@ -294,14 +294,6 @@ def _predict(args):
         songs = load_dataset(args.data)
         X = _songs_for(model, songs, args)
         out = songs[[c for c in (SONG_ID, TITLE, ARTIST) if c in songs.columns]].copy()  # which song each is
-        empty = np.array([not text.strip() for text in model._texts(X)])  # as the model reads them, cleaned
-        if empty.any():  # predicted all the same (tBERT still reads its audio), but not from lyrics: said
-            import logging
-
-            logging.getLogger("musemood.cli").warning(
-                "%d of %d songs have no text in %r (the first at %s; empty, or nothing but 'Instrumental' or "
-                "section headers): their predictions come from an empty text, not from lyrics", empty.sum(),
-                len(X), args.text_column or model.text_column, row_of(X, empty))
     else:  # texts alone: tBERT takes the training songs' medians for its audio features
         X, out = list(args.text), pd.DataFrame({"text": args.text})
     if model.objective == "classification":  # one pass over the songs: the label is the likeliest class
