@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from pandas import NA
+
 _SECTION_WORDS = (
     r"verse|chorus|pre[- ]?chorus|post[- ]?chorus|bridge|intro|outro|hook|refrain|interlude"
     r"|instrumental|solo|guitar solo|break|breakdown|drop|skit|coda|spoken|repeat|x\d+"
@@ -142,7 +144,7 @@ def normalize_title(title):
     >>> normalize_title("The Long Road (Live at Wembley) - Remastered 2011")
     'long road'
     """
-    if title is None or (isinstance(title, float) and title != title):
+    if title is None or title is NA or (isinstance(title, float) and title != title):  # missing: no "na"
         return ""
     text = _VERSION_NOTE.sub("", str(title))
     if not text.isascii():  # ASCII has no accents to fold: 2x faster for most titles (1M at each load)

@@ -1,5 +1,6 @@
 """The lyrics cleaner and title normaliser."""
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -72,6 +73,9 @@ def test_lowercase_and_count_words():
         ("Rock & Roll [Mono Version]", "rock and roll"),
         ("Don't Stop!", "don t stop"),
         (None, ""),
+        (float("nan"), ""),
+        (pd.NA, ""),  # a missing value of a string column: not "na", the name of a band
+        ("NA", "na"),
     ],
 )
 def test_normalize_title(title, norm):
