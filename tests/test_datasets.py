@@ -347,7 +347,8 @@ def test_dataset_report_lists_every_problem_at_once(tmp_path, capsys):
     assert "different numbers in 'valence': a regression target (--objective regression)" in valence[-1][1]
     odd = clean.assign(key=-1.0)  # Spotify's "no key detected"
     odd.loc[:1, ["title", "artist"]] = [None, "Someone"]  # two songs without a title are not copies
-    assert {level for level, _, _ in dataset_report(odd)} == {"ok"}
+    assert {level for level, topic, _ in dataset_report(odd) if topic != "titles"} == {"ok"}
+    assert [level for level, topic, m in dataset_report(odd) if "no title" in m] == ["warning"]
     copies = [m for _, topic, m in dataset_report(clean) if "copy" in m]
     assert [m for _, topic, m in dataset_report(odd) if "copy" in m] == copies
     messy = clean.copy()
@@ -442,3 +443,22 @@ def test_the_report_names_a_column_that_likely_holds_the_song_ids():
                   "it holds them"
     [ids] = [message for _, topic, message in dataset_report(df.rename(columns={"ID": "n"})) if topic == "song ids"]
     assert ids.endswith("name songs by it")
+
+
+def test_the_report_says_what_the_recommender_needs_of_titles_and_artists():
+    from musemood.datasets import dataset_report
+
+    df = pd.DataFrame({"song_id": list("abcd"), "lyrics": ["w x", "x y", "y z", "z w"],
+                       "label": ["happy", "sad", "happy", "sad"]})
+    [titles] = [(level, m) for level, topic, m in dataset_report(df) if topic == "titles"]
+    assert titles == ("warning", "no 'title' or 'artist' column: the recommender and the map (`musemood map`) find "
+                                 "songs by title and artist; training does not need them")
+    named = df.assign(title=["One", None, "Two", "two"], artist=["A", "B", pd.NA, pd.NA])
+    findings = [(level, m) for level, topic, m in dataset_report(named) if topic == "titles"]
+    assert findings == [
+        ("warning", "1 song has no title (the first at row 1 (song_id 'b')): the recommender recommends them but "
+                    "cannot find them by name"),
+        ("ok", "2 songs have no artist: named by the title alone"),
+        ("ok", "1 song is another's copy by title and artist (a re-release, a live version): a song's "
+               "recommendations leave its copies out"),
+    ]

@@ -19,7 +19,7 @@ def dataset_report(df, *, text_column=schema.LYRICS, label_column=schema.LABEL):
 
     Returns a list of ``(level, topic, message)``: ``level`` is ``"error"`` where training, labelling or
     the recommender refuses the table as it is, ``"warning"`` where it runs but likely not as meant,
-    ``"ok"`` for what was checked and found fine.  Topics: text, labels, song ids, audio, tags.
+    ``"ok"`` for what was checked and found fine.  Topics: text, labels, song ids, titles, audio, tags.
     """
     findings = []
 
@@ -29,6 +29,7 @@ def dataset_report(df, *, text_column=schema.LYRICS, label_column=schema.LABEL):
     _texts(df, text_column, add)
     _labels(df, label_column, add)
     _song_ids(df, add)
+    _titles(df, add)
     _audio(df, add)
     _tags(df, add)
     return findings
@@ -85,8 +86,6 @@ def _labels(df, column, add):
 
 
 def _song_ids(df, add):
-    from ..text import normalize_title
-
     if schema.SONG_ID not in df.columns:
         like = [str(c) for c in df.columns if str(c).lower().replace(" ", "_") in ID_LIKE]
         add(WARNING, "song ids", f"no {schema.SONG_ID!r} column: the recommender and the map name songs by it"
@@ -101,13 +100,30 @@ def _song_ids(df, add):
                                "drop the copies or give them ids of their own")
     else:
         add(OK, "song ids", f"{len(df)} songs, each id once")
-    if {schema.TITLE, schema.ARTIST} <= set(df.columns):
-        titles = df[schema.TITLE].map(normalize_title)
-        keys = (titles + "\0" + df[schema.ARTIST].map(normalize_title))[titles != ""]  # a song without a title
-        copies = int(keys.duplicated().sum())
-        if copies:
-            add(OK, "song ids", f"{_many(copies, 'song is', 'songs are')} another's copy by title and artist (a "
-                                "re-release, a live version): a song's recommendations leave its copies out")
+
+
+def _titles(df, add):
+    from ..text import normalize_title
+
+    absent = [column for column in (schema.TITLE, schema.ARTIST) if column not in df.columns]
+    if absent:
+        add(WARNING, "titles", f"no {' or '.join(map(repr, absent))} column: the recommender and the map (`musemood "
+                               "map`) find songs by title and artist; training does not need them")
+        return
+    titles = df[schema.TITLE].map(normalize_title)
+    untitled = (titles == "").to_numpy()
+    if untitled.any():
+        add(WARNING, "titles", f"{_many(int(untitled.sum()), 'song has', 'songs have')} no title (the first at "
+                               f"{row_of(df, untitled)}): the recommender recommends them but cannot find them by "
+                               "name")
+    unnamed = int(df[schema.ARTIST].isna().sum())
+    if unnamed:
+        add(OK, "titles", f"{_many(unnamed, 'song has', 'songs have')} no artist: named by the title alone")
+    keys = (titles + "\0" + df[schema.ARTIST].map(normalize_title))[~untitled]
+    copies = int(keys.duplicated().sum())
+    if copies:
+        add(OK, "titles", f"{_many(copies, 'song is', 'songs are')} another's copy by title and artist (a "
+                          "re-release, a live version): a song's recommendations leave its copies out")
 
 
 def _audio(df, add):
