@@ -786,12 +786,14 @@ def test_a_song_without_an_artist_is_on_the_map_and_gets_recommendations(tmp_pat
 
     df = drop_duplicate_songs(load_demo(60, random_state=1)).reset_index(drop=True)
     df.loc[3:40, "artist"] = None  # so that recommendations have songs without an artist too
+    df.loc[50, "title"] = None  # on the map, but not to be found by name
     vectors = np.random.default_rng(0).normal(size=(len(df), 8)).astype(np.float32)
     rec = Recommender(song_map=SongMap(k_range=(2, 4)), weights={"lexical": 0.5}).fit(df, vectors=vectors)
     frame = map_frame(rec, 0, len(rec.map_.plot_index_)).set_index("row")
     assert frame.loc[3, "artist"] == "" and frame.loc[3, "title"] == df.loc[3, "title"]
     page = write_map_html(rec, tmp_path / "map.html", show_progress_bar=False).read_text()  # every song's
     assert "<NA>" not in page
+    assert frame.loc[50, "title"] == ""
     srv, url = serve_in_thread(create_app(rec))
     try:
         response = httpx.get(url + "/recommend", params={"title": df.loc[3, "title"], "top_k": 10}, timeout=30)

@@ -114,6 +114,9 @@ def write_map_html(rec, path, *, top_k=5, show_progress_bar=True):
     songs = data["points"]
     for row, title, artist in tqdm(zip(songs["row"], songs["title"], songs["artist"]), total=len(songs["row"]),
                                    desc="recommendations", unit="song", disable=not show_progress_bar):
+        if not title.strip():  # a song without a title is on the map, but cannot be asked for by name
+            recommendations[row] = []
+            continue
         result = rec.recommend(title, top_k, artist=artist or None, as_frame=False)["results"]  # "": none given
         # plain values already; map_page_html makes the whole page JSON-ready once
         recommendations[row] = [{k: r[k] for k in ("title", "artist", "mood", "cluster", "score", "why")}
