@@ -462,3 +462,17 @@ def test_the_report_says_what_the_recommender_needs_of_titles_and_artists():
         ("ok", "1 song is another's copy by title and artist (a re-release, a live version): a song's "
                "recommendations leave its copies out"),
     ]
+
+
+def test_the_report_names_lyrics_that_are_empty_once_cleaned():
+    """'[Instrumental]' is a text, so training takes the song, but the models read it as no words at all."""
+    from musemood.datasets import dataset_report
+
+    df = pd.DataFrame({"song_id": list("abc"), "lyrics": ["sun and rain", "[Instrumental]", "[Chorus]\n"],
+                       "label": ["happy", "sad", "sad"]})
+    texts = [(level, m) for level, topic, m in dataset_report(df) if topic == "text"]
+    assert texts == [
+        ("ok", "every song has a text in 'lyrics'"),
+        ("warning", "2 of 3 songs have no words once their lyrics are cleaned (the first at row 1 (song_id 'b'): "
+                    "'[Instrumental]'): the models read them as empty texts; leave them out, or give their lyrics"),
+    ]

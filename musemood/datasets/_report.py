@@ -43,11 +43,18 @@ def _texts(df, column, add):
     texts = df[column]
     empty = texts.isna() | texts.astype(str).str.strip().eq("")
     if empty.any():
-        add(ERROR, "text", f"{int(empty.sum())} of {len(df)} songs have no text in {column!r}, the first at "
+        add(ERROR, "text", f"{int(empty.sum()):,} of {len(df):,} songs have no text in {column!r}, the first at "
                            f"{row_of(df, empty)}; "
                            "training refuses them: fill them, or leave them out with --drop-missing")
     else:
         add(OK, "text", f"every song has a text in {column!r}")
+    from ..text import clean_lyrics
+
+    wordless = (~empty & texts.map(lambda text: isinstance(text, str) and not clean_lyrics(text).strip())).to_numpy()
+    if wordless.any():  # "[Instrumental]": a text, which training takes, but no words for the models
+        add(WARNING, "text", f"{int(wordless.sum()):,} of {len(df):,} songs have no words once their lyrics are "
+                             f"cleaned (the first at {row_of(df, wordless)}: {texts[wordless].iloc[0]!r}): the models "
+                             "read them as empty texts; leave them out, or give their lyrics")
 
 
 def _labels(df, column, add):
@@ -63,7 +70,7 @@ def _labels(df, column, add):
         add(ERROR, "labels", f"{column!r} holds no label; `musemood label` makes them from the tags")
         return
     if missing.any():
-        add(ERROR, "labels", f"{int(missing.sum())} of {len(df)} songs have no label in {column!r} "
+        add(ERROR, "labels", f"{int(missing.sum()):,} of {len(df):,} songs have no label in {column!r} "
                              f"({MISSING_IN_WORDS}), the first at {row_of(df, missing)}; "
                              "training refuses them: leave them out with --drop-missing")
     try:
@@ -170,7 +177,7 @@ def _tags(df, add):
     if problems:
         bad = np.zeros(len(df), dtype=bool)
         bad[[position for position, _ in problems]] = True
-        add(ERROR, "tags", f"{len(problems)} of {len(df)} songs have tags that cannot be read, the first at "
+        add(ERROR, "tags", f"{len(problems):,} of {len(df):,} songs have tags that cannot be read, the first at "
                            f"{row_of(df, bad)}: {problems[0][1]}")
     try:
         result = assign_moods(df.assign(**{schema.TAGS: tags}))  # the others' labels all the same
