@@ -213,6 +213,23 @@ def check_label_variants(labels, where="y"):
                          "different moods; write each mood one way (e.g. labels.str.strip().str.lower())")
 
 
+#: Largest class over smallest from which :func:`imbalance_note` speaks up.
+IMBALANCE_RATIO = 5
+
+
+def imbalance_note(labels):
+    """What to read when the classes of ``labels`` (no missing ones) are imbalanced, the largest at least
+    :data:`IMBALANCE_RATIO` times the smallest; else ``None``."""
+    import pandas as pd
+
+    counts = pd.Series(labels).value_counts()
+    if len(counts) < 2 or counts.iloc[0] < IMBALANCE_RATIO * counts.iloc[-1]:
+        return None
+    return (f"imbalanced classes: {counts.index[0]} has {counts.iloc[0]:,} songs and {counts.index[-1]} "
+            f"{counts.iloc[-1]:,} ({counts.iloc[0] / counts.iloc[-1]:.1f} to 1): accuracy rewards predicting the "
+            "largest class; read macro-F1, and train with --class-weight balanced (class_weight='balanced')")
+
+
 def looks_like_regression(values):
     """True when every value is a number and they are not whole class numbers (scikit-learn's
     ``type_of_target`` says "continuous"): a target such as valence, not mood labels."""

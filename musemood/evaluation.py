@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from ._validation import MISSING_IN_WORDS, check_label_variants, headerless_hint, row_of
+from ._validation import MISSING_IN_WORDS, check_label_variants, headerless_hint, imbalance_note, row_of
 from .features import resolve_audio_columns
 
 logger = logging.getLogger(__name__)
@@ -336,6 +336,9 @@ def compare_models(
                          "features, or columns named with audio_columns= / --audio-columns); leave those models "
                          "out for text-only data")
     y = _targets(df, label_column, regression)
+    note = None if regression or class_weight is not None else imbalance_note(df[label_column])
+    if note:
+        logger.warning(note)
     held_out = None
     if test_data is not None:
         test_data = _usable_rows(test_data, text_column, label_column, drop_missing=drop_missing, objective=objective,

@@ -476,3 +476,16 @@ def test_the_report_names_lyrics_that_are_empty_once_cleaned():
         ("warning", "2 of 3 songs have no words once their lyrics are cleaned (the first at row 1 (song_id 'b'): "
                     "'[Instrumental]'): the models read them as empty texts; leave them out, or give their lyrics"),
     ]
+
+
+def test_the_report_warns_about_imbalanced_classes():
+    from musemood.datasets import dataset_report
+
+    labels = ["joy"] * 30 + ["sadness"] * 12 + ["fear"] * 5
+    df = pd.DataFrame({"lyrics": [f"text {i}" for i in range(len(labels))], "label": labels})
+    warnings = [m for level, topic, m in dataset_report(df) if topic == "labels" and level == "warning"]
+    assert warnings == ["imbalanced classes: joy has 30 songs and fear 5 (6.0 to 1): accuracy rewards predicting "
+                        "the largest class; read macro-F1, and train with --class-weight balanced "
+                        "(class_weight='balanced')"]
+    balanced = df.assign(label=["joy", "sadness"] * 23 + ["joy"])
+    assert not [m for level, topic, m in dataset_report(balanced) if topic == "labels" and level == "warning"]

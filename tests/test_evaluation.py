@@ -455,3 +455,17 @@ def test_cli_evaluate_a_regression_model_with_its_plot(tiny_bert, tmp_path, caps
     pd.DataFrame({"lyrics": texts[:3], "valence": ["high", "low", "0.5"]}).to_csv(tmp_path / "words.csv", index=False)
     assert main([*argv[:3], str(tmp_path / "words.csv"), "--label-column", "valence"]) == 2
     assert "a regression model is scored on numbers; label 0 is 'high'" in capsys.readouterr().err
+
+
+def test_compare_warns_about_imbalanced_classes_without_class_weights(caplog):
+    from musemood.evaluation import compare_models
+
+    labels = ["joy"] * 40 + ["fear"] * 6
+    df = pd.DataFrame({"lyrics": [f"{label} words {i}" for i, label in enumerate(labels)], "label": labels})
+    with caplog.at_level("WARNING", logger="musemood.evaluation"):
+        compare_models(df, models=("majority",), seeds=(0,))
+    assert "imbalanced classes: joy has 40 songs and fear 6 (6.7 to 1)" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="musemood.evaluation"):
+        compare_models(df, models=("majority",), seeds=(0,), class_weight="balanced")
+    assert "imbalanced" not in caplog.text

@@ -58,7 +58,7 @@ def _texts(df, column, add):
 
 
 def _labels(df, column, add):
-    from .._validation import check_label_variants, looks_like_regression
+    from .._validation import check_label_variants, imbalance_note, looks_like_regression
 
     if column not in df.columns:
         add(WARNING, "labels", f"no column {column!r}: training needs one (--label-column), `musemood label` "
@@ -86,6 +86,9 @@ def _labels(df, column, add):
     add(OK if counts.size >= 2 else ERROR, "labels",
         f"{counts.size} classes: {shown}{' ...' if counts.size > 10 else ''}"
         + ("" if counts.size >= 2 else "; a classifier needs two or more"))
+    note = imbalance_note(labels[~missing]) if counts.size >= 2 else None
+    if note:
+        add(WARNING, "labels", note)
     single = counts[counts < 2]
     if len(single):
         add(ERROR, "labels", f"classes with a single song, which cannot be split into training and test songs: "
