@@ -469,3 +469,18 @@ def test_compare_warns_about_imbalanced_classes_without_class_weights(caplog):
     with caplog.at_level("WARNING", logger="musemood.evaluation"):
         compare_models(df, models=("majority",), seeds=(0,), class_weight="balanced")
     assert "imbalanced" not in caplog.text
+
+
+def test_cli_train_warns_about_imbalanced_classes(tmp_path, caplog):
+    labels = ["joy"] * 40 + ["fear"] * 6
+    path = tmp_path / "imbalanced.csv"
+    pd.DataFrame({"lyrics": [f"{label} words {i}" for i, label in enumerate(labels)], "label": labels}).to_csv(
+        path, index=False)
+    argv = ["train", "--data", str(path), "--model", "dnn", "--epochs", "1", "--out", str(tmp_path / "m")]
+    with caplog.at_level("WARNING", logger="musemood.cli"):
+        assert main(argv) == 0
+    assert "imbalanced classes: joy has 40 songs and fear 6" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="musemood.cli"):
+        assert main([*argv[:-1], str(tmp_path / "m2"), "--class-weight", "balanced"]) == 0
+    assert "imbalanced" not in caplog.text

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 
-from .._validation import headerless_hint
+from .._validation import headerless_hint, imbalance_note
 from ..schema import ARTIST, MODELS, SONG_ID, TITLE
 from ._common import _print_json, _quiet_transformers, _show_progress, check_output_folder, check_study_storage
 
@@ -147,6 +148,9 @@ def _train(args):
     folder = folder or new_run_dir("train")
     params["checkpoint_dir"] = str(folder / "checkpoints")  # per epoch: --resume continues from there
     model = make_model(name, **params)
+    note = imbalance_note(df[args.label_column]) if args.objective == "classification" else None
+    if note and params.get("class_weight") is None:  # as compare says it
+        logging.getLogger("musemood.cli").warning(note)
     if args.strategy and name in ("simple", "finetuned", "tbert", "tbert_topics", "tbert_audio"):
         model.set_params(strategy=args.strategy)
     target = df[args.label_column] if args.objective == "regression" else label_texts(df[args.label_column])
