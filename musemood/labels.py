@@ -118,13 +118,15 @@ def assign_moods(
         ``n_tags`` (tags left after the rare-tag filter) and ``reason`` (one
         of :data:`REASONS` for a rejected song, else ``<NA>``).  The count
         convention used is in ``result.attrs["counts"]`` (``"mixed"`` when
-        songs were read both ways).
+        songs were read both ways); ``result.attrs["unused_moods"]`` names the
+        mood sets none of whose tags a song has (see :func:`unused_moods`).
     """
     series = _tag_series(tags)
     moods = schema.resolve_mood_sets(mood_sets)
     _check_params(k, epsilon, denominator, min_tags, counts)
 
     long = explode_tags(series, show_progress_bar=show_progress_bar)
+    used = set(long["tag"].unique())  # before the rare-tag filter: the tags the songs have at all
     n_songs = len(series)
     sources = tags[schema.TAGS_SOURCE] if isinstance(tags, pd.DataFrame) and schema.TAGS_SOURCE in tags else None
     relative, scale = _relative_songs(counts, series, long, sources)  # per song: read as Last.fm weights
@@ -182,7 +184,24 @@ def assign_moods(
     )
     result.attrs["counts"] = scale
     result.attrs["moods"] = tuple(mood_names)
+    result.attrs["unused_moods"] = unused_moods(moods, used)
     return result
+
+
+def unused_moods(moods, used):
+    """The mood sets none of whose tags is among ``used`` (the tags the songs have, normalised), each with
+    the used tags closest to its own: a misspelt tag ("melancholly") leaves its mood without a song.
+    ``{mood: (close tags, ...)}``, empty when every set has a tag in use."""
+    from rapidfuzz import fuzz, process
+
+    choices = sorted(used)
+    out = {}
+    for mood, tags in moods.items():
+        if not used.intersection(tags):
+            close = {match for tag in tags for match, score, _ in
+                     process.extract(tag, choices, scorer=fuzz.ratio, limit=3, score_cutoff=70)}
+            out[mood] = tuple(sorted(close))
+    return out
 
 
 def _top_mood_tags(long, moods, n_songs):
@@ -257,7 +276,8 @@ def summarize(result):
 
     Returns a dict with ``n_songs``, ``labelled`` (``{mood: count}`` over all
     moods, zeros included), ``rejected`` (``{reason: count}`` over every
-    reason) and ``counts`` (the count convention used).
+    reason), ``counts`` (the count convention used) and ``unused_moods`` (the
+    mood sets whose tags no song has, with the closest tags the songs have).
     """
     moods = result.attrs.get("moods") or tuple(sorted(result["label"].dropna().unique()))
     labelled = result["label"].value_counts()
@@ -267,6 +287,7 @@ def summarize(result):
         "labelled": {m: int(labelled.get(m, 0)) for m in moods},
         "rejected": {r: int(rejected.get(r, 0)) for r in REASONS},
         "counts": result.attrs.get("counts"),
+        "unused_moods": dict(result.attrs.get("unused_moods", {})),
     }
 
 

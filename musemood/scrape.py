@@ -431,7 +431,10 @@ def _label(songs, tags, rule, show_progress_bar):
             parts.append(assign_moods(chunk, **rule))
             bar.update(len(chunk))
     result = pd.concat(parts).set_axis(songs.index)
-    result.attrs = {**parts[0].attrs, "counts": counts if isinstance(counts, str) else "mixed"}
+    unused = {mood: close for mood, close in parts[0].attrs["unused_moods"].items()
+              if all(mood in part.attrs["unused_moods"] for part in parts)}  # no song of any chunk has its tags
+    result.attrs = {**parts[0].attrs, "counts": counts if isinstance(counts, str) else "mixed",
+                    "unused_moods": unused}
     return result
 
 

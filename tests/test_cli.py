@@ -99,3 +99,22 @@ def test_errors_exit_2_with_a_message(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:  # argparse's own error: exit code 2
         main(["demo", "--n-songs", "50", "--moods", "nine", "--out", str(tmp_path)])
     assert stop.value.code == 2 and "unknown mood sets 'nine'" in capsys.readouterr().err
+
+
+def test_a_mood_set_whose_tags_no_song_has_is_named(tmp_path, capsys):
+    """A misspelt tag ("melancholly") leaves its mood with no song, said, not only as a row of zeros."""
+    from musemood.labels import assign_moods, summarize
+
+    df = load_demo(200, random_state=2, label=False)
+    sets = {"bright": ["happy", "joy"], "blue": ["melancholly", "saad"]}
+    result = assign_moods(df, mood_sets=sets)
+    assert list(result.attrs["unused_moods"]) == ["blue"] and summarize(result)["unused_moods"] == \
+        result.attrs["unused_moods"]
+    assert {"melancholy", "sad"} <= set(result.attrs["unused_moods"]["blue"])  # the songs' closest tags
+    assert assign_moods(df, mood_sets={"bright": ["happy"], "blue": ["sad"]}).attrs["unused_moods"] == {}
+    src = save_dataset(df, tmp_path / "in.parquet")
+    assert main(["label", str(src), "--moods", json.dumps(sets)]) == 0
+    printed = capsys.readouterr().out
+    assert "note: no song has a tag of the mood 'blue' (is one misspelt?); the songs' closest tags: " in printed
+    assert main(["label", str(src), "--moods", json.dumps({"bright": ["happy"], "blue": ["sad"]})]) == 0
+    assert "note:" not in capsys.readouterr().out

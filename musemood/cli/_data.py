@@ -243,6 +243,8 @@ def _build_dataset(args, store=None):
     if "labels" in summary:
         labels = summary["labels"]
         print("  labels: " + ", ".join(f"{m} {n}" for m, n in labels["labelled"].items()))
+        for note in unused_mood_notes(labels):
+            print("  " + note)
         for reason, n in labels["rejected"].items():
             if n:
                 print(f"  unlabelled {n}: {reason}")
@@ -268,4 +270,14 @@ def format_summary(summary, rule):
     for reason, count in summary["rejected"].items():
         lines.append(f"  {reason:<14}{count:>7}{count / n:>8.1%}  {REASON_TEXT[reason]}")
     lines.append(f"{'total':<16}{summary['n_songs']:>7}")
+    lines += unused_mood_notes(summary)
     return "\n".join(lines)
+
+
+def unused_mood_notes(summary):
+    """A line per mood set whose tags no song has (a misspelt tag?), with the closest tags the songs have."""
+    notes = []
+    for mood, close in summary.get("unused_moods", {}).items():
+        hint = f"; the songs' closest tags: {', '.join(close)}" if close else ""
+        notes.append(f"note: no song has a tag of the mood {mood!r} (is one misspelt?){hint}")
+    return notes
