@@ -172,6 +172,8 @@ def default_queries(labelled, split, tune, evaluation, random_state=0):
         if len(t) >= 20 and len(e) >= 20:
             return (as_index(tune) if tune is not None else t), (as_index(evaluation) if evaluation is not None
                                                                  else e)
+        logger.warning("the split column has %d labelled 'valid' and %d 'test' songs (20 of each needed): the "
+                       "rerank is tuned and evaluated on random halves of the labelled songs", len(t), len(e))
     rng = np.random.default_rng(random_state)
     pool = rng.permutation(labelled)[:1000]
     half = len(pool) // 2

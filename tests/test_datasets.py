@@ -489,3 +489,16 @@ def test_the_report_warns_about_imbalanced_classes():
                         "(class_weight='balanced')"]
     balanced = df.assign(label=["joy", "sadness"] * 23 + ["joy"])
     assert not [m for level, topic, m in dataset_report(balanced) if topic == "labels" and level == "warning"]
+
+
+def test_the_report_names_split_values_the_recommender_does_not_know():
+    from musemood.datasets import dataset_report
+
+    df = pd.DataFrame({"lyrics": [f"text {i}" for i in range(6)], "label": ["happy", "sad"] * 3,
+                       "split": ["train", "train", "val", "val", "Test", None]})
+    [split] = [(level, m) for level, topic, m in dataset_report(df) if topic == "split"]
+    assert split == ("warning", "'split' holds values other than train, valid and test: 'val' (2 songs), 'Test' (1 "
+                                "song); the recommender tunes on the 'valid' songs and evaluates on the 'test' ones "
+                                "(else on random halves): rename them")
+    assert not [m for _, topic, m in dataset_report(df.assign(split=["train", "valid", "test"] * 2))
+                if topic == "split"]

@@ -613,3 +613,21 @@ def test_precomputed_neighbours_give_the_same_recommendations(catalogue, tmp_pat
     np.save(path / "retriever" / "neighbours.npy", table[:, :10])
     with pytest.raises(ValueError, match="neighbours.npy"):
         Recommender.load(path)
+
+
+def test_queries_fall_back_to_random_halves_with_a_word(caplog):
+    """A split column without enough 'valid' and 'test' songs (named 'val', say) is not silently ignored."""
+    from musemood.rerank import default_queries
+
+    labelled = np.ones(100, dtype=bool)
+    split = pd.Series(["train"] * 60 + ["val"] * 20 + ["test"] * 20)
+    with caplog.at_level("WARNING", logger="musemood.rerank"):
+        tune, evaluation = default_queries(labelled, split, None, None)
+    assert len(tune) == len(evaluation) == 50
+    assert ("the split column has 0 labelled 'valid' and 20 'test' songs (20 of each needed): the rerank is tuned "
+            "and evaluated on random halves of the labelled songs") in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="musemood.rerank"):
+        default_queries(labelled, split.replace("val", "valid"), None, None)
+        default_queries(labelled, None, None, None)  # no split column: random halves, as documented
+    assert not caplog.text

@@ -19,7 +19,7 @@ def dataset_report(df, *, text_column=schema.LYRICS, label_column=schema.LABEL):
 
     Returns a list of ``(level, topic, message)``: ``level`` is ``"error"`` where training, labelling or
     the recommender refuses the table as it is, ``"warning"`` where it runs but likely not as meant,
-    ``"ok"`` for what was checked and found fine.  Topics: text, labels, song ids, titles, audio, tags.
+    ``"ok"`` for what was checked and found fine.  Topics: text, labels, song ids, titles, split, audio, tags.
     """
     findings = []
 
@@ -30,9 +30,22 @@ def dataset_report(df, *, text_column=schema.LYRICS, label_column=schema.LABEL):
     _labels(df, label_column, add)
     _song_ids(df, add)
     _titles(df, add)
+    _split(df, add)
     _audio(df, add)
     _tags(df, add)
     return findings
+
+
+def _split(df, add):
+    if schema.SPLIT not in df.columns:
+        return
+    counts = df[schema.SPLIT].dropna().astype(str).value_counts()
+    other = counts[~counts.index.isin(schema.SPLITS)]
+    if len(other):
+        shown = ", ".join(f"{value!r} ({_many(int(n), 'song', 'songs')})" for value, n in other.head(5).items())
+        add(WARNING, "split", f"{schema.SPLIT!r} holds values other than {', '.join(schema.SPLITS[:-1])} and "
+                              f"{schema.SPLITS[-1]}: {shown}; the recommender tunes on the 'valid' songs and "
+                              "evaluates on the 'test' ones (else on random halves): rename them")
 
 
 def _texts(df, column, add):
