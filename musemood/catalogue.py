@@ -57,6 +57,11 @@ def _per_value(column: pd.Series, fold) -> np.ndarray:
     return np.asarray([fold(v) for v in values.tolist()], dtype=object)[codes]
 
 
+def song_name(title, artist) -> str:
+    """``title - artist``, or the title alone for a song without an artist (``None`` or missing)."""
+    return f"{title}" if artist is None or pd.isna(artist) else f"{title} - {artist}"
+
+
 class SongNotFoundError(LookupError):
     """No catalogue song matches the title; ``suggestions`` holds the closest titles."""
 
@@ -279,9 +284,8 @@ class SongCatalogue:
         return np.asarray(keep, dtype=np.int64)
 
     def display(self, row: int) -> str:
-        """``title - artist`` (the title alone for a song without an artist)."""
-        title, artist = self.songs_.at[row, schema.TITLE], self.songs_.at[row, schema.ARTIST]
-        return f"{title}" if pd.isna(artist) else f"{title} - {artist}"
+        """:func:`song_name` of catalogue row ``row``."""
+        return song_name(self.songs_.at[row, schema.TITLE], self.songs_.at[row, schema.ARTIST])
 
     def suggest(self, key: str, top_k: int = 5) -> list[str]:
         """Up to ``top_k`` distinct titles closest to ``key``."""

@@ -87,24 +87,20 @@ def _print_evaluation(table):
 
 
 def _print_recommendations(result):
+    from ..catalogue import song_name
+
     note = result.attrs["query"].get("note")
     if note:
         print(f"  ({note})")
     for _, row in result.iterrows():
         mood = row["mood"] if isinstance(row["mood"], str) else "-"
-        print(f"  {row['rank']:>2}. {_song_name(row['title'], row['artist'])}  [{mood}, cluster {row['cluster']}] "
+        print(f"  {row['rank']:>2}. {song_name(row['title'], row['artist'])}  [{mood}, cluster {row['cluster']}] "
               f"score {row['score']:.3f}; {row['why']}")
-
-
-def _song_name(title, artist):
-    """``title - artist``, or the title alone for a song without an artist."""
-    import pandas as pd
-
-    return str(title) if artist is None or pd.isna(artist) else f"{title} - {artist}"
 
 
 def _recommend(args):
     _quiet_transformers(args)
+    from ..catalogue import song_name
     from ..recommender import get_recommender
 
     if not args.title and not args.text:
@@ -120,7 +116,7 @@ def _recommend(args):
     if args.json:
         _print_json({"query": query, "results": result.to_dict(orient="records")})
         return
-    head = (f"{_song_name(query['title'], query['artist'])} [{query['mood'] or '-'}, cluster {query['cluster']}]"
+    head = (f"{song_name(query['title'], query['artist'])} [{query['mood'] or '-'}, cluster {query['cluster']}]"
             if query["title"] else repr(query["text"]))
     print(f"Songs like {head}; keywords: {', '.join(query['keywords'])}")
     _print_recommendations(result)
