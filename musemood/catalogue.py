@@ -57,6 +57,10 @@ def _per_value(column: pd.Series, fold) -> np.ndarray:
     return np.asarray([fold(v) for v in values.tolist()], dtype=object)[codes]
 
 
+#: How a song without an artist is named among artists: ``artist=""`` chooses it.
+NO_ARTIST = "(no artist: artist=\"\")"
+
+
 def song_name(title, artist) -> str:
     """``title - artist``, or the title alone for a song without an artist (``None`` or missing)."""
     return f"{title}" if artist is None or pd.isna(artist) else f"{title} - {artist}"
@@ -227,9 +231,10 @@ class SongCatalogue:
         if artist is not None:
             ids = self._by_artist(title, artist, ids)
         if len({self.norm_artists_[i] for i in ids}) > 1:
-            names = sorted({str(self.songs_.at[i, schema.ARTIST]) for i in ids})
+            names = self._artists_of(ids)  # "" for a song without an artist: artist="" chooses it
+            shown = [name or NO_ARTIST for name in names]
             raise AmbiguousTitleError(
-                f"{len(names)} artists have a song titled {title!r}: {', '.join(names[:10])}"
+                f"{len(names)} artists have a song titled {title!r}: {', '.join(shown[:10])}"
                 f"{' ...' if len(names) > 10 else ''}; pass artist= (or --artist) to choose", names)
         if note:
             logger.warning(note)
@@ -243,9 +248,13 @@ class SongCatalogue:
         if not len(scores) or scores.max() < self.min_title_score:
             raise SongNotFoundError(
                 f"{title!r} is in the catalogue, but not by {artist!r}; artists with it: "
-                + ", ".join(sorted({str(self.songs_.at[i, schema.ARTIST]) for i in ids})),
+                + ", ".join(name or NO_ARTIST for name in self._artists_of(ids)),
                 [self.display(i) for i in ids])
         return ids[scores == scores.max()]
+
+    def _artists_of(self, ids):
+        """The artists of catalogue rows ``ids``, each once, sorted; "" for a song without one."""
+        return sorted({"" if pd.isna(artist) else str(artist) for artist in self.songs_[schema.ARTIST].iloc[ids]})
 
     def title_ids(self, key: str) -> np.ndarray:
         """Rows whose normalised title is ``key``, in catalogue order."""

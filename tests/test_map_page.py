@@ -223,3 +223,37 @@ def test_the_self_contained_file_works_offline(browser, parts, tmp_path):
     page.wait_for_selector("#recommendations li")
     assert page.locator("#recommendations li").count() == 5
     context.close()
+
+
+def test_a_title_shared_by_a_song_without_an_artist_is_chosen_on_the_page(browser):
+    """Search a title that a song without an artist shares: "Which artist?" offers "(no artist)", and that
+    choice shows the song without one (the API's artist=""), where "<NA>" led to a 404."""
+    import numpy as np
+
+    from musemood.clustering import SongMap
+    from musemood.datasets import drop_duplicate_songs, load_demo
+    from musemood.recommender import Recommender
+    from musemood.serve import create_app, serve_in_thread
+
+    df = drop_duplicate_songs(load_demo(60, random_state=1)).reset_index(drop=True)
+    df.loc[4, "title"], df.loc[4, "artist"] = df.loc[3, "title"], None
+    vectors = np.random.default_rng(0).normal(size=(len(df), 8)).astype(np.float32)
+    rec = Recommender(song_map=SongMap(k_range=(2, 4)), weights={"lexical": 0.5}).fit(df, vectors=vectors)
+    srv, url = serve_in_thread(create_app(rec))
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(url + "/")
+        page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+        page.fill("#search", df.loc[3, "title"])
+        page.press("#search", "Enter")
+        page.wait_for_selector("#problem")
+        choices = page.locator(".suggestion")
+        assert sorted(choices.all_inner_texts()) == sorted(["(no artist)", df.loc[3, "artist"]])
+        choices.filter(has_text="(no artist)").click()
+        page.wait_for_selector("#recommendations li")
+        i = list(rec.map_.plot_index_).index(4)
+        page.wait_for_function(f"songMap.focused === {i}", timeout=10_000)  # the song without an artist
+    finally:
+        context.close()
+        srv.should_exit = True

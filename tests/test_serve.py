@@ -811,3 +811,28 @@ def test_a_song_without_an_artist_is_on_the_map_and_gets_recommendations(tmp_pat
     assert main(["recommend", df.loc[3, "title"], "--recommender", str(tmp_path / "rec"), "--top-k", "10"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith(f"Songs like {df.loc[3, 'title']} [") and "<NA>" not in printed
+
+
+def test_a_title_shared_by_a_song_without_an_artist_can_choose_either():
+    """Two songs titled alike, one without an artist: the 409 lists it as "" (artist="" chooses it), and its
+    message says so, instead of "<NA>", which no query could choose."""
+    from musemood.clustering import SongMap
+    from musemood.datasets import drop_duplicate_songs, load_demo
+    from musemood.recommender import Recommender
+
+    df = drop_duplicate_songs(load_demo(60, random_state=1)).reset_index(drop=True)
+    df.loc[4, "title"], df.loc[4, "artist"] = df.loc[3, "title"], None
+    vectors = np.random.default_rng(0).normal(size=(len(df), 8)).astype(np.float32)
+    rec = Recommender(song_map=SongMap(k_range=(2, 4)), weights={"lexical": 0.5}).fit(df, vectors=vectors)
+    srv, url = serve_in_thread(create_app(rec))
+    try:
+        title = df.loc[3, "title"]
+        both = httpx.get(url + "/recommend", params={"title": title}, timeout=30)
+        assert both.status_code == 409 and both.json()["artists"] == sorted(["", df.loc[3, "artist"]])
+        assert '(no artist: artist="")' in both.json()["detail"] and "<NA>" not in both.json()["detail"]
+        alone = httpx.get(url + "/recommend", params={"title": title, "artist": ""}, timeout=30)
+        assert alone.status_code == 200 and alone.json()["query"]["artist"] is None
+        named = httpx.get(url + "/recommend", params={"title": title, "artist": df.loc[3, "artist"]}, timeout=30)
+        assert named.status_code == 200 and named.json()["query"]["artist"] == df.loc[3, "artist"]
+    finally:
+        srv.should_exit = True
