@@ -191,9 +191,12 @@ def assign_moods(
 def unused_moods(moods, used):
     """The mood sets none of whose tags is among ``used`` (the tags the songs have, normalised), each with
     the used tags closest to its own: a misspelt tag ("melancholly") leaves its mood without a song.
-    ``{mood: (close tags, ...)}``, empty when every set has a tag in use."""
+    ``{mood: (close tags, ...)}``, empty when every set has a tag in use, or when no song has a tag at all
+    (then no set is to blame)."""
     from rapidfuzz import fuzz, process
 
+    if not used:
+        return {}
     choices = sorted(used)
     out = {}
     for mood, tags in moods.items():

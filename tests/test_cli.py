@@ -112,6 +112,8 @@ def test_a_mood_set_whose_tags_no_song_has_is_named(tmp_path, capsys):
         result.attrs["unused_moods"]
     assert {"melancholy", "sad"} <= set(result.attrs["unused_moods"]["blue"])  # the songs' closest tags
     assert assign_moods(df, mood_sets={"bright": ["happy"], "blue": ["sad"]}).attrs["unused_moods"] == {}
+    untagged = df.assign(tags=[[] for _ in range(len(df))])  # no song has a tag: no mood set is to blame
+    assert assign_moods(untagged, mood_sets=sets).attrs["unused_moods"] == {}
     src = save_dataset(df, tmp_path / "in.parquet")
     assert main(["label", str(src), "--moods", json.dumps(sets)]) == 0
     printed = capsys.readouterr().out
