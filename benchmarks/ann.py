@@ -11,6 +11,7 @@ pip install faiss-cpu hnswlib usearch.
 """
 
 import argparse
+import importlib.util
 import json
 import platform
 import subprocess
@@ -22,6 +23,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 M, EF_CONSTRUCTION, K, THREADS = 16, 128, 10, 2
 EF_SEARCH = (32, 64, 128, 256)
+MODULES = {"faiss": "faiss", "hnswlib": "hnswlib", "usearch": "usearch"}  # contender -> the module it needs
+
+
+def missing(contenders):
+    """The contenders whose library is not installed here (``exact`` needs only NumPy)."""
+    return [c for c in contenders if c in MODULES and importlib.util.find_spec(MODULES[c]) is None]
 
 
 def rss_mib():
@@ -120,6 +127,14 @@ def run(contender, n, dim, n_queries):
     return rows
 
 
+def speed(exact_ms, ms):
+    """How much faster (or slower) than exact search a query is: "16x faster", "2.5x slower"."""
+    ratio = exact_ms / ms
+    if ratio < 1:
+        return f"{1 / ratio:.2g}x slower"
+    return f"{ratio:.0f}x faster" if ratio >= 1.5 else f"{ratio:.2g}x faster"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000")
@@ -132,9 +147,18 @@ def main():
     if args.child:
         print(json.dumps(run(args.child, args.n, args.dim, args.queries)))
         return
+    contenders = args.contenders.split(",")
+    unknown = [c for c in contenders if c != "exact" and c not in MODULES]
+    if unknown:
+        parser.error(f"unknown --contenders {', '.join(unknown)}: choose among exact, {', '.join(MODULES)}")
+    absent = missing(contenders)
+    if absent:
+        print(f"skipping {', '.join(absent)}: not installed here (pip install -e '.[bench]' installs hnswlib and "
+              "usearch; faiss-cpu is a dependency of musemood)", file=sys.stderr)
+        contenders = [c for c in contenders if c not in absent]
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
-        for contender in args.contenders.split(","):
+        for contender in contenders:
             out = subprocess.run([sys.executable, __file__, "--child", contender, "--n", str(n),
                                   "--dim", str(args.dim), "--queries", str(args.queries)],
                                  capture_output=True, text=True, check=True)
@@ -150,7 +174,7 @@ def main():
         print(f"| {r['n']:,} | {r['contender']} | {r['ef_search'] or '-'} | {r['build_s']:.1f} | "
               f"{r['index_mib']:.0f} | {r['file_mib']:.0f} | "
               f"{r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['recall_at_10']:.3f} | "
-              + ("peer |" if r["contender"] == "exact" else f"{exact['p50_ms'] / r['p50_ms']:.0f}x faster |"))
+              + ("peer |" if r["contender"] == "exact" else f"{speed(exact['p50_ms'], r['p50_ms'])} |"))
     print("\nSmallest ef_search with recall@10 >= 0.95, per library and size:")
     for n in sorted({r["n"] for r in rows}):
         for name in dict.fromkeys(r["contender"] for r in rows if r["contender"] != "exact"):
