@@ -375,30 +375,27 @@ def _pairs(entry, pos, label):
             f"song at index {label!r} has tags {entry!r}: tags must be a list of (tag, count) pairs, "
             "{tag: count} or [{'tag': ..., 'count': ...}] (a CSV cell may hold them as JSON)"
         )
-    if isinstance(entry, Mapping):
-        items = list(entry.items())
-    else:
-        items = []
-        for item in entry:
-            kind = type(item)
-            if (kind is tuple or kind is list) and len(item) == 2:  # the common case, without ABC checks
-                items.append((item[0], item[1]))
-            elif isinstance(item, Mapping) and {"tag", "count"} <= set(item):
-                items.append((item["tag"], item["count"]))
-            elif not isinstance(item, (str, bytes, Mapping)) and _is_pair(item):
-                tag, count = item
-                items.append((tag, count))
-            else:
-                raise ValueError(
-                    f"song at index {label!r} has a tag entry {item!r} that is not a (tag, count) pair "
-                    "or a {'tag': ..., 'count': ...} record"
-                )
-    try:
-        return [(str(t), float(c)) for t, c in items]
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"song at index {label!r} has a tag count that is not a number: {items[:3]!r}..."
-        ) from None
+    out = []  # (tag, count) made in the same pass that reads each entry: a second pass took a tenth of the time
+    for item in entry.items() if isinstance(entry, Mapping) else entry:
+        kind = type(item)
+        if (kind is tuple or kind is list) and len(item) == 2:  # the common case, without ABC checks
+            tag, count = item[0], item[1]
+        elif isinstance(item, Mapping) and {"tag", "count"} <= set(item):
+            tag, count = item["tag"], item["count"]
+        elif not isinstance(item, (str, bytes, Mapping)) and _is_pair(item):
+            tag, count = item
+        else:
+            raise ValueError(
+                f"song at index {label!r} has a tag entry {item!r} that is not a (tag, count) pair "
+                "or a {'tag': ..., 'count': ...} record"
+            )
+        try:
+            out.append((str(tag), float(count)))
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"song at index {label!r} has a tag count that is not a number: tag {tag!r}, count {count!r}"
+            ) from None
+    return out
 
 
 def _is_pair(item):

@@ -7,6 +7,7 @@ import pytest
 from musemood import schema
 from musemood.datasets import (
     assign_splits,
+    dataset_report,
     drop_duplicate_songs,
     load_dataset,
     load_demo,
@@ -502,3 +503,15 @@ def test_the_report_names_split_values_the_recommender_does_not_know():
                                 "(else on random halves): rename them")
     assert not [m for _, topic, m in dataset_report(df.assign(split=["train", "valid", "test"] * 2))
                 if topic == "split"]
+
+
+def test_dataset_report_shows_its_long_steps_when_asked(capsys):
+    """`musemood check` on a terminal shows bars for the two steps that take minutes on millions of songs:
+    cleaning every lyric, and reading the tags (then the label rule's own bar); none otherwise."""
+    df = load_demo(n_songs=60)
+    quiet = dataset_report(df)
+    assert capsys.readouterr().err == ""
+    shown = dataset_report(df, show_progress_bar=True)
+    err = capsys.readouterr().err
+    assert "Cleaning lyrics" in err and "Parsing tags" in err and "Reading tags" in err
+    assert shown == quiet

@@ -296,7 +296,8 @@ def test_worked_example_of_docs_labels_md():
         ([("happy", 10), "sad"], "tag entry 'sad' that is not a \\(tag, count\\) pair"),
         ([("happy", 10, 3)], "tag entry \\('happy', 10, 3\\)"),
         ([{"name": "happy"}], "tag entry \\{'name': 'happy'\\}"),
-        ([("happy", "lots")], "tag count that is not a number"),
+        ([("happy", "lots")], "tag count that is not a number: tag 'happy', count 'lots'"),
+        ([("happy", 10), ("sad", None)], "tag count that is not a number: tag 'sad', count None"),
     ],
 )
 def test_malformed_tags_name_the_song(tags, message):

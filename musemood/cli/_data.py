@@ -42,7 +42,8 @@ def _check(args):
     from ._common import _print_json
 
     df = _read_table(args.data)  # tags as written: the report names every song whose tags cannot be read
-    findings = dataset_report(df, text_column=args.text_column, label_column=args.label_column)
+    findings = dataset_report(df, text_column=args.text_column, label_column=args.label_column,
+                              show_progress_bar=sys.stderr.isatty())  # on a terminal, not in logs
     errors = sum(level == ERROR for level, _, _ in findings)
     if args.json:
         _print_json({"data": str(args.data), "songs": len(df), "errors": errors,

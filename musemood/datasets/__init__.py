@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 
@@ -382,12 +383,16 @@ def _tags_to_records(tags):
     return [{"tag": str(t), "count": float(c)} for t, c in pairs]
 
 
-def read_tag_cells(values):
+def read_tag_cells(values, *, show_progress_bar=False):
     """Each song's tags as a list of ``(tag, count)`` pairs, from a CSV cell's JSON or a list or mapping in
     memory; returns ``(tags, problems)``, ``problems`` a list of ``(position, what is wrong)`` for every song
     whose tags cannot be read (their tags read as none), so that a caller can name them all."""
+    from tqdm.auto import tqdm
+
     tags, problems = [], []
-    for position, value in enumerate(values):
+    bar = tqdm(values, desc="Parsing tags", unit="song", disable=not show_progress_bar, dynamic_ncols=True,
+               mininterval=0.5)
+    for position, value in enumerate(bar):
         try:
             tags.append(_cell_tags(value))
         except ValueError as exc:
@@ -416,7 +421,7 @@ def _cell_tags(value):
         except (KeyError, TypeError, ValueError):  # not a pair, or a count that is not a number
             raise ValueError(f"the tag entry {_plain_item(item)!r} is not a tag with a number of listeners (a "
                              "[tag, count] pair, or {\"tag\": ..., \"count\": ...})") from None
-        if not np.isfinite(count) or count < 0:
+        if not math.isfinite(count) or count < 0:  # math's, not NumPy's: 30 times faster on one number
             raise ValueError(f"tag {tag!r} has the count {count:g}; counts are numbers >= 0 (raw counts, or "
                              "Last.fm's weights 0-100)")
         out.append((str(tag), int(count) if count.is_integer() else count))

@@ -14,25 +14,27 @@ OK, WARNING, ERROR = "ok", "warning", "error"
 ID_LIKE = ("id", "songid", "track_id", "trackid", "song", "wasabi_id", "_id")
 
 
-def dataset_report(df, *, text_column=schema.LYRICS, label_column=schema.LABEL):
+def dataset_report(df, *, text_column=schema.LYRICS, label_column=schema.LABEL, show_progress_bar=False):
     """What would stop or mislead musemood in ``df``, all at once.
 
     Returns a list of ``(level, topic, message)``: ``level`` is ``"error"`` where training, labelling or
     the recommender refuses the table as it is, ``"warning"`` where it runs but likely not as meant,
     ``"ok"`` for what was checked and found fine.  Topics: text, labels, song ids, titles, split, audio, tags.
+    ``show_progress_bar`` shows the two long steps of a large table (about 40 s a million songs each):
+    cleaning every lyric, and reading the tags with the label rule.
     """
     findings = []
 
     def add(level, topic, message):
         findings.append((level, topic, message))
 
-    _texts(df, text_column, add)
+    _texts(df, text_column, add, show_progress_bar)
     _labels(df, label_column, add)
     _song_ids(df, add)
     _titles(df, add)
     _split(df, add)
     _audio(df, add)
-    _tags(df, add)
+    _tags(df, add, show_progress_bar)
     return findings
 
 
@@ -48,7 +50,7 @@ def _split(df, add):
                               "evaluates on the 'test' ones (else on random halves): rename them")
 
 
-def _texts(df, column, add):
+def _texts(df, column, add, show_progress_bar=False):
     if column not in df.columns:
         add(ERROR, "text", f"no column {column!r} (columns: {list(df.columns)}); name the lyrics column with "
                            "--text-column (text_column=)")
@@ -61,9 +63,14 @@ def _texts(df, column, add):
                            "training refuses them: fill them, or leave them out with --drop-missing")
     else:
         add(OK, "text", f"every song has a text in {column!r}")
+    from tqdm.auto import tqdm
+
     from ..text import clean_lyrics
 
-    wordless = (~empty & texts.map(lambda text: isinstance(text, str) and not clean_lyrics(text).strip())).to_numpy()
+    bar = tqdm(texts, desc="Cleaning lyrics", unit="song", disable=not show_progress_bar, dynamic_ncols=True,
+               mininterval=0.5)
+    wordless = ~empty.to_numpy() & np.fromiter(
+        (isinstance(text, str) and not clean_lyrics(text).strip() for text in bar), dtype=bool, count=len(texts))
     if wordless.any():  # "[Instrumental]": a text, which training takes, but no words for the models
         add(WARNING, "text", f"{int(wordless.sum()):,} of {len(df):,} songs have no words once their lyrics are "
                              f"cleaned (the first at {row_of(df, wordless)}: {texts[wordless].iloc[0]!r}): the models "
@@ -182,21 +189,22 @@ def _audio(df, add):
                          + (f"; {missing} songs have none (the models impute them)" if missing else ""))
 
 
-def _tags(df, add):
+def _tags(df, add, show_progress_bar=False):
     from ..labels import COUNT_CONVENTIONS, assign_moods
     from . import read_tag_cells
 
     if schema.TAGS not in df.columns:
         add(OK, "tags", "no tags column: nothing for `musemood label`")
         return
-    tags, problems = read_tag_cells(df[schema.TAGS])
+    tags, problems = read_tag_cells(df[schema.TAGS], show_progress_bar=show_progress_bar)
     if problems:
         bad = np.zeros(len(df), dtype=bool)
         bad[[position for position, _ in problems]] = True
         add(ERROR, "tags", f"{len(problems):,} of {len(df):,} songs have tags that cannot be read, the first at "
                            f"{row_of(df, bad)}: {problems[0][1]}")
     try:
-        result = assign_moods(df.assign(**{schema.TAGS: tags}))  # the others' labels all the same
+        result = assign_moods(df.assign(**{schema.TAGS: tags}),  # the others' labels all the same
+                              show_progress_bar=show_progress_bar)
     except (ValueError, TypeError) as exc:
         add(ERROR, "tags", str(exc))
         return
