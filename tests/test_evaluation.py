@@ -484,3 +484,48 @@ def test_cli_train_warns_about_imbalanced_classes(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="musemood.cli"):
         assert main([*argv[:-1], str(tmp_path / "m2"), "--class-weight", "balanced"]) == 0
     assert "imbalanced" not in caplog.text
+
+
+def test_cli_predict_reads_standard_input(tiny_bert, labelled, tmp_path, capsys, monkeypatch):
+    """`--text -` predicts the lyrics piped in (`< song.txt`), `--data -` a CSV or TSV piped in; errors name
+    standard input, not the file it was copied to."""
+    import io
+
+    _, path = labelled
+    model_dir = tmp_path / "model"
+    assert main(["train", "--data", str(path), "--model", "simple", "--encoder", str(tiny_bert),
+                 "--out", str(model_dir), *FAST]) == 0
+    capsys.readouterr()
+
+    def piped(text):
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode()), encoding="utf-8"))
+
+    def predict(*args):
+        code = main(["predict", str(model_dir), *args, "--json"])
+        out, err = capsys.readouterr()
+        return code, (json.loads(out) if code == 0 else err)
+
+    song = "tears in the rain\nI walk alone tonight"
+    code, [given] = predict("--text", song)
+    piped(song + "\n")
+    code, rows = predict("--text", "-", "--text", "dancing all night")
+    assert code == 0 and [r["text"] for r in rows] == [song, "dancing all night"]
+    assert rows[0] == pytest.approx(given, abs=1e-6)  # the lyric itself, not the word "-"
+    songs = pd.read_csv(path).head(5)
+    code, from_file = predict("--data", str(path))
+    for sep in (",", "\t"):
+        piped(songs.to_csv(index=False, sep=sep))
+        code, rows = predict("--data", "-")
+        assert code == 0 and [r["song_id"] for r in rows] == list(songs["song_id"])
+        assert rows == [pytest.approx(r, abs=1e-6) for r in from_file[:5]]
+    piped("a,b\n1,2\n")
+    code, err = predict("--data", "-")
+    assert code == 2 and "the model's text column 'lyrics' is not a column of standard input" in err
+    piped("")
+    code, err = predict("--data", "-")
+    assert code == 2 and "standard input is empty (0 bytes)" in err and "musemood-stdin" not in err
+    piped("  \n")
+    code, err = predict("--text", "-")
+    assert code == 2 and "--text - read no text from standard input" in err
+    code, err = predict("--text", "-", "--text", "-")
+    assert code == 2 and "--text - is given twice" in err

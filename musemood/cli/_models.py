@@ -267,16 +267,21 @@ def _songs_for(model, X, args):
     """``X`` (read from ``args.data``) with its lyrics in the model's text column (``--text-column``, or the
     column the model was trained on)."""
     text_column = args.text_column or model.text_column
+    where = "standard input" if args.data == STDIN else args.data
     if text_column not in X.columns and args.text_column:
-        raise KeyError(f"--text-column {text_column!r} is not a column of {args.data}; its columns are "
+        raise KeyError(f"--text-column {text_column!r} is not a column of {where}; its columns are "
                        f"{list(X.columns)}. {headerless_hint(X.columns)}".rstrip())
     if text_column not in X.columns:
-        raise KeyError(f"the model's text column {text_column!r} is not a column of {args.data} (columns: "
+        raise KeyError(f"the model's text column {text_column!r} is not a column of {where} (columns: "
                        f"{list(X.columns)}). {headerless_hint(X.columns)}Name the lyrics column with "
                        "--text-column")
     if text_column != model.text_column:
         X = X.drop(columns=[model.text_column], errors="ignore").rename(columns={args.text_column: model.text_column})
     return X
+
+
+#: ``--text -`` and ``--data -``: read from standard input.
+STDIN = "-"
 
 
 def _predict(args):
@@ -285,17 +290,28 @@ def _predict(args):
     import pandas as pd
 
     from ..classifiers import load_model
-    from ..datasets import dataset_format, load_dataset, save_dataset
+    from ..datasets import dataset_format, save_dataset
 
+    if (args.text or []).count(STDIN) > 1:
+        raise ValueError("--text - is given twice: standard input holds one text; give the others as --text TEXT")
+    if args.out:
+        dataset_format(args.out)
+    if args.text and STDIN in args.text:  # before the model loads: a terminal waits for the user's typing
+        args.text[args.text.index(STDIN)] = text = _stdin_text()
+        if not text.strip():
+            raise ValueError("--text - read no text from standard input: pipe the lyrics in "
+                             "(musemood predict MODEL --text - < song.txt)")
     for number, text in enumerate(args.text or [], 1):
         if not text.strip():
             which = "" if len(args.text) == 1 else f"the {number}{_ordinal_suffix(number)} "
             raise ValueError(f"{which}--text is empty: give the lyrics to predict (or --data FILE)")
-    if args.out:
-        dataset_format(args.out)
+    songs = _stdin_table() if args.data == STDIN else None
     model = load_model(args.model)
     if args.data:
-        songs = load_dataset(args.data)
+        if songs is None:
+            from ..datasets import load_dataset
+
+            songs = load_dataset(args.data)
         X = _songs_for(model, songs, args)
         out = songs[[c for c in (SONG_ID, TITLE, ARTIST) if c in songs.columns]].copy()  # which song each is
     else:  # texts alone: tBERT takes the training songs' medians for its audio features
@@ -313,6 +329,36 @@ def _predict(args):
         _print_json(out.to_dict(orient="records"))
     elif not args.out:
         print(out.to_string(index=False, float_format=lambda v: f"{v:.3f}", max_colwidth=40))
+
+
+def _stdin_text():
+    """``--text -``: the whole of standard input, one lyric of many lines."""
+    if sys.stdin.isatty():
+        print("Reading the lyrics from standard input; end them with Ctrl-D", file=sys.stderr)
+    return sys.stdin.read().rstrip("\r\n")
+
+
+def _stdin_table():
+    """``--data -``: a CSV (or TSV) from standard input, read and checked as a file is; errors name standard
+    input rather than the file it was copied to."""
+    import tempfile
+
+    from ..datasets import load_dataset
+
+    if sys.stdin.isatty():
+        print("Reading a CSV from standard input; end it with Ctrl-D", file=sys.stderr)
+    text = sys.stdin.buffer.read()
+    header = text.split(b"\n", 1)[0]
+    suffix = ".tsv" if b"\t" in header and b"," not in header else ".csv"
+    with tempfile.TemporaryDirectory(prefix="musemood-stdin-") as folder:
+        path = Path(folder) / f"standard-input{suffix}"
+        path.write_bytes(text)
+        try:
+            return load_dataset(path)
+        except (ValueError, KeyError, FileNotFoundError) as exc:
+            if exc.args and isinstance(exc.args[0], str):
+                exc.args = (exc.args[0].replace(str(path), "standard input"), *exc.args[1:])
+            raise
 
 
 def _ordinal_suffix(number):
