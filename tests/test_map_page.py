@@ -31,8 +31,10 @@ def browser():
 def page(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    page.requests_seen = []
+    page.requests_seen, page.failed = [], []
     page.on("request", lambda request: page.requests_seen.append(request.url))
+    page.on("response", lambda response: response.status >= 400 and page.failed.append((response.status,
+                                                                                          response.url)))
     page.goto(server.url + "/")
     page.wait_for_selector("body[data-ready=true]", timeout=30_000)
     yield page
@@ -63,6 +65,9 @@ def test_the_page_draws_every_song_with_webgl_and_loads_nothing_from_outside(pag
     page.select_option("#colour", "mood")
     assert page.evaluate("songMap.scatterplot.get('colorBy')") in ("valueA", "valueZ")
     assert all(url.startswith(server.url) for url in page.requests_seen), page.requests_seen  # no CDN
+    assert not page.failed  # nor a request of the page that fails
+    # the browser asks for /favicon.ico (a 404 in every access log, unseen by Playwright) unless the page has an icon
+    assert page.evaluate("document.querySelector('link[rel=icon]').href").startswith("data:image/svg+xml,")
 
 
 def _label_offsets(page):
