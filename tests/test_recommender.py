@@ -239,6 +239,18 @@ def test_recommend_function_and_cli(fitted, catalogue, tmp_path, monkeypatch, ca
     assert " of the 5000 songs asked for: no more candidates)" in capsys.readouterr().out  # a short list, said
     assert main(["recommend", "Qwertyuiop Zxcvbnm Unknown"]) == 2
     assert "did you mean" in capsys.readouterr().err
+    # --text - : songs like the lyrics piped in, as --text with the same lyrics
+    import io
+
+    lyrics = str(catalogue.iloc[5]["lyrics"]).strip()
+    assert main(["recommend", "--text", lyrics, "--top-k", "4", "--json"]) == 0
+    given = capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO(lyrics + "\n"))
+    assert main(["recommend", "--text", "-", "--top-k", "4", "--json"]) == 0
+    assert capsys.readouterr().out == given
+    monkeypatch.setattr("sys.stdin", io.StringIO(" \n"))
+    assert main(["recommend", "--text", "-"]) == 2
+    assert "--text - read no text from standard input" in capsys.readouterr().err
     assert main(["evaluate-recommender", "--top-k", "5", "--out", str(tmp_path / "new" / "eval.json")]) == 0
     printed = capsys.readouterr().out
     assert "tuned rerank" in printed and "random" in printed and (tmp_path / "new" / "eval.json").exists()

@@ -85,3 +85,14 @@ def _info(args):
         _print_json(info)
     else:
         print(format_environment(info))
+
+
+#: ``--text -`` (``predict``, ``recommend``) and ``--data -`` (``predict``): read from standard input.
+STDIN = "-"
+
+
+def stdin_text(what="the lyrics"):
+    """``--text -``: the whole of standard input, one text of many lines (a terminal is told how to end it)."""
+    if sys.stdin.isatty():
+        print(f"Reading {what} from standard input; end with Ctrl-D", file=sys.stderr)
+    return sys.stdin.read().rstrip("\r\n")

@@ -10,7 +10,15 @@ from pathlib import Path
 
 from .._validation import headerless_hint, imbalance_note
 from ..schema import ARTIST, MODELS, SONG_ID, TITLE
-from ._common import _print_json, _quiet_transformers, _show_progress, check_output_folder, check_study_storage
+from ._common import (
+    STDIN,
+    _print_json,
+    _quiet_transformers,
+    _show_progress,
+    check_output_folder,
+    check_study_storage,
+    stdin_text,
+)
 
 
 def _tracker(args, command, folder, **params):
@@ -280,10 +288,6 @@ def _songs_for(model, X, args):
     return X
 
 
-#: ``--text -`` and ``--data -``: read from standard input.
-STDIN = "-"
-
-
 def _predict(args):
     _quiet_transformers(args)
     import numpy as np
@@ -297,7 +301,7 @@ def _predict(args):
     if args.out:
         dataset_format(args.out)
     if args.text and STDIN in args.text:  # before the model loads: a terminal waits for the user's typing
-        args.text[args.text.index(STDIN)] = text = _stdin_text()
+        args.text[args.text.index(STDIN)] = text = stdin_text()
         if not text.strip():
             raise ValueError("--text - read no text from standard input: pipe the lyrics in "
                              "(musemood predict MODEL --text - < song.txt)")
@@ -331,13 +335,6 @@ def _predict(args):
         print(out.to_string(index=False, float_format=lambda v: f"{v:.3f}", max_colwidth=40))
 
 
-def _stdin_text():
-    """``--text -``: the whole of standard input, one lyric of many lines."""
-    if sys.stdin.isatty():
-        print("Reading the lyrics from standard input; end them with Ctrl-D", file=sys.stderr)
-    return sys.stdin.read().rstrip("\r\n")
-
-
 def _stdin_table():
     """``--data -``: a CSV (or TSV) from standard input, read and checked as a file is; errors name standard
     input rather than the file it was copied to."""
@@ -346,7 +343,7 @@ def _stdin_table():
     from ..datasets import load_dataset
 
     if sys.stdin.isatty():
-        print("Reading a CSV from standard input; end it with Ctrl-D", file=sys.stderr)
+        print("Reading a CSV from standard input; end with Ctrl-D", file=sys.stderr)
     text = sys.stdin.buffer.read()
     header = text.split(b"\n", 1)[0]
     suffix = ".tsv" if b"\t" in header and b"," not in header else ".csv"

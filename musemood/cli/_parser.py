@@ -259,7 +259,8 @@ def _add_recommend_command(commands):
     )
     recommend.add_argument("title", nargs="?", help="song title (fuzzy: small typos are forgiven)")
     recommend.add_argument("--artist", help="artist, when several songs share the title")
-    recommend.add_argument("--text", help="describe what you want instead of naming a song")
+    recommend.add_argument("--text", help="describe what you want instead of naming a song (or give lyrics); - "
+                           "reads it from standard input")
     recommend.add_argument("--mood", help="only songs with this mood label")
     recommend.add_argument("--top-k", type=_int_at_least(1), default=10, help="how many songs (10)")
     recommend.add_argument("--method", choices=("rerank", "lexical", "embedding"), default="rerank",

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .._validation import headerless_hint
-from ._common import _print_json, _quiet_transformers, _show_progress, check_output_folder
+from ._common import STDIN, _print_json, _quiet_transformers, _show_progress, check_output_folder, stdin_text
 from ._data import _rule, format_summary
 from ._models import _models, _run_comparison
 
@@ -109,6 +109,11 @@ def _recommend(args):
         raise ValueError("give a song title or --text, not both")
     if args.artist and args.text:
         raise ValueError("--artist narrows a song title; with --text it has nothing to narrow (leave it out)")
+    if args.text == STDIN:  # songs like the lyrics piped in: musemood recommend --text - < song.txt
+        args.text = stdin_text("the text")
+        if not args.text.strip():
+            raise ValueError("--text - read no text from standard input: pipe the lyrics or description in "
+                             "(musemood recommend --text - < song.txt)")
     rec = get_recommender(args.recommender)
     result = rec.recommend(args.title or None, args.top_k, artist=args.artist, text=args.text or None,
                            mood=args.mood, method=args.method)
