@@ -95,4 +95,10 @@ def stdin_text(what="the lyrics"):
     """``--text -``: the whole of standard input, one text of many lines (a terminal is told how to end it)."""
     if sys.stdin.isatty():
         print(f"Reading {what} from standard input; end with Ctrl-D", file=sys.stderr)
-    return sys.stdin.read().rstrip("\r\n")
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    try:
+        text = data.decode("utf-8-sig")  # without a byte-order mark
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"standard input is not UTF-8 text (byte {exc.start}: {data[exc.start:exc.start + 1]!r}): "
+                         "convert it first, e.g. with iconv -f latin1 -t utf-8") from None
+    return text.rstrip("\r\n")
