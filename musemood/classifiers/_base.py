@@ -8,6 +8,7 @@ BERT encoder: its parameters, training steps, ``embed``, save and load.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import numbers
 from collections.abc import Sequence
 import logging
@@ -34,6 +35,19 @@ from ._training import contrastive, finetune, train_head
 logger = logging.getLogger(__name__)
 
 OBJECTIVES = ("classification", "regression")
+#: Whether predicting warns about texts left without a word (off while a file is predicted part by part:
+#: the file says it once, by its own rows; see :func:`musemood.predictions.predict_to_file`).
+_WARN_EMPTY_TEXTS = contextvars.ContextVar("musemood_warn_empty_texts", default=True)
+
+
+@contextlib.contextmanager
+def empty_text_warnings(enabled):
+    """Within the block, predicting warns about texts empty after cleaning only when ``enabled``."""
+    token = _WARN_EMPTY_TEXTS.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _WARN_EMPTY_TEXTS.reset(token)
 
 #: Below this many training songs, ``strategy="auto"`` tunes the encoder contrastively (SetFit's way)
 #: rather than fine-tuning it with a head: measured in docs/models.md ("Small labelled sets").
@@ -113,7 +127,7 @@ class TextEstimator(BaseEstimator):
         predictions come from an empty text (tBERT's also from their audio features), not from lyrics."""
         texts = self._texts(X)
         empty = np.fromiter((not text.strip() for text in texts), dtype=bool, count=len(texts))
-        if empty.any():
+        if empty.any() and _WARN_EMPTY_TEXTS.get():
             where = (row_of(X, empty) if isinstance(X, pd.DataFrame)
                      else f"text {int(np.flatnonzero(empty)[0])}")
             logger.warning("%d of %d texts are empty after cleaning (the first at %s; none, or nothing but "

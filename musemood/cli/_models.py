@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from .._validation import headerless_hint, imbalance_note
-from ..schema import ARTIST, MODELS, SONG_ID, TITLE
+from ..schema import MODELS
 from ._common import (
     STDIN,
     _print_json,
@@ -290,11 +290,11 @@ def _songs_for(model, X, args):
 
 def _predict(args):
     _quiet_transformers(args)
-    import numpy as np
     import pandas as pd
 
     from ..classifiers import load_model
-    from ..datasets import dataset_format, save_dataset
+    from ..datasets import dataset_format
+    from ..predictions import KEYS, predict_to_file, predictions_frame
 
     if (args.text or []).count(STDIN) > 1:
         raise ValueError("--text - is given twice: standard input holds one text; give the others as --text TEXT")
@@ -317,18 +317,19 @@ def _predict(args):
 
             songs = load_dataset(args.data)
         X = _songs_for(model, songs, args)
-        out = songs[[c for c in (SONG_ID, TITLE, ARTIST) if c in songs.columns]].copy()  # which song each is
+        keys = songs[[c for c in KEYS if c in songs.columns]]  # which song each prediction is of
     else:  # texts alone: tBERT takes the training songs' medians for its audio features
-        X, out = list(args.text), pd.DataFrame({"text": args.text})
-    if model.objective == "classification":  # one pass over the songs: the label is the likeliest class
-        proba = model.predict_proba(X)
-        out["prediction"] = np.asarray(model.classes_)[proba.argmax(axis=1)]
-        for label, column in zip(model.classes_, proba.T):
-            out[f"p_{label}"] = column
+        X, keys = list(args.text), pd.DataFrame({"text": args.text})
+    show = _show_progress(args)
+    if args.out:  # in parts that a rerun resumes, beside the file, when there are many songs
+        out = predict_to_file(model, X, args.out, keys=keys, show_progress_bar=show)
+        resumed = out.attrs.get("resumed")
+        print(f"Wrote {len(out)} predictions to {args.out}"
+              + (f" ({resumed} of them from the parts of an earlier run)" if resumed else ""),
+              file=sys.stderr if args.json else None)
     else:
-        out["prediction"] = model.predict(X)
-    if args.out:
-        print(f"Wrote {len(out)} predictions to {save_dataset(out, args.out)}", file=sys.stderr if args.json else None)
+        model.show_progress_bar = show and len(X) > 100  # the encoder's bar, for a file of songs
+        out = pd.concat([keys.reset_index(drop=True), predictions_frame(model, X)], axis=1)
     if args.json:
         _print_json(out.to_dict(orient="records"))
     elif not args.out:
