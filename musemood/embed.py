@@ -376,11 +376,12 @@ def model_identity(model) -> dict:
               if k not in ("device", "show_progress_bar")} if hasattr(model, "get_params") else {}
     encoder = getattr(model, "encoder_", None)
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
-    head = getattr(model, "head_", None)
-    if head is not None and hasattr(head, "state_dict"):
-        for name, tensor in sorted(head.state_dict().items()):
-            digest.update(name.encode())
-            digest.update(tensor.detach().cpu().numpy().tobytes())
+    for trained in ("head_", "net_"):  # the BERT models' head, the DNN and LSTM baselines' whole network
+        module = getattr(model, trained, None)
+        if module is not None and hasattr(module, "state_dict"):
+            for name, tensor in sorted(module.state_dict().items()):
+                digest.update(name.encode())
+                digest.update(tensor.detach().cpu().numpy().tobytes())
     if encoder is not None and hasattr(encoder, "model_"):
         for name, tensor in sorted(encoder.model_.state_dict().items())[:4]:  # enough to tell fine-tunings apart
             digest.update(name.encode())

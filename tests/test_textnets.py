@@ -179,3 +179,16 @@ def test_train_and_predict_commands_take_the_baselines(tmp_path, capsys):
     capsys.readouterr()
     assert main(["predict", str(tmp_path / "lstm"), "--text", "sun dance smile bright gold", "--json"]) in (0, None)
     assert "happy" in capsys.readouterr().out
+
+
+def test_a_network_is_identified_by_its_trained_weights():
+    """The identity that keeps runs apart (embed's and predict's resumable parts) tells apart two DNNs with the
+    same settings trained on other texts: it used to hash only the BERT models' head_, so their parts mixed."""
+    from musemood.embed import model_identity
+
+    texts, y = _texts(120)
+    other_texts, other_y = _texts(120, seed=1)
+    first = TfidfDnnClassifier(epochs=3, random_state=0, min_df=1).fit(texts, y)
+    second = TfidfDnnClassifier(epochs=3, random_state=0, min_df=1).fit(other_texts, other_y)
+    assert model_identity(first)["sha256"] != model_identity(second)["sha256"]
+    assert model_identity(first) == model_identity(TfidfDnnClassifier(**first.get_params()).fit(texts, y))
