@@ -262,3 +262,39 @@ def test_a_title_shared_by_a_song_without_an_artist_is_chosen_on_the_page(browse
     finally:
         context.close()
         srv.should_exit = True
+
+
+def test_the_address_keeps_the_song_and_the_view_for_a_link_or_a_reload(page, server, parts):
+    """A shown song, the colour mode and the mood filter go into the page's address; opening that address
+    (a shared link, a bookmark, a reload) shows the same song, ringed, with the same colours and filter."""
+    from urllib.parse import parse_qs, urlsplit
+
+    df, rec, _ = parts
+    title, artist = df.loc[12, "title"], df.loc[12, "artist"]
+    page.fill("#search", title)
+    page.press("#search", "Enter")
+    page.wait_for_selector("#recommendations li")
+    page.select_option("#colour", "cluster")
+    page.select_option("#mood", "happy")
+    link = page.url
+    assert parse_qs(urlsplit(link).query) == {"title": [title], "artist": [artist], "colour": ["cluster"],
+                                              "mood": ["happy"]}
+    shown = page.locator("#recommendations li b").all_inner_texts()
+    other = page.context.new_page()
+    other.goto(link)
+    other.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    assert other.inner_text("#panel h2") == f"Songs like {title}"
+    assert other.locator("#recommendations li b").all_inner_texts() == shown
+    i = list(rec.map_.plot_index_).index(int(df.index[(df["title"] == title) & (df["artist"] == artist)][0]))
+    other.wait_for_function(f"songMap.focused === {i}", timeout=10_000)
+    assert other.input_value("#colour") == "cluster" and other.input_value("#mood") == "happy"
+    assert other.evaluate("songMap.scatterplot.get('isPointsFiltered')")
+    assert other.input_value("#search") == title
+    other.select_option("#mood", "")  # back to every mood: the address drops it
+    assert "mood" not in parse_qs(urlsplit(other.url).query)
+    # an address naming a song the catalogue lacks shows the suggestions, as a search would
+    other.goto(server.url + "/?title=Qwertyuiop%20Zxcvbnm&colour=nonsense")
+    other.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    assert "no song titled" in other.inner_text("#problem").lower()
+    assert other.input_value("#colour") == "mood"  # a value the page does not offer is ignored
+    other.close()
