@@ -214,6 +214,8 @@ def test_the_mood_filter_and_colour_modes(page, parts):
 
 
 def test_the_self_contained_file_works_offline(browser, parts, tmp_path):
+    from urllib.parse import urlencode
+
     from musemood.web import write_map_html
 
     df, rec, _ = parts
@@ -227,6 +229,11 @@ def test_the_self_contained_file_works_offline(browser, parts, tmp_path):
     page.press("#search", "Enter")
     page.wait_for_selector("#recommendations li")
     assert page.locator("#recommendations li").count() == 5
+    linked = context.new_page()  # the file opened with a song in its address, as the served page is
+    linked.goto(path.as_uri() + "?" + urlencode({"title": title, "artist": df.loc[12, "artist"]}))
+    linked.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    assert linked.inner_text("#panel h2") == f"Songs like {title}"
+    assert linked.locator("#recommendations li").count() == 5
     context.close()
 
 
