@@ -321,6 +321,10 @@ def _predict(args):
     else:  # texts alone: tBERT takes the training songs' medians for its audio features
         X, keys = list(args.text), pd.DataFrame({"text": args.text})
     show = _show_progress(args)
+    from .. import predictions
+
+    # the encoder's bar for a file done in one pass; above PART_SIZE songs, the bar of the parts
+    model.show_progress_bar = show and 100 < len(X) <= predictions.PART_SIZE
     if args.out:  # in parts that a rerun resumes, beside the file, when there are many songs
         out = predict_to_file(model, X, args.out, keys=keys, show_progress_bar=show)
         resumed = out.attrs.get("resumed")
@@ -328,7 +332,6 @@ def _predict(args):
               + (f" ({resumed} of them from the parts of an earlier run)" if resumed else ""),
               file=sys.stderr if args.json else None)
     else:
-        model.show_progress_bar = show and len(X) > 100  # the encoder's bar, for a file of songs
         out = pd.concat([keys.reset_index(drop=True), predictions_frame(model, X)], axis=1)
     if args.json:
         _print_json(out.to_dict(orient="records"))
