@@ -518,6 +518,11 @@ def test_cli_predict_reads_standard_input(tiny_bert, labelled, tmp_path, capsys,
         code, rows = predict("--data", "-")
         assert code == 0 and [r["song_id"] for r in rows] == list(songs["song_id"])
         assert rows == [pytest.approx(r, abs=1e-6) for r in from_file[:5]]
+    parquet = io.BytesIO()
+    songs.to_parquet(parquet, index=False)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(parquet.getvalue()), encoding="utf-8"))
+    code, rows = predict("--data", "-")
+    assert code == 0 and rows == [pytest.approx(r, abs=1e-6) for r in from_file[:5]]
     piped("a,b\n1,2\n")
     code, err = predict("--data", "-")
     assert code == 2 and "the model's text column 'lyrics' is not a column of standard input" in err

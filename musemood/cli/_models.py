@@ -340,8 +340,8 @@ def _predict(args):
 
 
 def _stdin_table():
-    """``--data -``: a CSV (or TSV) from standard input, read and checked as a file is; errors name standard
-    input rather than the file it was copied to."""
+    """``--data -``: a CSV, TSV or Parquet file from standard input, read and checked as a file is; errors
+    name standard input rather than the file it was copied to."""
     import tempfile
 
     from ..datasets import load_dataset
@@ -350,7 +350,8 @@ def _stdin_table():
         print("Reading a CSV from standard input; end with Ctrl-D", file=sys.stderr)
     text = sys.stdin.buffer.read()
     header = text.split(b"\n", 1)[0]
-    suffix = ".tsv" if b"\t" in header and b"," not in header else ".csv"
+    suffix = (".parquet" if text.startswith(b"PAR1") else  # Parquet's magic bytes
+              ".tsv" if b"\t" in header and b"," not in header else ".csv")
     with tempfile.TemporaryDirectory(prefix="musemood-stdin-") as folder:
         path = Path(folder) / f"standard-input{suffix}"
         path.write_bytes(text)

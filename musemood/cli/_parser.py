@@ -220,8 +220,8 @@ def _add_predict_command(commands):
     predict = commands.add_parser("predict", help="predict moods with a saved model")
     predict.add_argument("model", help="folder written by `musemood train` or Model.save()")
     source = predict.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", help="CSV or Parquet file with the lyrics (and audio features); - reads a CSV "
-                        "or TSV from standard input")
+    source.add_argument("--data", help="CSV or Parquet file with the lyrics (and audio features); - reads one "
+                        "(or a TSV) from standard input")
     source.add_argument("--text", action="append", help="a lyric to predict; repeat for several; - reads one "
                         "from standard input (musemood predict model --text - < song.txt)")
     predict.add_argument("--text-column", help="column of --data with the lyrics (default: the column the model "
