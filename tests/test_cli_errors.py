@@ -157,7 +157,7 @@ def test_an_output_of_unknown_type_is_refused_before_the_work(files, capsys, mon
     assert main(["scrape", "all", "--store", str(store), "--out", str(tmp_path / "d.xlsx")]) == 2
     assert "d.xlsx: unknown file type '.xlsx'" in capsys.readouterr().err and not store.exists()  # before scraping
     assert main(["label", str(files / "folder")]) == 2
-    assert "is a folder, not a dataset file" in capsys.readouterr().err
+    assert "is a folder without Parquet files; give a dataset file" in capsys.readouterr().err
 
 
 def test_an_output_folder_that_is_a_file_is_refused_before_the_work(files, capsys, monkeypatch, tmp_path):

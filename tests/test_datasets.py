@@ -515,3 +515,31 @@ def test_dataset_report_shows_its_long_steps_when_asked(capsys):
     err = capsys.readouterr().err
     assert "Cleaning lyrics" in err and "Parsing tags" in err and "Reading tags" in err
     assert shown == quiet
+
+
+def test_a_folder_of_parquet_parts_reads_as_one_dataset(tmp_path, capsys):
+    """What `musemood embed` reads (a data lake's parts) the other commands read too: the parts in file-name
+    order, each checked as a file; parts with other columns, or a folder with none, are refused by name."""
+    from musemood.cli import main
+
+    df = load_demo(90, random_state=3)
+    parts = tmp_path / "songs"
+    save_dataset(df.iloc[60:], parts / "part-2.parquet")
+    save_dataset(df.iloc[:30], parts / "part-0.parquet")
+    save_dataset(df.iloc[30:60], parts / "part-1.parquet")
+    (parts / "_SUCCESS").write_text("")  # what Spark leaves beside its parts
+    (parts / "notes.txt").write_text("not a part")
+    read = load_dataset(parts)
+    pd.testing.assert_frame_equal(read, load_dataset(save_dataset(df, tmp_path / "all.parquet")))
+    assert main(["check", str(parts)]) in (0, 2) and f"{parts}: {len(df):,} songs" in capsys.readouterr().out
+    save_dataset(df.iloc[:5].drop(columns=["valence"]).assign(mood="x"), parts / "part-3.parquet")
+    with pytest.raises(ValueError, match=r"part-3.parquet has other columns than part-0.parquet, the folder's "
+                                         r"first part \(missing \['valence'\]; extra \['mood'\]\)"):
+        load_dataset(parts)
+    (parts / "part-3.parquet").write_bytes(b"PAR1 cut short")  # a damaged part is named as a file is
+    with pytest.raises(ValueError, match=r"part-3.parquet could not be read as PARQUET"):
+        load_dataset(parts)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="is a folder without Parquet files"):
+        load_dataset(empty)

@@ -216,7 +216,8 @@ def dataset_format(path):
 
 
 def load_dataset(path, *, columns=None):
-    """Read a dataset written by :func:`save_dataset` (or any Parquet/CSV file).
+    """Read a dataset written by :func:`save_dataset` (or any Parquet/CSV file, or a folder of Parquet
+    files: its parts, in file-name order).
 
     Tags come back as lists of ``(tag, count)`` tuples.  A CSV's ``tags``
     column may hold JSON (``[["happy", 10], ...]`` or ``{"happy": 10}``).
@@ -240,6 +241,8 @@ def _read_table(path, columns=None):
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no dataset at {path}")
+    if path.is_dir() and path.suffix.lower() not in (".parquet", ".pq"):
+        return _read_parts(path, columns)
     suffix = dataset_format(path)
     if path.is_file() and path.stat().st_size == 0:
         raise ValueError(f"{path} is empty (0 bytes): was it written completely? Recreate it")
@@ -265,6 +268,27 @@ def _read_table(path, columns=None):
     if not len(df):
         raise ValueError(f"{path} holds no songs (only a header); give a dataset with at least one row")
     return df
+
+
+def _read_parts(folder, columns=None):
+    """A folder of Parquet files (a data lake's parts, or what ``musemood embed`` reads) as one table: the
+    files in name order, each read and checked as a file is, all with the same columns."""
+    files = sorted(p for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() in (".parquet", ".pq") and not p.name.startswith((".", "_")))
+    if not files:
+        raise ValueError(f"{folder} is a folder without Parquet files; give a dataset file (.parquet, .csv or "
+                         ".tsv), or a folder of Parquet parts (read in file-name order)")
+    frames = [_read_table(file, columns) for file in files]
+    first = list(frames[0].columns)
+    for file, frame in zip(files[1:], frames[1:]):
+        if set(frame.columns) != set(first):
+            missing = [c for c in first if c not in frame.columns]
+            extra = [c for c in frame.columns if c not in first]
+            raise ValueError(f"{file} has other columns than {files[0].name}, the folder's first part ("
+                             + "; ".join(part for part in (f"missing {missing}" if missing else "",
+                                                           f"extra {extra}" if extra else "") if part)
+                             + "): the parts of one dataset share their columns; rewrite it, or move it out")
+    return pd.concat([frame[first] for frame in frames], ignore_index=True)
 
 
 def _decimal_commas(df, path):
