@@ -9,6 +9,7 @@ once every part is there. A folder left by another model or another input is ref
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -49,7 +50,6 @@ def predict_to_file(model, X, out, *, keys=None, part_size=None, show_progress_b
     Above ``part_size`` songs (:data:`PART_SIZE` by default) the work is done in parts, kept in
     ``<out>.parts/`` until the end, so that the same call after an interruption resumes where it stopped.
     """
-    from .classifiers._base import empty_text_warnings
     from .datasets import dataset_format, save_dataset
 
     out, part_size = Path(out), part_size or PART_SIZE
@@ -62,6 +62,35 @@ def predict_to_file(model, X, out, *, keys=None, part_size=None, show_progress_b
         return result
     folder = out.with_name(out.name + ".parts")
     manifest = _start(folder, _manifest(model, X, part_size))
+    with _only_run(folder):
+        return _run_parts(model, X, out, keys, folder, manifest, part_size, show_progress_bar)
+
+
+class PredictionsBusy(RuntimeError):
+    """Another process is writing the predictions of this output file."""
+
+
+@contextlib.contextmanager
+def _only_run(folder):
+    """Hold the parts folder's lock: a second run on the same output would remove the folder under the first."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(folder / ".lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise PredictionsBusy(f"another process is writing these predictions (it holds {folder / '.lock'}); wait for "
+                           "it to finish, or stop it and run again") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _run_parts(model, X, out, keys, folder, manifest, part_size, show_progress_bar):
+    from .classifiers._base import empty_text_warnings
+    from .datasets import save_dataset
+
     bar = _progress(len(X), show_progress_bar)
     written = len(list(folder.glob("part-*.parquet")))
     if written and show_progress_bar:

@@ -152,3 +152,21 @@ def test_cli_predict_out_resumes_and_shows_progress(model, songs, tmp_path, caps
     assert written.columns.tolist() == ["song_id", "title", "artist", "prediction", "p_happy", "p_sad"]
     assert written["song_id"].tolist() == songs["song_id"].tolist()
     np.testing.assert_allclose(written[["p_happy", "p_sad"]].sum(axis=1), 1, atol=1e-5)
+
+
+def test_a_second_run_on_the_same_output_waits_its_turn(model, songs, tmp_path):
+    """Two runs writing one file: the second is refused while the first holds the parts folder (the first
+    removes the folder when it ends, under the second's feet)."""
+    from filelock import FileLock
+
+    from musemood.cli._common import EXIT_SERVICE, exit_code
+    from musemood.predictions import PredictionsBusy
+
+    out = tmp_path / "p.parquet"
+    (tmp_path / "p.parquet.parts").mkdir()
+    with FileLock(tmp_path / "p.parquet.parts" / ".lock"):  # as the first run holds it
+        with pytest.raises(PredictionsBusy, match="another process is writing these predictions") as caught:
+            predict_to_file(model, songs, out, part_size=10)
+    assert exit_code(caught.value) == EXIT_SERVICE and not out.exists()
+    result = predict_to_file(model, songs, out, part_size=10)  # once it is free
+    assert len(result) == len(songs) and not (tmp_path / "p.parquet.parts").exists()

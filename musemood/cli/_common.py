@@ -13,13 +13,14 @@ EXIT_SERVICE = 3
 
 def exit_code(exc):
     """The exit code for an exception raised by a command (see the ``EXIT_*`` constants)."""
+    from ..predictions import PredictionsBusy
     from ..sources.http import CredentialError, SourceError
     from ..sources.store import StoreBusy
 
     if isinstance(exc, (CredentialError, ValueError, LookupError, TypeError, FileNotFoundError, IsADirectoryError,
                         NotADirectoryError, PermissionError, FileExistsError)):
         return EXIT_BAD_INPUT
-    if isinstance(exc, (SourceError, StoreBusy, ImportError, OSError, MemoryError)):
+    if isinstance(exc, (SourceError, StoreBusy, PredictionsBusy, ImportError, OSError, MemoryError)):
         return EXIT_SERVICE
     return EXIT_BUG
 
