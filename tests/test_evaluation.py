@@ -317,6 +317,10 @@ def test_cli_evaluate_scores_a_saved_model_on_a_held_out_file(tiny_bert, tmp_pat
     assert "--label-column 'mood' is not a column" in capsys.readouterr().err
     assert main([*argv, "--plot", str(tmp_path / "confusion.jpg2")]) == 2
     assert "give a .png, .svg or .pdf file" in capsys.readouterr().err
+    # a larger file shows the encoder's progress with -v (on a terminal without it); it had none
+    pd.DataFrame({"verse": texts, "label": y}).to_csv(path, index=False)
+    assert main(["evaluate", str(tmp_path / "model"), "--data", str(path), "--text-column", "verse", "-v"]) == 0
+    assert "Encoding: 100%" in capsys.readouterr().err
 
 
 def test_cli_demo_runs_the_comparison(tiny_bert, tmp_path, capsys):

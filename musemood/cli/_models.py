@@ -386,6 +386,7 @@ def _evaluate(args):
     usable = _usable_rows(df.reset_index(drop=True), args.text_column or model.text_column, args.label_column,
                           drop_missing=args.drop_missing, what=str(args.data))  # named as in the file
     X = X.reset_index(drop=True).loc[usable.index]
+    model.show_progress_bar = _show_progress(args) and len(X) > 100  # the encoder's bar, on a terminal
     y, pred = X[args.label_column], model.predict(X)
     result = score_predictions(y, pred, classes=None if model.objective == "regression" else model.classes_)
     result.update(model=str(args.model), data=str(args.data), dropped=len(df) - len(X))
