@@ -220,7 +220,8 @@ def _add_predict_command(commands):
     predict = commands.add_parser("predict", help="predict moods with a saved model")
     predict.add_argument("model", help="folder written by `musemood train` or Model.save()")
     source = predict.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", help="CSV or Parquet file with the lyrics (and audio features); - reads one "
+    source.add_argument("--data", help="CSV or Parquet file (or a folder of Parquet parts) with the lyrics (and "
+                        "audio features); - reads one "
                         "(or a TSV) from standard input")
     source.add_argument("--text", action="append", help="a lyric to predict; repeat for several; - reads one "
                         "from standard input (musemood predict model --text - < song.txt)")
@@ -239,7 +240,8 @@ def _add_evaluate_command(commands):
         "(MSE, RMSE, MAE and R² for a regression model) of a saved model on held-out labelled songs.",
     )
     evaluate.add_argument("model", help="folder written by `musemood train` or Model.save()")
-    evaluate.add_argument("--data", required=True, help="labelled .csv, .tsv or .parquet the model did not train on")
+    evaluate.add_argument("--data", required=True, help="labelled .csv, .tsv or .parquet (or a folder of .parquet "
+                          "parts) the model did not train on")
     evaluate.add_argument("--text-column", help="column of --data with the lyrics (default: the column the model "
                           "was trained on)")
     evaluate.add_argument("--label-column", default="label", help="column of --data with the labels (label)")
@@ -278,8 +280,8 @@ def _add_map_command(commands):
         "catalogue and save it; otherwise use the saved one. Prints the choice of k and each cluster's top "
         "words and mood mix, and writes k_sweep.png, map_mood.png and map_cluster.png.",
     )
-    song_map.add_argument("--data", help="catalogue .csv/.parquet (title, artist, lyrics; audio features and "
-                          "label used when present)")
+    song_map.add_argument("--data", help="catalogue .csv/.parquet or a folder of .parquet parts (title, artist, "
+                          "lyrics; audio features and label used when present)")
     song_map.add_argument("--model", help="saved musemood model folder or encoder name/path for the song "
                           "embeddings (default: the packaged all-MiniLM-L6-v2)")
     song_map.add_argument("--text-column", default="lyrics", help="the lyrics column (lyrics)")
@@ -384,7 +386,7 @@ def _add_label_command(commands):
         description="Read a Parquet or CSV dataset with a 'tags' column, add 'label' and "
         "'label_reason', print a summary and write the result.",
     )
-    label.add_argument("data", help="input .parquet, .csv or .tsv")
+    label.add_argument("data", help="input .parquet, .csv or .tsv, or a folder of .parquet parts")
     label.add_argument("--out", help="output .parquet, .csv or .tsv, in the format its suffix names "
                        "(default: print the summary only)")
     _add_rule_options(label)
@@ -401,7 +403,7 @@ def _add_check_command(commands):
         "classes of one song, ids given twice, audio features that are not numbers or out of range, tags "
         "that cannot be read. Exit code 2 when there is an error.",
     )
-    check.add_argument("data", help="the dataset: .parquet, .csv or .tsv")
+    check.add_argument("data", help="the dataset: .parquet, .csv or .tsv, or a folder of .parquet parts")
     check.add_argument("--text-column", default=schema.LYRICS, help="the column with the lyrics (lyrics)")
     check.add_argument("--label-column", default=schema.LABEL, help="the column with the labels (label)")
     check.add_argument("--json", action="store_true", help="print the findings as JSON")
@@ -492,10 +494,11 @@ def _add_data_options(parser, demo_flag=False):
     group = parser.add_argument_group("data")
     if demo_flag:
         source = group.add_mutually_exclusive_group()  # one of them, or `train --resume`: checked in _train
-        source.add_argument("--data", help="labelled .csv, .tsv or .parquet")
+        source.add_argument("--data", help="labelled .csv, .tsv or .parquet, or a folder of .parquet parts")
         source.add_argument("--demo", action="store_true", help="use the labelled demo corpus (--n-songs)")
     else:
-        group.add_argument("--data", help="labelled .csv, .tsv or .parquet (default: the demo corpus)")
+        group.add_argument("--data", help="labelled .csv, .tsv or .parquet, or a folder of .parquet parts "
+                           "(default: the demo corpus)")
     group.add_argument("--text-column", default="lyrics", help="column with the lyrics (lyrics)")
     group.add_argument("--label-column", default="label", help="column with the labels (label)")
     group.add_argument(
