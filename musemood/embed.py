@@ -398,7 +398,9 @@ def _open(source):
         raise FileNotFoundError(f"{source} does not exist: give a Parquet file or a folder of Parquet files")
     source = source.resolve()
     if source.is_dir():
-        files = sorted(p for p in source.rglob("*.parquet") if p.is_file())
+        from .datasets import parquet_parts
+
+        files = parquet_parts(source)
         if not files:
             raise ValueError(f"{source} holds no .parquet files")
     else:

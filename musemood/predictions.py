@@ -79,8 +79,8 @@ def _only_run(folder):
     try:
         lock.acquire()
     except Timeout:
-        raise PredictionsBusy(f"another process is writing these predictions (it holds {folder / '.lock'}); wait for "
-                           "it to finish, or stop it and run again") from None
+        raise PredictionsBusy(f"another process is writing these predictions (it holds {folder / '.lock'}); "
+                              "wait for it to finish, or stop it and run again") from None
     try:
         yield
     finally:

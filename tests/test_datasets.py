@@ -529,6 +529,7 @@ def test_a_folder_of_parquet_parts_reads_as_one_dataset(tmp_path, capsys):
     save_dataset(df.iloc[30:60], parts / "part-1.parquet")
     (parts / "_SUCCESS").write_text("")  # what Spark leaves beside its parts
     (parts / "notes.txt").write_text("not a part")
+    save_dataset(df.iloc[:0], parts / "part-1b.parquet")  # an empty part is no song, not an error
     read = load_dataset(parts)
     pd.testing.assert_frame_equal(read, load_dataset(save_dataset(df, tmp_path / "all.parquet")))
     assert main(["check", str(parts)]) in (0, 2) and f"{parts}: {len(df):,} songs" in capsys.readouterr().out
@@ -542,4 +543,7 @@ def test_a_folder_of_parquet_parts_reads_as_one_dataset(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ValueError, match="is a folder without Parquet files"):
+        load_dataset(empty)
+    save_dataset(df.iloc[:0], empty / "part-0.parquet")
+    with pytest.raises(ValueError, match="holds no songs: its Parquet part is empty"):
         load_dataset(empty)

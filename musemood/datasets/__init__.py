@@ -236,7 +236,7 @@ def load_dataset(path, *, columns=None):
     return df
 
 
-def _read_table(path, columns=None):
+def _read_table(path, columns=None, *, allow_empty=False):
     """:func:`load_dataset` but for its reading of the tags: a CSV's tags stay its cells' text."""
     path = Path(path)
     if not path.exists():
@@ -265,20 +265,27 @@ def _read_table(path, columns=None):
         ) from None
     if suffix in (".csv", ".tsv"):
         check_fields_match_header(df, path)
-    if not len(df):
+    if not len(df) and not allow_empty:
         raise ValueError(f"{path} holds no songs (only a header); give a dataset with at least one row")
     return df
 
 
+def parquet_parts(folder):
+    """The Parquet files of a dataset folder in path order (subfolders too, as a data lake partitions a
+    table), without hidden files and the ``_``-prefixed ones that writers such as Spark leave beside them."""
+    return sorted(p for p in Path(folder).rglob("*")
+                  if p.is_file() and p.suffix.lower() in (".parquet", ".pq") and not p.name.startswith((".", "_")))
+
+
 def _read_parts(folder, columns=None):
     """A folder of Parquet files (a data lake's parts, or what ``musemood embed`` reads) as one table: the
-    files in name order, each read and checked as a file is, all with the same columns."""
-    files = sorted(p for p in folder.iterdir()
-                   if p.is_file() and p.suffix.lower() in (".parquet", ".pq") and not p.name.startswith((".", "_")))
+    files in path order, each read and checked as a file is (an empty part is no song), all with the same
+    columns."""
+    files = parquet_parts(folder)
     if not files:
         raise ValueError(f"{folder} is a folder without Parquet files; give a dataset file (.parquet, .csv or "
                          ".tsv), or a folder of Parquet parts (read in file-name order)")
-    frames = [_read_table(file, columns) for file in files]
+    frames = [_read_table(file, columns, allow_empty=True) for file in files]
     first = list(frames[0].columns)
     for file, frame in zip(files[1:], frames[1:]):
         if set(frame.columns) != set(first):
@@ -288,7 +295,11 @@ def _read_parts(folder, columns=None):
                              + "; ".join(part for part in (f"missing {missing}" if missing else "",
                                                            f"extra {extra}" if extra else "") if part)
                              + "): the parts of one dataset share their columns; rewrite it, or move it out")
-    return pd.concat([frame[first] for frame in frames], ignore_index=True)
+    df = pd.concat([frame[first] for frame in frames], ignore_index=True)
+    if not len(df):
+        parts = "its Parquet part is" if len(files) == 1 else f"its {len(files)} Parquet parts are"
+        raise ValueError(f"{folder} holds no songs: {parts} empty")
+    return df
 
 
 def _decimal_commas(df, path):
