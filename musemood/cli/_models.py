@@ -294,7 +294,7 @@ def _predict(args):
 
     from ..classifiers import load_model
     from ..datasets import dataset_format
-    from ..predictions import KEYS, predict_to_file, predictions_frame
+    from .. import predictions
 
     if (args.text or []).count(STDIN) > 1:
         raise ValueError("--text - is given twice: standard input holds one text; give the others as --text TEXT")
@@ -317,22 +317,20 @@ def _predict(args):
 
             songs = load_dataset(args.data)
         X = _songs_for(model, songs, args)
-        keys = songs[[c for c in KEYS if c in songs.columns]]  # which song each prediction is of
+        keys = songs[[c for c in predictions.KEYS if c in songs.columns]]  # which song each prediction is of
     else:  # texts alone: tBERT takes the training songs' medians for its audio features
         X, keys = list(args.text), pd.DataFrame({"text": args.text})
     show = _show_progress(args)
-    from .. import predictions
-
     # the encoder's bar for a file done in one pass; above PART_SIZE songs, the bar of the parts
     model.show_progress_bar = show and 100 < len(X) <= predictions.PART_SIZE
     if args.out:  # in parts that a rerun resumes, beside the file, when there are many songs
-        out = predict_to_file(model, X, args.out, keys=keys, show_progress_bar=show)
+        out = predictions.predict_to_file(model, X, args.out, keys=keys, show_progress_bar=show)
         resumed = out.attrs.get("resumed")
         print(f"Wrote {len(out)} predictions to {args.out}"
               + (f" ({resumed} of them from the parts of an earlier run)" if resumed else ""),
               file=sys.stderr if args.json else None)
     else:
-        out = pd.concat([keys.reset_index(drop=True), predictions_frame(model, X)], axis=1)
+        out = pd.concat([keys.reset_index(drop=True), predictions.predictions_frame(model, X)], axis=1)
     if args.json:
         _print_json(out.to_dict(orient="records"))
     elif not args.out:
