@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
+from .persistence import replacing
 
 #: Songs per part: about a minute of work on 2 CPU cores with the packaged encoder.
 PART_SIZE = 2000
@@ -155,9 +155,8 @@ def _start(folder, manifest):
                                  "start again, or write to another --out")
         return old
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=1))
     return manifest
 
 
@@ -168,9 +167,8 @@ def _write_part(part, frame, manifest):
     table = pa.Table.from_pandas(frame, preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                            b"musemood.predictions": manifest["model"].encode()})
-    tmp = part.with_name(part.name + ".tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, part)  # a part exists whole or not at all
+    with replacing(part) as tmp:  # a part exists whole or not at all
+        pq.write_table(table, tmp)
 
 
 def _read_part(part, manifest, rows):
