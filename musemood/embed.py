@@ -335,21 +335,22 @@ def load_vectors(path, *, ids_only=False):
     return song_ids, (None if ids_only else np.vstack(blocks))
 
 
-def catalogue_vectors(df, path, model=None, *, id_column=schema.SONG_ID):
+def catalogue_vectors(df, path, model=None, *, id_column=None):
     """The vectors of folder ``path`` (from :func:`embed_dataset`) for the songs of ``df``, one row
-    per song in ``df``'s order, matched by ``id_column``.  With ``model``, the folder's vectors must
-    have been computed by that model (free-text queries must land in the same space)."""
+    per song in ``df``'s order, matched by ``id_column`` (by default the column the folder's songs were
+    read by).  With ``model``, the folder's vectors must have been computed by that model (free-text
+    queries must land in the same space)."""
+    manifest = _read_manifest(path)
+    id_column = id_column or manifest.get("id_column") or schema.SONG_ID
     if id_column not in df.columns:
         raise ValueError(f"the catalogue has no {id_column} column to match the vectors of {path} with")
-    manifest = _read_manifest(path)
     if model is not None:
         from .embedding import SongEmbedder
 
         identity = model_identity(SongEmbedder.resolve(model, 256) if isinstance(model, (str, Path)) else model)
         if identity["sha256"] != manifest["model"]["sha256"]:
-            maker = manifest["model"].get("name") or manifest["model"].get("class")
-            raise ValueError(f"{path} holds vectors of another model ({maker}); embed the catalogue with this "
-                             "model, or give the model that made them")
+            raise ValueError(f"{path} holds vectors of another model ({vectors_maker(path)}); embed the catalogue "
+                             "with this model, or give the model that made them (musemood map --model)")
     ids, vectors = load_vectors(path)
     position = {song: i for i, song in enumerate(ids.tolist())}
     if len(position) != len(ids):
@@ -360,6 +361,12 @@ def catalogue_vectors(df, path, model=None, *, id_column=schema.SONG_ID):
         raise ValueError(f"{len(missing):,} of the catalogue's {len(wanted):,} songs have no vector in {path} "
                          f"(e.g. {missing[:3]}); run musemood embed on this catalogue")
     return vectors[[position[song] for song in wanted]]
+
+
+def vectors_maker(path) -> str:
+    """The model that computed the vectors of folder ``path``, as its name (an encoder) or class."""
+    model = _read_manifest(path)["model"]
+    return str(model.get("name") or model.get("class"))
 
 
 def model_identity(model) -> dict:

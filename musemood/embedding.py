@@ -112,7 +112,7 @@ class SongEmbedder:
         return None
 
 
-def map_embeddings(on, model, *, given, ids, embedded_here, text_vectors, texts, encoder, max_length, batch_size,
+def map_embeddings(on, model, *, given, catalogue, embedded_here, text_vectors, texts, encoder, max_length, batch_size,
                    show_progress_bar, progress):
     """The embeddings a song map is drawn from, as ``(embeddings, on, source)``.
 
@@ -122,9 +122,14 @@ def map_embeddings(on, model, *, given, ids, embedded_here, text_vectors, texts,
     are replaced by a general-purpose encoder's vectors of the lyrics; a model's frozen
     encoder vectors are reused rather than computed again.
     """
+    if isinstance(given, (str, Path)):  # a folder from `musemood embed`, made by any model
+        from .embed import catalogue_vectors, vectors_maker
+
+        return catalogue_vectors(catalogue, given), "given", f"{Path(vectors_maker(given)).name} vectors from {given}"
     if given is not None:
         from ._validation import check_matrix
 
+        ids = catalogue.get("song_id")
         return check_matrix(given, "map_vectors", rows=len(texts), ids=ids), "given", "map_vectors given to fit"
     trained = getattr(model, "_label_trained_vectors", False)
     if on == "auto":

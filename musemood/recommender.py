@@ -147,9 +147,10 @@ class Recommender:
             text in the same space) and may be ``None``: free text is then keywords only.
         text_vectors : array, optional
             Encoder vectors of the lyrics for embedding keywords, with ``vectors``.
-        map_vectors : array, optional
-            Precomputed vectors for the song map, one row per song (joined with the
-            audio blocks); overrides ``map_on``.
+        map_vectors : array or folder, optional
+            Precomputed vectors for the song map, one row per song, or a ``musemood embed``
+            folder of any model's vectors (matched by song id); joined with the audio blocks,
+            they override ``map_on``.
         tune_queries, eval_queries : boolean mask, index array or None
             Query songs for tuning the rerank and for :meth:`evaluate`.  By default:
             labelled songs whose ``split`` is "valid" and "test"; without a split
@@ -206,7 +207,7 @@ class Recommender:
         if self.song_map is None:
             return None
         embeddings, self.map_on_, self.map_source_ = map_embeddings(
-            self.map_on, self.embedder_.model, given=given, ids=df.get(schema.SONG_ID), embedded_here=embedded_here,
+            self.map_on, self.embedder_.model, given=given, catalogue=df, embedded_here=embedded_here,
             text_vectors=text_vectors, texts=texts, encoder=self.map_encoder, max_length=self.max_length,
             batch_size=self.batch_size, show_progress_bar=self.show_progress_bar, progress=self._progress)
         return song_vectors if embeddings is None else self.vectorizer_.transform(embeddings, df)

@@ -334,3 +334,41 @@ def test_relative_paths_are_recorded_whole_and_the_output_stays_out_of_the_input
     assert (again.written, again.skipped) == (0, 3)
     with pytest.raises(ValueError, match="inside the input folder"):
         embed_dataset(work / "data", work / "data" / "vectors", encoder, show_progress_bar=False)
+
+
+def test_the_map_command_builds_a_recommender_on_the_embed_commands_vectors(songs, reference, tmp_path, tiny_bert,
+                                                                              capsys, monkeypatch):
+    from musemood.recommender import Recommender
+
+    df, path = songs
+    model = ["--model", str(tiny_bert), "--max-length", "32"]
+    assert main(["embed", str(path), "--out", str(tmp_path / "v"), *model, "--part-size", "60"]) == 0
+    assert main(["embed", str(path), "--out", str(tmp_path / "m"), *model, "--part-size", "60"]) == 0
+    capsys.readouterr()
+    encoded = []
+    monkeypatch.setattr(BertEncoder, "encode", lambda self, texts, **kw: encoded.append(len(texts)))
+    code = main(["map", "--data", str(path), "--vectors", str(tmp_path / "v"), "--map-vectors", str(tmp_path / "m"),
+                 *model, "--n-clusters", "3", "--recommender", str(tmp_path / "rec")])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert encoded == []  # not one song embedded again: hours per million songs
+    rec = Recommender.load(tmp_path / "rec")
+    np.testing.assert_allclose(rec.vectors_, rec.vectorizer_.transform(reference, df), rtol=1e-4, atol=1e-5)
+    assert rec.map_on_ == "given" and rec.map_.n_clusters_ == 3
+    assert rec.map_source_ == f"tiny-bert vectors from {tmp_path / 'm'}"
+    monkeypatch.undo()
+    assert main(["map", "--vectors", str(tmp_path / "v"), "--recommender", str(tmp_path / "rec")]) == 2
+    assert "--vectors needs --data" in capsys.readouterr().err
+    # the song ids may be in another column, as embed --id-column read them
+    renamed = tmp_path / "renamed.parquet"
+    df.rename(columns={"song_id": "track"}).to_parquet(renamed, index=False)
+    assert main(["embed", str(renamed), "--out", str(tmp_path / "t"), *model, "--id-column", "track"]) == 0
+    capsys.readouterr()
+    assert main(["map", "--data", str(renamed), "--vectors", str(tmp_path / "t"), *model, "--n-clusters", "3",
+                 "--recommender", str(tmp_path / "rec-t")]) == 0
+    np.testing.assert_allclose(Recommender.load(tmp_path / "rec-t").vectors_, rec.vectors_, rtol=1e-5)
+    # vectors of another model are refused, naming the option to give
+    assert main(["map", "--data", str(path), "--vectors", str(tmp_path / "v"), "--max-length", "32",
+                 "--recommender", str(tmp_path / "rec-2")]) == 2
+    err = capsys.readouterr().err
+    assert "holds vectors of another model" in err and "--model" in err and not (tmp_path / "rec-2").exists()

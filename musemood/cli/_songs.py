@@ -139,6 +139,10 @@ def _map(args):
     if args.html and Path(args.html).suffix.lower() not in (".html", ".htm"):  # before a fit of minutes
         raise ValueError(f"--html {args.html}: the map page is an .html file")
     check_output_folder(args.out, "--out")
+    given = next((option for option, value in (("--vectors", args.vectors), ("--map-vectors", args.map_vectors))
+                  if value), None)
+    if given and not args.data:
+        raise ValueError(f"{given} needs --data: the catalogue whose songs the vectors are of")
     if args.data:  # the fitted recommender is saved there
         check_output_folder(args.recommender, "--recommender")
     if args.data:
@@ -154,7 +158,12 @@ def _map(args):
         rec = Recommender(scoring=args.scoring, song_map=song_map, map_on=args.map_on, map_encoder=args.map_encoder,
                           text_column=args.text_column, mood_column=args.label_column or "label",
                           max_length=args.max_length, show_progress_bar=_show_progress(args))
-        rec.fit(df, args.model)
+        model = args.model
+        if args.vectors and model is None:  # the default model, checked against the one that made the vectors
+            from ..encoders import BertEncoder
+
+            model = BertEncoder(max_length=args.max_length)
+        rec.fit(df, model, vectors=args.vectors, map_vectors=args.map_vectors)
         if args.neighbours:
             rec.retriever_.precompute_neighbours(show_progress_bar=True)
         rec.save(path)
