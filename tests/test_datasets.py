@@ -180,6 +180,19 @@ def test_csv_with_json_tags(tmp_path):
     assert df[schema.TAGS].tolist() == [[("happy", 10), ("rock", 2)], [("sad", 4)], []]
 
 
+def test_tags_written_by_pandas_to_csv_are_read(tmp_path):
+    """A frame whose tags are pairs or a dict, saved with DataFrame.to_csv, holds Python's repr of them."""
+    df = pd.DataFrame({"title": ["A", "B", "C", "D"], "artist": ["a", "b", "c", "d"],
+                       "tags": [[("happy", 10), ("it's fun", 2)], {"sad": np.float64(4.5)}, None,
+                                [("calm", np.int64(3))]]})
+    df.to_csv(tmp_path / "songs.csv", index=False)
+    assert load_dataset(tmp_path / "songs.csv")[schema.TAGS].tolist() == [
+        [("happy", 10), ("it's fun", 2)], [("sad", 4.5)], [], [("calm", 3)]]
+    (tmp_path / "code.csv").write_text('title,tags\nA,"[(\'sad\', __import__(\'os\').getpid())]"\n')
+    with pytest.raises(ValueError, match="row 0: tags are neither JSON nor a Python list or dict"):
+        load_dataset(tmp_path / "code.csv")  # literals only: nothing is run
+
+
 def test_corrupt_and_missing_files_are_reported(tmp_path, caplog):
     bad = tmp_path / "broken.parquet"
     bad.write_bytes(b"PAR1 this is not parquet")
@@ -196,7 +209,7 @@ def test_corrupt_and_missing_files_are_reported(tmp_path, caplog):
         load_dataset(tmp_path / "x.json")
     csv = tmp_path / "badtags.csv"
     csv.write_text("title,tags\nA,[[oops\n")
-    with pytest.raises(ValueError, match="row 0: tags are not valid JSON"):
+    with pytest.raises(ValueError, match="row 0: tags are neither JSON nor a Python list or dict"):
         load_dataset(csv)
     for tags, message in (('"{""happy"": ""lots""}"', "row 0: the tag entry \\('happy', 'lots'\\) is not a tag with"),
                           ('"[[""sad""]]"', "row 0: the tag entry \\['sad'\\] is not a tag"),

@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -443,7 +444,7 @@ def _cell_tags(value):
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"tags are not valid JSON ({exc})") from None
+            value = _python_literal(value, exc)
     if isinstance(value, dict):
         value = list(value.items())
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
@@ -461,6 +462,21 @@ def _cell_tags(value):
                              "Last.fm's weights 0-100)")
         out.append((str(tag), int(count) if count.is_integer() else count))
     return out
+
+
+#: NumPy 2's repr of a number (``np.int64(10)``), as DataFrame.to_csv writes counts NumPy made.
+_NUMPY_NUMBER = re.compile(r"\bnp\.(?:u?int|float)\d*\(([-+0-9.eE]+|nan|inf)\)")
+
+
+def _python_literal(text, json_error):
+    """Tags as ``DataFrame.to_csv`` writes a list of pairs or a dict: Python's repr, read as literals only."""
+    import ast
+
+    try:
+        return ast.literal_eval(_NUMPY_NUMBER.sub(r"\1", text))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise ValueError(f"tags are neither JSON nor a Python list or dict ({json_error}); give a list of "
+                         "[tag, count] pairs or an object {tag: count}") from None
 
 
 def _rows_in_words(rows, shown=10):
