@@ -61,6 +61,12 @@ def _usable_rows(df, text_column, label_column, *, drop_missing=False, objective
                 f"{whose}{name} column {col!r} is not {'in it' if what else 'in the data'}; columns are "
                 f"{list(df.columns)}. {headerless_hint(df.columns)}Use --{name}-column to name it."
             )
+    rejected = df[label_column].isna() & df[schema.LABEL_REASON].notna() if label_column == schema.LABEL \
+        and schema.LABEL_REASON in df.columns else None
+    if rejected is not None and rejected.any():  # as `musemood label --out` writes them: not a missing label
+        logger.warning("%sleft out %s of %s songs that the k/epsilon rule did not label (%r says why)", of,
+                       f"{int(rejected.sum()):,}", f"{len(df):,}", schema.LABEL_REASON)
+        df = df[~rejected]
     labels = df[label_column]
     texts = df[text_column].fillna("").astype(str).str.strip()
     bad = labels.isna() | (texts == "")

@@ -265,7 +265,7 @@ def attach_labels(df, result, *, split=False, random_state=0):
                          "pass the result of assign_moods on this same table")
     out = df.copy()
     out[schema.LABEL] = result["label"]
-    out["label_reason"] = result["reason"]
+    out[schema.LABEL_REASON] = result["reason"]
     if split and schema.SPLIT not in out.columns:
         from .datasets import assign_splits
 

@@ -74,6 +74,8 @@ AUDIO_FEATURE_RANGES = MappingProxyType(
 
 # --- labels and splits --------------------------------------------------------
 LABEL = "label"
+#: Why the k/epsilon rule gave a song no label (one of musemood.labels.REASONS; missing for a labelled song).
+LABEL_REASON = "label_reason"
 SPLIT = "split"
 SPLITS = ("train", "valid", "test")
 

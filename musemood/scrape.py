@@ -534,7 +534,7 @@ def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, sh
             tags = [tags[i] for i in songs.index]
             songs = songs.reset_index(drop=True)
     else:
-        for column in (schema.LABEL, "label_reason", schema.SPLIT):
+        for column in (schema.LABEL, schema.LABEL_REASON, schema.SPLIT):
             songs[column] = pd.Series(dtype=object)
     columns = [schema.SONG_ID, schema.TITLE, schema.ARTIST, schema.ALBUM, schema.LYRICS, schema.TAGS,
                *schema.AUDIO_FEATURES, schema.SPOTIFY_ID, schema.LASTFM_URL, schema.MBID, schema.TAGS_SOURCE]
@@ -543,7 +543,7 @@ def build_dataset(store, path=None, *, keep_unlabelled=False, random_state=0, sh
     if len(df) != len(songs):
         raise RuntimeError(f"{len(songs) - len(df)} songs left the store {store.path} while the dataset was "
                            "built; run build-dataset again")
-    for column in (schema.LABEL, "label_reason", schema.SPLIT):
+    for column in (schema.LABEL, schema.LABEL_REASON, schema.SPLIT):
         df[column] = songs[column]
     df.attrs.update(songs.attrs)
     summary["rows"] = len(df)

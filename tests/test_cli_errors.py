@@ -17,6 +17,7 @@ def files(tmp_path_factory):
 
     demo = load_demo(60, random_state=0)
     save_dataset(demo, root / "good.parquet")
+    save_dataset(demo.drop(columns=["label_reason"]), root / "unexplained.parquet")  # labels missing, no reason
     save_dataset(demo[demo["label"].notna()], root / "labelled.parquet")
     demo.drop(columns=["tags"]).to_csv(root / "notags.csv", index=False)
     save_dataset(demo.drop(columns=["lyrics"]), root / "nolyrics.parquet")
@@ -107,7 +108,7 @@ def cases(r):
         (["compare", "--data", missing], "missing.parquet"),
         (["compare", "--data", str(r / "nolyrics.parquet"), "--models", "majority"], "lyrics"),
         (["compare", "--data", str(r / "labelled.parquet"), "--models", "bogus"], "bogus"),
-        (["compare", "--data", str(r / "good.parquet"), "--models", "majority"], "--drop-missing"),
+        (["compare", "--data", str(r / "unexplained.parquet"), "--models", "majority"], "--drop-missing"),
         (["compare", "--data", str(r / "labelled.parquet"), "--models", ""], "models"),
         (["compare", "--data", str(r / "labelled.parquet"), "--models", "tfidf,majority,tfidf"], "more than once"),
         (["compare", "--data", str(r / "labelled.parquet"), "--models", "majority", "--seeds", "0"], "--seeds"),
@@ -277,7 +278,7 @@ def test_a_key_error_reads_as_a_sentence_not_a_quoted_key(files, capsys, monkeyp
 
 def test_an_error_about_the_files_contents_points_to_musemood_check(files, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path / "home"))
-    good = str(files / "good.parquet")  # songs without a label: refused without --drop-missing
+    good = str(files / "unexplained.parquet")  # songs without a label: refused without --drop-missing
     assert main(["compare", "--data", good, "--models", "majority"]) == 2
     assert capsys.readouterr().err.rstrip().endswith(f"(`musemood check {good}` lists every problem of the file "
                                                      "at once)")

@@ -448,6 +448,26 @@ def test_a_label_written_as_a_word_for_missing_is_said_to_be_read_as_none(tmp_pa
             "first at row 2 (song_id 's2')") in capsys.readouterr().out
 
 
+def test_a_file_musemood_label_wrote_is_checked_and_trained_on_as_it_is(tmp_path, capsys, caplog):
+    """label --out keeps the songs the rule rejected, with a reason: check and train leave them out."""
+    from musemood.cli import main
+    from musemood.datasets import load_demo, save_dataset
+
+    save_dataset(load_demo(120, random_state=0).drop(columns=["label", "label_reason"]), tmp_path / "songs.parquet")
+    assert main(["label", str(tmp_path / "songs.parquet"), "--out", str(tmp_path / "labelled.csv")]) == 0
+    labelled = pd.read_csv(tmp_path / "labelled.csv")
+    rejected = int(labelled["label"].isna().sum())
+    assert 0 < rejected < len(labelled) and labelled["label_reason"].notna().sum() == rejected
+    capsys.readouterr()
+    assert main(["check", str(tmp_path / "labelled.csv")]) == 0
+    assert (f"ok      labels    {rejected} of 120 songs were not labelled by the k/epsilon rule ('label_reason' says "
+            "why): training and evaluation leave them out") in capsys.readouterr().out
+    assert main(["train", "--data", str(tmp_path / "labelled.csv"), "--model", "dnn", "--epochs", "1",
+                 "--out", str(tmp_path / "model")]) == 0
+    assert f"left out {rejected} of 120 songs that the k/epsilon rule did not label" in caplog.text
+    assert (tmp_path / "model").is_dir()
+
+
 def test_the_report_names_a_column_that_likely_holds_the_song_ids():
     from musemood.datasets import dataset_report
 

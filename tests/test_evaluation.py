@@ -151,6 +151,20 @@ def test_numeric_labels_with_single_songs_suggest_regression():
     assert "regression" not in str(error.value)
 
 
+def test_songs_the_label_rule_rejected_are_left_out_with_a_note(caplog):
+    """`musemood label --out` keeps every song, the rejected ones with a reason: train on it as it is."""
+    frame = pd.DataFrame({"lyrics": list("abcdef"), "label": ["x", "y", None, "x", "y", None],
+                          "label_reason": [None, None, "not_dominant", None, None, "too_few_tags"]})
+    with caplog.at_level("WARNING", logger="musemood.evaluation"):
+        kept = check_dataset(frame, "lyrics", "label")
+    assert kept["lyrics"].tolist() == list("abde")
+    assert "left out 2 of 6 songs that the k/epsilon rule did not label ('label_reason' says why)" in caplog.text
+    with pytest.raises(ValueError, match="rows without a label .*: 1,"):  # a label missing without a reason
+        check_dataset(frame.assign(label_reason=[None] * 5 + ["too_few_tags"]), "lyrics", "label")
+    with pytest.raises(ValueError, match="rows without a label"):  # another label column: the reason is not its
+        check_dataset(frame.rename(columns={"label": "mood"}), "lyrics", "mood")
+
+
 def test_drop_missing():
     frame = pd.DataFrame({"lyrics": ["a", "b", "c", "d", ""], "label": ["x", "y", "x", "y", "x"]})
     assert len(check_dataset(frame, "lyrics", "label", drop_missing=True)) == 4

@@ -89,6 +89,12 @@ def _labels(df, column, add):
     if missing.all():
         add(ERROR, "labels", f"{column!r} holds no label; `musemood label` makes them from the tags")
         return
+    reason = df[schema.LABEL_REASON] if column == schema.LABEL and schema.LABEL_REASON in df.columns else None
+    rejected = None if reason is None else missing & reason.notna()
+    if rejected is not None and rejected.any():  # as `musemood label --out` writes them
+        add(OK, "labels", f"{int(rejected.sum()):,} of {len(df):,} songs were not labelled by the k/epsilon rule "
+                          f"({schema.LABEL_REASON!r} says why): training and evaluation leave them out")
+        missing = missing & ~rejected
     if missing.any():
         add(ERROR, "labels", f"{int(missing.sum()):,} of {len(df):,} songs have no label in {column!r} "
                              f"({MISSING_IN_WORDS}), the first at {row_of(df, missing)}; "
@@ -97,8 +103,9 @@ def _labels(df, column, add):
         check_label_variants(labels, f"{column!r}")
     except ValueError as exc:
         add(ERROR, "labels", str(exc))
-    counts = labels[~missing].value_counts()
-    if looks_like_regression(labels[~missing]):  # as fit decides
+    labels = labels.dropna()
+    counts = labels.value_counts()
+    if looks_like_regression(labels):  # as fit decides
         add(OK, "labels", f"{counts.size} different numbers in {column!r}: a regression target "
                           "(--objective regression)")
         return
@@ -106,7 +113,7 @@ def _labels(df, column, add):
     add(OK if counts.size >= 2 else ERROR, "labels",
         f"{counts.size} classes: {shown}{' ...' if counts.size > 10 else ''}"
         + ("" if counts.size >= 2 else "; a classifier needs two or more"))
-    note = imbalance_note(labels[~missing]) if counts.size >= 2 else None
+    note = imbalance_note(labels) if counts.size >= 2 else None
     if note:
         add(WARNING, "labels", note)
     single = counts[counts < 2]
