@@ -580,3 +580,31 @@ def test_a_folder_of_parquet_parts_reads_as_one_dataset(tmp_path, capsys):
     save_dataset(df.iloc[:0], empty / "part-0.parquet")
     with pytest.raises(ValueError, match="holds no songs: its Parquet part is empty"):
         load_dataset(empty)
+
+
+def test_a_partitioned_folder_gives_its_partition_columns_back(tmp_path):
+    """Spark, pyarrow and pandas write a table partitioned by a column as key=value folders without that column
+    in the files: the column comes back from the folder names, as pandas reads it."""
+    df = load_demo(60, random_state=3).drop(columns=["label_reason"])
+    df["year"] = [2019, 2020, 2021] * 20
+    import pyarrow.parquet as pq
+
+    pq.write_to_dataset(pq.read_table(save_dataset(df, tmp_path / "all.parquet")), tmp_path / "lake",
+                        partition_cols=["split", "year"])
+    read = load_dataset(tmp_path / "lake")
+    assert read.columns.tolist()[-2:] == ["split", "year"] and read["year"].dtype.kind == "i"
+    merged = read.sort_values("song_id").reset_index(drop=True)
+    expected = df.sort_values("song_id").reset_index(drop=True)
+    assert merged["split"].tolist() == expected["split"].tolist()
+    assert merged["year"].tolist() == expected["year"].tolist()
+    # a missing value is written as Hive's default partition; a folder name and a column of the file that disagree
+    # are refused
+    odd = tmp_path / "odd"
+    save_dataset(df.iloc[:3].drop(columns=["split"]), odd / "split=__HIVE_DEFAULT_PARTITION__" / "part-0.parquet")
+    save_dataset(df.iloc[3:6].drop(columns=["split"]), odd / "split=my%20test" / "part-0.parquet")
+    assert load_dataset(odd)["split"].tolist()[3:] == ["my test"] * 3
+    assert load_dataset(odd)["split"].isna().tolist()[:3] == [True] * 3
+    save_dataset(df.iloc[6:9], odd / "split=train" / "part-1.parquet")
+    with pytest.raises(ValueError, match=r"split=train/part-1.parquet holds a column 'split' and lies in a folder "
+                                         r"split=\.\.\."):
+        load_dataset(odd)

@@ -278,6 +278,54 @@ def parquet_parts(folder):
                   if p.is_file() and p.suffix.lower() in (".parquet", ".pq") and not p.name.startswith((".", "_")))
 
 
+#: How Hive (and Spark, pyarrow, pandas after it) names the partition of a missing value.
+HIVE_MISSING = "__HIVE_DEFAULT_PARTITION__"
+
+
+def _partitions(file, folder):
+    """``{column: value}`` that the ``key=value`` folders between ``folder`` and ``file`` name: a table partitioned
+    by a column holds it in its folder names only.  A value is text, ``None`` for Hive's default partition."""
+    from urllib.parse import unquote
+
+    keys = {}
+    for part in file.relative_to(folder).parts[:-1]:
+        key, equals, value = part.partition("=")
+        if equals and key:
+            keys[unquote(key)] = None if value == HIVE_MISSING else unquote(value)
+    return keys
+
+
+def _read_part(file, folder, columns):
+    """One part of a dataset folder, with its partition columns (the asked ones, when ``columns`` is given)."""
+    keys = _partitions(file, folder)
+    if columns is not None:
+        keys = {key: value for key, value in keys.items() if key in columns}
+        columns = [column for column in columns if column not in keys]
+    frame = _read_table(file, columns, allow_empty=True)
+    for key, value in keys.items():
+        if key in frame.columns:
+            raise ValueError(f"{file} holds a column {key!r} and lies in a folder {key}=..., which partitions the "
+                             f"dataset by {key!r}: a value comes from one or the other; rename the folder or drop "
+                             "the column")
+        frame[key] = pd.Series(value, index=frame.index, dtype=object)
+    return frame, keys
+
+
+def _partition_types(frames, keys):
+    """Partition columns whose values are all whole numbers (none missing), or all numbers, read as such, as
+    pyarrow and pandas read them."""
+    for key in keys:
+        values = pd.concat([frame[key] for frame in frames if key in frame.columns])
+        numbers = pd.to_numeric(values, errors="coerce")
+        if values.dropna().empty or numbers.isna().sum() != values.isna().sum():  # some text, or nothing
+            continue
+        whole = not values.isna().any() and bool((numbers == numbers.round()).all())
+        for frame in frames:
+            if key in frame.columns:
+                converted = pd.to_numeric(frame[key])
+                frame[key] = converted.astype("int64") if whole else converted.astype("float64")
+
+
 def _read_parts(folder, columns=None):
     """A folder of Parquet files (a data lake's parts, or what ``musemood embed`` reads) as one table: the
     files in path order, each read and checked as a file is (an empty part is no song), all with the same
@@ -286,7 +334,8 @@ def _read_parts(folder, columns=None):
     if not files:
         raise ValueError(f"{folder} is a folder without Parquet files; give a dataset file (.parquet, .csv or "
                          ".tsv), or a folder of Parquet parts (read in file-name order)")
-    frames = [_read_table(file, columns, allow_empty=True) for file in files]
+    frames, keys = zip(*(_read_part(file, folder, columns) for file in files))
+    _partition_types(frames, set().union(*keys))
     first = list(frames[0].columns)
     for file, frame in zip(files[1:], frames[1:]):
         if set(frame.columns) != set(first):
