@@ -13,6 +13,24 @@ import unicodedata
 
 from pandas import NA
 
+#: Sung sounds and contractions that carry no topic or keyword, on top of a stop-word list.
+LYRIC_FILLERS = frozenset(
+    """oh ooh ohh whoa woah yeah yea yeh na la da doo dum ah aah uh huh hey ho mm mmm hmm ay ayy yo
+    ya ye gonna wanna gotta gimme lemme cause cuz til till em im ive youre dont cant wont aint
+    ill id theyre thats whats lets baby babe like just know got get let come go said say tell""".split()
+)
+#: What a tokenizer that splits at apostrophes leaves of a contraction: don('t), won('t), (I')ll, (I')ve...
+CONTRACTION_PIECES = frozenset(
+    "don won didn doesn couldn wouldn shouldn isn aren wasn weren hasn haven hadn mustn needn ain ll ve re".split())
+
+
+def lyric_stop_words():
+    """scikit-learn's English stop words with :data:`LYRIC_FILLERS` and :data:`CONTRACTION_PIECES`, sorted."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return sorted(ENGLISH_STOP_WORDS | LYRIC_FILLERS | CONTRACTION_PIECES)
+
+
 _SECTION_WORDS = (
     r"verse|chorus|pre[- ]?chorus|post[- ]?chorus|bridge|intro|outro|hook|refrain|interlude"
     r"|instrumental|solo|guitar solo|break|breakdown|drop|skit|coda|spoken|repeat|x\d+"

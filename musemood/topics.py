@@ -15,17 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from .persistence import check_arrays, load_npy, read_config, write_config
+from .text import LYRIC_FILLERS  # sung sounds and contractions: no topic
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 logger = logging.getLogger(__name__)
 
-#: Sung sounds and contractions that carry no topic, on top of gensim's stop words.
-LYRIC_FILLERS = frozenset(
-    """oh ooh ohh whoa woah yeah yea yeh na la da doo dum ah aah uh huh hey ho mm mmm hmm ay ayy yo
-    ya ye gonna wanna gotta gimme lemme cause cuz til till em im ive youre dont cant wont aint
-    ill id theyre thats whats lets baby babe like just know got get let come go said say tell""".split()
-)
 
 
 class LdaTopics(TransformerMixin, BaseEstimator):

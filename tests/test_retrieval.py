@@ -501,3 +501,16 @@ def test_search_many_gives_what_search_gives_row_by_row(backend):
             one_ids, one_sims = index.search(query, k)
             assert ids[row].tolist() == one_ids.tolist() + [-1] * (ids.shape[1] - len(one_ids))
             assert sims[row][:len(one_sims)].tolist() == one_sims.tolist()
+
+
+def test_lyric_fillers_and_the_pieces_of_contractions_are_not_keywords():
+    """Sung sounds ("la la la", "oh yeah") and what the tokenizer leaves of "won't" and "I'll" ("won", "ll") are in
+    most lyrics and say nothing of a song: they are not indexed, so never a song's keyword or a shared word."""
+    lyrics = ["La la la, oh yeah, I won't go back to the harbour",
+              "Oh baby, I don't mind the harbour rain, yeah",
+              "Na na na, we'll dance and I'll ain't stop the rain",
+              "I've seen the lighthouse, you're the lighthouse, la la"]
+    terms = set(LexicalIndex(min_df=1, max_df=1.0).fit(lyrics).terms_)
+    assert terms == {"harbour", "rain", "dance", "stop", "seen", "lighthouse", "mind"}
+    old = set(LexicalIndex(min_df=1, max_df=1.0, stop_words="english").fit(lyrics).terms_)
+    assert {"la", "oh", "yeah", "won", "don", "ll", "ve", "ain"} <= old  # scikit-learn's English list alone

@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..persistence import check_arrays, load_npy, load_npz, read_config, replacing, write_config
+from ..text import lyric_stop_words
 
 SCORINGS = ("tfidf", "bm25")
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][^\W\d_']+\b"
@@ -33,7 +34,9 @@ class LexicalIndex:
         Terms in fewer songs (count) or in a larger share of songs are not indexed.
     ngram_range : tuple, default=(1, 1)
         Word n-grams to index, as in scikit-learn's ``CountVectorizer``.
-    stop_words : "english", list or None, default="english"
+    stop_words : "lyrics", "english", list or None, default="lyrics"
+        ``"lyrics"``: scikit-learn's English list with sung sounds ("la", "oh", "yeah") and the
+        pieces a contraction leaves ("won", "don", "ll"; :func:`musemood.text.lyric_stop_words`).
     max_features : int or None, default=None
         Keep only the most frequent terms.
 
@@ -48,7 +51,7 @@ class LexicalIndex:
     """
 
     def __init__(self, scoring="tfidf", *, k1=1.2, b=0.75, min_df=2, max_df=0.5, ngram_range=(1, 1),
-                 stop_words="english", max_features=None):
+                 stop_words="lyrics", max_features=None):
         if scoring not in SCORINGS:
             raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
         self.scoring = scoring
@@ -66,7 +69,8 @@ class LexicalIndex:
 
         prune = prune and vocabulary is None
         return CountVectorizer(
-            lowercase=True, token_pattern=TOKEN_PATTERN, stop_words=self.stop_words, ngram_range=self.ngram_range,
+            lowercase=True, token_pattern=TOKEN_PATTERN, ngram_range=self.ngram_range,
+            stop_words=lyric_stop_words() if self.stop_words == "lyrics" else self.stop_words,
             min_df=self.min_df if prune else 1, max_df=self.max_df if prune else 1.0,
             max_features=self.max_features if prune else None, vocabulary=vocabulary, dtype=np.float32,
         )
