@@ -335,37 +335,77 @@ def load_vectors(path, *, ids_only=False):
     return song_ids, (None if ids_only else np.vstack(blocks))
 
 
+def vector_folders(vectors):
+    """``vectors`` as a list of ``musemood embed`` folders, or ``None`` when it is not a folder or a list of them
+    (an array)."""
+    if isinstance(vectors, (str, Path)):
+        return [Path(vectors)]
+    if isinstance(vectors, (list, tuple)) and vectors and all(isinstance(v, (str, Path)) for v in vectors):
+        return [Path(v) for v in vectors]
+    return None
+
+
 def catalogue_vectors(df, path, model=None, *, id_column=None):
     """The vectors of folder ``path`` (from :func:`embed_dataset`) for the songs of ``df``, one row
     per song in ``df``'s order, matched by ``id_column`` (by default the column the folder's songs were
     read by).  With ``model``, the folder's vectors must have been computed by that model (free-text
-    queries must land in the same space)."""
-    manifest = _read_manifest(path)
-    id_column = id_column or manifest.get("id_column") or schema.SONG_ID
+    queries must land in the same space).
+
+    ``path`` may be a list of folders of the same model, e.g. a catalogue's vectors and those of the songs
+    added since: a song in several takes its vector from the last one (a song embedded again)."""
+    folders = vector_folders(path)
+    manifests = [_read_manifest(folder) for folder in folders]
+    columns = {m.get("id_column") or schema.SONG_ID for m in manifests}
+    if id_column is None and len(columns) > 1:
+        raise ValueError(f"{', '.join(map(str, folders))} were read by different id columns {sorted(columns)}; "
+                         "embed every part of the catalogue with the same --id-column")
+    id_column = id_column or columns.pop()
     if id_column not in df.columns:
         raise ValueError(f"the catalogue has no {id_column} column to match the vectors of {path} with")
     if model is not None:
         from .embedding import SongEmbedder
 
-        identity = model_identity(SongEmbedder.resolve(model, 256) if isinstance(model, (str, Path)) else model)
-        if identity["sha256"] != manifest["model"]["sha256"]:
-            raise ValueError(f"{path} holds vectors of another model ({vectors_maker(path)}); embed the catalogue "
-                             "with this model, or give the model that made them (musemood map --model)")
-    ids, vectors = load_vectors(path)
-    position = {song: i for i, song in enumerate(ids.tolist())}
-    if len(position) != len(ids):
-        raise ValueError(f"{path} holds some song ids more than once; embed a catalogue with unique song ids")
+        expected = model_identity(SongEmbedder.resolve(model, 256) if isinstance(model, (str, Path)) else model)
+    else:
+        expected = manifests[0]["model"]
+    for folder, manifest in zip(folders, manifests):
+        if manifest["model"]["sha256"] != expected["sha256"]:
+            given = "this model" if model is not None else f"the model of {folders[0]}"
+            raise ValueError(f"{folder} holds vectors of another model ({vectors_maker(folder)}) than {given}; embed "
+                             "the catalogue with this model, or give the model that made them (musemood map --model)")
+    position, blocks, offset = {}, [], 0
+    for folder in folders:
+        ids, vectors = load_vectors(folder)
+        if len(set(ids.tolist())) != len(ids):
+            raise ValueError(f"{folder} holds some song ids more than once; embed a catalogue with unique song ids")
+        if blocks and vectors.shape[1] != blocks[0].shape[1]:
+            raise ValueError(f"{folder} holds {vectors.shape[1]}-dimensional vectors, {folders[0]} "
+                             f"{blocks[0].shape[1]}-dimensional ones: they cannot be of one model")
+        position.update((song, offset + i) for i, song in enumerate(ids.tolist()))  # a later folder wins
+        blocks.append(vectors)
+        offset += len(ids)
     wanted = df[id_column].astype(str).tolist()
     missing = [song for song in wanted if song not in position]
     if missing:
-        raise ValueError(f"{len(missing):,} of the catalogue's {len(wanted):,} songs have no vector in {path} "
-                         f"(e.g. {missing[:3]}); run musemood embed on this catalogue")
-    return vectors[[position[song] for song in wanted]]
+        where = folders[0] if len(folders) == 1 else f"any of {', '.join(map(str, folders))}"
+        raise ValueError(f"{len(missing):,} of the catalogue's {len(wanted):,} songs have no vector in {where} "
+                         f"(e.g. {missing[:3]}); run musemood embed on the songs that lack one")
+    rows = np.fromiter((position[song] for song in wanted), dtype=np.int64, count=len(wanted))
+    if len(blocks) == 1:
+        return blocks[0][rows]
+    starts = np.cumsum([0] + [len(block) for block in blocks[:-1]])
+    which = np.searchsorted(starts, rows, side="right") - 1
+    out = np.empty((len(rows), blocks[0].shape[1]), dtype=blocks[0].dtype)
+    for b, block in enumerate(blocks):  # no copy of every folder's vectors joined
+        chosen = which == b
+        out[chosen] = block[rows[chosen] - starts[b]]
+    return out
 
 
 def vectors_maker(path) -> str:
-    """The model that computed the vectors of folder ``path``, as its name (an encoder) or class."""
-    model = _read_manifest(path)["model"]
+    """The model that computed the vectors of folder ``path`` (or of the first of a list), as its name (an
+    encoder) or class."""
+    model = _read_manifest(vector_folders(path)[0])["model"]
     return str(model.get("name") or model.get("class"))
 
 

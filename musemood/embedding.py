@@ -122,10 +122,12 @@ def map_embeddings(on, model, *, given, catalogue, embedded_here, text_vectors, 
     are replaced by a general-purpose encoder's vectors of the lyrics; a model's frozen
     encoder vectors are reused rather than computed again.
     """
-    if isinstance(given, (str, Path)):  # a folder from `musemood embed`, made by any model
-        from .embed import catalogue_vectors, vectors_maker
+    from .embed import catalogue_vectors, vector_folders, vectors_maker
 
-        return catalogue_vectors(catalogue, given), "given", f"{Path(vectors_maker(given)).name} vectors from {given}"
+    folders = vector_folders(given)
+    if folders:  # folders from `musemood embed`, made by any one model
+        source = f"{Path(vectors_maker(folders)).name} vectors from {', '.join(map(str, folders))}"
+        return catalogue_vectors(catalogue, folders), "given", source
     if given is not None:
         from ._validation import check_matrix
 

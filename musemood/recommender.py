@@ -43,7 +43,7 @@ from .ranking import METHODS, HybridRetriever
 from .rerank import METHOD_NAMES, RerankTuner, default_queries, golden_section_max
 from .retrieval import LexicalIndex, VectorIndex, embedding_keywords, top_terms
 from .text import clean_lyrics, clean_texts
-from .embed import catalogue_vectors
+from .embed import catalogue_vectors, vector_folders
 from .embedding import SongEmbedder, map_embeddings
 from .vectors import SongVectorizer
 
@@ -141,16 +141,15 @@ class Recommender:
             Where song embeddings come from: a classifier's :meth:`embed` (tBERT's hidden
             layer, ...), a plain encoder, or (``None``) the packaged all-MiniLM-L6-v2.
             The model is kept (and saved) to answer free-text queries.
-        vectors : array or folder, optional
-            Precomputed song embeddings, one row per song, or a ``musemood embed`` folder (matched
-            by ``song_id``).  Then ``model`` is only used for free-text queries (it must embed
-            text in the same space) and may be ``None``: free text is then keywords only.
+        vectors : array, folder or list of folders, optional
+            Precomputed song embeddings, one row per song, or ``musemood embed`` folders (by song id;
+            a later folder's vector wins).  Then ``model`` only embeds free-text queries (in the same
+            space) and may be ``None``: free text is then keywords only.
         text_vectors : array, optional
             Encoder vectors of the lyrics for embedding keywords, with ``vectors``.
-        map_vectors : array or folder, optional
-            Precomputed vectors for the song map, one row per song, or a ``musemood embed``
-            folder of any model's vectors (matched by song id); joined with the audio blocks,
-            they override ``map_on``.
+        map_vectors : array, folder or list of folders, optional
+            Precomputed vectors for the song map, one row per song, or folders as ``vectors``
+            of any one model; joined with the audio blocks, they override ``map_on``.
         tune_queries, eval_queries : boolean mask, index array or None
             Query songs for tuning the rerank and for :meth:`evaluate`.  By default:
             labelled songs whose ``split`` is "valid" and "test"; without a split
@@ -163,7 +162,7 @@ class Recommender:
         n = len(df)
         self.embedder_ = SongEmbedder(None if vectors is not None and model is None else
                                       SongEmbedder.resolve(model, self.max_length))
-        if isinstance(vectors, (str, Path)):  # a folder of parts from `musemood embed`, for the model just loaded
+        if vector_folders(vectors):  # folders of parts from `musemood embed`, for the model just loaded
             vectors = catalogue_vectors(df, vectors, self.embedder_.model)
         self._progress(f"indexing {n:,} songs")
         texts = clean_texts(df[self.text_column])

@@ -372,3 +372,45 @@ def test_the_map_command_builds_a_recommender_on_the_embed_commands_vectors(song
                  "--recommender", str(tmp_path / "rec-2")]) == 2
     err = capsys.readouterr().err
     assert "holds vectors of another model" in err and "--model" in err and not (tmp_path / "rec-2").exists()
+
+
+def test_a_catalogue_that_grew_takes_its_vectors_from_several_folders(songs, encoder, reference, tmp_path, tiny_bert,
+                                                                      capsys):
+    """The songs added since a catalogue was embedded are embedded on their own: the recommender takes the
+    vectors of both folders, the later one winning for a song in both (embedded again after its lyrics changed)."""
+    from musemood.embed import catalogue_vectors
+    from musemood.recommender import Recommender
+
+    df, _ = songs
+    df.iloc[:100].to_parquet(tmp_path / "old.parquet", index=False)
+    changed = df.iloc[95:].copy()
+    changed.loc[99, "lyrics"] = "new words for an old song"
+    changed.to_parquet(tmp_path / "new.parquet", index=False)
+    embed_dataset(tmp_path / "old.parquet", tmp_path / "v1", encoder, part_size=40, show_progress_bar=False)
+    embed_dataset(tmp_path / "new.parquet", tmp_path / "v2", encoder, part_size=40, show_progress_bar=False)
+    vectors = catalogue_vectors(df, [tmp_path / "v1", tmp_path / "v2"], encoder)
+    expected = reference.copy()
+    expected[99] = encoder.encode(["new words for an old song"])[0]
+    np.testing.assert_allclose(vectors, expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match=r"30 of the catalogue's 130 songs have no vector in .*v1 "):
+        catalogue_vectors(df, tmp_path / "v1")
+    rec = Recommender(song_map=None, n_candidates=20, weights={"lexical": 0.5}).fit(
+        df, encoder, vectors=[tmp_path / "v1", tmp_path / "v2"])
+    np.testing.assert_allclose(rec.vectors_, rec.vectorizer_.transform(expected, df), rtol=1e-4, atol=1e-5)
+    # folders of two models are refused, even with no model to compare them with
+    from transformers import BertModel
+
+    model = BertModel.from_pretrained(str(tiny_bert))
+    model.embeddings.word_embeddings.weight.data += 1
+    model.save_pretrained(str(tiny_bert))
+    embed_dataset(tmp_path / "new.parquet", tmp_path / "v3", BertEncoder(str(tiny_bert), max_length=32, stride=8),
+                  part_size=40, show_progress_bar=False)
+    with pytest.raises(ValueError, match=r"v3 holds vectors of another model .* than the model of .*v1"):
+        catalogue_vectors(df, [tmp_path / "v1", tmp_path / "v3"])
+    # on the command line, --vectors takes several folders
+    df.to_parquet(tmp_path / "all.parquet", index=False)
+    assert main(["map", "--data", str(tmp_path / "all.parquet"), "--vectors", str(tmp_path / "v1"),
+                 str(tmp_path / "v2"), "--model", encoder.model_name_or_path, "--max-length", "32",
+                 "--n-clusters", "3", "--map-on", "song", "--recommender", str(tmp_path / "rec")]) == 0, \
+        capsys.readouterr().err
+    np.testing.assert_allclose(Recommender.load(tmp_path / "rec").vectors_, rec.vectors_, rtol=1e-5)

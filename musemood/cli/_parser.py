@@ -299,10 +299,11 @@ def _add_map_command(commands):
                           "all-MiniLM-L6-v2)")
     song_map.add_argument("--max-length", type=_int_at_least(8), default=256,
                           help="tokens per window for a plain encoder")
-    song_map.add_argument("--vectors", metavar="FOLDER", help="the song vectors musemood embed computed for --data "
-                          "with --model, instead of embedding every song again (matched by song id)")
-    song_map.add_argument("--map-vectors", metavar="FOLDER", help="musemood embed's vectors of --data (any model) to "
-                          "draw the map from, instead of --map-on")
+    song_map.add_argument("--vectors", metavar="FOLDER", nargs="+", help="the song vectors musemood embed computed "
+                          "for --data with --model, instead of embedding every song again (matched by song id; "
+                          "several folders, e.g. for songs added since, the last one's vector wins)")
+    song_map.add_argument("--map-vectors", metavar="FOLDER", nargs="+", help="musemood embed's vectors of --data "
+                          "(any one model) to draw the map from, instead of --map-on")
     song_map.add_argument("--recommender", help="folder to save the fitted recommender in, or to read it from "
                           "(default $MUSEMOOD_HOME/recommender)")
     song_map.add_argument("--out", help="folder for the plots (default: <recommender>/plots)")
