@@ -75,7 +75,7 @@ from learning_curve import load_task  # noqa: E402
 
 VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5", "ensemble", "seeds2",
             "selftrain-pair", "selftrain-mixed", "lora", "wise", "batch-32", "batch-64", "augment", "freeze-2",
-            "freeze-4", "simcse-mixed", "tsdae-mixed")
+            "freeze-4", "simcse-mixed", "tsdae-mixed", "centroid")
 #: Unlabelled comments per pool of the self-training and domain-adaptation variants, and pseudo-labels kept per
 #: class.
 POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000, "simcse-mixed": 6000, "tsdae-mixed": 6000}
@@ -277,6 +277,14 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
         head = LogisticRegression(C=1.0, max_iter=2000, class_weight=class_weight)
         head.fit(model.transform(train), train["label"])
         predicted = head.predict(model.transform(test))
+    elif variant == "centroid":  # the nearest class mean of the tuned vectors, by cosine: no head to train
+        def unit(vectors):
+            return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+        vectors, labels = unit(model.transform(train)), train["label"].to_numpy()
+        classes = np.unique(labels)
+        centroids = unit(np.stack([vectors[labels == c].mean(0) for c in classes]))
+        predicted = classes[(unit(model.transform(test)) @ centroids.T).argmax(1)]
     elif variant in ("ensemble", "seeds2"):
         if variant == "ensemble":
             other = FineTunedBertClassifier(strategy="finetune", **common).fit(train, train["label"])
