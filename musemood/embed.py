@@ -361,7 +361,8 @@ def catalogue_vectors(df, path, model=None, *, id_column=None):
                          "embed every part of the catalogue with the same --id-column")
     id_column = id_column or columns.pop()
     if id_column not in df.columns:
-        raise ValueError(f"the catalogue has no {id_column} column to match the vectors of {path} with")
+        raise ValueError(f"the catalogue has no {id_column} column to match the vectors of "
+                         f"{', '.join(map(str, folders))} with")
     if model is not None:
         from .embedding import SongEmbedder
 

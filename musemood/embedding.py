@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import schema
+
 logger = logging.getLogger(__name__)
 
 
@@ -131,7 +133,7 @@ def map_embeddings(on, model, *, given, catalogue, embedded_here, text_vectors, 
     if given is not None:
         from ._validation import check_matrix
 
-        ids = catalogue.get("song_id")
+        ids = catalogue.get(schema.SONG_ID)
         return check_matrix(given, "map_vectors", rows=len(texts), ids=ids), "given", "map_vectors given to fit"
     trained = getattr(model, "_label_trained_vectors", False)
     if on == "auto":
