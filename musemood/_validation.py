@@ -217,6 +217,16 @@ def check_label_variants(labels, where="y"):
 IMBALANCE_RATIO = 5
 
 
+def rule_rejected(frame, label_column):
+    """Songs the k/epsilon rule did not label, as ``musemood label --out`` writes them (no label, a
+    ``label_reason``), as a boolean Series; ``None`` for a label column the rule does not write."""
+    from . import schema
+
+    if label_column != schema.LABEL or schema.LABEL_REASON not in frame.columns:
+        return None
+    return frame[label_column].isna() & frame[schema.LABEL_REASON].notna()
+
+
 def imbalance_note(labels):
     """What to read when the classes of ``labels`` (no missing ones) are imbalanced, the largest at least
     :data:`IMBALANCE_RATIO` times the smallest; else ``None``."""

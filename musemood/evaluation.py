@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from ._validation import MISSING_IN_WORDS, check_label_variants, headerless_hint, imbalance_note, row_of
+from ._validation import (MISSING_IN_WORDS, check_label_variants, headerless_hint, imbalance_note, row_of,
+                          rule_rejected)
 from .features import resolve_audio_columns
 
 logger = logging.getLogger(__name__)
@@ -61,8 +62,7 @@ def _usable_rows(df, text_column, label_column, *, drop_missing=False, objective
                 f"{whose}{name} column {col!r} is not {'in it' if what else 'in the data'}; columns are "
                 f"{list(df.columns)}. {headerless_hint(df.columns)}Use --{name}-column to name it."
             )
-    rejected = df[label_column].isna() & df[schema.LABEL_REASON].notna() if label_column == schema.LABEL \
-        and schema.LABEL_REASON in df.columns else None
+    rejected = rule_rejected(df, label_column)
     if rejected is not None and rejected.any():  # as `musemood label --out` writes them: not a missing label
         logger.warning("%sleft out %s of %s songs that the k/epsilon rule did not label (%r says why)", of,
                        f"{int(rejected.sum()):,}", f"{len(df):,}", schema.LABEL_REASON)

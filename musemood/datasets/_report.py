@@ -78,7 +78,7 @@ def _texts(df, column, add, show_progress_bar=False):
 
 
 def _labels(df, column, add):
-    from .._validation import check_label_variants, imbalance_note, looks_like_regression
+    from .._validation import check_label_variants, imbalance_note, looks_like_regression, rule_rejected
 
     if column not in df.columns:
         add(WARNING, "labels", f"no column {column!r}: training needs one (--label-column), `musemood label` "
@@ -89,8 +89,7 @@ def _labels(df, column, add):
     if missing.all():
         add(ERROR, "labels", f"{column!r} holds no label; `musemood label` makes them from the tags")
         return
-    reason = df[schema.LABEL_REASON] if column == schema.LABEL and schema.LABEL_REASON in df.columns else None
-    rejected = None if reason is None else missing & reason.notna()
+    rejected = rule_rejected(df, column)
     if rejected is not None and rejected.any():  # as `musemood label --out` writes them
         add(OK, "labels", f"{int(rejected.sum()):,} of {len(df):,} songs were not labelled by the k/epsilon rule "
                           f"({schema.LABEL_REASON!r} says why): training and evaluation leave them out")
