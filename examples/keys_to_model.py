@@ -31,6 +31,8 @@ def main():
     parser.add_argument("--audio-dir")
     parser.add_argument("--lyrics-sources", default="genius,lrclib")
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=16, help="songs per optimiser step (16): fewer need "
+                        "less memory and train faster, on fewer pairs of songs a step")
     args = parser.parse_args()
 
     work = Path(args.workdir)
@@ -50,7 +52,7 @@ def main():
     train, test = df[df["split"] != "test"], df[df["split"] == "test"]
     if train["label"].nunique() < 2 or len(test) == 0:
         sys.exit(f"only {len(df)} labelled songs: scrape more (--limit) before training")
-    model = TBertClassifier(epochs=args.epochs).fit(train, train["label"])
+    model = TBertClassifier(epochs=args.epochs, batch_size=args.batch_size).fit(train, train["label"])
     print(f"tBERT accuracy on {len(test)} held-out songs: {model.score(test, test['label']):.3f}")
     model.save(work / "tbert")
     print(f"model saved to {work / 'tbert'}; predict with: musemood predict {work / 'tbert'} --data FILE")

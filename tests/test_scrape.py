@@ -241,7 +241,7 @@ def test_example_goes_from_keys_to_a_trained_model(fakes, tmp_path):
         csv = write_wasabi_csv(tmp_path / "songs.csv", songs)
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         done = subprocess.run([sys.executable, os.path.join(root, "examples", "keys_to_model.py"), "--songs", str(csv),
-                               "--workdir", str(tmp_path / "work"), "--epochs", "1"],
+                               "--workdir", str(tmp_path / "work"), "--epochs", "1", "--batch-size", "4"],
                               env={**os.environ, **environment(big)}, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "tBERT accuracy on" in done.stdout and (tmp_path / "work" / "tbert").is_dir()
