@@ -8,6 +8,7 @@ listener does not hear.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -24,11 +25,13 @@ CONTRACTION_PIECES = frozenset(
     "don won didn doesn couldn wouldn shouldn isn aren wasn weren hasn haven hadn mustn needn ain ll ve re".split())
 
 
+@functools.lru_cache(maxsize=1)
 def lyric_stop_words():
-    """scikit-learn's English stop words with :data:`LYRIC_FILLERS` and :data:`CONTRACTION_PIECES`, sorted."""
+    """scikit-learn's English stop words with :data:`LYRIC_FILLERS` and :data:`CONTRACTION_PIECES`, as a sorted
+    tuple (made once: a free-text query counts its words with them)."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return sorted(ENGLISH_STOP_WORDS | LYRIC_FILLERS | CONTRACTION_PIECES)
+    return tuple(sorted(ENGLISH_STOP_WORDS | LYRIC_FILLERS | CONTRACTION_PIECES))
 
 
 _SECTION_WORDS = (

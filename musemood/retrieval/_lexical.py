@@ -70,7 +70,7 @@ class LexicalIndex:
         prune = prune and vocabulary is None
         return CountVectorizer(
             lowercase=True, token_pattern=TOKEN_PATTERN, ngram_range=self.ngram_range,
-            stop_words=lyric_stop_words() if self.stop_words == "lyrics" else self.stop_words,
+            stop_words=list(lyric_stop_words()) if self.stop_words == "lyrics" else self.stop_words,
             min_df=self.min_df if prune else 1, max_df=self.max_df if prune else 1.0,
             max_features=self.max_features if prune else None, vocabulary=vocabulary, dtype=np.float32,
         )
