@@ -372,7 +372,7 @@ def catalogue_vectors(df, path, model=None, *, id_column=None):
     for folder, manifest in zip(folders, manifests):
         if manifest["model"]["sha256"] != expected["sha256"]:
             given = "this model" if model is not None else f"the model of {folders[0]}"
-            raise ValueError(f"{folder} holds vectors of another model ({vectors_maker(folder)}) than {given}; embed "
+            raise ValueError(f"{folder} holds vectors of another model ({_maker(manifest)}) than {given}; embed "
                              "the catalogue with this model, or give the model that made them (musemood map --model)")
     position, blocks, offset = {}, [], 0
     for folder in folders:
@@ -406,7 +406,11 @@ def catalogue_vectors(df, path, model=None, *, id_column=None):
 def vectors_maker(path) -> str:
     """The model that computed the vectors of folder ``path`` (or of the first of a list), as its name (an
     encoder) or class."""
-    model = _read_manifest(vector_folders(path)[0])["model"]
+    return _maker(_read_manifest(vector_folders(path)[0]))
+
+
+def _maker(manifest):
+    model = manifest["model"]
     return str(model.get("name") or model.get("class"))
 
 
