@@ -17,6 +17,13 @@ Three ways to answer them, measured in the same run, one after the other on each
 
 The table gives p50 and p99 per query and the share of queries whose 200 songs (in order) are
 those of ``compiled``. Numbers are milliseconds on this machine, one thread.
+
+A second table times what a free-text query (``recommend(text=...)``) asks first: the counts of its
+words over the indexed terms, for a catalogue song's lyrics as the text. ``LexicalIndex.count``
+keeps one vectorizer per index; the peer makes a scikit-learn ``CountVectorizer`` over the indexed
+vocabulary for each query (musemood's way until 2026-12-07), whose vocabulary dict and checks grow
+with the number of terms; ``--terms`` adds an index of that many distinct words (a real catalogue's
+vocabulary is larger than the synthetic 30,000).
 """
 
 import argparse
@@ -100,20 +107,41 @@ def run(n, n_queries):
                      "p50 (ms)": np.median(ms), "p99 (ms)": np.percentile(ms, 99),
                      "p50 / compiled p50": np.median(ms) / compiled,
                      "same 200 as compiled": same[way, filtered] / len(values)})
-    return rows, build, int(np.median(postings_read))
+    import _catalogue
+
+    texts = list(_catalogue.catalogue(200)["lyrics"])
+    return rows, build, int(np.median(postings_read)), (len(index.terms_), *free_text(index, texts))
+
+
+def free_text(index, texts):
+    """p50 milliseconds of counting one text: the index's kept vectorizer, and a new one per query."""
+    kept, fresh = [], []
+    index.count(texts[:1])  # the kept vectorizer is made on the first query
+    for text in texts:
+        started = time.perf_counter()
+        ours = index.count([text])
+        kept.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        theirs = index._vectorizer(vocabulary={t: i for i, t in enumerate(index.terms_)}).transform([text])
+        fresh.append(time.perf_counter() - started)
+        assert (ours != theirs).nnz == 0
+    return np.median(kept) * 1000, np.median(fresh) * 1000
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--terms", type=int, default=300_000, help="distinct words of the free-text table's "
+                        "large index (0: none)")
     args = parser.parse_args()
     header = ["songs", "mood filter", "way", "p50 (ms)", "p99 (ms)", "p50 / compiled p50", "same 200 as compiled"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    notes = []
+    notes, counting = [], []
     for n in (int(s) for s in args.sizes.split(",")):
-        rows, build, postings = run(n, args.queries)
+        rows, build, postings, free = run(n, args.queries)
+        counting.append((f"{n:,} synthetic songs", *free))
         for row in rows:
             print("| " + " | ".join(f"{row[h]:,}" if isinstance(row[h], int) else
                                     f"{row[h]:.2f}" if isinstance(row[h], float) else str(row[h])
@@ -121,6 +149,20 @@ def main():
         notes.append(f"{n:,} songs: index built in {build:.0f} s; a query reads {postings:,} postings (median)")
     print()
     print("\n".join(notes))
+    if args.terms:
+        from musemood.retrieval import LexicalIndex
+
+        words = ["".join(chr(97 + i // 26 ** k % 26) for k in range(5)) for i in range(args.terms)]  # "aaaaa", ...
+        docs = [" ".join(words[i:i + 100]) for i in range(0, args.terms, 100)]
+        index = LexicalIndex(min_df=1, max_df=1.0).fit(docs)
+        rng = np.random.default_rng(0)
+        texts = [" ".join(rng.choice(words, 80)) for _ in range(200)]
+        counting.append((f"{len(docs):,} songs of 100 words of their own", len(index.terms_), *free_text(index, texts)))
+    print()
+    print("| index | terms | kept vectorizer p50 (ms) | new vectorizer per query p50 (ms) | new / kept |")
+    print("|---|---|---|---|---|")
+    for name, terms, kept, fresh in counting:
+        print(f"| {name} | {terms:,} | {kept:.2f} | {fresh:.2f} | {fresh / kept:.0f} |")
 
 
 if __name__ == "__main__":

@@ -514,3 +514,20 @@ def test_lyric_fillers_and_the_pieces_of_contractions_are_not_keywords():
     assert terms == {"harbour", "rain", "dance", "stop", "seen", "lighthouse", "mind"}
     old = set(LexicalIndex(min_df=1, max_df=1.0, stop_words="english").fit(lyrics).terms_)
     assert {"la", "oh", "yeah", "won", "don", "ll", "ve", "ain"} <= old  # scikit-learn's English list alone
+
+
+def test_free_text_counts_reuse_one_vectorizer_over_the_indexed_terms(tmp_path):
+    # A free-text query used to build a term -> id dict of the whole vocabulary and have scikit-learn
+    # check it, every query: 180 ms at 300k terms. The vectorizer is now made once per index.
+    index = LexicalIndex(min_df=1, max_df=1.0).fit(DOCS)
+    first = index.count(["summer rain at night", "nothing indexed here"])
+    vectorizer = index._query_vectorizer
+    index.count(["night"])
+    assert index._query_vectorizer is vectorizer
+    expected = index._vectorizer(vocabulary={t: i for i, t in enumerate(index.terms_)}).transform(
+        ["summer rain at night", "nothing indexed here"])
+    assert (first != expected).nnz == 0 and first.shape == (2, len(index.terms_))
+    refit = index.fit(["a wholly different vocabulary", "different words entirely"])
+    assert refit.count(["different words"]).shape == (1, len(refit.terms_)) and refit.count(["different"]).nnz == 1
+    again = LexicalIndex.load(index.save(tmp_path / "lex"))
+    assert (again.count(["different words"]) != refit.count(["different words"])).nnz == 0
