@@ -55,6 +55,7 @@ class EmbedResult:
     skipped: int
     dim: int
     seconds: float
+    left_out: int = 0  # songs of the input skipped because a ``skip`` folder holds their vectors
 
     @property
     def songs_per_second(self) -> float:
@@ -63,8 +64,8 @@ class EmbedResult:
 
 
 def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_column=schema.SONG_ID,
-                  part_size=10_000, batch_size=None, max_length=256, engine="local", address=None, concurrency=None,
-                  show_progress_bar=True) -> EmbedResult:
+                  part_size=10_000, batch_size=None, max_length=256, skip=None, engine="local", address=None,
+                  concurrency=None, show_progress_bar=True) -> EmbedResult:
     """Write the vectors of every song of ``source`` to Parquet parts in folder ``out``.
 
     Parameters
@@ -85,6 +86,10 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
         runs in bfloat16 or float16: :func:`musemood.encoders.inference_dtype`).
     max_length : int, default=256
         Tokens per window, for a model given by name.
+    skip : path or list of paths, optional
+        Folders written by this function with the same model: their songs are left out (matched by
+        ``id_column``), e.g. a catalogue's vectors when embedding it again after songs were added.  Give
+        the folders with ``out`` to :func:`catalogue_vectors` (``musemood map --vectors``).
     engine : {"local", "ray"}, default="local"
         ``"local"``: this process, part after part.  ``"ray"``: Ray actors, each loading
         the model once and writing whole parts (``pip install "musemood[ray]"``); the same
@@ -123,11 +128,17 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
         raise ValueError(f"{source} holds no songs: nothing to embed")
     _check_ids(dataset, id_column, source)
     n_parts = math.ceil(n_rows / part_size)
-    manifest = {"format": FORMAT, "model": model_identity(model), "source": [str(f) for f in files],
-                "rows": int(n_rows), "part_size": int(part_size), "id_column": id_column,
+    identity = model_identity(model)
+    skipped = _skipped_songs(skip, out, identity, id_column)
+    left_out = 0 if skipped is None else _count_in(dataset, id_column, skipped)
+    manifest = {"format": FORMAT, "model": identity, "source": [str(f) for f in files],
+                "rows": int(n_rows - left_out), "part_size": int(part_size), "id_column": id_column,
                 "text_column": text_column, "parts": n_parts}
+    if skipped is not None:
+        manifest["skip"] = [str(Path(folder).expanduser().resolve()) for folder in vector_folders(skip)]
     manifest = _start(out, manifest)
-    job = _Job(files, columns, str(source), out, manifest, part_size, n_rows, id_column, text_column, batch_size)
+    job = _Job(files, columns, str(source), out, manifest, part_size, n_rows, id_column, text_column, batch_size,
+               skipped=skipped)
     embedder = SongEmbedder(model)
     job.batch_size, job.auto_batch = batch_size or _batch_size(model), batch_size is None
     job.manifest = _record_dim(out, manifest, job.vectors(embedder, _probe(columns, text_column), -1).shape[1])
@@ -139,9 +150,10 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
             written, skipped = _run_ray(job, _model_spec(given, model, max_length, out), address, concurrency, bar)
     finally:
         bar.close()
-    logger.info("embedded %d songs in %d parts (%d written, %d already done)", n_rows, n_parts, written, skipped)
-    return EmbedResult(out, int(n_rows), n_parts, written, skipped, int(job.manifest["dim"]),
-                       time.perf_counter() - started)
+    logger.info("embedded %d songs in %d parts (%d written, %d already done; %d left out)", n_rows - left_out,
+                n_parts, written, skipped, left_out)
+    return EmbedResult(out, int(n_rows - left_out), n_parts, written, skipped, int(job.manifest["dim"]),
+                       time.perf_counter() - started, int(left_out))
 
 
 @dataclass
@@ -159,9 +171,26 @@ class _Job:
     text_column: str
     batch_size: int
     auto_batch: bool = False  # batch_size chosen per device (each Ray actor chooses its own)
+    skipped: object = None  # ids (a pyarrow string array) of songs left out: other folders hold their vectors
+
+    def kept(self, table):
+        """The part's songs to embed: those no ``skip`` folder holds."""
+        if self.skipped is None:
+            return table
+        import pyarrow.compute as pc
+
+        ids = table.column(self.id_column).cast("string")
+        return table.filter(pc.invert(pc.is_in(ids, value_set=self.skipped)))
+
+    def ids(self, table, i):
+        """The ids of the part's songs to embed (every row of the input part must have one)."""
+        ids = _ids(table, self.id_column, self.source, i * self.part_size)
+        return ids if self.skipped is None else _ids(self.kept(table), self.id_column, self.source, 0)
 
     def vectors(self, embedder, table, i):
         """The part's vectors as float32, checked: one finite row per song."""
+        if not table.num_rows:  # every song of the part is in a skip folder
+            return np.empty((0, self.manifest["dim"]), dtype=np.float32)
         frame = table.to_pandas()
         vectors, _ = embedder.embed(frame, clean_texts(frame[self.text_column]), self.text_column, self.batch_size,
                                     False)
@@ -172,15 +201,15 @@ class _Job:
         return vectors
 
     def write(self, embedder, table, i):
-        ids = _ids(table, self.id_column, self.source, i * self.part_size)
-        _write_part(self.out, i, ids, self.vectors(embedder, table, i), self.manifest)
+        ids = self.ids(table, i)
+        _write_part(self.out, i, ids, self.vectors(embedder, self.kept(table), i), self.manifest)
         return len(ids)
 
 
 def _run_local(job, dataset, embedder, bar):
     written = skipped = 0
     for i, table in enumerate(_parts(dataset, job.columns, job.part_size)):
-        if _done(job.out, i, _ids(table, job.id_column, job.source, i * job.part_size), job.manifest):
+        if _done(job.out, i, job.ids(table, i), job.manifest):
             skipped += 1
         else:
             job.write(embedder, table, i)
@@ -218,7 +247,7 @@ def _run_ray(job, spec, address, concurrency, bar):
     pending, skipped = [], 0
     for i in range(job.manifest["parts"]):
         part = ids.slice(i * job.part_size, job.part_size)
-        if _done(job.out, i, _ids(part, job.id_column, job.source, i * job.part_size), job.manifest):
+        if _done(job.out, i, job.ids(part, i), job.manifest):
             skipped += 1
             bar.update(part.num_rows)
         else:
@@ -540,6 +569,40 @@ def _ids(table, id_column, source, first_row):
     return column.cast("string").to_numpy(zero_copy_only=False).astype(object)
 
 
+def _skipped_songs(skip, out, identity, id_column):
+    """The ids of the songs of folders ``skip`` (a pyarrow string array), checked: finished folders of
+    this model whose songs were read by the same id column; ``None`` without folders."""
+    import pyarrow as pa
+
+    folders = vector_folders(skip) if skip is not None else None
+    if skip is not None and folders is None:
+        raise TypeError(f"skip must be a folder written by musemood embed or a list of them, got {skip!r}")
+    if not folders:
+        return None
+    ids = []
+    for folder in folders:
+        if Path(folder).expanduser().resolve() == out:
+            raise ValueError(f"the output folder {out} is one of the folders to skip: write the new songs' vectors "
+                             "to a folder of their own")
+        manifest = _read_manifest(folder)
+        if manifest["model"]["sha256"] != identity["sha256"]:
+            raise ValueError(f"{folder} holds vectors of another model ({_maker(manifest)}): its songs would have "
+                             "no vector of this one; embed with the model that made them, or do not skip them")
+        if (manifest.get("id_column") or schema.SONG_ID) != id_column:
+            raise ValueError(f"{folder} was read by the id column {manifest.get('id_column')!r}, this run by "
+                             f"{id_column!r}: its songs cannot be matched; give the same --id-column")
+        ids.append(load_vectors(folder, ids_only=True)[0])
+    return pa.array(np.concatenate(ids), type=pa.string())
+
+
+def _count_in(dataset, id_column, skipped):
+    """How many of the dataset's songs are among the ``skipped`` ids."""
+    import pyarrow.compute as pc
+
+    return sum(pc.sum(pc.is_in(batch.column(id_column).cast("string"), value_set=skipped)).as_py() or 0
+               for batch in dataset.to_batches(columns=[id_column], batch_size=262_144))
+
+
 def _check_ids(dataset, id_column, source):
     """Refuse a song with no id, or an id given to two rows, before any song is embedded (the vectors
     of a repeated id could not be matched to a catalogue).  Reads the id column alone and keeps an
@@ -576,10 +639,10 @@ def _start(out, manifest):
     path = out / MANIFEST
     if path.exists():
         old = _read_manifest(out)
-        for key in ("model", "source", "rows", "part_size", "id_column", "text_column"):
-            if old.get(key) != manifest[key]:
+        for key in ("model", "source", "skip", "rows", "part_size", "id_column", "text_column"):
+            if old.get(key) != manifest.get(key):
                 raise ValueError(f"{out} holds vectors from another run ({key} differs: {old.get(key)!r} there, "
-                                 f"{manifest[key]!r} now); give another output folder, or delete this one")
+                                 f"{manifest.get(key)!r} now); give another output folder, or delete this one")
         return old
     _write_json(path, manifest)
     return manifest

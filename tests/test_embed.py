@@ -211,7 +211,7 @@ def test_the_embed_command(songs, tmp_path, _tiny_bert_dir, capsys):
 @pytest.mark.slow
 def test_the_ray_engine_writes_the_same_parts_as_the_local_one(songs, encoder, tmp_path):
     ray = pytest.importorskip("ray")
-    _, path = songs
+    df, path = songs
     local = embed_dataset(path, tmp_path / "local", encoder, part_size=30, show_progress_bar=False)
     # a run the local engine left half done is finished by Ray actors
     half = tmp_path / "ray"
@@ -222,8 +222,17 @@ def test_the_ray_engine_writes_the_same_parts_as_the_local_one(songs, encoder, t
     try:
         result = embed_dataset(path, half, encoder, part_size=30, engine="ray", concurrency=2,
                                show_progress_bar=False)
+        # songs another folder holds are left out by the actors too
+        df.iloc[:70].to_parquet(tmp_path / "first.parquet", index=False)
+        embed_dataset(tmp_path / "first.parquet", tmp_path / "first", encoder, part_size=30, show_progress_bar=False)
+        rest = embed_dataset(path, tmp_path / "rest", encoder, part_size=30, skip=tmp_path / "first", engine="ray",
+                             concurrency=2, show_progress_bar=False)
     finally:
         ray.shutdown()
+    assert (rest.songs, rest.left_out, rest.written) == (60, 70, 5)
+    rest_ids, rest_vectors = load_vectors(tmp_path / "rest")
+    assert rest_ids.tolist() == df["song_id"].iloc[70:].tolist()
+    np.testing.assert_allclose(rest_vectors, load_vectors(tmp_path / "local")[1][70:], rtol=1e-4, atol=1e-5)
     assert (result.parts, result.skipped, result.written) == (local.parts, 2, local.parts - 2)
     ids_local, local_vectors = load_vectors(tmp_path / "local")
     ids_ray, ray_vectors = load_vectors(half)
@@ -414,3 +423,52 @@ def test_a_catalogue_that_grew_takes_its_vectors_from_several_folders(songs, enc
                  "--n-clusters", "3", "--map-on", "song", "--recommender", str(tmp_path / "rec")]) == 0, \
         capsys.readouterr().err
     np.testing.assert_allclose(Recommender.load(tmp_path / "rec").vectors_, rec.vectors_, rtol=1e-5)
+
+
+def test_songs_already_in_other_folders_are_left_out(songs, encoder, reference, tmp_path, tiny_bert, capsys):
+    """A catalogue that grew is embedded again from its whole table, skipping the songs an earlier run
+    embedded: only the new songs are computed, and the two folders together give every song."""
+    from musemood.embed import catalogue_vectors
+
+    df, path = songs
+    df.iloc[:100].to_parquet(tmp_path / "old.parquet", index=False)
+    embed_dataset(tmp_path / "old.parquet", tmp_path / "v1", encoder, part_size=40, show_progress_bar=False)
+    result = embed_dataset(path, tmp_path / "v2", encoder, part_size=40, skip=tmp_path / "v1",
+                           show_progress_bar=False)
+    assert (result.songs, result.left_out, result.parts, result.written) == (30, 100, 4, 4)
+    ids, vectors = load_vectors(tmp_path / "v2")
+    assert ids.tolist() == df["song_id"].iloc[100:].tolist()
+    np.testing.assert_allclose(vectors, reference[100:], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(catalogue_vectors(df, [tmp_path / "v1", tmp_path / "v2"], encoder), reference,
+                               rtol=1e-4, atol=1e-5)
+    # a killed run resumes: written parts are kept, a missing one is computed
+    (tmp_path / "v2" / "part-00002.parquet").unlink()
+    again = embed_dataset(path, tmp_path / "v2", encoder, part_size=40, skip=[tmp_path / "v1"],
+                          show_progress_bar=False)
+    assert (again.written, again.skipped, again.songs) == (1, 3, 30)
+    np.testing.assert_allclose(load_vectors(tmp_path / "v2")[1], reference[100:], rtol=1e-4, atol=1e-5)
+    # the same folder with other songs skipped is another run
+    with pytest.raises(ValueError, match="another run \\(skip differs"):
+        embed_dataset(path, tmp_path / "v2", encoder, part_size=40, show_progress_bar=False)
+    with pytest.raises(ValueError, match="is one of the folders to skip"):
+        embed_dataset(path, tmp_path / "v1", encoder, part_size=40, skip=tmp_path / "v1", show_progress_bar=False)
+    # vectors of another model, or an unfinished folder, would leave songs without a vector of this one
+    from transformers import BertModel
+
+    model = BertModel.from_pretrained(str(tiny_bert))
+    model.embeddings.word_embeddings.weight.data += 1
+    model.save_pretrained(str(tiny_bert))
+    other = BertEncoder(str(tiny_bert), max_length=32, stride=8)
+    with pytest.raises(ValueError, match=r"v1 holds vectors of another model .*: its songs would have no vector "
+                                         "of this one"):
+        embed_dataset(path, tmp_path / "v3", other, part_size=40, skip=tmp_path / "v1", show_progress_bar=False)
+    (tmp_path / "v1" / "part-00001.parquet").rename(tmp_path / "v1" / "aside.parquet")
+    with pytest.raises(ValueError, match="part-00001.parquet is missing"):
+        embed_dataset(path, tmp_path / "v4", encoder, part_size=40, skip=tmp_path / "v1", show_progress_bar=False)
+    (tmp_path / "v1" / "aside.parquet").rename(tmp_path / "v1" / "part-00001.parquet")
+    # on the command line
+    code = main(["embed", str(path), "--out", str(tmp_path / "v5"), "--model", str(encoder.model_name_or_path),
+                 "--max-length", "32", "--part-size", "40", "--skip-vectors", str(tmp_path / "v1")])
+    printed = capsys.readouterr().out
+    assert code == 0 and "Embedded 30 songs" in printed and "100 left out: they have vectors in" in printed
+    np.testing.assert_allclose(load_vectors(tmp_path / "v5")[1], reference[100:], rtol=1e-4, atol=1e-5)

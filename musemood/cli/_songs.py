@@ -215,9 +215,11 @@ def _embed(args):
 
     result = embed_dataset(args.data, args.out, args.model, text_column=args.text_column,
                            id_column=args.id_column, part_size=args.part_size, batch_size=args.batch_size,
-                           max_length=args.max_length, engine=args.engine, address=args.address,
-                           concurrency=args.concurrency, show_progress_bar=_show_progress(args))
+                           max_length=args.max_length, skip=args.skip_vectors, engine=args.engine,
+                           address=args.address, concurrency=args.concurrency, show_progress_bar=_show_progress(args))
     done = f", {result.skipped} already done" if result.skipped else ""
+    if args.skip_vectors:
+        done += f"; {result.left_out:,} left out: they have vectors in {', '.join(args.skip_vectors)}"
     print(f"Embedded {result.songs:,} songs into {result.parts} parts in {result.path} ({result.written} written"
           f"{done}) in {result.seconds:.0f} s, {result.songs_per_second:.0f} songs/s; {result.dim}-dimensional "
           "vectors; read them with musemood.embed.load_vectors")
