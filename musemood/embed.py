@@ -142,7 +142,7 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
     embedder = SongEmbedder(model)
     job.batch_size, job.auto_batch = batch_size or _batch_size(model), batch_size is None
     job.manifest = _record_dim(out, manifest, job.vectors(embedder, _probe(columns, text_column), -1).shape[1])
-    bar = _progress(n_rows, show_progress_bar)
+    bar = _progress(n_rows - left_out, show_progress_bar)
     try:
         if engine == "local":
             written, skipped = _run_local(job, dataset, embedder, bar)
@@ -209,12 +209,13 @@ class _Job:
 def _run_local(job, dataset, embedder, bar):
     written = skipped = 0
     for i, table in enumerate(_parts(dataset, job.columns, job.part_size)):
-        if _done(job.out, i, job.ids(table, i), job.manifest):
+        ids = job.ids(table, i)
+        if _done(job.out, i, ids, job.manifest):
             skipped += 1
         else:
             job.write(embedder, table, i)
             written += 1
-        bar.update(table.num_rows)
+        bar.update(len(ids))
     return written, skipped
 
 
@@ -247,9 +248,10 @@ def _run_ray(job, spec, address, concurrency, bar):
     pending, skipped = [], 0
     for i in range(job.manifest["parts"]):
         part = ids.slice(i * job.part_size, job.part_size)
-        if _done(job.out, i, job.ids(part, i), job.manifest):
+        part_ids = job.ids(part, i)
+        if _done(job.out, i, part_ids, job.manifest):
             skipped += 1
-            bar.update(part.num_rows)
+            bar.update(len(part_ids))
         else:
             pending.append(i)
     if not pending:

@@ -447,6 +447,9 @@ def test_songs_already_in_other_folders_are_left_out(songs, encoder, reference, 
                           show_progress_bar=False)
     assert (again.written, again.skipped, again.songs) == (1, 3, 30)
     np.testing.assert_allclose(load_vectors(tmp_path / "v2")[1], reference[100:], rtol=1e-4, atol=1e-5)
+    capsys.readouterr()
+    embed_dataset(path, tmp_path / "v6", encoder, part_size=40, skip=tmp_path / "v1")
+    assert "30/30" in capsys.readouterr().err  # the bar counts the songs to embed, not those left out
     # the same folder with other songs skipped is another run
     with pytest.raises(ValueError, match="another run \\(skip differs"):
         embed_dataset(path, tmp_path / "v2", encoder, part_size=40, show_progress_bar=False)
