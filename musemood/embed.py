@@ -376,14 +376,15 @@ def vector_folders(vectors):
     return None
 
 
-def catalogue_vectors(df, path, model=None, *, id_column=None):
+def catalogue_vectors(df, path, model=None, *, id_column=None, model_option="musemood map --model"):
     """The vectors of folder ``path`` (from :func:`embed_dataset`) for the songs of ``df``, one row
     per song in ``df``'s order, matched by ``id_column`` (by default the column the folder's songs were
     read by).  With ``model``, the folder's vectors must have been computed by that model (free-text
     queries must land in the same space).
 
     ``path`` may be a list of folders of the same model, e.g. a catalogue's vectors and those of the songs
-    added since: a song in several takes its vector from the last one (a song embedded again)."""
+    added since: a song in several takes its vector from the last one (a song embedded again).
+    ``model_option`` is how the refusal of another model's folder names the way to give the model."""
     folders = vector_folders(path)
     manifests = [_read_manifest(folder) for folder in folders]
     columns = {m.get("id_column") or schema.SONG_ID for m in manifests}
@@ -404,7 +405,7 @@ def catalogue_vectors(df, path, model=None, *, id_column=None):
         if manifest["model"]["sha256"] != expected["sha256"]:
             given = "this model" if model is not None else f"the model of {folders[0]}"
             raise ValueError(f"{folder} holds vectors of another model ({_maker(manifest)}) than {given}; embed "
-                             "the catalogue with this model, or give the model that made them (musemood map --model)")
+                             f"the catalogue with this model, or give the model that made them ({model_option})")
     position, blocks, offset = {}, [], 0
     for folder in folders:
         ids, vectors = load_vectors(folder)

@@ -127,9 +127,11 @@ def map_embeddings(on, model, *, given, catalogue, embedded_here, text_vectors, 
     from .embed import catalogue_vectors, vector_folders, vectors_maker
 
     folders = vector_folders(given)
-    if folders:  # folders from `musemood embed`, made by any one model
+    if folders:  # folders from `musemood embed`, made by any one model (the map encoder's, when one is named)
         source = f"{Path(vectors_maker(folders)).name} vectors from {', '.join(map(str, folders))}"
-        return catalogue_vectors(catalogue, folders), "given", source
+        model = None if encoder is None else SongEmbedder.resolve(encoder, max_length)
+        vectors = catalogue_vectors(catalogue, folders, model, model_option="--map-encoder; map_encoder= in Python")
+        return vectors, "given", source
     if given is not None:
         from ._validation import check_matrix
 

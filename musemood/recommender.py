@@ -83,7 +83,8 @@ class Recommender:
         lyrics; ``"auto"`` lyrics when the song vectors come from a model trained on the
         labels (whose map would only split the labels again), else song.
     map_encoder : BertEncoder, model name/path or None
-        The encoder of ``map_on="lyrics"``; ``None``: the packaged all-MiniLM-L6-v2.
+        The encoder of ``map_on="lyrics"``; ``None``: the packaged all-MiniLM-L6-v2.  Given with
+        ``map_vectors`` folders, the model they must have been computed by.
     vector_index : VectorIndex, optional
         Defaults to ``VectorIndex()`` (exact up to 50,000 songs, IVF with float16 codes above).
     weights : dict, optional
@@ -149,7 +150,8 @@ class Recommender:
             Encoder vectors of the lyrics for embedding keywords, with ``vectors``.
         map_vectors : array, folder or list of folders, optional
             Precomputed vectors for the song map, one row per song, or folders as ``vectors``
-            of any one model; joined with the audio blocks, they override ``map_on``.
+            of any one model (``map_encoder``'s, when it is given); joined with the audio blocks, they
+            override ``map_on``.
         tune_queries, eval_queries : boolean mask, index array or None
             Query songs for tuning the rerank and for :meth:`evaluate`.  By default:
             labelled songs whose ``split`` is "valid" and "test"; without a split

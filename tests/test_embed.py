@@ -365,6 +365,14 @@ def test_the_map_command_builds_a_recommender_on_the_embed_commands_vectors(song
     np.testing.assert_allclose(rec.vectors_, rec.vectorizer_.transform(reference, df), rtol=1e-4, atol=1e-5)
     assert rec.map_on_ == "given" and rec.map_.n_clusters_ == 3
     assert rec.map_source_ == f"tiny-bert vectors from {tmp_path / 'm'}"
+    # --map-encoder names the model of --map-vectors: checked, not ignored
+    code = main(["map", "--data", str(path), "--vectors", str(tmp_path / "v"), "--map-vectors", str(tmp_path / "m"),
+                 "--map-encoder", str(tiny_bert), *model, "--n-clusters", "3", "--recommender", str(tmp_path / "rec")])
+    assert code == 0, capsys.readouterr().err
+    assert main(["map", "--data", str(path), "--vectors", str(tmp_path / "v"), "--map-vectors", str(tmp_path / "m"),
+                 "--map-encoder", "all-MiniLM-L6-v2", *model, "--recommender", str(tmp_path / "rec-3")]) == 2
+    err = capsys.readouterr().err
+    assert "m holds vectors of another model (" in err and "give the model that made them (--map-encoder" in err, err
     monkeypatch.undo()
     assert main(["map", "--vectors", str(tmp_path / "v"), "--recommender", str(tmp_path / "rec")]) == 2
     assert "--vectors needs --data" in capsys.readouterr().err

@@ -296,7 +296,7 @@ def _add_map_command(commands):
                           help="vectors the map is drawn from: the encoder's vectors of the lyrics, the song vectors, "
                           "or auto (lyrics when --model is trained on the labels)")
     song_map.add_argument("--map-encoder", help="encoder name/path for --map-on lyrics (default: the packaged "
-                          "all-MiniLM-L6-v2)")
+                          "all-MiniLM-L6-v2); with --map-vectors, the model they must be of")
     song_map.add_argument("--max-length", type=_int_at_least(8), default=256,
                           help="tokens per window for a plain encoder")
     song_map.add_argument("--vectors", metavar="FOLDER", nargs="+", help="the song vectors musemood embed computed "
