@@ -3,7 +3,7 @@
 Run:  .venv/bin/python benchmarks/contrastive_variants.py [--task binary] [--size 200] [--seeds 3] [--first-seed 0]
           [--variants default,all,logistic,supcon,margin,chain-1e-5,chain-3e-5,ensemble,seeds2,
                       selftrain-pair,selftrain-mixed,lora,wise,batch-32,batch-64,augment,freeze-2,freeze-4,
-                      simcse-mixed,tsdae-mixed]
+                      simcse-mixed,tsdae-mixed,centroid,llrd-0.9,llrd-0.8]
 
 On the learning curve's draws (``benchmarks/learning_curve.py``: GoEmotions joy vs sadness by default,
 the same balanced training draws and fixed test), each variant of ``FineTunedBertClassifier(
@@ -56,7 +56,14 @@ strategy="contrastive")`` is trained and scored (packaged all-MiniLM-L6-v2, CPU)
   Transformer-based Sequential Denoising Auto-Encoder for Unsupervised Sentence Embedding Learning":
   a decoder tied to the encoder rebuilds each text from the vector of a copy that lost 60% of its
   words; sentence-transformers' ``DenoisingAutoEncoderLoss``, batches of 8, learning rate 3e-5, one
-  pass), then the default contrastive model on that encoder.
+  pass), then the default contrastive model on that encoder;
+- ``centroid``: no head: each test text goes to the nearer class mean (cosine) of the tuned vectors of
+  every training song;
+- ``llrd-<d>``: layer-wise learning-rate decay in the contrastive step (Zhang et al. 2021, "Revisiting
+  Few-sample BERT Fine-tuning"; Howard and Ruder 2018): the top transformer layer learns at
+  ``contrastive_learning_rate``, each layer below at ``d`` times the rate of the one above, the
+  embeddings at ``d`` times the lowest layer's; a softer ``freeze-<n>``: every weight moves, the
+  general ones less.
 
 Prints accuracy per seed and the mean per variant.
 """
@@ -75,7 +82,7 @@ from learning_curve import load_task  # noqa: E402
 
 VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5", "ensemble", "seeds2",
             "selftrain-pair", "selftrain-mixed", "lora", "wise", "batch-32", "batch-64", "augment", "freeze-2",
-            "freeze-4", "simcse-mixed", "tsdae-mixed", "centroid")
+            "freeze-4", "simcse-mixed", "tsdae-mixed", "centroid", "llrd-0.9", "llrd-0.8")
 #: Unlabelled comments per pool of the self-training and domain-adaptation variants, and pseudo-labels kept per
 #: class.
 POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000, "simcse-mixed": 6000, "tsdae-mixed": 6000}
@@ -238,6 +245,36 @@ def frozen_below(n_layers, trainable_encoder):
     return trainable
 
 
+def decayed_by_layer(decay, train_loop):
+    """``train_loop`` whose contrastive step gives each encoder layer its own learning rate (see ``llrd-<d>``)."""
+    import re
+
+    import musemood.classifiers._nn as nn_module
+
+    def loop(model, *args, **kwargs):
+        if kwargs.get("desc") != "Contrastive":
+            return train_loop(model, *args, **kwargs)
+        n_layers = len(model.encoder.encoder.layer)
+
+        def grouped(name, params, lr, weight_decay):
+            groups = {}
+            for pname, param in model.named_parameters():
+                if param.requires_grad:
+                    layer = re.search(r"encoder\.layer\.(\d+)\.", pname)
+                    depth = n_layers - 1 - int(layer.group(1)) if layer else n_layers if "embeddings" in pname else 0
+                    groups.setdefault(depth, []).append(param)
+            return torch.optim.AdamW([{"params": ps, "lr": lr * decay ** d} for d, ps in sorted(groups.items())],
+                                     lr=lr, weight_decay=weight_decay)
+
+        original, nn_module.make_optimizer = nn_module.make_optimizer, grouped
+        try:
+            return train_loop(model, *args, **kwargs)
+        finally:
+            nn_module.make_optimizer = original
+
+    return loop
+
+
 def score(variant, train, test, seed, max_length, class_weight, unlabelled=None):
     """``(accuracy, seconds)`` of one variant trained on ``train`` (and ``unlabelled`` texts, for the
     self-training variants)."""
@@ -249,8 +286,10 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
 
     common = dict(text_column="text", random_state=seed, max_length=max_length, class_weight=class_weight)
     losses = {"supcon": supcon_loss, "margin": margin_loss}
-    original, trainable = training.pair_loss, training._trainable_encoder
+    original, trainable, loop = training.pair_loss, training._trainable_encoder, training.train_loop
     training.pair_loss = losses.get(variant, original)
+    if variant.startswith("llrd-"):
+        training.train_loop = decayed_by_layer(float(variant[5:]), loop)
     if variant.startswith("freeze-"):
         training._trainable_encoder = frozen_below(int(variant[7:]), trainable)
     started = time.perf_counter()
@@ -267,7 +306,7 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
         extra = SETTINGS.get(variant, {"batch_size": int(variant[6:])} if variant.startswith("batch-") else {})
         model = FineTunedBertClassifier(strategy="contrastive", **common, **extra).fit(train, train["label"])
     finally:
-        training.pair_loss, training._trainable_encoder = original, trainable
+        training.pair_loss, training._trainable_encoder, training.train_loop = original, trainable, loop
     if variant == "wise":  # average the tuned weights with the packaged encoder's, in place
         start = FineTunedBertClassifier(**common)._base_encoder().model_.state_dict()
         tuned = model.encoder_.model_.state_dict()

@@ -149,9 +149,8 @@ class Recommender:
         text_vectors : array, optional
             Encoder vectors of the lyrics for embedding keywords, with ``vectors``.
         map_vectors : array, folder or list of folders, optional
-            Precomputed vectors for the song map, one row per song, or folders as ``vectors``
-            of any one model (``map_encoder``'s, when it is given); joined with the audio blocks, they
-            override ``map_on``.
+            Precomputed vectors for the song map, one row per song, or folders as ``vectors`` of any
+            one model (``map_encoder``'s if given); joined with the audio blocks, they override ``map_on``.
         tune_queries, eval_queries : boolean mask, index array or None
             Query songs for tuning the rerank and for :meth:`evaluate`.  By default:
             labelled songs whose ``split`` is "valid" and "test"; without a split
