@@ -458,6 +458,10 @@ def test_songs_already_in_other_folders_are_left_out(songs, encoder, reference, 
     capsys.readouterr()
     embed_dataset(path, tmp_path / "v6", encoder, part_size=40, skip=tmp_path / "v1")
     assert "30/30" in capsys.readouterr().err  # the bar counts the songs to embed, not those left out
+    nothing = embed_dataset(tmp_path / "old.parquet", tmp_path / "v7", encoder, part_size=40, skip=tmp_path / "v1",
+                            show_progress_bar=False)  # every song already has its vector: empty parts, no error
+    assert (nothing.songs, nothing.left_out, nothing.parts) == (0, 100, 3)
+    assert load_vectors(tmp_path / "v7")[1].shape == (0, 32)
     # the same folder with other songs skipped is another run
     with pytest.raises(ValueError, match="another run \\(skip differs"):
         embed_dataset(path, tmp_path / "v2", encoder, part_size=40, show_progress_bar=False)
