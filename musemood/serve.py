@@ -111,6 +111,29 @@ def _schemas():
     return PredictRequest, RecommendRequest
 
 
+#: What a query parameter a route does not take was probably meant for.
+_PARAMETER_HINTS = {("GET", "/recommend", "text"): 'a description goes in POST /recommend: {"text": ...}'}
+
+
+def _check_query_parameters(request):
+    """Refuse a query parameter the route does not take (``topk=5`` for ``top_k``), as the request
+    bodies refuse unknown fields: ignored, it would give another answer than the one asked for
+    without a word.  Routes that take no query parameters (the page, ``/health``) are not checked."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    names = [p.alias for p in dependant.query_params] if dependant is not None else []
+    unknown = [name for name in request.query_params if name not in names]
+    if names and unknown:
+        from fastapi.exceptions import RequestValidationError
+
+        where = f"{request.method} {route.path}"
+        hints = [_PARAMETER_HINTS[request.method, route.path, n] for n in unknown
+                 if (request.method, route.path, n) in _PARAMETER_HINTS]
+        problem = (f"unknown query parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                   f"({where} takes {', '.join(names)})" + "".join(f"; {hint}" for hint in hints))
+        raise RequestValidationError([{"loc": ("query", unknown[0]), "msg": problem, "type": "extra_forbidden"}])
+
+
 def default_threads(workers=1):
     """Threads per worker process when none are asked for: the cores this process may run on
     shared among the workers, at least one (see :func:`create_app`)."""
@@ -138,7 +161,7 @@ def create_app(recommender=None, model=None, *, threads=None):
     _require()
     from contextlib import asynccontextmanager
 
-    from fastapi import FastAPI
+    from fastapi import Depends, FastAPI, Request
 
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be a whole number of at least 1, got {threads!r}")
@@ -153,8 +176,12 @@ def create_app(recommender=None, model=None, *, threads=None):
                 pool.shutdown(wait=False, cancel_futures=True)
 
     PredictRequest, RecommendRequest = _schemas()
+    async def known_query_parameters(request: Request):  # on the event loop: no thread for it
+        _check_query_parameters(request)
+
     app = FastAPI(title="musemood", version=__version__, lifespan=lifespan,
-                  description="Song moods from lyrics and audio, and songs that feel alike.")
+                  description="Song moods from lyrics and audio, and songs that feel alike.",
+                  dependencies=[Depends(known_query_parameters)])
     app.state.recommender, app.state.model, app.state.threads, app.state.pool = recommender, model, threads, None
     app.add_middleware(AccessLog)
     _add_error_handlers(app)

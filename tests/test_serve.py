@@ -186,6 +186,11 @@ def test_the_page_loads_the_shipped_scatter_plot_bundle(server):
     ("get", "/songs", {"q": "x", "top_k": 0}, "top_k"),
     ("get", "/map", {"limit": 0}, "limit"),
     ("get", "/map", {"offset": -1}, "offset"),
+    # a misspelt or misplaced parameter is refused, not ignored into another answer
+    ("get", "/recommend", {"text": "rain at night"}, 'a description goes in POST /recommend: {"text": ...}'),
+    ("get", "/recommend", {"title": "x", "topk": 3}, "unknown query parameter 'topk' (GET /recommend takes title, "
+                                                      "artist, top_k, mood, method)"),
+    ("get", "/songs", {"query": "rain"}, "unknown query parameter 'query'"),
 ])
 def test_a_bad_request_is_a_4xx_that_says_what_to_fix(server, method, path, payload, fix):
     if method == "get":
