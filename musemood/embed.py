@@ -129,16 +129,16 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
     _check_ids(dataset, id_column, source)
     n_parts = math.ceil(n_rows / part_size)
     identity = model_identity(model)
-    skipped = _skipped_songs(skip, out, identity, id_column)
-    left_out = 0 if skipped is None else _count_in(dataset, id_column, skipped)
+    skip_ids = _skipped_songs(skip, out, identity, id_column)
+    left_out = 0 if skip_ids is None else _count_in(dataset, id_column, skip_ids)
     manifest = {"format": FORMAT, "model": identity, "source": [str(f) for f in files],
                 "rows": int(n_rows - left_out), "part_size": int(part_size), "id_column": id_column,
                 "text_column": text_column, "parts": n_parts}
-    if skipped is not None:
+    if skip_ids is not None:
         manifest["skip"] = [str(Path(folder).expanduser().resolve()) for folder in vector_folders(skip)]
     manifest = _start(out, manifest)
     job = _Job(files, columns, str(source), out, manifest, part_size, n_rows, id_column, text_column, batch_size,
-               skipped=skipped)
+               skip_ids=skip_ids)
     embedder = SongEmbedder(model)
     job.batch_size, job.auto_batch = batch_size or _batch_size(model), batch_size is None
     job.manifest = _record_dim(out, manifest, job.vectors(embedder, _probe(columns, text_column), -1).shape[1])
@@ -171,21 +171,18 @@ class _Job:
     text_column: str
     batch_size: int
     auto_batch: bool = False  # batch_size chosen per device (each Ray actor chooses its own)
-    skipped: object = None  # ids (a pyarrow string array) of songs left out: other folders hold their vectors
+    skip_ids: object = None  # ids (a pyarrow string array) of songs left out: other folders hold their vectors
 
-    def kept(self, table):
-        """The part's songs to embed: those no ``skip`` folder holds."""
-        if self.skipped is None:
-            return table
+    def to_embed(self, table, i):
+        """``(songs, ids)``: the rows of input part ``i`` to embed, those no ``skip`` folder holds, and
+        their ids (every row of the part must have one)."""
+        ids = _ids(table, self.id_column, self.source, i * self.part_size)
+        if self.skip_ids is None:
+            return table, ids
         import pyarrow.compute as pc
 
-        ids = table.column(self.id_column).cast("string")
-        return table.filter(pc.invert(pc.is_in(ids, value_set=self.skipped)))
-
-    def ids(self, table, i):
-        """The ids of the part's songs to embed (every row of the input part must have one)."""
-        ids = _ids(table, self.id_column, self.source, i * self.part_size)
-        return ids if self.skipped is None else _ids(self.kept(table), self.id_column, self.source, 0)
+        kept = pc.invert(pc.is_in(table.column(self.id_column).cast("string"), value_set=self.skip_ids))
+        return table.filter(kept), ids[kept.to_numpy(zero_copy_only=False)]
 
     def vectors(self, embedder, table, i):
         """The part's vectors as float32, checked: one finite row per song."""
@@ -200,20 +197,19 @@ class _Job:
                              f"the wrong shape for part {i} ({len(frame)} songs)")
         return vectors
 
-    def write(self, embedder, table, i):
-        ids = self.ids(table, i)
-        _write_part(self.out, i, ids, self.vectors(embedder, self.kept(table), i), self.manifest)
+    def write(self, embedder, songs, ids, i):
+        _write_part(self.out, i, ids, self.vectors(embedder, songs, i), self.manifest)
         return len(ids)
 
 
 def _run_local(job, dataset, embedder, bar):
     written = skipped = 0
     for i, table in enumerate(_parts(dataset, job.columns, job.part_size)):
-        ids = job.ids(table, i)
+        songs, ids = job.to_embed(table, i)
         if _done(job.out, i, ids, job.manifest):
             skipped += 1
         else:
-            job.write(embedder, table, i)
+            job.write(embedder, songs, ids, i)
             written += 1
         bar.update(len(ids))
     return written, skipped
@@ -248,7 +244,7 @@ def _run_ray(job, spec, address, concurrency, bar):
     pending, skipped = [], 0
     for i in range(job.manifest["parts"]):
         part = ids.slice(i * job.part_size, job.part_size)
-        part_ids = job.ids(part, i)
+        _, part_ids = job.to_embed(part, i)
         if _done(job.out, i, part_ids, job.manifest):
             skipped += 1
             bar.update(len(part_ids))
@@ -307,7 +303,7 @@ class _PartWriter:
         for i in (int(i) for i in batch["part"]):
             start = i * job.part_size
             table = _read_rows(job.files, job.columns, start, min(start + job.part_size, job.n_rows))
-            rows.append(job.write(self.embedder, table, i))
+            rows.append(job.write(self.embedder, *job.to_embed(table, i), i))
         return {"part": np.asarray(batch["part"]), "rows": np.asarray(rows)}
 
 
@@ -577,11 +573,11 @@ def _skipped_songs(skip, out, identity, id_column):
     this model whose songs were read by the same id column; ``None`` without folders."""
     import pyarrow as pa
 
-    folders = vector_folders(skip) if skip is not None else None
-    if skip is not None and folders is None:
-        raise TypeError(f"skip must be a folder written by musemood embed or a list of them, got {skip!r}")
-    if not folders:
+    if skip is None or (isinstance(skip, (list, tuple)) and not skip):
         return None
+    folders = vector_folders(skip)
+    if folders is None:
+        raise TypeError(f"skip must be a folder written by musemood embed or a list of them, got {skip!r}")
     ids = []
     for folder in folders:
         if Path(folder).expanduser().resolve() == out:
