@@ -118,19 +118,23 @@ _PARAMETER_HINTS = {("GET", "/recommend", "text"): 'a description goes in POST /
 def _check_query_parameters(request):
     """Refuse a query parameter the route does not take (``topk=5`` for ``top_k``), as the request
     bodies refuse unknown fields: ignored, it would give another answer than the one asked for
-    without a word.  Routes that take no query parameters (the page, ``/health``) are not checked."""
+    without a word (``POST /recommend?top_k=3`` with a JSON body).  Routes that take neither query
+    parameters nor a body (the page, ``/health``) are not checked."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
-    names = [p.alias for p in dependant.query_params] if dependant is not None else []
+    if dependant is None or not (dependant.query_params or dependant.body_params):
+        return
+    names = [p.alias for p in dependant.query_params]
     unknown = [name for name in request.query_params if name not in names]
-    if names and unknown:
+    if unknown:
         from fastapi.exceptions import RequestValidationError
 
         where = f"{request.method} {route.path}"
         hints = [_PARAMETER_HINTS[request.method, route.path, n] for n in unknown
                  if (request.method, route.path, n) in _PARAMETER_HINTS]
+        takes = f"takes {', '.join(names)}" if names else "takes its parameters in the JSON body"
         problem = (f"unknown query parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
-                   f"({where} takes {', '.join(names)})" + "".join(f"; {hint}" for hint in hints))
+                   f"({where} {takes})" + "".join(f"; {hint}" for hint in hints))
         raise RequestValidationError([{"loc": ("query", unknown[0]), "msg": problem, "type": "extra_forbidden"}])
 
 

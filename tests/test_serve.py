@@ -191,6 +191,7 @@ def test_the_page_loads_the_shipped_scatter_plot_bundle(server):
     ("get", "/recommend", {"title": "x", "topk": 3}, "unknown query parameter 'topk' (GET /recommend takes title, "
                                                       "artist, top_k, mood, method)"),
     ("get", "/songs", {"query": "rain"}, "unknown query parameter 'query'"),
+    ("post", "/recommend?top_k=3", {"text": "rain"}, "(POST /recommend takes its parameters in the JSON body)"),
 ])
 def test_a_bad_request_is_a_4xx_that_says_what_to_fix(server, method, path, payload, fix):
     if method == "get":
