@@ -697,6 +697,8 @@ def _done(out, i, ids, manifest):
 
 def _read_manifest(path):
     file = Path(path) / MANIFEST
+    if not Path(path).is_dir():
+        raise FileNotFoundError(f"no folder at {path}: give a folder of vectors written by musemood embed")
     if not file.exists():
         raise FileNotFoundError(f"{path} holds no {MANIFEST}: it was not written by musemood embed")
     try:

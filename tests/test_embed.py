@@ -481,6 +481,9 @@ def test_songs_already_in_other_folders_are_left_out(songs, encoder, reference, 
     with pytest.raises(ValueError, match="part-00001.parquet is missing"):
         embed_dataset(path, tmp_path / "v4", encoder, part_size=40, skip=tmp_path / "v1", show_progress_bar=False)
     (tmp_path / "v1" / "aside.parquet").rename(tmp_path / "v1" / "part-00001.parquet")
+    with pytest.raises(FileNotFoundError, match="no folder at .*v0: give a folder of vectors written by musemood "
+                                                "embed"):
+        embed_dataset(path, tmp_path / "v4", encoder, skip=tmp_path / "v0", show_progress_bar=False)
     # on the command line
     code = main(["embed", str(path), "--out", str(tmp_path / "v5"), "--model", str(encoder.model_name_or_path),
                  "--max-length", "32", "--part-size", "40", "--skip-vectors", str(tmp_path / "v1")])
