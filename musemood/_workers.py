@@ -4,6 +4,7 @@ with :func:`musemood.serve.app_from_env`."""
 
 import logging
 import os
+import sys
 import time
 
 logger = logging.getLogger("musemood.serve")  # the server's logger, as before this module was split out
@@ -130,7 +131,8 @@ def _exit_with(parent):
 
 
 def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
-    """Serve :func:`~musemood.serve.app_from_env` from ``workers`` processes until SIGINT or SIGTERM.
+    """Serve :func:`~musemood.serve.app_from_env` from ``workers`` processes until SIGINT or SIGTERM;
+    SIGHUP replaces the workers one at a time by workers that load the parts again (:func:`_reload`).
 
     Each worker listens on a socket of its own in one ``SO_REUSEPORT`` group, so the kernel spreads
     new connections over the workers by their addresses, and a worker with more than its share of the
@@ -151,8 +153,9 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
     probe = _listening_socket(host, port, listen=False)  # the port is free (else OSError); for port 0, which
     port = probe.getsockname()[1]
     spawn = multiprocessing.get_context("spawn")
-    stop = threading.Event()
+    stop, reload = threading.Event(), threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda *_: reload.set())
 
     counts = spawn.RawArray("i", workers)  # each worker's open connections, for _Rebalance
     ready = spawn.RawArray("b", workers)  # whether each worker has made its app
@@ -168,6 +171,9 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
     failed = None
     try:
         while not stop.wait(0.5):
+            if reload.is_set():
+                reload.clear()
+                _reload(processes, start, ready, stop)
             for i, process in enumerate(processes):
                 if process.exitcode is None:
                     continue
@@ -198,6 +204,40 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
             signal.signal(sig, handler)
     if failed:
         raise RuntimeError(failed)
+
+
+def _reload(processes, start, ready, stop, timeout=600):
+    """Replace each worker of ``processes`` in turn: a new one is started on the same slot and port,
+    and the old one is stopped (SIGTERM: it finishes its requests in flight) once the new one has
+    made its app, so as many workers answer throughout.  A new worker that cannot start (the parts
+    now fail to load) or is not ready in ``timeout`` seconds is stopped, and the workers not yet
+    replaced keep serving what they loaded: a broken save does not take the server down."""
+    started = time.monotonic()
+    for i, old in enumerate(processes):
+        if old.exitcode is not None:  # died meanwhile: the watch loop starts another, which loads anew
+            continue
+        new = start(i)
+        while not ready[i] and new.exitcode is None and not stop.is_set() and time.monotonic() - started < timeout:
+            time.sleep(0.1)
+        if not ready[i]:
+            if new.exitcode is None:
+                new.terminate()
+                new.join(30)
+            ready[i] = 1  # the old worker's, still serving
+            why = ("it was stopped" if stop.is_set() else f"a new worker {_exit_text(new.exitcode)} before its app was "
+                   "made (see its message above)" if new.exitcode is not None else f"no new worker was ready in "
+                   f"{timeout} s")
+            print(f"musemood serve: reload stopped after {i} of {len(processes)} workers: {why}; the others keep "
+                  "serving the parts they loaded", file=sys.stderr, flush=True)
+            return
+        old.terminate()
+        old.join(30)
+        if old.exitcode is None:
+            old.kill()
+            old.join()
+        processes[i] = new
+    print(f"musemood serve: reloaded the parts in {len(processes)} workers, one at a time, in "
+          f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
 
 
 def _exit_text(code):

@@ -561,8 +561,9 @@ def build_demo_recommender(n_songs=2000, *, path=None, show_progress_bar=True):
     return rec
 
 
-def get_recommender(path: str | Path | None = None, *, mmap: bool = False) -> Recommender:
-    """The recommender :func:`recommend` uses: loaded once from ``path`` (default :func:`default_path`).
+def get_recommender(path: str | Path | None = None, *, mmap: bool = False, reload: bool = False) -> Recommender:
+    """The recommender :func:`recommend` uses: loaded once from ``path`` (default :func:`default_path`),
+    or again with ``reload`` (a recommender saved over it since).
 
     With no saved recommender at the default path, the demo one is built (a minute or two on 2
     cores) and saved; a ``path`` given explicitly must hold one.  ``mmap`` is :meth:`Recommender.load`'s.
@@ -571,6 +572,8 @@ def get_recommender(path: str | Path | None = None, *, mmap: bool = False) -> Re
     path = Path(path) if path is not None else default_path()
     key = (str(path.resolve()), bool(mmap))
     with _DEFAULT_LOCK:
+        if reload and (path / "config.json").exists():
+            _DEFAULT[key] = Recommender.load(path, mmap=mmap)  # a failed load keeps the one loaded before
         if key not in _DEFAULT:
             if (path / "config.json").exists() or (path / "recommender.json").exists():
                 _DEFAULT[key] = Recommender.load(path, mmap=mmap)

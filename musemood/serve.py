@@ -473,15 +473,16 @@ def check_address(host, port):
             raise ValueError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def load_parts(recommender_path=None, model_path=None, *, mmap=True):
+def load_parts(recommender_path=None, model_path=None, *, mmap=True, reload=False):
     """The recommender (``recommender_path``, else the demo one, built if absent) and the mood model
     (``model_path``, else the recommender's own model when it is a classifier).
 
     ``mmap`` (the default) maps the recommender's large arrays from its files (``Recommender.load``):
-    the workers of one server then share a single copy of them in memory."""
+    the workers of one server then share a single copy of them in memory.  ``reload`` reads the
+    recommender again even when this process has loaded it before."""
     from .recommender import get_recommender
 
-    rec = get_recommender(recommender_path, mmap=mmap)
+    rec = get_recommender(recommender_path, mmap=mmap, reload=reload)
     rec.retriever_.warm_up()
     if model_path is not None:
         from .classifiers import load_model
@@ -544,6 +545,48 @@ def app_from_env():
     app = create_app(rec, model, threads=threads)
     freeze_loaded()
     return app
+
+
+def reload_on_hangup(app, recommender_path=None, model_path=None, *, mmap=True):
+    """On SIGHUP, load the parts again in a thread and put them in ``app`` once loaded: a catalogue
+    rebuilt and saved over the served folder is taken up without a restart (``musemood serve``; with
+    ``--workers N`` the workers are replaced instead, :func:`~musemood._workers.run_workers`).
+
+    Requests keep the parts they started with; new ones get the new parts once they are whole.  Parts
+    that fail to load are reported and the old ones kept.  Both are in memory while the new ones load.
+    Call it from the main thread; a system without SIGHUP (Windows) has no reload."""
+    import gc
+    import signal
+    import sys
+    import threading
+
+    if not hasattr(signal, "SIGHUP"):
+        return
+
+    busy = threading.Lock()
+
+    def reload():
+        if not busy.acquire(blocking=False):  # a reload already runs: it reads the folder as saved now
+            return
+        try:
+            started = time.perf_counter()
+            try:
+                rec, model = load_parts(recommender_path, model_path, mmap=mmap, reload=True)
+            except Exception as exc:  # noqa: BLE001 (any failure: say it, keep serving the parts loaded before)
+                print(f"musemood serve: reload failed, still serving the parts loaded before: {type(exc).__name__}: "
+                      f"{exc}", file=sys.stderr, flush=True)
+                return
+            app.state.recommender, app.state.model = rec, model
+            gc.unfreeze()  # the old parts were frozen with the rest (freeze_loaded): let them go, freeze the new
+            freeze_loaded()
+            seconds = time.perf_counter() - started
+            print(f"musemood serve: reloaded the parts in {seconds:.0f} s ({len(rec.catalogue_):,} songs)",
+                  file=sys.stderr, flush=True)
+        finally:
+            busy.release()
+
+    signal.signal(signal.SIGHUP,
+                  lambda *_: threading.Thread(target=reload, name="musemood-reload", daemon=True).start())
 
 
 def freeze_loaded():

@@ -247,6 +247,66 @@ def test_without_parts_the_endpoints_say_what_to_load():
     assert "--recommender" in client.get("/recommend", params={"title": "x"}).json()["detail"]
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sighup_reloads_the_parts_and_a_broken_save_keeps_the_old_ones(parts, tmp_path, workers):
+    """A catalogue rebuilt and saved over the served folder is taken up on SIGHUP, and the server answers
+    throughout: one worker loads the parts again beside the old ones and swaps them in; several workers
+    are replaced one at a time, each old one stopped once its new one answers.  A folder that no longer
+    loads is reported and the old parts keep being served."""
+    import psutil
+
+    from musemood.recommender import Recommender
+
+    if workers > 1 and not __import__("musemood.serve").serve.spreads_connections():
+        pytest.skip("replacing workers needs Linux's SO_REUSEPORT")
+    df, rec, _ = parts
+    folder = rec.save(tmp_path / "rec", include_model=False)
+    server, port = _serve_process("--workers", workers, "--recommender", folder, timeout=120)
+    url = f"http://127.0.0.1:{port}/health"
+    done, failed = (("reloaded the parts in 2 workers", "reload stopped after 0 of 2 workers") if workers > 1 else
+                    ("reloaded the parts in", "reload failed, still serving the parts loaded before"))
+
+    def songs():  # a new connection each time; a connection reset by a stopping worker is tried once more
+        for attempt in range(2):
+            try:
+                return httpx.get(url, timeout=30).json()["songs"]
+            except httpx.TransportError:
+                if attempt:
+                    raise
+
+    def processes():
+        return sorted(p.pid for p in psutil.Process(server.pid).children() if "spawn_main" in " ".join(p.cmdline()))
+
+    try:
+        before = processes()
+        assert songs() == len(df) and len(before) == (2 if workers > 1 else 0)
+        smaller = df.iloc[:100].reset_index(drop=True)
+        vectors = np.random.default_rng(1).normal(size=(len(smaller), 8)).astype(np.float32)
+        Recommender(song_map=None, weights={"lexical": 0.5}).fit(smaller, vectors=vectors).save(folder)
+        server.send_signal(signal.SIGHUP)
+        seen, deadline = [], time.monotonic() + 120
+        while done not in _printed(server):
+            assert time.monotonic() < deadline and server.poll() is None, _printed(server)
+            seen.append(songs())  # never unanswered while the parts change
+        assert set(seen) <= {len(df), 100} and [songs() for _ in range(20)] == [100] * 20
+        after = processes()
+        assert len(after) == len(before) and not set(after) & set(before)
+        # a save that no longer loads: reported, and the parts loaded before are served on
+        config = folder / "config.json"
+        config.write_text(config.read_text().replace('"format"', '"fromat"', 1))
+        server.send_signal(signal.SIGHUP)
+        while failed not in _printed(server):
+            assert time.monotonic() < deadline and server.poll() is None, _printed(server)
+            assert songs() == 100
+        assert processes() == after and [songs() for _ in range(10)] == [100] * 10
+        assert ("a worker could not start" if workers > 1 else "config.json") in _printed(server)
+        server.send_signal(signal.SIGTERM)  # uvicorn stops, then ends by the signal it caught (one worker)
+        assert server.wait(60) == (0 if workers > 1 else -signal.SIGTERM)
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
 def _serve_process(*args, timeout):
     """``musemood serve ARGS`` in a process of its own on a free port, once its /health answers:
     ``(process, port)``; what it prints goes to a file (:func:`_printed`; a pipe nobody reads fills up and

@@ -255,10 +255,12 @@ def _serve(args):
                                        " (no mood model: /predict answers 503)")
           + f" on http://{args.host}:{args.port} (API docs at /docs) with {args.workers} worker"
           + ("s" if args.workers > 1 else "") + f" of {threads} thread" + ("s" if threads > 1 else "")
-          + "; Ctrl-C stops", file=sys.stderr)
+          + "; Ctrl-C stops" + ("; SIGHUP reloads the parts" if args.workers == 1 or own_sockets else ""),
+          file=sys.stderr)
     logging.getLogger("musemood.access").setLevel(logging.INFO)
     if args.workers == 1:
         app = serve.create_app(rec, model, threads=threads)
+        serve.reload_on_hangup(app, args.recommender, args.model, mmap=args.mmap)
         serve.freeze_loaded()
         uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
         return 0
