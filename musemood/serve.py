@@ -180,6 +180,7 @@ def create_app(recommender=None, model=None, *, threads=None):
                 pool.shutdown(wait=False, cancel_futures=True)
 
     PredictRequest, RecommendRequest = _schemas()
+
     async def known_query_parameters(request: Request):  # on the event loop: no thread for it
         _check_query_parameters(request)
 
@@ -563,30 +564,33 @@ def reload_on_hangup(app, recommender_path=None, model_path=None, *, mmap=True):
     if not hasattr(signal, "SIGHUP"):
         return
 
-    busy = threading.Lock()
+    wanted, busy = threading.Event(), threading.Lock()
 
     def reload():
-        if not busy.acquire(blocking=False):  # a reload already runs: it reads the folder as saved now
-            return
-        try:
-            started = time.perf_counter()
+        while wanted.is_set() and busy.acquire(blocking=False):  # one reload at a time
             try:
-                rec, model = load_parts(recommender_path, model_path, mmap=mmap, reload=True)
-            except Exception as exc:  # noqa: BLE001 (any failure: say it, keep serving the parts loaded before)
-                print(f"musemood serve: reload failed, still serving the parts loaded before: {type(exc).__name__}: "
-                      f"{exc}", file=sys.stderr, flush=True)
-                return
-            app.state.recommender, app.state.model = rec, model
-            gc.unfreeze()  # the old parts were frozen with the rest (freeze_loaded): let them go, freeze the new
-            freeze_loaded()
-            seconds = time.perf_counter() - started
-            print(f"musemood serve: reloaded the parts in {seconds:.0f} s ({len(rec.catalogue_):,} songs)",
-                  file=sys.stderr, flush=True)
-        finally:
-            busy.release()
+                wanted.clear()  # a SIGHUP from now on (the folder saved again meanwhile) loads once more
+                started = time.perf_counter()
+                try:
+                    rec, model = load_parts(recommender_path, model_path, mmap=mmap, reload=True)
+                except Exception as exc:  # noqa: BLE001 (any failure: say it, serve on the parts loaded before)
+                    print(f"musemood serve: reload failed, still serving the parts loaded before: "
+                          f"{type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                    continue
+                app.state.recommender, app.state.model = rec, model
+                gc.unfreeze()  # the old parts were frozen with the rest (freeze_loaded): let them go, freeze the new
+                freeze_loaded()
+                seconds = time.perf_counter() - started
+                print(f"musemood serve: reloaded the parts in {seconds:.0f} s ({len(rec.catalogue_):,} songs)",
+                      file=sys.stderr, flush=True)
+            finally:
+                busy.release()
 
-    signal.signal(signal.SIGHUP,
-                  lambda *_: threading.Thread(target=reload, name="musemood-reload", daemon=True).start())
+    def hangup(*_):
+        wanted.set()
+        threading.Thread(target=reload, name="musemood-reload", daemon=True).start()
+
+    signal.signal(signal.SIGHUP, hangup)
 
 
 def freeze_loaded():

@@ -307,6 +307,47 @@ def test_sighup_reloads_the_parts_and_a_broken_save_keeps_the_old_ones(parts, tm
             server.kill()
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on Windows")
+def test_a_sighup_during_a_reload_loads_once_more_after_it(monkeypatch, capsys):
+    """The folder saved again while a reload reads it: the SIGHUP that follows is not lost, the parts
+    are read once more after the running reload, and the last ones read are served."""
+    import musemood.serve as serve_module
+
+    class Parts:
+        catalogue_ = ()
+
+    release, loads = threading.Event(), []
+
+    def load_parts(recommender_path, model_path, *, mmap, reload):
+        loads.append(Parts())
+        if len(loads) == 1:
+            release.wait(30)  # the first reload is still reading when the second SIGHUP comes
+        return loads[-1], None
+
+    monkeypatch.setattr(serve_module, "load_parts", load_parts)
+    monkeypatch.setattr(serve_module, "freeze_loaded", lambda: None)
+    app = create_app()
+    previous = signal.getsignal(signal.SIGHUP)
+    try:
+        serve_module.reload_on_hangup(app, "rec")
+        os.kill(os.getpid(), signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while not loads:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGHUP)
+        time.sleep(0.2)
+        assert len(loads) == 1  # one reload at a time
+        release.set()
+        printed = ""
+        while printed.count("reloaded the parts") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            printed += capsys.readouterr().err
+        assert len(loads) == 2 and app.state.recommender is loads[1], printed
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
 def _serve_process(*args, timeout):
     """``musemood serve ARGS`` in a process of its own on a free port, once its /health answers:
     ``(process, port)``; what it prints goes to a file (:func:`_printed`; a pipe nobody reads fills up and
