@@ -523,7 +523,8 @@ def test_free_text_counts_reuse_one_vectorizer_over_the_indexed_terms(tmp_path):
     first = index.count(["summer rain at night", "nothing indexed here"])
     vectorizer = index._query_vectorizer
     index.count(["night"])
-    assert index._query_vectorizer is vectorizer
+    assert index._query_vectorizer is vectorizer and index._term_ids is vectorizer.vocabulary_  # one dict kept
+    assert index.term_ids(["night", "rain", "unknown"]).tolist() == [index._term_ids["night"], index._term_ids["rain"]]
     expected = index._vectorizer(vocabulary={t: i for i, t in enumerate(index.terms_)}).transform(
         ["summer rain at night", "nothing indexed here"])
     assert (first != expected).nnz == 0 and first.shape == (2, len(index.terms_))

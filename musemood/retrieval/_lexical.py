@@ -188,6 +188,7 @@ class LexicalIndex:
         if vectorizer is None:  # scikit-learn checks the vocabulary once (0.2 s at 300k terms), not per query
             vectorizer = self._vectorizer(vocabulary=self._term_ids)
             vectorizer.transform([""])
+            self._term_ids = vectorizer.vocabulary_  # scikit-learn's copy: one term -> id dict kept, not two
             self._query_vectorizer = vectorizer
         return vectorizer.transform(texts)
 
