@@ -572,10 +572,9 @@ def get_recommender(path: str | Path | None = None, *, mmap: bool = False, reloa
     path = Path(path) if path is not None else default_path()
     key = (str(path.resolve()), bool(mmap))
     with _DEFAULT_LOCK:
-        if reload and (path / "config.json").exists():
-            _DEFAULT[key] = Recommender.load(path, mmap=mmap)  # a failed load keeps the one loaded before
-        if key not in _DEFAULT:
-            if (path / "config.json").exists() or (path / "recommender.json").exists():
+        saved = (path / "config.json").exists() or (path / "recommender.json").exists()
+        if key not in _DEFAULT or (reload and saved):  # a failed load keeps the one loaded before
+            if saved:
                 _DEFAULT[key] = Recommender.load(path, mmap=mmap)
             elif explicit:
                 raise FileNotFoundError(f"{path} holds no saved recommender (no config.json); check the path, "

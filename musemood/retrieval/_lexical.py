@@ -184,7 +184,7 @@ class LexicalIndex:
     # ----------------------------------------------------------------- query
     def count(self, texts):
         """Term counts of new texts over the indexed vocabulary."""
-        vectorizer = getattr(self, "_query_vectorizer", None)
+        vectorizer = self._query_vectorizer
         if vectorizer is None:  # scikit-learn checks the vocabulary once (0.2 s at 300k terms), not per query
             vectorizer = self._vectorizer(vocabulary=self._term_ids)
             vectorizer.transform([""])
