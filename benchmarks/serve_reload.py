@@ -1,0 +1,141 @@
+"""Taking up a rebuilt recommender while serving: SIGHUP against a restart.
+
+Run:  .venv/bin/python benchmarks/serve_reload.py [--recommender DIR] [--workers 2] [--clients 8] [--reloads 3]
+
+A server (``musemood serve --workers N``) answers ``GET /recommend`` to ``--clients`` threads, half of
+them keep-alive clients (one ``httpx.Client`` each) and half opening a new connection per request,
+while the parts are taken up again ``--reloads`` times, each way in turn:
+
+- ``sighup``: ``kill -HUP`` (musemood's way since 2026-12-07): the workers are replaced one at a time,
+  each old one stopped once its new one has loaded the parts; done when the server says so;
+- ``restart``: SIGTERM, then the same command started again (the way before): done when ``/health``
+  answers again.
+
+The table gives, per way: requests answered, requests failed (a status other than 200, or a connection
+error: a client that fails waits 50 ms before asking again), the longest time in which no client got
+an answer, and the seconds from the signal to the new parts (mean over the reloads).  Every request asks
+for the catalogue's first song.  The recommender is ``--recommender``, else the one ``musemood serve``
+uses by default (the demo's, built if absent).
+"""
+
+import argparse
+import collections
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+
+def serve(recommender, workers, port, log):
+    args = [sys.executable, "-m", "musemood.cli", "serve", "--workers", str(workers), "--port", str(port)]
+    return subprocess.Popen(args + (["--recommender", str(recommender)] if recommender else []), stderr=log)
+
+
+def wait_for_health(url, timeout=600):
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"the server at {url} did not answer within {timeout} s")
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def measure(way, recommender, workers, n_clients, reloads, song):
+    """``(answered, failed, longest gap (s), mean seconds to the new parts)`` of one way."""
+    import httpx
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tempfile.NamedTemporaryFile("w+", suffix=".log")
+    server = serve(recommender, workers, port, log)
+    wait_for_health(url)
+    stop, lock = threading.Event(), threading.Lock()
+    counts, answers = collections.Counter(), []
+
+    def client(keep_alive):
+        session = httpx.Client(base_url=url, timeout=30) if keep_alive else None
+        while not stop.is_set():
+            try:
+                ask = session.get if session else (lambda path, **kw: httpx.get(url + path, **kw))
+                ok = ask("/recommend", params={**song, "top_k": 5}).status_code == 200
+            except httpx.TransportError:
+                ok = False
+            with lock:
+                counts[ok] += 1
+                if ok:
+                    answers.append(time.monotonic())
+            if not ok:
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=client, args=(i % 2 == 0,), daemon=True) for i in range(n_clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(5)
+    seconds = []
+    for done in range(1, reloads + 1):
+        started = time.monotonic()
+        if way == "sighup":
+            server.send_signal(signal.SIGHUP)
+            while Path(log.name).read_text().count("reloaded the parts") < done:
+                if server.poll() is not None:
+                    raise SystemExit(f"the server stopped: {Path(log.name).read_text()[-2000:]}")
+                time.sleep(0.1)
+        else:
+            server.send_signal(signal.SIGTERM)
+            server.wait(60)
+            server = serve(recommender, workers, port, log)
+            wait_for_health(url)
+        seconds.append(time.monotonic() - started)
+        time.sleep(3)
+    stop.set()
+    for thread in threads:
+        thread.join(60)
+    server.send_signal(signal.SIGTERM)
+    server.wait(60)
+    times = sorted(answers)
+    gap = max((b - a for a, b in zip(times, times[1:])), default=float("nan"))
+    return counts[True], counts[False], gap, sum(seconds) / len(seconds)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recommender", help="a saved recommender folder (default: the one musemood serve uses)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--reloads", type=int, default=3)
+    args = parser.parse_args()
+    from musemood.recommender import get_recommender
+
+    first = get_recommender(args.recommender).catalogue_.songs_.iloc[0]  # the catalogue's first song
+    song = {"title": str(first["title"]), "artist": str(first["artist"])}
+    rows = {way: measure(way, args.recommender, args.workers, args.clients, args.reloads, song)
+            for way in ("sighup", "restart")}
+    print(f"{args.workers} workers, {args.clients} clients (half keep-alive), {args.reloads} reloads each way, "
+          f"GET /recommend for {song['title']} by {song['artist']}")
+    print("| way | answered | failed | longest without an answer (s) | seconds to the new parts |")
+    print("|---|---|---|---|---|")
+    for way, (answered, failed, gap, seconds) in rows.items():
+        print(f"| {way} | {answered:,} | {failed:,} | {gap:.2f} | {seconds:.0f} |")
+    sighup, restart = rows["sighup"], rows["restart"]
+    print(f"\nrestart / sighup: failed {restart[1]:,} against {sighup[1]:,}; longest without an answer "
+          f"x{restart[2] / sighup[2]:.0f}")
+
+
+if __name__ == "__main__":
+    main()
