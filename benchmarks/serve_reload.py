@@ -28,32 +28,13 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _server import free_port, wait_for_health  # noqa: E402
+
 
 def serve(recommender, workers, port, log):
     args = [sys.executable, "-m", "musemood.cli", "serve", "--workers", str(workers), "--port", str(port)]
     return subprocess.Popen(args + (["--recommender", str(recommender)] if recommender else []), stderr=log)
-
-
-def wait_for_health(url, timeout=600):
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"the server at {url} did not answer within {timeout} s")
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def measure(way, recommender, workers, n_clients, reloads, song):
@@ -64,7 +45,7 @@ def measure(way, recommender, workers, n_clients, reloads, song):
     url = f"http://127.0.0.1:{port}"
     log = tempfile.NamedTemporaryFile("w+", suffix=".log")
     server = serve(recommender, workers, port, log)
-    wait_for_health(url)
+    wait_for_health(url, server, 600)
     stop, lock = threading.Event(), threading.Lock()
     counts, answers = collections.Counter(), []
 
@@ -100,7 +81,7 @@ def measure(way, recommender, workers, n_clients, reloads, song):
             server.send_signal(signal.SIGTERM)
             server.wait(60)
             server = serve(recommender, workers, port, log)
-            wait_for_health(url)
+            wait_for_health(url, server, 600)
         seconds.append(time.monotonic() - started)
         time.sleep(3)
     stop.set()
