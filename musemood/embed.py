@@ -383,7 +383,7 @@ def catalogue_vectors(df, path, model=None, *, id_column=None, model_option="mus
     ``model_option`` is how the refusal of another model's folder names the way to give the model."""
     folders = vector_folders(path)
     manifests = [_read_manifest(folder) for folder in folders]
-    columns = {m.get("id_column") or schema.SONG_ID for m in manifests}
+    columns = {_id_column(m) for m in manifests}
     if id_column is None and len(columns) > 1:
         raise ValueError(f"{', '.join(map(str, folders))} were read by different id columns {sorted(columns)}; "
                          "embed every part of the catalogue with the same --id-column")
@@ -587,8 +587,8 @@ def _skipped_songs(skip, out, identity, id_column):
         if manifest["model"]["sha256"] != identity["sha256"]:
             raise ValueError(f"{folder} holds vectors of another model ({_maker(manifest)}): its songs would have "
                              "no vector of this one; embed with the model that made them, or do not skip them")
-        if (manifest.get("id_column") or schema.SONG_ID) != id_column:
-            raise ValueError(f"{folder} was read by the id column {manifest.get('id_column')!r}, this run by "
+        if _id_column(manifest) != id_column:
+            raise ValueError(f"{folder} was read by the id column {_id_column(manifest)!r}, this run by "
                              f"{id_column!r}: its songs cannot be matched; give the same --id-column")
         ids.append(load_vectors(folder, ids_only=True)[0])
     return pa.array(np.concatenate(ids), type=pa.string())
@@ -693,6 +693,11 @@ def _done(out, i, ids, manifest):
         raise ValueError(f"{part} holds other songs than rows {i * manifest['part_size']:,}... of the input: the "
                          "input changed since it was written; give another output folder, or delete this one")
     return True
+
+
+def _id_column(manifest):
+    """The column a run read its song ids from (``song_id`` for runs that did not record it)."""
+    return manifest.get("id_column") or schema.SONG_ID
 
 
 def _read_manifest(path):
