@@ -4,16 +4,19 @@
 ``build-dataset`` or a data lake writes) in parts of ``part_size`` songs, computes each part's
 vectors with a model (the packaged encoder, any Hugging Face encoder, or a fitted musemood
 classifier's :meth:`embed`) and writes ``part-00000.parquet``, ``part-00001.parquet``... to the
-output folder: one row per song with its ``song_id`` and its ``vector`` (a fixed-size list of
-float32).  Only one part is in memory at a time.
+output folder: one row per song with its ``song_id``, its ``vector`` (a fixed-size list of
+float32) and ``text_hash``, a fingerprint of the lyrics it was computed from.  Only one part is in
+memory at a time.
 
 The output folder starts with ``embed.json``: the model's identity (name or path, settings and a
 SHA-256 of its weights or saved config), the input, the part size and the vector width.  Each part
 is written to a temporary file and renamed into place, so a part either exists whole or not at all.
 A run that was killed resumes where it stopped: parts already written are checked (readable, the
 right number of rows, the same song ids as the input's rows for that part) and skipped, so nothing
-is lost or computed twice.  A folder written by another model or from another input is refused
-with a message that says so, rather than mixed into wrong answers.
+is lost or computed twice; a part whose songs' lyrics changed since is computed again.  A folder
+written by another model or from another input is refused with a message that says so, rather than
+mixed into wrong answers, and so are vectors whose songs' lyrics changed since
+(:func:`catalogue_vectors`).
 
 >>> from musemood.embed import embed_dataset, load_vectors          # doctest: +SKIP
 >>> embed_dataset("songs.parquet", "vectors/")                      # doctest: +SKIP
@@ -41,7 +44,9 @@ logger = logging.getLogger(__name__)
 __all__ = ["EmbedResult", "catalogue_vectors", "embed_dataset", "load_vectors", "model_identity"]
 
 MANIFEST = "embed.json"
-FORMAT = 1
+FORMAT = 2  # 2: parts hold each song's text_hash; 1 (musemood before 2026-12-07): song_id and vector only
+READABLE = (1, 2)
+_COLUMNS = {1: ["song_id", "vector"], 2: ["song_id", "vector", "text_hash"]}
 
 
 @dataclass
@@ -88,8 +93,9 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
         Tokens per window, for a model given by name.
     skip : path or list of paths, optional
         Folders written by this function with the same model: their songs are left out (matched by
-        ``id_column``), e.g. a catalogue's vectors when embedding it again after songs were added.  Give
-        the folders with ``out`` to :func:`catalogue_vectors` (``musemood map --vectors``).
+        ``id_column``) unless their lyrics changed since, e.g. a catalogue's vectors when embedding it again
+        after songs were added or corrected.  Give the folders, then ``out``, to :func:`catalogue_vectors`
+        (``musemood map --vectors``).
     engine : {"local", "ray"}, default="local"
         ``"local"``: this process, part after part.  ``"ray"``: Ray actors, each loading
         the model once and writing whole parts (``pip install "musemood[ray]"``); the same
@@ -130,7 +136,7 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
     n_parts = math.ceil(n_rows / part_size)
     identity = model_identity(model)
     skip_ids = _skipped_songs(skip, out, identity, id_column)
-    left_out = 0 if skip_ids is None else _count_in(dataset, id_column, skip_ids)
+    left_out = 0 if skip_ids is None else skip_ids.count(dataset, id_column, text_column)
     manifest = {"format": FORMAT, "model": identity, "source": [str(f) for f in files],
                 "rows": int(n_rows - left_out), "part_size": int(part_size), "id_column": id_column,
                 "text_column": text_column, "parts": n_parts}
@@ -171,18 +177,18 @@ class _Job:
     text_column: str
     batch_size: int
     auto_batch: bool = False  # batch_size chosen per device (each Ray actor chooses its own)
-    skip_ids: object = None  # ids (a pyarrow string array) of songs left out: other folders hold their vectors
+    skip_ids: object = None  # a _Skip: the songs left out, whose vectors other folders hold
 
     def to_embed(self, table, i):
-        """``(songs, ids)``: the rows of input part ``i`` to embed, those no ``skip`` folder holds, and
-        their ids (every row of the part must have one)."""
+        """``(songs, ids, hashes)``: the rows of input part ``i`` to embed, those no ``skip`` folder
+        holds, their ids (every row of the part must have one) and their lyrics' fingerprints (``None``
+        for a folder of format 1, which does not record them)."""
         ids = _ids(table, self.id_column, self.source, i * self.part_size)
-        if self.skip_ids is None:
-            return table, ids
-        import pyarrow.compute as pc
-
-        kept = pc.invert(pc.is_in(table.column(self.id_column).cast("string"), value_set=self.skip_ids))
-        return table.filter(kept), ids[kept.to_numpy(zero_copy_only=False)]
+        hashes = text_hashes(table.column(self.text_column).to_pylist())
+        if self.skip_ids is not None:
+            kept = ~self.skip_ids.held(ids, hashes)
+            table, ids, hashes = table.filter(kept), ids[kept], hashes[kept]
+        return table, ids, (hashes if self.manifest["format"] >= 2 else None)
 
     def vectors(self, embedder, table, i):
         """The part's vectors as float32, checked: one finite row per song."""
@@ -197,19 +203,19 @@ class _Job:
                              f"the wrong shape for part {i} ({len(frame)} songs)")
         return vectors
 
-    def write(self, embedder, songs, ids, i):
-        _write_part(self.out, i, ids, self.vectors(embedder, songs, i), self.manifest)
+    def write(self, embedder, songs, ids, hashes, i):
+        _write_part(self.out, i, ids, self.vectors(embedder, songs, i), self.manifest, hashes)
         return len(ids)
 
 
 def _run_local(job, dataset, embedder, bar):
     written = skipped = 0
     for i, table in enumerate(_parts(dataset, job.columns, job.part_size)):
-        songs, ids = job.to_embed(table, i)
-        if _done(job.out, i, ids, job.manifest):
+        songs, ids, hashes = job.to_embed(table, i)
+        if _done(job.out, i, ids, hashes, job.manifest):
             skipped += 1
         else:
-            job.write(embedder, songs, ids, i)
+            job.write(embedder, songs, ids, hashes, i)
             written += 1
         bar.update(len(ids))
     return written, skipped
@@ -240,12 +246,12 @@ def _run_ray(job, spec, address, concurrency, bar):
         import ray
     except ImportError:
         raise ImportError('the ray engine needs Ray Data: pip install "musemood[ray]"') from None
-    ids = _read_rows(job.files, [job.id_column], 0, job.n_rows)
     pending, skipped = [], 0
-    for i in range(job.manifest["parts"]):
-        part = ids.slice(i * job.part_size, job.part_size)
-        _, part_ids = job.to_embed(part, i)
-        if _done(job.out, i, part_ids, job.manifest):
+    for i in range(job.manifest["parts"]):  # the ids and lyrics of one part at a time
+        start = i * job.part_size
+        part = _read_rows(job.files, [job.id_column, job.text_column], start, min(start + job.part_size, job.n_rows))
+        _, part_ids, hashes = job.to_embed(part, i)
+        if _done(job.out, i, part_ids, hashes, job.manifest):
             skipped += 1
             bar.update(len(part_ids))
         else:
@@ -303,7 +309,7 @@ class _PartWriter:
         for i in (int(i) for i in batch["part"]):
             start = i * job.part_size
             table = _read_rows(job.files, job.columns, start, min(start + job.part_size, job.n_rows))
-            rows.append(job.write(self.embedder, *job.to_embed(table, i), i))
+            rows.append(job.write(self.embedder, *job.to_embed(table, i), i))  # songs, ids, hashes
         return {"part": np.asarray(batch["part"]), "rows": np.asarray(rows)}
 
 
@@ -346,7 +352,14 @@ def load_vectors(path, *, ids_only=False):
     """
     path = Path(path)
     manifest = _read_manifest(path)
-    ids, blocks = [], []
+    song_ids, vectors, _ = _load(path, manifest, vectors=not ids_only)
+    return song_ids, vectors
+
+
+def _load(path, manifest, *, vectors=True):
+    """``(song_ids, vectors, text_hashes)`` of folder ``path``; ``vectors`` ``None`` unless asked for,
+    ``text_hashes`` ``None`` in a folder of format 1."""
+    ids, blocks, hashes = [], [], []
     for i in range(manifest["parts"]):
         part = _part_path(path, i)
         if not part.exists():
@@ -354,12 +367,14 @@ def load_vectors(path, *, ids_only=False):
                              "finish (written parts are kept)")
         table = _read_part(part, manifest)
         ids.append(table.column("song_id").to_numpy(zero_copy_only=False))
-        if not ids_only:
+        if manifest["format"] >= 2:
+            hashes.append(_hash_column(table, part))
+        if vectors:
             blocks.append(_matrix(table, part, manifest["dim"]))
     song_ids = np.concatenate(ids)
     if len(song_ids) != manifest["rows"]:
         raise ValueError(f"{path} holds {len(song_ids):,} songs but {MANIFEST} says {manifest['rows']:,}")
-    return song_ids, (None if ids_only else np.vstack(blocks))
+    return song_ids, (np.vstack(blocks) if vectors else None), (np.concatenate(hashes) if hashes else None)
 
 
 def vector_folders(vectors):
@@ -372,11 +387,14 @@ def vector_folders(vectors):
     return None
 
 
-def catalogue_vectors(df, path, model=None, *, id_column=None, model_option="musemood map --model"):
+def catalogue_vectors(df, path, model=None, *, id_column=None, text_column=None,
+                      model_option="musemood map --model"):
     """The vectors of folder ``path`` (from :func:`embed_dataset`) for the songs of ``df``, one row
     per song in ``df``'s order, matched by ``id_column`` (by default the column the folder's songs were
     read by).  With ``model``, the folder's vectors must have been computed by that model (free-text
-    queries must land in the same space).
+    queries must land in the same space).  A song whose lyrics (``df``'s ``text_column``, by default the
+    column the folder read; ``text_column`` when ``df`` lacks that one) are not those its vector was
+    computed from is refused, as a stale vector.
 
     ``path`` may be a list of folders of the same model, e.g. a catalogue's vectors and those of the songs
     added since: a song in several takes its vector from the last one (a song embedded again).
@@ -402,9 +420,10 @@ def catalogue_vectors(df, path, model=None, *, id_column=None, model_option="mus
             given = "this model" if model is not None else f"the model of {folders[0]}"
             raise ValueError(f"{folder} holds vectors of another model ({_maker(manifest)}) than {given}; embed "
                              f"the catalogue with this model, or give the model that made them ({model_option})")
-    position, blocks, offset = {}, [], 0
-    for folder in folders:
-        ids, vectors = load_vectors(folder)
+    position, blocks, hashes, offset = {}, [], [], 0
+    for folder, manifest in zip(folders, manifests):
+        ids, vectors, stored = _load(folder, manifest)
+        hashes.append((np.zeros(len(ids), dtype="S16"), False) if stored is None else (stored, True))
         if len(set(ids.tolist())) != len(ids):
             raise ValueError(f"{folder} holds some song ids more than once; embed a catalogue with unique song ids")
         if blocks and vectors.shape[1] != blocks[0].shape[1]:
@@ -420,6 +439,11 @@ def catalogue_vectors(df, path, model=None, *, id_column=None, model_option="mus
         raise ValueError(f"{len(missing):,} of the catalogue's {len(wanted):,} songs have no vector in {where} "
                          f"(e.g. {missing[:3]}); run musemood embed on the songs that lack one")
     rows = np.fromiter((position[song] for song in wanted), dtype=np.int64, count=len(wanted))
+    recorded = np.concatenate([np.full(len(h), known) for h, known in hashes])[rows]
+    read = manifests[-1].get("text_column") or schema.LYRICS
+    _check_lyrics(df, read if read in df.columns else text_column, wanted,
+                  np.concatenate([h for h, _ in hashes])[rows], recorded, rows, folders,
+                  np.cumsum([len(h) for h, _ in hashes]))
     if len(blocks) == 1:
         return blocks[0][rows]
     starts = np.cumsum([0] + [len(block) for block in blocks[:-1]])
@@ -429,6 +453,22 @@ def catalogue_vectors(df, path, model=None, *, id_column=None, model_option="mus
         chosen = which == b
         out[chosen] = block[rows[chosen] - starts[b]]
     return out
+
+
+def _check_lyrics(df, text_column, wanted, stored, recorded, rows, folders, ends):
+    """Refuse songs whose lyrics in ``df`` are not those their vectors were computed from (``stored``: the
+    fingerprints of the vectors taken; ``recorded`` is false where a folder of format 1 recorded none)."""
+    if text_column is None or text_column not in df.columns or not recorded.any():
+        return
+    stale = recorded & (text_hashes(df[text_column].tolist()) != stored)
+    if not stale.any():
+        return
+    ids = np.asarray(wanted, dtype=object)[stale]
+    where = sorted({str(folders[int(np.searchsorted(ends, r, side="right"))]) for r in rows[stale]})
+    raise ValueError(f"{int(stale.sum()):,} of the catalogue's {len(df):,} songs have other lyrics than those "
+                     f"{', '.join(where)} embedded (e.g. {ids[:3].tolist()}): their vectors would be stale; embed the "
+                     f"catalogue again with --skip-vectors {' '.join(map(str, folders))} (skip= in Python), which "
+                     "computes only the songs that are new or changed, and give that folder last")
 
 
 def vectors_maker(path) -> str:
@@ -568,9 +608,72 @@ def _ids(table, id_column, source, first_row):
     return column.cast("string").to_numpy(zero_copy_only=False).astype(object)
 
 
+_EMPTY = hashlib.blake2b(b"", digest_size=16).digest()
+
+
+def text_hashes(values) -> np.ndarray:
+    """A 16-byte BLAKE2b fingerprint of each text (a numpy ``S16`` array), its runs of white space read as
+    one space and its ends trimmed, so that line endings and indentation do not count; a missing or
+    non-text value is the empty text.  About 7 seconds per million songs of 800 characters on 2 cores
+    (`benchmarks/embed_skip.py`)."""
+    return np.array([hashlib.blake2b(" ".join(v.split()).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+                     if isinstance(v, str) else _EMPTY for v in values], dtype="S16")
+
+
+def _hash_array(hashes):
+    import pyarrow as pa
+
+    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), len(hashes), [None, pa.py_buffer(hashes.tobytes())])
+
+
+def _hash_column(table, part):
+    column = table.column("text_hash").combine_chunks()
+    if column.type.byte_width != 16 or column.null_count:
+        raise ValueError(f"{part}: its text_hash column is not one 16-byte fingerprint per song; delete it and run "
+                         "again")
+    return np.frombuffer(column.buffers()[1], dtype="S16", count=len(column), offset=column.offset * 16).copy()
+
+
+@dataclass
+class _Skip:
+    """The songs whose vectors other folders hold: by id and lyrics fingerprint (``keys``), or by id alone
+    (``ids``) for folders of format 1, which recorded no fingerprints."""
+
+    keys: object = None  # pyarrow binary: fingerprint + id
+    ids: object = None  # pyarrow string
+
+    def held(self, ids, hashes):
+        """A boolean mask of the songs (``ids``, ``hashes``) a skipped folder holds, lyrics unchanged."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        ids = pa.array(ids, type=pa.string())
+        held = np.zeros(len(ids), dtype=bool)
+        if self.keys is not None:
+            held |= pc.is_in(_keys(ids, hashes), value_set=self.keys).to_numpy(zero_copy_only=False)
+        if self.ids is not None:
+            held |= pc.is_in(ids, value_set=self.ids).to_numpy(zero_copy_only=False)
+        return held
+
+    def count(self, dataset, id_column, text_column):
+        """How many of the dataset's songs a skipped folder holds, lyrics unchanged."""
+        return sum(int(self.held(batch.column(id_column).cast("string"), text_hashes(
+            batch.column(text_column).to_pylist())).sum())
+            for batch in dataset.to_batches(columns=[id_column, text_column], batch_size=65_536))
+
+
+def _keys(ids, hashes):
+    """One binary key per song: its fingerprint, then its id."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.binary_join_element_wise(_hash_array(hashes).cast(pa.binary()), ids.cast(pa.binary()),
+                                       pa.scalar(b"", pa.binary()))
+
+
 def _skipped_songs(skip, out, identity, id_column):
-    """The ids of the songs of folders ``skip`` (a pyarrow string array), checked: finished folders of
-    this model whose songs were read by the same id column; ``None`` without folders."""
+    """The songs of folders ``skip`` (a :class:`_Skip`), checked: finished folders of this model whose
+    songs were read by the same id column; ``None`` without folders."""
     import pyarrow as pa
 
     if skip is None or (isinstance(skip, (list, tuple)) and not skip):
@@ -578,7 +681,7 @@ def _skipped_songs(skip, out, identity, id_column):
     folders = vector_folders(skip)
     if folders is None:
         raise TypeError(f"skip must be a folder written by musemood embed or a list of them, got {skip!r}")
-    ids = []
+    ids, keys = [], []
     for folder in folders:
         if Path(folder).expanduser().resolve() == out:
             raise ValueError(f"the output folder {out} is one of the folders to skip: write the new songs' vectors "
@@ -590,16 +693,14 @@ def _skipped_songs(skip, out, identity, id_column):
         if _id_column(manifest) != id_column:
             raise ValueError(f"{folder} was read by the id column {_id_column(manifest)!r}, this run by "
                              f"{id_column!r}: its songs cannot be matched; give the same --id-column")
-        ids.append(load_vectors(folder, ids_only=True)[0])
-    return pa.array(np.concatenate(ids), type=pa.string())
-
-
-def _count_in(dataset, id_column, skipped):
-    """How many of the dataset's songs are among the ``skipped`` ids."""
-    import pyarrow.compute as pc
-
-    return sum(pc.sum(pc.is_in(batch.column(id_column).cast("string"), value_set=skipped)).as_py() or 0
-               for batch in dataset.to_batches(columns=[id_column], batch_size=262_144))
+        song_ids, _, hashes = _load(folder, manifest, vectors=False)
+        if hashes is None:
+            logger.warning("%s was written by an older musemood, which recorded no fingerprint of the lyrics: its "
+                           "songs are left out by id, even those whose lyrics changed since", folder)
+            ids.append(pa.array(song_ids, type=pa.string()))
+        else:
+            keys.append(_keys(pa.array(song_ids, type=pa.string()), hashes))
+    return _Skip(keys=pa.concat_arrays(keys) if keys else None, ids=pa.concat_arrays(ids) if ids else None)
 
 
 def _check_ids(dataset, id_column, source):
@@ -656,13 +757,16 @@ def _record_dim(out, manifest, dim):
     return manifest
 
 
-def _write_part(out, i, ids, vectors, manifest):
+def _write_part(out, i, ids, vectors, manifest, hashes=None):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     dim = vectors.shape[1]
-    table = pa.table({"song_id": pa.array(ids, type=pa.string()),
-                      "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel(), pa.float32()), dim)})
+    columns = {"song_id": pa.array(ids, type=pa.string()),
+               "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel(), pa.float32()), dim)}
+    if manifest["format"] >= 2:
+        columns["text_hash"] = _hash_array(hashes)
+    table = pa.table(columns)
     table = table.replace_schema_metadata({"musemood.embed": json.dumps({"part": i, "dim": dim,
                                                                          "model": manifest["model"]["sha256"]})})
     final = _part_path(out, i)
@@ -682,8 +786,9 @@ def _part_path(out, i):
     return Path(out) / f"part-{i:05d}.parquet"
 
 
-def _done(out, i, ids, manifest):
-    """Whether part ``i`` is written, whole, and for these songs; a broken part is reported."""
+def _done(out, i, ids, hashes, manifest):
+    """Whether part ``i`` is written, whole, for these songs and their lyrics (``hashes``); a broken part
+    is reported, and one whose songs' lyrics changed since is to be computed again."""
     part = _part_path(out, i)
     if not part.exists():
         return False
@@ -692,6 +797,12 @@ def _done(out, i, ids, manifest):
     if len(stored) != len(ids) or not np.array_equal(stored.astype(object), ids):
         raise ValueError(f"{part} holds other songs than rows {i * manifest['part_size']:,}... of the input: the "
                          "input changed since it was written; give another output folder, or delete this one")
+    if hashes is not None:
+        changed = int((_hash_column(table, part) != hashes).sum())
+        if changed:
+            logger.info("%s: %d song%s lyrics changed since it was written; computing it again", part.name,
+                        changed, "'s" if changed == 1 else "s'")
+            return False
     return True
 
 
@@ -708,8 +819,8 @@ def _read_manifest(path):
         raise FileNotFoundError(f"{path} holds no {MANIFEST}: it was not written by musemood embed")
     try:
         manifest = json.loads(file.read_text())
-        if manifest.get("format") != FORMAT:
-            raise ValueError(f"format {manifest.get('format')!r}, this version reads {FORMAT}")
+        if manifest.get("format") not in READABLE:
+            raise ValueError(f"format {manifest.get('format')!r}, this version reads formats {READABLE}")
         for key in ("model", "rows", "part_size", "parts"):
             manifest[key]  # noqa: B018
     except (ValueError, KeyError, TypeError) as exc:
@@ -727,7 +838,7 @@ def _read_part(part, manifest):
         raise ValueError(f"{part} is damaged ({type(exc).__name__}: {exc}); delete it and run again to "
                          "recompute it") from None
     meta = json.loads((table.schema.metadata or {}).get(b"musemood.embed", b"{}"))
-    if meta.get("model") != manifest["model"]["sha256"] or table.column_names != ["song_id", "vector"]:
+    if meta.get("model") != manifest["model"]["sha256"] or table.column_names != _COLUMNS[manifest["format"]]:
         raise ValueError(f"{part} was not written by this run's model; delete it and run again")
     return table
 

@@ -164,7 +164,7 @@ class Recommender:
         self.embedder_ = SongEmbedder(None if vectors is not None and model is None else
                                       SongEmbedder.resolve(model, self.max_length))
         if vector_folders(vectors):  # folders of parts from `musemood embed`, for the model just loaded
-            vectors = catalogue_vectors(df, vectors, self.embedder_.model)
+            vectors = catalogue_vectors(df, vectors, self.embedder_.model, text_column=self.text_column)
         self._progress(f"indexing {n:,} songs")
         texts = clean_texts(df[self.text_column])
         small = n < 50  # tiny catalogues: index every term

@@ -1,5 +1,6 @@
 """musemood embed: vectors of a whole catalogue in resumable Parquet parts."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -46,7 +47,7 @@ def test_parts_hold_every_song_once_with_the_encoders_vectors(songs, encoder, re
     assert ids.tolist() == df["song_id"].tolist() and vectors.dtype == np.float32
     np.testing.assert_allclose(vectors, reference, rtol=1e-4, atol=1e-5)
     part = pq.read_table(tmp_path / "v" / "part-00001.parquet")
-    assert part.column_names == ["song_id", "vector"] and part.num_rows == 25
+    assert part.column_names == ["song_id", "vector", "text_hash"] and part.num_rows == 25
     again = embed_dataset(path, tmp_path / "v", encoder, part_size=25, show_progress_bar=False)
     assert (again.written, again.skipped) == (0, 6)  # a finished run is not computed twice
 
@@ -72,12 +73,12 @@ def test_a_killed_run_resumes_with_nothing_lost_or_repeated(songs, encoder, refe
         import musemood.embed as embed
         from musemood.encoders import BertEncoder
         write, calls = embed._write_part, []
-        def dying(out, i, ids, vectors, manifest):
+        def dying(out, i, ids, vectors, manifest, *rest):
             calls.append(i)
             if len(calls) == 4:
                 (out / f"part-{{i:05d}}.parquet.tmp").write_bytes(b"PAR1 half a part")
                 os._exit(9)
-            write(out, i, ids, vectors, manifest)
+            write(out, i, ids, vectors, manifest, *rest)
         embed._write_part = dying
         embed.embed_dataset({str(path)!r}, {str(out)!r}, BertEncoder({str(_tiny_bert_dir)!r}, max_length=32,
                             stride=8), part_size=20, show_progress_bar=False)
@@ -400,9 +401,9 @@ def test_a_catalogue_that_grew_takes_its_vectors_from_several_folders(songs, enc
 
     df, _ = songs
     df.iloc[:100].to_parquet(tmp_path / "old.parquet", index=False)
-    changed = df.iloc[95:].copy()
-    changed.loc[99, "lyrics"] = "new words for an old song"
-    changed.to_parquet(tmp_path / "new.parquet", index=False)
+    df = df.copy()
+    df.loc[99, "lyrics"] = "new words for an old song"
+    df.iloc[95:].to_parquet(tmp_path / "new.parquet", index=False)
     embed_dataset(tmp_path / "old.parquet", tmp_path / "v1", encoder, part_size=40, show_progress_bar=False)
     embed_dataset(tmp_path / "new.parquet", tmp_path / "v2", encoder, part_size=40, show_progress_bar=False)
     vectors = catalogue_vectors(df, [tmp_path / "v1", tmp_path / "v2"], encoder)
@@ -490,3 +491,67 @@ def test_songs_already_in_other_folders_are_left_out(songs, encoder, reference, 
     printed = capsys.readouterr().out
     assert code == 0 and "Embedded 30 songs" in printed and "100 left out: they have vectors in" in printed
     np.testing.assert_allclose(load_vectors(tmp_path / "v5")[1], reference[100:], rtol=1e-4, atol=1e-5)
+
+
+def test_songs_whose_lyrics_changed_are_embedded_again_and_stale_vectors_refused(songs, encoder, reference, tmp_path,
+                                                                                 caplog, capsys):
+    """Each part records a fingerprint of each song's lyrics: `--skip-vectors` leaves out only the songs whose
+    lyrics are those the folder embedded, a resumed run computes again a part whose lyrics changed, and a
+    catalogue whose lyrics changed since its vectors were computed is refused rather than served stale vectors."""
+    import pyarrow as pa
+
+    from musemood.embed import catalogue_vectors
+
+    df, _ = songs
+    df.iloc[:100].to_parquet(tmp_path / "old.parquet", index=False)
+    embed_dataset(tmp_path / "old.parquet", tmp_path / "v1", encoder, part_size=40, show_progress_bar=False)
+    assert pq.read_table(tmp_path / "v1" / "part-00000.parquet").column_names == ["song_id", "vector", "text_hash"]
+    edited = df.copy()
+    edited.loc[99, "lyrics"] = "new words for an old song"
+    edited.loc[7, "lyrics"] = "  " + edited.loc[7, "lyrics"].replace("\n", "\r\n") + " \n"  # the same words
+    edited.to_parquet(tmp_path / "all.parquet", index=False)
+    expected = reference.copy()
+    expected[99] = encoder.encode(["new words for an old song"])[0]
+    with pytest.raises(ValueError, match=r"1 of the catalogue's 100 songs have other lyrics than those .*v1 "
+                                         rf"embedded \(e\.g\. \['{df.song_id[99]}'\]\).*--skip-vectors"):
+        catalogue_vectors(edited.iloc[:100], tmp_path / "v1")
+    result = embed_dataset(tmp_path / "all.parquet", tmp_path / "v2", encoder, part_size=40, skip=tmp_path / "v1",
+                           show_progress_bar=False)
+    assert (result.songs, result.left_out) == (31, 99)
+    ids, vectors = load_vectors(tmp_path / "v2")
+    assert ids.tolist() == df["song_id"].iloc[99:].tolist()
+    np.testing.assert_allclose(catalogue_vectors(edited, [tmp_path / "v1", tmp_path / "v2"], encoder), expected,
+                               rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="other lyrics than those"):  # the stale folder given last wins, and is refused
+        catalogue_vectors(edited, [tmp_path / "v2", tmp_path / "v1"])
+    # lyrics that change between a killed run and its resumption: the part that holds them is computed again
+    embed_dataset(tmp_path / "old.parquet", tmp_path / "v3", encoder, part_size=40, show_progress_bar=False)
+    edited.iloc[:100].to_parquet(tmp_path / "old.parquet", index=False)
+    caplog.set_level("INFO", logger="musemood.embed")
+    again = embed_dataset(tmp_path / "old.parquet", tmp_path / "v3", encoder, part_size=40, show_progress_bar=False)
+    assert (again.written, again.skipped) == (1, 2)
+    assert "part-00002.parquet: 1 song's lyrics changed since it was written" in caplog.text
+    np.testing.assert_allclose(load_vectors(tmp_path / "v3")[1], expected[:100], rtol=1e-4, atol=1e-5)
+    # on the command line, a recommender is not built on stale vectors
+    code = main(["map", "--data", str(tmp_path / "old.parquet"), "--vectors", str(tmp_path / "v1"), "--model",
+                 encoder.model_name_or_path, "--max-length", "32", "--n-clusters", "3", "--recommender",
+                 str(tmp_path / "rec")])
+    err = capsys.readouterr().err
+    assert code != 0 and "1 of the catalogue's 100 songs have other lyrics than those" in err, err
+    assert "Traceback" not in err and not (tmp_path / "rec").exists()
+    # a folder from before fingerprints (format 1): its songs are still left out by id, with a warning
+    old = tmp_path / "v1"
+    manifest = json.loads((old / MANIFEST).read_text())
+    (old / MANIFEST).write_text(json.dumps({**manifest, "format": 1}))
+    for part in old.glob("part-*.parquet"):
+        table = pq.read_table(part)
+        pq.write_table(table.drop_columns(["text_hash"]).replace_schema_metadata(table.schema.metadata), part)
+    caplog.clear()
+    older = embed_dataset(tmp_path / "all.parquet", tmp_path / "v4", encoder, part_size=40, skip=old,
+                          show_progress_bar=False)
+    assert (older.songs, older.left_out) == (30, 100)
+    assert "v1 was written by an older musemood" in caplog.text
+    np.testing.assert_allclose(catalogue_vectors(df, [old, tmp_path / "v4"], encoder), reference, rtol=1e-4,
+                               atol=1e-5)
+    assert pa.types.is_fixed_size_list(pq.read_table(tmp_path / "v4" / "part-00000.parquet").schema.field(
+        "vector").type)

@@ -462,8 +462,9 @@ def _add_embed_command(commands):
     embed.add_argument("--max-length", type=_int_at_least(8), default=256,
                        help="tokens per window for an encoder given by name (256)")
     embed.add_argument("--skip-vectors", nargs="+", metavar="DIR",
-                       help="folders of an earlier embed run with this model: their songs are left out (a catalogue "
-                       "that grew: embed the new songs only, then give both folders to map --vectors)")
+                       help="folders of an earlier embed run with this model: their songs are left out unless their "
+                       "lyrics changed (a catalogue that grew: embed the new and changed songs only, then give the "
+                       "folders, this one last, to map --vectors)")
     embed.add_argument("--engine", choices=schema.EMBED_ENGINES, default="local",
                        help="local: this process; ray: Ray actors, each loading the model once (musemood[ray])")
     embed.add_argument("--address", help="the Ray cluster to join, e.g. ray://head:10001 (default: a local Ray)")
