@@ -546,6 +546,10 @@ def test_songs_whose_lyrics_changed_are_embedded_again_and_stale_vectors_refused
     for part in old.glob("part-*.parquet"):
         table = pq.read_table(part)
         pq.write_table(table.drop_columns(["text_hash"]).replace_schema_metadata(table.schema.metadata), part)
+    (old / "part-00001.parquet").unlink()  # and is resumed in its own format
+    resumed = embed_dataset(tmp_path / "old.parquet", old, encoder, part_size=40, show_progress_bar=False)
+    assert (resumed.written, resumed.skipped) == (1, 2)
+    assert pq.read_table(old / "part-00001.parquet").column_names == ["song_id", "vector"]
     caplog.clear()
     older = embed_dataset(tmp_path / "all.parquet", tmp_path / "v4", encoder, part_size=40, skip=old,
                           show_progress_bar=False)
