@@ -465,10 +465,11 @@ def _check_lyrics(df, text_column, wanted, stored, recorded, rows, folders, ends
         return
     ids = np.asarray(wanted, dtype=object)[stale]
     where = sorted({str(folders[int(np.searchsorted(ends, r, side="right"))]) for r in rows[stale]})
-    raise ValueError(f"{int(stale.sum()):,} of the catalogue's {len(df):,} songs have other lyrics than those "
-                     f"{', '.join(where)} embedded (e.g. {ids[:3].tolist()}): their vectors would be stale; embed the "
-                     f"catalogue again with --skip-vectors {' '.join(map(str, folders))} (skip= in Python), which "
-                     "computes only the songs that are new or changed, and give that folder last")
+    n = int(stale.sum())
+    raise ValueError(f"{n:,} of the catalogue's {len(df):,} songs {'has' if n == 1 else 'have'} other lyrics than "
+                     f"those {', '.join(where)} embedded (e.g. {ids[:3].tolist()}): their vectors would be stale; "
+                     f"embed the catalogue again with --skip-vectors {' '.join(map(str, folders))} (skip= in "
+                     "Python), which computes only the songs that are new or changed, and give that folder last")
 
 
 def vectors_maker(path) -> str:

@@ -512,7 +512,7 @@ def test_songs_whose_lyrics_changed_are_embedded_again_and_stale_vectors_refused
     edited.to_parquet(tmp_path / "all.parquet", index=False)
     expected = reference.copy()
     expected[99] = encoder.encode(["new words for an old song"])[0]
-    with pytest.raises(ValueError, match=r"1 of the catalogue's 100 songs have other lyrics than those .*v1 "
+    with pytest.raises(ValueError, match=r"1 of the catalogue's 100 songs has other lyrics than those .*v1 "
                                          rf"embedded \(e\.g\. \['{df.song_id[99]}'\]\).*--skip-vectors"):
         catalogue_vectors(edited.iloc[:100], tmp_path / "v1")
     result = embed_dataset(tmp_path / "all.parquet", tmp_path / "v2", encoder, part_size=40, skip=tmp_path / "v1",
@@ -537,8 +537,12 @@ def test_songs_whose_lyrics_changed_are_embedded_again_and_stale_vectors_refused
                  encoder.model_name_or_path, "--max-length", "32", "--n-clusters", "3", "--recommender",
                  str(tmp_path / "rec")])
     err = capsys.readouterr().err
-    assert code != 0 and "1 of the catalogue's 100 songs have other lyrics than those" in err, err
+    assert code != 0 and "1 of the catalogue's 100 songs has other lyrics than those" in err, err
     assert "Traceback" not in err and not (tmp_path / "rec").exists()
+    assert main(["embed", str(tmp_path / "old.parquet"), "--out", str(tmp_path / "v5"), "--model",
+                 encoder.model_name_or_path, "--max-length", "32", "--part-size", "40", "--skip-vectors",
+                 str(tmp_path / "v1")]) == 0
+    assert "Embedded 1 song into 3 parts" in capsys.readouterr().out
     # a folder from before fingerprints (format 1): its songs are still left out by id, with a warning
     old = tmp_path / "v1"
     manifest = json.loads((old / MANIFEST).read_text())

@@ -220,9 +220,11 @@ def _embed(args):
     done = f", {result.skipped} already done" if result.skipped else ""
     if args.skip_vectors:
         done += f"; {result.left_out:,} left out: they have vectors in {', '.join(args.skip_vectors)}"
-    print(f"Embedded {result.songs:,} songs into {result.parts} parts in {result.path} ({result.written} written"
-          f"{done}) in {result.seconds:.0f} s, {result.songs_per_second:.0f} songs/s; {result.dim}-dimensional "
-          "vectors; read them with musemood.embed.load_vectors")
+    rate = result.songs_per_second
+    print(f"Embedded {result.songs:,} song{'' if result.songs == 1 else 's'} into {result.parts} parts in "
+          f"{result.path} ({result.written} written{done}) in {result.seconds:.0f} s, "
+          f"{rate:.{0 if rate >= 10 else 1}f} songs/s; {result.dim}-dimensional vectors; read them with "
+          "musemood.embed.load_vectors")
 
 
 def _serve(args):
