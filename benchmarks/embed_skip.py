@@ -37,7 +37,8 @@ def main(argv=None):
     import torch
 
     from musemood.datasets import load_demo
-    from musemood.embed import _keys, _Skip, text_hashes
+    from musemood.embed import text_hashes
+    from musemood.embed._catalogue import _keys, _Skip
     from musemood.encoders import BertEncoder
     from musemood.text import clean_texts
 

@@ -70,18 +70,19 @@ def test_a_killed_run_resumes_with_nothing_lost_or_repeated(songs, encoder, refe
     # the process dies while writing its fourth part: three parts whole, the fourth a temporary file
     script = textwrap.dedent(f"""
         import os
-        import musemood.embed as embed
+        import musemood.embed._job as job
+        from musemood.embed import embed_dataset
         from musemood.encoders import BertEncoder
-        write, calls = embed._write_part, []
+        write, calls = job._write_part, []
         def dying(out, i, ids, vectors, manifest, *rest):
             calls.append(i)
             if len(calls) == 4:
                 (out / f"part-{{i:05d}}.parquet.tmp").write_bytes(b"PAR1 half a part")
                 os._exit(9)
             write(out, i, ids, vectors, manifest, *rest)
-        embed._write_part = dying
-        embed.embed_dataset({str(path)!r}, {str(out)!r}, BertEncoder({str(_tiny_bert_dir)!r}, max_length=32,
-                            stride=8), part_size=20, show_progress_bar=False)
+        job._write_part = dying
+        embed_dataset({str(path)!r}, {str(out)!r}, BertEncoder({str(_tiny_bert_dir)!r}, max_length=32, stride=8),
+                      part_size=20, show_progress_bar=False)
     """)
     killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert killed.returncode == 9, killed.stderr
