@@ -132,7 +132,7 @@ def _exit_with(parent):
 
 def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
     """Serve :func:`~musemood.serve.app_from_env` from ``workers`` processes until SIGINT or SIGTERM;
-    SIGHUP replaces the workers one at a time by workers that load the parts again (:func:`_reload`).
+    SIGHUP replaces the workers one at a time by workers that load the parts again (:class:`_Reload`).
 
     Each worker listens on a socket of its own in one ``SO_REUSEPORT`` group, so the kernel spreads
     new connections over the workers by their addresses, and a worker with more than its share of the
@@ -168,15 +168,17 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
         return process
 
     processes = [start(slot) for slot in range(workers)]
-    failed = None
+    failed, reloading = None, None
     try:
         while not stop.wait(0.5):
-            if reload.is_set():
+            if reload.is_set() and reloading is None:  # a SIGHUP during a reload: another one after it
                 reload.clear()
-                _reload(processes, start, ready, stop)
+                reloading = _Reload(processes, start, ready)
+            if reloading is not None and reloading.step():
+                reloading = None
             for i, process in enumerate(processes):
-                if process.exitcode is None:
-                    continue
+                if process.exitcode is None or (reloading is not None and reloading.replacing(i)):
+                    continue  # a worker being replaced that died: its new one is on the way
                 if process.exitcode == STARTUP_FAILED:
                     failed = f"a worker could not start the app (exit code {STARTUP_FAILED}); see its message above"
                     stop.set()
@@ -192,6 +194,8 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
                 processes[i] = start(i)
     finally:
         probe.close()  # held until now so that port 0's port stays ours while workers (re)start
+        if reloading is not None:
+            processes = processes + reloading.others()
         for process in processes:
             if process.exitcode is None:
                 process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
@@ -206,38 +210,85 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
         raise RuntimeError(failed)
 
 
-def _reload(processes, start, ready, stop, timeout=600):
-    """Replace each worker of ``processes`` in turn: a new one is started on the same slot and port,
-    and the old one is stopped (SIGTERM: it finishes its requests in flight) once the new one has
-    made its app, so as many workers answer throughout.  A new worker that cannot start (the parts
-    now fail to load) or is not ready in ``timeout`` seconds is stopped, and the workers not yet
-    replaced keep serving what they loaded: a broken save does not take the server down."""
-    started = time.monotonic()
-    for i, old in enumerate(processes):
-        if old.exitcode is not None:  # died meanwhile: the watch loop starts another, which loads anew
-            continue
-        new = start(i)
-        while not ready[i] and new.exitcode is None and not stop.is_set() and time.monotonic() - started < timeout:
-            time.sleep(0.1)
-        if not ready[i]:
-            if new.exitcode is None:
-                new.terminate()
-                new.join(30)
-            ready[i] = 1  # the old worker's, still serving
-            why = ("it was stopped" if stop.is_set() else f"a new worker {_exit_text(new.exitcode)} before its app was "
-                   "made (see its message above)" if new.exitcode is not None else f"no new worker was ready in "
-                   f"{timeout} s")
-            print(f"musemood serve: reload stopped after {i} of {len(processes)} workers: {why}; the others keep "
-                  "serving the parts they loaded", file=sys.stderr, flush=True)
-            return
-        old.terminate()
-        old.join(30)
-        if old.exitcode is None:
-            old.kill()
-            old.join()
-        processes[i] = new
-    print(f"musemood serve: reloaded the parts in {len(processes)} workers, one at a time, in "
-          f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+class _Reload:
+    """SIGHUP's work in :func:`run_workers`: each worker of ``processes`` replaced in turn, one
+    :meth:`step` per turn of the watch loop, which meanwhile restarts any other worker that dies.
+
+    A new worker is started on the same slot and port, and the old one is stopped (SIGTERM: it finishes
+    its requests in flight; SIGKILL after ``grace`` seconds) once the new one has made its app, so as
+    many workers answer throughout.  A new worker that cannot start (the parts now fail to load) or is
+    not ready in ``timeout`` seconds is stopped, and the workers not yet replaced keep serving what
+    they loaded: a broken save does not take the server down.  A worker started after the SIGHUP (one
+    that died and was restarted) has loaded the new parts already and is not replaced again."""
+
+    def __init__(self, processes, start, ready, timeout=600, grace=30):
+        self.processes, self.start, self.ready, self.timeout, self.grace = processes, start, ready, timeout, grace
+        self.old = list(processes)  # the workers that loaded the parts before the SIGHUP (held: ids stay theirs)
+        self.slot, self.new, self.began = -1, None, time.monotonic()
+        self.slot_began, self.stopping = 0.0, []  # workers told to stop, with when
+        self.message = None  # how the reload ended, said once the workers told to stop have stopped
+
+    def replacing(self, slot):
+        """Whether the worker of ``slot`` is being replaced (its new one is loading)."""
+        return self.new is not None and slot == self.slot
+
+    def others(self):
+        """The processes this reload holds beside ``processes``: a new worker loading, old ones stopping."""
+        return ([self.new] if self.new is not None else []) + [p for p, _ in self.stopping]
+
+    def step(self):
+        """One turn: start, check or swap in a new worker; ``True`` once the reload is over (every worker
+        replaced and the old ones stopped, or stopped short)."""
+        self._reap()
+        if self.message is not None:
+            return self._finish()
+        if self.new is None:
+            self.slot = next((i for i in range(self.slot + 1, len(self.processes))
+                              if any(self.processes[i] is p for p in self.old) and self.processes[i].exitcode is None),
+                             None)
+            if self.slot is None:  # every worker has loaded the parts since the SIGHUP
+                self.message = (f"reloaded the parts in {len(self.processes)} workers, one at a time, in "
+                                f"{{seconds:.0f}} s")
+                return self._finish()
+            self.new, self.slot_began = self.start(self.slot), time.monotonic()
+            return False
+        i, new, old = self.slot, self.new, self.processes[self.slot]
+        if self.ready[i]:
+            self.processes[i], self.new = new, None
+            if old.exitcode is None:
+                old.terminate()
+                self.stopping.append((old, time.monotonic()))
+            return False
+        timed_out = time.monotonic() - self.slot_began >= self.timeout
+        if new.exitcode is None and not timed_out:
+            return False  # still loading
+        why = (f"no new worker was ready in {self.timeout} s" if new.exitcode is None else
+               f"a new worker {_exit_text(new.exitcode)} before its app was made (see its message above)")
+        if new.exitcode is None:
+            new.terminate()
+            self.stopping.append((new, time.monotonic()))
+        self.new, self.ready[i] = None, 1  # the old worker's, still serving (or restarted by the watch loop)
+        self.message = (f"reload stopped after {i} of {len(self.processes)} workers: {why}; the others keep "
+                        "serving the parts they loaded")
+        return self._finish()
+
+    def _reap(self):
+        """Old workers that have stopped are joined; one that outlives ``grace`` seconds is killed."""
+        for process, since in list(self.stopping):
+            if process.exitcode is None and time.monotonic() - since > self.grace:
+                process.kill()
+                process.join()
+            if process.exitcode is not None:
+                process.join()
+                self.stopping.remove((process, since))
+
+    def _finish(self):
+        """Say how the reload ended once the old workers have stopped (they finish their requests in flight)."""
+        if self.stopping:
+            return False
+        print(f"musemood serve: {self.message.format(seconds=time.monotonic() - self.began)}", file=sys.stderr,
+              flush=True)
+        return True
 
 
 def _exit_text(code):

@@ -307,6 +307,56 @@ def test_sighup_reloads_the_parts_and_a_broken_save_keeps_the_old_ones(parts, tm
             server.kill()
 
 
+@pytest.mark.skipif(not __import__("musemood.serve").serve.spreads_connections(), reason="SO_REUSEPORT: Linux")
+def test_a_worker_that_dies_during_a_reload_is_restarted_at_once(parts, tmp_path):
+    """While SIGHUP's first new worker loads, the other worker is killed: it is started again at once, not
+    once the reload is over, and the worker started again, which loaded the new parts, is not replaced a
+    second time.  Requests are answered throughout."""
+    import psutil
+
+    _, rec, _ = parts
+    folder = rec.save(tmp_path / "rec", include_model=False)
+    server, port = _serve_process("--workers", 2, "--recommender", folder, timeout=120)
+    deadline = time.monotonic() + 120
+
+    def workers():  # alive, oldest first
+        found = []
+        for process in psutil.Process(server.pid).children():
+            try:
+                if process.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(process.cmdline()):
+                    found.append(process)
+            except psutil.Error:  # gone meanwhile
+                pass
+        return sorted(found, key=lambda p: p.create_time())
+
+    try:
+        first, second = workers()
+        server.send_signal(signal.SIGHUP)
+        while len(workers()) < 3:  # the first worker's replacement is loading
+            assert time.monotonic() < deadline, _printed(server)
+            time.sleep(0.05)
+        known = {p.pid for p in workers()}
+        second.kill()
+        while not {p.pid for p in workers()} - known:
+            assert time.monotonic() < deadline, _printed(server)
+            time.sleep(0.05)
+        restarted = next(p for p in workers() if p.pid not in known)
+        while "reloaded the parts in 2 workers" not in _printed(server):
+            assert time.monotonic() < deadline and server.poll() is None, _printed(server)
+            assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=30).status_code == 200
+        printed = _printed(server)
+        assert printed.index("was killed by SIGKILL") < printed.index("reloaded the parts in 2 workers"), printed
+        after = workers()
+        assert len(after) == 2 and restarted.pid in {p.pid for p in after}
+        assert not {first.pid, second.pid} & {p.pid for p in after}
+    finally:
+        server.terminate()
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on Windows")
 def test_a_sighup_during_a_reload_loads_once_more_after_it(monkeypatch, capsys):
     """The folder saved again while a reload reads it: the SIGHUP that follows is not lost, the parts
