@@ -518,7 +518,7 @@ def test_songs_whose_lyrics_changed_are_embedded_again_and_stale_vectors_refused
         catalogue_vectors(edited.iloc[:100], tmp_path / "v1")
     result = embed_dataset(tmp_path / "all.parquet", tmp_path / "v2", encoder, part_size=40, skip=tmp_path / "v1",
                            show_progress_bar=False)
-    assert (result.songs, result.left_out) == (31, 99)
+    assert (result.songs, result.left_out, result.changed) == (31, 99, 1)  # song 7's spaces do not count
     ids, vectors = load_vectors(tmp_path / "v2")
     assert ids.tolist() == df["song_id"].iloc[99:].tolist()
     np.testing.assert_allclose(catalogue_vectors(edited, [tmp_path / "v1", tmp_path / "v2"], encoder), expected,
@@ -543,7 +543,9 @@ def test_songs_whose_lyrics_changed_are_embedded_again_and_stale_vectors_refused
     assert main(["embed", str(tmp_path / "old.parquet"), "--out", str(tmp_path / "v5"), "--model",
                  encoder.model_name_or_path, "--max-length", "32", "--part-size", "40", "--skip-vectors",
                  str(tmp_path / "v1")]) == 0
-    assert "Embedded 1 song into 3 parts" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Embedded 1 song into 3 parts" in printed and "99 left out" in printed
+    assert "; 1 embedded again: its lyrics changed" in printed
     # a folder from before fingerprints (format 1): its songs are still left out by id, with a warning
     old = tmp_path / "v1"
     manifest = json.loads((old / MANIFEST).read_text())

@@ -220,6 +220,8 @@ def _embed(args):
     done = f", {result.skipped} already done" if result.skipped else ""
     if args.skip_vectors:
         done += f"; {result.left_out:,} left out: they have vectors in {', '.join(args.skip_vectors)}"
+        if result.changed:
+            done += f"; {result.changed:,} embedded again: {'its' if result.changed == 1 else 'their'} lyrics changed"
     rate = result.songs_per_second
     print(f"Embedded {result.songs:,} song{'' if result.songs == 1 else 's'} into {result.parts} parts in "
           f"{result.path} ({result.written} written{done}) in {result.seconds:.0f} s, "

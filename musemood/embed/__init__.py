@@ -58,6 +58,7 @@ class EmbedResult:
     dim: int
     seconds: float
     left_out: int = 0  # songs of the input skipped because a ``skip`` folder holds their vectors
+    changed: int = 0  # songs a ``skip`` folder holds whose lyrics changed since: embedded again
 
     @property
     def songs_per_second(self) -> float:
@@ -133,7 +134,7 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
     n_parts = math.ceil(n_rows / part_size)
     identity = model_identity(model)
     skip_ids = _skipped_songs(skip, out, identity, id_column)
-    left_out = 0 if skip_ids is None else skip_ids.count(dataset, id_column, text_column)
+    left_out, changed = (0, 0) if skip_ids is None else skip_ids.count(dataset, id_column, text_column)
     manifest = {"format": FORMAT, "model": identity, "source": [str(f) for f in files],
                 "rows": int(n_rows - left_out), "part_size": int(part_size), "id_column": id_column,
                 "text_column": text_column, "parts": n_parts}
@@ -156,4 +157,4 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
     logger.info("embedded %d songs in %d parts (%d written, %d already done; %d left out)", n_rows - left_out,
                 n_parts, written, skipped, left_out)
     return EmbedResult(out, int(n_rows - left_out), n_parts, written, skipped, int(job.manifest["dim"]),
-                       time.perf_counter() - started, int(left_out))
+                       time.perf_counter() - started, int(left_out), int(changed))

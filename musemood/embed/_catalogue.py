@@ -107,6 +107,7 @@ class _Skip:
 
     keys: object = None  # pyarrow binary: fingerprint + id
     ids: object = None  # pyarrow string
+    known: object = None  # pyarrow string: the ids of the folders with fingerprints
 
     def held(self, ids, hashes):
         """A boolean mask of the songs (``ids``, ``hashes``) a skipped folder holds, lyrics unchanged."""
@@ -122,10 +123,18 @@ class _Skip:
         return held
 
     def count(self, dataset, id_column, text_column):
-        """How many of the dataset's songs a skipped folder holds, lyrics unchanged."""
-        return sum(int(self.held(batch.column(id_column).cast("string"), text_hashes(
-            batch.column(text_column).to_pylist())).sum())
-            for batch in dataset.to_batches(columns=[id_column, text_column], batch_size=65_536))
+        """``(held, changed)``: how many of the dataset's songs a skipped folder holds with the same lyrics,
+        and how many it holds with other lyrics (to be embedded again)."""
+        import pyarrow.compute as pc
+
+        held = changed = 0
+        for batch in dataset.to_batches(columns=[id_column, text_column], batch_size=65_536):
+            ids = batch.column(id_column).cast("string")
+            same = self.held(ids, text_hashes(batch.column(text_column).to_pylist()))
+            held += int(same.sum())
+            if self.known is not None:
+                changed += int((pc.is_in(ids, value_set=self.known).to_numpy(zero_copy_only=False) & ~same).sum())
+        return held, changed
 
 
 def _keys(ids, hashes):
@@ -147,7 +156,7 @@ def _skipped_songs(skip, out, identity, id_column):
     folders = vector_folders(skip)
     if folders is None:
         raise TypeError(f"skip must be a folder written by musemood embed or a list of them, got {skip!r}")
-    ids, keys = [], []
+    ids, keys, known = [], [], []
     for folder in folders:
         if Path(folder).expanduser().resolve() == out:
             raise ValueError(f"the output folder {out} is one of the folders to skip: write the new songs' vectors "
@@ -165,5 +174,7 @@ def _skipped_songs(skip, out, identity, id_column):
                            "songs are left out by id, even those whose lyrics changed since", folder)
             ids.append(pa.array(song_ids, type=pa.string()))
         else:
-            keys.append(_keys(pa.array(song_ids, type=pa.string()), hashes))
-    return _Skip(keys=pa.concat_arrays(keys) if keys else None, ids=pa.concat_arrays(ids) if ids else None)
+            known.append(pa.array(song_ids, type=pa.string()))
+            keys.append(_keys(known[-1], hashes))
+    return _Skip(keys=pa.concat_arrays(keys) if keys else None, ids=pa.concat_arrays(ids) if ids else None,
+                 known=pa.concat_arrays(known) if known else None)
