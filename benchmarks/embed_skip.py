@@ -57,7 +57,7 @@ def main(argv=None):
     started = time.perf_counter()
     by_key = _Skip(keys=_keys(ids, hashes))
     build = time.perf_counter() - started
-    by_id = _Skip(ids=ids)
+    by_id = _Skip(unchecked=ids)
 
     half = args.part_size // 2  # half the part known, half new
     part_ids = np.array([f"song-{i:08d}" for i in range(half)] +

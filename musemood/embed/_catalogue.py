@@ -103,11 +103,11 @@ def _check_lyrics(df, text_column, wanted, stored, recorded, rows, folders, ends
 @dataclass
 class _Skip:
     """The songs whose vectors other folders hold: by id and lyrics fingerprint (``keys``), or by id alone
-    (``ids``) for folders of format 1, which recorded no fingerprints."""
+    (``unchecked``) for folders of format 1, which recorded no fingerprints."""
 
-    keys: object = None  # pyarrow binary: fingerprint + id
-    ids: object = None  # pyarrow string
-    known: object = None  # pyarrow string: the ids of the folders with fingerprints
+    keys: object = None  # pyarrow binary: fingerprint + id, of the folders with fingerprints
+    fingerprinted: object = None  # pyarrow string: the ids of those folders' songs
+    unchecked: object = None  # pyarrow string: the ids of the songs of folders without fingerprints
 
     def held(self, ids, hashes):
         """A boolean mask of the songs (``ids``, ``hashes``) a skipped folder holds, lyrics unchanged."""
@@ -118,8 +118,8 @@ class _Skip:
         held = np.zeros(len(ids), dtype=bool)
         if self.keys is not None:
             held |= pc.is_in(_keys(ids, hashes), value_set=self.keys).to_numpy(zero_copy_only=False)
-        if self.ids is not None:
-            held |= pc.is_in(ids, value_set=self.ids).to_numpy(zero_copy_only=False)
+        if self.unchecked is not None:
+            held |= pc.is_in(ids, value_set=self.unchecked).to_numpy(zero_copy_only=False)
         return held
 
     def count(self, dataset, id_column, text_column):
@@ -132,8 +132,9 @@ class _Skip:
             ids = batch.column(id_column).cast("string")
             same = self.held(ids, text_hashes(batch.column(text_column).to_pylist()))
             held += int(same.sum())
-            if self.known is not None:
-                changed += int((pc.is_in(ids, value_set=self.known).to_numpy(zero_copy_only=False) & ~same).sum())
+            if self.fingerprinted is not None:
+                changed += int((pc.is_in(ids, value_set=self.fingerprinted).to_numpy(zero_copy_only=False)
+                                & ~same).sum())
         return held, changed
 
 
@@ -156,7 +157,7 @@ def _skipped_songs(skip, out, identity, id_column):
     folders = vector_folders(skip)
     if folders is None:
         raise TypeError(f"skip must be a folder written by musemood embed or a list of them, got {skip!r}")
-    ids, keys, known = [], [], []
+    keys, fingerprinted, unchecked = [], [], []
     for folder in folders:
         if Path(folder).expanduser().resolve() == out:
             raise ValueError(f"the output folder {out} is one of the folders to skip: write the new songs' vectors "
@@ -172,9 +173,10 @@ def _skipped_songs(skip, out, identity, id_column):
         if hashes is None:
             logger.warning("%s was written by an older musemood, which recorded no fingerprint of the lyrics: its "
                            "songs are left out by id, even those whose lyrics changed since", folder)
-            ids.append(pa.array(song_ids, type=pa.string()))
+            unchecked.append(pa.array(song_ids, type=pa.string()))
         else:
-            known.append(pa.array(song_ids, type=pa.string()))
-            keys.append(_keys(known[-1], hashes))
-    return _Skip(keys=pa.concat_arrays(keys) if keys else None, ids=pa.concat_arrays(ids) if ids else None,
-                 known=pa.concat_arrays(known) if known else None)
+            fingerprinted.append(pa.array(song_ids, type=pa.string()))
+            keys.append(_keys(fingerprinted[-1], hashes))
+    return _Skip(keys=pa.concat_arrays(keys) if keys else None,
+                 fingerprinted=pa.concat_arrays(fingerprinted) if fingerprinted else None,
+                 unchecked=pa.concat_arrays(unchecked) if unchecked else None)

@@ -27,7 +27,7 @@ class _Job:
     text_column: str
     batch_size: int
     auto_batch: bool = False  # batch_size chosen per device (each Ray actor chooses its own)
-    skip_ids: object = None  # a _Skip: the songs left out, whose vectors other folders hold
+    skip: object = None  # a _Skip: the songs left out, whose vectors other folders hold
 
     def to_embed(self, table, i):
         """``(songs, ids, hashes)``: the rows of input part ``i`` to embed, those no ``skip`` folder
@@ -35,8 +35,8 @@ class _Job:
         for a folder of format 1, which does not record them)."""
         ids = _ids(table, self.id_column, self.source, i * self.part_size)
         hashes = text_hashes(table.column(self.text_column).to_pylist())
-        if self.skip_ids is not None:
-            kept = ~self.skip_ids.held(ids, hashes)
+        if self.skip is not None:
+            kept = ~self.skip.held(ids, hashes)
             table, ids, hashes = table.filter(kept), ids[kept], hashes[kept]
         return table, ids, (hashes if self.manifest["format"] >= 2 else None)
 
