@@ -28,6 +28,8 @@ QUICK = {  # script, its tiny arguments, and lines its output must hold
             ["| 2,000 | exact | - |", "| peer |", "| 2,000 | faiss | 32 |", "- 2,000 faiss: "]),
     "demo_ceiling": (["--n-songs", "300"], ["| all labelled songs | 99 |", "| learning-curve demo test |"]),
     "queue_jitter": (["--processes", "1", "--seconds", "1"], ["| 1 | ", "peer, shuffled"]),
+    "catalogue_vectors": (["--songs", "3000", "--again", "200", "--dim", "8", "--part-size", "500"],
+                          ["| catalogue_vectors |", "| load whole, pick rows |", "same vectors: True"]),
     "embed_skip": (["--known", "2000", "--part-size", "200", "--sample", "4"],
                    ["| check a part by id and lyrics fingerprint |", "| check a part by id alone (before) |",
                     "| embed the part (all-MiniLM-L6-v2,"]),

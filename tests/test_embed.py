@@ -525,6 +525,13 @@ def test_songs_whose_lyrics_changed_are_embedded_again_and_stale_vectors_refused
                                rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="other lyrics than those"):  # the stale folder given last wins, and is refused
         catalogue_vectors(edited, [tmp_path / "v2", tmp_path / "v1"])
+    import shutil
+
+    shutil.copytree(tmp_path / "v2", tmp_path / "v2-forged")
+    manifest = json.loads((tmp_path / "v2-forged" / MANIFEST).read_text())
+    (tmp_path / "v2-forged" / MANIFEST).write_text(json.dumps({**manifest, "dim": 16}))
+    with pytest.raises(ValueError, match=r"hold vectors of \[16, 32\] dimensions: they cannot be of one model"):
+        catalogue_vectors(edited, [tmp_path / "v1", tmp_path / "v2-forged"])
     # lyrics that change between a killed run and its resumption: the part that holds them is computed again
     embed_dataset(tmp_path / "old.parquet", tmp_path / "v3", encoder, part_size=40, show_progress_bar=False)
     edited.iloc[:100].to_parquet(tmp_path / "old.parquet", index=False)

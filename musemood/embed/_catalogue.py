@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import schema
-from ._folder import _hash_array, _id_column, _load, _maker, _read_manifest, model_identity, text_hashes, vector_folders
+from ._folder import (_hash_array, _id_column, _load, _maker, _part_vectors, _read_manifest, model_identity,
+                      text_hashes, vector_folders)
 
 logger = logging.getLogger(__name__)
 
@@ -48,17 +49,19 @@ def catalogue_vectors(df, path, model=None, *, id_column=None, text_column=None,
             given = "this model" if model is not None else f"the model of {folders[0]}"
             raise ValueError(f"{folder} holds vectors of another model ({_maker(manifest)}) than {given}; embed "
                              f"the catalogue with this model, or give the model that made them ({model_option})")
-    position, blocks, hashes, offset = {}, [], [], 0
+    dims = {int(m["dim"]) for m in manifests}
+    if len(dims) > 1:
+        raise ValueError(f"{', '.join(map(str, folders))} hold vectors of {sorted(dims)} dimensions: they cannot "
+                         "be of one model")
+    # the folders' song ids and fingerprints first, then only the parts that hold a song taken, one at a time
+    position, hashes, part_starts, offset = {}, [], [], 0
     for folder, manifest in zip(folders, manifests):
-        ids, vectors, stored = _load(folder, manifest)
+        ids, _, stored, starts = _load(folder, manifest, vectors=False)
         hashes.append((np.zeros(len(ids), dtype="S16"), False) if stored is None else (stored, True))
+        part_starts.append(starts)
         if len(set(ids.tolist())) != len(ids):
             raise ValueError(f"{folder} holds some song ids more than once; embed a catalogue with unique song ids")
-        if blocks and vectors.shape[1] != blocks[0].shape[1]:
-            raise ValueError(f"{folder} holds {vectors.shape[1]}-dimensional vectors, {folders[0]} "
-                             f"{blocks[0].shape[1]}-dimensional ones: they cannot be of one model")
         position.update((song, offset + i) for i, song in enumerate(ids.tolist()))  # a later folder wins
-        blocks.append(vectors)
         offset += len(ids)
     wanted = df[id_column].astype(str).tolist()
     missing = [song for song in wanted if song not in position]
@@ -67,19 +70,21 @@ def catalogue_vectors(df, path, model=None, *, id_column=None, text_column=None,
         raise ValueError(f"{len(missing):,} of the catalogue's {len(wanted):,} songs have no vector in {where} "
                          f"(e.g. {missing[:3]}); run musemood embed on the songs that lack one")
     rows = np.fromiter((position[song] for song in wanted), dtype=np.int64, count=len(wanted))
+    del position
+    ends = np.cumsum([len(h) for h, _ in hashes])
     recorded = np.concatenate([np.full(len(h), known) for h, known in hashes])[rows]
     read = manifests[-1].get("text_column") or schema.LYRICS
     _check_lyrics(df, read if read in df.columns else text_column, wanted,
-                  np.concatenate([h for h, _ in hashes])[rows], recorded, rows, folders,
-                  np.cumsum([len(h) for h, _ in hashes]))
-    if len(blocks) == 1:
-        return blocks[0][rows]
-    starts = np.cumsum([0] + [len(block) for block in blocks[:-1]])
-    which = np.searchsorted(starts, rows, side="right") - 1
-    out = np.empty((len(rows), blocks[0].shape[1]), dtype=blocks[0].dtype)
-    for b, block in enumerate(blocks):  # no copy of every folder's vectors joined
-        chosen = which == b
-        out[chosen] = block[rows[chosen] - starts[b]]
+                  np.concatenate([h for h, _ in hashes])[rows], recorded, rows, folders, ends)
+    out = np.empty((len(rows), dims.pop()), dtype=np.float32)
+    folder_of = np.searchsorted(ends, rows, side="right")
+    for b, (folder, manifest) in enumerate(zip(folders, manifests)):
+        taken = np.flatnonzero(folder_of == b)  # the catalogue's songs whose vector this folder gives
+        local = rows[taken] - (ends[b - 1] if b else 0)
+        part_of = np.searchsorted(part_starts[b], local, side="right") - 1
+        for i in np.unique(part_of):
+            here = part_of == i
+            out[taken[here]] = _part_vectors(folder, manifest, int(i))[local[here] - part_starts[b][i]]
     return out
 
 
@@ -169,7 +174,7 @@ def _skipped_songs(skip, out, identity, id_column):
         if _id_column(manifest) != id_column:
             raise ValueError(f"{folder} was read by the id column {_id_column(manifest)!r}, this run by "
                              f"{id_column!r}: its songs cannot be matched; give the same --id-column")
-        song_ids, _, hashes = _load(folder, manifest, vectors=False)
+        song_ids, _, hashes, _ = _load(folder, manifest, vectors=False)
         if hashes is None:
             logger.warning("%s was written by an older musemood, which recorded no fingerprint of the lyrics: its "
                            "songs are left out by id, even those whose lyrics changed since", folder)

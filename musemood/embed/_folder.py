@@ -29,20 +29,19 @@ def load_vectors(path, *, ids_only=False):
     """
     path = Path(path)
     manifest = _read_manifest(path)
-    song_ids, vectors, _ = _load(path, manifest, vectors=not ids_only)
+    song_ids, vectors, _, _ = _load(path, manifest, vectors=not ids_only)
     return song_ids, vectors
 
 
 def _load(path, manifest, *, vectors=True):
-    """``(song_ids, vectors, text_hashes)`` of folder ``path``; ``vectors`` ``None`` unless asked for,
-    ``text_hashes`` ``None`` in a folder of format 1."""
+    """``(song_ids, vectors, text_hashes, starts)`` of folder ``path``: ``vectors`` ``None`` unless asked
+    for (without them, only the ids and fingerprints are read), ``text_hashes`` ``None`` in a folder of
+    format 1, ``starts`` the row each part starts at."""
     ids, blocks, hashes = [], [], []
+    columns = None if vectors else [c for c in _COLUMNS[manifest["format"]] if c != "vector"]
     for i in range(manifest["parts"]):
         part = _part_path(path, i)
-        if not part.exists():
-            raise ValueError(f"{part} is missing: the embedding run stopped before the end; run it again to "
-                             "finish (written parts are kept)")
-        table = _read_part(part, manifest)
+        table = _read_part(part, manifest, columns)
         ids.append(table.column("song_id").to_numpy(zero_copy_only=False))
         if manifest["format"] >= 2:
             hashes.append(_hash_column(table, part))
@@ -51,7 +50,15 @@ def _load(path, manifest, *, vectors=True):
     song_ids = np.concatenate(ids)
     if len(song_ids) != manifest["rows"]:
         raise ValueError(f"{path} holds {len(song_ids):,} songs but {MANIFEST} says {manifest['rows']:,}")
-    return song_ids, (np.vstack(blocks) if vectors else None), (np.concatenate(hashes) if hashes else None)
+    starts = np.cumsum([0] + [len(part) for part in ids[:-1]])
+    return (song_ids, (np.vstack(blocks) if vectors else None), (np.concatenate(hashes) if hashes else None),
+            starts)
+
+
+def _part_vectors(path, manifest, i):
+    """The vectors of part ``i`` of folder ``path``, checked."""
+    part = _part_path(path, i)
+    return _matrix(_read_part(part, manifest, ["vector"]), part, manifest["dim"])
 
 
 def vector_folders(vectors):
@@ -223,16 +230,22 @@ def _read_manifest(path):
     return manifest
 
 
-def _read_part(part, manifest):
+def _read_part(part, manifest, columns=None):
+    """Part file ``part`` (its ``columns``, else all), checked: whole, of this run's model and format."""
     import pyarrow.parquet as pq
 
+    if not Path(part).exists():
+        raise ValueError(f"{part} is missing: the embedding run stopped before the end; run it again to "
+                         "finish (written parts are kept)")
     try:
-        table = pq.read_table(part)
+        handle = pq.ParquetFile(part)
+        schema = handle.schema_arrow
+        table = handle.read(columns=columns)
     except Exception as exc:  # a truncated or foreign file
         raise ValueError(f"{part} is damaged ({type(exc).__name__}: {exc}); delete it and run again to "
                          "recompute it") from None
-    meta = json.loads((table.schema.metadata or {}).get(b"musemood.embed", b"{}"))
-    if meta.get("model") != manifest["model"]["sha256"] or table.column_names != _COLUMNS[manifest["format"]]:
+    meta = json.loads((schema.metadata or {}).get(b"musemood.embed", b"{}"))
+    if meta.get("model") != manifest["model"]["sha256"] or schema.names != _COLUMNS[manifest["format"]]:
         raise ValueError(f"{part} was not written by this run's model; delete it and run again")
     return table
 
