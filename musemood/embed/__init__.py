@@ -133,16 +133,16 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
     _check_ids(dataset, id_column, source)
     n_parts = math.ceil(n_rows / part_size)
     identity = model_identity(model)
-    skipped = _skipped_songs(skip, out, identity, id_column)
-    left_out, changed = (0, 0) if skipped is None else skipped.count(dataset, id_column, text_column)
+    skipping = _skipped_songs(skip, out, identity, id_column)
+    left_out, changed = (0, 0) if skipping is None else skipping.count(dataset, id_column, text_column)
     manifest = {"format": FORMAT, "model": identity, "source": [str(f) for f in files],
                 "rows": int(n_rows - left_out), "part_size": int(part_size), "id_column": id_column,
                 "text_column": text_column, "parts": n_parts}
-    if skipped is not None:
+    if skipping is not None:
         manifest["skip"] = [str(Path(folder).expanduser().resolve()) for folder in vector_folders(skip)]
     manifest = _start(out, manifest)
     job = _Job(files, columns, str(source), out, manifest, part_size, n_rows, id_column, text_column, batch_size,
-               skip=skipped)
+               skip=skipping)
     embedder = SongEmbedder(model)
     job.batch_size, job.auto_batch = batch_size or _batch_size(model), batch_size is None
     job.manifest = _record_dim(out, manifest, job.vectors(embedder, _probe(columns, text_column), -1).shape[1])
