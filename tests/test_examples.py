@@ -38,6 +38,29 @@ def test_recommender_on_a_catalogue_file(tmp_path, _tiny_bert_dir):
     assert f"saved to {tmp_path / 'rec'}" in out and (tmp_path / "rec" / "plots" / "map_mood.png").exists()
 
 
+def test_a_growing_catalogue_embeds_only_what_changed(tmp_path, _tiny_bert_dir):
+    import pandas as pd
+
+    from musemood.recommender import Recommender
+
+    demo = load_demo(130, random_state=0)
+    save_dataset(demo.iloc[:100], tmp_path / "songs.parquet")
+    args = ["--vectors", tmp_path / "vectors", "--recommender", tmp_path / "rec", "--model", _tiny_bert_dir]
+    out = run("growing_catalogue.py", tmp_path / "songs.parquet", *args)
+    assert "0001: 100 songs embedded" in out and "100 songs from 1 vectors folder(s)" in out
+    grown = demo.copy()
+    grown.loc[3, "lyrics"] = "a corrected verse\nand a corrected chorus"
+    save_dataset(grown, tmp_path / "songs.parquet")
+    out = run("growing_catalogue.py", tmp_path / "songs.parquet", *args)
+    assert "0002: 31 songs embedded (1 of them because their lyrics changed), 99 already in 1" in out, out
+    assert "130 songs from 2 vectors folder(s)" in out
+    rec = Recommender.load(tmp_path / "rec")
+    assert len(rec.catalogue_.songs_) == 130
+    out = run("growing_catalogue.py", tmp_path / "songs.parquet", *args)
+    assert "nothing changed" in out and not (tmp_path / "vectors" / "0003").exists()
+    assert pd.read_parquet(tmp_path / "vectors" / "0002" / "part-00000.parquet").shape[0] == 31
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not (SHARED / "poem-sentiment").is_dir(), reason="../shared/data/poem-sentiment is absent")
 def test_poem_sentiment():
