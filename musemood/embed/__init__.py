@@ -151,7 +151,8 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
         if engine == "local":
             written, skipped = _run_local(job, dataset, embedder, bar)
         else:
-            written, skipped = _run_ray(job, _model_spec(given, model, max_length, out), address, concurrency, bar)
+            written, skipped = _run_ray(job, dataset, _model_spec(given, model, max_length, out), address,
+                                        concurrency, bar)
     finally:
         bar.close()
     logger.info("embedded %d songs in %d parts (%d written, %d already done; %d left out)", n_rows - left_out,

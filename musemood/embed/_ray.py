@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._input import _read_rows
+from ._input import _parts, _read_rows
 from ._job import _batch_size, _done
 
 
@@ -31,16 +31,15 @@ def _check_ray_address(address, timeout=5.0):
                               "Ray") from None
 
 
-def _run_ray(job, spec, address, concurrency, bar):
-    """Parts still to write, one Ray Data row each, mapped by actors that load the model once."""
+def _run_ray(job, dataset, spec, address, concurrency, bar):
+    """Parts still to write, one Ray Data row each, mapped by actors that load the model once; which
+    parts are still to write is found in one pass over the ids and lyrics of ``dataset``."""
     try:
         import ray
     except ImportError:
         raise ImportError('the ray engine needs Ray Data: pip install "musemood[ray]"') from None
     pending, skipped = [], 0
-    for i in range(job.manifest["parts"]):  # the ids and lyrics of one part at a time
-        start = i * job.part_size
-        part = _read_rows(job.files, [job.id_column, job.text_column], start, min(start + job.part_size, job.n_rows))
+    for i, part in enumerate(_parts(dataset, list(dict.fromkeys([job.id_column, job.text_column])), job.part_size)):
         _, part_ids, hashes = job.to_embed(part, i)
         if _done(job.out, i, part_ids, hashes, job.manifest):
             skipped += 1
