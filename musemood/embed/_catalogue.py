@@ -54,10 +54,11 @@ def catalogue_vectors(df, path, model=None, *, id_column=None, text_column=None,
         raise ValueError(f"{', '.join(map(str, folders))} hold vectors of {sorted(dims)} dimensions: they cannot "
                          "be of one model")
     # the folders' song ids and fingerprints first, then only the parts that hold a song taken, one at a time
-    position, hashes, part_starts, offset = {}, [], [], 0
+    position, stored, recorded, part_starts, offset = {}, [], [], [], 0
     for folder, manifest in zip(folders, manifests):
-        ids, _, stored, starts = _load(folder, manifest, vectors=False)
-        hashes.append((np.zeros(len(ids), dtype="S16"), False) if stored is None else (stored, True))
+        ids, _, hashes, starts = _load(folder, manifest, vectors=False)
+        stored.append(np.zeros(len(ids), dtype="S16") if hashes is None else hashes)
+        recorded.append(np.full(len(ids), hashes is not None))  # format 1 recorded no fingerprints
         part_starts.append(starts)
         if len(set(ids.tolist())) != len(ids):
             raise ValueError(f"{folder} holds some song ids more than once; embed a catalogue with unique song ids")
@@ -71,13 +72,12 @@ def catalogue_vectors(df, path, model=None, *, id_column=None, text_column=None,
                          f"(e.g. {missing[:3]}); run musemood embed on the songs that lack one")
     rows = np.fromiter((position[song] for song in wanted), dtype=np.int64, count=len(wanted))
     del position
-    ends = np.cumsum([len(h) for h, _ in hashes])
-    recorded = np.concatenate([np.full(len(h), known) for h, known in hashes])[rows]
-    read = manifests[-1].get("text_column") or schema.LYRICS
-    _check_lyrics(df, read if read in df.columns else text_column, wanted,
-                  np.concatenate([h for h, _ in hashes])[rows], recorded, rows, folders, ends)
-    out = np.empty((len(rows), dims.pop()), dtype=np.float32)
+    ends = np.cumsum([len(h) for h in stored])
     folder_of = np.searchsorted(ends, rows, side="right")
+    read = manifests[-1].get("text_column") or schema.LYRICS
+    _check_lyrics(df, read if read in df.columns else text_column, wanted, np.concatenate(stored)[rows],
+                  np.concatenate(recorded)[rows], folders, folder_of)
+    out = np.empty((len(rows), dims.pop()), dtype=np.float32)
     for b, (folder, manifest) in enumerate(zip(folders, manifests)):
         taken = np.flatnonzero(folder_of == b)  # the catalogue's songs whose vector this folder gives
         local = rows[taken] - (ends[b - 1] if b else 0)
@@ -88,16 +88,17 @@ def catalogue_vectors(df, path, model=None, *, id_column=None, text_column=None,
     return out
 
 
-def _check_lyrics(df, text_column, wanted, stored, recorded, rows, folders, ends):
+def _check_lyrics(df, text_column, wanted, stored, recorded, folders, folder_of):
     """Refuse songs whose lyrics in ``df`` are not those their vectors were computed from (``stored``: the
-    fingerprints of the vectors taken; ``recorded`` is false where a folder of format 1 recorded none)."""
+    fingerprints of the vectors taken; ``recorded`` is false where a folder of format 1 recorded none;
+    ``folder_of``: the index in ``folders`` of the folder each vector is taken from)."""
     if text_column is None or text_column not in df.columns or not recorded.any():
         return
     stale = recorded & (text_hashes(df[text_column].tolist()) != stored)
     if not stale.any():
         return
     ids = np.asarray(wanted, dtype=object)[stale]
-    where = sorted({str(folders[int(np.searchsorted(ends, r, side="right"))]) for r in rows[stale]})
+    where = sorted({str(folders[b]) for b in np.unique(folder_of[stale])})
     n = int(stale.sum())
     raise ValueError(f"{n:,} of the catalogue's {len(df):,} songs {'has' if n == 1 else 'have'} other lyrics than "
                      f"those {', '.join(where)} embedded (e.g. {ids[:3].tolist()}): their vectors would be stale; "

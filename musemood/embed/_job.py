@@ -34,6 +34,8 @@ class _Job:
         holds, their ids (every row of the part must have one) and their lyrics' fingerprints (``None``
         for a folder of format 1, which does not record them)."""
         ids = _ids(table, self.id_column, self.source, i * self.part_size)
+        if self.skip is None and self.manifest["format"] < 2:  # nothing needs the fingerprints
+            return table, ids, None
         hashes = text_hashes(table.column(self.text_column).to_pylist())
         if self.skip is not None:
             kept = ~self.skip.held(ids, hashes)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ._folder import _done
 from ._input import _parts, _read_rows
-from ._job import _batch_size, _done
+from ._job import _batch_size
 
 
 def _check_ray_address(address, timeout=5.0):
