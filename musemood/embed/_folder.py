@@ -239,13 +239,13 @@ def _read_part(part, manifest, columns=None):
                          "finish (written parts are kept)")
     try:
         handle = pq.ParquetFile(part)
-        schema = handle.schema_arrow
+        arrow_schema = handle.schema_arrow
         table = handle.read(columns=columns)
     except Exception as exc:  # a truncated or foreign file
         raise ValueError(f"{part} is damaged ({type(exc).__name__}: {exc}); delete it and run again to "
                          "recompute it") from None
-    meta = json.loads((schema.metadata or {}).get(b"musemood.embed", b"{}"))
-    if meta.get("model") != manifest["model"]["sha256"] or schema.names != _COLUMNS[manifest["format"]]:
+    meta = json.loads((arrow_schema.metadata or {}).get(b"musemood.embed", b"{}"))
+    if meta.get("model") != manifest["model"]["sha256"] or arrow_schema.names != _COLUMNS[manifest["format"]]:
         raise ValueError(f"{part} was not written by this run's model; delete it and run again")
     return table
 
