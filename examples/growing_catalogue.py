@@ -54,8 +54,8 @@ def main():
     else:
         out, earlier = root / f"{len(folders) + 1:04d}", folders
     result = embed_dataset(args.data, out, model, skip=earlier or None)
-    print(f"{out}: {result.songs:,} songs embedded ({result.changed:,} of them because their lyrics changed), "
-          f"{result.left_out:,} already in {len(earlier)} earlier folder(s)")
+    print(f"{out}: {result.songs:,} songs embedded" + (f" ({result.changed:,} of them because their lyrics changed), "
+          f"{result.left_out:,} already in {len(earlier)} earlier folder(s)" if earlier else ""))
     if result.songs == 0 and earlier:
         shutil.rmtree(out)  # nothing new: no empty folder to carry along
         if Path(args.recommender).exists():
