@@ -491,6 +491,11 @@ def test_songs_already_in_other_folders_are_left_out(songs, encoder, reference, 
                  "--max-length", "32", "--part-size", "40", "--skip-vectors", str(tmp_path / "v1")])
     printed = capsys.readouterr().out
     assert code == 0 and "Embedded 30 songs" in printed and "100 left out: they have vectors in" in printed
+    assert main(["embed", str(tmp_path / "old.parquet"), "--out", str(tmp_path / "v8"), "--model",
+                 str(encoder.model_name_or_path), "--max-length", "32", "--part-size", "40", "--skip-vectors",
+                 str(tmp_path / "v1")]) == 0
+    assert f"Nothing to embed: {tmp_path / 'v1'} holds a vector of every song of {tmp_path / 'old.parquet'} (100), " \
+           "of the same lyrics" in capsys.readouterr().out
     np.testing.assert_allclose(load_vectors(tmp_path / "v5")[1], reference[100:], rtol=1e-4, atol=1e-5)
 
 

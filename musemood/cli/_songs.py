@@ -217,6 +217,11 @@ def _embed(args):
                            id_column=args.id_column, part_size=args.part_size, batch_size=args.batch_size,
                            max_length=args.max_length, skip=args.skip_vectors, engine=args.engine,
                            address=args.address, concurrency=args.concurrency, show_progress_bar=_show_progress(args))
+    if not result.songs and args.skip_vectors:  # every song is in a folder to skip
+        print(f"Nothing to embed: {', '.join(args.skip_vectors)} hold{'s' if len(args.skip_vectors) == 1 else ''} "
+              f"a vector of every song of {args.data} ({result.left_out:,}), of the same lyrics; {result.path} holds "
+              f"{result.parts} empty parts, for map --vectors to take as any other folder")
+        return
     done = f", {result.skipped} already done" if result.skipped else ""
     if args.skip_vectors:
         done += f"; {result.left_out:,} left out: they have vectors in {', '.join(args.skip_vectors)}"
