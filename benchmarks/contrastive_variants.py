@@ -3,7 +3,7 @@
 Run:  .venv/bin/python benchmarks/contrastive_variants.py [--task binary] [--size 200] [--seeds 3] [--first-seed 0]
           [--variants default,all,logistic,supcon,margin,chain-1e-5,chain-3e-5,ensemble,seeds2,
                       selftrain-pair,selftrain-mixed,lora,wise,batch-32,batch-64,augment,freeze-2,freeze-4,
-                      simcse-mixed,tsdae-mixed,centroid,llrd-0.9,llrd-0.8]
+                      simcse-mixed,tsdae-mixed,centroid,llrd-0.9,llrd-0.8,cosent]
 
 On the learning curve's draws (``benchmarks/learning_curve.py``: GoEmotions joy vs sadness by default,
 the same balanced training draws and fixed test), each variant of ``FineTunedBertClassifier(
@@ -18,6 +18,10 @@ strategy="contrastive")`` is trained and scored (packaged all-MiniLM-L6-v2, CPU)
 - ``supcon``: the pair loss replaced by the supervised contrastive loss (Khosla et al. 2020,
   temperature 0.1) over each batch;
 - ``margin``: same-label pairs pulled to cosine 1, other pairs pushed only below cosine 0.3;
+- ``cosent``: the pair loss replaced by CoSENT (Su 2022; sentence-transformers' ``CoSENTLoss``): a
+  ranking loss, ``log(1 + sum exp(20 (cos_other - cos_same)))`` over every pair of a same-label and an
+  other-label pair of the batch, which asks only that same-label pairs be closer than other-label ones,
+  not that their cosines reach 1 and 0;
 - ``chain-<lr>``: the contrastive model's encoder fine-tuned again with a head
   (``strategy="finetune"`` on ``encoder=`` the contrastive model) at learning rate ``lr``;
 - ``ensemble``: the mean of the class probabilities of the default contrastive model and of a
@@ -82,7 +86,7 @@ from learning_curve import load_task  # noqa: E402
 
 VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5", "ensemble", "seeds2",
             "selftrain-pair", "selftrain-mixed", "lora", "wise", "batch-32", "batch-64", "augment", "freeze-2",
-            "freeze-4", "simcse-mixed", "tsdae-mixed", "centroid", "llrd-0.9", "llrd-0.8")
+            "freeze-4", "simcse-mixed", "tsdae-mixed", "centroid", "llrd-0.9", "llrd-0.8", "cosent")
 #: Unlabelled comments per pool of the self-training and domain-adaptation variants, and pseudo-labels kept per
 #: class.
 POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000, "simcse-mixed": 6000, "tsdae-mixed": 6000}
@@ -109,6 +113,19 @@ def margin_loss(vectors, labels, margin=0.3):
     same = labels[:, None] == labels[None, :]
     pairs = ~torch.eye(len(labels), dtype=torch.bool, device=cosine.device)
     return torch.where(same, (1 - cosine) ** 2, torch.relu(cosine - margin) ** 2)[pairs].mean()
+
+
+def cosent_loss(vectors, labels, scale=20.0):
+    """CoSENT: every other-label pair's cosine ranked below every same-label pair's (scale 20)."""
+    unit = torch.nn.functional.normalize(vectors, dim=1)
+    cosine = unit @ unit.T * scale
+    upper = torch.ones_like(cosine, dtype=torch.bool).triu(1)
+    same = labels[:, None] == labels[None, :]
+    positive, negative = cosine[same & upper], cosine[~same & upper]
+    if not len(positive) or not len(negative):
+        return (cosine * 0).sum()
+    gaps = (negative[:, None] - positive[None, :]).flatten()
+    return torch.logsumexp(torch.cat([gaps.new_zeros(1), gaps]), dim=0)
 
 
 def unlabelled_pool(variant, pool, train, seed):
@@ -285,7 +302,7 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
     from musemood import FineTunedBertClassifier
 
     common = dict(text_column="text", random_state=seed, max_length=max_length, class_weight=class_weight)
-    losses = {"supcon": supcon_loss, "margin": margin_loss}
+    losses = {"supcon": supcon_loss, "margin": margin_loss, "cosent": cosent_loss}
     original, trainable, loop = training.pair_loss, training._trainable_encoder, training.train_loop
     training.pair_loss = losses.get(variant, original)
     if variant.startswith("llrd-"):
