@@ -530,6 +530,16 @@ def test_songs_whose_lyrics_changed_are_embedded_again_and_stale_vectors_refused
                                rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="other lyrics than those"):  # the stale folder given last wins, and is refused
         catalogue_vectors(edited, [tmp_path / "v2", tmp_path / "v1"])
+    # each folder's vectors are checked against the column it read: here the songs added read another one
+    two = df.assign(alt="not these words")
+    two.loc[100:, "alt"] = two.loc[100:, "lyrics"]
+    two.iloc[100:].to_parquet(tmp_path / "alt.parquet", index=False)
+    embed_dataset(tmp_path / "alt.parquet", tmp_path / "v-alt", encoder, text_column="alt", show_progress_bar=False)
+    np.testing.assert_allclose(catalogue_vectors(two, [tmp_path / "v1", tmp_path / "v-alt"]), reference, rtol=1e-4,
+                               atol=1e-5)
+    two.loc[3, "lyrics"] = "changed after v1 read it"
+    with pytest.raises(ValueError, match=r"1 of the catalogue's 130 songs has other lyrics than those .*v1 embedded"):
+        catalogue_vectors(two, [tmp_path / "v1", tmp_path / "v-alt"])
     import shutil
 
     shutil.copytree(tmp_path / "v2", tmp_path / "v2-forged")

@@ -22,8 +22,8 @@ def catalogue_vectors(df, path, model=None, *, id_column=None, text_column=None,
     per song in ``df``'s order, matched by ``id_column`` (by default the column the folder's songs were
     read by).  With ``model``, the folder's vectors must have been computed by that model (free-text
     queries must land in the same space).  A song whose lyrics (``df``'s ``text_column``, by default the
-    column the folder read; ``text_column`` when ``df`` lacks that one) are not those its vector was
-    computed from is refused, as a stale vector.
+    column the folder it is taken from read; ``text_column`` when ``df`` lacks that one) are not those its
+    vector was computed from is refused, as a stale vector.
 
     ``path`` may be a list of folders of the same model, e.g. a catalogue's vectors and those of the songs
     added since: a song in several takes its vector from the last one (a song embedded again).
@@ -74,8 +74,8 @@ def catalogue_vectors(df, path, model=None, *, id_column=None, text_column=None,
     del position
     ends = np.cumsum([len(h) for h in stored])
     folder_of = np.searchsorted(ends, rows, side="right")
-    read = manifests[-1].get("text_column") or schema.LYRICS
-    _check_lyrics(df, read if read in df.columns else text_column, wanted, np.concatenate(stored)[rows],
+    read = [m.get("text_column") or schema.LYRICS for m in manifests]  # each folder's own lyrics column
+    _check_lyrics(df, [c if c in df.columns else text_column for c in read], wanted, np.concatenate(stored)[rows],
                   np.concatenate(recorded)[rows], folders, folder_of)
     out = np.empty((len(rows), dims.pop()), dtype=np.float32)
     for b, (folder, manifest) in enumerate(zip(folders, manifests)):
@@ -88,13 +88,16 @@ def catalogue_vectors(df, path, model=None, *, id_column=None, text_column=None,
     return out
 
 
-def _check_lyrics(df, text_column, wanted, stored, recorded, folders, folder_of):
+def _check_lyrics(df, columns, wanted, stored, recorded, folders, folder_of):
     """Refuse songs whose lyrics in ``df`` are not those their vectors were computed from (``stored``: the
     fingerprints of the vectors taken; ``recorded`` is false where a folder of format 1 recorded none;
-    ``folder_of``: the index in ``folders`` of the folder each vector is taken from)."""
-    if text_column is None or text_column not in df.columns or not recorded.any():
-        return
-    stale = recorded & (text_hashes(df[text_column].tolist()) != stored)
+    ``folder_of``: the index in ``folders`` of the folder each vector is taken from, whose lyrics are
+    ``df``'s column ``columns[folder]``, unchecked where ``None`` or absent)."""
+    stale = np.zeros(len(df), dtype=bool)
+    for column in {c for c in columns if c is not None and c in df.columns}:
+        rows = np.flatnonzero(recorded & np.isin(folder_of, [b for b, c in enumerate(columns) if c == column]))
+        if len(rows):
+            stale[rows] = text_hashes(df[column].iloc[rows].tolist()) != stored[rows]
     if not stale.any():
         return
     ids = np.asarray(wanted, dtype=object)[stale]
