@@ -7,6 +7,7 @@ import textwrap
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -130,6 +131,10 @@ def test_damaged_parts_and_bad_inputs_are_clear_errors(songs, encoder, tmp_path)
         embed_dataset(path, out, encoder, part_size=50, show_progress_bar=False)
     part.unlink()  # what the message says to do
     assert embed_dataset(path, out, encoder, part_size=50, show_progress_bar=False).written == 1
+    table = pq.read_table(part)  # a part whose fingerprints are not 16-byte values
+    pq.write_table(table.set_column(2, "text_hash", pa.array(["not a hash"] * table.num_rows)), part)
+    with pytest.raises(ValueError, match="part-00001.parquet: its text_hash column is not one 16-byte fingerprint"):
+        load_vectors(out)
 
     no_ids = tmp_path / "no-ids.parquet"
     df.drop(columns="song_id").to_parquet(no_ids, index=False)
@@ -504,7 +509,6 @@ def test_songs_whose_lyrics_changed_are_embedded_again_and_stale_vectors_refused
     """Each part records a fingerprint of each song's lyrics: `--skip-vectors` leaves out only the songs whose
     lyrics are those the folder embedded, a resumed run computes again a part whose lyrics changed, and a
     catalogue whose lyrics changed since its vectors were computed is refused rather than served stale vectors."""
-    import pyarrow as pa
 
     from musemood.embed import catalogue_vectors
 

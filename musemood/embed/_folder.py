@@ -128,8 +128,10 @@ def _hash_array(hashes):
 
 
 def _hash_column(table, part):
+    import pyarrow as pa
+
     column = table.column("text_hash").combine_chunks()
-    if column.type.byte_width != 16 or column.null_count:
+    if not pa.types.is_fixed_size_binary(column.type) or column.type.byte_width != 16 or column.null_count:
         raise ValueError(f"{part}: its text_hash column is not one 16-byte fingerprint per song; delete it and run "
                          "again")
     return np.frombuffer(column.buffers()[1], dtype="S16", count=len(column), offset=column.offset * 16).copy()
