@@ -379,8 +379,8 @@ def test_dataset_report_lists_every_problem_at_once(tmp_path, capsys):
     errors = [message for level, _, message in findings if level == "error"]
     warnings = [message for level, _, message in findings if level == "warning"]
     assert len(errors) == 6, errors
-    assert errors[0].startswith(f"1 of {len(messy)} songs have no text in 'lyrics', the first at row 1 (song_id ")
-    assert errors[1].startswith(f"1 of {len(messy)} songs have no label in 'label' (an empty field, or NA, N/A, "
+    assert errors[0].startswith(f"1 of {len(messy)} songs has no text in 'lyrics', the first at row 1 (song_id ")
+    assert errors[1].startswith(f"1 of {len(messy)} songs has no label in 'label' (an empty field, or NA, N/A, "
                              "None, NULL or NaN in a CSV), the first at row 2 (song_id ")
     assert "the labels 'Happy ' (1 song) and 'happy' (" in errors[2]
     assert errors[3].startswith("classes with a single song") and "'calm'" in errors[3] and "'Happy '" in errors[3]
@@ -429,7 +429,7 @@ def test_tags_that_cannot_be_read_are_all_named(tmp_path, capsys):
     df = pd.DataFrame({"song_id": ["a", "b", "c"], "lyrics": ["x y", "y z", "z x"], "label": ["happy", "sad", "sad"],
                        "tags": [[("happy", 10)], [("sad", "many")], [("sad", 5)]]})
     tags = [(level, message) for level, topic, message in dataset_report(df) if topic == "tags"]
-    assert tags[0] == ("error", "1 of 3 songs have tags that cannot be read, the first at row 1 (song_id 'b'): the "
+    assert tags[0] == ("error", "1 of 3 songs has tags that cannot be read, the first at row 1 (song_id 'b'): the "
                                 "tag entry ('sad', 'many') is not a tag with a number of listeners (a [tag, count] "
                                 "pair, or {\"tag\": ..., \"count\": ...})")
     assert tags[1][0] == "ok" and tags[1][1].startswith("2 songs have tags")
@@ -608,3 +608,18 @@ def test_a_partitioned_folder_gives_its_partition_columns_back(tmp_path):
     with pytest.raises(ValueError, match=r"split=train/part-1.parquet holds a column 'split' and lies in a folder "
                                          r"split=\.\.\."):
         load_dataset(odd)
+
+
+def test_the_report_counts_one_song_in_the_singular(tmp_path, capsys):
+    """A file of one song is "1 song", and one song of several "has" (not "1 songs", "1 of 2 songs have")."""
+    from musemood.cli import main
+
+    one = pd.DataFrame({"song_id": ["a"], "lyrics": ["sun and rain"], "tags": [[("happy", 10)]]})
+    save_dataset(one, tmp_path / "one.csv")
+    assert main(["check", str(tmp_path / "one.csv")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{tmp_path / 'one.csv'}: 1 song, 3 columns\n")
+    assert "ok      song ids  1 song, each id once\n" in out and "ok      tags      1 song has tags " in out
+    two = pd.DataFrame({"song_id": list("ab"), "lyrics": ["sun and rain", "[Instrumental]"]})
+    words = [m for _, topic, m in dataset_report(two) if topic == "text"]
+    assert words[1].startswith("1 of 2 songs has no words once their lyrics are cleaned")

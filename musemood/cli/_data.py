@@ -50,7 +50,8 @@ def _check(args):
                      "findings": [{"level": level, "topic": topic, "message": message}
                                   for level, topic, message in findings]})
     else:
-        print(f"{args.data}: {len(df):,} songs, {len(df.columns)} columns")
+        songs, columns = len(df), len(df.columns)
+        print(f"{args.data}: {songs:,} song{'' if songs == 1 else 's'}, {columns} column{'' if columns == 1 else 's'}")
         for level, topic, message in findings:
             print(f"  {level:<8}{topic:<10}{message}")
         print(f"{errors} error{'' if errors == 1 else 's'}: " + ("fix them before training (or see the options "

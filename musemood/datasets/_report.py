@@ -58,7 +58,7 @@ def _texts(df, column, add, show_progress_bar=False):
     texts = df[column]
     empty = texts.isna() | texts.astype(str).str.strip().eq("")
     if empty.any():
-        add(ERROR, "text", f"{int(empty.sum()):,} of {len(df):,} songs have no text in {column!r}, the first at "
+        add(ERROR, "text", f"{_of(int(empty.sum()), len(df), 'has')} no text in {column!r}, the first at "
                            f"{row_of(df, empty)}; "
                            "training refuses them: fill them, or leave them out with --drop-missing")
     else:
@@ -72,7 +72,7 @@ def _texts(df, column, add, show_progress_bar=False):
     wordless = ~empty.to_numpy() & np.fromiter(
         (isinstance(text, str) and not clean_lyrics(text).strip() for text in bar), dtype=bool, count=len(texts))
     if wordless.any():  # "[Instrumental]": a text, which training takes, but no words for the models
-        add(WARNING, "text", f"{int(wordless.sum()):,} of {len(df):,} songs have no words once their lyrics are "
+        add(WARNING, "text", f"{_of(int(wordless.sum()), len(df), 'has')} no words once their lyrics are "
                              f"cleaned (the first at {row_of(df, wordless)}: {texts[wordless].iloc[0]!r}): the models "
                              "read them as empty texts; leave them out, or give their lyrics")
 
@@ -91,11 +91,11 @@ def _labels(df, column, add):
         return
     rejected = rule_rejected(df, column)
     if rejected is not None and rejected.any():  # as `musemood label --out` writes them
-        add(OK, "labels", f"{int(rejected.sum()):,} of {len(df):,} songs were not labelled by the k/epsilon rule "
+        add(OK, "labels", f"{_of(int(rejected.sum()), len(df), 'was')} not labelled by the k/epsilon rule "
                           f"({schema.LABEL_REASON!r} says why): training and evaluation leave them out")
         missing = missing & ~rejected
     if missing.any():
-        add(ERROR, "labels", f"{int(missing.sum()):,} of {len(df):,} songs have no label in {column!r} "
+        add(ERROR, "labels", f"{_of(int(missing.sum()), len(df), 'has')} no label in {column!r} "
                              f"({MISSING_IN_WORDS}), the first at {row_of(df, missing)}; "
                              "training refuses them: leave them out with --drop-missing")
     try:
@@ -135,7 +135,7 @@ def _song_ids(df, add):
                                "the recommender refuses a song twice: "
                                "drop the copies or give them ids of their own")
     else:
-        add(OK, "song ids", f"{len(df)} songs, each id once")
+        add(OK, "song ids", f"{_many(len(df), 'song', 'songs')}, each id once")
 
 
 def _titles(df, add):
@@ -191,8 +191,8 @@ def _audio(df, add):
                                   f"the first {values[outside].iloc[0]:g} at {row_of(df, outside)}: another scale?")
     missing = int(df[present].isna().all(axis=1).sum())
     if not problems:
-        add(OK, "audio", f"{len(present)} audio features, numbers in their ranges"
-                         + (f"; {missing} songs have none (the models impute them)" if missing else ""))
+        none = f"; {_many(missing, 'song has', 'songs have')} none (the models impute them)" if missing else ""
+        add(OK, "audio", f"{len(present)} audio features, numbers in their ranges{none}")
 
 
 def _tags(df, add, show_progress_bar=False):
@@ -206,7 +206,7 @@ def _tags(df, add, show_progress_bar=False):
     if problems:
         bad = np.zeros(len(df), dtype=bool)
         bad[[position for position, _ in problems]] = True
-        add(ERROR, "tags", f"{len(problems):,} of {len(df):,} songs have tags that cannot be read, the first at "
+        add(ERROR, "tags", f"{_of(len(problems), len(df), 'has')} tags that cannot be read, the first at "
                            f"{row_of(df, bad)}: {problems[0][1]}")
     try:
         result = assign_moods(df.assign(**{schema.TAGS: tags}),  # the others' labels all the same
@@ -215,7 +215,7 @@ def _tags(df, add, show_progress_bar=False):
         add(ERROR, "tags", str(exc))
         return
     tagged = int((result["n_tags"] > 0).sum())
-    add(OK, "tags", f"{tagged} songs have tags (after the rare-tag filter), read as "
+    add(OK, "tags", f"{_many(tagged, 'song has', 'songs have')} tags (after the rare-tag filter), read as "
                     f"{COUNT_CONVENTIONS[result.attrs['counts']]}; the k/epsilon rule (its defaults) labels "
                     f"{int(result['label'].notna().sum())}")
 
@@ -223,3 +223,8 @@ def _tags(df, add, show_progress_bar=False):
 def _many(n, one, many):
     """``1 id is``, ``3 ids are``: ``n`` and the words that go with it."""
     return f"{n:,} {one if n == 1 else many}"
+
+
+def _of(n, total, verb):
+    """``1 of 2,000 songs has``, ``3 of 2,000 songs have`` (``verb``: "has" or "was")."""
+    return f"{n:,} of {total:,} songs {verb if n == 1 else {'has': 'have', 'was': 'were'}[verb]}"
