@@ -286,3 +286,27 @@ def test_an_error_about_the_files_contents_points_to_musemood_check(files, capsy
     assert "musemood check" not in capsys.readouterr().err  # an option, not the file
     assert main(["check", good]) == 2
     assert "songs have no label in 'label'" in capsys.readouterr().out
+
+
+def test_a_data_file_given_without_data_is_pointed_to_the_option(files, capsys):
+    """`musemood train songs.csv` (as `check` and `label` take it) is refused with the option that takes the
+    file, whichever error argparse finds first; unknown arguments are refused by the command's own usage."""
+    good = str(files / "good.parquet")
+    with pytest.raises(SystemExit) as exc:
+        main(["train", good, "--model", "simple"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.startswith("usage: musemood train ")
+    assert err.strip().endswith(f"musemood train: error: unrecognized arguments: {good}\n(a data file goes after "
+                                f"--data: musemood train --data {good})")
+    with pytest.raises(SystemExit):  # argparse's first complaint is another one: the hint still comes
+        main(["predict", str(files / "no-model"), "songs.csv", "--out", "p.csv"])
+    assert capsys.readouterr().err.strip().endswith("musemood predict: error: one of the arguments --data --text is "
+                                                    "required\n(a data file goes after --data: musemood predict "
+                                                    "--data songs.csv)")
+    with pytest.raises(SystemExit):  # an option's value is not a bare file
+        main(["predict", str(files / "no-model"), "--out", "p.csv"])
+    assert "a data file" not in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--demo", "-o", "m3"])
+    err = capsys.readouterr().err
+    assert err.startswith("usage: musemood train ") and err.strip().endswith("error: unrecognized arguments: -o m3")

@@ -91,8 +91,32 @@ def _number_in(low, high=None):
     return parse
 
 
+#: What a data file's name ends with.
+DATA_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors can end with a hint (``hint_for``); its commands' parsers are too."""
+
+    hint = None
+
+    def error(self, message):
+        super().error(message + (f"\n({self.hint})" if self.hint else ""))
+
+    def hint_for(self, argv):
+        """Prepare the hint for ``argv``'s command: a data file given as a bare argument to a command that takes
+        it after ``--data`` (``musemood train songs.csv``, as ``check`` and ``label`` take it) is told so."""
+        command = self.commands.get(argv[0]) if argv else None
+        if command is None or "--data" in argv or not any("--data" in a.option_strings for a in command._actions):
+            return
+        for before, token in zip(argv, argv[1:]):  # a bare argument: not an option, nor an option's value
+            if not token.startswith("-") and not before.startswith("-") and token.lower().endswith(DATA_SUFFIXES):
+                command.hint = f"a data file goes after --data: musemood {argv[0]} --data {token}"
+                return
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="musemood",
         description="Song mood from lyrics, audio features and listeners' tags.",
     )
@@ -114,6 +138,7 @@ def build_parser():
     _add_serve_command(commands)
     _add_embed_command(commands)
     _add_info_command(commands)
+    parser.commands = commands.choices  # each command's parser, by name
     return parser
 
 
