@@ -3,7 +3,7 @@
 Run:  .venv/bin/python benchmarks/contrastive_variants.py [--task binary] [--size 200] [--seeds 3] [--first-seed 0]
           [--variants default,all,logistic,supcon,margin,chain-1e-5,chain-3e-5,ensemble,seeds2,
                       selftrain-pair,selftrain-mixed,lora,wise,batch-32,batch-64,augment,freeze-2,freeze-4,
-                      simcse-mixed,tsdae-mixed,centroid,llrd-0.9,llrd-0.8,cosent]
+                      simcse-mixed,tsdae-mixed,centroid,llrd-0.9,llrd-0.8,cosent,vader]
 
 On the learning curve's draws (``benchmarks/learning_curve.py``: GoEmotions joy vs sadness by default,
 the same balanced training draws and fixed test), each variant of ``FineTunedBertClassifier(
@@ -67,7 +67,11 @@ strategy="contrastive")`` is trained and scored (packaged all-MiniLM-L6-v2, CPU)
   Few-sample BERT Fine-tuning"; Howard and Ruder 2018): the top transformer layer learns at
   ``contrastive_learning_rate``, each layer below at ``d`` times the rate of the one above, the
   embeddings at ``d`` times the lowest layer's; a softer ``freeze-<n>``: every weight moves, the
-  general ones less.
+  general ones less;
+- ``vader``: knowledge from outside the texts: the default model's probability of joy averaged half and
+  half with a sentiment lexicon's (VADER, Hutto and Gilbert 2014, the ``vaderSentiment`` package, which
+  musemood does not install: its compound score in [-1, 1] mapped to [0, 1]).  Binary GoEmotions tasks
+  only (joy is the positive class).
 
 Prints accuracy per seed and the mean per variant.
 """
@@ -86,7 +90,7 @@ from learning_curve import load_task  # noqa: E402
 
 VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5", "ensemble", "seeds2",
             "selftrain-pair", "selftrain-mixed", "lora", "wise", "batch-32", "batch-64", "augment", "freeze-2",
-            "freeze-4", "simcse-mixed", "tsdae-mixed", "centroid", "llrd-0.9", "llrd-0.8", "cosent")
+            "freeze-4", "simcse-mixed", "tsdae-mixed", "centroid", "llrd-0.9", "llrd-0.8", "cosent", "vader")
 #: Unlabelled comments per pool of the self-training and domain-adaptation variants, and pseudo-labels kept per
 #: class.
 POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000, "simcse-mixed": 6000, "tsdae-mixed": 6000}
@@ -350,6 +354,14 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
         assert list(other.classes_) == list(model.classes_)
         mean = (model.predict_proba(test) + other.predict_proba(test)) / 2
         predicted = np.asarray(model.classes_)[mean.argmax(1)]
+    elif variant == "vader":
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        lexicon = SentimentIntensityAnalyzer()
+        compound = np.array([lexicon.polarity_scores(text)["compound"] for text in test["text"]])
+        joy = (model.predict_proba(test)[:, list(model.classes_).index("joy")] + (compound + 1) / 2) / 2
+        other, = set(model.classes_) - {"joy"}
+        predicted = np.where(joy > 0.5, "joy", other)
     elif variant.startswith("selftrain-"):
         predicted = self_trained(model, train, unlabelled, common).predict(test)
     elif variant.startswith("chain-"):
@@ -377,8 +389,13 @@ def main():
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
         raise SystemExit(f"unknown variants {unknown}; variants are {', '.join(VARIANTS)}")
-    if set(variants) & set(POOL_SIZES) and not args.task.startswith("binary"):
-        raise SystemExit(f"the self-training variants need a binary GoEmotions task, not {args.task!r}")
+    if set(variants) & {*POOL_SIZES, "vader"} and not args.task.startswith("binary"):
+        raise SystemExit(f"the self-training and vader variants need a binary GoEmotions task, not {args.task!r}")
+    if "vader" in variants:
+        try:
+            import vaderSentiment  # noqa: F401
+        except ImportError:
+            raise SystemExit("the vader variant needs the vaderSentiment package: pip install vaderSentiment")
     loaded = load_task(args.task)
     if loaded is None:
         raise SystemExit(f"{args.task}: its data is not under ../shared/data; nothing to run")
