@@ -241,10 +241,13 @@ def test_recommend_function_and_cli(fitted, catalogue, tmp_path, monkeypatch, ca
     assert "did you mean" in capsys.readouterr().err
     # --text - : songs like the lyrics piped in, as --text with the same lyrics
     import io
+    import json
 
     lyrics = str(catalogue.iloc[5]["lyrics"]).strip()
     assert main(["recommend", "--text", lyrics, "--top-k", "4", "--json"]) == 0
     given = capsys.readouterr().out
+    assert json.loads(given, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))["results"] == \
+        fitted.recommend(text=lyrics, top_k=4, as_frame=False)["results"]  # an unlabelled song's mood is null
     monkeypatch.setattr("sys.stdin", io.StringIO(lyrics + "\n"))
     assert main(["recommend", "--text", "-", "--top-k", "4", "--json"]) == 0
     assert capsys.readouterr().out == given

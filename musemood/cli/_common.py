@@ -57,11 +57,21 @@ def check_study_storage(path):
 
 
 def _print_json(payload):
+    """``payload`` as JSON that any parser reads: a missing value (NaN, as pandas holds an unlabelled song's
+    mood) is null, not the ``NaN`` that JavaScript's JSON.parse and jq refuse."""
     import json
+    import math
 
     from ..persistence import jsonable
 
-    print(json.dumps(jsonable(payload), indent=1, default=str))
+    def strict(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: strict(v) for k, v in value.items()}
+        return [strict(v) for v in value] if isinstance(value, list) else value
+
+    print(json.dumps(strict(jsonable(payload)), indent=1, default=str, allow_nan=False))
 
 
 def _show_progress(args):
