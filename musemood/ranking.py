@@ -111,6 +111,29 @@ class HybridRetriever:
                 "artist": _text_or_none(cat.songs_.at[song, schema.ARTIST]),
                 "mood": cat.moods_[song] or None}
 
+    def songs_query(self, songs) -> dict:
+        """The query of several catalogue songs (a playlist to continue): the union of their keywords, those
+        more of them share first; the mean of their vectors, made unit length again; the cluster most of
+        them are in (of a tie, the first song's); their mood if they share it; each excluded with its
+        re-releases.  One song gives :meth:`song_query`'s candidates (its table of neighbours aside)."""
+        cat = self.catalogue
+        songs = list(dict.fromkeys(int(song) for song in songs))  # each once, in order
+        terms = [t for song in songs for t in self.keywords[song] if t >= 0]
+        shared = dict.fromkeys(terms, 0)
+        for t in terms:
+            shared[t] += 1
+        mean = np.mean([self.vectors[song] for song in songs], axis=0, dtype=np.float64)
+        norm = np.linalg.norm(mean) if len(songs) > 1 else 0.0  # one song: its own vector, bit for bit
+        clusters = [int(cat.clusters_[song]) for song in songs]
+        moods = {cat.moods_[song] or None for song in songs}
+        return {"song": None, "terms": np.asarray(sorted(shared, key=lambda t: -shared[t]), dtype=np.int64),
+                "vector": (mean / norm if norm > 0 else mean).astype(self.vectors.dtype),
+                "cluster": max(clusters, key=clusters.count),
+                "exclude": np.unique(np.concatenate([cat.same_song(song) for song in songs])),
+                "title": None, "artist": None, "mood": moods.pop() if len(moods) == 1 else None,
+                "songs": [{"title": _text_or_none(cat.songs_.at[song, schema.TITLE]),
+                           "artist": _text_or_none(cat.songs_.at[song, schema.ARTIST])} for song in songs]}
+
     def text_query(self, text: str, vector) -> dict:
         """The query of free ``text``: its indexed words and ``vector`` (``None``: keywords only)."""
         counts = self.lexical.count([clean_lyrics(text)])
@@ -198,6 +221,8 @@ class HybridRetriever:
             "why": [_why(w, query, cand, p, c) for w, p, c in zip(words, order, clusters)],
         }
         described = {k: query.get(k) for k in ("title", "artist", "mood", "cluster", "text", "note")}
+        if "songs" in query:  # a query of several songs names them
+            described["songs"] = query["songs"]
         described["keywords"] = [str(terms[t]) for t in query["terms"][:20]]
         if not as_frame:
             values = [columns[c].tolist() if isinstance(columns[c], np.ndarray) else columns[c] for c in RESULT_COLUMNS]

@@ -240,10 +240,11 @@ class Recommender:
 
     # ============================================================= recommend
     def recommend(self, title: str | None = None, top_k: int = 10, *, artist: str | None = None,
-                  text: str | None = None, mood: str | None = None, method: str = "rerank",
-                  as_frame: bool = True) -> pd.DataFrame | dict:
-        """Songs like ``title`` (or like free ``text``), best first, as a DataFrame; each song once (of the
-        copies of a re-released song, same title and artist, the best ranked).
+                  text: str | None = None, songs: Sequence | None = None, mood: str | None = None,
+                  method: str = "rerank", as_frame: bool = True) -> pd.DataFrame | dict:
+        """Songs like ``title``, like free ``text`` or like several ``songs`` (a playlist to continue: titles
+        or ``(title, artist)`` pairs), best first, as a DataFrame; each song once (of the copies of a
+        re-released song, same title and artist, the best ranked), the query's songs left out.
 
         Columns: rank, title, artist, mood, cluster, score, similarity (cosine of song
         vectors), lexical (keyword score), shared_keywords and why.  ``mood`` keeps only
@@ -253,14 +254,9 @@ class Recommender:
         plain Python values per song (what ``musemood serve`` sends; no pandas on the way).
         """
         self._check_fitted()
-        cleaned = _check_query(title, artist, text, top_k, method)
+        cleaned, seeds = _check_query(title, artist, text, songs, top_k, method)
         mask = self.catalogue_.mood_mask(mood)
-        if title is not None:
-            song, note = self.catalogue_.find(title, artist)
-            query = self.retriever_.song_query(song)
-            query["note"] = note
-        else:
-            query = self.retriever_.text_query(text, self.embedder_.embed_text(cleaned, self.vectorizer_))
+        query = _query(self, seeds if title is None else [(title, artist)], text, cleaned)
         cand = self.retriever_.candidates(query, mask)
         ranked = self.retriever_.rank(cand, method, self.weights_)
         order = ranked[self.catalogue_.first_of_each_song(cand["ids"][ranked], top_k)]  # a re-release once
@@ -446,26 +442,58 @@ def _fewer_note(note, found, top_k, mood, method, n):
     return f"{note}; {fewer}" if note else fewer
 
 
-def _check_query(title, artist, text, top_k, method):
+def _check_query(title, artist, text, songs, top_k, method):
     """The arguments of :meth:`Recommender.recommend`, checked before any search; returns the cleaned
-    ``text`` (``None`` for a title), which the check reads and the embedding needs."""
+    ``text`` (``None`` for a title), which the check reads and the embedding needs, and ``songs`` as
+    ``(title, artist)`` pairs (``None`` without them)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     check_top_k(top_k)
-    if (title is None) == (text is None):
-        raise ValueError("give either a song title or text=, not both or neither")
-    if text is not None and artist is not None:
-        raise ValueError("artist= narrows a song title; with text= it has nothing to narrow (leave it out)")
+    if sum(value is not None for value in (title, text, songs)) != 1:
+        raise ValueError("give one of a song title, text= or songs=, not " + (
+            "several" if title is not None or text is not None or songs is not None else "none"))
+    if artist is not None and title is None:
+        raise ValueError(f"artist= narrows a song title; with {'text' if songs is None else 'songs'}= it has "
+                         "nothing to narrow (leave it out" + (", or give (title, artist) pairs)" if songs else ")"))
     for name, value in (("title", title), ("artist", artist), ("text", text)):
         if value is not None and not isinstance(value, str):  # 5 was searched as the title "5"
             raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
     cleaned = None if text is None else clean_lyrics(text)
     if cleaned is not None and not re.search(r"\w", cleaned):  # its vector would rank songs at random
         raise ValueError(f"the text {text!r} has no words to search by: describe the songs you want")
-    return cleaned
+    return cleaned, None if songs is None else _check_songs(songs)
 
 
-_QUERY_KEYS = ("title", "artist", "text", "mood", "top_k", "method", "as_frame")
+def _check_songs(songs):
+    """``songs=`` of :meth:`Recommender.recommend` as a list of ``(title, artist)`` pairs (artist ``None``)."""
+    if isinstance(songs, (str, bytes, dict)) or not hasattr(songs, "__iter__"):
+        raise TypeError(f"songs= takes a list of titles or (title, artist) pairs, got {type(songs).__name__} "
+                        f"{songs!r}; for one song give its title")
+    pairs = []
+    for position, song in enumerate(songs):
+        pair = (song, None) if isinstance(song, str) else tuple(song) if isinstance(song, (tuple, list)) else ()
+        if len(pair) != 2 or not isinstance(pair[0], str) or not isinstance(pair[1], (str, type(None))):
+            raise TypeError(f"songs[{position}] is {type(song).__name__} {song!r}: give a title or a (title, "
+                            "artist) pair of strings")
+        pairs.append(pair)
+    if not pairs:
+        raise ValueError("songs= is empty: give the titles of the songs the recommendations should feel like")
+    return pairs
+
+
+def _query(rec, songs, text, cleaned):
+    """The retriever's query of :meth:`Recommender.recommend`: of free ``text`` (``songs`` ``None``), of
+    one song, or of several (its note says which misspelt titles were read as which)."""
+    if songs is None:
+        return rec.retriever_.text_query(text, rec.embedder_.embed_text(cleaned, rec.vectorizer_))
+    found = [rec.catalogue_.find(title, artist) for title, artist in songs]
+    retriever = rec.retriever_
+    query = retriever.song_query(found[0][0]) if len(found) == 1 else retriever.songs_query([s for s, _ in found])
+    query["note"] = "; ".join(note for _, note in found if note) or None
+    return query
+
+
+_QUERY_KEYS = ("title", "artist", "text", "songs", "mood", "top_k", "method", "as_frame")
 
 
 def _batch_query(position, query):
@@ -587,8 +615,9 @@ def get_recommender(path: str | Path | None = None, *, mmap: bool = False, reloa
 
 
 def recommend(title: str | None = None, top_k: int = 10, *, artist: str | None = None, text: str | None = None,
-              mood: str | None = None, recommender: Recommender | str | Path | None = None) -> pd.DataFrame:
-    """Songs that feel like ``title`` (or like free ``text``), best first.
+              songs: Sequence | None = None, mood: str | None = None,
+              recommender: Recommender | str | Path | None = None) -> pd.DataFrame:
+    """Songs that feel like ``title`` (or like free ``text``, or like several ``songs``), best first.
 
     Uses ``recommender`` (a :class:`Recommender` or a folder it was saved to), else the
     one saved under ``$MUSEMOOD_HOME/recommender`` (``musemood demo`` writes it), else
@@ -596,6 +625,7 @@ def recommend(title: str | None = None, top_k: int = 10, *, artist: str | None =
 
     >>> recommend("Summer Lights")                                       # doctest: +SKIP
     >>> recommend(text="songs about summer nights", mood="happy")        # doctest: +SKIP
+    >>> recommend(songs=["Summer Lights", ("Night Drive", "The Vans")])  # doctest: +SKIP
     """
     rec = recommender if isinstance(recommender, Recommender) else get_recommender(recommender)
-    return rec.recommend(title, top_k, artist=artist, text=text, mood=mood)
+    return rec.recommend(title, top_k, artist=artist, text=text, songs=songs, mood=mood)

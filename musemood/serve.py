@@ -43,6 +43,8 @@ MAX_BATCH = 64
 """Most texts in one ``POST /predict``."""
 MAX_TOP_K = 100
 """Most songs one ``/recommend`` or ``/songs`` answers."""
+MAX_SONGS = 100
+"""Most songs one ``POST /recommend`` continues (``songs``)."""
 MAX_MAP_PAGE = 50_000
 """Most map points one ``GET /map`` page holds."""
 
@@ -99,14 +101,38 @@ def _schemas():
                                  "audio mappings")
             return self
 
-    class RecommendRequest(BaseModel):
-        """Songs like a description (free text)."""
+    class Song(BaseModel):
+        """A catalogue song: its title, and its artist when several songs share the title."""
 
         model_config = ConfigDict(extra="forbid")
-        text: str = Field(min_length=1, max_length=MAX_TEXT, description="what the songs should be about")
+        title: str = Field(min_length=1, max_length=500)
+        artist: str | None = Field(default=None, max_length=500)
+
+    class RecommendRequest(BaseModel):
+        """Songs like a description (free text), or like several catalogue songs (a playlist to continue)."""
+
+        model_config = ConfigDict(extra="forbid")
+        text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT,
+                                 description="what the songs should be about")
+        songs: list[str | Song] | None = Field(
+            default=None, min_length=1, max_length=MAX_SONGS,
+            description=f"instead of text: 1 to {MAX_SONGS} catalogue songs, each a title or {{\"title\": ..., "
+                        "\"artist\": ...}; the answer leaves them out")
         top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
         mood: str | None = Field(default=None, max_length=100)
         method: str = Field(default="rerank", pattern="^(rerank|lexical|embedding)$")
+
+        @model_validator(mode="after")
+        def _one_query(self):
+            if (self.text is None) == (self.songs is None):
+                raise ValueError("give text (a description) or songs (titles, or {\"title\", \"artist\"} objects), "
+                                 f"not {'both' if self.text is not None else 'neither'}")
+            return self
+
+        def song_pairs(self):
+            """``songs`` as ``(title, artist)`` pairs (``None`` for a description)."""
+            return None if self.songs is None else [
+                (song, None) if isinstance(song, str) else (song.title, song.artist) for song in self.songs]
 
     return PredictRequest, RecommendRequest
 
@@ -268,11 +294,11 @@ def _add_recommend_routes(app, RecommendRequest):
                                                     as_frame=False)
         return _recommendations(result)
 
-    @app.post("/recommend", summary="Songs that fit a description (free text)")
+    @app.post("/recommend", summary="Songs that fit a description (free text) or feel like several songs")
     @in_threads
     def recommend_text(request: RecommendRequest = Body(...)):  # noqa: B008
-        result = _loaded_recommender(app).recommend(text=request.text, top_k=request.top_k, mood=request.mood,
-                                                    method=request.method, as_frame=False)
+        result = _loaded_recommender(app).recommend(text=request.text, songs=request.song_pairs(), top_k=request.top_k,
+                                                    mood=request.mood, method=request.method, as_frame=False)
         return _recommendations(result)
 
     @app.get("/songs", summary="Catalogue songs whose title or artist is closest to q (autocomplete)")

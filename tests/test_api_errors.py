@@ -103,6 +103,18 @@ CASES = {
                                      "has no letters or digits to search by"),
     "recommend text with an artist": (lambda p: p["rec"].recommend(text="rain", artist="June Sato"), ValueError,
                                       "artist= narrows a song title; with text= it has nothing to narrow"),
+    "recommend songs and a title": (lambda p: p["rec"].recommend("x", songs=["y"]), ValueError,
+                                    "give one of a song title, text= or songs=, not several"),
+    "recommend nothing": (lambda p: p["rec"].recommend(), ValueError, "give one of a song title, text= or songs=, "
+                                                                      "not none"),
+    "recommend songs as one string": (lambda p: p["rec"].recommend(songs="Summer"), TypeError,
+                                      "songs= takes a list of titles or \\(title, artist\\) pairs, got str"),
+    "recommend no songs": (lambda p: p["rec"].recommend(songs=[]), ValueError, "songs= is empty"),
+    "recommend a triple among songs": (lambda p: p["rec"].recommend(songs=["a", ("b", "c", "d")]), TypeError,
+                                       "songs\\[1\\] is tuple \\('b', 'c', 'd'\\): give a title or a"),
+    "recommend songs with an artist": (lambda p: p["rec"].recommend(songs=["a"], artist="b"), ValueError,
+                                       "with songs= it has nothing to narrow \\(leave it out, or give \\(title, "
+                                       "artist\\) pairs\\)"),
     "recommend a number as title": (lambda p: p["rec"].recommend(5), TypeError, "title must be a string, got int 5"),
     "recommend a list as artist": (lambda p: p["rec"].recommend("x", artist=["a"]), TypeError,
                                    "artist must be a string, got list"),

@@ -52,6 +52,14 @@ def test_quick_benchmark_prints_its_table(script):
         assert line in out, f"{script}.py printed no {line!r}:\n{out[-3000:]}"
 
 
+def test_the_playlist_benchmark_prints_its_table(_tiny_bert_dir):
+    out = run("playlist", "--n-songs", "300", "--sizes", "2", "--playlists", "5",
+              "--encoder", str(_tiny_bert_dir)).stdout
+    for line in ("| 2 | each song alone, interleaved (peer) |", "| 2 | recommend(songs=playlist) |",
+                 "- 2 songs: recommend(songs=) shares the playlist's theme and mood "):
+        assert line in out, out[-3000:]
+
+
 def test_every_benchmark_starts():
     """Each script's imports and arguments still hold, the slow ones included."""
     scripts = sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py") if not p.stem.startswith("_"))

@@ -81,6 +81,8 @@ def cases(r):
         (["recommend", "some song", "--top-k", "-5", "--recommender", str(r / "no-rec")], "top"),
         (["recommend", "--recommender", str(r / "no-rec")], "title"),
         (["recommend", "some song", "--text", "rain", "--recommender", str(r / "no-rec")], "not both"),
+        (["recommend", "a", "b", "--artist", "x", "--recommender", str(r / "no-rec")],
+         "--artist given 1 time for 2 titles"),
         (["recommend", "--text", "rain", "--artist", "x", "--recommender", str(r / "no-rec")], "--artist narrows"),
         (["evaluate-recommender", "--recommender", str(r / "no-rec")], "no-rec"),
         (["evaluate-recommender", "--top-k", "0", "--recommender", str(r / "no-rec")], "top"),

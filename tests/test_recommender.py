@@ -80,6 +80,43 @@ def test_records_hold_what_the_frame_holds(fitted, catalogue, query):
     assert many == [records if "mood" in query else fitted.recommend(top_k=6, as_frame=False, mood="happy", **query)]
 
 
+def test_recommend_songs_like_several_songs(fitted, catalogue):
+    """songs= continues a playlist: candidates by the union of the songs' keywords and by the mean of their
+    vectors, the songs themselves left out; one song is its title's query; a song given twice counts once."""
+    rows = [3, 8, 12]
+    seeds = [(catalogue.loc[r, "title"], catalogue.loc[r, "artist"]) for r in rows]
+    out = fitted.recommend(songs=seeds, top_k=10)
+    assert len(out) == 10 and not out.duplicated(["title", "artist"]).any()
+    assert not set(zip(out["title"], out["artist"])) & set(seeds)
+    query = out.attrs["query"]
+    assert query["songs"] == [{"title": t, "artist": a} for t, a in seeds] and query["title"] is None
+    assert query["keywords"] and query["note"] is None
+    by_vector = fitted.recommend(songs=seeds, top_k=10, method="embedding")
+    mean = fitted.vectors_[rows].astype(np.float64).mean(axis=0)
+    cosines = fitted.vectors_ @ (mean / np.linalg.norm(mean))
+    cosines[rows] = -np.inf
+    expected = [catalogue.loc[r, "title"] for r in np.argsort(-cosines, kind="stable")[:10]]
+    assert by_vector["title"].tolist() == expected
+    found = [fitted.find(t, a)[0] for t, a in zip(by_vector["title"], by_vector["artist"])]
+    np.testing.assert_allclose(by_vector["similarity"], cosines[found], atol=1e-5)
+    one = fitted.recommend(songs=[seeds[0]], top_k=10, as_frame=False)
+    assert one == fitted.recommend(seeds[0][0], 10, artist=seeds[0][1], as_frame=False)
+    twice = fitted.recommend(songs=[seeds[0], seeds[1], seeds[0]], top_k=10, as_frame=False)
+    assert twice["results"] == fitted.recommend(songs=seeds[:2], top_k=10, as_frame=False)["results"]
+    sad = fitted.recommend(songs=seeds, top_k=5, mood="sad")
+    assert set(sad["mood"]) == {"sad"}
+    assert fitted.recommend_many([{"songs": seeds}], top_k=10)[0].equals(out)
+
+
+def test_a_misspelt_or_unknown_song_among_several(fitted, catalogue):
+    title = catalogue.loc[0, "title"]
+    typo = title[:-1] + ("x" if title[-1] != "x" else "y")
+    out = fitted.recommend(songs=[typo, (catalogue.loc[1, "title"], catalogue.loc[1, "artist"])], top_k=3)
+    assert "closest title" in out.attrs["query"]["note"] and out.attrs["query"]["songs"][0]["title"] == title
+    with pytest.raises(SongNotFoundError, match="no song titled 'Qwertyuiop Zxcvbnm'"):
+        fitted.recommend(songs=[title, "Qwertyuiop Zxcvbnm"], top_k=3)
+
+
 def test_each_method_ranks_by_its_own_score(fitted, catalogue):
     title = catalogue.iloc[5]["title"]
     lexical = fitted.recommend(title, 10, artist=catalogue.iloc[5]["artist"], method="lexical")
@@ -136,7 +173,7 @@ def test_free_text_and_mood_filter(fitted):
     assert "summer" in out.attrs["query"]["keywords"] or "dancing" in out.attrs["query"]["keywords"]
     with pytest.raises(ValueError, match="unknown mood"):
         fitted.recommend(text="rain", mood="furious")
-    with pytest.raises(ValueError, match="either a song title or text"):
+    with pytest.raises(ValueError, match="give one of a song title, text= or songs=, not none"):
         fitted.recommend()
 
 
@@ -239,9 +276,20 @@ def test_recommend_function_and_cli(fitted, catalogue, tmp_path, monkeypatch, ca
     assert " of the 5000 songs asked for: no more candidates)" in capsys.readouterr().out  # a short list, said
     assert main(["recommend", "Qwertyuiop Zxcvbnm Unknown"]) == 2
     assert "did you mean" in capsys.readouterr().err
+    other = catalogue.iloc[7]  # several titles: songs like all of them, --artist once per title
+    assert main(["recommend", song["title"], other["title"], "--artist", song["artist"], "--artist",
+                 other["artist"], "--top-k", "4", "--json"]) == 0
+    import json
+
+    printed = json.loads(capsys.readouterr().out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+    seeds = [(song["title"], song["artist"]), (other["title"], other["artist"])]
+    assert printed == fitted.recommend(songs=seeds, top_k=4, as_frame=False)
+    assert main(["recommend", song["title"], other["title"], "--artist", song["artist"], "--artist",
+                 other["artist"]]) == 0
+    assert f"Songs like {song['title']} - {song['artist']}, {other['title']} - {other['artist']} [" in \
+        capsys.readouterr().out
     # --text - : songs like the lyrics piped in, as --text with the same lyrics
     import io
-    import json
 
     lyrics = str(catalogue.iloc[5]["lyrics"]).strip()
     assert main(["recommend", "--text", lyrics, "--top-k", "4", "--json"]) == 0

@@ -21,7 +21,7 @@ import httpx  # noqa: E402
 
 from musemood import schema  # noqa: E402
 from musemood.classifiers import SimpleBertClassifier  # noqa: E402
-from musemood.serve import MAX_BATCH, MAX_TEXT, create_app, default_threads, serve_in_thread  # noqa: E402
+from musemood.serve import MAX_BATCH, MAX_SONGS, MAX_TEXT, create_app, default_threads, serve_in_thread  # noqa: E402
 
 from test_classifiers import FAST, make_songs  # noqa: E402
 
@@ -106,6 +106,20 @@ def test_recommend_by_title_and_by_text(server, parts):
     assert by_text == rec.recommend(text="rain on the window", top_k=3, as_frame=False)
 
 
+def test_recommend_like_several_songs(server, parts):
+    """POST /recommend with songs (titles, or title and artist objects) continues a playlist; an unknown
+    song is a 404 with suggestions, as for GET."""
+    df, rec, _ = parts
+    seeds = [(df.loc[10, "title"], df.loc[10, "artist"]), (df.loc[20, "title"], df.loc[20, "artist"])]
+    body = {"songs": [{"title": t, "artist": a} for t, a in seeds], "top_k": 5, "mood": "sad"}
+    answer = server.post("/recommend", json=body).json()
+    assert answer == rec.recommend(songs=seeds, top_k=5, mood="sad", as_frame=False)
+    assert answer["query"]["songs"] == body["songs"] and len(answer["results"]) == 5
+    by_title = server.post("/recommend", json={"songs": [df.loc[30, "title"]], "top_k": 3}).json()
+    assert by_title == rec.recommend(songs=[df.loc[30, "title"]], top_k=3, as_frame=False)
+    missing = server.post("/recommend", json={"songs": [seeds[0][0], df.loc[3, "title"] + " zzz qqq"]})
+    assert missing.status_code == 404 and missing.json()["suggestions"]
+
 def test_unknown_title_is_404_with_suggestions_and_ambiguous_is_409_with_artists(server, parts):
     df, _, _ = parts
     missing = server.get("/recommend", params={"title": df.loc[3, "title"] + " zzz qqq"})
@@ -180,6 +194,11 @@ def test_the_page_loads_the_shipped_scatter_plot_bundle(server):
     ("post", "/recommend", {"text": "   "}, "no words to search by"),
     ("get", "/recommend", {"title": "\U0001F3B5"}, "no letters or digits"),
     ("post", "/recommend", {"text": "rain", "top_k": -1}, "top_k"),
+    ("post", "/recommend", {"text": "rain", "songs": ["x"]}, "give text (a description) or songs"),
+    ("post", "/recommend", {"top_k": 3}, "not neither"),
+    ("post", "/recommend", {"songs": []}, "songs"),
+    ("post", "/recommend", {"songs": ["x"] * (MAX_SONGS + 1)}, "songs"),
+    ("post", "/recommend", {"songs": [{"title": "x", "album": "y"}]}, "album"),
     ("post", "/recommend", {"text": "qqqq zzzz"}, "vocabulary"),
     ("post", "/recommend", {"text": "rain", "mood": "ecstatic"}, "unknown mood"),
     ("get", "/songs", {}, "q"),

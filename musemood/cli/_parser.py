@@ -284,8 +284,10 @@ def _add_recommend_command(commands):
         description="Recommend songs from a fitted recommender: the one saved under "
         "$MUSEMOOD_HOME/recommender (written by `musemood demo` or `musemood map --data`), else the demo one.",
     )
-    recommend.add_argument("title", nargs="?", help="song title (fuzzy: small typos are forgiven)")
-    recommend.add_argument("--artist", help="artist, when several songs share the title")
+    recommend.add_argument("title", nargs="*", help="song title (fuzzy: small typos are forgiven); several titles: "
+                           "songs that feel like all of them (a playlist to continue), those songs left out")
+    recommend.add_argument("--artist", action="append", help="artist, when several songs share the title; with "
+                           "several titles, once per title in their order ('' for a song without an artist)")
     recommend.add_argument("--text", help="describe what you want instead of naming a song (or give lyrics); - "
                            "reads it from standard input")
     recommend.add_argument("--mood", help="only songs with this mood label")

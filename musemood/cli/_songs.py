@@ -103,26 +103,35 @@ def _recommend(args):
     from ..catalogue import song_name
     from ..recommender import get_recommender
 
-    if not args.title and not args.text:
-        raise ValueError("give a song title, or --text to describe what you want")
-    if args.title and args.text:  # before: --text was dropped without a word
-        raise ValueError("give a song title or --text, not both")
-    if args.artist and args.text:
+    titles, artists = args.title, args.artist or []
+    if not titles and not args.text:
+        raise ValueError("give a song title (or several), or --text to describe what you want")
+    if titles and args.text:  # before: --text was dropped without a word
+        raise ValueError("give song titles or --text, not both")
+    if artists and args.text:
         raise ValueError("--artist narrows a song title; with --text it has nothing to narrow (leave it out)")
+    if artists and len(artists) != len(titles):
+        raise ValueError(f"--artist given {len(artists)} time{'' if len(artists) == 1 else 's'} for {len(titles)} "
+                         "titles: with several titles, give "
+                         "it once per title, in their order ('' for a song without an artist)")
     if args.text == STDIN:  # songs like the lyrics piped in: musemood recommend --text - < song.txt
         args.text = stdin_text("the text")
         if not args.text.strip():
             raise ValueError("--text - read no text from standard input: pipe the lyrics or description in "
                              "(musemood recommend --text - < song.txt)")
     rec = get_recommender(args.recommender)
-    result = rec.recommend(args.title or None, args.top_k, artist=args.artist, text=args.text or None,
-                           mood=args.mood, method=args.method)
+    one = len(titles) == 1
+    result = rec.recommend(titles[0] if one else None, args.top_k, artist=artists[0] if one and artists else None,
+                           text=args.text or None, songs=list(zip(titles, artists or [None] * len(titles))) if
+                           len(titles) > 1 else None, mood=args.mood, method=args.method)
     query = result.attrs["query"]
     if args.json:
         _print_json({"query": query, "results": result.to_dict(orient="records")})
         return
-    head = (f"{song_name(query['title'], query['artist'])} [{query['mood'] or '-'}, cluster {query['cluster']}]"
-            if query["title"] else repr(query["text"]))
+    named = ([song_name(query["title"], query["artist"])] if query["title"] else
+             [song_name(song["title"], song["artist"]) for song in query.get("songs") or []])
+    head = (f"{', '.join(named)} [{query['mood'] or '-'}, cluster {query['cluster']}]" if named
+            else repr(query["text"]))
     print(f"Songs like {head}; keywords: {', '.join(query['keywords'])}")
     _print_recommendations(result)
     if len(result) < args.top_k:  # say so, rather than leave a short list unexplained
