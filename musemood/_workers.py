@@ -88,10 +88,10 @@ class _Rebalance:
         return await self.app(scope, receive, closing)
 
 
-def _worker(host, port, log_level, counts, ready, slot):
-    """One worker of :func:`run_workers`: its own socket, then :func:`~musemood.serve.app_from_env` under
-    uvicorn, wrapped in :class:`_Rebalance` (``counts[slot]`` is this worker's; ``ready[slot]`` is set
-    once its app is made)."""
+def _worker(sock, log_level, counts, ready, slot):
+    """One worker of :func:`run_workers`: :func:`~musemood.serve.app_from_env` under uvicorn on its slot's
+    socket ``sock`` (bound; uvicorn makes it listen once the app is made), wrapped in :class:`_Rebalance`
+    (``counts[slot]`` is this worker's; ``ready[slot]`` is set once its app is made)."""
     import sys
 
     import uvicorn
@@ -101,7 +101,7 @@ def _worker(host, port, log_level, counts, ready, slot):
     _exit_with(os.getppid())
     config = uvicorn.Config(APP_FACTORY, factory=True, access_log=False, log_level=log_level)
     try:
-        config.load()  # before the socket: a worker takes connections only once it can answer them
+        config.load()  # before listening: a worker takes connections only once it can answer them
     except SystemExit:  # uvicorn has logged why
         sys.exit(STARTUP_FAILED)
     except Exception as exc:  # noqa: BLE001 (any failure to make the app: say which, once, and stop)
@@ -111,7 +111,7 @@ def _worker(host, port, log_level, counts, ready, slot):
     server = uvicorn.Server(config)
     # the connections' protocols read config.loaded_app when they are made
     config.loaded_app = _Rebalance(config.loaded_app, server.server_state.connections, counts, slot)
-    server.run(sockets=[_listening_socket(host, port)])
+    server.run(sockets=[sock])
     if not server.started:
         sys.exit(STARTUP_FAILED)
 
@@ -136,7 +136,14 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
 
     Each worker listens on a socket of its own in one ``SO_REUSEPORT`` group, so the kernel spreads
     new connections over the workers by their addresses, and a worker with more than its share of the
-    open connections asks one client at a time to reconnect (:class:`_Rebalance`).  uvicorn's
+    open connections asks one client at a time to reconnect (:class:`_Rebalance`).  The sockets are the
+    parent's, one per slot, handed to the slot's workers: a worker replaced by SIGHUP passes its socket
+    on to the new one, still open, so the connections waiting in it are accepted by the new worker.
+    Were the old worker's socket closed, Linux would reset those connections and any that reach it as
+    it closes (unless ``net.ipv4.tcp_migrate_req`` is 1): with sockets of their own, a client opening
+    connection after connection during a reload failed in 2 of 4 runs of the test that looks for it.  A
+    worker that dies gets a new socket, so that until its successor has loaded the parts the kernel
+    sends its share of connections to the other workers.  uvicorn's
     ``--workers`` share one socket, and the kernel wakes the worker that last began waiting in
     ``accept()``: a keep-alive client stays with it however busy it is, and at 1M songs one load-test
     run in three went to a single worker (docs/benchmarks.md, "Several workers, one busy").  A worker
@@ -161,10 +168,16 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
     ready = spawn.RawArray("b", workers)  # whether each worker has made its app
     deaths = [0] * workers  # each slot's workers in a row that died before making their app
 
-    def start(slot):
+    sockets = [_listening_socket(host, port, listen=False) for _ in range(workers)]
+
+    def start(slot, *, fresh=False):
+        """Start slot ``slot``'s worker on the slot's socket, or on a new one (``fresh``: its worker died)."""
+        if fresh:
+            sockets[slot].close()
+            sockets[slot] = _listening_socket(host, port, listen=False)
         counts[slot], ready[slot] = 0, 0
-        process = spawn.Process(target=_worker, args=(host, port, log_level, counts, ready, slot), daemon=False)
-        process.start()
+        process = spawn.Process(target=_worker, args=(sockets[slot], log_level, counts, ready, slot), daemon=False)
+        process.start()  # spawn hands the socket down when the worker is started (not through a thread)
         return process
 
     processes = [start(slot) for slot in range(workers)]
@@ -191,7 +204,7 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
                     stop.set()
                     break
                 logger.warning("worker %s %s; starting another", process.pid, _exit_text(process.exitcode))
-                processes[i] = start(i)
+                processes[i] = start(i, fresh=True)
     finally:
         probe.close()  # held until now so that port 0's port stays ours while workers (re)start
         if reloading is not None:
@@ -204,6 +217,8 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
             if process.exitcode is None:
                 process.kill()
                 process.join()
+        for sock in sockets:
+            sock.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if failed:
@@ -214,10 +229,12 @@ class _Reload:
     """SIGHUP's work in :func:`run_workers`: each worker of ``processes`` replaced in turn, one
     :meth:`step` per turn of the watch loop, which meanwhile restarts any other worker that dies.
 
-    A new worker is started on the same slot and port, and the old one is stopped (SIGTERM: it finishes
+    A new worker is started on the same slot and socket, and the old one is stopped (SIGTERM: it finishes
     its requests in flight; SIGKILL after ``grace`` seconds) once the new one has made its app, so as
-    many workers answer throughout.  A new worker that cannot start (the parts now fail to load) or is
-    not ready in ``timeout`` seconds is stopped, and the workers not yet replaced keep serving what
+    many workers answer throughout, and the socket stays open: no connection is reset.  (An old worker
+    that dies while its successor loads leaves its socket's connections waiting for the successor.)  A
+    new worker that cannot start (the parts now fail to load) or is not ready in ``timeout`` seconds is
+    stopped, and the workers not yet replaced keep serving what
     they loaded: a broken save does not take the server down.  A worker started after the SIGHUP (one
     that died and was restarted) has loaded the new parts already and is not replaced again."""
 
