@@ -305,3 +305,45 @@ def test_the_address_keeps_the_song_and_the_view_for_a_link_or_a_reload(page, se
     assert "no song titled" in other.inner_text("#problem").lower()
     assert other.input_value("#colour") == "mood"  # a value the page does not offer is ignored
     other.close()
+
+
+def test_a_playlist_built_on_the_page_gets_songs_like_all_of_its_songs(page, server, parts):
+    """A shown song and a recommended one join the playlist ("+"), "Songs like these" asks POST /recommend
+    for songs like both (neither among them), the address keeps the playlist for a link, and a song
+    leaves it with "×"."""
+    from urllib.parse import parse_qs, urlsplit
+
+    df, rec, _ = parts
+    title, artist = df.loc[12, "title"], df.loc[12, "artist"]
+    page.fill("#search", title)
+    page.press("#search", "Enter")
+    page.wait_for_selector("#recommendations li")
+    second = page.locator("#recommendations li b").first.inner_text()
+    second_artist = rec.recommend(title, 1, artist=artist)["artist"].iloc[0]
+    page.click("#panel .meta button.add")  # the shown song
+    page.locator("#recommendations li button.add").first.click()  # its first recommendation
+    assert page.locator("#playlist li").count() == 2
+    page.click("#playlist-recommend")
+    page.wait_for_selector("#panel h2:has-text('Songs like these 2 songs')")
+    expected = rec.recommend(songs=[(title, artist), (second, second_artist)], top_k=10)
+    shown = page.locator("#recommendations li b").all_inner_texts()
+    assert shown == expected["title"].tolist() and not {title, second} & set(shown)
+    plotted = list(rec.map_.plot_index_)
+    rows = [int(df.index[(df["title"] == t) & (df["artist"] == a)][0]) for t, a in [(title, artist),
+                                                                                   (second, second_artist)]]
+    assert sorted(page.evaluate("songMap.scatterplot.get('selectedPoints')")) == sorted(
+        plotted.index(r) for r in rows if r in plotted)  # the playlist's songs are ringed
+    link = page.url
+    assert parse_qs(urlsplit(link).query) == {"playlist": [f'[["{title}","{artist}"],["{second}","{second_artist}"]]']}
+    other = page.context.new_page()
+    other.goto(link)
+    other.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    other.wait_for_selector("#recommendations li")
+    assert other.locator("#playlist li").count() == 2
+    assert other.locator("#recommendations li b").all_inner_texts() == shown
+    other.locator("#playlist li button.remove").first.click()
+    assert other.locator("#playlist li").count() == 1 and second in other.inner_text("#playlist")
+    other.click("#playlist-clear")
+    assert other.locator("#playlist").is_hidden() and "playlist" not in parse_qs(urlsplit(other.url).query)
+    other.close()
+    assert not page.failed
