@@ -1,6 +1,7 @@
 """Continuing a playlist: recommend(songs=[...]) against asking for each song alone and interleaving.
 
 Run:  .venv/bin/python benchmarks/playlist.py [--n-songs 2000] [--sizes 2,3,5] [--playlists 200] [--encoder PATH]
+          [--scale 100000] [--scale-sizes 1,5,20,100]
 
 On the demo corpus (each song has a latent mood and a theme the recommender never sees), a recommender is
 fitted with the packaged all-MiniLM-L6-v2 (no training: the demo recommender that ``recommend()`` builds
@@ -14,15 +15,21 @@ mood (the playlist's own songs never count).  Three ways to continue it:
 - ``recommend(songs=playlist)``: one query, the songs' keywords together and the mean of their vectors.
 
 Prints the share (mean and standard error over the playlists) and the milliseconds per playlist of each,
-and ``songs=``'s share over the peer's.
+and ``songs=``'s share over the peer's.  Then what ``songs=`` costs on a large catalogue: on
+``benchmarks/recommend.py``'s synthetic catalogue of ``--scale`` songs (its recommender: vectors given,
+exact or IVF vector search, fixed weights, no map), the mean time of ``recommend(songs=...)`` for 20
+random playlists of each of ``--scale-sizes`` songs (``--scale 0`` skips it).
 """
 
 import argparse
 import platform
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main():
@@ -31,8 +38,43 @@ def main():
     parser.add_argument("--sizes", default="2,3,5", help="songs per playlist (2,3,5)")
     parser.add_argument("--playlists", type=int, default=200, help="playlists per size (200)")
     parser.add_argument("--encoder", default=None, help="encoder (default: the packaged all-MiniLM-L6-v2)")
+    parser.add_argument("--scale", type=int, default=100_000, help="synthetic songs to time songs= on (0: none)")
+    parser.add_argument("--scale-sizes", default="1,5,20,100", help="songs per timed playlist (1,5,20,100)")
     args = parser.parse_args()
+    quality(args)
+    if args.scale:
+        latency(args.scale, [int(s) for s in args.scale_sizes.split(",")])
 
+
+def latency(n, sizes, queries=20):
+    """Mean milliseconds of ``recommend(songs=...)`` on ``n`` synthetic songs, per playlist size."""
+    import pandas as pd
+
+    import _catalogue
+    from musemood.recommender import Recommender
+
+    cat = _catalogue.catalogue(n)
+    df = pd.DataFrame({"title": cat["title"], "artist": cat["artist"], "label": cat["mood"], "lyrics": cat["lyrics"]})
+    rec = Recommender(song_map=None, n_embedding_keywords=0, weights={"lexical": 0.3, "cluster": 0.0})
+    rec.fit(df, None, vectors=cat.pop("vectors"))
+    rng = np.random.default_rng(0)
+    print("\n| songs in the catalogue | songs in the playlist | recommend(songs=) mean (ms) | keywords asked |")
+    print("|---|---|---|---|")
+    for size in sizes:
+        playlists = [[(df.at[r, "title"], df.at[r, "artist"]) for r in rng.choice(n, size, replace=False)]
+                     for _ in range(queries + 1)]
+        rec.recommend(songs=playlists[0], top_k=10)  # the first query pays for the loops' compilation
+        started, terms = time.perf_counter(), 0
+        for playlist in playlists[1:]:
+            query = rec.retriever_.songs_query([rec.find(t, a)[0] for t, a in playlist])
+            terms += len(query["terms"])
+            rec.recommend(songs=playlist, top_k=10)
+        seconds = (time.perf_counter() - started) / queries
+        print(f"| {n:,} | {size} | {1000 * seconds:.1f} | {terms / queries:.0f} |")
+
+
+def quality(args):
+    """The table of shares: the three ways to continue a playlist on the demo corpus."""
     from musemood.datasets import drop_duplicate_songs, load_demo
     from musemood.recommender import Recommender
 

@@ -53,10 +53,10 @@ def test_quick_benchmark_prints_its_table(script):
 
 
 def test_the_playlist_benchmark_prints_its_table(_tiny_bert_dir):
-    out = run("playlist", "--n-songs", "300", "--sizes", "2", "--playlists", "5",
-              "--encoder", str(_tiny_bert_dir)).stdout
+    out = run("playlist", "--n-songs", "300", "--sizes", "2", "--playlists", "5", "--scale", "3000",
+              "--scale-sizes", "1,3", "--encoder", str(_tiny_bert_dir)).stdout
     for line in ("| 2 | each song alone, interleaved (peer) |", "| 2 | recommend(songs=playlist) |",
-                 "- 2 songs: recommend(songs=) shares the playlist's theme and mood "):
+                 "- 2 songs: recommend(songs=) shares the playlist's theme and mood ", "| 3,000 | 3 | "):
         assert line in out, out[-3000:]
 
 
