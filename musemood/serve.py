@@ -59,6 +59,8 @@ def _require():
 
 def _schemas():
     """The request models (built on first use, so importing musemood never needs pydantic)."""
+    from typing import Annotated
+
     from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
     class PredictRequest(BaseModel):
@@ -114,7 +116,7 @@ def _schemas():
         model_config = ConfigDict(extra="forbid")
         text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT,
                                  description="what the songs should be about")
-        songs: list[str | Song] | None = Field(
+        songs: list[Annotated[str, Field(min_length=1, max_length=500)] | Song] | None = Field(
             default=None, min_length=1, max_length=MAX_SONGS,
             description=f"instead of text: 1 to {MAX_SONGS} catalogue songs, each a title or {{\"title\": ..., "
                         "\"artist\": ...}; the answer leaves them out")

@@ -199,6 +199,7 @@ def test_the_page_loads_the_shipped_scatter_plot_bundle(server):
     ("post", "/recommend", {"songs": []}, "songs"),
     ("post", "/recommend", {"songs": ["x"] * (MAX_SONGS + 1)}, "songs"),
     ("post", "/recommend", {"songs": [{"title": "x", "album": "y"}]}, "album"),
+    ("post", "/recommend", {"songs": ["x" * 501]}, "songs"),
     ("post", "/recommend", {"text": "qqqq zzzz"}, "vocabulary"),
     ("post", "/recommend", {"text": "rain", "mood": "ecstatic"}, "unknown mood"),
     ("get", "/songs", {}, "q"),
