@@ -1,7 +1,9 @@
-"""Screenshots of the song map page for the docs: docs/img/song-map.png and song-map-recommendations.png.
+"""Screenshots of the song map page for the docs: docs/img/song-map.png, song-map-recommendations.png and
+song-map-playlist.png.
 
 Serves the recommender under $MUSEMOOD_HOME (run `musemood demo` first) on a free port, opens the page
-in Debian's chromium through Playwright, and saves two screenshots:
+in Debian's chromium through Playwright, and saves three screenshots (the map; a song's recommendations;
+the song and its first two recommendations as a playlist, with the songs like all three):
 
     .venv/bin/python scripts/screenshot_map.py [--recommender PATH] [--song TITLE] [--out docs/img]
 """
@@ -45,9 +47,16 @@ def main():
             page.wait_for_selector("#recommendations li")
         page.wait_for_timeout(500)
         page.screenshot(path=out / "song-map-recommendations.png")
+        page.click("#panel .meta button.add")
+        for i in range(2):
+            page.locator("#recommendations li button.add").nth(i).click()
+        page.click("#playlist-recommend")
+        page.wait_for_selector("#panel h2:has-text('Songs like these')")
+        page.wait_for_timeout(500)
+        page.screenshot(path=out / "song-map-playlist.png")
         browser.close()
     server.should_exit = True
-    print(f"Wrote {out / 'song-map.png'} and {out / 'song-map-recommendations.png'}")
+    print(f"Wrote {out / 'song-map.png'}, {out / 'song-map-recommendations.png'} and {out / 'song-map-playlist.png'}")
 
 
 if __name__ == "__main__":
