@@ -157,8 +157,11 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
 
     if not spreads_connections():
         raise RuntimeError("one socket per worker needs Linux's SO_REUSEPORT")
-    probe = _listening_socket(host, port, listen=False)  # the port is free (else OSError); for port 0, which
-    port = probe.getsockname()[1]
+    # one socket per slot, bound and held here until the end (the port stays ours while workers restart):
+    # the first says whether the port is free (else OSError) and, for port 0, which it is
+    sockets = [_listening_socket(host, port, listen=False)]
+    port = sockets[0].getsockname()[1]
+    sockets += [_listening_socket(host, port, listen=False) for _ in range(workers - 1)]
     spawn = multiprocessing.get_context("spawn")
     stop, reload = threading.Event(), threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -168,13 +171,11 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
     ready = spawn.RawArray("b", workers)  # whether each worker has made its app
     deaths = [0] * workers  # each slot's workers in a row that died before making their app
 
-    sockets = [_listening_socket(host, port, listen=False) for _ in range(workers)]
-
     def start(slot, *, fresh=False):
         """Start slot ``slot``'s worker on the slot's socket, or on a new one (``fresh``: its worker died)."""
-        if fresh:
-            sockets[slot].close()
-            sockets[slot] = _listening_socket(host, port, listen=False)
+        if fresh:  # the new socket bound before the old one closes: the port is never free
+            old, sockets[slot] = sockets[slot], _listening_socket(host, port, listen=False)
+            old.close()
         counts[slot], ready[slot] = 0, 0
         process = spawn.Process(target=_worker, args=(sockets[slot], log_level, counts, ready, slot), daemon=False)
         process.start()  # spawn hands the socket down when the worker is started (not through a thread)
@@ -206,7 +207,6 @@ def run_workers(workers, host="127.0.0.1", port=8000, *, log_level="warning"):
                 logger.warning("worker %s %s; starting another", process.pid, _exit_text(process.exitcode))
                 processes[i] = start(i, fresh=True)
     finally:
-        probe.close()  # held until now so that port 0's port stays ours while workers (re)start
         if reloading is not None:
             processes = processes + reloading.others()
         for process in processes:
