@@ -11,6 +11,7 @@ in the query's cluster.  :func:`combine` turns those into the rerank score;
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -118,15 +119,13 @@ class HybridRetriever:
         re-releases.  One song gives :meth:`song_query`'s candidates (its table of neighbours aside)."""
         cat = self.catalogue
         songs = list(dict.fromkeys(int(song) for song in songs))  # each once, in order
-        terms = [t for song in songs for t in self.keywords[song] if t >= 0]
-        shared = dict.fromkeys(terms, 0)
-        for t in terms:
-            shared[t] += 1
+        # the keywords by how many songs share them, ties in the songs' order (most_common is stable)
+        shared = Counter(int(t) for song in songs for t in self.keywords[song] if t >= 0).most_common()
         mean = np.mean([self.vectors[song] for song in songs], axis=0, dtype=np.float64)
         norm = np.linalg.norm(mean) if len(songs) > 1 else 0.0  # one song: its own vector, bit for bit
         clusters = [int(cat.clusters_[song]) for song in songs]
         moods = {cat.moods_[song] or None for song in songs}
-        return {"song": None, "terms": np.asarray(sorted(shared, key=lambda t: -shared[t]), dtype=np.int64),
+        return {"song": None, "terms": np.asarray([t for t, _ in shared], dtype=np.int64),
                 "vector": (mean / norm if norm > 0 else mean).astype(self.vectors.dtype),
                 "cluster": max(clusters, key=clusters.count),
                 "exclude": np.unique(np.concatenate([cat.same_song(song) for song in songs])),

@@ -112,18 +112,18 @@ def _recommend(args):
         raise ValueError("--artist narrows a song title; with --text it has nothing to narrow (leave it out)")
     if artists and len(artists) != len(titles):
         raise ValueError(f"--artist given {len(artists)} time{'' if len(artists) == 1 else 's'} for {len(titles)} "
-                         "titles: with several titles, give "
-                         "it once per title, in their order ('' for a song without an artist)")
+                         "titles: with several titles, give it once per title, in their order ('' for a song "
+                         "without an artist)")
     if args.text == STDIN:  # songs like the lyrics piped in: musemood recommend --text - < song.txt
         args.text = stdin_text("the text")
         if not args.text.strip():
             raise ValueError("--text - read no text from standard input: pipe the lyrics or description in "
                              "(musemood recommend --text - < song.txt)")
     rec = get_recommender(args.recommender)
-    one = len(titles) == 1
+    one = len(titles) == 1  # one title: its own query (--artist narrows it); several: songs=, paired
+    songs = list(zip(titles, artists or [None] * len(titles))) if len(titles) > 1 else None
     result = rec.recommend(titles[0] if one else None, args.top_k, artist=artists[0] if one and artists else None,
-                           text=args.text or None, songs=list(zip(titles, artists or [None] * len(titles))) if
-                           len(titles) > 1 else None, mood=args.mood, method=args.method)
+                           text=args.text or None, songs=songs, mood=args.mood, method=args.method)
     query = result.attrs["query"]
     if args.json:
         _print_json({"query": query, "results": result.to_dict(orient="records")})
