@@ -113,6 +113,39 @@ def check_catalogue_frame(df, text_column=schema.LYRICS):
     return df
 
 
+def without_lyrics(texts) -> np.ndarray:
+    """Mask of the cleaned ``texts`` (:func:`musemood.text.clean_texts`) that hold no sung words."""
+    return np.fromiter((not text for text in texts), dtype=bool, count=len(texts))
+
+
+def first_song(df, mask):
+    """``row R (song_id 'x', title 'y')``: the first song of ``mask``, for a message (counting from 0)."""
+    row = int(np.flatnonzero(mask)[0])
+    named = [f"song_id {df[schema.SONG_ID].iloc[row]!r}"] if schema.SONG_ID in df.columns else []
+    if isinstance(df[schema.TITLE].iloc[row], str):
+        named.append(f"title {df[schema.TITLE].iloc[row]!r}")
+    return f"row {row}" + (f" ({', '.join(named)})" if named else "")
+
+
+def check_lyrics(df, texts, text_column, vectors_given):
+    """Refuse songs without lyrics when the song vectors are those of their lyrics: every such song would get
+    the vector of an empty text.  With vectors of the user's own (``vectors_given``) they are kept, logged.
+    A catalogue with no lyrics at all is left to the lexical index's error, which says more."""
+    empty = without_lyrics(texts)
+    if not empty.any() or empty.all():
+        return
+    n = int(empty.sum())
+    where = (f"{n:,} of the catalogue's {len(df):,} songs {'has' if n == 1 else 'have'} no lyrics in "
+             f"{text_column!r} (empty, or only a mark such as [Instrumental]), the first at {first_song(df, empty)}")
+    if vectors_given:
+        logger.warning("%s: they are found by their given vectors alone, with no keywords", where)
+        return
+    raise ValueError(f"{where}: their vectors would all be the vector of an empty text, so each would be "
+                     "recommended the others (similarity 1.00) and they would make a cluster of their own. Fill "
+                     "their lyrics (musemood scrape lyrics), or leave them out: musemood map --drop-missing, or in "
+                     f"Python df[~df[{text_column!r}].map(musemood.text.is_instrumental)]")
+
+
 def _song(df, row):
     return f" (song_id {df.at[row, schema.SONG_ID]!r})" if schema.SONG_ID in df.columns else ""
 

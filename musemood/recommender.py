@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .catalogue import AmbiguousTitleError, SongCatalogue, SongNotFoundError, check_catalogue_frame
+from .catalogue import AmbiguousTitleError, SongCatalogue, SongNotFoundError, check_catalogue_frame, check_lyrics
 from ._validation import check_matrix, check_top_k
 from .persistence import check_arrays, load_npy, read_config, verify_tree, write_config
 from .ranking import METHODS, HybridRetriever
@@ -163,10 +163,11 @@ class Recommender:
         n = len(df)
         self.embedder_ = SongEmbedder(None if vectors is not None and model is None else
                                       SongEmbedder.resolve(model, self.max_length))
+        texts = clean_texts(df[self.text_column])
+        check_lyrics(df, texts, self.text_column, vectors_given=vectors is not None and not vector_folders(vectors))
         if vector_folders(vectors):  # folders of parts from `musemood embed`, for the model just loaded
             vectors = catalogue_vectors(df, vectors, self.embedder_.model, text_column=self.text_column)
         self._progress(f"indexing {n:,} songs")
-        texts = clean_texts(df[self.text_column])
         small = n < 50  # tiny catalogues: index every term
         lexical = LexicalIndex(self.scoring, min_df=1 if small else 2, max_df=1.0 if small else 0.5)
         counts = _index_lyrics(lexical, texts, self.text_column)

@@ -21,7 +21,7 @@ from musemood.text import clean_lyrics
 @pytest.fixture(scope="module")
 def songs(tmp_path_factory):
     df = load_demo(130, random_state=0)[["song_id", "title", "artist", "lyrics"]].reset_index(drop=True)
-    df.loc[4, "lyrics"] = None  # a song without lyrics gets the vector of empty text, as in the recommender
+    df.loc[4, "lyrics"] = None  # embedded as an empty text; the recommender refuses it (map --drop-missing)
     path = tmp_path_factory.mktemp("embed") / "songs.parquet"
     df.to_parquet(path, index=False)
     return df, path
@@ -269,6 +269,9 @@ def test_a_recommender_is_fitted_on_the_vectors_of_a_folder(songs, encoder, refe
 
     df, path = songs
     embed_dataset(path, tmp_path / "v", encoder, part_size=40, show_progress_bar=False)
+    with pytest.raises(ValueError, match=r"1 of the catalogue's 130 songs has no lyrics in 'lyrics' .*row 4"):
+        Recommender(song_map=None).fit(df, encoder, vectors=tmp_path / "v")  # its vector: an empty text's
+    df = df.drop(index=4)
     shuffled = df.sample(frac=1, random_state=3).reset_index(drop=True)  # matched by song_id, not by row
     rec = Recommender(song_map=None, n_candidates=20, weights={"lexical": 0.5}).fit(
         shuffled, encoder, vectors=tmp_path / "v")
@@ -358,26 +361,30 @@ def test_the_map_command_builds_a_recommender_on_the_embed_commands_vectors(song
 
     df, path = songs
     model = ["--model", str(tiny_bert), "--max-length", "32"]
+    kept = df.drop(index=4)  # song 4 has no lyrics: map --drop-missing leaves it out
     assert main(["embed", str(path), "--out", str(tmp_path / "v"), *model, "--part-size", "60"]) == 0
     assert main(["embed", str(path), "--out", str(tmp_path / "m"), *model, "--part-size", "60"]) == 0
     capsys.readouterr()
     encoded = []
     monkeypatch.setattr(BertEncoder, "encode", lambda self, texts, **kw: encoded.append(len(texts)))
     code = main(["map", "--data", str(path), "--vectors", str(tmp_path / "v"), "--map-vectors", str(tmp_path / "m"),
-                 *model, "--n-clusters", "3", "--recommender", str(tmp_path / "rec")])
+                 *model, "--n-clusters", "3", "--drop-missing", "--recommender", str(tmp_path / "rec")])
     printed = capsys.readouterr()
     assert code == 0, printed.err
     assert encoded == []  # not one song embedded again: hours per million songs
     rec = Recommender.load(tmp_path / "rec")
-    np.testing.assert_allclose(rec.vectors_, rec.vectorizer_.transform(reference, df), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(rec.vectors_, rec.vectorizer_.transform(reference[kept.index], kept), rtol=1e-4,
+                               atol=1e-5)
     assert rec.map_on_ == "given" and rec.map_.n_clusters_ == 3
     assert rec.map_source_ == f"tiny-bert vectors from {tmp_path / 'm'}"
     # --map-encoder names the model of --map-vectors: checked, not ignored
     code = main(["map", "--data", str(path), "--vectors", str(tmp_path / "v"), "--map-vectors", str(tmp_path / "m"),
-                 "--map-encoder", str(tiny_bert), *model, "--n-clusters", "3", "--recommender", str(tmp_path / "rec")])
+                 "--map-encoder", str(tiny_bert), *model, "--n-clusters", "3", "--drop-missing", "--recommender",
+                 str(tmp_path / "rec")])
     assert code == 0, capsys.readouterr().err
     assert main(["map", "--data", str(path), "--vectors", str(tmp_path / "v"), "--map-vectors", str(tmp_path / "m"),
-                 "--map-encoder", "all-MiniLM-L6-v2", *model, "--recommender", str(tmp_path / "rec-3")]) == 2
+                 "--map-encoder", "all-MiniLM-L6-v2", *model, "--drop-missing", "--recommender",
+                 str(tmp_path / "rec-3")]) == 2
     err = capsys.readouterr().err
     assert "m holds vectors of another model (" in err and "give the model that made them (--map-encoder" in err, err
     monkeypatch.undo()
@@ -389,11 +396,11 @@ def test_the_map_command_builds_a_recommender_on_the_embed_commands_vectors(song
     assert main(["embed", str(renamed), "--out", str(tmp_path / "t"), *model, "--id-column", "track"]) == 0
     capsys.readouterr()
     assert main(["map", "--data", str(renamed), "--vectors", str(tmp_path / "t"), *model, "--n-clusters", "3",
-                 "--recommender", str(tmp_path / "rec-t")]) == 0
+                 "--drop-missing", "--recommender", str(tmp_path / "rec-t")]) == 0
     np.testing.assert_allclose(Recommender.load(tmp_path / "rec-t").vectors_, rec.vectors_, rtol=1e-5)
     # vectors of another model are refused, naming the option to give
     assert main(["map", "--data", str(path), "--vectors", str(tmp_path / "v"), "--max-length", "32",
-                 "--recommender", str(tmp_path / "rec-2")]) == 2
+                 "--drop-missing", "--recommender", str(tmp_path / "rec-2")]) == 2
     err = capsys.readouterr().err
     assert "holds vectors of another model" in err and "--model" in err and not (tmp_path / "rec-2").exists()
 
@@ -418,9 +425,11 @@ def test_a_catalogue_that_grew_takes_its_vectors_from_several_folders(songs, enc
     np.testing.assert_allclose(vectors, expected, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match=r"30 of the catalogue's 130 songs have no vector in .*v1 "):
         catalogue_vectors(df, tmp_path / "v1")
+    kept = df.drop(index=4)  # song 4 has no lyrics: the recommender refuses it
     rec = Recommender(song_map=None, n_candidates=20, weights={"lexical": 0.5}).fit(
-        df, encoder, vectors=[tmp_path / "v1", tmp_path / "v2"])
-    np.testing.assert_allclose(rec.vectors_, rec.vectorizer_.transform(expected, df), rtol=1e-4, atol=1e-5)
+        kept, encoder, vectors=[tmp_path / "v1", tmp_path / "v2"])
+    np.testing.assert_allclose(rec.vectors_, rec.vectorizer_.transform(expected[kept.index], kept), rtol=1e-4,
+                               atol=1e-5)
     # folders of two models are refused, even with no model to compare them with
     from transformers import BertModel
 
@@ -434,7 +443,7 @@ def test_a_catalogue_that_grew_takes_its_vectors_from_several_folders(songs, enc
     # on the command line, --vectors takes several folders
     df.to_parquet(tmp_path / "all.parquet", index=False)
     assert main(["map", "--data", str(tmp_path / "all.parquet"), "--vectors", str(tmp_path / "v1"),
-                 str(tmp_path / "v2"), "--model", encoder.model_name_or_path, "--max-length", "32",
+                 str(tmp_path / "v2"), "--model", encoder.model_name_or_path, "--max-length", "32", "--drop-missing",
                  "--n-clusters", "3", "--map-on", "song", "--recommender", str(tmp_path / "rec")]) == 0, \
         capsys.readouterr().err
     np.testing.assert_allclose(Recommender.load(tmp_path / "rec").vectors_, rec.vectors_, rtol=1e-5)
@@ -561,10 +570,10 @@ def test_songs_whose_lyrics_changed_are_embedded_again_and_stale_vectors_refused
     np.testing.assert_allclose(load_vectors(tmp_path / "v3")[1], expected[:100], rtol=1e-4, atol=1e-5)
     # on the command line, a recommender is not built on stale vectors
     code = main(["map", "--data", str(tmp_path / "old.parquet"), "--vectors", str(tmp_path / "v1"), "--model",
-                 encoder.model_name_or_path, "--max-length", "32", "--n-clusters", "3", "--recommender",
-                 str(tmp_path / "rec")])
+                 encoder.model_name_or_path, "--max-length", "32", "--n-clusters", "3", "--drop-missing",
+                 "--recommender", str(tmp_path / "rec")])  # song 4, without lyrics, left out
     err = capsys.readouterr().err
-    assert code != 0 and "1 of the catalogue's 100 songs has other lyrics than those" in err, err
+    assert code != 0 and "1 of the catalogue's 99 songs has other lyrics than those" in err, err
     assert "Traceback" not in err and not (tmp_path / "rec").exists()
     assert main(["embed", str(tmp_path / "old.parquet"), "--out", str(tmp_path / "v5"), "--model",
                  encoder.model_name_or_path, "--max-length", "32", "--part-size", "40", "--skip-vectors",

@@ -349,6 +349,39 @@ def test_catalogue_errors(_tiny_bert_dir):
         Recommender().recommend("a")
 
 
+def test_songs_without_lyrics_are_refused_unless_their_vectors_are_given(catalogue, _tiny_bert_dir):
+    """Before, songs without lyrics (or marked [Instrumental]) all got the vector of an empty text: each was
+    recommended the others at similarity 1.00, and they formed a cluster of their own that decided the map's k."""
+    df = catalogue.head(60).copy()
+    df.loc[[7, 9, 30], schema.LYRICS] = [None, "  ", "[Instrumental]"]
+    encoder = BertEncoder(str(_tiny_bert_dir), max_length=32)
+    with pytest.raises(ValueError, match=r"3 of the catalogue's 60 songs have no lyrics in 'lyrics' \(empty, or only a "
+                                         r"mark such as \[Instrumental\]\), the first at row 7 \(song_id "
+                                         rf"'{df.at[7, 'song_id']}', title '{df.at[7, 'title']}'\).*similarity 1.00.*"
+                                         r"musemood map --drop-missing.*is_instrumental"):
+        Recommender(song_map=None).fit(df, encoder)
+    # vectors of their own (an audio model's, say): kept, found by their vectors alone
+    vectors = np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32)
+    rec = Recommender(song_map=None).fit(df, None, vectors=vectors)
+    assert len(rec.catalogue_.songs_) == 60 and len(rec.recommend(df.at[9, "title"], artist=df.at[9, "artist"])) == 10
+
+
+def test_map_drop_missing_leaves_out_songs_without_lyrics(catalogue, _tiny_bert_dir, tmp_path, capsys):
+    df = catalogue.head(60).copy()
+    df.loc[[7, 9], schema.LYRICS] = [None, "[Instrumental]"]
+    data = save_dataset(df, tmp_path / "songs.parquet")
+    args = ["map", "--data", str(data), "--model", str(_tiny_bert_dir), "--max-length", "32", "--n-clusters", "2",
+            "--recommender", str(tmp_path / "rec")]
+    assert main(args) == 2
+    assert "2 of the catalogue's 60 songs have no lyrics" in capsys.readouterr().err
+    assert main(args + ["--drop-missing"]) == 0
+    printed = capsys.readouterr().out
+    assert (f"Left out 2 of the 60 songs of {data}: no lyrics in 'lyrics' (the first at row 7 (song_id "
+            f"'{df.at[7, 'song_id']}', title '{df.at[7, 'title']}'))") in printed
+    rec = Recommender.load(tmp_path / "rec")
+    assert len(rec.catalogue_.songs_) == 58 and df.at[9, "title"] not in set(rec.catalogue_.songs_["title"])
+
+
 @pytest.fixture(scope="module")
 def tbert(catalogue, _tiny_bert_dir):
     from musemood import TBertClassifier

@@ -313,6 +313,8 @@ def _add_map_command(commands):
                           "embeddings (default: the packaged all-MiniLM-L6-v2)")
     song_map.add_argument("--text-column", default="lyrics", help="the lyrics column (lyrics)")
     song_map.add_argument("--label-column", help="mood column (default: label, when the data has one)")
+    song_map.add_argument("--drop-missing", action="store_true", help="leave out songs without lyrics (empty, or "
+                          "only [Instrumental]); without it they are refused")
     song_map.add_argument("--scoring", choices=("tfidf", "bm25"), default="tfidf", help="lexical scoring (tfidf)")
     song_map.add_argument("--n-clusters", type=_auto_or_int_at_least(1), default="auto",
                           help="number of clusters or 'auto' (the k sweep)")

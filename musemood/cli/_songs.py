@@ -163,6 +163,8 @@ def _map(args):
             if column and column not in df.columns:  # an absent default label column only means no moods
                 raise KeyError(f"{option} {column!r} is not a column of {args.data}; its columns are "
                                f"{list(df.columns)}. {headerless_hint(df.columns)}".rstrip())
+        if args.drop_missing:
+            df = _with_lyrics(df, args.text_column, args.data)
         song_map = SongMap(n_clusters=args.n_clusters, k_rule=args.k_rule)
         rec = Recommender(scoring=args.scoring, song_map=song_map, map_on=args.map_on, map_encoder=args.map_encoder,
                           text_column=args.text_column, mood_column=args.label_column or "label",
@@ -194,6 +196,18 @@ def _map(args):
 
         print(f"Wrote the interactive map to {write_map_html(rec, args.html, show_progress_bar=True)}; open it in a "
               "browser (no server needed)")
+
+
+def _with_lyrics(df, text_column, data):
+    """``df`` without its songs that have no lyrics (``map --drop-missing``), saying how many and the first."""
+    from ..catalogue import first_song, without_lyrics
+    from ..text import clean_texts
+
+    empty = without_lyrics(clean_texts(df[text_column]))
+    if empty.any():
+        print(f"Left out {int(empty.sum()):,} of the {len(df):,} songs of {data}: no lyrics in {text_column!r} "
+              f"(the first at {first_song(df.reset_index(drop=True), empty)})")
+    return df[~empty]
 
 
 def _evaluate_recommender(args):

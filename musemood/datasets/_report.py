@@ -60,7 +60,7 @@ def _texts(df, column, add, show_progress_bar=False):
     if empty.any():
         add(ERROR, "text", f"{_of(int(empty.sum()), len(df), 'has')} no text in {column!r}, the first at "
                            f"{row_of(df, empty)}; "
-                           "training refuses them: fill them, or leave them out with --drop-missing")
+                           "training and the recommender refuse them: fill them, or leave them out with --drop-missing")
     else:
         add(OK, "text", f"every song has a text in {column!r}")
     from tqdm.auto import tqdm
