@@ -3,7 +3,8 @@
 Run:  .venv/bin/python benchmarks/contrastive_variants.py [--task binary] [--size 200] [--seeds 3] [--first-seed 0]
           [--variants default,all,logistic,supcon,margin,chain-1e-5,chain-3e-5,ensemble,seeds2,
                       selftrain-pair,selftrain-mixed,lora,wise,batch-32,batch-64,augment,freeze-2,freeze-4,
-                      simcse-mixed,tsdae-mixed,centroid,llrd-0.9,llrd-0.8,cosent,vader]
+                      simcse-mixed,tsdae-mixed,centroid,llrd-0.9,llrd-0.8,cosent,vader,dropout-0,
+                      dropout-0.2]
 
 On the learning curve's draws (``benchmarks/learning_curve.py``: GoEmotions joy vs sadness by default,
 the same balanced training draws and fixed test), each variant of ``FineTunedBertClassifier(
@@ -71,7 +72,10 @@ strategy="contrastive")`` is trained and scored (packaged all-MiniLM-L6-v2, CPU)
 - ``vader``: knowledge from outside the texts: the default model's probability of joy averaged half and
   half with a sentiment lexicon's (VADER, Hutto and Gilbert 2014, the ``vaderSentiment`` package, which
   musemood does not install: its compound score in [-1, 1] mapped to [0, 1]).  Binary GoEmotions tasks
-  only (joy is the positive class).
+  only (joy is the positive class);
+- ``dropout-<p>``: every dropout layer of the encoder drops ``p`` of its inputs during the contrastive
+  step instead of the packaged 0.1 (``dropout-0``: none; the head's vectors are computed without
+  dropout either way).
 
 Prints accuracy per seed and the mean per variant.
 """
@@ -90,7 +94,8 @@ from learning_curve import load_task  # noqa: E402
 
 VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5", "ensemble", "seeds2",
             "selftrain-pair", "selftrain-mixed", "lora", "wise", "batch-32", "batch-64", "augment", "freeze-2",
-            "freeze-4", "simcse-mixed", "tsdae-mixed", "centroid", "llrd-0.9", "llrd-0.8", "cosent", "vader")
+            "freeze-4", "simcse-mixed", "tsdae-mixed", "centroid", "llrd-0.9", "llrd-0.8", "cosent", "vader",
+            "dropout-0", "dropout-0.2")
 #: Unlabelled comments per pool of the self-training and domain-adaptation variants, and pseudo-labels kept per
 #: class.
 POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000, "simcse-mixed": 6000, "tsdae-mixed": 6000}
@@ -266,6 +271,20 @@ def frozen_below(n_layers, trainable_encoder):
     return trainable
 
 
+def with_dropout(p, trainable_encoder):
+    """``_trainable_encoder`` whose every dropout layer drops ``p`` of its inputs in the contrastive step
+    (the packaged encoder's: 0.1)."""
+
+    def trainable(est, texts, **kwargs):
+        wrapper, model, windows_of, ids = trainable_encoder(est, texts, **kwargs)
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = p
+        return wrapper, model, windows_of, ids
+
+    return trainable
+
+
 def decayed_by_layer(decay, train_loop):
     """``train_loop`` whose contrastive step gives each encoder layer its own learning rate (see ``llrd-<d>``)."""
     import re
@@ -313,6 +332,8 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
         training.train_loop = decayed_by_layer(float(variant[5:]), loop)
     if variant.startswith("freeze-"):
         training._trainable_encoder = frozen_below(int(variant[7:]), trainable)
+    if variant.startswith("dropout-"):
+        training._trainable_encoder = with_dropout(float(variant[8:]), trainable)
     started = time.perf_counter()
     if variant in ("simcse-mixed", "tsdae-mixed"):
         import tempfile

@@ -65,6 +65,28 @@ def test_the_rules_that_choose_k():
     assert choose_k(sweep, "silhouette", 0.05) == (4, "silhouette", 3, 4)
 
 
+def test_a_coarse_choice_names_the_sweeps_best_finer_split(capsys):
+    """One group far from the rest (comments with a [NAME] placeholder, songs in another language) gives k = 2
+    the best silhouette by far, and the rules take it; the map command then names the best finer split."""
+    from types import SimpleNamespace
+
+    from musemood.cli._songs import _print_map
+    from musemood.clustering import finer_split
+
+    sweep = pd.DataFrame({"k": [2, 3, 4, 5, 8, 13, 14, 20], "inertia": [77, 54, 41, 34, 21, 13, 12, 10],
+                          "silhouette": [0.601, 0.338, 0.371, 0.386, 0.416, 0.438, 0.439, 0.364]})
+    assert choose_k(sweep, "finest", 0.05)[0] == 2
+    assert finer_split(sweep, 2) == (14, 0.439)
+    assert finer_split(sweep, 4) is None and finer_split(sweep.head(2), 2) is None  # nothing above k = 3
+    song_map = SimpleNamespace(sweep_=sweep, n_clusters_=2, choice_="finest", elbow_=8, best_silhouette_k_=2)
+    rec = SimpleNamespace(map_=song_map, map_source_=None, map_on_="song", clusters_=pd.DataFrame())
+    _print_map(rec)
+    assert ("k = 2 is the sweep's best separated split; its best split above k = 3 is k = 14 (silhouette 0.439): "
+            "--n-clusters 14 draws a finer map") in capsys.readouterr().out
+    _print_map(SimpleNamespace(**{**vars(rec), "map_": SimpleNamespace(**{**vars(song_map), "choice_": "fixed"})}))
+    assert "finer map" not in capsys.readouterr().out  # k was asked for
+
+
 def test_the_automatic_range_grows_with_the_catalogue():
     song_map = SongMap()
     assert song_map.k_values(300) == list(range(2, 17))  # at least 2..16

@@ -59,6 +59,8 @@ def _demo(args):
 
 
 def _print_map(rec):
+    from ..clustering import finer_split
+
     song_map = rec.map_
     if song_map is None:
         return
@@ -69,6 +71,10 @@ def _print_map(rec):
         print(f"\nClusters{source}: k = {song_map.n_clusters_} chosen by {song_map.choice_} (elbow {song_map.elbow_}, "
               f"best silhouette at k = {song_map.best_silhouette_k_})")
         print(song_map.sweep_.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        finer = finer_split(song_map.sweep_, song_map.n_clusters_) if song_map.choice_ != "fixed" else None
+        if finer:  # one group far from the rest makes the coarsest split the best separated
+            print(f"k = {song_map.n_clusters_} is the sweep's best separated split; its best split above k = 3 is "
+                  f"k = {finer[0]} (silhouette {finer[1]:.3f}): --n-clusters {finer[0]} draws a finer map")
     print()
     for _, row in rec.clusters_.iterrows():
         mix = ", ".join(f"{m} {p:.0%}" for m, p in (row.get("mood_mix") or {}).items()) or "no labels"

@@ -44,8 +44,9 @@ public ones from here.
 """
 
 from ._describe import describe_clusters, label_points
-from ._k import choose_k, elbow_point
+from ._k import choose_k, elbow_point, finer_split
 from ._map import SongMap
 from ._plots import plot_k_sweep, plot_points
 
-__all__ = ["SongMap", "choose_k", "describe_clusters", "elbow_point", "label_points", "plot_k_sweep", "plot_points"]
+__all__ = ["SongMap", "choose_k", "describe_clusters", "elbow_point", "finer_split", "label_points", "plot_k_sweep",
+           "plot_points"]

@@ -78,3 +78,16 @@ def elbow_point(ks, distortion):
     angle = np.arctan2(np.diff(y), np.diff(x))
     turning = np.abs(np.diff(angle))
     return int(ks[1 + int(np.argmax(turning))])
+
+
+def finer_split(sweep, k, above=3):
+    """``(k, silhouette)`` of the sweep's best silhouette among the k above ``above``, when the chosen ``k``
+    is not above it (else, or when the sweep stops there, ``None``).  A group far from the rest takes the best
+    silhouette at k = 2 by far, and the rules choose it; this is the map to suggest beside it."""
+    if k > above:
+        return None
+    finer = sweep[(sweep["k"] > above) & sweep["silhouette"].notna()]
+    if finer.empty:
+        return None
+    best = finer.loc[finer["silhouette"].idxmax()]
+    return int(best["k"]), float(best["silhouette"])
