@@ -80,9 +80,9 @@ def test_a_coarse_choice_names_the_sweeps_best_finer_split(capsys):
     assert finer_split(sweep, 4) is None and finer_split(sweep.head(2), 2) is None  # nothing above k = 3
     song_map = SimpleNamespace(sweep_=sweep, n_clusters_=2, choice_="finest", elbow_=8, best_silhouette_k_=2)
     rec = SimpleNamespace(map_=song_map, map_source_=None, map_on_="song", clusters_=pd.DataFrame())
-    _print_map(rec)
+    _print_map(rec, "songs.csv")
     assert ("k = 2 is the sweep's best separated split; its best split above k = 3 is k = 14 (silhouette 0.439): "
-            "--n-clusters 14 draws a finer map") in capsys.readouterr().out
+            "musemood map --data songs.csv --n-clusters 14 draws a finer map") in capsys.readouterr().out
     _print_map(SimpleNamespace(**{**vars(rec), "map_": SimpleNamespace(**{**vars(song_map), "choice_": "fixed"})}))
     assert "finer map" not in capsys.readouterr().out  # k was asked for
 

@@ -330,6 +330,18 @@ def test_map_command_fits_a_catalogue(catalogue, _tiny_bert_dir, tmp_path, capsy
     assert again.map_.k_rule == "elbow" and again.map_on_ == "lyrics"
 
 
+def test_map_without_data_refuses_the_options_of_a_fit(fitted, tmp_path, capsys):
+    """Before, `musemood map --n-clusters 14` (no --data) showed the saved map as it was, k unchanged."""
+    fitted.save(tmp_path / "rec")
+    for given in (["--n-clusters", "14"], ["--scoring", "bm25", "--k-rule", "elbow"], ["--drop-missing"]):
+        assert main(["map", "--recommender", str(tmp_path / "rec"), *given]) == 2
+        err = capsys.readouterr().err
+        named = " and ".join(option for option in given if option.startswith("--"))
+        assert (f"{named} {'applies' if ' and ' not in named else 'apply'} when the map is fitted, from a catalogue: "
+                f"musemood map --data CATALOGUE {' '.join(given)} fits the recommender again") in err, err
+    assert main(["map", "--recommender", str(tmp_path / "rec")]) == 0
+
+
 def test_catalogue_errors(_tiny_bert_dir):
     with pytest.raises(KeyError, match=r"lacks columns \['artist', 'lyrics'\] .*; set text_column= if the lyrics are "
                                        r"in another column"):

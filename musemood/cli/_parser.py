@@ -311,23 +311,23 @@ def _add_map_command(commands):
                           "lyrics; audio features and label used when present)")
     song_map.add_argument("--model", help="saved musemood model folder or encoder name/path for the song "
                           "embeddings (default: the packaged all-MiniLM-L6-v2)")
-    song_map.add_argument("--text-column", default="lyrics", help="the lyrics column (lyrics)")
+    # the options of a fit default to None: given without --data, they are refused (see MAP_FIT_DEFAULTS)
+    song_map.add_argument("--text-column", help="the lyrics column (lyrics)")
     song_map.add_argument("--label-column", help="mood column (default: label, when the data has one)")
-    song_map.add_argument("--drop-missing", action="store_true", help="leave out songs without lyrics (empty, or "
-                          "only [Instrumental]); without it they are refused")
-    song_map.add_argument("--scoring", choices=("tfidf", "bm25"), default="tfidf", help="lexical scoring (tfidf)")
-    song_map.add_argument("--n-clusters", type=_auto_or_int_at_least(1), default="auto",
-                          help="number of clusters or 'auto' (the k sweep)")
-    song_map.add_argument("--k-rule", choices=schema.K_RULES, default="finest",
-                          help="how the k sweep picks k: the largest k within 0.05 of the best silhouette (finest), "
-                          "the distortion's elbow, or the best silhouette")
-    song_map.add_argument("--map-on", choices=schema.MAP_ON, default="auto",
+    song_map.add_argument("--drop-missing", action="store_true", default=None, help="leave out songs without "
+                          "lyrics (empty, or only [Instrumental]); without it they are refused")
+    song_map.add_argument("--scoring", choices=("tfidf", "bm25"), help="lexical scoring (tfidf)")
+    song_map.add_argument("--n-clusters", type=_auto_or_int_at_least(1),
+                          help="number of clusters or 'auto' (the k sweep; the default)")
+    song_map.add_argument("--k-rule", choices=schema.K_RULES,
+                          help="how the k sweep picks k: the largest k within 0.05 of the best silhouette (finest, "
+                          "the default), the distortion's elbow, or the best silhouette")
+    song_map.add_argument("--map-on", choices=schema.MAP_ON,
                           help="vectors the map is drawn from: the encoder's vectors of the lyrics, the song vectors, "
-                          "or auto (lyrics when --model is trained on the labels)")
+                          "or auto (the default: lyrics when --model is trained on the labels)")
     song_map.add_argument("--map-encoder", help="encoder name/path for --map-on lyrics (default: the packaged "
                           "all-MiniLM-L6-v2); with --map-vectors, the model they must be of")
-    song_map.add_argument("--max-length", type=_int_at_least(8), default=256,
-                          help="tokens per window for a plain encoder")
+    song_map.add_argument("--max-length", type=_int_at_least(8), help="tokens per window for a plain encoder (256)")
     song_map.add_argument("--vectors", metavar="FOLDER", nargs="+", help="the song vectors musemood embed computed "
                           "for --data with --model, instead of embedding every song again (matched by song id; "
                           "several folders, e.g. for songs added since, the last one's vector wins)")

@@ -58,7 +58,7 @@ def _demo(args):
           f"`musemood serve{where}` and open http://127.0.0.1:8000 to explore the song map")
 
 
-def _print_map(rec):
+def _print_map(rec, data=None):
     from ..clustering import finer_split
 
     song_map = rec.map_
@@ -74,7 +74,8 @@ def _print_map(rec):
         finer = finer_split(song_map.sweep_, song_map.n_clusters_) if song_map.choice_ != "fixed" else None
         if finer:  # one group far from the rest makes the coarsest split the best separated
             print(f"k = {song_map.n_clusters_} is the sweep's best separated split; its best split above k = 3 is "
-                  f"k = {finer[0]} (silhouette {finer[1]:.3f}): --n-clusters {finer[0]} draws a finer map")
+                  f"k = {finer[0]} (silhouette {finer[1]:.3f}): musemood map --data {data or 'CATALOGUE'} "
+                  f"--n-clusters {finer[0]} draws a finer map")
     print()
     for _, row in rec.clusters_.iterrows():
         mix = ", ".join(f"{m} {p:.0%}" for m, p in (row.get("mood_mix") or {}).items()) or "no labels"
@@ -146,6 +147,23 @@ def _recommend(args):
         print(f"  ({len(result)} of the {args.top_k} songs asked for: no more candidates{among})")
 
 
+#: ``musemood map``'s options that only a fit uses, as (option, attribute), and the defaults of those that have
+#: one; the parser gives them None, so that one given without --data is seen and refused.
+MAP_FIT_OPTIONS = (("--model", "model"), ("--text-column", "text_column"), ("--label-column", "label_column"),
+                   ("--drop-missing", "drop_missing"), ("--scoring", "scoring"), ("--n-clusters", "n_clusters"),
+                   ("--k-rule", "k_rule"), ("--map-on", "map_on"), ("--map-encoder", "map_encoder"),
+                   ("--max-length", "max_length"))
+MAP_FIT_DEFAULTS = {"text_column": "lyrics", "drop_missing": False, "scoring": "tfidf", "n_clusters": "auto",
+                    "k_rule": "finest", "map_on": "auto", "max_length": 256}
+
+
+def _options(args, options):
+    """``options`` as given on the command line: ``--n-clusters 14 --drop-missing``."""
+    dests = dict(MAP_FIT_OPTIONS)
+    return " ".join(option if getattr(args, dests[option]) is True else f"{option} {getattr(args, dests[option])}"
+                    for option in options)
+
+
 def _map(args):
     _quiet_transformers(args)
     from ..recommender import Recommender, default_path
@@ -158,6 +176,15 @@ def _map(args):
                   if value), None)
     if given and not args.data:
         raise ValueError(f"{given} needs --data: the catalogue whose songs the vectors are of")
+    fitting = [option for option, dest in MAP_FIT_OPTIONS if getattr(args, dest) is not None]
+    if fitting and not args.data:  # before, they were ignored: the saved map was shown as it was
+        raise ValueError(f"{' and '.join(fitting)} {'applies' if len(fitting) == 1 else 'apply'} when the map is "
+                         f"fitted, from a catalogue: musemood map --data CATALOGUE {_options(args, fitting)} fits "
+                         "the recommender again (every song embedded again, unless --vectors gives musemood embed's "
+                         "vectors of them). Without --data, map shows the saved recommender's map as it is")
+    for dest, default in MAP_FIT_DEFAULTS.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
     if args.data:  # the fitted recommender is saved there
         check_output_folder(args.recommender, "--recommender")
     if args.data:
@@ -195,7 +222,7 @@ def _map(args):
             if rec.map_ is None:  # what was asked is done
                 print("No song map to plot: the recommender was fitted with song_map=None")
                 return 0
-    _print_map(rec)
+    _print_map(rec, args.data)
     print("Wrote " + ", ".join(str(p) for p in rec.plot_map(Path(args.out) if args.out else path / "plots")))
     if args.html:
         from ..web import write_map_html
