@@ -392,6 +392,12 @@ def test_map_drop_missing_leaves_out_songs_without_lyrics(catalogue, _tiny_bert_
             f"'{df.at[7, 'song_id']}', title '{df.at[7, 'title']}'))") in printed
     rec = Recommender.load(tmp_path / "rec")
     assert len(rec.catalogue_.songs_) == 58 and df.at[9, "title"] not in set(rec.catalogue_.songs_["title"])
+    df[schema.LYRICS] = df[schema.LYRICS].astype(object)
+    df.loc[12, schema.LYRICS] = 5  # not missing lyrics but the wrong column: an error, not left out
+    from musemood.cli._songs import _with_lyrics
+
+    kept = _with_lyrics(df, schema.LYRICS, "songs")
+    assert len(kept) == 58 and kept.loc[12, schema.LYRICS] == 5
 
 
 @pytest.fixture(scope="module")

@@ -236,7 +236,9 @@ def _with_lyrics(df, text_column, data):
     from ..catalogue import first_song, without_lyrics
     from ..text import clean_texts
 
-    empty = without_lyrics(clean_texts(df[text_column]))
+    values = df[text_column]
+    missing_or_text = values.map(lambda v: v is None or isinstance(v, str) or (isinstance(v, float) and v != v))
+    empty = without_lyrics(clean_texts(values)) & missing_or_text.to_numpy()  # a number: the fit's type error
     if empty.any():
         print(f"Left out {int(empty.sum()):,} of the {len(df):,} songs of {data}: no lyrics in {text_column!r} "
               f"(the first at {first_song(df.reset_index(drop=True), empty)})")
