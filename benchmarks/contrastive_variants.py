@@ -4,7 +4,7 @@ Run:  .venv/bin/python benchmarks/contrastive_variants.py [--task binary] [--siz
           [--variants default,all,logistic,supcon,margin,chain-1e-5,chain-3e-5,ensemble,seeds2,
                       selftrain-pair,selftrain-mixed,lora,wise,batch-32,batch-64,augment,freeze-2,freeze-4,
                       simcse-mixed,tsdae-mixed,centroid,llrd-0.9,llrd-0.8,cosent,vader,dropout-0,
-                      dropout-0.2]
+                      dropout-0.2,prefix]
 
 On the learning curve's draws (``benchmarks/learning_curve.py``: GoEmotions joy vs sadness by default,
 the same balanced training draws and fixed test), each variant of ``FineTunedBertClassifier(
@@ -75,7 +75,9 @@ strategy="contrastive")`` is trained and scored (packaged all-MiniLM-L6-v2, CPU)
   only (joy is the positive class);
 - ``dropout-<p>``: every dropout layer of the encoder drops ``p`` of its inputs during the contrastive
   step instead of the packaged 0.1 (``dropout-0``: none; the head's vectors are computed without
-  dropout either way).
+  dropout either way);
+- ``prefix``: every comment, in training and in the test, read after the words "How the writer feels: "
+  (an instruction, as instruction-tuned encoders take one; the packaged encoder was not trained with any).
 
 Prints accuracy per seed and the mean per variant.
 """
@@ -95,12 +97,14 @@ from learning_curve import load_task  # noqa: E402
 VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5", "ensemble", "seeds2",
             "selftrain-pair", "selftrain-mixed", "lora", "wise", "batch-32", "batch-64", "augment", "freeze-2",
             "freeze-4", "simcse-mixed", "tsdae-mixed", "centroid", "llrd-0.9", "llrd-0.8", "cosent", "vader",
-            "dropout-0", "dropout-0.2")
+            "dropout-0", "dropout-0.2", "prefix")
 #: Unlabelled comments per pool of the self-training and domain-adaptation variants, and pseudo-labels kept per
 #: class.
 POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000, "simcse-mixed": 6000, "tsdae-mixed": 6000}
 PSEUDO_PER_CLASS = 200
 #: The model settings of the variants that only change settings (``batch-<n>``: ``batch_size=n``).
+#: What the ``prefix`` variant puts before every comment, in training and in the test.
+PREFIX = "How the writer feels: "
 SETTINGS = {"all": {"validation_fraction": 0.0}, "lora": {"lora": True, "contrastive_learning_rate": 5e-4}}
 
 
@@ -341,6 +345,8 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
         folder = Path(tempfile.mkdtemp(prefix="adapted-")) / "encoder"
         adapt = simcse_adapted if variant == "simcse-mixed" else tsdae_adapted
         common["encoder"] = str(adapt(unlabelled["text"].tolist(), folder, seed, max_length))
+    if variant == "prefix":
+        train, test = (frame.assign(text=PREFIX + frame["text"]) for frame in (train, test))
     if variant == "augment":
         rng = np.random.default_rng(seed)
         train = pd.concat([train, train.assign(text=[augmented(t, rng) for t in train["text"]])], ignore_index=True)
