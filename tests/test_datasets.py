@@ -508,7 +508,8 @@ def test_the_report_names_lyrics_that_are_empty_once_cleaned():
     assert texts == [
         ("ok", "every song has a text in 'lyrics'"),
         ("warning", "2 of 3 songs have no words once their lyrics are cleaned (the first at row 1 (song_id 'b'): "
-                    "'[Instrumental]'): the models read them as empty texts; leave them out, or give their lyrics"),
+                    "'[Instrumental]'): the models read them as empty texts and the recommender refuses them "
+                    "(musemood map --drop-missing leaves them out); leave them out, or give their lyrics"),
     ]
 
 

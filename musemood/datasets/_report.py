@@ -74,7 +74,8 @@ def _texts(df, column, add, show_progress_bar=False):
     if wordless.any():  # "[Instrumental]": a text, which training takes, but no words for the models
         add(WARNING, "text", f"{_of(int(wordless.sum()), len(df), 'has')} no words once their lyrics are "
                              f"cleaned (the first at {row_of(df, wordless)}: {texts[wordless].iloc[0]!r}): the models "
-                             "read them as empty texts; leave them out, or give their lyrics")
+                             "read them as empty texts and the recommender refuses them (musemood map "
+                             "--drop-missing leaves them out); leave them out, or give their lyrics")
 
 
 def _labels(df, column, add):
