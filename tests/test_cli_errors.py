@@ -312,3 +312,19 @@ def test_a_data_file_given_without_data_is_pointed_to_the_option(files, capsys):
         main(["train", "--demo", "-o", "m3"])
     err = capsys.readouterr().err
     assert err.startswith("usage: musemood train ") and err.strip().endswith("error: unrecognized arguments: -o m3")
+
+
+def test_a_misspelt_option_is_answered_with_the_nearest_one(files, capsys):
+    """`musemood tune --n-trials 3` (Optuna's name) gave "unrecognized arguments" alone: the nearest option of the
+    command now comes with it."""
+    for argv, unknown, nearest in ((["tune", "--demo", "--n-trials", "3"], "--n-trials", "--trials"),
+                                   (["map", "--data", "songs.csv", "--nclusters=14"], "--nclusters", "--n-clusters"),
+                                   (["recommend", "A song", "--topk", "5"], "--topk", "--top-k")):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and err.startswith(f"usage: musemood {argv[0]} ")
+        assert err.strip().endswith(f"({unknown} is not an option of musemood {argv[0]}; did you mean {nearest}?)"), err
+    with pytest.raises(SystemExit):  # nothing near: argparse's words alone
+        main(["train", "--demo", "--colour", "red"])
+    assert capsys.readouterr().err.strip().endswith("error: unrecognized arguments: --colour red")

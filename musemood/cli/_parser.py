@@ -107,12 +107,35 @@ class _Parser(argparse.ArgumentParser):
         """Prepare the hint for ``argv``'s command: a data file given as a bare argument to a command that takes
         it after ``--data`` (``musemood train songs.csv``, as ``check`` and ``label`` take it) is told so."""
         command = self.commands.get(argv[0]) if argv else None
-        if command is None or "--data" in argv or not any("--data" in a.option_strings for a in command._actions):
+        if command is None:
+            return
+        if _misspelt_option(command, argv):
+            return
+        if "--data" in argv or not any("--data" in a.option_strings for a in command._actions):
             return
         for before, token in zip(argv, argv[1:]):  # a bare argument: not an option, nor an option's value
             if not token.startswith("-") and not before.startswith("-") and token.lower().endswith(DATA_SUFFIXES):
                 command.hint = f"a data file goes after --data: musemood {argv[0]} --data {token}"
                 return
+
+
+def _misspelt_option(command, argv):
+    """Hint the nearest option of ``command`` for the first unknown long option of ``argv`` that has one
+    (``--n-trials``: ``--trials``); True when it did."""
+    import difflib
+
+    options = [o for action in command._actions for o in action.option_strings if o.startswith("--")]
+    for token in argv[1:]:
+        if token == "--":  # what follows is not options
+            return False
+        name = token.split("=", 1)[0]
+        if not name.startswith("--") or name in options or any(o.startswith(name) for o in options):
+            continue  # a known option, or argparse's abbreviation of one
+        nearest = difflib.get_close_matches(name, options, n=1, cutoff=0.75)
+        if nearest:
+            command.hint = f"{name} is not an option of {command.prog}; did you mean {nearest[0]}?"
+            return True
+    return False
 
 
 def build_parser():
