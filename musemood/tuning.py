@@ -65,7 +65,9 @@ def tune(
     ``storage`` is a SQLite file path (created if missing); ``None`` keeps the
     study in memory.  ``max_epochs`` bounds the fine-tuning epochs searched.
     Returns the :class:`optuna.study.Study`; :func:`best_params` turns its best
-    trial into parameters for :func:`musemood.classifiers.make_model`.
+    trial into parameters for :func:`musemood.classifiers.make_model`.  A resumed
+    study's TPE sampler is seeded with ``random_state`` plus its number of trials,
+    so that it does not draw the first run's parameters again.
     """
     import optuna
     from optuna.storages import RDBStorage
@@ -93,9 +95,13 @@ def tune(
         return score
 
     if storage is not None:
+        import warnings
+
         Path(storage).parent.mkdir(parents=True, exist_ok=True)
-        storage = RDBStorage(f"sqlite:///{Path(storage).resolve()}", heartbeat_interval=60, grace_period=180,
-                             **_retry_stale_trials())
+        with warnings.catch_warnings():  # heartbeats, which resume a killed trial, are "experimental" in Optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            storage = RDBStorage(f"sqlite:///{Path(storage).resolve()}", heartbeat_interval=60, grace_period=180,
+                                 **_retry_stale_trials())
     study = optuna.create_study(
         study_name=study_name,
         storage=storage,
@@ -103,6 +109,9 @@ def tune(
         load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=random_state),
     )
+    if study.trials:  # resumed: a sampler seeded as the first run's would draw that run's parameters again
+        study.sampler = optuna.samplers.TPESampler(
+            seed=None if random_state is None else random_state + len(study.trials))
     study.set_user_attr("model", model)
     study.set_user_attr("fixed", {k: v for k, v in fixed.items() if k != "encoder"})
     done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)

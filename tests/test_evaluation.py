@@ -359,8 +359,16 @@ def test_tune_resumes_from_its_storage(tiny_bert, labelled, tmp_path, capsys):
     assert main([*args, "--trials", "3"]) == 0  # one more, not three
     study = optuna.load_study(study_name="musemood", storage=f"sqlite:///{db}")
     assert len(study.trials) == 3
+    # before, each run seeded a new sampler alike, so a resumed run tried the first run's parameters again
+    assert study.trials[2].params not in (study.trials[0].params, study.trials[1].params)
+    capsys.readouterr()
     assert main([*args, "--trials", "3"]) == 0  # nothing left to do
     assert len(optuna.load_study(study_name="musemood", storage=f"sqlite:///{db}").trials) == 3
+    captured = capsys.readouterr()
+    # before: "run again to add trials", and the same command ran none
+    assert (f"Study 'musemood' stored in {db}: 3 finished trials, as many as --trials 3 asks, so none ran; "
+            "--trials counts every finished trial: --trials 13 adds 10") in captured.out
+    assert "ExperimentalWarning" not in captured.err  # the Optuna features we chose on purpose
 
 
 def test_cli_compare_regression_on_valence(tiny_bert, labelled, tmp_path, capsys):

@@ -238,6 +238,8 @@ def _tune(args):
     if args.objective == "regression":
         raise ValueError("tune searches classifiers only for now; use --objective classification")
 
+    import datetime
+
     from ..config import home
     from ..tracking import check_report_to, new_run_dir
     from ..tuning import best_params, tune
@@ -247,6 +249,7 @@ def _tune(args):
     check_study_storage(storage)
     df = _load_data(args)
     folder = new_run_dir("tune")
+    started = datetime.datetime.now()  # Optuna's trials start in local time
     with _tracker(args, "tune", folder, storage=str(storage), n_rows=len(df)) as tracker:  # settings first
         study = tune(
             df, model=args.model, lora=args.lora, n_trials=args.trials, storage=str(storage), study_name=args.study,
@@ -267,7 +270,14 @@ def _tune(args):
                                       params=trial.params)
     out = Path(args.best_params) if args.best_params else storage.with_name(f"{args.study}-best.json")
     out.write_text(json.dumps(best, indent=1))
-    print(f"Study {args.study!r} stored in {storage}; run again to add trials. Run folder: {folder}")
+    finished = sum(t.value is not None for t in study.trials)
+    ran = sum(t.datetime_start is not None and t.datetime_start >= started for t in study.trials)
+    if not ran and finished >= args.trials:  # before: "run again to add trials", and the same command ran none
+        done = f"{finished} finished trials, as many as --trials {args.trials} asks, so none ran"
+    else:
+        done = f"{finished} finished trials ({ran} in this run)"
+    print(f"Study {args.study!r} stored in {storage}: {done}; --trials counts every finished trial: --trials "
+          f"{finished + 10} adds 10. Run folder: {folder}")
     print(f"Best parameters written to {out}; train with them: musemood train --params {out} --data FILE --out DIR")
 
 
