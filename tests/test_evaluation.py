@@ -1,6 +1,7 @@
 """The model comparison (Table 1), its checks and the train/predict commands, with a tiny BERT."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -351,7 +352,9 @@ def test_tune_resumes_from_its_storage(tiny_bert, labelled, tmp_path, capsys):
             "--storage", str(db), "--max-length", "32", "--batch-size", "8", "--limit", "80"]
     assert main([*args, "--trials", "2"]) == 0
     first = capsys.readouterr().out
-    assert "Best validation accuracy" in first and "lora_r" in first
+    assert "Best validation accuracy" in first and "lora_r=" in first
+    shown = re.search(r"learning_rate=([^,\s]+)", first).group(1)
+    assert shown == f"{float(shown):.3g}"  # 3 significant digits; all of them in the JSON file
     import optuna
 
     study = optuna.load_study(study_name="musemood", storage=f"sqlite:///{db}")

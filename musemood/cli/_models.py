@@ -260,7 +260,9 @@ def _tune(args):
         )
         trials = study.trials_dataframe(attrs=("number", "value", "params", "state"))
         print(trials.to_string(index=False))
-        print(f"\nBest validation accuracy {study.best_value:.4f} with {study.best_params}")
+        shown = ", ".join(f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}"
+                          for name, value in study.best_params.items())  # all digits: in the JSON file
+        print(f"\nBest validation accuracy {study.best_value:.4f} with {shown}")
         best = best_params(study)
         trials.to_csv(folder / "trials.csv", index=False)
         (folder / "best_params.json").write_text(json.dumps(best, indent=1))
