@@ -78,7 +78,8 @@ def load_demo(
     pandas.DataFrame
         The schema's columns plus ``latent_mood`` and ``theme``, the hidden
         variables the generator drew each song from (for evaluation only:
-        models should learn ``label``).
+        models should learn ``label``).  Write it with :func:`save_dataset`:
+        ``DataFrame.to_parquet`` cannot write the ``(tag, count)`` tuples of ``tags``.
     """
     if isinstance(n_songs, bool) or not isinstance(n_songs, (int, np.integer)) or n_songs < 1:
         raise ValueError(f"n_songs must be a positive integer, got {n_songs!r}")
