@@ -161,10 +161,10 @@ class Recommender:
         _check_params(self)
         df = check_catalogue_frame(df, self.text_column)
         n = len(df)
+        texts = clean_texts(df[self.text_column])  # songs without lyrics are refused before a model loads
+        check_lyrics(df, texts, self.text_column, vectors_given=vectors is not None and not vector_folders(vectors))
         self.embedder_ = SongEmbedder(None if vectors is not None and model is None else
                                       SongEmbedder.resolve(model, self.max_length))
-        texts = clean_texts(df[self.text_column])
-        check_lyrics(df, texts, self.text_column, vectors_given=vectors is not None and not vector_folders(vectors))
         if vector_folders(vectors):  # folders of parts from `musemood embed`, for the model just loaded
             vectors = catalogue_vectors(df, vectors, self.embedder_.model, text_column=self.text_column)
         self._progress(f"indexing {n:,} songs")
