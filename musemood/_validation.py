@@ -250,13 +250,22 @@ def looks_like_regression(values):
     return bool(numbers.notna().all()) and type_of_target(numbers.to_numpy(dtype=float)) == "continuous"
 
 
-def row_of(frame, mask, skip=()):
+def row_of(frame, mask, skip=(), *, title=False):
     """Where the first row of ``mask`` is, for a message: ``row N (song_id 'x')``, counting from 0; the song
-    id is left out when the table has none or it is one of ``skip`` (the column the message is about)."""
+    id is left out when the table has none or it is one of ``skip`` (the column the message is about).
+    ``title``: the song's title too, when it has one (``row N (song_id 'x', title 'y')``)."""
     import numpy as np
 
     from . import schema
 
     first = int(np.flatnonzero(np.asarray(mask))[0])
-    named = schema.SONG_ID in frame.columns and schema.SONG_ID not in skip
-    return f"row {first}" + (f" (song_id {frame[schema.SONG_ID].iloc[first]!r})" if named else "")
+    named = [f"song_id {frame[schema.SONG_ID].iloc[first]!r}"] if (
+        schema.SONG_ID in frame.columns and schema.SONG_ID not in skip) else []
+    if title and schema.TITLE in frame.columns and isinstance(frame[schema.TITLE].iloc[first], str):
+        named.append(f"title {frame[schema.TITLE].iloc[first]!r}")
+    return f"row {first}" + (f" ({', '.join(named)})" if named else "")
+
+
+def is_text_or_missing(value):
+    """True for a string or a missing value (None, NaN): what a text column may hold."""
+    return value is None or isinstance(value, str) or (isinstance(value, float) and value != value)

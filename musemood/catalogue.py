@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from ._validation import check_unique_columns
+from ._validation import check_unique_columns, is_text_or_missing, row_of
 from .persistence import read_config, write_config
 from .text import fold_signature, normalize_title
 
@@ -96,7 +96,7 @@ def check_catalogue_frame(df, text_column=schema.LYRICS):
         raise ValueError(f"a catalogue needs at least 3 songs, got {len(df)}")
     df = df.reset_index(drop=True)
     for column in (schema.TITLE, schema.ARTIST, text_column):
-        bad = df[column].map(lambda v: not (isinstance(v, str) or v is None or (isinstance(v, float) and v != v)))
+        bad = ~df[column].map(is_text_or_missing)
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise TypeError(f"column {column!r} holds {type(df.at[row, column]).__name__} {df.at[row, column]} at "
@@ -118,15 +118,6 @@ def without_lyrics(texts) -> np.ndarray:
     return np.fromiter((not text for text in texts), dtype=bool, count=len(texts))
 
 
-def first_song(df, mask):
-    """``row R (song_id 'x', title 'y')``: the first song of ``mask``, for a message (counting from 0)."""
-    row = int(np.flatnonzero(mask)[0])
-    named = [f"song_id {df[schema.SONG_ID].iloc[row]!r}"] if schema.SONG_ID in df.columns else []
-    if isinstance(df[schema.TITLE].iloc[row], str):
-        named.append(f"title {df[schema.TITLE].iloc[row]!r}")
-    return f"row {row}" + (f" ({', '.join(named)})" if named else "")
-
-
 def check_lyrics(df, texts, text_column, vectors_given):
     """Refuse songs without lyrics when the song vectors are those of their lyrics: every such song would get
     the vector of an empty text.  With vectors of the user's own (``vectors_given``) they are kept, logged.
@@ -136,7 +127,8 @@ def check_lyrics(df, texts, text_column, vectors_given):
         return
     n = int(empty.sum())
     where = (f"{n:,} of the catalogue's {len(df):,} songs {'has' if n == 1 else 'have'} no lyrics in "
-             f"{text_column!r} (empty, or only a mark such as [Instrumental]), the first at {first_song(df, empty)}")
+             f"{text_column!r} (empty, or only a mark such as [Instrumental]), the first at "
+             f"{row_of(df, empty, title=True)}")
     if vectors_given:
         logger.warning("%s: they are found by their given vectors alone, with no keywords", where)
         return

@@ -233,15 +233,15 @@ def _map(args):
 
 def _with_lyrics(df, text_column, data):
     """``df`` without its songs that have no lyrics (``map --drop-missing``), saying how many and the first."""
-    from ..catalogue import first_song, without_lyrics
+    from .._validation import is_text_or_missing, row_of
+    from ..catalogue import without_lyrics
     from ..text import clean_texts
 
     values = df[text_column]
-    missing_or_text = values.map(lambda v: v is None or isinstance(v, str) or (isinstance(v, float) and v != v))
-    empty = without_lyrics(clean_texts(values)) & missing_or_text.to_numpy()  # a number: the fit's type error
+    empty = without_lyrics(clean_texts(values)) & values.map(is_text_or_missing).to_numpy()  # a number: a type error
     if empty.any():
         print(f"Left out {int(empty.sum()):,} of the {len(df):,} songs of {data}: no lyrics in {text_column!r} "
-              f"(the first at {first_song(df.reset_index(drop=True), empty)})")
+              f"(the first at {row_of(df, empty, title=True)})")
     return df[~empty]
 
 
