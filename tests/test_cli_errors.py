@@ -93,6 +93,7 @@ def cases(r):
         (["map", "--data", str(r / "good.parquet"), "--label-column", "mood"], "--label-column 'mood' is not a column"),
         (["map", "--data", str(r / "good.parquet"), "--text-column", "words"], "--text-column 'words' is not a column"),
         (["map", "--data", str(r / "noheader.tsv"), "--text-column", "lyrics"], "no header line"),
+        (["map", "--data", str(r / "noheader.tsv")], "--text-column 'lyrics' is not a column"),  # the default's
         # build-dataset / scrape: the store
         (["build-dataset", "--store", str(r / "typo.sqlite")], "typo.sqlite"),
         (["build-dataset", "--store", str(r / "garbage.sqlite")], "garbage.sqlite"),

@@ -147,14 +147,13 @@ def _recommend(args):
         print(f"  ({len(result)} of the {args.top_k} songs asked for: no more candidates{among})")
 
 
-#: ``musemood map``'s options that only a fit uses, as (option, attribute), and the defaults of those that have
-#: one; the parser gives them None, so that one given without --data is seen and refused.
+#: ``musemood map``'s options that only a fit uses, as (option, attribute). The parser gives them None, so that
+#: one given without --data is seen and refused; with --data, those not given take Recommender's and SongMap's
+#: defaults.
 MAP_FIT_OPTIONS = (("--model", "model"), ("--text-column", "text_column"), ("--label-column", "label_column"),
                    ("--drop-missing", "drop_missing"), ("--scoring", "scoring"), ("--n-clusters", "n_clusters"),
                    ("--k-rule", "k_rule"), ("--map-on", "map_on"), ("--map-encoder", "map_encoder"),
                    ("--max-length", "max_length"))
-MAP_FIT_DEFAULTS = {"text_column": "lyrics", "drop_missing": False, "scoring": "tfidf", "n_clusters": "auto",
-                    "k_rule": "finest", "map_on": "auto", "max_length": 256}
 
 
 def _options(args, options):
@@ -182,31 +181,31 @@ def _map(args):
                          f"fitted, from a catalogue: musemood map --data CATALOGUE {_options(args, fitting)} fits "
                          "the recommender again (every song embedded again, unless --vectors gives musemood embed's "
                          "vectors of them). Without --data, map shows the saved recommender's map as it is")
-    for dest, default in MAP_FIT_DEFAULTS.items():
-        if getattr(args, dest) is None:
-            setattr(args, dest, default)
     if args.data:  # the fitted recommender is saved there
         check_output_folder(args.recommender, "--recommender")
     if args.data:
         from ..clustering import SongMap
         from ..datasets import load_dataset
 
+        given = {name: value for name, value in (("n_clusters", args.n_clusters), ("k_rule", args.k_rule))
+                 if value is not None}
+        settings = {name: value for name, value in (
+            ("scoring", args.scoring), ("map_on", args.map_on), ("map_encoder", args.map_encoder),
+            ("text_column", args.text_column), ("mood_column", args.label_column), ("max_length", args.max_length))
+            if value is not None}
+        rec = Recommender(song_map=SongMap(**given), show_progress_bar=_show_progress(args), **settings)
         df = load_dataset(args.data)
-        for option, column in (("--text-column", args.text_column), ("--label-column", args.label_column)):
+        for option, column in (("--text-column", rec.text_column), ("--label-column", args.label_column)):
             if column and column not in df.columns:  # an absent default label column only means no moods
                 raise KeyError(f"{option} {column!r} is not a column of {args.data}; its columns are "
                                f"{list(df.columns)}. {headerless_hint(df.columns)}".rstrip())
         if args.drop_missing:
-            df = _with_lyrics(df, args.text_column, args.data)
-        song_map = SongMap(n_clusters=args.n_clusters, k_rule=args.k_rule)
-        rec = Recommender(scoring=args.scoring, song_map=song_map, map_on=args.map_on, map_encoder=args.map_encoder,
-                          text_column=args.text_column, mood_column=args.label_column or "label",
-                          max_length=args.max_length, show_progress_bar=_show_progress(args))
+            df = _with_lyrics(df, rec.text_column, args.data)
         model = args.model
         if args.vectors and model is None:  # the default model, checked against the one that made the vectors
             from ..encoders import BertEncoder
 
-            model = BertEncoder(max_length=args.max_length)
+            model = BertEncoder(max_length=rec.max_length)
         rec.fit(df, model, vectors=args.vectors, map_vectors=args.map_vectors)
         if args.neighbours:
             rec.retriever_.precompute_neighbours(show_progress_bar=True)
