@@ -334,7 +334,7 @@ def _add_map_command(commands):
                           "lyrics; audio features and label used when present)")
     song_map.add_argument("--model", help="saved musemood model folder or encoder name/path for the song "
                           "embeddings (default: the packaged all-MiniLM-L6-v2)")
-    # the options of a fit default to None: given without --data, they are refused (see MAP_FIT_DEFAULTS)
+    # the options of a fit default to None: given without --data, they are refused (cli._songs.MAP_FIT_OPTIONS)
     song_map.add_argument("--text-column", help="the lyrics column (lyrics)")
     song_map.add_argument("--label-column", help="mood column (default: label, when the data has one)")
     song_map.add_argument("--drop-missing", action="store_true", default=None, help="leave out songs without "
