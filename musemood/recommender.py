@@ -137,7 +137,8 @@ class Recommender:
         ----------
         df : DataFrame
             One row per song with ``title``, ``artist`` and the lyrics column; audio
-            features and a mood column are used when present.
+            features and a mood column are used when present.  Songs without lyrics are
+            refused, unless ``vectors`` is an array (see docs/recommender.md).
         model : fitted musemood classifier, BertEncoder, model path/name, or None
             Where song embeddings come from: a classifier's :meth:`embed` (tBERT's hidden
             layer, ...), a plain encoder, or (``None``) the packaged all-MiniLM-L6-v2.
