@@ -102,9 +102,9 @@ VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "cha
 #: class.
 POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000, "simcse-mixed": 6000, "tsdae-mixed": 6000}
 PSEUDO_PER_CLASS = 200
-#: The model settings of the variants that only change settings (``batch-<n>``: ``batch_size=n``).
 #: What the ``prefix`` variant puts before every comment, in training and in the test.
 PREFIX = "How the writer feels: "
+#: The model settings of the variants that only change settings (``batch-<n>``: ``batch_size=n``).
 SETTINGS = {"all": {"validation_fraction": 0.0}, "lora": {"lora": True, "contrastive_learning_rate": 5e-4}}
 
 

@@ -163,6 +163,13 @@ def _options(args, options):
                     for option in options)
 
 
+def _given(args, **attributes):
+    """``{parameter: args.<attribute>}`` of the options given (not None): the others keep the defaults of the
+    class they are passed to."""
+    return {name: getattr(args, attribute) for name, attribute in attributes.items()
+            if getattr(args, attribute) is not None}
+
+
 def _map(args):
     _quiet_transformers(args)
     from ..recommender import Recommender, default_path
@@ -187,13 +194,10 @@ def _map(args):
         from ..clustering import SongMap
         from ..datasets import load_dataset
 
-        given = {name: value for name, value in (("n_clusters", args.n_clusters), ("k_rule", args.k_rule))
-                 if value is not None}
-        settings = {name: value for name, value in (
-            ("scoring", args.scoring), ("map_on", args.map_on), ("map_encoder", args.map_encoder),
-            ("text_column", args.text_column), ("mood_column", args.label_column), ("max_length", args.max_length))
-            if value is not None}
-        rec = Recommender(song_map=SongMap(**given), show_progress_bar=_show_progress(args), **settings)
+        song_map = SongMap(**_given(args, n_clusters="n_clusters", k_rule="k_rule"))
+        rec = Recommender(song_map=song_map, show_progress_bar=_show_progress(args), **_given(
+            args, scoring="scoring", map_on="map_on", map_encoder="map_encoder", text_column="text_column",
+            mood_column="label_column", max_length="max_length"))
         df = load_dataset(args.data)
         for option, column in (("--text-column", rec.text_column), ("--label-column", args.label_column)):
             if column and column not in df.columns:  # an absent default label column only means no moods
