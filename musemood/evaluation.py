@@ -120,8 +120,12 @@ def check_dataset(df, text_column, label_column, *, drop_missing=False, objectiv
     return df
 
 
-def evaluate_model(model, X, y):
+def evaluate_model(model, X, y, *, include_trained=False):
     """Score a fitted model on labelled songs it did not train on (a held-out test file).
+
+    Songs the model trained on (:meth:`~musemood.SimpleBertClassifier.trained_on`) are left out, as
+    their scores would flatter it, unless ``include_trained``; when every song is one of them, a
+    ``ValueError`` says so.
 
     Parameters
     ----------
@@ -140,9 +144,33 @@ def evaluate_model(model, X, y):
         result adds ``per_class`` (``{label: {precision, recall, f1, support}}``), ``confusion``
         (``labels``, and ``matrix`` with a row per true label and a column per prediction) and
         ``unknown``: test labels the model has no class for, with their counts (each song counts as
-        wrong; a wrong label column is the usual cause).
+        wrong; a wrong label column is the usual cause).  ``trained_on``: how many of the songs the model
+        trained on (``None`` when it cannot tell: a scikit-learn baseline, or a model saved by an earlier
+        musemood), and ``trained_on_scored``: whether they were scored (``include_trained``).
     """
-    return score_predictions(y, model.predict(X), classes=None if model.objective == "regression" else model.classes_)
+    X, y, trained_on = held_out(model, X, y, include_trained=include_trained)
+    result = score_predictions(y, model.predict(X), classes=None if model.objective == "regression" else model.classes_)
+    return {**result, "trained_on": trained_on, "trained_on_scored": bool(include_trained)}
+
+
+def held_out(model, X, y, *, include_trained=False, where=""):
+    """``X`` and ``y`` without the songs ``model`` trained on (all of them with ``include_trained``), and
+    how many there were (``None`` when the model cannot tell); ``where`` names the songs' file in the error
+    raised when every song is one it trained on."""
+    if getattr(model, "training_texts_", None) is None:
+        return X, y, None
+    seen = np.asarray(model.trained_on(X))
+    if include_trained or not seen.any():
+        return X, y, int(seen.sum())
+    if seen.all():
+        raise ValueError(f"every one of the {len(seen):,} songs{f' of {where}' if where else ''} is one the model "
+                         "trained on: their scores would say how well it learnt them, not how it does on new songs. "
+                         "Evaluate it on songs it did not train on (--include-trained, include_trained=True in Python, "
+                         "scores these anyway)")
+    rows = np.flatnonzero(~seen)
+    X = X.iloc[rows] if hasattr(X, "iloc") else [X[i] for i in rows]
+    y = y.iloc[rows] if hasattr(y, "iloc") else np.asarray(y, dtype=object)[rows]
+    return X, y, int(seen.sum())
 
 
 def score_predictions(y, pred, *, classes=None):

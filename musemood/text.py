@@ -9,9 +9,11 @@ listener does not hear.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import unicodedata
 
+import numpy as np
 from pandas import NA
 
 #: Sung sounds and contractions that carry no topic or keyword, on top of a stop-word list.
@@ -118,6 +120,18 @@ def clean_lyrics(text, *, lowercase=False):
 def clean_texts(values):
     """:func:`clean_lyrics` of each value; a missing or non-text value becomes empty text."""
     return [clean_lyrics(t) if isinstance(t, str) else "" for t in values]
+
+
+_EMPTY = hashlib.blake2b(b"", digest_size=16).digest()
+
+
+def text_hashes(values) -> np.ndarray:
+    """A 16-byte BLAKE2b fingerprint of each text (a numpy ``S16`` array), its runs of white space read as
+    one space and its ends trimmed, so that line endings and indentation do not count; a missing or
+    non-text value is the empty text.  About 7 seconds per million songs of 800 characters on 2 cores
+    (`benchmarks/embed_skip.py`)."""
+    return np.array([hashlib.blake2b(" ".join(v.split()).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+                     if isinstance(v, str) else _EMPTY for v in values], dtype="S16")
 
 
 def is_instrumental(text):

@@ -1,9 +1,12 @@
 """The three song estimators with a tiny random BERT: contract, alignment, persistence."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 from musemood import FineTunedBertClassifier, SimpleBertClassifier, TBertClassifier, schema
 
@@ -355,6 +358,40 @@ def test_save_load_predicts_exactly_as_before(tiny_bert, audio_data, tmp_path, m
     assert loaded.strategy_ == model.strategy_ and loaded._label_trained_vectors == model._label_trained_vectors
     with pytest.raises(ValueError, match="not a"):
         (SimpleBertClassifier if make != "simple" else TBertClassifier).load(tmp_path / "m")
+    # the texts it trained on are known after loading too: scores on them would flatter it
+    both = pd.concat([X.iloc[:5], Xt.iloc[:5]])
+    np.testing.assert_array_equal(loaded.trained_on(both), [True] * 5 + [False] * 5)
+    assert model.trained_on(X).all() and not model.trained_on(Xt).any()
+
+
+def test_trained_on_reads_texts_as_the_model_does(tiny_bert, text_data, tmp_path, capsys):
+    (X, y), _ = text_data
+    model = SimpleBertClassifier(tiny_bert, hidden_size=8, epochs=2, **FAST).fit(X.iloc[:60], y[:60])
+    first = X[schema.LYRICS].iloc[0]
+    # cleaned as for training: a section header and other line breaks do not make another song
+    same = ["[Chorus]\n" + first.replace(" ", "\n", 3), first + "  "]
+    np.testing.assert_array_equal(model.trained_on([*same, "a song it never saw", "", None]),
+                                  [True, True, False, False, False])
+    assert model.trained_on(first) is True  # one text in, one answer out, as predict
+    assert model.trained_on(X.iloc[:80]).sum() == 60
+    # a model saved before musemood recorded them cannot tell; it says so
+    model.save(tmp_path / "m")
+    (tmp_path / "m" / "training_texts.npy").unlink()
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    del config["files"]["training_texts.npy"], config["training_texts"]
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    old = SimpleBertClassifier.load(tmp_path / "m")
+    assert old.training_texts_ is None
+    with pytest.raises(ValueError, match="saved without the fingerprints of the texts it trained on"):
+        old.trained_on(["a song"])
+    from musemood.cli import main
+
+    X.iloc[:70].assign(label=y[:70]).to_csv(tmp_path / "songs.csv", index=False)
+    assert main(["evaluate", str(tmp_path / "m"), "--data", str(tmp_path / "songs.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "70 labelled songs" in out and "it cannot tell whether some of these songs are among them" in out
+    with pytest.raises(NotFittedError):
+        SimpleBertClassifier().trained_on(["a song"])
 
 
 def test_sklearn_contract():

@@ -300,9 +300,10 @@ def test_cli_evaluate_scores_a_saved_model_on_a_held_out_file(tiny_bert, tmp_pat
     words = {-1: "tears cold grey broken".split(), 0: "river train clock porch".split(),
              1: "sunshine smile laugh dance".split()}
     y = rng.choice([-1, 0, 1], 120)
-    texts = [" ".join(rng.choice(words[label], 6)) for label in y]
-    # as `musemood train` fits numbered labels: as text
-    model = SimpleBertClassifier(tiny_bert, hidden_size=32, max_length=32, random_state=0).fit(texts, y.astype(str))
+    texts = [" ".join(rng.choice(words[label], 6)) + f" {i}" for i, label in enumerate(y)]  # no two alike
+    # as `musemood train` fits numbered labels: as text; the first 40 songs are held out
+    model = SimpleBertClassifier(tiny_bert, hidden_size=32, max_length=32, random_state=0).fit(
+        texts[40:], y[40:].astype(str))
     model.save(tmp_path / "model")
     test = pd.DataFrame({"id": range(40), "verse": texts[:40], "label": y[:40].astype(float)})
     test.loc[3, "label"] = np.nan  # a row without a label: refused, or left out with --drop-missing
@@ -334,8 +335,53 @@ def test_cli_evaluate_scores_a_saved_model_on_a_held_out_file(tiny_bert, tmp_pat
     assert "give a .png, .svg or .pdf file" in capsys.readouterr().err
     # a larger file shows the encoder's progress with -v (on a terminal without it); it had none
     pd.DataFrame({"verse": texts, "label": y}).to_csv(path, index=False)
-    assert main(["evaluate", str(tmp_path / "model"), "--data", str(path), "--text-column", "verse", "-v"]) == 0
+    assert main(["evaluate", str(tmp_path / "model"), "--data", str(path), "--text-column", "verse", "-v",
+                 "--include-trained"]) == 0
     assert "Encoding: 100%" in capsys.readouterr().err
+
+
+def test_cli_evaluate_leaves_out_the_songs_the_model_trained_on(tiny_bert, tmp_path, capsys):
+    from musemood import SimpleBertClassifier
+
+    rng = np.random.default_rng(1)
+    words = {"happy": "sunshine smile laugh dance".split(), "sad": "tears cold grey broken".split()}
+    y = rng.choice(["happy", "sad"], 80)
+    texts = [" ".join(rng.choice(words[label], 5)) + f" song {i}" for i, label in enumerate(y)]
+    SimpleBertClassifier(tiny_bert, hidden_size=16, max_length=32, random_state=0).fit(
+        texts[:60], y[:60]).save(tmp_path / "model")
+    path = tmp_path / "songs.csv"
+    # a file that holds 20 songs it trained on (one with a section header it does not read) and 20 new ones
+    held_out = pd.DataFrame({"lyrics": ["[Verse 1]\n" + texts[0], *texts[1:20], *texts[60:]],
+                             "label": [*y[:20], *y[60:]]})
+    held_out.to_csv(path, index=False)
+    argv = ["evaluate", str(tmp_path / "model"), "--data", str(path)]
+    assert main([*argv, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n_songs"] == 20 and result["trained_on"] == 20 and result["trained_on_scored"] is False
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert ("20 labelled songs of" in out and "songs the model trained on left out: 20 (their scores would flatter "
+            "it; --include-trained scores them too)" in out)
+    assert main([*argv, "--include-trained", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n_songs"] == 40 and result["trained_on"] == 20 and result["trained_on_scored"] is True
+    assert main([*argv, "--include-trained"]) == 0
+    assert "20 of them are songs the model trained on: these scores flatter it" in capsys.readouterr().out
+    # a file of training songs only: nothing new to score
+    held_out.iloc[:20].to_csv(path, index=False)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert (f"every one of the 20 songs of {path} is one the model trained on" in err
+            and "--include-trained" in err)
+    # in Python alike, a list of texts or a frame
+    from musemood.evaluation import evaluate_model
+
+    model = SimpleBertClassifier.load(tmp_path / "model")
+    result = evaluate_model(model, texts[50:], y[50:])
+    assert result["n_songs"] == 20 and result["trained_on"] == 10 and not result["trained_on_scored"]
+    assert evaluate_model(model, held_out, held_out["label"], include_trained=True)["n_songs"] == 40
+    with pytest.raises(ValueError, match="every one of the 10 songs is one the model trained on"):
+        evaluate_model(model, texts[:10], y[:10])
 
 
 def test_cli_demo_runs_the_comparison(tiny_bert, tmp_path, capsys):
@@ -472,7 +518,7 @@ def test_cli_evaluate_a_regression_model_with_its_plot(tiny_bert, tmp_path, caps
     texts = [" ".join(rng.choice(words, 6)) for _ in range(80)]
     valence = np.array([sum(w in words[:4] for w in t.split()) / 6 for t in texts])
     model = SimpleBertClassifier(tiny_bert, hidden_size=32, max_length=32, random_state=0, objective="regression")
-    model.fit(texts, valence).save(tmp_path / "model")
+    model.fit(texts[30:], valence[30:]).save(tmp_path / "model")  # the first 30 songs held out
     pd.DataFrame({"lyrics": texts[:30], "valence": valence[:30]}).to_csv(tmp_path / "test.csv", index=False)
     argv = ["evaluate", str(tmp_path / "model"), "--data", str(tmp_path / "test.csv"), "--label-column", "valence"]
     assert main([*argv, "--json", "--plot", str(tmp_path / "scatter.svg")]) == 0

@@ -21,7 +21,7 @@ def _texts(n, seed=0, share_happy=0.5):
 
 
 @pytest.mark.parametrize("cls", [TfidfDnnClassifier, LstmClassifier])
-def test_the_networks_learn_and_follow_the_estimator_contract(cls):
+def test_the_networks_learn_and_follow_the_estimator_contract(cls, tmp_path):
     texts, y = _texts(240)
     model = cls(epochs=15, random_state=0, min_df=1) if cls is TfidfDnnClassifier else cls(epochs=15, random_state=0)
     model.fit(texts[:200], y[:200])
@@ -35,6 +35,10 @@ def test_the_networks_learn_and_follow_the_estimator_contract(cls):
     np.testing.assert_allclose(again.predict_proba(texts[200:]), proba, rtol=1e-5, atol=1e-6)
     frame = pd.DataFrame({"lyrics": texts[200:]})
     assert (model.predict(frame) == model.predict(texts[200:])).all()
+    # the texts it trained on, after a save too
+    probe = texts[190:210]
+    np.testing.assert_array_equal(model.trained_on(probe), [True] * 10 + [False] * 10)
+    np.testing.assert_array_equal(cls.load(model.save(tmp_path / "m")).trained_on(probe), [True] * 10 + [False] * 10)
 
 
 def test_balanced_class_weights_lift_the_rare_class():

@@ -27,14 +27,16 @@ from .. import schema
 from ..encoders import BertEncoder, _default_device
 from .._validation import (check_label_variants, check_unique_columns, headerless_hint, looks_like_regression,
                            row_of)
-from ..persistence import FORMAT, read_config, write_config
-from ..text import clean_lyrics
+from ..persistence import FORMAT, load_npy, read_config, write_config
+from ..text import clean_lyrics, text_hashes
 from ._nn import MLPHead, loss_function
 from ._training import contrastive, finetune, train_head
 
 logger = logging.getLogger(__name__)
 
 OBJECTIVES = ("classification", "regression")
+#: The file of a saved model that holds the fingerprints of the texts it trained on (see ``trained_on``).
+TRAINING_TEXTS = "training_texts.npy"
 #: Whether predicting warns about texts left without a word (off while a file is predicted part by part:
 #: the file says it once, by its own rows; see :func:`musemood.predictions.predict_to_file`).
 _WARN_EMPTY_TEXTS = contextvars.ContextVar("musemood_warn_empty_texts", default=True)
@@ -142,6 +144,7 @@ class TextEstimator(BaseEstimator):
             raise TypeError("fit needs a list of texts or a DataFrame, not a single string")
         texts = self._texts(X)
         self._check_fit_texts(texts)
+        self.training_texts_ = np.unique(text_hashes([t for t in texts if t.strip()]))  # for trained_on
         return texts
 
     def _check_fit_texts(self, texts):
@@ -298,6 +301,44 @@ class TextEstimator(BaseEstimator):
         else:
             pred = self.classes_[out.argmax(axis=1)]
         return pred[0] if isinstance(X, str) else pred
+
+    def trained_on(self, X: pd.DataFrame | Sequence[str] | str):
+        """Whether each song's text is one the model was fitted on (one answer for one string).
+
+        Texts are compared as the model reads them: cleaned (section headers and blank lines
+        dropped), with runs of white space as one space, by a 16-byte fingerprint of each
+        training text that the model keeps and saves.  Scores on such songs say how well the
+        model learnt them, not how it does on new songs: ``musemood evaluate`` leaves them out.
+        A song without lyrics is never counted as trained on.
+        """
+        check_is_fitted(self, "training_texts_")
+        if self.training_texts_ is None:
+            raise ValueError("this model was saved without the fingerprints of the texts it trained on (by an "
+                             "earlier musemood); train it again to tell its training songs from new ones")
+        texts = self._texts(X)
+        seen = np.isin(text_hashes(texts), self.training_texts_)
+        return bool(seen[0]) if isinstance(X, str) else seen
+
+    def _save_training_texts(self, path):
+        """Write the fingerprints of the training texts (:meth:`trained_on`); their number, for config.json."""
+        if getattr(self, "training_texts_", None) is None:  # loaded from an earlier musemood's save
+            return {}
+        np.save(Path(path) / TRAINING_TEXTS, self.training_texts_, allow_pickle=False)
+        return {"training_texts": len(self.training_texts_)}
+
+    def _load_training_texts(self, path, config):
+        """Read the fingerprints of a saved model's training texts (``None`` in a model saved before they
+        were kept), checked against the number config.json records."""
+        file = Path(path) / TRAINING_TEXTS
+        if "training_texts" not in config:
+            self.training_texts_ = None
+            return
+        hashes = load_npy(file)
+        if hashes.dtype != np.dtype("S16") or hashes.shape != (config["training_texts"],):
+            raise ValueError(f"{file} holds a {hashes.dtype} array of shape {hashes.shape}, not the "
+                             f"{config['training_texts']} 16-byte fingerprints of training texts that "
+                             f"{Path(path) / 'config.json'} records; save the model again")
+        self.training_texts_ = hashes
 
     def score(self, X: pd.DataFrame | Sequence[str], y) -> float:
         """Accuracy (classification) or R² (regression)."""
@@ -459,13 +500,14 @@ class SongEstimator(TextEstimator):
         self.encoder_.save(path / "encoder")
         state = {k: v.detach().cpu().contiguous() for k, v in self.head_.state_dict().items()}
         save_file(state, path / "head.safetensors")
+        fingerprints = self._save_training_texts(path)
         params = self.get_params(deep=False)
         given = self._given_encoder()
         if given is not None:  # the fitted encoder is in encoder/
             params["encoder"] = given.model_name_or_path
         extra = {**self._label_state(), "head": self.head_config_, "history": self.history_,
                  "strategy": getattr(self, "strategy_", None)}
-        extra.update(self._save_extra(path))
+        extra.update(self._save_extra(path), **fingerprints)
         write_config(path, self, params, **extra)
         return path
 
@@ -484,6 +526,7 @@ class SongEstimator(TextEstimator):
         est.head_ = _load_head(path, config)
         est.head_.to(est._device()).eval()
         est._load_extra(path, config)
+        est._load_training_texts(path, config)
         return est
 
     def _save_extra(self, path):

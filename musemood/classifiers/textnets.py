@@ -98,7 +98,9 @@ class _TextNet(TextEstimator):
         save_file({k: v.detach().cpu().contiguous() for k, v in self.net_.state_dict().items()},
                   path / "net.safetensors")
         self._save_features(path)
-        write_config(path, self, self.get_params(deep=False), history=self.history_, **self._label_state())
+        fingerprints = self._save_training_texts(path)
+        write_config(path, self, self.get_params(deep=False), history=self.history_, **self._label_state(),
+                     **fingerprints)
         return path
 
     @classmethod
@@ -112,6 +114,7 @@ class _TextNet(TextEstimator):
         config = read_config(path, cls)
         est = cls._from_config(path, config["params"], config, device)
         est._load_features(path)
+        est._load_training_texts(path, config)
         est.net_ = est._make_net()
         try:
             est.net_.load_state_dict(load_file(path / "net.safetensors"))

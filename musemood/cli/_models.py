@@ -383,7 +383,7 @@ def _evaluate(args):
 
     from ..classifiers import load_model
     from ..datasets import load_dataset
-    from ..evaluation import _usable_rows, plot_evaluation, score_predictions
+    from ..evaluation import _usable_rows, held_out, plot_evaluation, score_predictions
 
     if args.plot:
         _check_plot_path(args.plot)
@@ -396,10 +396,14 @@ def _evaluate(args):
     usable = _usable_rows(df.reset_index(drop=True), args.text_column or model.text_column, args.label_column,
                           drop_missing=args.drop_missing, what=str(args.data))  # named as in the file
     X = X.reset_index(drop=True).loc[usable.index]
+    X, y, trained_on = held_out(model, X, X[args.label_column], include_trained=args.include_trained,
+                                where=args.data)
     model.show_progress_bar = _show_progress(args) and len(X) > 100  # the encoder's bar, on a terminal
-    y, pred = X[args.label_column], model.predict(X)
+    pred = model.predict(X)
     result = score_predictions(y, pred, classes=None if model.objective == "regression" else model.classes_)
-    result.update(model=str(args.model), data=str(args.data), dropped=len(df) - len(X))
+    dropped = len(df) - len(X) - (0 if args.include_trained else trained_on or 0)
+    result.update(model=str(args.model), data=str(args.data), dropped=dropped, trained_on=trained_on,
+                  trained_on_scored=bool(args.include_trained))
     if args.plot:
         title = f"{type(model).__name__} on {Path(args.data).name}"
         result["plot"] = str(plot_evaluation(result, args.plot, y=y, pred=pred, title=title))
@@ -423,6 +427,15 @@ def format_evaluation(result, name):
 
     lines = [f"{name} ({result['model']}) on {result['n_songs']:,} labelled songs of {result['data']}"
              + (f" (rows without a label or text left out: {result['dropped']:,})" if result["dropped"] else "")]
+    trained_on = result.get("trained_on")
+    if trained_on and result.get("trained_on_scored"):
+        lines.append(f"{trained_on:,} of them are songs the model trained on: these scores flatter it")
+    elif trained_on:
+        lines.append(f"songs the model trained on left out: {trained_on:,} (their scores would flatter it; "
+                     "--include-trained scores them too)")
+    elif trained_on is None and "trained_on" in result:
+        lines.append("(the model was saved by an earlier musemood, without the fingerprints of its training texts: "
+                     "it cannot tell whether some of these songs are among them)")
     m = result["metrics"]
     if result["objective"] == "regression":
         lines.append(f"MSE {m['mse']:.4f}   RMSE {m['rmse']:.4f}   MAE {m['mae']:.4f}   R² {m['r2']:.3f}")

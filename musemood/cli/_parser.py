@@ -294,6 +294,8 @@ def _add_evaluate_command(commands):
                           "was trained on)")
     evaluate.add_argument("--label-column", default="label", help="column of --data with the labels (label)")
     evaluate.add_argument("--drop-missing", action="store_true", help="leave out rows without a label or text")
+    evaluate.add_argument("--include-trained", action="store_true", help="also score the songs the model trained "
+                          "on (left out by default: their scores would flatter it)")
     evaluate.add_argument("--plot", help="also draw the confusion matrix (a regression model: predicted against "
                           "true values) into this .png, .svg or .pdf")
     evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")

@@ -33,7 +33,8 @@ from pathlib import Path
 
 from .. import schema
 from ._catalogue import _skipped_songs, catalogue_vectors
-from ._folder import (FORMAT, MANIFEST, _record_dim, _start, load_vectors, model_identity, text_hashes, vector_folders,
+from ..text import text_hashes
+from ._folder import (FORMAT, MANIFEST, _record_dim, _start, load_vectors, model_identity, vector_folders,
                       vectors_maker)
 from ._input import _check_ids, _columns, _open
 from ._job import _batch_size, _Job, _probe, _progress, _run_local

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import schema
+from ..text import text_hashes
 from ._folder import (_hash_array, _id_column, _load, _maker, _part_vectors, _read_manifest, model_identity,
-                      text_hashes, vector_folders)
+                      vector_folders)
 
 logger = logging.getLogger(__name__)
 

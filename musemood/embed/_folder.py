@@ -109,18 +109,6 @@ def model_identity(model) -> dict:
     return {"kind": "classifier", "class": type(model).__name__, "settings": params, "sha256": digest.hexdigest()}
 
 
-_EMPTY = hashlib.blake2b(b"", digest_size=16).digest()
-
-
-def text_hashes(values) -> np.ndarray:
-    """A 16-byte BLAKE2b fingerprint of each text (a numpy ``S16`` array), its runs of white space read as
-    one space and its ends trimmed, so that line endings and indentation do not count; a missing or
-    non-text value is the empty text.  About 7 seconds per million songs of 800 characters on 2 cores
-    (`benchmarks/embed_skip.py`)."""
-    return np.array([hashlib.blake2b(" ".join(v.split()).encode("utf-8", "surrogatepass"), digest_size=16).digest()
-                     if isinstance(v, str) else _EMPTY for v in values], dtype="S16")
-
-
 def _hash_array(hashes):
     import pyarrow as pa
 

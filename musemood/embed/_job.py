@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..text import clean_texts
-from ._folder import _done, _write_part, text_hashes
+from ..text import clean_texts, text_hashes
+from ._folder import _done, _write_part
 from ._input import _ids, _parts
 
 
