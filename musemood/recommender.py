@@ -40,7 +40,7 @@ from .catalogue import AmbiguousTitleError, SongCatalogue, SongNotFoundError, ch
 from ._validation import check_matrix, check_top_k
 from .persistence import check_arrays, load_npy, read_config, verify_tree, write_config
 from .ranking import METHODS, HybridRetriever
-from .rerank import METHOD_NAMES, RerankTuner, default_queries, golden_section_max
+from .rerank import METHOD_NAMES, RerankTuner, default_queries, golden_section_max, trained_queries
 from .retrieval import LexicalIndex, VectorIndex, embedding_keywords, top_terms
 from .text import clean_lyrics, clean_texts
 from .embed import catalogue_vectors, vector_folders
@@ -51,6 +51,13 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["AmbiguousTitleError", "METHODS", "METHOD_NAMES", "Recommender", "SongNotFoundError",
            "get_recommender", "golden_section_max", "recommend"]
+
+
+
+#: The parameters a saved recommender's config.json keeps (``song_map``, ``vector_index`` and
+#: ``map_encoder`` are saved as parts, or not at all).
+_SAVED_PARAMS = ("scoring", "n_keywords", "n_embedding_keywords", "n_candidates", "block_weights", "map_on", "weights",
+                 "tune_k", "min_title_score", "text_column", "mood_column", "max_length", "batch_size", "random_state")
 
 
 class Recommender:
@@ -156,7 +163,8 @@ class Recommender:
             Query songs for tuning the rerank and for :meth:`evaluate`.  By default:
             labelled songs whose ``split`` is "valid" and "test"; without a split
             column, a random half each of up to 1,000 labelled songs.  Query songs
-            should be songs the model was not trained on.
+            should be songs the model was not trained on: with a model that trained on the labels
+            (tBERT, fine-tuned BERT), ``trained_queries_`` counts those it did (a warning says so).
         """
         started = time.perf_counter()
         _check_params(self)
@@ -194,6 +202,8 @@ class Recommender:
 
         self.tune_queries_, self.eval_queries_ = default_queries(
             self.catalogue_.labelled_, df.get(schema.SPLIT), tune_queries, eval_queries, self.random_state)
+        self.trained_queries_ = trained_queries(self.embedder_.model, df[self.text_column], self.tune_queries_,
+                                                self.eval_queries_)  # songs the model trained on, said
         if self.weights is not None:
             self.weights_ = _check_weights(self.weights)
             self.tuning_ = {"tuned": False}
@@ -277,27 +287,26 @@ class Recommender:
         if isinstance(queries, (str, bytes, dict)) or not hasattr(queries, "__iter__"):
             raise TypeError("recommend_many takes a list of queries (titles, (title, artist) pairs or dicts); "
                             "for one query use recommend()")
-        out, arguments = [], {"top_k": top_k, "mood": mood, "method": method, "as_frame": as_frame}
+        arguments = {"top_k": top_k, "mood": mood, "method": method, "as_frame": as_frame}
         batch = [_batch_query(position, query) for position, query in enumerate(queries)]  # all before any search
-        for query in batch:
-            out.append(self.recommend(**{**arguments, **query}))
-        return out
+        return [self.recommend(**{**arguments, **query}) for query in batch]
 
     # ========================================================= tune/evaluate
     def evaluate(self, queries=None, top_k: int = 10) -> pd.DataFrame:
         """Precision@k of mood agreement on held-out query songs for each method, and the random baseline.
 
-        Returns a DataFrame (one row per method: mean, standard error, queries) whose
-        ``attrs`` hold the random baseline (Σ p_mood², p over the labelled catalogue)
-        and a Wilcoxon signed-rank test of the tuned rerank against lexical only.
+        Returns a DataFrame (one row per method: mean, standard error, queries) whose ``attrs`` hold the
+        random baseline (Σ p_mood², p over the labelled catalogue), a Wilcoxon signed-rank test of the tuned
+        rerank against lexical only and, for the default queries, ``trained_queries`` (see :meth:`fit`).
         """
         self._check_fitted()
+        trained = self.trained_queries_ if queries is None else None  # other queries: not known
         queries = self.eval_queries_ if queries is None else np.asarray(queries, dtype=np.int64)
         if check_top_k(top_k) > self.n_candidates:  # the songs missing from the top k count as misses
             raise ValueError(f"top_k={top_k} is more than the {self.n_candidates} candidates each query ranks "
                              f"(n_candidates), so precision@{top_k} could not reach 1: evaluate with top_k of "
                              f"{self.n_candidates} or fewer")
-        return self._tuner().evaluate(queries, self.weights_, top_k)
+        return self._tuner().evaluate(queries, self.weights_, top_k, trained=trained)
 
     # ================================================================= plots
     def plot_map(self, out_dir: str | Path) -> list[Path]:
@@ -320,13 +329,11 @@ class Recommender:
         if self.map_ is not None:
             self.map_.save(path / "map")
             self.clusters_.to_json(path / "clusters.json", orient="records", indent=1)
-        params = {k: getattr(self, k) for k in ("scoring", "n_keywords", "n_embedding_keywords", "n_candidates",
-                                                 "block_weights", "map_on", "weights", "tune_k", "min_title_score",
-                                                 "text_column", "mood_column", "max_length", "batch_size",
-                                                 "random_state")}
+        params = {k: getattr(self, k) for k in _SAVED_PARAMS}
         write_config(path, self, params, weights_=self.weights_, tuning_=self.tuning_,
                      vectorizer=self.vectorizer_.to_dict(), model=model_kind, fit_seconds=self.fit_seconds_,
-                     has_map=self.map_ is not None, map_on_=self.map_on_, map_source_=self.map_source_)
+                     has_map=self.map_ is not None, map_on_=self.map_on_, map_source_=self.map_source_,
+                     trained_queries_=self.trained_queries_)
         return path
 
     @classmethod
@@ -357,7 +364,8 @@ class Recommender:
         rec.embedder_ = SongEmbedder.lazy(path / "model" if config.get("model") else None, config.get("model"),
                                           rec.max_length)
         rec.map_, rec.clusters_ = None, None
-        rec.map_on_, rec.map_source_ = config.get("map_on_"), config.get("map_source_")
+        rec.map_on_, rec.map_source_, rec.trained_queries_ = map(config.get, ("map_on_", "map_source_",
+                                                                              "trained_queries_"))
         if config.get("has_map"):
             from .clustering import SongMap
 
@@ -408,6 +416,13 @@ def _check_parts(rec, path):
         if count != n:
             raise ValueError(f"{Path(path) / name} has {count:,} songs but {Path(path) / 'catalogue'} has "
                              f"{n:,}: the folder mixes parts of different recommenders; save it again")
+    trained = rec.trained_queries_
+    if trained is not None and not (isinstance(trained, dict) and set(trained) == {"tune", "eval"} and all(
+            isinstance(trained[k], int) and 0 <= trained[k] <= len(q)
+            for k, q in (("tune", rec.tune_queries_), ("eval", rec.eval_queries_)))):
+        raise ValueError(f"{Path(path) / 'config.json'}: trained_queries_ must be null or how many tuning and "
+                         f"evaluation query songs the model trained on, {{\"tune\": n, \"eval\": n}}, got "
+                         f"{trained!r}; save the recommender again")
 
 
 def _check_params(rec, where=None):

@@ -118,8 +118,9 @@ class RerankTuner:
                     w_lex, w_cl, k, p_cl, len(table))
         return {"lexical": float(w_lex), "cluster": float(w_cl)}, info
 
-    def evaluate(self, queries, weights, top_k=10) -> pd.DataFrame:
-        """Precision@k per method on ``queries``, the random baseline and a Wilcoxon test (in ``attrs``)."""
+    def evaluate(self, queries, weights, top_k=10, *, trained=None) -> pd.DataFrame:
+        """Precision@k per method on ``queries``, the random baseline and a Wilcoxon test (in ``attrs``, with
+        ``trained``: how many query songs the model trained on, when known)."""
         from scipy.stats import wilcoxon
 
         cat = self.retriever.catalogue
@@ -143,7 +144,30 @@ class RerankTuner:
         p_value = float(wilcoxon(diff).pvalue) if np.any(diff != 0) else 1.0
         out.attrs.update({"k": k, "random_baseline": baseline, "wilcoxon_rerank_vs_lexical": p_value,
                           "weights": dict(weights), "moods": shares.round(4).to_dict()})
+        if trained is not None:
+            out.attrs["trained_queries"] = dict(trained)
         return out
+
+
+def trained_queries(model, lyrics, tune, evaluation):
+    """How many of the tuning and evaluation query songs ``model`` trained on, ``{"tune": n, "eval": n}``,
+    with a warning when there are some; ``None`` when its vectors were not trained on the labels (an
+    encoder, simple BERT) or it cannot tell (saved by an earlier musemood).  ``lyrics``: the catalogue's
+    lyrics, by row."""
+    if not getattr(model, "_label_trained_vectors", False) or getattr(model, "training_texts_", None) is None:
+        return None
+    lyrics = np.asarray(lyrics, dtype=object)
+    counts = {name: int(np.sum(model.trained_on(list(lyrics[rows])))) if len(rows) else 0
+              for name, rows in (("tune", tune), ("eval", evaluation))}
+    if counts["eval"]:
+        logger.warning("%d of the %d evaluation query songs are songs the model trained on: its vectors were taught "
+                       "their moods, so evaluate() flatters the embeddings and the rerank. Hold them out: train the "
+                       "model on the 'train' songs of the split column, or give eval_queries= songs it did not "
+                       "train on", counts["eval"], len(evaluation))
+    if counts["tune"]:
+        logger.warning("%d of the %d tuning query songs are songs the model trained on: the tuned weights lean to "
+                       "the embeddings", counts["tune"], len(tune))
+    return counts
 
 
 def default_queries(labelled, split, tune, evaluation, random_state=0):

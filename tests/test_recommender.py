@@ -424,6 +424,47 @@ def test_tbert_hidden_layer_feeds_the_recommender(catalogue, tbert, tmp_path):
                                rtol=1e-4)
 
 
+def test_query_songs_the_model_trained_on_are_counted_and_said(catalogue, tbert, _tiny_bert_dir, caplog, tmp_path,
+                                                                capsys):
+    import logging
+
+    from musemood import TBertClassifier
+
+    # the fixture's tBERT trained on every labelled song, the query songs ('valid' and 'test') included
+    with caplog.at_level(logging.WARNING, logger="musemood"):
+        rec = Recommender(song_map=None, n_candidates=30).fit(catalogue, tbert)
+    n_tune, n_eval = len(rec.tune_queries_), len(rec.eval_queries_)
+    assert rec.trained_queries_ == {"tune": n_tune, "eval": n_eval}
+    assert (f"{n_eval} of the {n_eval} evaluation query songs are songs the model trained on: its vectors were "
+            "taught their moods" in caplog.text)
+    assert f"{n_tune} of the {n_tune} tuning query songs" in caplog.text
+    assert rec.evaluate().attrs["trained_queries"] == {"tune": n_tune, "eval": n_eval}
+    assert "trained_queries" not in rec.evaluate(queries=rec.eval_queries_[:5]).attrs  # other queries: not known
+    path = rec.save(tmp_path / "rec")
+    assert Recommender.load(path).trained_queries_ == rec.trained_queries_
+    assert main(["evaluate-recommender", "--recommender", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert (f"warning: the model trained on {n_eval} of these {n_eval} query songs: their mood agreement flatters "
+            "the embeddings and the rerank") in out
+    # trained on the 'train' songs only, with the others as queries: nothing to say
+    labelled = catalogue["label"].notna()
+    train = catalogue[labelled & (catalogue["split"] == "train")]
+    model = TBertClassifier(str(_tiny_bert_dir), epochs=1, n_topics=3, max_length=32, stride=8, batch_size=16,
+                            hidden_size=24, random_state=0).fit(train, train["label"].astype(str))
+    queries = {f"{name}_queries": np.flatnonzero(labelled & (catalogue["split"] == split))
+               for name, split in (("tune", "valid"), ("eval", "test"))}
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="musemood"):
+        clean = Recommender(song_map=None, n_candidates=30).fit(catalogue, model, **queries)
+    assert clean.trained_queries_ == {"tune": 0, "eval": 0} and "trained on" not in caplog.text
+    # with too few of them to tune and evaluate on (20 each), random halves of the labelled songs: most trained on
+    halves = Recommender(song_map=None, n_candidates=30).fit(catalogue, model)
+    assert halves.trained_queries_["eval"] == np.isin(halves.eval_queries_, train.index).sum() > 0
+    # an encoder's vectors are not trained on the labels: no question to ask
+    encoder = BertEncoder(str(_tiny_bert_dir), max_length=32, stride=8)
+    assert Recommender(song_map=None, n_candidates=30).fit(catalogue, encoder).trained_queries_ is None
+
+
 def test_a_model_reads_the_recommenders_text_column_beside_another_lyrics_column(catalogue, tbert):
     # the model was trained on 'lyrics'; the catalogue's lyrics are in 'words' and 'lyrics' holds the titles
     moved = catalogue.assign(words=catalogue["lyrics"], lyrics=catalogue["title"])
