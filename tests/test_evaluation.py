@@ -192,6 +192,46 @@ def test_cli_compare_errors_are_clear(tmp_path, capsys):
     assert "unknown models" in capsys.readouterr().err
 
 
+def test_cli_train_holds_out_the_valid_and_test_songs_of_a_split_column(tiny_bert, labelled, tmp_path, capsys):
+    from musemood.classifiers import load_model
+
+    df, path = labelled
+    held = df["split"].isin(["valid", "test"])
+    argv = ["train", "--data", str(path), "--model", "simple", "--encoder", str(tiny_bert), *FAST]
+    assert main([*argv, "--out", str(tmp_path / "m")]) == 0
+    out = capsys.readouterr().out
+    assert (f"Held out the {held.sum()} songs of {path} whose split is 'valid' or 'test' (of {len(df)}): musemood "
+            "evaluate scores them and the recommender tunes and is evaluated on them; --all-splits trains on them "
+            "too") in out
+    model = load_model(tmp_path / "m")
+    np.testing.assert_array_equal(model.trained_on(df), ~held.to_numpy())
+    # the same file then scores the songs held out, alone
+    assert main(["evaluate", str(tmp_path / "m"), "--data", str(path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n_songs"] == held.sum() and result["trained_on"] == (~held).sum()
+    assert main([*argv, "--all-splits", "--out", str(tmp_path / "all")]) == 0
+    assert "Held out" not in capsys.readouterr().out
+    assert load_model(tmp_path / "all").trained_on(df).all()
+    # nothing left to train on
+    only = tmp_path / "held.csv"
+    df[held].to_csv(only, index=False)
+    assert main(["train", "--data", str(only), "--model", "simple", "--encoder", str(tiny_bert), *FAST,
+                 "--out", str(tmp_path / "none")]) == 2
+    assert (f"every song of {only} is in the 'valid' or 'test' split, held out from training: give a file with "
+            "'train' songs, or --all-splits to train on these") in capsys.readouterr().err
+
+
+def test_a_train_run_started_before_splits_were_held_out_resumes_on_every_song(tmp_path):
+    import argparse
+
+    from musemood.cli._models import _resumed
+
+    (tmp_path / "params.json").write_text(json.dumps({"command": "train", "data": "songs.csv", "model": "tbert"}))
+    args = _resumed(argparse.Namespace(resume=str(tmp_path), data=None, model=None, all_splits=False, verbose=0,
+                                       report_to=None, tracking_uri=None))
+    assert args.all_splits is True and args.data == "songs.csv"
+
+
 def test_cli_train_and_predict(tiny_bert, labelled, tmp_path, capsys, caplog):
     _, path = labelled
     model_dir = tmp_path / "model"

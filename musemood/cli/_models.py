@@ -46,8 +46,9 @@ def _models(text, *, allow_none=False):
     return models
 
 
-def _load_data(args):
-    """The user's file, or the labelled demo corpus."""
+def _load_data(args, *, training=False):
+    """The user's file, or the labelled demo corpus; for ``training``, without the songs whose split is 'valid'
+    or 'test' (unless ``--all-splits``)."""
     from ..datasets import load_dataset, load_demo
     from ..pipeline import labelled_songs
 
@@ -55,9 +56,28 @@ def _load_data(args):
         df = load_dataset(args.data)
     else:
         df = labelled_songs(load_demo(args.n_songs, random_state=0))
+    if training and not args.all_splits:
+        df = _training_split(df, args.data or "the demo corpus")
     if args.limit and len(df) > args.limit:
         df = df.sample(args.limit, random_state=0)
     return df
+
+
+def _training_split(df, where):
+    """``df`` without the songs held out by its split column (the 'valid' and 'test' songs), said."""
+    from ..schema import SPLIT
+
+    if SPLIT not in df.columns:
+        return df
+    held = df[SPLIT].astype("string").isin(["valid", "test"]).fillna(False).to_numpy(dtype=bool)
+    if held.all():
+        raise ValueError(f"every song of {where} is in the 'valid' or 'test' split, held out from training: give a "
+                         "file with 'train' songs, or --all-splits to train on these")
+    if held.any():
+        print(f"Held out the {held.sum():,} songs of {where} whose split is 'valid' or 'test' (of {len(df):,}): "
+              "musemood evaluate scores them and the recommender tunes and is evaluated on them; --all-splits "
+              "trains on them too")
+    return df[~held]
 
 
 def _test_data(args):
@@ -145,8 +165,8 @@ def _train(args):
     name = args.model or saved.get("model") or "tbert"
     if saved.get("model") and saved["model"] != name:
         raise ValueError(f"{args.params} holds parameters for {saved['model']!r}, not --model {name}")
-    df = check_dataset(_load_data(args), args.text_column, args.label_column, drop_missing=args.drop_missing,
-                       objective=args.objective)
+    df = check_dataset(_load_data(args, training=True), args.text_column, args.label_column,
+                       drop_missing=args.drop_missing, objective=args.objective)
     params = dict(encoder=args.encoder, text_column=args.text_column, max_length=args.max_length,
                   batch_size=args.batch_size, objective=args.objective, epochs=args.epochs, lora=args.lora,
                   mode=args.mode, n_topics=args.n_topics, audio_columns=_audio(args, df),
@@ -211,6 +231,7 @@ def _resumed(args):
         raise ValueError(f"--resume {folder}: that run finished; " + (
             f"its model is in {model}" if model else f"{record} says so, but its model's folder cannot be read there"))
     keep = {"resume": None, "verbose": args.verbose, "report_to": args.report_to, "tracking_uri": args.tracking_uri}
+    saved.setdefault("all_splits", True)  # a run started before the split column's songs were held out
     return argparse.Namespace(**{**{k: saved.get(k, v) for k, v in vars(args).items()}, **keep})
 
 

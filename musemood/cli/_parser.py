@@ -225,6 +225,8 @@ def _add_train_command(commands):
         description="Train simple BERT, fine-tuned BERT or tBERT on a labelled file (--data) or on the demo "
         "corpus (--demo) and save it. --params takes the best parameters a `musemood tune` run wrote.")
     _add_data_options(train, demo_flag=True)
+    train.add_argument("--all-splits", action="store_true", help="also train on the songs whose split is 'valid' "
+                       "or 'test' (held out by default, for musemood evaluate and the recommender's queries)")
     train.add_argument("--model", choices=("simple", "finetuned", "tbert", "dnn", "lstm"), default=None,
                        help="which model (default tbert, or the model of --params; dnn and lstm are the neural "
                        "baselines)")
