@@ -148,12 +148,12 @@ def evaluate_model(model, X, y, *, include_trained=False):
         trained on (``None`` when it cannot tell: a scikit-learn baseline, or a model saved by an earlier
         musemood), and ``trained_on_scored``: whether they were scored (``include_trained``).
     """
-    X, y, trained_on = held_out(model, X, y, include_trained=include_trained)
+    X, y, trained_on = leave_out_trained(model, X, y, include_trained=include_trained)
     result = score_predictions(y, model.predict(X), classes=None if model.objective == "regression" else model.classes_)
     return {**result, "trained_on": trained_on, "trained_on_scored": bool(include_trained)}
 
 
-def held_out(model, X, y, *, include_trained=False, where=""):
+def leave_out_trained(model, X, y, *, include_trained=False, where=""):
     """``X`` and ``y`` without the songs ``model`` trained on (all of them with ``include_trained``), and
     how many there were (``None`` when the model cannot tell); ``where`` names the songs' file in the error
     raised when every song is one it trained on."""

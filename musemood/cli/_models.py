@@ -404,7 +404,7 @@ def _evaluate(args):
 
     from ..classifiers import load_model
     from ..datasets import load_dataset
-    from ..evaluation import _usable_rows, held_out, plot_evaluation, score_predictions
+    from ..evaluation import _usable_rows, leave_out_trained, plot_evaluation, score_predictions
 
     if args.plot:
         _check_plot_path(args.plot)
@@ -417,8 +417,8 @@ def _evaluate(args):
     usable = _usable_rows(df.reset_index(drop=True), args.text_column or model.text_column, args.label_column,
                           drop_missing=args.drop_missing, what=str(args.data))  # named as in the file
     X = X.reset_index(drop=True).loc[usable.index]
-    X, y, trained_on = held_out(model, X, X[args.label_column], include_trained=args.include_trained,
-                                where=args.data)
+    X, y, trained_on = leave_out_trained(model, X, X[args.label_column], include_trained=args.include_trained,
+                                         where=args.data)
     model.show_progress_bar = _show_progress(args) and len(X) > 100  # the encoder's bar, on a terminal
     pred = model.predict(X)
     result = score_predictions(y, pred, classes=None if model.objective == "regression" else model.classes_)
