@@ -67,7 +67,9 @@ def tune(
     Returns the :class:`optuna.study.Study`; :func:`best_params` turns its best
     trial into parameters for :func:`musemood.classifiers.make_model`.  A resumed
     study's TPE sampler is seeded with ``random_state`` plus its number of trials,
-    so that it does not draw the first run's parameters again.
+    so that it does not draw the first run's parameters again.  A study records the songs it searches
+    on (their number and a fingerprint of their lyrics and labels, in order): resuming it on other songs
+    is refused, as its trials' accuracies and the new ones' would not compare.
     """
     import optuna
     from optuna.storages import RDBStorage
@@ -79,6 +81,7 @@ def tune(
         raise ValueError(f"model must be one of {sorted(BERT_MODELS)}, got {model!r}")
     df = check_dataset(df, text_column, label_column, drop_missing=drop_missing).reset_index(drop=True)
     y = df[label_column].astype(str).to_numpy()
+    data = _data_identity(df[text_column], y)
     train, valid = train_test_split(
         np.arange(len(df)), test_size=validation_fraction, random_state=random_state, stratify=y
     )
@@ -94,6 +97,7 @@ def tune(
         logger.info("trial %d: accuracy %.4f with %s", trial.number, score, params)
         return score
 
+    where = storage
     if storage is not None:
         import warnings
 
@@ -112,12 +116,30 @@ def tune(
     if study.trials:  # resumed: a sampler seeded as the first run's would draw that run's parameters again
         study.sampler = optuna.samplers.TPESampler(
             seed=None if random_state is None else random_state + len(study.trials))
+    started = study.user_attrs.get("data")
+    if study.trials and started is not None and started != data:
+        raise ValueError(f"study {study_name!r} in {where} was started on other songs ({started['songs']} songs; "
+                         f"these are {data['songs']} songs): the accuracies of its trials and of new ones would not "
+                         "compare. Give these songs a study of their own (--study NAME, study_name=), or run it on "
+                         "the songs it was started with")
+    study.set_user_attr("data", data)
     study.set_user_attr("model", model)
     study.set_user_attr("fixed", {k: v for k, v in fixed.items() if k != "encoder"})
     done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     if done < n_trials:
         study.optimize(objective, n_trials=n_trials - done, timeout=timeout)
     return study
+
+
+def _data_identity(texts, labels):
+    """The number of songs and a SHA-256 of their lyrics' fingerprints and labels, in order."""
+    import hashlib
+
+    from .text import text_hashes
+
+    digest = hashlib.sha256(text_hashes(texts.tolist()).tobytes())
+    digest.update("\x1f".join(labels).encode("utf-8", "surrogatepass"))
+    return {"songs": len(labels), "sha256": digest.hexdigest()}
 
 
 def fixed_params(model, *, encoder, text_column, max_length, batch_size, random_state, lora, audio_columns,

@@ -464,7 +464,12 @@ def test_a_file_musemood_label_wrote_is_checked_and_trained_on_as_it_is(tmp_path
             "why): training and evaluation leave them out") in capsys.readouterr().out
     assert main(["train", "--data", str(tmp_path / "labelled.csv"), "--model", "dnn", "--epochs", "1",
                  "--out", str(tmp_path / "model")]) == 0
-    assert f"left out {rejected} of 120 songs that the k/epsilon rule did not label" in caplog.text
+    # of the 'train' songs: train holds out the 'valid' and 'test' ones, labelled or not
+    train = labelled[labelled["split"] == "train"]
+    assert (f"left out {train['label'].isna().sum()} of {len(train)} songs that the k/epsilon rule did not label"
+            in caplog.text)
+    assert (f"Held out the {labelled['label'].notna().sum() - train['label'].notna().sum()} labelled songs"
+            in capsys.readouterr().out)
     assert (tmp_path / "model").is_dir()
 
 

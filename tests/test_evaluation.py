@@ -200,9 +200,9 @@ def test_cli_train_holds_out_the_valid_and_test_songs_of_a_split_column(tiny_ber
     argv = ["train", "--data", str(path), "--model", "simple", "--encoder", str(tiny_bert), *FAST]
     assert main([*argv, "--out", str(tmp_path / "m")]) == 0
     out = capsys.readouterr().out
-    assert (f"Held out the {held.sum()} songs of {path} whose split is 'valid' or 'test' (of {len(df)}): musemood "
-            "evaluate scores them and the recommender tunes and is evaluated on them; --all-splits trains on them "
-            "too") in out
+    assert (f"Held out the {held.sum()} labelled songs of {path} whose split is 'valid' or 'test' (of {len(df)}): "
+            "musemood evaluate scores them and the recommender tunes and is evaluated on them; --all-splits trains on "
+            "them too") in out
     model = load_model(tmp_path / "m")
     np.testing.assert_array_equal(model.trained_on(df), ~held.to_numpy())
     # the same file then scores the songs held out, alone
@@ -217,8 +217,8 @@ def test_cli_train_holds_out_the_valid_and_test_songs_of_a_split_column(tiny_ber
     df[held].to_csv(only, index=False)
     assert main(["train", "--data", str(only), "--model", "simple", "--encoder", str(tiny_bert), *FAST,
                  "--out", str(tmp_path / "none")]) == 2
-    assert (f"every song of {only} is in the 'valid' or 'test' split, held out from training: give a file with "
-            "'train' songs, or --all-splits to train on these") in capsys.readouterr().err
+    assert (f"every labelled song of {only} is in the 'valid' or 'test' split, held out from training: give a file "
+            "with 'train' songs, or --all-splits to train on these") in capsys.readouterr().err
 
 
 def test_a_train_run_started_before_splits_were_held_out_resumes_on_every_song(tmp_path):
@@ -458,6 +458,16 @@ def test_tune_resumes_from_its_storage(tiny_bert, labelled, tmp_path, capsys):
     assert (f"Study 'musemood' stored in {db}: 3 finished trials, as many as --trials 3 asks, so none ran; "
             "--trials counts every finished trial: --trials 13 adds 10") in captured.out
     assert "ExperimentalWarning" not in captured.err  # the Optuna features we chose on purpose
+    # as train, it searches on the 'train' songs: the file's 'valid' and 'test' songs are held out
+    assert "whose split is 'valid' or 'test'" in captured.out
+    # other songs would make the trials' accuracies incomparable: refused, not mixed into the study
+    assert main([*args, "--limit", "70", "--trials", "4"]) == 2
+    err = capsys.readouterr().err
+    assert (f"study 'musemood' in {db} was started on other songs (80 songs; these are 70 songs): the accuracies of "
+            "its trials and of new ones would not compare" in err and "--study" in err)
+    assert main([*args, "--all-splits", "--trials", "4"]) == 2
+    assert "was started on other songs" in capsys.readouterr().err
+    assert len(optuna.load_study(study_name="musemood", storage=f"sqlite:///{db}").trials) == 3
 
 
 def test_cli_compare_regression_on_valence(tiny_bert, labelled, tmp_path, capsys):

@@ -57,26 +57,30 @@ def _load_data(args, *, training=False):
     else:
         df = labelled_songs(load_demo(args.n_songs, random_state=0))
     if training and not args.all_splits:
-        df = _training_split(df, args.data or "the demo corpus")
+        df = _training_split(df, args.data or "the demo corpus", args.label_column)
     if args.limit and len(df) > args.limit:
         df = df.sample(args.limit, random_state=0)
     return df
 
 
-def _training_split(df, where):
-    """``df`` without the songs held out by its split column (the 'valid' and 'test' songs), said."""
+def _training_split(df, where, label_column):
+    """``df`` without the songs held out by its split column (the 'valid' and 'test' songs), said; songs are
+    counted among those with a label (a file `musemood label` wrote keeps the others, with a split)."""
+    import numpy as np
+
     from ..schema import SPLIT
 
     if SPLIT not in df.columns:
         return df
     held = df[SPLIT].astype("string").isin(["valid", "test"]).fillna(False).to_numpy(dtype=bool)
-    if held.all():
-        raise ValueError(f"every song of {where} is in the 'valid' or 'test' split, held out from training: give a "
-                         "file with 'train' songs, or --all-splits to train on these")
-    if held.any():
-        print(f"Held out the {held.sum():,} songs of {where} whose split is 'valid' or 'test' (of {len(df):,}): "
-              "musemood evaluate scores them and the recommender tunes and is evaluated on them; --all-splits "
-              "trains on them too")
+    labelled = df[label_column].notna().to_numpy() if label_column in df.columns else np.ones(len(df), bool)
+    if labelled.any() and held[labelled].all():
+        raise ValueError(f"every labelled song of {where} is in the 'valid' or 'test' split, held out from "
+                         "training: give a file with 'train' songs, or --all-splits to train on these")
+    if held[labelled].any():
+        print(f"Held out the {held[labelled].sum():,} labelled songs of {where} whose split is 'valid' or 'test' "
+              f"(of {labelled.sum():,}): musemood evaluate scores them and the recommender tunes and is evaluated "
+              "on them; --all-splits trains on them too")
     return df[~held]
 
 
@@ -268,7 +272,7 @@ def _tune(args):
     check_report_to(args.report_to)
     storage = Path(args.storage) if args.storage else home() / "tune.db"
     check_study_storage(storage)
-    df = _load_data(args)
+    df = _load_data(args, training=True)
     folder = new_run_dir("tune")
     started = datetime.datetime.now()  # Optuna's trials start in local time
     with _tracker(args, "tune", folder, storage=str(storage), n_rows=len(df)) as tracker:  # settings first

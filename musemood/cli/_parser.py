@@ -251,6 +251,8 @@ def _add_tune_command(commands):
         "split. Trials are stored in SQLite: run the same command again to continue the study.",
     )
     _add_data_options(tune)
+    tune.add_argument("--all-splits", action="store_true", help="also search on the songs whose split is 'valid' "
+                      "or 'test' (held out by default, as train holds them out)")
     tune.add_argument("--model", choices=("simple", "finetuned", "tbert"), default="finetuned")
     tune.add_argument("--lora", action="store_true", help="tune LoRA fine-tuning (and its rank)")
     tune.add_argument("--trials", type=_int_at_least(1), default=20, help="finished trials to reach (20)")
