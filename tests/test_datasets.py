@@ -538,10 +538,14 @@ def test_the_report_names_split_values_the_recommender_does_not_know():
                        "split": ["train", "train", "val", "val", "Test", None]})
     [split] = [(level, m) for level, topic, m in dataset_report(df) if topic == "split"]
     assert split == ("warning", "'split' holds values other than train, valid and test: 'val' (2 songs), 'Test' (1 "
-                                "song); the recommender tunes on the 'valid' songs and evaluates on the 'test' ones "
-                                "(else on random halves): rename them")
-    assert not [m for _, topic, m in dataset_report(df.assign(split=["train", "valid", "test"] * 2))
-                if topic == "split"]
+                                "song); train and tune hold out only the 'valid' and 'test' songs, and the recommender "
+                                "tunes on the 'valid' ones and evaluates on the 'test' ones (else on random halves): "
+                                "rename them")
+    known = df.assign(split=["train", "train", "valid", "test", "train", None])
+    [split] = [(level, m) for level, topic, m in dataset_report(known) if topic == "split"]
+    assert split == ("ok", "3 train, 1 valid, 1 test: train and tune learn from the 'train' songs (--all-splits: from "
+                           "all), evaluate scores the others, and the recommender tunes on the 'valid' songs and "
+                           "evaluates on the 'test' ones")
 
 
 def test_dataset_report_shows_its_long_steps_when_asked(capsys):

@@ -46,8 +46,14 @@ def _split(df, add):
     if len(other):
         shown = ", ".join(f"{value!r} ({_many(int(n), 'song', 'songs')})" for value, n in other.head(5).items())
         add(WARNING, "split", f"{schema.SPLIT!r} holds values other than {', '.join(schema.SPLITS[:-1])} and "
-                              f"{schema.SPLITS[-1]}: {shown}; the recommender tunes on the 'valid' songs and "
-                              "evaluates on the 'test' ones (else on random halves): rename them")
+                              f"{schema.SPLITS[-1]}: {shown}; train and tune hold out only the 'valid' and 'test' "
+                              "songs, and the recommender tunes on the 'valid' ones and evaluates on the 'test' ones "
+                              "(else on random halves): rename them")
+    elif len(counts):
+        shown = ", ".join(f"{int(counts.get(name, 0)):,} {name}" for name in schema.SPLITS)
+        add(OK, "split", f"{shown}: train and tune learn from the 'train' songs (--all-splits: from all), evaluate "
+                         "scores the others, and the recommender tunes on the 'valid' songs and evaluates on the "
+                         "'test' ones")
 
 
 def _texts(df, column, add, show_progress_bar=False):
