@@ -49,7 +49,9 @@ def main():
     from musemood.datasets import load_dataset
 
     df = load_dataset(dataset)
-    train, test = df[df["split"] != "test"], df[df["split"] == "test"]
+    # as `musemood train` does: learn from the 'train' songs; 'valid' and 'test' stay for evaluation and the
+    # recommender's queries
+    train, test = df[df["split"] == "train"], df[df["split"] == "test"]
     if train["label"].nunique() < 2 or len(test) == 0:
         sys.exit(f"only {len(df)} labelled songs: scrape more (--limit) before training")
     model = TBertClassifier(epochs=args.epochs, batch_size=args.batch_size).fit(train, train["label"])
