@@ -275,6 +275,10 @@ class Comparison:
         songs = (f"trained on all {self.info.get('n_songs')} songs, scored on the {self.info.get('n_test')} test "
                  "songs of the test data" if self.info.get("test_data") else
                  f"{self.info.get('n_songs')} songs, {self.info.get('n_test')} test songs per seed")
+        shared = self.info.get("shared_texts") or []
+        if any(shared):
+            songs += (f" ({max(shared)} of them with the lyrics of a training song" if len(set(shared)) == 1 else
+                      f" ({min(shared)} to {max(shared)} of them with the lyrics of a training song") + ")"
         lines.append(f"Mean ± sd over {seeds} seed(s); {songs}; {what}.")
         pooled = self.tests[self.tests["seed"] == "pooled"]
         if len(pooled):
@@ -383,11 +387,16 @@ def compare_models(
                     max_length=max_length, batch_size=batch_size, n_topics=n_topics, objective=objective,
                     class_weight=None if objective == "regression" else class_weight,
                     strategy=strategy, show_progress_bar=show_progress_bar)
-    runs, histories, confusion = [], {}, {}
+    runs, histories, confusion, shared = [], {}, {}, []
     predictions, kept, test_rows = {}, {}, []
     for seed, (Xtr, ytr, Xte, yte, rows) in zip(seeds, _splits(df, y, seeds, test_size, regression, row_labels,
                                                                 held_out)):
         test_rows = rows if seed == seeds[0] else test_rows
+        shared.append(_shared_texts(Xtr, Xte, text_column))
+        if shared[-1] and (held_out is None or seed == seeds[0]):  # a given test file: the same songs each seed
+            logger.warning("seed %s: %d of the %d test songs have the same lyrics as a training song (a song twice "
+                           "in the data?): their scores flatter the models; drop_duplicate_songs removes the copies "
+                           "of a song (same title and artist)", seed, shared[-1], len(Xte))
         fitted = {}
         for name in models:
             started = time.perf_counter()
@@ -423,10 +432,17 @@ def compare_models(
             "objective": objective, "label_column": label_column,
             "classes": None if regression else sorted(set(y)), "seeds": list(seeds),
             "audio_columns": audio_columns, "epochs": epochs, "max_length": max_length, "class_weight": class_weight,
-            "strategy": strategy,
+            "strategy": strategy, "shared_texts": shared,
             "encoder": _describe(encoder)}
     tests = pd.DataFrame(tests, columns=["seed", "a", "b", *_TEST_KEYS])
     return Comparison(pd.DataFrame(runs), tests, histories, confusion, info, kept, test_rows)
+
+
+def _shared_texts(train, test, text_column):
+    """How many ``test`` songs have the lyrics of a ``train`` song, as the models read them (cleaned)."""
+    from .text import clean_texts, text_hashes
+
+    return int(np.isin(text_hashes(clean_texts(test[text_column])), text_hashes(clean_texts(train[text_column]))).sum())
 
 
 def _targets(frame, label_column, regression):

@@ -596,6 +596,32 @@ def test_compare_warns_about_imbalanced_classes_without_class_weights(caplog):
     assert "imbalanced" not in caplog.text
 
 
+def test_compare_says_how_many_test_songs_share_their_lyrics_with_a_training_song(caplog):
+    from musemood.evaluation import compare_models
+
+    labels = ["joy", "sadness"] * 30
+    texts = [f"{label} words {i}" for i, label in enumerate(labels)]
+    texts[1] = texts[3] = texts[5] = "[Chorus]\nthe same sad words"  # one song three times: a copy may be tested
+    df = pd.DataFrame({"lyrics": texts, "label": labels})
+    with caplog.at_level("WARNING", logger="musemood.evaluation"):
+        result = compare_models(df, models=("majority",), seeds=(0, 1, 2, 3))
+    shared = result.info["shared_texts"]
+    assert len(shared) == 4 and set(shared) <= {0, 1, 2} and any(shared)  # per seed: 12 test songs of 60
+    seed, n = next((seed, n) for seed, n in enumerate(shared) if n)
+    assert (f"seed {seed}: {n} of the 12 test songs have the same lyrics as a training song (a song twice in the "
+            "data?): their scores flatter the models" in caplog.text)
+    assert f"12 test songs per seed ({min(shared)} to {max(shared)} of them with the lyrics of a training song)" in \
+        result.to_markdown()
+    caplog.clear()
+    test = pd.DataFrame({"lyrics": ["the same  sad words", "new words"], "label": ["sadness", "joy"]})
+    with caplog.at_level("WARNING", logger="musemood.evaluation"):
+        result = compare_models(df, test_data=test, models=("majority",), seeds=(0,))
+    assert result.info["shared_texts"] == [1]
+    assert "1 of the 2 test songs have the same lyrics as a training song" in caplog.text
+    assert "scored on the 2 test songs of the test data (1 of them with the lyrics of a training song)" in \
+        result.to_markdown()
+
+
 def test_cli_train_warns_about_imbalanced_classes(tmp_path, caplog):
     labels = ["joy"] * 40 + ["fear"] * 6
     path = tmp_path / "imbalanced.csv"
