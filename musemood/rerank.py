@@ -161,9 +161,10 @@ def trained_queries(model, lyrics, tune, evaluation):
               for name, rows in (("tune", tune), ("eval", evaluation))}
     if counts["eval"]:
         logger.warning("%d of the %d evaluation query songs are songs the model trained on: its vectors were taught "
-                       "their moods, so evaluate() flatters the embeddings and the rerank. Hold them out: train the "
-                       "model on the 'train' songs of the split column, or give eval_queries= songs it did not "
-                       "train on", counts["eval"], len(evaluation))
+                       "their moods, so its evaluation (evaluate(), musemood evaluate-recommender) flatters the "
+                       "embeddings and the rerank. Hold them out: train the model without the split column's 'valid' "
+                       "and 'test' songs (as musemood train does unless --all-splits), or give eval_queries= songs it "
+                       "did not train on", counts["eval"], len(evaluation))
     if counts["tune"]:
         logger.warning("%d of the %d tuning query songs are songs the model trained on: the tuned weights lean to "
                        "the embeddings", counts["tune"], len(tune))

@@ -444,6 +444,7 @@ def test_query_songs_the_model_trained_on_are_counted_and_said(catalogue, tbert,
     assert Recommender.load(path).trained_queries_ == rec.trained_queries_
     assert main(["evaluate-recommender", "--recommender", str(path)]) == 0
     out = capsys.readouterr().out
+    assert f"mood agreement on {n_eval} query songs (see the warning below)" in out and "held-out" not in out
     assert (f"warning: the model trained on {n_eval} of these {n_eval} query songs: their mood agreement flatters "
             "the embeddings and the rerank") in out
     # trained on the 'train' songs only, with the others as queries: nothing to say
