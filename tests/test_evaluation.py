@@ -429,6 +429,10 @@ def test_cli_demo_runs_the_comparison(tiny_bert, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Table 1" in out and "tBERT" in out
     assert (tmp_path / "compare" / "confusion.png").exists()
+    from musemood.recommender import Recommender
+
+    # its query songs are the comparison's test songs, which tBERT, whose vectors it takes, never learnt
+    assert Recommender.load(tmp_path / "recommender").trained_queries_ == {"tune": 0, "eval": 0}
 
 
 def test_tune_resumes_from_its_storage(tiny_bert, labelled, tmp_path, capsys):
