@@ -225,6 +225,11 @@ def mcnemar(y_true, pred_a, pred_b):
     return b, c, p
 
 
+def format_p(p):
+    """A p-value to 3 significant digits; one too small for a float (it underflows to 0) is "< 1e-300", not 0."""
+    return "< 1e-300" if p == 0 else f"= {p:.3g}"
+
+
 @dataclass
 class Comparison:
     """Results of :func:`compare_models`."""
@@ -286,7 +291,7 @@ class Comparison:
             lines.append("McNemar (exact, test predictions of all seeds pooled):")
             for _, r in pooled.iterrows():
                 lines.append(f"- {self.name(r['a'])} vs {self.name(r['b'])}: only first right {r['b_only_a']}, "
-                             f"only second right {r['c_only_b']}, p = {r['p_value']:.3g}")
+                             f"only second right {r['c_only_b']}, p {format_p(r['p_value'])}")
         return "\n".join(lines)
 
     def save(self, out_dir):

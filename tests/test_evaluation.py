@@ -33,6 +33,13 @@ def test_mcnemar_exact():
     assert (bb, cc) == (6, 2)
     assert p == pytest.approx(2 * (1 + 8 + 28) / 256)
     assert mcnemar(truth, a, a)[2] == 1.0
+    # two models far apart on thousands of songs: the exact p underflows to 0, and is said as below the floor
+    truth = np.ones(6000)
+    _, _, p = mcnemar(truth, np.ones(6000), np.r_[np.ones(1000), np.zeros(5000)])
+    assert p == 0.0
+    from musemood.evaluation import format_p
+
+    assert format_p(p) == "< 1e-300" and format_p(0.00102) == "= 0.00102" and format_p(1.0) == "= 1"
 
 
 def test_compare_models_table(tiny_bert, labelled, tmp_path):

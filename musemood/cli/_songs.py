@@ -83,6 +83,8 @@ def _print_map(rec, data=None):
 
 
 def _print_evaluation(table):
+    from ..evaluation import format_p
+
     k, n_queries = table.attrs["k"], int(table["queries"].iloc[0])
     trained = table.attrs.get("trained_queries") or {}
     print(f"\nRecommender: precision@{k} of mood agreement on {n_queries} "
@@ -90,9 +92,9 @@ def _print_evaluation(table):
     for _, row in table.iterrows():
         err = "" if row["stderr"] != row["stderr"] else f" ± {row['stderr']:.3f}"
         print(f"  {row['method']:<18} {row[f'precision@{k}']:.3f}{err}")
-    w = table.attrs["weights"]
+    w, p = table.attrs["weights"], format_p(table.attrs["wilcoxon_rerank_vs_lexical"])
     print(f"  tuned weights: lexical {w['lexical']:.3f}, embedding {1 - w['lexical']:.3f}, same cluster "
-          f"{w.get('cluster', 0):.3f}; Wilcoxon rerank vs lexical p = {table.attrs['wilcoxon_rerank_vs_lexical']:.3g}")
+          f"{w.get('cluster', 0):.3f}; Wilcoxon rerank vs lexical p {p}")
     if trained.get("eval"):
         print(f"  warning: the model trained on {trained['eval']} of these {n_queries} query songs: "
               "their mood agreement flatters the embeddings and the rerank; fit with songs it did not train on as "
