@@ -78,6 +78,9 @@ strategy="contrastive")`` is trained and scored (packaged all-MiniLM-L6-v2, CPU)
   dropout either way);
 - ``prefix``: every comment, in training and in the test, read after the words "How the writer feels: "
   (an instruction, as instruction-tuned encoders take one; the packaged encoder was not trained with any).
+- ``emoji-names``: every emoji and other pictograph (Unicode category So), which the encoder's vocabulary
+  reads as [UNK], replaced by its Unicode name in words ("😂" -> "face with tears of joy"), and emoji
+  modifiers and variation selectors dropped, in training and in the test.
 
 Prints accuracy per seed and the mean per variant.
 """
@@ -97,7 +100,7 @@ from learning_curve import load_task  # noqa: E402
 VARIANTS = ("default", "all", "logistic", "supcon", "margin", "chain-1e-5", "chain-3e-5", "ensemble", "seeds2",
             "selftrain-pair", "selftrain-mixed", "lora", "wise", "batch-32", "batch-64", "augment", "freeze-2",
             "freeze-4", "simcse-mixed", "tsdae-mixed", "centroid", "llrd-0.9", "llrd-0.8", "cosent", "vader",
-            "dropout-0", "dropout-0.2", "prefix")
+            "dropout-0", "dropout-0.2", "prefix", "emoji-names")
 #: Unlabelled comments per pool of the self-training and domain-adaptation variants, and pseudo-labels kept per
 #: class.
 POOL_SIZES = {"selftrain-pair": 3000, "selftrain-mixed": 6000, "simcse-mixed": 6000, "tsdae-mixed": 6000}
@@ -106,6 +109,21 @@ PSEUDO_PER_CLASS = 200
 PREFIX = "How the writer feels: "
 #: The model settings of the variants that only change settings (``batch-<n>``: ``batch_size=n``).
 SETTINGS = {"all": {"validation_fraction": 0.0}, "lora": {"lora": True, "contrastive_learning_rate": 5e-4}}
+
+
+def emoji_names(text):
+    """``text`` with each pictograph (Unicode category So) spelt out as its name, in lower case, and skin-tone
+    modifiers (Sk) and variation selectors (Mn) after one dropped."""
+    import unicodedata
+
+    out = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "So":
+            out.append(f" {unicodedata.name(char, '').lower()} ")
+        elif not (category in ("Sk", "Mn") and out and out[-1].endswith(" ") and ord(char) > 0x2000):
+            out.append(char)
+    return "".join(out)
 
 
 def supcon_loss(vectors, labels, temperature=0.1):
@@ -347,6 +365,8 @@ def score(variant, train, test, seed, max_length, class_weight, unlabelled=None)
         common["encoder"] = str(adapt(unlabelled["text"].tolist(), folder, seed, max_length))
     if variant == "prefix":
         train, test = (frame.assign(text=PREFIX + frame["text"]) for frame in (train, test))
+    if variant == "emoji-names":
+        train, test = (frame.assign(text=frame["text"].map(emoji_names)) for frame in (train, test))
     if variant == "augment":
         rng = np.random.default_rng(seed)
         train = pd.concat([train, train.assign(text=[augmented(t, rng) for t in train["text"]])], ignore_index=True)
