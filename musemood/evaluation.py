@@ -147,6 +147,8 @@ def evaluate_model(model, X, y, *, include_trained=False):
         wrong; a wrong label column is the usual cause).  ``trained_on``: how many of the songs the model
         trained on (``None`` when it cannot tell: a scikit-learn baseline, or a model saved by an earlier
         musemood), and ``trained_on_scored``: whether they were scored (``include_trained``).
+        ``intervals``: 95% percentile-bootstrap intervals over the songs, ``{metric: [low, high]}``, of
+        accuracy and macro-F1 (``accuracy``, ``f1``), or of RMSE and R² for regression.
     """
     X, y, trained_on = leave_out_trained(model, X, y, include_trained=include_trained)
     result = score_predictions(y, model.predict(X), classes=None if model.objective == "regression" else model.classes_)
@@ -190,7 +192,8 @@ def score_predictions(y, pred, *, classes=None):
             row = int(np.flatnonzero(values.isna())[0])
             raise ValueError(f"a regression model is scored on numbers; label {row} is {y[row]!r}")
         metrics = _regression_metrics(values.to_numpy(dtype=float), pred.astype(float))
-        return {"n_songs": len(y), "objective": "regression", "metrics": _floats(metrics)}
+        return {"n_songs": len(y), "objective": "regression", "metrics": _floats(metrics),
+                "intervals": _regression_intervals(values.to_numpy(dtype=float), pred.astype(float))}
     from .classifiers._base import align_labels, label_key
 
     aligned, known = align_labels(y, classes)
@@ -199,14 +202,58 @@ def score_predictions(y, pred, *, classes=None):
     truth = [label_key(v) for v in aligned]
     guess = [label_key(v) for v in pred]
     p, r, f, support = precision_recall_fscore_support(truth, guess, labels=labels, zero_division=0)
+    matrix = confusion_matrix(truth, guess, labels=labels)
     return {
         "n_songs": len(y), "objective": "classification",
         "metrics": _floats(_metrics(truth, guess)),
         "per_class": {label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
                               "support": int(support[i])} for i, label in enumerate(labels)},
-        "confusion": {"labels": labels, "matrix": confusion_matrix(truth, guess, labels=labels).tolist()},
+        "confusion": {"labels": labels, "matrix": matrix.tolist()},
         "unknown": {label: int(n) for label, n in unknown.items()},
+        "intervals": _classification_intervals(matrix),
     }
+
+
+#: Resamples of the bootstrap intervals :func:`score_predictions` gives, and their coverage.
+BOOTSTRAP_RESAMPLES, BOOTSTRAP_LEVEL = 1000, 0.95
+
+
+def _percentiles(draws):
+    tail = (1 - BOOTSTRAP_LEVEL) / 2 * 100
+    return [float(v) for v in np.percentile(draws, [tail, 100 - tail])]
+
+
+def _classification_intervals(matrix):
+    """95% percentile-bootstrap intervals of accuracy and macro-F1 over the songs.  Both depend on the songs
+    only through the confusion matrix, so resampling the songs is drawing its cells from a multinomial with
+    the matrix's shares: 1,000 resamples in a millisecond, for any number of songs."""
+    matrix = np.asarray(matrix)
+    n, k = int(matrix.sum()), len(matrix)
+    cells = np.random.default_rng(0).multinomial(n, matrix.ravel() / n, size=BOOTSTRAP_RESAMPLES)
+    cells = cells.reshape(-1, k, k)
+    right = np.trace(cells, axis1=1, axis2=2)
+    truth, guess = cells.sum(axis=2), cells.sum(axis=1)
+    seen = truth + guess  # macro averages over the labels a resample holds, as scikit-learn's
+    f1 = np.divide(2 * np.diagonal(cells, axis1=1, axis2=2), seen, out=np.zeros(seen.shape), where=seen > 0)
+    macro = f1.sum(axis=1) / np.maximum((seen > 0).sum(axis=1), 1)
+    return {"accuracy": _percentiles(right / n), "f1": _percentiles(macro)}
+
+
+def _regression_intervals(truth, pred):
+    """95% percentile-bootstrap intervals of RMSE and R² over the songs (resampled in chunks of up to
+    2 million values)."""
+    rng, n = np.random.default_rng(0), len(truth)
+    rmse, r2 = [], []
+    chunk = max(1, 2_000_000 // n)
+    for start in range(0, BOOTSTRAP_RESAMPLES, chunk):
+        rows = rng.integers(0, n, (min(chunk, BOOTSTRAP_RESAMPLES - start), n))
+        t, error = truth[rows], truth[rows] - pred[rows]
+        sse, sst = (error**2).sum(axis=1), ((t - t.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+        rmse.append(np.sqrt(sse / n))
+        r2.append(np.where(sst > 0, 1 - sse / np.where(sst > 0, sst, 1), np.nan))
+    r2 = np.concatenate(r2)
+    return {"rmse": _percentiles(np.concatenate(rmse)),
+            "r2": _percentiles(r2[np.isfinite(r2)]) if np.isfinite(r2).any() else [float("nan")] * 2}
 
 
 def _floats(metrics):

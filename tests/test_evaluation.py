@@ -340,6 +340,37 @@ def test_scores_match_labels_by_text_and_count_unknown_ones_as_wrong():
         score_predictions([1, 2, 3], [1, 2], classes=[1, 2])
 
 
+def test_scores_come_with_95_percent_bootstrap_intervals():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    y = rng.choice(["joy", "sadness", "fear"], 400, p=[0.5, 0.4, 0.1])
+    pred = np.where(rng.random(400) < 0.8, y, rng.choice(["joy", "sadness", "fear"], 400))
+    result = score_predictions(y, pred, classes=["fear", "joy", "sadness"])
+    intervals = result["intervals"]
+    assert set(intervals) == {"accuracy", "f1"}
+    for name in ("accuracy", "f1"):
+        low, high = intervals[name]
+        assert low < result["metrics"][name] < high
+    # the interval of a proportion: ±1.96 standard errors, about
+    accuracy = result["metrics"]["accuracy"]
+    half = 1.96 * np.sqrt(accuracy * (1 - accuracy) / 400)
+    assert intervals["accuracy"] == pytest.approx([accuracy - half, accuracy + half], abs=0.012)
+    # the same as resampling the songs: the macro-F1 of 1,000 resamples of them
+    draws = [f1_score(y[rows], pred[rows], average="macro", zero_division=0)
+             for rows in rng.integers(0, 400, (1000, 400))]
+    assert intervals["f1"] == pytest.approx(np.percentile(draws, [2.5, 97.5]), abs=0.012)
+    assert score_predictions(y, pred, classes=["fear", "joy", "sadness"])["intervals"] == intervals  # seeded
+    small = score_predictions(y[:40], pred[:40], classes=["fear", "joy", "sadness"])["intervals"]
+    assert small["accuracy"][1] - small["accuracy"][0] > 2 * (intervals["accuracy"][1] - intervals["accuracy"][0])
+    # regression: RMSE and R²
+    truth = rng.random(300)
+    regression = score_predictions(truth, truth + rng.normal(0, 0.1, 300))
+    assert set(regression["intervals"]) == {"rmse", "r2"}
+    assert regression["intervals"]["rmse"][0] < 0.1 < regression["intervals"]["rmse"][1]
+    assert regression["intervals"]["r2"][0] < regression["metrics"]["r2"] < regression["intervals"]["r2"][1]
+
+
 def test_cli_evaluate_scores_a_saved_model_on_a_held_out_file(tiny_bert, tmp_path, capsys):
     from musemood import SimpleBertClassifier
 
@@ -372,6 +403,8 @@ def test_cli_evaluate_scores_a_saved_model_on_a_held_out_file(tiny_bert, tmp_pat
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert f"accuracy {result['metrics']['accuracy']:.3f}" in out and "confusion" in out and "left out: 1" in out
+    low, high = result["intervals"]["accuracy"]
+    assert f"95% bootstrap intervals over the 39 songs: accuracy {low:.3f} to {high:.3f}, macro-F1 " in out
     # the wrong label column: none of its values is a class, and the text says so
     test.assign(label=rng.choice(["happy", "sad"], 40)).to_csv(path, index=False)
     assert main(argv) == 0
@@ -587,7 +620,9 @@ def test_cli_evaluate_a_regression_model_with_its_plot(tiny_bert, tmp_path, caps
     assert result["objective"] == "regression" and result["n_songs"] == 30
     assert result["metrics"]["r2"] == pytest.approx(model.score(texts[:30], valence[:30]))
     assert (tmp_path / "scatter.svg").read_text().startswith("<?xml")
-    assert main(argv) == 0 and "RMSE" in capsys.readouterr().out
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "RMSE" in out and "95% bootstrap intervals over the 30 songs: RMSE " in out and ", R² " in out
     pd.DataFrame({"lyrics": texts[:3], "valence": ["high", "low", "0.5"]}).to_csv(tmp_path / "words.csv", index=False)
     assert main([*argv[:3], str(tmp_path / "words.csv"), "--label-column", "valence"]) == 2
     assert "a regression model is scored on numbers; label 0 is 'high'" in capsys.readouterr().err

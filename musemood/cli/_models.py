@@ -461,12 +461,18 @@ def format_evaluation(result, name):
     elif trained_on is None and "trained_on" in result:
         lines.append("(the model was saved by an earlier musemood, without the fingerprints of its training texts: "
                      "it cannot tell whether some of these songs are among them)")
-    m = result["metrics"]
+    m, ci = result["metrics"], result.get("intervals") or {}
+    names = {"accuracy": "accuracy", "f1": "macro-F1", "rmse": "RMSE", "r2": "R²"}
+    digits = {"rmse": 4}
+    spans = [f"{names[k]} {low:.{digits.get(k, 3)}f} to {high:.{digits.get(k, 3)}f}" for k, (low, high) in ci.items()]
     if result["objective"] == "regression":
         lines.append(f"MSE {m['mse']:.4f}   RMSE {m['rmse']:.4f}   MAE {m['mae']:.4f}   R² {m['r2']:.3f}")
     else:
         lines.append(f"accuracy {m['accuracy']:.3f}   macro-F1 {m['f1']:.3f}   macro precision {m['precision']:.3f}"
                      f"   macro recall {m['recall']:.3f}")
+    if spans:  # a small test file's scores are wide guesses: say how wide
+        lines.append(f"95% bootstrap intervals over the {result['n_songs']:,} songs: {', '.join(spans)}")
+    if result["objective"] != "regression":
         per_class = pd.DataFrame(result["per_class"]).T.rename(columns={"f1": "F1", "support": "songs"})
         per_class["songs"] = per_class["songs"].astype(int)
         lines += ["", per_class.to_string(float_format=lambda v: f"{v:.3f}")]
