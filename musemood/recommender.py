@@ -53,7 +53,6 @@ __all__ = ["AmbiguousTitleError", "METHODS", "METHOD_NAMES", "Recommender", "Son
            "get_recommender", "golden_section_max", "recommend"]
 
 
-
 #: The parameters a saved recommender's config.json keeps (``song_map``, ``vector_index`` and
 #: ``map_encoder`` are saved as parts, or not at all).
 _SAVED_PARAMS = ("scoring", "n_keywords", "n_embedding_keywords", "n_candidates", "block_weights", "map_on", "weights",
