@@ -125,10 +125,17 @@ def tune(
     study.set_user_attr("data", data)
     study.set_user_attr("model", model)
     study.set_user_attr("fixed", {k: v for k, v in fixed.items() if k != "encoder"})
-    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    done = finished_trials(study)
     if done < n_trials:
         study.optimize(objective, n_trials=n_trials - done, timeout=timeout)
     return study
+
+
+def finished_trials(study):
+    """How many of the study's trials finished (Optuna's state COMPLETE): what ``n_trials`` counts."""
+    import optuna
+
+    return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
 
 
 def _data_identity(texts, labels):

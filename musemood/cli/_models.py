@@ -267,7 +267,7 @@ def _tune(args):
 
     from ..config import home
     from ..tracking import check_report_to, new_run_dir
-    from ..tuning import best_params, tune
+    from ..tuning import best_params, finished_trials, tune
 
     check_report_to(args.report_to)
     storage = Path(args.storage) if args.storage else home() / "tune.db"
@@ -297,7 +297,7 @@ def _tune(args):
                                       params=trial.params)
     out = Path(args.best_params) if args.best_params else storage.with_name(f"{args.study}-best.json")
     out.write_text(json.dumps(best, indent=1))
-    finished = sum(t.value is not None for t in study.trials)
+    finished = finished_trials(study)  # as tune counts them
     ran = sum(t.datetime_start is not None and t.datetime_start >= started for t in study.trials)
     if not ran and finished >= args.trials:  # before: "run again to add trials", and the same command ran none
         done = f"{finished} finished trials, as many as --trials {args.trials} asks, so none ran"
