@@ -617,6 +617,12 @@ def plot_confusion(confusion, path):
     return Path(path)
 
 
+def _span(result, metric):
+    """" (95%: low-high)" of a result's bootstrap interval for ``metric``, or nothing without one."""
+    low, high = (result.get("intervals") or {}).get(metric, (None, None))
+    return "" if low is None else f" (95%: {low:.3f}-{high:.3f})"
+
+
 def plot_evaluation(result, path, *, y=None, pred=None, title=None):
     """A classifier's confusion matrix (a row per true label, shaded by the share of that row), or a
     regressor's predicted against true values (``y`` and ``pred``), as ``path`` (.png, .svg, .pdf)."""
@@ -635,7 +641,8 @@ def plot_evaluation(result, path, *, y=None, pred=None, title=None):
         ax.set_ylabel("predicted value")
         ax.legend(fontsize=7)
         m = result["metrics"]
-        ax.set_title(f"{title or 'evaluation'}\nRMSE {m['rmse']:.3f}, R² {m['r2']:.3f}", fontsize=9)
+        ax.set_title(f"{title or 'evaluation'}\nRMSE {m['rmse']:.3f}{_span(result, 'rmse')}\n"
+                     f"R² {m['r2']:.3f}{_span(result, 'r2')}", fontsize=9)
     else:
         labels, matrix = result["confusion"]["labels"], np.asarray(result["confusion"]["matrix"])
         shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
@@ -653,7 +660,8 @@ def plot_evaluation(result, path, *, y=None, pred=None, title=None):
         ax.set_ylabel("true label")
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true label's songs")
         m = result["metrics"]
-        ax.set_title(f"{title or 'evaluation'}\naccuracy {m['accuracy']:.3f}, macro-F1 {m['f1']:.3f}", fontsize=9)
+        ax.set_title(f"{title or 'evaluation'}\naccuracy {m['accuracy']:.3f}{_span(result, 'accuracy')}\n"
+                     f"macro-F1 {m['f1']:.3f}{_span(result, 'f1')}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     return Path(path)

@@ -369,6 +369,11 @@ def test_scores_come_with_95_percent_bootstrap_intervals():
     assert set(regression["intervals"]) == {"rmse", "r2"}
     assert regression["intervals"]["rmse"][0] < 0.1 < regression["intervals"]["rmse"][1]
     assert regression["intervals"]["r2"][0] < regression["metrics"]["r2"] < regression["intervals"]["r2"][1]
+    # the plots' titles give them too
+    from musemood.evaluation import _span
+
+    low, high = intervals["accuracy"]
+    assert _span(result, "accuracy") == f" (95%: {low:.3f}-{high:.3f})" and _span({}, "accuracy") == ""
 
 
 def test_cli_evaluate_scores_a_saved_model_on_a_held_out_file(tiny_bert, tmp_path, capsys):
