@@ -307,6 +307,12 @@ class Comparison:
         out.index = [self.name(m) for m in order]
         return out
 
+    def intervals(self):
+        """95% bootstrap intervals of accuracy and macro-F1 over the first seed's test songs, per model
+        (``{model: {"accuracy": [low, high], "f1": [low, high]}}``, from its confusion matrix); empty for
+        regression."""
+        return {name: _classification_intervals(matrix) for name, (_, matrix) in self.confusion.items()}
+
     def to_markdown(self):
         table = self.table()
         seeds = self.runs["seed"].nunique()
@@ -332,6 +338,13 @@ class Comparison:
             songs += (f" ({max(shared)} of them with the lyrics of a training song" if len(set(shared)) == 1 else
                       f" ({min(shared)} to {max(shared)} of them with the lyrics of a training song") + ")"
         lines.append(f"Mean ± sd over {seeds} seed(s); {songs}; {what}.")
+        if seeds == 1 and self.confusion:
+            lines += ["", "One seed, so every ± is 0. How far the scores could move with other test songs, as 95% "
+                          f"bootstrap intervals over these {self.info.get('n_test')}:"]
+            for name, found in self.intervals().items():
+                (low, high), (f1_low, f1_high) = found["accuracy"], found["f1"]
+                lines.append(f"- {self.name(name)}: accuracy {low:.3f} to {high:.3f}, macro-F1 {f1_low:.3f} to "
+                             f"{f1_high:.3f}")
         pooled = self.tests[self.tests["seed"] == "pooled"]
         if len(pooled):
             lines.append("")
@@ -352,6 +365,7 @@ class Comparison:
                       for name, row in table.iterrows()},
             "runs": self.runs.to_dict(orient="records"),
             "mcnemar": self.tests.to_dict(orient="records"),
+            "intervals": self.intervals(),
         }
         (out / "table.json").write_text(json.dumps(payload, indent=2, default=str))
         (out / "table.md").write_text(self.to_markdown() + "\n")

@@ -42,6 +42,29 @@ def test_mcnemar_exact():
     assert format_p(p) == "< 1e-300" and format_p(0.00102) == "= 0.00102" and format_p(1.0) == "= 1"
 
 
+def test_one_seed_comparison_gives_the_test_songs_noise_as_intervals(labelled, tmp_path):
+    """With one seed, ± is 0: the table says how much the test songs alone could move each score."""
+    df, _ = labelled
+    result = compare_models(df, models=("majority", "tfidf"), seeds=(0,))
+    intervals = result.intervals()
+    assert list(intervals) == ["majority", "tfidf"]
+    for name, runs in result.runs.set_index("model").iterrows():
+        low, high = intervals[name]["accuracy"]
+        assert low <= runs["accuracy"] <= high
+    text = result.to_markdown()
+    n_test = result.info["n_test"]
+    low, high = intervals["tfidf"]["accuracy"]
+    f1_low, f1_high = intervals["tfidf"]["f1"]
+    assert (f"One seed, so every ± is 0. How far the scores could move with other test songs, as 95% bootstrap "
+            f"intervals over these {n_test}:") in text
+    assert f"- TF-IDF + logistic regression: accuracy {low:.3f} to {high:.3f}, macro-F1 {f1_low:.3f} to {f1_high:.3f}" \
+        in text
+    result.save(tmp_path)
+    assert json.loads((tmp_path / "table.json").read_text())["intervals"] == intervals
+    # several seeds: the ± says it
+    assert "bootstrap" not in compare_models(df, models=("majority",), seeds=(0, 1)).to_markdown()
+
+
 def test_compare_models_table(tiny_bert, labelled, tmp_path):
     df, _ = labelled
     result = compare_models(
