@@ -117,6 +117,10 @@ def tune(
         study.sampler = optuna.samplers.TPESampler(
             seed=None if random_state is None else random_state + len(study.trials))
     started = study.user_attrs.get("data")
+    if study.trials and started is None:
+        logger.warning("study %r in %s has no record of the songs it was started on (an earlier musemood kept "
+                       "none): it continues on these %d songs unchecked, and records them now", study_name, where,
+                       data["songs"])
     if study.trials and started is not None and started != data:
         raise ValueError(f"study {study_name!r} in {where} was started on other songs ({started['songs']} songs; "
                          f"these are {data['songs']} songs): the accuracies of its trials and of new ones would not "

@@ -503,7 +503,7 @@ def test_cli_demo_runs_the_comparison(tiny_bert, tmp_path, capsys):
     assert Recommender.load(tmp_path / "recommender").trained_queries_ == {"tune": 0, "eval": 0}
 
 
-def test_tune_resumes_from_its_storage(tiny_bert, labelled, tmp_path, capsys):
+def test_tune_resumes_from_its_storage(tiny_bert, labelled, tmp_path, capsys, caplog):
     _, path = labelled
     db = tmp_path / "study.db"
     args = ["tune", "--data", str(path), "--model", "finetuned", "--lora", "--encoder", str(tiny_bert),
@@ -540,6 +540,12 @@ def test_tune_resumes_from_its_storage(tiny_bert, labelled, tmp_path, capsys):
     assert main([*args, "--all-splits", "--trials", "4"]) == 2
     assert "was started on other songs" in capsys.readouterr().err
     assert len(optuna.load_study(study_name="musemood", storage=f"sqlite:///{db}").trials) == 3
+    # a study an earlier musemood started has no record of its songs: said, then recorded
+    study.set_user_attr("data", None)
+    with caplog.at_level("WARNING", logger="musemood.tuning"):
+        assert main([*args, "--limit", "70", "--trials", "3"]) == 0
+    assert "has no record of the songs it was started on" in caplog.text
+    assert optuna.load_study(study_name="musemood", storage=f"sqlite:///{db}").user_attrs["data"]["songs"] == 70
 
 
 def test_cli_compare_regression_on_valence(tiny_bert, labelled, tmp_path, capsys):
