@@ -458,11 +458,8 @@ def compare_models(
     for seed, (Xtr, ytr, Xte, yte, rows) in zip(seeds, _splits(df, y, seeds, test_size, regression, row_labels,
                                                                 held_out)):
         test_rows = rows if seed == seeds[0] else test_rows
-        shared.append(_shared_texts(Xtr, Xte, text_column))
-        if shared[-1] and (held_out is None or seed == seeds[0]):  # a given test file: the same songs each seed
-            logger.warning("seed %s: %d of the %d test songs have the same lyrics as a training song (a song twice "
-                           "in the data?): their scores flatter the models; drop_duplicate_songs removes the copies "
-                           "of a song (same title and artist)", seed, shared[-1], len(Xte))
+        # a given test file is the same songs each seed: said once
+        shared.append(_shared_texts(Xtr, Xte, text_column, seed, say=held_out is None or seed == seeds[0]))
         fitted = {}
         for name in models:
             started = time.perf_counter()
@@ -504,11 +501,18 @@ def compare_models(
     return Comparison(pd.DataFrame(runs), tests, histories, confusion, info, kept, test_rows)
 
 
-def _shared_texts(train, test, text_column):
-    """How many ``test`` songs have the lyrics of a ``train`` song, as the models read them (cleaned)."""
-    from .text import clean_texts, text_hashes
+def _shared_texts(train, test, text_column, seed, say=True):
+    """How many ``test`` songs have the lyrics of a ``train`` song, as the models read them (cleaned; a song
+    without words is no one's copy), with a warning when there are some and ``say``."""
+    from .text import clean_texts, text_fingerprints, text_hashes
 
-    return int(np.isin(text_hashes(clean_texts(test[text_column])), text_hashes(clean_texts(train[text_column]))).sum())
+    shared = int(np.isin(text_hashes(clean_texts(test[text_column])),
+                         text_fingerprints(clean_texts(train[text_column]))).sum())
+    if shared and say:
+        logger.warning("seed %s: %d of the %d test songs have the same lyrics as a training song (a song twice in "
+                       "the data?): their scores flatter the models; drop_duplicate_songs removes the copies of a "
+                       "song (same title and artist)", seed, shared, len(test))
+    return shared
 
 
 def _targets(frame, label_column, regression):

@@ -134,6 +134,12 @@ def text_hashes(values) -> np.ndarray:
                      if isinstance(v, str) else _EMPTY for v in values], dtype="S16")
 
 
+def text_fingerprints(texts) -> np.ndarray:
+    """The sorted, distinct :func:`text_hashes` of ``texts`` that hold a word: what a model trained on them
+    knows them by (``trained_on``), and what a comparison's test songs are checked against."""
+    return np.unique(text_hashes([t for t in texts if isinstance(t, str) and t.strip()]))
+
+
 def is_instrumental(text):
     """True when ``text`` holds no sung words (empty, or marked instrumental)."""
     return clean_lyrics(text) == ""

@@ -693,12 +693,15 @@ def test_compare_says_how_many_test_songs_share_their_lyrics_with_a_training_son
     assert f"12 test songs per seed ({min(shared)} to {max(shared)} of them with the lyrics of a training song)" in \
         result.to_markdown()
     caplog.clear()
-    test = pd.DataFrame({"lyrics": ["the same  sad words", "new words"], "label": ["sadness", "joy"]})
+    # an instrumental in both is no one's copy: no words, as the models read it
+    df.loc[7, "lyrics"] = "[Instrumental]"
+    test = pd.DataFrame({"lyrics": ["the same  sad words", "new words", "[Instrumental]"],
+                         "label": ["sadness", "joy", "joy"]})
     with caplog.at_level("WARNING", logger="musemood.evaluation"):
         result = compare_models(df, test_data=test, models=("majority",), seeds=(0,))
     assert result.info["shared_texts"] == [1]
-    assert "1 of the 2 test songs have the same lyrics as a training song" in caplog.text
-    assert "scored on the 2 test songs of the test data (1 of them with the lyrics of a training song)" in \
+    assert "1 of the 3 test songs have the same lyrics as a training song" in caplog.text
+    assert "scored on the 3 test songs of the test data (1 of them with the lyrics of a training song)" in \
         result.to_markdown()
 
 

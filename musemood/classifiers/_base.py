@@ -28,7 +28,7 @@ from ..encoders import BertEncoder, _default_device
 from .._validation import (check_label_variants, check_unique_columns, headerless_hint, looks_like_regression,
                            row_of)
 from ..persistence import FORMAT, load_npy, read_config, write_config
-from ..text import clean_lyrics, text_hashes
+from ..text import clean_lyrics, text_fingerprints, text_hashes
 from ._nn import MLPHead, loss_function
 from ._training import contrastive, finetune, train_head
 
@@ -144,7 +144,7 @@ class TextEstimator(BaseEstimator):
             raise TypeError("fit needs a list of texts or a DataFrame, not a single string")
         texts = self._texts(X)
         self._check_fit_texts(texts)
-        self.training_texts_ = np.unique(text_hashes([t for t in texts if t.strip()]))  # for trained_on
+        self.training_texts_ = text_fingerprints(texts)  # for trained_on
         return texts
 
     def _check_fit_texts(self, texts):
@@ -321,7 +321,7 @@ class TextEstimator(BaseEstimator):
 
     def _save_training_texts(self, path):
         """Write the fingerprints of the training texts (:meth:`trained_on`); their number, for config.json."""
-        if getattr(self, "training_texts_", None) is None:  # loaded from an earlier musemood's save
+        if self.training_texts_ is None:  # loaded from an earlier musemood's save
             return {}
         np.save(Path(path) / TRAINING_TEXTS, self.training_texts_, allow_pickle=False)
         return {"training_texts": len(self.training_texts_)}
