@@ -79,13 +79,19 @@ class _Rebalance:
         if mine <= share or now - self.last_close < self.interval:
             return await self.app(scope, receive, send)
         self.last_close = now
+        return await self.app(scope, receive, _closing(send))
 
-        async def closing(message):
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
-            await send(message)
 
-        return await self.app(scope, receive, closing)
+def _closing(send):
+    """ASGI ``send`` that adds ``Connection: close`` to the response's head (once): the client closes the
+    connection after this response and opens another for its next request."""
+    async def closing(message):
+        headers = message.get("headers", [])
+        if message["type"] == "http.response.start" and (b"connection", b"close") not in headers:
+            message = {**message, "headers": [*headers, (b"connection", b"close")]}
+        await send(message)
+
+    return closing
 
 
 def _worker(sock, log_level, counts, ready, slot):
@@ -108,7 +114,7 @@ def _worker(sock, log_level, counts, ready, slot):
         print(f"musemood serve: a worker could not start: {type(exc).__name__}: {exc}", file=sys.stderr)
         sys.exit(STARTUP_FAILED)
     ready[slot] = 1
-    server = uvicorn.Server(config)
+    server = _server(config)
     # the connections' protocols read config.loaded_app when they are made
     config.loaded_app = _Rebalance(config.loaded_app, server.server_state.connections, counts, slot)
     server.run(sockets=[sock])
@@ -320,3 +326,43 @@ def _exit_text(code):
         killed = " (as the kernel does when memory runs out)" if -code == signal.SIGKILL else ""
         return f"was killed by {name}{killed}"
     return f"exited with code {code}"
+
+
+def _server(config, first_request=1.0):
+    """A ``uvicorn.Server`` for ``config`` that, told to stop, stops accepting at once but gives the
+    connections it has accepted whose request has not begun up to ``first_request`` seconds for it.
+
+    uvicorn's own shutdown closes such a connection at once.  When SIGHUP replaces a worker (:class:`_Reload`)
+    the old one shares its socket with its successor and may have just accepted a client's new
+    connection: closed before its request came (or before it was read), the client saw its connection
+    closed or reset instead of an answer.  Given the moment, the request is answered; a connection that
+    asks nothing in that time is closed as before, and so is one idle between requests (HTTP lets a
+    server close a keep-alive connection; clients open another).  Every answer the server gives once
+    told to stop says ``Connection: close``, so that no client sends another request on a connection
+    about to close."""
+    import asyncio
+
+    import uvicorn
+
+    def waiting(connection):  # uvicorn's HTTP protocols make a request's cycle once its head is read
+        return getattr(connection, "cycle", None) is None
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None):  # the app is loaded; the connections will take it from config
+            app = self.config.loaded_app
+
+            async def closing_once_told_to_stop(scope, receive, send):
+                await app(scope, receive, _closing(send) if scope["type"] == "http" and self.should_exit else send)
+
+            self.config.loaded_app = closing_once_told_to_stop
+            await super().startup(sockets)
+
+        async def shutdown(self, sockets=None):
+            for server in self.servers:  # stop accepting first: the successor accepts what comes next
+                server.close()
+            deadline = time.monotonic() + first_request
+            while any(map(waiting, self.server_state.connections)) and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            await super().shutdown(sockets)  # closes idle connections, waits for the answers in flight
+
+    return Server(config)
