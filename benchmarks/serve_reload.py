@@ -1,10 +1,12 @@
 """Taking up a rebuilt recommender while serving: SIGHUP against a restart.
 
 Run:  .venv/bin/python benchmarks/serve_reload.py [--recommender DIR] [--workers 2] [--clients 8] [--reloads 3]
+          [--ways sighup restart] [--new-connections] [--health] [--busy K]
 
 A server (``musemood serve --workers N``) answers ``GET /recommend`` to ``--clients`` threads, half of
 them keep-alive clients (one ``httpx.Client`` each) and half opening a new connection per request,
-while the parts are taken up again ``--reloads`` times, each way in turn:
+(every one with ``--new-connections``, the clients an old worker may have just accepted as it stops),
+while the parts are taken up again ``--reloads`` times, each way of ``--ways`` in turn:
 
 - ``sighup``: ``kill -HUP`` (musemood's way since 2026-12-07): the workers are replaced one at a time,
   each old one stopped once its new one has loaded the parts; done when the server says so;
@@ -14,8 +16,10 @@ while the parts are taken up again ``--reloads`` times, each way in turn:
 The table gives, per way: requests answered, requests failed (a status other than 200, or a connection
 error: a client that fails waits 50 ms before asking again), the longest time in which no client got
 an answer, and the seconds from the signal to the new parts (mean over the reloads).  Every request asks
-for the catalogue's first song.  The recommender is ``--recommender``, else the one ``musemood serve``
-uses by default (the demo's, built if absent).
+for the catalogue's first song (``GET /health`` with ``--health``: the quickest request, so the most
+connections a second).  The recommender is ``--recommender``, else the one ``musemood serve``
+uses by default (the demo's, built if absent).  ``--busy K`` keeps K more processes spinning on the CPU
+meanwhile, as on a machine busy with other work (a CI runner).
 """
 
 import argparse
@@ -37,7 +41,7 @@ def serve(recommender, workers, port, log):
     return subprocess.Popen(args + (["--recommender", str(recommender)] if recommender else []), stderr=log)
 
 
-def measure(way, recommender, workers, n_clients, reloads, song):
+def measure(way, recommender, workers, n_clients, reloads, song, new_connections=False, health=False):
     """``(answered, failed, longest gap (s), mean seconds to the new parts)`` of one way."""
     import httpx
 
@@ -54,7 +58,7 @@ def measure(way, recommender, workers, n_clients, reloads, song):
         while not stop.is_set():
             try:
                 ask = session.get if session else (lambda path, **kw: httpx.get(url + path, **kw))
-                ok = ask("/recommend", params={**song, "top_k": 5}).status_code == 200
+                ok = (ask("/health") if health else ask("/recommend", params={**song, "top_k": 5})).status_code == 200
             except httpx.TransportError:
                 ok = False
             with lock:
@@ -64,7 +68,8 @@ def measure(way, recommender, workers, n_clients, reloads, song):
             if not ok:
                 time.sleep(0.05)
 
-    threads = [threading.Thread(target=client, args=(i % 2 == 0,), daemon=True) for i in range(n_clients)]
+    threads = [threading.Thread(target=client, args=(i % 2 == 0 and not new_connections,), daemon=True)
+               for i in range(n_clients)]
     for thread in threads:
         thread.start()
     time.sleep(5)
@@ -100,19 +105,32 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--reloads", type=int, default=3)
+    parser.add_argument("--ways", nargs="+", choices=("sighup", "restart"), default=("sighup", "restart"))
+    parser.add_argument("--new-connections", action="store_true", help="every client opens a new connection "
+                        "per request (default: half of them keep theirs)")
+    parser.add_argument("--health", action="store_true", help="GET /health instead of /recommend")
+    parser.add_argument("--busy", type=int, default=0, help="processes spinning on the CPU meanwhile")
     args = parser.parse_args()
     from musemood.recommender import get_recommender
 
     first = get_recommender(args.recommender).catalogue_.songs_.iloc[0]  # the catalogue's first song
     song = {"title": str(first["title"]), "artist": str(first["artist"])}
-    rows = {way: measure(way, args.recommender, args.workers, args.clients, args.reloads, song)
-            for way in ("sighup", "restart")}
-    print(f"{args.workers} workers, {args.clients} clients (half keep-alive), {args.reloads} reloads each way, "
-          f"GET /recommend for {song['title']} by {song['artist']}")
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    try:
+        rows = {way: measure(way, args.recommender, args.workers, args.clients, args.reloads, song,
+                             args.new_connections, args.health) for way in args.ways}
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+    print(f"{args.workers} workers, {args.clients} clients ({'none' if args.new_connections else 'half'} keep-alive), "
+          f"{args.reloads} reloads each way, {args.busy} processes spinning beside, "
+          + ("GET /health" if args.health else f"GET /recommend for {song['title']} by {song['artist']}"))
     print("| way | answered | failed | longest without an answer (s) | seconds to the new parts |")
     print("|---|---|---|---|---|")
     for way, (answered, failed, gap, seconds) in rows.items():
         print(f"| {way} | {answered:,} | {failed:,} | {gap:.2f} | {seconds:.0f} |")
+    if len(rows) < 2:
+        return
     sighup, restart = rows["sighup"], rows["restart"]
     print(f"\nrestart / sighup: failed {restart[1]:,} against {sighup[1]:,}; longest without an answer "
           f"x{restart[2] / sighup[2]:.0f}")
