@@ -53,6 +53,38 @@ def test_parts_hold_every_song_once_with_the_encoders_vectors(songs, encoder, re
     assert (again.written, again.skipped) == (0, 6)  # a finished run is not computed twice
 
 
+
+def test_the_songs_without_lyrics_are_counted_and_the_command_says_what_map_will_ask(songs, encoder, tmp_path,
+                                                                                     capsys):
+    """An empty text, a missing one and a mark alone are embedded as the empty text, and counted: on the parts
+    written, so that a resumed run (even by Ray actors) counts every part; ``map`` later refuses them."""
+    df, _ = songs
+    small = df.iloc[:40].copy()
+    small.loc[[7, 25], "lyrics"] = ["", "[Instrumental]"]
+    small.loc[33, "lyrics"] = None  # and song 4's are missing already
+    small.to_parquet(tmp_path / "small.parquet", index=False)
+    result = embed_dataset(tmp_path / "small.parquet", tmp_path / "v", encoder, part_size=20, show_progress_bar=False)
+    assert result.without_lyrics == 4
+    again = embed_dataset(tmp_path / "small.parquet", tmp_path / "v", encoder, part_size=20, show_progress_bar=False)
+    assert (again.skipped, again.without_lyrics) == (2, 4)  # read from the parts written before
+    table = pq.read_table(tmp_path / "v" / "part-00000.parquet")  # a part from before the count: unknown
+    meta = json.loads(table.schema.metadata[b"musemood.embed"])
+    del meta["without_lyrics"]
+    pq.write_table(table.replace_schema_metadata({"musemood.embed": json.dumps(meta)}),
+                   tmp_path / "v" / "part-00000.parquet")
+    assert embed_dataset(tmp_path / "small.parquet", tmp_path / "v", encoder, part_size=20,
+                         show_progress_bar=False).without_lyrics is None
+    assert main(["embed", str(tmp_path / "small.parquet"), "--out", str(tmp_path / "w"), "--model",
+                 encoder.model_name_or_path, "--max-length", "32"]) == 0
+    printed = capsys.readouterr().out
+    assert "4 of them have no lyrics in 'lyrics' (empty, or only a mark such as [Instrumental])" in printed
+    assert "musemood map --drop-missing" in printed
+    small.loc[[4, 7, 25, 33], "lyrics"] = "words to sing"
+    small.to_parquet(tmp_path / "full.parquet", index=False)
+    assert main(["embed", str(tmp_path / "full.parquet"), "--out", str(tmp_path / "x"), "--model",
+                 encoder.model_name_or_path, "--max-length", "32"]) == 0
+    assert "no lyrics" not in capsys.readouterr().out
+
 def test_a_folder_of_parts_reads_like_one_file(songs, encoder, reference, tmp_path):
     df, _ = songs
     folder = tmp_path / "lake"
@@ -75,12 +107,12 @@ def test_a_killed_run_resumes_with_nothing_lost_or_repeated(songs, encoder, refe
         from musemood.embed import embed_dataset
         from musemood.encoders import BertEncoder
         write, calls = job._write_part, []
-        def dying(out, i, ids, vectors, manifest, *rest):
+        def dying(out, i, ids, vectors, manifest, *rest, **named):
             calls.append(i)
             if len(calls) == 4:
                 (out / f"part-{{i:05d}}.parquet.tmp").write_bytes(b"PAR1 half a part")
                 os._exit(9)
-            write(out, i, ids, vectors, manifest, *rest)
+            write(out, i, ids, vectors, manifest, *rest, **named)
         job._write_part = dying
         embed_dataset({str(path)!r}, {str(out)!r}, BertEncoder({str(_tiny_bert_dir)!r}, max_length=32, stride=8),
                       part_size=20, show_progress_bar=False)
@@ -91,7 +123,7 @@ def test_a_killed_run_resumes_with_nothing_lost_or_repeated(songs, encoder, refe
     with pytest.raises(ValueError, match="part-00003.parquet is missing"):
         load_vectors(out)
     resumed = embed_dataset(path, out, encoder, part_size=20, show_progress_bar=False)
-    assert (resumed.skipped, resumed.written) == (3, 4)
+    assert (resumed.skipped, resumed.written, resumed.without_lyrics) == (3, 4, 1)  # song 4, in a part from before
     assert not list(out.glob("*.tmp"))
     ids, vectors = load_vectors(out)
     assert len(ids) == len(set(ids)) == 130
@@ -234,9 +266,16 @@ def test_the_ray_engine_writes_the_same_parts_as_the_local_one(songs, encoder, t
         embed_dataset(tmp_path / "first.parquet", tmp_path / "first", encoder, part_size=30, show_progress_bar=False)
         rest = embed_dataset(path, tmp_path / "rest", encoder, part_size=30, skip=tmp_path / "first", engine="ray",
                              concurrency=2, show_progress_bar=False)
+        marked = df.iloc[60:].copy()
+        marked.loc[100, "lyrics"] = "[Instrumental]"
+        marked.to_parquet(tmp_path / "marked.parquet", index=False)
+        counted = embed_dataset(tmp_path / "marked.parquet", tmp_path / "marked", encoder, part_size=30, engine="ray",
+                                concurrency=2, show_progress_bar=False)
     finally:
         ray.shutdown()
-    assert (rest.songs, rest.left_out, rest.written) == (60, 70, 5)
+    assert (rest.songs, rest.left_out, rest.written, rest.without_lyrics) == (60, 70, 5, 0)
+    assert result.without_lyrics == local.without_lyrics == 1  # song 4, in a part the local engine wrote
+    assert (counted.parts, counted.without_lyrics) == (3, 1)  # counted by the actors too
     rest_ids, rest_vectors = load_vectors(tmp_path / "rest")
     assert rest_ids.tolist() == df["song_id"].iloc[70:].tolist()
     np.testing.assert_allclose(rest_vectors, load_vectors(tmp_path / "local")[1][70:], rtol=1e-4, atol=1e-5)

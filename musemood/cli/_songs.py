@@ -301,6 +301,11 @@ def _embed(args):
           f"{result.path} ({result.written} written{done}) in {result.seconds:.0f} s, "
           f"{rate:.{0 if rate >= 10 else 1}f} songs/s; {result.dim}-dimensional vectors; read them with "
           "musemood.embed.load_vectors")
+    if result.without_lyrics:
+        n = result.without_lyrics
+        print(f"{n:,} of them {'has' if n == 1 else 'have'} no lyrics in {args.text_column!r} (empty, or only a mark "
+              "such as [Instrumental]): each has the vector of the empty text, so musemood map refuses them; fill "
+              "their lyrics (musemood scrape lyrics) and embed again, or leave them out: musemood map --drop-missing")
 
 
 def _serve(args):

@@ -34,8 +34,8 @@ from pathlib import Path
 from .. import schema
 from ._catalogue import _skipped_songs, catalogue_vectors
 from ..text import text_hashes
-from ._folder import (FORMAT, MANIFEST, _record_dim, _start, load_vectors, model_identity, vector_folders,
-                      vectors_maker)
+from ._folder import (FORMAT, MANIFEST, _count_without_lyrics, _record_dim, _start, load_vectors, model_identity,
+                      vector_folders, vectors_maker)
 from ._input import _check_ids, _columns, _open
 from ._job import _batch_size, _Job, _probe, _progress, _run_local
 from ._ray import _check_ray_address, _model_spec, _run_ray, ray_resources
@@ -60,6 +60,8 @@ class EmbedResult:
     seconds: float
     left_out: int = 0  # songs of the input skipped because a ``skip`` folder holds their vectors
     changed: int = 0  # songs a ``skip`` folder holds whose lyrics changed since: embedded again
+    without_lyrics: int | None = None  # songs embedded as the empty text (no lyrics, or only a mark such as
+    # [Instrumental]), which a recommender refuses (``musemood map --drop-missing``); None: parts of an older run
 
     @property
     def songs_per_second(self) -> float:
@@ -159,4 +161,4 @@ def embed_dataset(source, out, model=None, *, text_column=schema.LYRICS, id_colu
     logger.info("embedded %d songs in %d parts (%d written, %d already done; %d left out)", n_rows - left_out,
                 n_parts, written, skipped, left_out)
     return EmbedResult(out, int(n_rows - left_out), n_parts, written, skipped, int(job.manifest["dim"]),
-                       time.perf_counter() - started, int(left_out), int(changed))
+                       time.perf_counter() - started, int(left_out), int(changed), _count_without_lyrics(out, n_parts))

@@ -149,7 +149,7 @@ def _record_dim(out, manifest, dim):
     return manifest
 
 
-def _write_part(out, i, ids, vectors, manifest, hashes=None):
+def _write_part(out, i, ids, vectors, manifest, hashes=None, *, without_lyrics=None):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -159,12 +159,29 @@ def _write_part(out, i, ids, vectors, manifest, hashes=None):
     if manifest["format"] >= 2:
         columns["text_hash"] = _hash_array(hashes)
     table = pa.table(columns)
-    table = table.replace_schema_metadata({"musemood.embed": json.dumps({"part": i, "dim": dim,
-                                                                         "model": manifest["model"]["sha256"]})})
+    meta = {"part": i, "dim": dim, "model": manifest["model"]["sha256"]}
+    if without_lyrics is not None:  # its songs embedded as the empty text (EmbedResult.without_lyrics)
+        meta["without_lyrics"] = int(without_lyrics)
+    table = table.replace_schema_metadata({"musemood.embed": json.dumps(meta)})
     final = _part_path(out, i)
     tmp = final.with_name(final.name + ".tmp")
     pq.write_table(table, tmp)
     os.replace(tmp, final)  # a part exists whole or not at all
+
+
+def _count_without_lyrics(out, n_parts):
+    """The songs without lyrics of folder ``out``'s ``n_parts`` parts, as their footers record them; ``None``
+    when a part does not (one written before musemood counted them)."""
+    import pyarrow.parquet as pq
+
+    total = 0
+    for i in range(n_parts):
+        metadata = pq.read_schema(_part_path(out, i)).metadata or {}
+        try:
+            total += int(json.loads(metadata[b"musemood.embed"])["without_lyrics"])
+        except (KeyError, TypeError, ValueError):
+            return None
+    return total
 
 
 def _write_json(path, payload):

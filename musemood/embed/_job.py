@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..catalogue import without_lyrics
 from ..text import clean_texts, text_hashes
 from ._folder import _done, _write_part
 from ._input import _ids, _parts
@@ -44,19 +45,25 @@ class _Job:
 
     def vectors(self, embedder, table, i):
         """The part's vectors as float32, checked: one finite row per song."""
+        return self._embed(embedder, table, i)[0]
+
+    def _embed(self, embedder, table, i):
+        """``(vectors, songs without lyrics)`` of the part: see :meth:`vectors`; the songs whose cleaned
+        lyrics are empty (embedded as the empty text) are counted."""
         if not table.num_rows:  # every song of the part is in a skip folder
-            return np.empty((0, self.manifest["dim"]), dtype=np.float32)
+            return np.empty((0, self.manifest["dim"]), dtype=np.float32), 0
         frame = table.to_pandas()
-        vectors, _ = embedder.embed(frame, clean_texts(frame[self.text_column]), self.text_column, self.batch_size,
-                                    False)
+        texts = clean_texts(frame[self.text_column])
+        vectors, _ = embedder.embed(frame, texts, self.text_column, self.batch_size, False)
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(frame) or not np.isfinite(vectors).all():
             raise ValueError(f"the model gave {getattr(vectors, 'shape', '?')} vectors with non-finite values or "
                              f"the wrong shape for part {i} ({len(frame)} songs)")
-        return vectors
+        return vectors, int(without_lyrics(texts).sum())
 
     def write(self, embedder, songs, ids, hashes, i):
-        _write_part(self.out, i, ids, self.vectors(embedder, songs, i), self.manifest, hashes)
+        vectors, empty = self._embed(embedder, songs, i)
+        _write_part(self.out, i, ids, vectors, self.manifest, hashes, without_lyrics=empty)
         return len(ids)
 
 
