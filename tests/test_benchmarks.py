@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,3 +88,17 @@ def test_ann_refuses_an_unknown_library():
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 2
     assert "unknown --contenders annoy: choose among exact, faiss, hnswlib, usearch" in done.stderr
+
+
+def test_the_playlist_weights_benchmark_prints_its_table(tmp_path):
+    from musemood.datasets import drop_duplicate_songs, load_demo
+    from musemood.recommender import Recommender
+
+    df = drop_duplicate_songs(load_demo(300, random_state=0)).reset_index(drop=True)
+    vectors = np.random.default_rng(0).normal(size=(len(df), 8)).astype(np.float32)
+    Recommender(song_map=None).fit(df, vectors=vectors).save(tmp_path / "rec")
+    out = run("playlist_weights", "--recommender", str(tmp_path / "rec"), "--sizes", "1,3", "--playlists", "4").stdout
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith(("| tuning |", "| evaluation |"))]
+    assert [(row[0], row[1]) for row in rows] == [("| tuning", "1"), ("| tuning", "3"), ("| evaluation", "1"),
+                                                  ("| evaluation", "3")], out
+    assert all(float(row[5]) >= float(row[3]) for row in rows)  # the tuned weight is among those tried
