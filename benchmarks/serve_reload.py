@@ -4,8 +4,8 @@ Run:  .venv/bin/python benchmarks/serve_reload.py [--recommender DIR] [--workers
           [--ways sighup restart] [--new-connections] [--health] [--busy K]
 
 A server (``musemood serve --workers N``) answers ``GET /recommend`` to ``--clients`` threads, half of
-them keep-alive clients (one ``httpx.Client`` each) and half opening a new connection per request,
-(every one with ``--new-connections``, the clients an old worker may have just accepted as it stops),
+them keep-alive clients (one ``httpx.Client`` each) and half opening a new connection per request (all
+of them with ``--new-connections``: the clients an old worker may have just accepted as it stops),
 while the parts are taken up again ``--reloads`` times, each way of ``--ways`` in turn:
 
 - ``sighup``: ``kill -HUP`` (musemood's way since 2026-12-07): the workers are replaced one at a time,
