@@ -462,34 +462,21 @@ def compare_models(
         shared.append(_shared_texts(Xtr, Xte, text_column, seed, say=held_out is None or seed == seeds[0]))
         fitted = {}
         for name in models:
-            started = time.perf_counter()
-            model, extra_seconds = _fit(name, Xtr, ytr, fitted, seed=seed, settings=settings)
-            seconds = time.perf_counter() - started + extra_seconds
-            fitted[name] = (model, seconds)
-            if keep_models and seed == seeds[0]:
-                kept[name] = model
-            started = time.perf_counter()
-            pred = np.asarray(model.predict(Xte), dtype=float if regression else str)
-            predict_seconds = time.perf_counter() - started
+            model, pred, run = _fit_and_score(name, Xtr, ytr, Xte, yte, fitted, seed, settings, regression)
             predictions.setdefault(name, {})[seed] = (yte, pred)
-            metrics = _regression_metrics(yte, pred) if regression else _metrics(yte, pred)
-            runs.append({"seed": seed, "model": name, **metrics, "train_seconds": seconds,
-                         "predict_seconds": predict_seconds, "device": _device_of(model)})
+            runs.append(run)
             if tracker is not None:
-                tracker.log_model_run(name, seed, {k: v for k, v in runs[-1].items() if k not in ("seed", "model")},
+                tracker.log_model_run(name, seed, {k: v for k, v in run.items() if k not in ("seed", "model")},
                                       getattr(model, "history_", None), {"class": type(model).__name__})
-            if seed == seeds[0]:
+            if seed == seeds[0]:  # the first seed's models, learning curves and confusion matrices are kept
+                if keep_models:
+                    kept[name] = model
                 if hasattr(model, "history_"):
                     histories[name] = model.history_
-            if seed == seeds[0] and not regression:
-                labels = np.unique(np.concatenate([y, yte]))
-                from sklearn.metrics import confusion_matrix
-
-                confusion[name] = (labels.tolist(), confusion_matrix(yte, pred, labels=labels).tolist())
+                if not regression:
+                    confusion[name] = _confusion(np.concatenate([y, yte]), yte, pred)
             if callback:
-                score = f"R² {metrics['r2']:.3f}" if regression else f"accuracy {metrics['accuracy']:.3f}"
-                label = (REGRESSION_NAMES if regression else MODEL_NAMES).get(name, MODEL_NAMES[name])
-                callback(f"seed {seed}: {label:<30} {score}  ({seconds:.0f} s)")
+                callback(_progress_line(name, seed, run, regression))
     tests = [] if regression else _mcnemar_tests(models, seeds, predictions)
     info = {"n_songs": len(df), "n_test": len(Xte), "test_data": held_out is not None,
             "objective": objective, "label_column": label_column,
@@ -499,6 +486,36 @@ def compare_models(
             "encoder": _describe(encoder)}
     tests = pd.DataFrame(tests, columns=["seed", "a", "b", *_TEST_KEYS])
     return Comparison(pd.DataFrame(runs), tests, histories, confusion, info, kept, test_rows)
+
+
+def _fit_and_score(name, Xtr, ytr, Xte, yte, fitted, seed, settings, regression):
+    """Fit model ``name`` on the training songs (recorded in ``fitted``, which tBERT builds on) and score it on
+    the test songs: ``(model, its predictions, its row of the comparison)``."""
+    started = time.perf_counter()
+    model, extra_seconds = _fit(name, Xtr, ytr, fitted, seed=seed, settings=settings)
+    seconds = time.perf_counter() - started + extra_seconds
+    fitted[name] = (model, seconds)
+    started = time.perf_counter()
+    pred = np.asarray(model.predict(Xte), dtype=float if regression else str)
+    predict_seconds = time.perf_counter() - started
+    metrics = _regression_metrics(yte, pred) if regression else _metrics(yte, pred)
+    return model, pred, {"seed": seed, "model": name, **metrics, "train_seconds": seconds,
+                         "predict_seconds": predict_seconds, "device": _device_of(model)}
+
+
+def _confusion(every_label, y_true, y_pred):
+    """``(labels, matrix)`` of a confusion matrix over every label of the data, as lists."""
+    from sklearn.metrics import confusion_matrix
+
+    labels = np.unique(every_label)
+    return labels.tolist(), confusion_matrix(y_true, y_pred, labels=labels).tolist()
+
+
+def _progress_line(name, seed, run, regression):
+    """The line a comparison's ``callback`` gets once a model is scored."""
+    score = f"R² {run['r2']:.3f}" if regression else f"accuracy {run['accuracy']:.3f}"
+    label = (REGRESSION_NAMES if regression else MODEL_NAMES).get(name, MODEL_NAMES[name])
+    return f"seed {seed}: {label:<30} {score}  ({run['train_seconds']:.0f} s)"
 
 
 def _shared_texts(train, test, text_column, seed, say=True):
