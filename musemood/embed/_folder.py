@@ -176,12 +176,17 @@ def _count_without_lyrics(out, n_parts):
 
     total = 0
     for i in range(n_parts):
-        metadata = pq.read_schema(_part_path(out, i)).metadata or {}
-        try:
-            total += int(json.loads(metadata[b"musemood.embed"])["without_lyrics"])
-        except (KeyError, TypeError, ValueError):
+        count = _part_meta(pq.read_schema(_part_path(out, i))).get("without_lyrics")
+        if not isinstance(count, int):
             return None
+        total += count
     return total
+
+
+def _part_meta(arrow_schema):
+    """What :func:`_write_part` recorded in a part's footer (part number, vector width, model, songs without
+    lyrics), as a dict; empty for a file without it."""
+    return json.loads((arrow_schema.metadata or {}).get(b"musemood.embed", b"{}"))
 
 
 def _write_json(path, payload):
@@ -251,7 +256,7 @@ def _read_part(part, manifest, columns=None):
     except Exception as exc:  # a truncated or foreign file
         raise ValueError(f"{part} is damaged ({type(exc).__name__}: {exc}); delete it and run again to "
                          "recompute it") from None
-    meta = json.loads((arrow_schema.metadata or {}).get(b"musemood.embed", b"{}"))
+    meta = _part_meta(arrow_schema)
     if meta.get("model") != manifest["model"]["sha256"] or arrow_schema.names != _COLUMNS[manifest["format"]]:
         raise ValueError(f"{part} was not written by this run's model; delete it and run again")
     return table
