@@ -4,14 +4,14 @@ against the best lexical weight for playlists of each size.
 Run:  .venv/bin/python benchmarks/playlist_weights.py [--recommender DIR] [--sizes 1,2,3,5] [--playlists 60]
 
 A saved recommender (``--recommender``, else the one ``recommend()`` uses: the demo's, built if absent)
-tunes its rerank weights on single query songs (``lexical``, then ``cluster``).  Here the same measure its
-tuner maximises, precision@10 of mood agreement with candidates among the labelled songs, is taken on
-playlists: ``--playlists`` per mood and size, drawn from the recommender's tuning songs and, apart, from
-its evaluation songs (a size of 1 takes each song once).  For each, the table gives the precision with
-the tuned weights (the peer: what ``songs=`` uses) and with the lexical weight that maximises it on those
-very playlists (the best of the tuner's golden-section search, a grid of 0, 0.1, ..., 1 and the tuned
-weight, the cluster weight kept): an in-sample best, so an upper bound of what weights of its own could
-gain.
+tunes its rerank weights on single query songs (``lexical``, then ``cluster``).  Here the measure its
+tuner maximises, precision@k of mood agreement (k its ``tune_k``, 10 by default) with candidates among
+the labelled songs, is taken on playlists: ``--playlists`` per mood and size, drawn from the
+recommender's tuning songs and, apart, from its evaluation songs (a size of 1 takes each song once).
+For each, the table gives the precision with the tuned weights (the peer: what ``songs=`` uses) and with
+the lexical weight that maximises it on those very playlists (the best of the tuner's golden-section
+search, a grid of 0, 0.1, ..., 1 and the tuned weight, the cluster weight kept): an in-sample best, so an
+upper bound of what weights of its own could gain.
 """
 
 import argparse
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from musemood.rerank import RerankTuner, golden_section_max  # noqa: E402
 
 
 def playlists(rec, queries, size, per_mood, rng):
@@ -38,7 +39,8 @@ def playlists(rec, queries, size, per_mood, rng):
 
 
 def candidates(rec, groups):
-    """Each playlist's candidates among the labelled songs, with whether each shares its mood (the tuner's)."""
+    """Each playlist's candidates among the labelled songs, with whether each shares its mood: the tuner's
+    ``query_table``, for playlists too."""
     cat, retriever = rec.catalogue_, rec.retriever_
     table = []
     for rows in groups:
@@ -49,9 +51,10 @@ def candidates(rec, groups):
     return table
 
 
-def precision(rec, table, weights, k=10):
-    return float(np.mean([cand["agree"][rec.retriever_.rank(cand, "rerank", weights)[:k]].sum() / k
-                          for cand in table]))
+def precision(rec, table, weights):
+    """Mean precision@k of the rerank with ``weights``, k the recommender's ``tune_k``, by its tuner."""
+    tuner = RerankTuner(rec.retriever_, rec.tune_k)
+    return float(tuner.precision(table, "rerank", tuner.top_k, weights).mean())
 
 
 def main():
@@ -62,7 +65,6 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     from musemood.recommender import get_recommender
-    from musemood.rerank import golden_section_max
 
     rec = get_recommender(args.recommender)
     tuned = dict(rec.weights_)
@@ -70,7 +72,7 @@ def main():
     print(f"{len(rec.catalogue_):,} songs; weights tuned on single songs: lexical {tuned['lexical']:.3f}, "
           f"cluster {tuned['cluster']:.3f}")
     print("| query songs | songs a playlist | playlists | tuned weights (peer) | best lexical weight | "
-          "precision@10 there | best / tuned |")
+          f"precision@{rec.tune_k} there | best / tuned |")
     print("|---|---|---|---|---|---|---|")
     for name, queries in (("tuning", rec.tune_queries_), ("evaluation", rec.eval_queries_)):
         for size in (int(s) for s in args.sizes.split(",")):
