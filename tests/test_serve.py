@@ -805,6 +805,8 @@ def test_a_stopping_worker_answers_the_connections_it_accepted_before_their_requ
             if server.server_state.connections:
                 break
             time.sleep(0.01)
+        [connection] = server.server_state.connections  # what _server reads to tell it waits for its request:
+        assert getattr(connection, "cycle", "no such attribute") is None  # a uvicorn that renames it fails here
         server.should_exit = True  # as uvicorn's SIGTERM handler does
         time.sleep(0.3)  # the server has begun to stop (it looks every 0.1 s) before the request comes
         if request_comes:
