@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import schema
 from ._validation import check_unique_columns, is_text_or_missing, row_of
-from .persistence import read_config, write_config
+from .persistence import read_config, replacing, write_config
 from .text import fold_signature, normalize_title
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,33 @@ def _per_value(column: pd.Series, fold) -> np.ndarray:
     so at a million songs this is a fraction of the time and memory of one string per song."""
     codes, values = pd.factorize(column.fillna(""))
     return np.asarray([fold(v) for v in values.tolist()], dtype=object)[codes]
+
+
+def _lookup(titles, artists) -> dict:
+    """The lookup arrays of songs whose folded titles and artists are ``titles`` and ``artists``: the
+    distinct titles in sorted order (an Arrow array), each song's int32 code into them, the songs'
+    order by title (each title's songs in catalogue order), and the same for artists (no order)."""
+    import pyarrow as pa
+
+    out = {}
+    for what, folded in (("title", titles), ("artist", artists)):
+        codes, values = pd.factorize(np.asarray(folded, dtype=object), sort=True)
+        out[f"{what}_codes"], out[f"{what}s"] = codes.astype(np.int32), pa.array(values.tolist(), pa.string())
+    out["title_order"] = np.argsort(out["title_codes"], kind="stable")
+    return out
+
+
+def _position(values, key) -> int:
+    """Position of ``key`` in the sorted Arrow strings ``values``, or -1: a binary search that reads
+    about 20 of a million strings."""
+    lo, hi = 0, len(values)
+    while lo < hi:
+        middle = (lo + hi) // 2
+        if values[middle].as_py() < key:
+            lo = middle + 1
+        else:
+            hi = middle
+    return lo if lo < len(values) and values[lo].as_py() == key else -1
 
 
 #: How a song without an artist is named among artists: ``artist=""`` chooses it.
@@ -185,19 +212,26 @@ class SongCatalogue:
         self.clusters_ = self.songs_["cluster"].to_numpy()
 
     def _index(self, folded=None):
-        """Lookups over ``songs_``; ``folded``: the titles and artists already folded (a saved catalogue's)."""
+        """Lookups over ``songs_``.  ``folded``: the saved lookup arrays (see :meth:`save`), a dict of
+        ``title_codes``, ``titles``, ``title_order``, ``artist_codes`` and ``artists``; else the titles and
+        artists are folded here.
+
+        Each folded title and artist is held once, in sorted Arrow arrays, and each song by the int32
+        codes of its title and artist: with a catalogue loaded with ``mmap=True`` every per-song array
+        is mapped from the saved file, so the workers of a server share one copy.
+        """
         songs = self.songs_
         for column in songs.columns:  # one Arrow chunk per column: see _one_chunk
             songs[column] = _one_chunk(songs[column])
         if folded is None:
-            titles = _per_value(songs[schema.TITLE], normalize_title)
-            self.norm_artists_ = _per_value(songs[schema.ARTIST], normalize_title)
-        else:
-            titles, self.norm_artists_ = folded
-        self._title_order = np.argsort(titles, kind="stable")
-        self._sorted_titles = titles[self._title_order]
-        self.norm_titles_ = titles
-        self._keys = None  # search keys, built on first use
+            folded = _lookup(_per_value(songs[schema.TITLE], normalize_title),
+                             _per_value(songs[schema.ARTIST], normalize_title))
+        self._title_codes, self._titles = folded["title_codes"], folded["titles"]
+        self._artist_codes, self._artists = folded["artist_codes"], folded["artists"]
+        self._title_order = folded["title_order"]  # the songs grouped by title, each group in catalogue order
+        per_title = np.bincount(self._title_codes, minlength=len(self._titles))
+        self._title_starts = np.concatenate([[0], np.cumsum(per_title)])  # title c: _title_order[starts[c]:starts[c+1]]
+        self._keys = self._row_titles = None  # for fuzzy lookups without a trigram index: made on first use
         self.moods_ = _per_value(songs["mood"], str)
         self.mood_names_ = sorted(set(self.moods_) - {""})
         self._mood_masks = {}  # mood -> read-only mask, made on first use (comparing 1M moods: 12 ms)
@@ -208,7 +242,15 @@ class SongCatalogue:
         elif getattr(self, "search_index_", None) is None:  # not loaded with the catalogue: build it
             from .retrieval import TrigramIndex
 
-            self.search_index_ = TrigramIndex().build(map(_search_key, titles, self.norm_artists_))
+            self.search_index_ = TrigramIndex().build(map(_search_key, self._folded_titles(), self._folded_artists()))
+
+    def _folded_titles(self, rows=None) -> list[str]:
+        """The folded titles of songs ``rows`` (``None``: every song), in that order."""
+        return self._titles.take(self._title_codes if rows is None else self._title_codes[rows]).to_pylist()
+
+    def _folded_artists(self, rows=None) -> list[str]:
+        """The folded artists of songs ``rows`` (``None``: every song), in that order."""
+        return self._artists.take(self._artist_codes if rows is None else self._artist_codes[rows]).to_pylist()
 
     def _closest(self, key, what, scorer, limit, score_cutoff=None):
         """``[(string, score, row)]`` of the songs whose title (``what="title"``) or "title artist"
@@ -218,14 +260,22 @@ class SongCatalogue:
         from rapidfuzz import process
 
         if self.search_index_ is None:
-            strings = {"title": self.norm_titles_, "sorted title": self._sorted_titles}.get(what)
-            strings = self._search_keys() if strings is None else strings
+            in_order, in_sorted_order = self._titles_of_rows()
+            strings = {"title": in_order, "sorted title": in_sorted_order}.get(what) or self._search_keys()
             return process.extract(key, strings, scorer=scorer, limit=limit, score_cutoff=score_cutoff)
         rows = self.search_index_.candidates(key, FUZZY_CANDIDATES)
-        strings = [_search_key(self.norm_titles_[i], self.norm_artists_[i]) if what == "key" else self.norm_titles_[i]
-                   for i in rows]
+        strings = self._folded_titles(rows)
+        if what == "key":
+            strings = list(map(_search_key, strings, self._folded_artists(rows)))
         found = process.extract(key, strings, scorer=scorer, limit=limit, score_cutoff=score_cutoff)
         return [(string, score, int(rows[j])) for string, score, j in found]
+
+    def _titles_of_rows(self):
+        """The folded title of every song, in catalogue order and in sorted order (lists, for a catalogue
+        small enough to score every title: made on its first fuzzy lookup, not per query)."""
+        if self._row_titles is None:
+            self._row_titles = self._folded_titles(), self._folded_titles(self._title_order)
+        return self._row_titles
 
     def __len__(self):
         return len(self.songs_)
@@ -255,7 +305,7 @@ class SongCatalogue:
                 raise SongNotFoundError(f"no song titled {title!r} in the catalogue{hint}", suggestions)
         if artist is not None:
             ids = self._by_artist(title, artist, ids)
-        if len({self.norm_artists_[i] for i in ids}) > 1:
+        if len(np.unique(self._artist_codes[ids])) > 1:
             names = self._artists_of(ids)  # "" for a song without an artist: artist="" chooses it
             shown = [name or NO_ARTIST for name in names]
             raise AmbiguousTitleError(
@@ -269,7 +319,7 @@ class SongCatalogue:
         from rapidfuzz import fuzz
 
         wanted = normalize_title(artist)
-        scores = np.asarray([fuzz.ratio(wanted, self.norm_artists_[i]) for i in ids])
+        scores = np.asarray([fuzz.ratio(wanted, artist) for artist in self._folded_artists(ids)])
         if not len(scores) or scores.max() < self.min_title_score:
             raise SongNotFoundError(
                 f"{title!r} is in the catalogue, but not by {artist!r}; artists with it: "
@@ -283,9 +333,13 @@ class SongCatalogue:
 
     def title_ids(self, key: str) -> np.ndarray:
         """Rows whose normalised title is ``key``, in catalogue order."""
-        lo = np.searchsorted(self._sorted_titles, key, side="left")
-        hi = np.searchsorted(self._sorted_titles, key, side="right")
-        return np.sort(self._title_order[lo:hi])
+        code = _position(self._titles, key)
+        if code < 0:
+            return np.empty(0, dtype=np.int64)
+        return self._rows_titled(code)
+
+    def _rows_titled(self, code: int) -> np.ndarray:
+        return np.sort(self._title_order[self._title_starts[code]:self._title_starts[code + 1]]).astype(np.int64)
 
     def mood_mask(self, mood: str | None) -> np.ndarray | None:
         """Which songs have ``mood`` (``None`` for no mood filter); an unknown mood is a ValueError."""
@@ -301,21 +355,21 @@ class SongCatalogue:
 
     def same_song(self, row: int) -> np.ndarray:
         """Rows of the same song (same title and artist: re-releases), ``row`` included."""
-        ids = self.title_ids(self.norm_titles_[row])
-        return ids[self.norm_artists_[ids] == self.norm_artists_[row]]
+        ids = self._rows_titled(int(self._title_codes[row]))
+        return ids[self._artist_codes[ids] == self._artist_codes[row]]
 
     def first_of_each_song(self, rows, n: int) -> np.ndarray:
         """Positions in ``rows`` of the first row of each distinct song (title and artist as folded:
         re-releases are one song), at most ``n`` of them, in order."""
-        seen, keep = set(), []
-        for position, row in enumerate(rows):
-            key = (self.norm_titles_[row], self.norm_artists_[row])
-            if key not in seen:
-                seen.add(key)
-                keep.append(position)
-                if len(keep) == n:
-                    break
-        return np.asarray(keep, dtype=np.int64)
+        rows = np.asarray(rows, dtype=np.int64)
+        size = 2 * n  # the first n songs are most often among the first 2n rows: look no further than needed
+        while True:
+            head = rows[:size]
+            song = self._title_codes[head].astype(np.int64) << 32 | self._artist_codes[head]
+            first = np.sort(np.unique(song, return_index=True)[1])
+            if len(first) >= n or size >= len(rows):
+                return first[:n].astype(np.int64)
+            size *= 4
 
     def display(self, row: int) -> str:
         """:func:`song_name` of catalogue row ``row``."""
@@ -353,21 +407,28 @@ class SongCatalogue:
     def _search_keys(self):
         """"title artist" per song, normalised; built on the first search, not per query."""
         if getattr(self, "_keys", None) is None:
-            self._keys = list(map(_search_key, self.norm_titles_, self.norm_artists_))
+            self._keys = list(map(_search_key, self._titles_of_rows()[0], self._folded_artists()))
         return self._keys
 
     # ----------------------------------------------------------- persistence
     def save(self, path) -> Path:
+        """Write the catalogue to folder ``path``: its songs and lookup arrays in one Arrow file, which
+        :meth:`load` can map (``mmap=True``), and the trigram index of a large catalogue."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        self.songs_.to_parquet(path / "songs.parquet", index=False)
-        # the folded forms, so that loading does not fold every title again (5 s at a million songs)
-        pq.write_table(pa.table({schema.TITLE: pa.array(self.norm_titles_.tolist(), pa.string()),
-                                 schema.ARTIST: pa.array(self.norm_artists_.tolist(), pa.string())}),
-                       path / FOLDED_FILE)
+        table = pa.Table.from_pandas(self.songs_, preserve_index=False).replace_schema_metadata(None)
+        lookup = {"_folded_title": pa.DictionaryArray.from_arrays(pa.array(self._title_codes), self._titles),
+                  "_folded_artist": pa.DictionaryArray.from_arrays(pa.array(self._artist_codes), self._artists),
+                  "_title_order": pa.array(self._title_order, pa.int64())}
+        for name, column in lookup.items():
+            table = table.append_column(name, column)
+        # uncompressed, so that it can be mapped; by way of a temporary file, as a server may map the old one
+        with replacing(path / SONGS_FILE) as tmp, pa.ipc.new_file(str(tmp), table.schema) as writer:
+            writer.write_table(table)
+        for name in (LEGACY_SONGS_FILE, FOLDED_FILE):  # an earlier musemood's, saved here before
+            (path / name).unlink(missing_ok=True)
         if self.search_index_ is not None:
             self.search_index_.save(path / "search")
         elif (path / "search").is_dir():  # left by an earlier, larger catalogue saved here
@@ -379,7 +440,9 @@ class SongCatalogue:
 
     @classmethod
     def load(cls, path, *, mmap=False) -> SongCatalogue:
-        """Read a catalogue written by :meth:`save`; ``mmap`` maps its trigram index, if it has one."""
+        """Read a catalogue written by :meth:`save`.  ``mmap``: map its songs, lookup arrays and trigram index
+        read-only from their files instead of reading them into memory, so that processes loading the same
+        folder share one copy (``musemood serve``'s workers)."""
         path = Path(path)
         config = read_config(path, cls)
         out = cls(**config["params"])
@@ -387,10 +450,19 @@ class SongCatalogue:
         if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 100:
             raise ValueError(f"{path / 'config.json'}: min_title_score must be a number in [0, 100], got {score!r}; "
                              "save the catalogue again")
-        songs = pd.read_parquet(path / "songs.parquet")
-        for column in songs.columns:
-            if column != "cluster":
-                songs[column] = songs[column].astype("string")
+        if (path / SONGS_FILE).exists():
+            file = path / SONGS_FILE
+            songs, folded = _read_songs(file, mmap)
+        else:  # saved by a musemood before 2026-12-07: read into memory; saving it again makes it mappable
+            file = path / LEGACY_SONGS_FILE
+            if mmap:
+                logger.info("%s was saved by an earlier musemood: its songs are read into memory, not mapped (save "
+                            "the recommender or catalogue again to map them)", path)
+            songs = pd.read_parquet(file)
+            for column in songs.columns:
+                if column != "cluster":
+                    songs[column] = songs[column].astype("string")
+            folded = _read_folded(path, len(songs))
         out.songs_ = songs
         # saved by a musemood that folded titles otherwise: fold them again and index what this one folds
         signature = fold_signature()
@@ -404,22 +476,86 @@ class SongCatalogue:
             out.search_index_ = TrigramIndex.load(path / "search", mmap=mmap)
             if out.search_index_.lexical.n_songs_ != len(songs):
                 raise ValueError(f"{path / 'search'} indexes {out.search_index_.lexical.n_songs_:,} songs but "
-                                 f"{path / 'songs.parquet'} holds {len(songs):,}: the folder mixes files from "
-                                 "different saves; save the catalogue again")
-        out._index(_read_folded(path, len(songs)) if same_folding else None)
+                                 f"{file} holds {len(songs):,}: the folder mixes files from different saves; save "
+                                 "the catalogue again")
+        out._index(folded if same_folding else None)
         import pyarrow as pa
 
         pa.default_memory_pool().release_unused()  # the tables read: 150 MB kept by Arrow's allocator at 1M songs
         return out
 
 
-#: The file of a saved catalogue that holds each song's folded title and artist.
-FOLDED_FILE = "folded.parquet"
+#: The file of a saved catalogue: its songs, each song's folded title and artist (as codes into the sorted
+#: distinct ones) and the songs' order by title, in Arrow's file format, uncompressed so that it can be mapped.
+SONGS_FILE = "songs.arrow"
+#: The files of a catalogue saved by a musemood before 2026-12-07 (read, no longer written): the songs, and
+#: their folded titles and artists.
+LEGACY_SONGS_FILE, FOLDED_FILE = "songs.parquet", "folded.parquet"
+#: The columns of ``SONGS_FILE`` that are not songs' columns: the lookup arrays.
+_LOOKUP_COLUMNS = ("_folded_title", "_folded_artist", "_title_order")
+
+
+def _read_songs(file, mmap):
+    """``(songs_, lookup arrays)`` from a catalogue's ``SONGS_FILE``, checked, mapped with ``mmap``: the
+    strings stay in Arrow buffers and the per-song arrays are views of them, never copied."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def damaged(what):
+        return ValueError(f"{file}: {what}; the file is damaged or was not written by musemood's "
+                          "SongCatalogue.save: save the catalogue again")
+
+    try:
+        source = pa.memory_map(str(file)) if mmap else pa.OSFile(str(file))
+        table = pa.ipc.open_file(source).read_all()
+    except (OSError, pa.ArrowException) as exc:
+        raise ValueError(f"{file} is not a readable Arrow file of songs ({exc}); save the catalogue again") from None
+    needed = (schema.TITLE, schema.ARTIST, "mood", "cluster", *_LOOKUP_COLUMNS)
+    missing = [c for c in needed if c not in table.column_names]
+    if missing:
+        raise damaged(f"it lacks columns {missing}")
+    if any(column.num_chunks != 1 for column in table.columns):
+        table = table.combine_chunks()  # not as save writes it (one batch): a copy
+    song_columns = [c for c in table.column_names if c not in _LOOKUP_COLUMNS]
+    text = [c for c in song_columns if c != "cluster"]
+    for name in text:
+        if not (pa.types.is_string(table[name].type) or pa.types.is_large_string(table[name].type)):
+            raise damaged(f"its column {name!r} holds {table[name].type}, not text")
+    if not pa.types.is_integer(table["cluster"].type) or table["cluster"].null_count:
+        raise damaged(f"its column 'cluster' holds {table['cluster'].type}, not whole numbers")
+    folded = {}
+    for what in ("title", "artist"):
+        column = table[f"_folded_{what}"]
+        kind = column.type
+        if not (pa.types.is_dictionary(kind) and kind.index_type == pa.int32() and pa.types.is_string(kind.value_type)):
+            raise damaged(f"its column '_folded_{what}' holds {kind}, not the codes of folded {what}s")
+        codes, values = column.chunks[0].indices, column.chunks[0].dictionary
+        codes_array = codes.to_numpy(zero_copy_only=True) if not codes.null_count else None
+        if (codes_array is None or values.null_count or len(codes_array)
+                and (codes_array.min() < 0 or codes_array.max() >= len(values))):
+            raise damaged(f"its folded {what}s point outside their {len(values):,} distinct values")
+        if len(values) > 1 and not pc.all(pc.less(values[:-1], values[1:])).as_py():
+            raise damaged(f"its distinct folded {what}s are not in sorted order")
+        folded[f"{what}_codes"], folded[f"{what}s"] = codes_array, values
+    order = table["_title_order"].chunks[0]
+    if order.type != pa.int64() or order.null_count:
+        raise damaged(f"its column '_title_order' holds {order.type}, not song positions")
+    order = order.to_numpy(zero_copy_only=True)
+    n = table.num_rows
+    grouped = not n or (order.min() >= 0 and order.max() < n and (np.bincount(order, minlength=n) == 1).all()
+                        and (np.diff(folded["title_codes"][order]) >= 0).all())
+    if not grouped:
+        raise damaged("its '_title_order' does not order the songs by title")
+    folded["title_order"] = order
+    songs = pd.DataFrame({name: pd.array(table[name], dtype=pd.StringDtype("pyarrow")) if name in text
+                          else table[name].to_numpy() for name in song_columns})
+    return songs, folded
 
 
 def _read_folded(path, n_songs):
-    """The folded titles and artists saved with the catalogue in folder ``path``, checked: ``None`` when
-    the folder has none (saved by an earlier musemood: its songs are folded at load, as then)."""
+    """The lookup arrays of a catalogue saved before 2026-12-07, from the folded titles and artists it saved in
+    ``FOLDED_FILE``, checked: ``None`` when the folder has none (saved by an earlier musemood still: its songs
+    are folded at load, as then)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -438,7 +574,4 @@ def _read_folded(path, n_songs):
         raise ValueError(f"{file} holds {table.num_rows:,} rows{which} for {n_songs:,} songs: the folder mixes files "
                          "from different saves; save the catalogue again")
 
-    def column(name):  # already folded: only made into shared strings, as folding makes them
-        return _per_value(pd.Series(pd.array(table[name].combine_chunks(), dtype="string[pyarrow]")), str)
-
-    return column(schema.TITLE), column(schema.ARTIST)
+    return _lookup(*(table[name].to_numpy(zero_copy_only=False) for name in (schema.TITLE, schema.ARTIST)))

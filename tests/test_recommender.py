@@ -1,5 +1,7 @@
 """The recommender: fit, recommend, lookup errors, tuning, evaluation, persistence, CLI."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -575,8 +577,8 @@ def test_a_catalogue_keeps_its_strings_in_one_chunk(tmp_path):
 
 
 def test_a_catalogue_folds_each_distinct_name_once():
-    """Titles, artists and moods are folded once per distinct value and equal values share one string
-    (a million songs by a hundred thousand artists: a tenth of the work and of the strings)."""
+    """Titles, artists and moods are folded once per distinct value, and each folded title and artist is
+    held once (a million songs by a hundred thousand artists: a tenth of the work and of the strings)."""
     from musemood.catalogue import SongCatalogue
     from musemood.text import normalize_title
 
@@ -584,12 +586,19 @@ def test_a_catalogue_folds_each_distinct_name_once():
     artists = ["Beyoncé", "Band", "Band", "beyonce", None]
     moods = ["happy", None, "sad", "happy", "happy"]
     cat = SongCatalogue().fit(pd.DataFrame({"title": titles, "artist": artists, "label": moods}))
-    assert cat.norm_titles_.tolist() == [normalize_title(t) for t in titles] == ["cafe", "rock and roll", "", "cafe",
-                                                                                  "road"]
-    assert cat.norm_artists_.tolist() == ["beyonce", "band", "band", "beyonce", ""]
+    assert cat._folded_titles() == [normalize_title(t) for t in titles] == ["cafe", "rock and roll", "", "cafe", "road"]
+    assert cat._folded_artists() == ["beyonce", "band", "band", "beyonce", ""]
+    assert cat._titles.to_pylist() == ["", "cafe", "road", "rock and roll"]  # each once, sorted
+    assert cat._artists.to_pylist() == ["", "band", "beyonce"]
     assert cat.moods_.tolist() == ["happy", "", "sad", "happy", "happy"]
-    assert cat.norm_artists_[1] is cat.norm_artists_[2] and cat.moods_[0] is cat.moods_[4]
+    assert cat.moods_[0] is cat.moods_[4]
     assert cat.find("cafe", "Beyonce") == (0, None)
+    assert cat.title_ids("cafe").tolist() == [0, 3] and cat.title_ids("caf").tolist() == []
+    assert cat.same_song(3).tolist() == [0, 3] and cat.same_song(1).tolist() == [1]
+    # the first row of each song, re-releases once, in order; within the first rows or further on
+    assert cat.first_of_each_song([3, 0, 1, 0, 3, 2], 2).tolist() == [0, 2]
+    assert cat.first_of_each_song([3, 0, 3, 0, 3, 0, 3, 0, 3, 1], 2).tolist() == [0, 9]
+    assert cat.first_of_each_song([3, 0, 3], 5).tolist() == [0] and cat.first_of_each_song([], 3).tolist() == []
 
 
 def _folded_catalogue():
@@ -600,51 +609,82 @@ def _folded_catalogue():
     return SongCatalogue().fit(pd.DataFrame({"title": titles, "artist": artists, "label": ["happy"] * 6}))
 
 
+def _saved_as_before(folder, *, folded=True):
+    """Rewrite the catalogue saved in ``folder`` as a musemood before 2026-12-07 saved it: its songs in
+    songs.parquet and, with ``folded``, their folded titles and artists in folded.parquet (older still: none,
+    and no fold signature)."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from musemood.catalogue import FOLDED_FILE, LEGACY_SONGS_FILE, SONGS_FILE, SongCatalogue
+    from musemood.persistence import manifest
+
+    cat = SongCatalogue.load(folder)
+    cat.songs_.to_parquet(folder / LEGACY_SONGS_FILE, index=False)
+    if folded:
+        pq.write_table(pa.table({"title": cat._folded_titles(), "artist": cat._folded_artists()}), folder / FOLDED_FILE)
+    (folder / SONGS_FILE).unlink()
+    config = json.loads((folder / "config.json").read_text())
+    config["files"] = manifest(folder)
+    if not folded:
+        del config["fold"]
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
 def test_a_saved_catalogue_loads_its_folded_titles_instead_of_folding_them_again(tmp_path, monkeypatch):
     """Folding a million titles took 5 s of every load (each server worker's); the folded forms are
-    saved with the catalogue and read back, equal values still sharing one string."""
+    saved with the catalogue and read back, also from a catalogue saved before they were kept in songs.arrow."""
     import musemood.catalogue as catalogue_module
-    from musemood.catalogue import SongCatalogue
+    from musemood.catalogue import SONGS_FILE, SongCatalogue
 
     cat = _folded_catalogue()
     cat.save(tmp_path / "cat")
+    assert sorted(p.name for p in (tmp_path / "cat").iterdir()) == ["config.json", SONGS_FILE]
     folded = []
     monkeypatch.setattr(catalogue_module, "normalize_title", lambda t: folded.append(t) or str(t).lower())
-    loaded = SongCatalogue.load(tmp_path / "cat")
-    assert folded == []  # nothing folded while loading
-    assert loaded.norm_titles_.tolist() == cat.norm_titles_.tolist() == ["cafe", "rock and roll", "", "cafe", "road",
-                                                                         "senor"]
-    assert loaded.norm_artists_.tolist() == cat.norm_artists_.tolist()
-    assert loaded.norm_artists_[1] is loaded.norm_artists_[2] is loaded.norm_artists_[5]
+    for mmap in (False, True):
+        loaded = SongCatalogue.load(tmp_path / "cat", mmap=mmap)
+        assert folded == []  # nothing folded while loading
+        assert loaded._folded_titles() == cat._folded_titles() == ["cafe", "rock and roll", "", "cafe", "road", "senor"]
+        assert loaded._folded_artists() == cat._folded_artists()
+        assert loaded.songs_.equals(cat.songs_)
+    legacy = SongCatalogue.load(_saved_as_before(tmp_path / "cat"))
+    assert folded == [] and legacy._folded_titles() == cat._folded_titles() and legacy.songs_.equals(cat.songs_)
     monkeypatch.undo()
-    assert loaded.find("Cafe", "Beyonce") == (0, None) and loaded.same_song(0).tolist() == [0, 3]
+    for each in (loaded, legacy):
+        assert each.find("Cafe", "Beyonce") == (0, None) and each.same_song(0).tolist() == [0, 3]
+    legacy.save(tmp_path / "cat")  # saved again: in the file of today, the older files gone
+    assert sorted(p.name for p in (tmp_path / "cat").iterdir()) == ["config.json", SONGS_FILE]
+    assert SongCatalogue.load(tmp_path / "cat")._folded_titles() == cat._folded_titles()
 
 
 def test_a_catalogue_saved_by_a_musemood_that_folds_otherwise_is_folded_again(tmp_path, monkeypatch):
     import json
 
     import musemood.catalogue as catalogue_module
-    from musemood.catalogue import FOLDED_FILE, SongCatalogue
+    from musemood.catalogue import SongCatalogue
     from musemood.text import normalize_title
 
     _folded_catalogue().save(tmp_path / "cat")
     config = json.loads((tmp_path / "cat" / "config.json").read_text())
     assert config["fold"]
-    # saved by a musemood whose folding differs: its folded file is not used
+    # saved by a musemood whose folding differs: its folded titles are not used
     monkeypatch.setattr(catalogue_module, "fold_signature", lambda: "another folding")
     folded = []
     monkeypatch.setattr(catalogue_module, "normalize_title", lambda t: folded.append(t) or normalize_title(t))
     loaded = SongCatalogue.load(tmp_path / "cat")
-    assert len(folded) >= 6 and loaded.norm_titles_.tolist()[-1] == "senor"
+    assert len(folded) >= 6 and loaded._folded_titles()[-1] == "senor"
     # saved before folded forms were saved: no file, no signature; folded at load as then
     monkeypatch.undo()
-    (tmp_path / "cat" / FOLDED_FILE).unlink()
-    del config["fold"], config["files"][FOLDED_FILE]
-    (tmp_path / "cat" / "config.json").write_text(json.dumps(config))
-    assert SongCatalogue.load(tmp_path / "cat").norm_titles_.tolist() == _folded_catalogue().norm_titles_.tolist()
+    old = SongCatalogue.load(_saved_as_before(tmp_path / "cat", folded=False))
+    assert old._folded_titles() == _folded_catalogue()._folded_titles()
 
 
 def test_a_catalogue_refuses_folded_titles_that_do_not_fit_its_songs(tmp_path):
+    """Of a catalogue saved before 2026-12-07 (folded.parquet)."""
     import json
 
     import pyarrow as pa
@@ -656,6 +696,7 @@ def test_a_catalogue_refuses_folded_titles_that_do_not_fit_its_songs(tmp_path):
     def save_with(table):
         folder = tmp_path / "cat"
         _folded_catalogue().save(folder)
+        _saved_as_before(folder)
         if isinstance(table, bytes):
             (folder / FOLDED_FILE).write_bytes(table)
         else:
@@ -671,6 +712,94 @@ def test_a_catalogue_refuses_folded_titles_that_do_not_fit_its_songs(tmp_path):
         SongCatalogue.load(save_with(pa.table({"title": list("abcdef"), "artist": list("abcde") + [None]})))
     with pytest.raises(ValueError, match=f"{FOLDED_FILE} is not a readable table"):
         SongCatalogue.load(save_with(b"not parquet"))
+
+
+def _mapped_ranges(file):
+    """The address ranges this process maps ``file`` at (Linux's /proc/self/maps)."""
+    out = []
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and fields[5] == str(file):
+            start, stop = (int(x, 16) for x in fields[0].split("-"))
+            out.append((start, stop))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads Linux's /proc/self/maps")
+def test_a_catalogue_loaded_with_mmap_reads_its_songs_from_the_mapped_file(tmp_path):
+    """The strings and per-song arrays stay in the saved file's pages, which the workers of a server share:
+    at a million songs a worker's own memory for the catalogue went from 270 to 40 MiB."""
+    from musemood.catalogue import SONGS_FILE, SongCatalogue
+
+    _folded_catalogue().save(tmp_path / "cat")
+    file = (tmp_path / "cat" / SONGS_FILE).resolve()
+    for mmap in (True, False):
+        cat = SongCatalogue.load(tmp_path / "cat", mmap=mmap)
+        ranges = _mapped_ranges(file)
+        titles = cat.songs_["title"].array.__arrow_array__().chunks[0]
+        addresses = {"title codes": cat._title_codes.ctypes.data, "title order": cat._title_order.ctypes.data,
+                     "artist codes": cat._artist_codes.ctypes.data, "titles": cat._titles.buffers()[2].address,
+                     "songs' titles": titles.buffers()[2].address}
+        inside = {name: any(lo <= address < hi for lo, hi in ranges) for name, address in addresses.items()}
+        assert inside == dict.fromkeys(addresses, mmap), (mmap, inside)
+        assert cat.find("cafe", "beyonce") == (0, None)
+        del cat, titles
+
+
+def test_a_catalogue_saved_over_one_a_process_has_mapped_leaves_that_process_its_songs(tmp_path):
+    """A server maps the catalogue while the recommender is saved again in its folder (then reloaded by
+    SIGHUP): the new file replaces the old, never writes into the pages the server reads."""
+    from musemood.catalogue import SongCatalogue
+
+    _folded_catalogue().save(tmp_path / "cat")
+    serving = SongCatalogue.load(tmp_path / "cat", mmap=True)
+    other = pd.DataFrame({"title": [f"song {i}" for i in range(40)], "artist": ["x"] * 40, "label": ["sad"] * 40})
+    SongCatalogue().fit(other).save(tmp_path / "cat")
+    assert serving.find("Señor", "band") == (5, None) and serving._folded_titles()[0] == "cafe"
+    assert len(SongCatalogue.load(tmp_path / "cat")) == 40
+
+
+def test_a_damaged_songs_file_is_refused_with_what_is_wrong(tmp_path):
+    import json
+
+    import pyarrow as pa
+
+    from musemood.catalogue import SONGS_FILE, SongCatalogue
+    from musemood.persistence import manifest
+
+    def saved_with(change):
+        folder = tmp_path / "cat"
+        _folded_catalogue().save(folder)
+        table = pa.ipc.open_file(pa.OSFile(str(folder / SONGS_FILE))).read_all()  # a copy: the file is rewritten
+        table = change(table)
+        if isinstance(table, bytes):
+            (folder / SONGS_FILE).write_bytes(table)
+        else:
+            with pa.ipc.new_file(str(folder / SONGS_FILE), table.schema) as writer:
+                writer.write_table(table)
+        config = json.loads((folder / "config.json").read_text())
+        config["files"] = manifest(folder)  # as if saved so: the manifest alone does not catch it
+        (folder / "config.json").write_text(json.dumps(config))
+        return folder
+
+    def replaced(name, array):
+        return lambda t: t.set_column(t.column_names.index(name), name, array)
+
+    codes = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, 0, 3, 9], pa.int32()), pa.array(["", "a", "b", "c"]),
+                                           safe=False)
+    unsorted = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, 0, 1, 2], pa.int32()), pa.array(["b", "a", "c"]))
+    cases = [
+        (lambda t: b"not an arrow file", f"{SONGS_FILE} is not a readable Arrow file of songs"),
+        (lambda t: t.drop_columns(["_title_order"]), r"lacks columns \['_title_order'\]"),
+        (replaced("title", pa.array(range(6))), "column 'title' holds int64, not text"),
+        (replaced("_folded_title", codes), "folded titles point outside their 4 distinct values"),
+        (replaced("_folded_artist", unsorted), "distinct folded artists are not in sorted order"),
+        (replaced("_title_order", pa.array([0, 1, 2, 3, 4, 4])), "does not order the songs by title"),
+        (replaced("_title_order", pa.array([5, 4, 3, 2, 1, 0])), "does not order the songs by title"),
+    ]
+    for change, message in cases:
+        with pytest.raises(ValueError, match=message + ".*save the catalogue again"):
+            SongCatalogue.load(saved_with(change))
 
 
 def test_a_large_catalogue_looks_titles_up_through_its_trigram_index(catalogue, tmp_path, monkeypatch):
