@@ -100,7 +100,7 @@ def main():
                 queries, texts = build(n, folder, args.backend)
                 (folder / "items.json").write_text(json.dumps([queries, texts]))
             mapped_files = sum(f.stat().st_size for f in (folder / "rec").rglob("*")
-                               if f.suffix in (".npy", ".npz", ".faiss")) / 2**20
+                               if f.suffix in (".npy", ".npz", ".faiss", ".arrow")) / 2**20
             for workers in (int(w) for w in args.workers.split(",")):
                 for mmap in (True, False):
                     row = measure(folder, workers, mmap, [tuple(q) for q in queries], texts, args.requests)
