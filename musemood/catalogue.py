@@ -57,16 +57,22 @@ def _per_value(column: pd.Series, fold) -> np.ndarray:
     return np.asarray([fold(v) for v in values.tolist()], dtype=object)[codes]
 
 
-def _lookup(titles, artists) -> dict:
-    """The lookup arrays of songs whose folded titles and artists are ``titles`` and ``artists``: the
-    distinct titles in sorted order (an Arrow array), each song's int32 code into them, the songs'
-    order by title (each title's songs in catalogue order), and the same for artists (no order)."""
+def _lookup(titles: pd.Series, artists: pd.Series, fold) -> dict:
+    """The lookup arrays of songs with ``titles`` and ``artists`` as ``fold`` folds them: the distinct
+    folded titles in sorted order (an Arrow array), each song's int32 code into them, the songs' order by
+    title (each title's songs in catalogue order), and the same for artists (no order).  Each distinct
+    value is folded once, and the codes are made from the distinct values, never from a string per song."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     out = {}
-    for what, folded in (("title", titles), ("artist", artists)):
-        codes, values = pd.factorize(np.asarray(folded, dtype=object), sort=True)
-        out[f"{what}_codes"], out[f"{what}s"] = codes.astype(np.int32), pa.array(values.tolist(), pa.string())
+    for what, column in (("title", titles), ("artist", artists)):
+        codes, distinct = pd.factorize(column.fillna(""))
+        folded = pa.array([fold(v) for v in distinct.tolist()], pa.string())
+        values = pc.unique(folded)
+        values = values.take(pc.array_sort_indices(values))  # by code point, as Python compares strings
+        out[f"{what}_codes"] = pc.index_in(folded, value_set=values).to_numpy().astype(np.int32)[codes]
+        out[f"{what}s"] = values
     out["title_order"] = np.argsort(out["title_codes"], kind="stable")
     return out
 
@@ -224,8 +230,7 @@ class SongCatalogue:
         for column in songs.columns:  # one Arrow chunk per column: see _one_chunk
             songs[column] = _one_chunk(songs[column])
         if folded is None:
-            folded = _lookup(_per_value(songs[schema.TITLE], normalize_title),
-                             _per_value(songs[schema.ARTIST], normalize_title))
+            folded = _lookup(songs[schema.TITLE], songs[schema.ARTIST], normalize_title)
         self._title_codes, self._titles = folded["title_codes"], folded["titles"]
         self._artist_codes, self._artists = folded["artist_codes"], folded["artists"]
         self._title_order = folded["title_order"]  # the songs grouped by title, each group in catalogue order
@@ -574,4 +579,6 @@ def _read_folded(path, n_songs):
         raise ValueError(f"{file} holds {table.num_rows:,} rows{which} for {n_songs:,} songs: the folder mixes files "
                          "from different saves; save the catalogue again")
 
-    return _lookup(*(table[name].to_numpy(zero_copy_only=False) for name in (schema.TITLE, schema.ARTIST)))
+    titles, artists = (pd.Series(pd.array(table[name], dtype="string[pyarrow]")) for name in (schema.TITLE,
+                                                                                            schema.ARTIST))
+    return _lookup(titles, artists, str)  # already folded

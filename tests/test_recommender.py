@@ -601,6 +601,22 @@ def test_a_catalogue_folds_each_distinct_name_once():
     assert cat.first_of_each_song([3, 0, 3], 5).tolist() == [0] and cat.first_of_each_song([], 3).tolist() == []
 
 
+
+def test_a_catalogue_finds_titles_in_any_script_saved_or_not(tmp_path):
+    """The distinct folded titles are sorted by Arrow (bytes of UTF-8) and searched by Python's comparison
+    (code points): the same order, for every script."""
+    from musemood.catalogue import SongCatalogue
+
+    titles = ["日本の歌", "Ωmega", "zebra", "Äpfel", "Москва", "Ωmega", "𝄞 clef", "Émile", "apfel"]
+    cat = SongCatalogue().fit(pd.DataFrame({"title": titles, "artist": [f"a{i}" for i in range(9)]}))
+    assert cat._titles.to_pylist() == sorted(set(cat._folded_titles()))
+    cat.save(tmp_path / "cat")
+    for each in (cat, SongCatalogue.load(tmp_path / "cat", mmap=True)):
+        for row, title in enumerate(titles):
+            assert row in each.title_ids(each._folded_titles()[row]).tolist(), title
+        assert each.title_ids("ωmega").tolist() == [1, 5] and each.title_ids("apfel").tolist() == [3, 8]
+        assert each.find("日本の歌") == (0, None)
+
 def _folded_catalogue():
     from musemood.catalogue import SongCatalogue
 
