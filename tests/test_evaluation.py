@@ -125,6 +125,43 @@ def test_compare_on_a_given_test_file_trains_on_all_the_data_and_scores_that_fil
     assert "missing.csv" in capsys.readouterr().err
 
 
+def test_compare_use_split_tests_on_the_data_s_own_test_songs(labelled, tmp_path, capsys):
+    """A file `musemood label` wrote has a split column; `train` and `evaluate` follow it, and compare draws its
+    own test songs unless told to follow it too (--use-split)."""
+    from musemood.classifiers import make_model
+
+    df, path = labelled
+    counts = df["split"].value_counts()
+    assert counts["train"] and counts["valid"] and counts["test"]
+    run = ["compare", "--data", str(path), "--models", "majority,tfidf", "--seeds", "1"]
+    assert main([*run, "--use-split", "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert (f"Testing every seed on the {counts['test']} labelled 'test' songs of {path}'s split column, training on "
+            f"its {counts['train']} 'train' songs (its {counts['valid']} 'valid' songs left out") in out
+    train, test = df[df["split"] == "train"], df[df["split"] == "test"]
+    expected = float((make_model("tfidf").fit(train, train["label"].astype(str)).predict(test)
+                      == test["label"].astype(str)).mean())
+    assert f"trained on all {len(train)} songs, scored on the {len(test)} test songs" in out
+    assert f"{expected:.3f}" in out
+    # without it: each seed's own test songs, and a word that the split column is not used
+    assert main([*run, "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert f"The split column of {path} is not used" in out and "--use-split tests every seed" in out
+    # what it cannot do
+    no_split, no_test = tmp_path / "no-split.csv", tmp_path / "no-test.csv"
+    df.drop(columns=["tags", "split"]).to_csv(no_split, index=False)
+    df.drop(columns=["tags"]).assign(split="train").to_csv(no_test, index=False)
+    for args, message in [(["--data", str(no_split)], "has no 'split' column"),
+                          (["--data", str(no_test)], "has 0 labelled 'test' and"),
+                          (["--data", str(path), "--test-data", str(path)], "--use-split and --test-data both")]:
+        assert main(["compare", *args, "--use-split", "--models", "majority", "--seeds", "1",
+                     "--out", str(tmp_path / "c")]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["compare", "--data", str(no_split), "--models", "majority", "--seeds", "1",
+                 "--out", str(tmp_path / "d")]) == 0
+    assert "split column" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("strategy", ["finetune", "contrastive"])
 def test_compare_passes_the_strategy_and_builds_tbert_on_that_encoder(tiny_bert, labelled, strategy):
     df, _ = labelled

@@ -93,6 +93,37 @@ def _test_data(args):
     return load_dataset(args.test_data)
 
 
+def _compared_songs(args, df):
+    """``(training songs, test songs or None)`` of ``compare``: --test-data's file; with --use-split the data's
+    own 'test' songs, training on its 'train' songs as ``musemood train`` does; else every song, each seed
+    drawing its own test songs (said when the data has a split column it then does not use)."""
+    from ..schema import SPLIT
+
+    test, where = _test_data(args), args.data or "the demo corpus"
+    split = df[SPLIT].astype("string") if SPLIT in df.columns else None
+    labelled = df[args.label_column].notna() if args.label_column in df.columns else None
+    if not args.use_split:
+        if test is None and split is not None and labelled is not None and (split.eq("test") & labelled).any():
+            print(f"The split column of {where} is not used: each seed tests on its own random 20% of the songs, "
+                  "'train' songs among them; --use-split tests every seed on its 'test' songs instead")
+        return df, test
+    if test is not None:
+        raise ValueError("--use-split and --test-data both choose the test songs: give one of them")
+    if split is None:
+        raise ValueError(f"--use-split: {where} has no {SPLIT!r} column (train, valid or test for each song, as "
+                         "musemood label writes it); leave --use-split out, or give --test-data")
+    is_test, held = split.eq("test").fillna(False), split.isin(["valid", "test"]).fillna(False)
+    counted = labelled if labelled is not None else True
+    n_test, n_valid, n_train = (int((mask & counted).sum()) for mask in (is_test, held & ~is_test, ~held))
+    if not n_test or not n_train:
+        raise ValueError(f"--use-split: {where} has {n_test:,} labelled 'test' and {n_train:,} labelled 'train' "
+                         "songs: it needs both (songs with no split count as 'train')")
+    print(f"Testing every seed on the {n_test:,} labelled 'test' songs of {where}'s split column, training on "
+          f"its {n_train:,} 'train' songs" + (f" (its {n_valid:,} 'valid' songs left out, as musemood train leaves "
+                                              "them out)" if n_valid else ""))
+    return df[~held.to_numpy(dtype=bool)], df[is_test.to_numpy(dtype=bool)]
+
+
 def _audio(args, df):
     """The --audio-columns option resolved against the data."""
     from ..features import resolve_audio_columns
@@ -104,7 +135,7 @@ def _audio(args, df):
     return [c.strip() for c in args.audio_columns.split(",") if c.strip()]
 
 
-def _run_comparison(args, df, models, out_dir, audio, keep_models=False, tracker=None):
+def _run_comparison(args, df, models, out_dir, audio, keep_models=False, tracker=None, test_data=None):
     from ..evaluation import compare_models
 
     _quiet_transformers(args)
@@ -116,7 +147,7 @@ def _run_comparison(args, df, models, out_dir, audio, keep_models=False, tracker
         objective=getattr(args, "objective", "classification"), class_weight=_class_weight(args),
         strategy=getattr(args, "strategy", None) or "auto", show_progress_bar=_show_progress(args),
         callback=lambda line: print("  " + line, flush=True), keep_models=keep_models, tracker=tracker,
-        test_data=_test_data(args),
+        test_data=test_data,
     )
     print("\nTable 1\n")
     print(result.to_markdown())
@@ -131,17 +162,18 @@ def _compare(args):
     check_report_to(args.report_to)
     df = _load_data(args)
     models = _models(args.models)
+    train, test = _compared_songs(args, df)
     check_output_folder(args.out, "--out")
     out = Path(args.out) if args.out else new_run_dir("compare")
     print(f"Run folder: {out}")
     with _tracker(args, "compare", out, n_rows=len(df)) as tracker:
-        _run_comparison(args, df, models, out, _audio(args, df), tracker=tracker)
+        _run_comparison(args, train, models, out, _audio(args, df), tracker=tracker, test_data=test)
     if args.optimizers:
         from ..evaluation import compare_optimizers, plot_optimizer_curves
 
         optimizers = [o.strip() for o in args.optimizers.split(",") if o.strip()]
         histories = compare_optimizers(
-            df, optimizers=optimizers, text_column=args.text_column, label_column=args.label_column,
+            train, optimizers=optimizers, text_column=args.text_column, label_column=args.label_column,
             encoder=args.encoder, epochs=args.epochs, max_length=args.max_length,
             batch_size=args.batch_size, drop_missing=args.drop_missing,
         )

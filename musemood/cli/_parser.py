@@ -204,6 +204,9 @@ def _add_compare_command(commands):
     _add_data_options(compare)
     compare.add_argument("--test-data", help="labelled .csv, .tsv or .parquet to score every seed on (a benchmark's "
                          "own test file): the models then train on all of --data instead of 80%% of it")
+    compare.add_argument("--use-split", action="store_true", help="score every seed on the data's own 'test' songs "
+                         "(its split column, as musemood label writes it) and train on its 'train' songs, as musemood "
+                         "train and evaluate do, instead of a random 20%% test split per seed")
     compare.add_argument("--models", default=",".join(STUDY_MODELS),
                          help="comma-separated models (default: the study's, " + ",".join(STUDY_MODELS) + "); all: "
                          + ",".join(MODELS))
