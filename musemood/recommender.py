@@ -40,7 +40,8 @@ from .catalogue import AmbiguousTitleError, SongCatalogue, SongNotFoundError, ch
 from ._validation import check_matrix, check_top_k
 from .persistence import check_arrays, load_npy, read_config, verify_tree, write_config
 from .ranking import METHODS, HybridRetriever
-from .rerank import METHOD_NAMES, RerankTuner, default_queries, golden_section_max, trained_queries
+from .rerank import (METHOD_NAMES, RerankTuner, default_queries, golden_section_max, trained_among, trained_queries,
+                     trained_songs)
 from .retrieval import LexicalIndex, VectorIndex, embedding_keywords, top_terms
 from .text import clean_lyrics, clean_texts
 from .embed import catalogue_vectors, vector_folders
@@ -53,6 +54,8 @@ __all__ = ["AmbiguousTitleError", "METHODS", "METHOD_NAMES", "Recommender", "Son
            "get_recommender", "golden_section_max", "recommend"]
 
 
+#: The file of a saved recommender with the rows of the catalogue songs its model trained on (``trained_songs_``).
+TRAINED_SONGS = "trained_songs.npy"
 #: The parameters a saved recommender's config.json keeps (``song_map``, ``vector_index`` and
 #: ``map_encoder`` are saved as parts, or not at all).
 _SAVED_PARAMS = ("scoring", "n_keywords", "n_embedding_keywords", "n_candidates", "block_weights", "map_on", "weights",
@@ -163,7 +166,8 @@ class Recommender:
             labelled songs whose ``split`` is "valid" and "test"; without a split
             column, a random half each of up to 1,000 labelled songs.  Query songs
             should be songs the model was not trained on: with a model that trained on the labels
-            (tBERT, fine-tuned BERT), ``trained_queries_`` counts those it did (a warning says so).
+            (tBERT, fine-tuned BERT), ``trained_queries_`` counts those it did (a warning says so);
+            ``trained_songs_``: the rows of all the catalogue songs it trained on, for :meth:`evaluate`.
         """
         started = time.perf_counter()
         _check_params(self)
@@ -201,7 +205,8 @@ class Recommender:
 
         self.tune_queries_, self.eval_queries_ = default_queries(
             self.catalogue_.labelled_, df.get(schema.SPLIT), tune_queries, eval_queries, self.random_state)
-        self.trained_queries_ = trained_queries(self.embedder_.model, df[self.text_column], self.tune_queries_,
+        self.trained_songs_ = trained_songs(self.embedder_.model, df[self.text_column], texts)
+        self.trained_queries_ = trained_queries(self.trained_songs_, self.tune_queries_,
                                                 self.eval_queries_)  # songs the model trained on, said
         if self.weights is not None:
             self.weights_ = _check_weights(self.weights)
@@ -296,11 +301,13 @@ class Recommender:
 
         Returns a DataFrame (one row per method: mean, standard error, queries) whose ``attrs`` hold the
         random baseline (Σ p_mood², p over the labelled catalogue), a Wilcoxon signed-rank test of the tuned
-        rerank against lexical only and, for the default queries, ``trained_queries`` (see :meth:`fit`).
+        rerank against lexical only and how many query songs the model trained on (see :meth:`fit`),
+        ``trained_queries``: ``{"tune": n, "eval": n}``, or ``{"eval": n}`` for ``queries`` of your own.
         """
         self._check_fitted()
-        trained = self.trained_queries_ if queries is None else None  # other queries: not known
-        queries = self.eval_queries_ if queries is None else np.asarray(queries, dtype=np.int64)
+        given = None if queries is None else np.asarray(queries, dtype=np.int64)
+        trained = self.trained_queries_ if given is None else trained_among(self.trained_songs_, given)
+        queries = self.eval_queries_ if given is None else given
         if check_top_k(top_k) > self.n_candidates:  # the songs missing from the top k count as misses
             raise ValueError(f"top_k={top_k} is more than the {self.n_candidates} candidates each query ranks "
                              f"(n_candidates), so precision@{top_k} could not reach 1: evaluate with top_k of "
@@ -324,6 +331,7 @@ class Recommender:
         self.retriever_.save(path / "retriever")
         np.save(path / "tune_queries.npy", self.tune_queries_)
         np.save(path / "eval_queries.npy", self.eval_queries_)
+        _save_or_remove(path / TRAINED_SONGS, self.trained_songs_)
         model_kind = self.embedder_.save(path / "model") if include_model else None
         if self.map_ is not None:
             self.map_.save(path / "map")
@@ -350,11 +358,7 @@ class Recommender:
             raise ValueError(f"{where}: {exc}" if str(where) not in str(exc) else str(exc)) from None
         rec.catalogue_ = SongCatalogue.load(path / "catalogue", mmap=mmap)
         rec.retriever_ = HybridRetriever.load(path / "retriever", rec.catalogue_, mmap=mmap)
-        rec.tune_queries_ = load_npy(path / "tune_queries.npy")
-        rec.eval_queries_ = load_npy(path / "eval_queries.npy")
-        check_arrays(path, {"tune_queries": rec.tune_queries_, "eval_queries": rec.eval_queries_},
-                     {"tune_queries": ("q",), "eval_queries": ("e",)}, sizes={"n": len(rec.catalogue_)},
-                     bounds={"tune_queries": "n", "eval_queries": "n"})
+        rec.tune_queries_, rec.eval_queries_, rec.trained_songs_ = _read_rows(path, len(rec.catalogue_))
         if config.get("model"):  # loaded on the first free-text query: its files are checked now
             verify_tree(path / "model")
         rec.tuning_ = config["tuning_"]
@@ -388,6 +392,24 @@ class Recommender:
         clusters = self.map_.n_clusters_ if self.map_ is not None else 0
         return (f"Recommender({len(self.catalogue_):,} songs, {len(self.lexical_.terms_):,} terms, "
                 f"{self.index_.backend_} vector search, {clusters} clusters, weights {self.weights_})")
+
+
+def _save_or_remove(file, array):
+    """Save ``array`` to ``file``, or remove an earlier save's ``file`` when ``array`` is ``None``."""
+    if array is None:
+        file.unlink(missing_ok=True)
+    else:
+        np.save(file, array)
+
+
+def _read_rows(path, n):
+    """The tuning and evaluation query rows of a saved recommender and the rows of the songs its model trained
+    on (``None`` when not saved: not known, or saved before 2026-12-07), checked against its ``n`` songs."""
+    rows = {"tune_queries": load_npy(path / "tune_queries.npy"), "eval_queries": load_npy(path / "eval_queries.npy"),
+            "trained_songs": load_npy(path / TRAINED_SONGS) if (path / TRAINED_SONGS).exists() else None}
+    check_arrays(path, rows, {"tune_queries": ("q",), "eval_queries": ("e",), "trained_songs": ("t",)},
+                 sizes={"n": n}, bounds=dict.fromkeys(rows, "n"))
+    return rows["tune_queries"], rows["eval_queries"], rows["trained_songs"]
 
 
 def _read_saved_config(path, cls):

@@ -149,26 +149,56 @@ class RerankTuner:
         return out
 
 
-def trained_queries(model, lyrics, tune, evaluation):
-    """How many of the tuning and evaluation query songs ``model`` trained on, ``{"tune": n, "eval": n}``,
-    with a warning when there are some; ``None`` when its vectors were not trained on the labels (an
-    encoder, simple BERT) or it cannot tell (saved by an earlier musemood).  ``lyrics``: the catalogue's
-    lyrics, by row."""
+def trained_songs(model, lyrics, cleaned=None):
+    """Rows of the catalogue songs ``model`` trained on, in order; ``None`` when its vectors were not trained
+    on the labels (an encoder, simple BERT) or it cannot tell (saved by an earlier musemood).  ``lyrics``:
+    the catalogue's lyrics, by row; ``cleaned``: the same cleaned by :func:`~musemood.text.clean_texts`,
+    used instead of cleaning them again when the model cleans its texts so too (about 7 s a million songs
+    to fingerprint them)."""
+    from .text import text_hashes
+
     if not getattr(model, "_label_trained_vectors", False) or getattr(model, "training_texts_", None) is None:
         return None
-    lyrics = np.asarray(lyrics, dtype=object)
-    counts = {name: int(np.sum(model.trained_on(list(lyrics[rows])))) if len(rows) else 0
-              for name, rows in (("tune", tune), ("eval", evaluation))}
+    if cleaned is not None and getattr(model, "clean", False):
+        seen = np.isin(text_hashes(cleaned), model.training_texts_)
+    else:
+        seen = model.trained_on(list(np.asarray(lyrics, dtype=object)))
+    return np.flatnonzero(seen).astype(np.int64)
+
+
+def trained_queries(trained, tune, evaluation):
+    """How many of the tuning and evaluation query songs are among the ``trained`` rows (see
+    :func:`trained_songs`; ``None``: not known), ``{"tune": n, "eval": n}``, with a warning when there
+    are some."""
+    if trained is None:
+        return None
+    counts = {"tune": int(np.isin(tune, trained).sum()), "eval": int(np.isin(evaluation, trained).sum())}
     if counts["eval"]:
-        logger.warning("%d of the %d evaluation query songs are songs the model trained on: its vectors were taught "
-                       "their moods, so its evaluation (evaluate(), musemood evaluate-recommender) flatters the "
-                       "embeddings and the rerank. Hold them out: train the model without the split column's 'valid' "
-                       "and 'test' songs (as musemood train does unless --all-splits), or give eval_queries= songs it "
-                       "did not train on", counts["eval"], len(evaluation))
+        _warn_trained(counts["eval"], len(evaluation))
     if counts["tune"]:
         logger.warning("%d of the %d tuning query songs are songs the model trained on: the tuned weights lean to "
                        "the embeddings", counts["tune"], len(tune))
     return counts
+
+
+def trained_among(trained, queries):
+    """``{"eval": n}``: how many of ``queries`` (rows of your own) are among the ``trained`` rows, with a
+    warning when there are some; ``None`` when that is not known (``trained`` is ``None``)."""
+    if trained is None:
+        return None
+    n = int(np.isin(queries, trained).sum())
+    if n:
+        _warn_trained(n, len(queries), given=True)
+    return {"eval": n}
+
+
+def _warn_trained(n, of, given=False):
+    remedy = ("evaluate on songs it did not train on" if given else
+              "train the model without the split column's 'valid' and 'test' songs (as musemood train does unless "
+              "--all-splits), or give eval_queries= songs it did not train on")
+    logger.warning("%d of the %d evaluation query songs are songs the model trained on: its vectors were taught "
+                   "their moods, so its evaluation (evaluate(), musemood evaluate-recommender) flatters the "
+                   "embeddings and the rerank. Hold them out: %s", n, of, remedy)
 
 
 def default_queries(labelled, split, tune, evaluation, random_state=0):

@@ -441,9 +441,30 @@ def test_query_songs_the_model_trained_on_are_counted_and_said(catalogue, tbert,
             "taught their moods" in caplog.text)
     assert f"{n_tune} of the {n_tune} tuning query songs" in caplog.text
     assert rec.evaluate().attrs["trained_queries"] == {"tune": n_tune, "eval": n_eval}
-    assert "trained_queries" not in rec.evaluate(queries=rec.eval_queries_[:5]).attrs  # other queries: not known
+    # queries of your own: counted too, from the rows of every song the model trained on (every labelled one)
+    labelled = catalogue["label"].notna().to_numpy()
+    assert rec.trained_songs_.tolist() == np.flatnonzero(labelled).tolist()
+    mine = np.concatenate([np.flatnonzero(labelled)[:5], np.flatnonzero(~labelled)[:3]])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="musemood"):
+        assert rec.evaluate(queries=mine).attrs["trained_queries"] == {"eval": 5}
+    assert "5 of the 8 evaluation query songs are songs the model trained on" in caplog.text
+    assert "evaluate on songs it did not train on" in caplog.text
     path = rec.save(tmp_path / "rec")
-    assert Recommender.load(path).trained_queries_ == rec.trained_queries_
+    loaded = Recommender.load(path)
+    assert loaded.trained_queries_ == rec.trained_queries_
+    assert loaded.trained_songs_.tolist() == rec.trained_songs_.tolist()
+    assert loaded.evaluate(queries=mine).attrs["trained_queries"] == {"eval": 5}
+    # saved before the rows were kept: not known for queries of your own, and not said
+    (path / "trained_songs.npy").unlink()
+    _rewrite_manifest(path)
+    assert "trained_queries" not in Recommender.load(path).evaluate(queries=mine).attrs
+    rec.save(path)
+    (path / "trained_songs.npy").write_bytes(b"")  # emptied by a failed copy
+    _rewrite_manifest(path)
+    with pytest.raises(ValueError, match="trained_songs.npy is not a readable NumPy array"):
+        Recommender.load(path)
+    rec.save(path)
     assert main(["evaluate-recommender", "--recommender", str(path)]) == 0
     out = capsys.readouterr().out
     assert f"mood agreement on {n_eval} query songs (see the warning below)" in out and "held-out" not in out
@@ -465,7 +486,21 @@ def test_query_songs_the_model_trained_on_are_counted_and_said(catalogue, tbert,
     assert halves.trained_queries_["eval"] == np.isin(halves.eval_queries_, train.index).sum() > 0
     # an encoder's vectors are not trained on the labels: no question to ask
     encoder = BertEncoder(str(_tiny_bert_dir), max_length=32, stride=8)
-    assert Recommender(song_map=None, n_candidates=30).fit(catalogue, encoder).trained_queries_ is None
+    plain = Recommender(song_map=None, n_candidates=30).fit(catalogue, encoder)
+    assert plain.trained_queries_ is None and plain.trained_songs_ is None
+    assert "trained_queries" not in plain.evaluate(queries=mine).attrs
+    assert not (plain.save(tmp_path / "plain") / "trained_songs.npy").exists()
+
+
+def _rewrite_manifest(path):
+    """Record the files of saved part ``path`` again in its config.json, as if it had been saved so."""
+    import json
+
+    from musemood.persistence import manifest
+
+    config = json.loads((path / "config.json").read_text())
+    config["files"] = manifest(path)
+    (path / "config.json").write_text(json.dumps(config))
 
 
 def test_a_model_reads_the_recommenders_text_column_beside_another_lyrics_column(catalogue, tbert):
