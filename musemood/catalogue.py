@@ -68,7 +68,7 @@ def _lookup(titles: pd.Series, artists: pd.Series, fold) -> dict:
     out = {}
     for what, column in (("title", titles), ("artist", artists)):
         codes, distinct = pd.factorize(column.fillna(""))
-        folded = pa.array([fold(v) for v in distinct.tolist()], pa.string())
+        folded = pa.array([fold(v) for v in distinct.tolist()], pa.large_string())  # 64-bit offsets: no 2 GiB cap
         values = pc.unique(folded)
         values = values.take(pc.array_sort_indices(values))  # by code point, as Python compares strings
         out[f"{what}_codes"] = pc.index_in(folded, value_set=values).to_numpy().astype(np.int32)[codes]
@@ -532,7 +532,9 @@ def _read_songs(file, mmap):
     for what in ("title", "artist"):
         column = table[f"_folded_{what}"]
         kind = column.type
-        if not (pa.types.is_dictionary(kind) and kind.index_type == pa.int32() and pa.types.is_string(kind.value_type)):
+        coded_text = pa.types.is_dictionary(kind) and (pa.types.is_string(kind.value_type)
+                                                       or pa.types.is_large_string(kind.value_type))
+        if not (coded_text and kind.index_type == pa.int32()):
             raise damaged(f"its column '_folded_{what}' holds {kind}, not the codes of folded {what}s")
         codes, values = column.chunks[0].indices, column.chunks[0].dictionary
         codes_array = codes.to_numpy(zero_copy_only=True) if not codes.null_count else None
