@@ -120,7 +120,7 @@ def main():
         started = time.perf_counter()
         from musemood.retrieval import TrigramIndex
 
-        TrigramIndex().build(f"{t} {a}" for t, a in zip(indexed.norm_titles_, indexed.norm_artists_))
+        TrigramIndex().build(f"{t} {a}" for t, a in zip(indexed._folded_titles(), indexed._folded_artists()))
         build_seconds = time.perf_counter() - started
         postings = indexed.search_index_.lexical.postings_
         index_mib = (postings.data.nbytes + postings.indices.nbytes + postings.indptr.nbytes) / 2**20

@@ -31,6 +31,8 @@ QUICK = {  # script, its tiny arguments, and lines its output must hold
     "queue_jitter": (["--processes", "1", "--seconds", "1"], ["| 1 | ", "peer, shuffled"]),
     "catalogue_vectors": (["--songs", "3000", "--again", "200", "--dim", "8", "--part-size", "500"],
                           ["| catalogue_vectors |", "| load whole, pick rows |", "same vectors: True"]),
+    "song_search": (["--sizes", "60000", "--queries", "5"],  # just above the catalogue's trigram index threshold
+                    ["| 60,000 | ", "| typo |", "| unknown title |", "full p50 / index p50"]),
     "embed_skip": (["--known", "2000", "--part-size", "200", "--sample", "4"],
                    ["| check a part by id and lyrics fingerprint |", "| check a part by id alone (before) |",
                     "| embed the part (all-MiniLM-L6-v2,"]),
