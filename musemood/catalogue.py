@@ -402,12 +402,10 @@ class SongCatalogue:
             raise TypeError(f"search takes the text typed so far (a string), got {type(query).__name__}")
         check_top_k(top_k)
         key = normalize_title(query)
-        if not key:
-            return pd.DataFrame(columns=["row", schema.TITLE, schema.ARTIST, "score"])
-        found = self._closest(key, "key", fuzz.WRatio, top_k)
+        found = self._closest(key, "key", fuzz.WRatio, top_k) if key else []
         return pd.DataFrame([{"row": int(i), schema.TITLE: self.songs_.at[i, schema.TITLE],
                               schema.ARTIST: self.songs_.at[i, schema.ARTIST], "score": float(s)}
-                             for _, s, i in found])
+                             for _, s, i in found], columns=["row", schema.TITLE, schema.ARTIST, "score"])
 
     def _search_keys(self):
         """"title artist" per song, normalised; built on the first search, not per query."""

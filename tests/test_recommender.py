@@ -444,6 +444,9 @@ def test_query_songs_the_model_trained_on_are_counted_and_said(catalogue, tbert,
     # queries of your own: counted too, from the rows of every song the model trained on (every labelled one)
     labelled = catalogue["label"].notna().to_numpy()
     assert rec.trained_songs_.tolist() == np.flatnonzero(labelled).tolist()
+    from musemood.rerank import trained_songs  # the fit's cleaned lyrics, or the model cleaning them: the same
+
+    assert trained_songs(tbert, catalogue["lyrics"]).tolist() == rec.trained_songs_.tolist()
     mine = np.concatenate([np.flatnonzero(labelled)[:5], np.flatnonzero(~labelled)[:3]])
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="musemood"):
@@ -883,6 +886,10 @@ def test_a_large_catalogue_looks_titles_up_through_its_trigram_index(catalogue, 
     again = SongCatalogue.load(indexed.save(tmp_path / "cat"), mmap=True)
     assert again.search_index_ is not None and (tmp_path / "cat" / "search").is_dir()
     assert again.search("x" + catalogue.loc[3, "title"], 5).equals(indexed.search("x" + catalogue.loc[3, "title"], 5))
+    # a query that shares no three letters with any song: no candidates, and still the table's columns
+    for cat in (indexed, scanned):
+        none = cat.search("zq", 5)
+        assert list(none.columns) == ["row", "title", "artist", "score"] and (cat is scanned or none.empty)
     monkeypatch.setattr(catalogue_module, "FUZZY_INDEX_ABOVE", 50_000)
     scanned.save(tmp_path / "cat")  # a small catalogue saved over it: the stale index goes
     assert not (tmp_path / "cat" / "search").exists() and SongCatalogue.load(tmp_path / "cat").search_index_ is None
