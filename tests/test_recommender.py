@@ -495,15 +495,19 @@ def test_query_songs_the_model_trained_on_are_counted_and_said(catalogue, tbert,
     assert not (plain.save(tmp_path / "plain") / "trained_songs.npy").exists()
 
 
-def _rewrite_manifest(path):
-    """Record the files of saved part ``path`` again in its config.json, as if it had been saved so."""
+def _rewrite_manifest(path, drop=()):
+    """Record the files of saved part ``path`` again in its config.json, as if it had been saved so (without
+    the config's keys ``drop``); returns ``path``."""
     import json
 
     from musemood.persistence import manifest
 
     config = json.loads((path / "config.json").read_text())
     config["files"] = manifest(path)
+    for key in drop:
+        del config[key]
     (path / "config.json").write_text(json.dumps(config))
+    return path
 
 
 def test_a_model_reads_the_recommenders_text_column_beside_another_lyrics_column(catalogue, tbert):
@@ -667,25 +671,17 @@ def _saved_as_before(folder, *, folded=True):
     """Rewrite the catalogue saved in ``folder`` as a musemood before 2026-12-07 saved it: its songs in
     songs.parquet and, with ``folded``, their folded titles and artists in folded.parquet (older still: none,
     and no fold signature)."""
-    import json
-
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from musemood.catalogue import FOLDED_FILE, LEGACY_SONGS_FILE, SONGS_FILE, SongCatalogue
-    from musemood.persistence import manifest
 
     cat = SongCatalogue.load(folder)
     cat.songs_.to_parquet(folder / LEGACY_SONGS_FILE, index=False)
     if folded:
         pq.write_table(pa.table({"title": cat._folded_titles(), "artist": cat._folded_artists()}), folder / FOLDED_FILE)
     (folder / SONGS_FILE).unlink()
-    config = json.loads((folder / "config.json").read_text())
-    config["files"] = manifest(folder)
-    if not folded:
-        del config["fold"]
-    (folder / "config.json").write_text(json.dumps(config))
-    return folder
+    return _rewrite_manifest(folder, drop=() if folded else ("fold",))
 
 
 def test_a_saved_catalogue_loads_its_folded_titles_instead_of_folding_them_again(tmp_path, monkeypatch):
@@ -739,13 +735,11 @@ def test_a_catalogue_saved_by_a_musemood_that_folds_otherwise_is_folded_again(tm
 
 def test_a_catalogue_refuses_folded_titles_that_do_not_fit_its_songs(tmp_path):
     """Of a catalogue saved before 2026-12-07 (folded.parquet)."""
-    import json
 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from musemood.catalogue import FOLDED_FILE, SongCatalogue
-    from musemood.persistence import manifest
 
     def save_with(table):
         folder = tmp_path / "cat"
@@ -755,10 +749,7 @@ def test_a_catalogue_refuses_folded_titles_that_do_not_fit_its_songs(tmp_path):
             (folder / FOLDED_FILE).write_bytes(table)
         else:
             pq.write_table(table, folder / FOLDED_FILE)
-        config = json.loads((folder / "config.json").read_text())
-        config["files"] = manifest(folder)  # as if saved so: the manifest alone does not catch it
-        (folder / "config.json").write_text(json.dumps(config))
-        return folder
+        return _rewrite_manifest(folder)  # as if saved so: the manifest alone does not catch it
 
     with pytest.raises(ValueError, match=f"{FOLDED_FILE} holds 2 rows for 6 songs.*save the catalogue again"):
         SongCatalogue.load(save_with(pa.table({"title": ["a", "b"], "artist": ["c", "d"]})))
@@ -814,12 +805,10 @@ def test_a_catalogue_saved_over_one_a_process_has_mapped_leaves_that_process_its
 
 
 def test_a_damaged_songs_file_is_refused_with_what_is_wrong(tmp_path):
-    import json
 
     import pyarrow as pa
 
     from musemood.catalogue import SONGS_FILE, SongCatalogue
-    from musemood.persistence import manifest
 
     def saved_with(change):
         folder = tmp_path / "cat"
@@ -831,10 +820,7 @@ def test_a_damaged_songs_file_is_refused_with_what_is_wrong(tmp_path):
         else:
             with pa.ipc.new_file(str(folder / SONGS_FILE), table.schema) as writer:
                 writer.write_table(table)
-        config = json.loads((folder / "config.json").read_text())
-        config["files"] = manifest(folder)  # as if saved so: the manifest alone does not catch it
-        (folder / "config.json").write_text(json.dumps(config))
-        return folder
+        return _rewrite_manifest(folder)  # as if saved so: the manifest alone does not catch it
 
     def replaced(name, array):
         return lambda t: t.set_column(t.column_names.index(name), name, array)
