@@ -592,7 +592,6 @@ def test_keyword_rows_lose_repeats_and_keep_their_order():
     np.testing.assert_array_equal(_dedupe_rows(np.array([[3, -1, 3, 2, 3, 5]])), [[3, 2, 5, -1, -1, -1]])
 
 
-
 def test_a_catalogue_keeps_its_strings_in_one_chunk(tmp_path):
     """A large Parquet file read back gives string columns in several Arrow chunks, and taking a few
     rows from many chunks cost more than a whole vector search at 1M songs, so a catalogue joins
@@ -643,7 +642,6 @@ def test_a_catalogue_folds_each_distinct_name_once():
     assert cat.first_of_each_song([3, 0, 3], 5).tolist() == [0] and cat.first_of_each_song([], 3).tolist() == []
 
 
-
 def test_a_catalogue_finds_titles_in_any_script_saved_or_not(tmp_path):
     """The distinct folded titles are sorted by Arrow (bytes of UTF-8) and searched by Python's comparison
     (code points): the same order, for every script."""
@@ -658,6 +656,7 @@ def test_a_catalogue_finds_titles_in_any_script_saved_or_not(tmp_path):
             assert row in each.title_ids(each._folded_titles()[row]).tolist(), title
         assert each.title_ids("ωmega").tolist() == [1, 5] and each.title_ids("apfel").tolist() == [3, 8]
         assert each.find("日本の歌") == (0, None)
+
 
 def _folded_catalogue():
     from musemood.catalogue import SongCatalogue
