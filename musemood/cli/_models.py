@@ -63,17 +63,27 @@ def _load_data(args, *, training=False):
     return df
 
 
-def _training_split(df, where, label_column):
-    """``df`` without the songs held out by its split column (the 'valid' and 'test' songs), said; songs are
-    counted among those with a label (a file `musemood label` wrote keeps the others, with a split)."""
+def _held_out(df, label_column):
+    """``(held, labelled)`` as bool arrays: the songs its split column holds out from training (its 'valid' and
+    'test' songs; none without the column), and the songs with a label (all, without the label column)."""
     import numpy as np
 
     from ..schema import SPLIT
 
+    held = (df[SPLIT].astype("string").isin(["valid", "test"]).fillna(False).to_numpy(dtype=bool)
+            if SPLIT in df.columns else np.zeros(len(df), bool))
+    labelled = df[label_column].notna().to_numpy() if label_column in df.columns else np.ones(len(df), bool)
+    return held, labelled
+
+
+def _training_split(df, where, label_column):
+    """``df`` without the songs held out by its split column (the 'valid' and 'test' songs), said; songs are
+    counted among those with a label (a file `musemood label` wrote keeps the others, with a split)."""
+    from ..schema import SPLIT
+
     if SPLIT not in df.columns:
         return df
-    held = df[SPLIT].astype("string").isin(["valid", "test"]).fillna(False).to_numpy(dtype=bool)
-    labelled = df[label_column].notna().to_numpy() if label_column in df.columns else np.ones(len(df), bool)
+    held, labelled = _held_out(df, label_column)
     if labelled.any() and held[labelled].all():
         raise ValueError(f"every labelled song of {where} is in the 'valid' or 'test' split, held out from "
                          "training: give a file with 'train' songs, or --all-splits to train on these")
@@ -100,28 +110,27 @@ def _compared_songs(args, df):
     from ..schema import SPLIT
 
     test, where = _test_data(args), args.data or "the demo corpus"
-    split = df[SPLIT].astype("string") if SPLIT in df.columns else None
-    labelled = df[args.label_column].notna() if args.label_column in df.columns else None
+    is_test = (df[SPLIT].astype("string").eq("test").fillna(False).to_numpy(dtype=bool)
+               if SPLIT in df.columns else None)
+    held, labelled = _held_out(df, args.label_column)
     if not args.use_split:
-        if test is None and split is not None and labelled is not None and (split.eq("test") & labelled).any():
+        if test is None and is_test is not None and args.label_column in df.columns and (is_test & labelled).any():
             print(f"The split column of {where} is not used: each seed tests on its own random 20% of the songs, "
                   "'train' songs among them; --use-split tests every seed on its 'test' songs instead")
         return df, test
     if test is not None:
         raise ValueError("--use-split and --test-data both choose the test songs: give one of them")
-    if split is None:
+    if is_test is None:
         raise ValueError(f"--use-split: {where} has no {SPLIT!r} column (train, valid or test for each song, as "
                          "musemood label writes it); leave --use-split out, or give --test-data")
-    is_test, held = split.eq("test").fillna(False), split.isin(["valid", "test"]).fillna(False)
-    counted = labelled if labelled is not None else True
-    n_test, n_valid, n_train = (int((mask & counted).sum()) for mask in (is_test, held & ~is_test, ~held))
+    n_test, n_valid, n_train = (int((mask & labelled).sum()) for mask in (is_test, held & ~is_test, ~held))
     if not n_test or not n_train:
         raise ValueError(f"--use-split: {where} has {n_test:,} labelled 'test' and {n_train:,} labelled 'train' "
                          "songs: it needs both (songs with no split count as 'train')")
     print(f"Testing every seed on the {n_test:,} labelled 'test' songs of {where}'s split column, training on "
           f"its {n_train:,} 'train' songs" + (f" (its {n_valid:,} 'valid' songs left out, as musemood train leaves "
                                               "them out)" if n_valid else ""))
-    return df[~held.to_numpy(dtype=bool)], df[is_test.to_numpy(dtype=bool)]
+    return df[~held], df[is_test]
 
 
 def _audio(args, df):
