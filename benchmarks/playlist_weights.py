@@ -30,7 +30,7 @@ def playlists(rec, queries, size, per_mood, rng):
     queries = [int(q) for q in queries if cat.labelled_[q]]
     groups = []
     for mood in cat.mood_names_:
-        pool = [q for q in queries if cat.moods_[q] == mood]
+        pool = [q for q in queries if cat.mood_of(q) == mood]
         if size == 1:
             groups += [[q] for q in pool]
         elif len(pool) >= size:
@@ -46,7 +46,7 @@ def candidates(rec, groups):
     for rows in groups:
         query = retriever.songs_query(rows) if len(rows) > 1 else retriever.song_query(rows[0])
         cand = retriever.candidates(query, mask=cat.labelled_)
-        cand["agree"] = cat.moods_[cand["ids"]] == cat.moods_[rows[0]]
+        cand["agree"] = cat.mood_of(cand["ids"]) == cat.mood_of(rows[0])
         table.append(cand)
     return table
 

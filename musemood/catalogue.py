@@ -49,12 +49,14 @@ def _one_chunk(column: pd.Series) -> pd.Series:
     return pd.Series(pd.array(data.combine_chunks(), dtype=column.dtype), index=column.index, name=column.name)
 
 
-def _per_value(column: pd.Series, fold) -> np.ndarray:
-    """``fold`` of every value of a text column (missing: ""), as an object array, computed once per
-    distinct value: equal values share one string.  An artist has many songs and a mood thousands,
-    so at a million songs this is a fraction of the time and memory of one string per song."""
-    codes, values = pd.factorize(column.fillna(""))
-    return np.asarray([fold(v) for v in values.tolist()], dtype=object)[codes]
+def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, values)`` of a text column with few distinct values (the moods): each song's code in the
+    smallest integer type that holds it, -1 for a missing value, and the distinct values as an object array
+    with "" last, so that ``values[codes]`` gives every song's value, "" when it has none.  At a million
+    songs the codes take 1 MiB, where an object array of the values took 8."""
+    codes, values = pd.factorize(column)
+    kind = next(kind for kind in (np.int8, np.int16, np.int32, np.int64) if len(values) <= np.iinfo(kind).max)
+    return codes.astype(kind), np.asarray([*map(str, values.tolist()), ""], dtype=object)
 
 
 def _lookup(titles: pd.Series, artists: pd.Series, fold) -> dict:
@@ -88,6 +90,32 @@ def _position(values, key) -> int:
         else:
             hi = middle
     return lo if lo < len(values) and values[lo].as_py() == key else -1
+
+
+def _titled(order, codes, code: int) -> slice:
+    """Where the songs of title ``code`` are in ``order``, the songs in order of their title ``codes``: a
+    binary search for the first over the mapped arrays (a table of each title's start held 8 bytes per title
+    in every process), then steps of doubling length past the last, as most titles have one song or a few.
+    (Read through memoryviews: a Python int from one is got in half the time of a numpy scalar.)"""
+    order, codes = memoryview(order), memoryview(codes)
+    lo, hi = 0, len(order)
+    while lo < hi:
+        middle = (lo + hi) // 2
+        if codes[order[middle]] < code:
+            lo = middle + 1
+        else:
+            hi = middle
+    start, step = lo, 1
+    while lo < len(order) and codes[order[lo]] == code:  # after this, the last is below lo, at or after lo - step
+        lo, step = start + step, 2 * step
+    hi, lo = min(lo, len(order)), max(start, lo - step // 2)
+    while lo < hi:
+        middle = (lo + hi) // 2
+        if codes[order[middle]] == code:
+            lo = middle + 1
+        else:
+            hi = middle
+    return slice(start, lo)
 
 
 #: How a song without an artist is named among artists: ``artist=""`` chooses it.
@@ -234,13 +262,11 @@ class SongCatalogue:
         self._title_codes, self._titles = folded["title_codes"], folded["titles"]
         self._artist_codes, self._artists = folded["artist_codes"], folded["artists"]
         self._title_order = folded["title_order"]  # the songs grouped by title, each group in catalogue order
-        per_title = np.bincount(self._title_codes, minlength=len(self._titles))
-        self._title_starts = np.concatenate([[0], np.cumsum(per_title)])  # title c: _title_order[starts[c]:starts[c+1]]
         self._keys = self._row_titles = None  # for fuzzy lookups without a trigram index: made on first use
-        self.moods_ = _per_value(songs["mood"], str)
-        self.mood_names_ = sorted(set(self.moods_) - {""})
+        self._mood_codes, self._mood_values = _codes(songs["mood"])
+        self.mood_names_ = sorted(set(self._mood_values) - {""})
         self._mood_masks = {}  # mood -> read-only mask, made on first use (comparing 1M moods: 12 ms)
-        self.labelled_ = songs["mood"].notna().to_numpy()
+        self.labelled_ = self._mood_codes >= 0
         self.clusters_ = songs["cluster"].to_numpy()
         if len(songs) <= FUZZY_INDEX_ABOVE:
             self.search_index_ = None
@@ -248,6 +274,16 @@ class SongCatalogue:
             from .retrieval import TrigramIndex
 
             self.search_index_ = TrigramIndex().build(map(_search_key, self._folded_titles(), self._folded_artists()))
+
+    @property
+    def moods_(self) -> np.ndarray:
+        """Every song's mood, "" for a song without one (an object array made on each call: for a few
+        songs, :meth:`mood_of`)."""
+        return self._mood_values[self._mood_codes]
+
+    def mood_of(self, rows):
+        """The mood of song ``rows`` (a row: a string; rows: an object array), "" for a song without one."""
+        return self._mood_values[self._mood_codes[rows]]
 
     def _folded_titles(self, rows=None) -> list[str]:
         """The folded titles of songs ``rows`` (``None``: every song), in that order."""
@@ -344,7 +380,7 @@ class SongCatalogue:
         return self._rows_titled(code)
 
     def _rows_titled(self, code: int) -> np.ndarray:
-        return np.sort(self._title_order[self._title_starts[code]:self._title_starts[code + 1]]).astype(np.int64)
+        return np.sort(self._title_order[_titled(self._title_order, self._title_codes, code)]).astype(np.int64)
 
     def mood_mask(self, mood: str | None) -> np.ndarray | None:
         """Which songs have ``mood`` (``None`` for no mood filter); an unknown mood is a ValueError."""
@@ -353,7 +389,7 @@ class SongCatalogue:
         if mood not in self.mood_names_:
             raise ValueError(f"unknown mood {mood!r}; the catalogue's moods are {self.mood_names_}")
         if mood not in self._mood_masks:
-            mask = self.moods_ == mood
+            mask = self._mood_codes == self._mood_values.tolist().index(mood)
             mask.flags.writeable = False
             self._mood_masks[mood] = mask
         return self._mood_masks[mood]
@@ -553,7 +589,7 @@ def _read_songs(file, mmap):
         raise damaged("its '_title_order' does not order the songs by title")
     folded["title_order"] = order
     songs = pd.DataFrame({name: pd.array(table[name], dtype=pd.StringDtype("pyarrow")) if name in text
-                          else table[name].to_numpy() for name in song_columns})
+                          else table[name].to_numpy() for name in song_columns}, copy=False)  # clusters: mapped
     return songs, folded
 
 

@@ -110,7 +110,7 @@ class HybridRetriever:
                 "cluster": int(cat.clusters_[song]), "exclude": cat.same_song(song),
                 "title": _text_or_none(cat.songs_.at[song, schema.TITLE]),
                 "artist": _text_or_none(cat.songs_.at[song, schema.ARTIST]),
-                "mood": cat.moods_[song] or None}
+                "mood": cat.mood_of(song) or None}
 
     def songs_query(self, songs) -> dict:
         """The query of several catalogue songs (a playlist to continue): the union of their keywords, those
@@ -124,7 +124,7 @@ class HybridRetriever:
         mean = np.mean([self.vectors[song] for song in songs], axis=0, dtype=np.float64)
         norm = np.linalg.norm(mean) if len(songs) > 1 else 0.0  # one song: its own vector, bit for bit
         clusters = [int(cat.clusters_[song]) for song in songs]
-        moods = {cat.moods_[song] or None for song in songs}
+        moods = {cat.mood_of(song) or None for song in songs}
         return {"song": None, "terms": np.asarray([t for t, _ in shared], dtype=np.int64),
                 "vector": (mean / norm if norm > 0 else mean).astype(self.vectors.dtype),
                 "cluster": max(clusters, key=clusters.count),
@@ -214,7 +214,7 @@ class HybridRetriever:
         columns = {
             "rank": np.arange(1, len(ids) + 1), "title": cat.songs_[schema.TITLE].array.take(ids).tolist(),
             "artist": cat.songs_[schema.ARTIST].array.take(ids).tolist(),
-            "mood": [m or None for m in cat.moods_[ids]], "cluster": clusters, "score": scores.astype(float),
+            "mood": [m or None for m in cat.mood_of(ids)], "cluster": clusters, "score": scores.astype(float),
             "similarity": cand["cosine"][order].astype(float), "lexical": cand["lexical"][order].astype(float),
             "shared_keywords": words,
             "why": [_why(w, query, cand, p, c) for w, p, c in zip(words, order, clusters)],

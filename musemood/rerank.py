@@ -80,7 +80,7 @@ class RerankTuner:
             if not cat.labelled_[q]:
                 continue
             cand = self.retriever.candidates(self.retriever.song_query(int(q)), mask=cat.labelled_)
-            cand["agree"] = cat.moods_[cand["ids"]] == cat.moods_[q]
+            cand["agree"] = cat.mood_of(cand["ids"]) == cat.mood_of(q)
             table.append(cand)
         return table
 
@@ -128,7 +128,7 @@ class RerankTuner:
         table = self.query_table(queries)
         if not table:
             raise ValueError("no labelled query songs to evaluate on; the catalogue needs a mood column")
-        shares = pd.Series(cat.moods_[cat.labelled_]).value_counts(normalize=True)
+        shares = pd.Series(cat.mood_of(cat.labelled_)).value_counts(normalize=True)
         baseline = float((shares**2).sum())
         rows, per_query = [], {}
         for method in METHODS:

@@ -122,6 +122,17 @@ def test_clean_lyrics_always_gives_clean_text_and_is_idempotent(text):
     assert out == out.strip() and "\n\n\n" not in out and "\r" not in out
 
 
+# ----------------------------------------------------------- catalogue lookups
+@FAST
+@given(st.lists(st.integers(0, 6), max_size=60), st.integers(-1, 7))
+def test_the_songs_of_a_title_are_found_in_the_title_order_whatever_the_titles(codes, code):
+    from musemood.catalogue import _titled
+
+    codes = np.asarray(codes, dtype=np.int32)
+    order = np.argsort(codes, kind="stable")
+    assert order[_titled(order, codes, code)].tolist() == np.flatnonzero(codes == code).tolist()
+
+
 # ------------------------------------------------------ estimators' parameters
 PARAM_VALUES = st.one_of(st.integers(-5, 10**7), st.floats(), st.text(max_size=6), st.none(), st.booleans(),
                          st.lists(st.integers(), max_size=2))
