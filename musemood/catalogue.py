@@ -18,7 +18,7 @@ import pandas as pd
 from . import schema
 from ._validation import check_unique_columns, is_text_or_missing, row_of
 from .persistence import read_config, replacing, write_config
-from .text import fold_signature, normalize_title
+from .text import fold_signature, normalize_title, valid_unicode
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,22 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     codes, values = pd.factorize(column)
     kind = next(kind for kind in (np.int8, np.int16, np.int32, np.int64) if len(values) <= np.iinfo(kind).max)
     return codes.astype(kind), np.asarray([*map(str, values.tolist()), ""], dtype=object)
+
+
+def _as_text(df, column) -> pd.Series:
+    """``df[column]`` as a string column.  Text UTF-8 cannot hold (halves of UTF-16 pairs, which JSON's
+    ``"\\ud83d"`` gives) is made valid (:func:`~musemood.text.valid_unicode`) and said in the log: Arrow,
+    which holds the catalogue, refuses it."""
+    try:
+        return df[column].astype("string")
+    except UnicodeEncodeError:
+        pass
+    broken = df[column].map(lambda value: isinstance(value, str) and valid_unicode(value) != value).to_numpy()
+    n = int(broken.sum())
+    logger.warning("column %r holds text UTF-8 cannot hold (halves of UTF-16 pairs, as JSON's \"\\ud83d\" spells "
+                   "them) in %s song%s, the first at %s: each pair is stored as its character and each lone half as "
+                   "U+FFFD", column, f"{n:,}", "" if n == 1 else "s", row_of(df, broken, skip=(column,)))
+    return df[column].map(lambda value: valid_unicode(value) if isinstance(value, str) else value).astype("string")
 
 
 def _lookup(titles: pd.Series, artists: pd.Series, fold) -> dict:
@@ -225,17 +241,17 @@ class SongCatalogue:
         self.mood_column = mood_column
 
     def fit(self, df: pd.DataFrame) -> SongCatalogue:
-        moods = (df[self.mood_column].astype("string") if self.mood_column in df.columns
+        moods = (_as_text(df, self.mood_column) if self.mood_column in df.columns
                  else pd.Series(pd.NA, index=df.index, dtype="string"))
         songs = pd.DataFrame({
-            schema.TITLE: df[schema.TITLE].astype("string"),
-            schema.ARTIST: df[schema.ARTIST].astype("string"),
+            schema.TITLE: _as_text(df, schema.TITLE),
+            schema.ARTIST: _as_text(df, schema.ARTIST),
             "mood": moods,
             "cluster": np.full(len(df), -1, dtype=np.int64),
         })
         for column in (schema.SONG_ID, schema.SPLIT):
             if column in df.columns:
-                songs[column] = df[column].astype("string")
+                songs[column] = _as_text(df, column)
         self.songs_ = songs.reset_index(drop=True)
         self.search_index_ = None
         self._index()

@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .text import valid_unicode
+
 logger = logging.getLogger(__name__)
 
 #: Name of the packaged default model.
@@ -277,6 +279,7 @@ class BertEncoder:
         tokens included) and ``song`` (the index of each window's text).
         """
         tokenizer, max_length, stride = self.tokenizer_, self.max_length_, self.stride_
+        texts = [valid_unicode(t) for t in texts]  # a lone surrogate: the tokenizer's TypeError, without it
         if stride is None:
             enc = tokenizer(list(texts), truncation=True, max_length=max_length)
             return {"input_ids": enc["input_ids"], "song": np.arange(len(texts))}

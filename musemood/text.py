@@ -76,6 +76,23 @@ _BOILERPLATE_LINE = re.compile(
 # likeI ran"); a sung "You might also like the ..." goes on with a space and is kept.
 _GLUED_YMAL = re.compile(r"^\s*You might also like(?=[\[({A-Z0-9\"'\u2018\u201c])")
 _INSTRUMENTAL = re.compile(r"^\W*(?:instrumental|\(instrumental\)|no lyrics)\W*$", re.IGNORECASE)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` as UTF-8 can hold it: two halves of a UTF-16 pair (surrogates) made into the character they
+    stand for, and a lone half replaced by U+FFFD, as a UTF-8 decoder replaces a broken byte.
+
+    JSON can spell half a character (``"\\ud83d"``, an emoji cut in two by a site that truncated a
+    string), and Python's json module decodes it to a lone surrogate, which UTF-8 (SQLite, Arrow,
+    Parquet, HTTP) and the tokenizers refuse.  Text without one is returned as it is, quickly.
+
+    >>> valid_unicode("cut \\ud83d")
+    'cut \ufffd'
+    """
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def clean_lyrics(text, *, lowercase=False):
@@ -93,7 +110,7 @@ def clean_lyrics(text, *, lowercase=False):
     """
     if text is None or (isinstance(text, float) and text != text):
         return ""
-    text = unicodedata.normalize("NFKC", str(text)).replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFKC", valid_unicode(str(text))).replace("\r\n", "\n").replace("\r", "\n")
     text = _GENIUS_HEAD.sub("", text, count=1) if "ontributor" in text[:200] else text
     text = _GENIUS_EMBED.sub("", text.rstrip())
     lines = []

@@ -205,3 +205,23 @@ def test_a_dataset_built_again_with_more_songs_keeps_each_songs_split(tmp_path):
     assert len(second) == 2 * len(first) == 200
     splits = second.set_index("song_id")["split"]
     assert splits.loc[first["song_id"]].tolist() == first["split"].tolist()
+
+
+def test_text_with_half_a_character_from_a_source_is_stored_and_written_as_utf8_holds_it(tmp_path):
+    """JSON from WASABI, Last.fm or a lyrics site may spell half an emoji ("\\ud83d"), which Python's json
+    decodes to a lone surrogate: SQLite refused the song (UnicodeEncodeError, the scrape stopped there) and
+    Parquet the dataset.  The half is stored as U+FFFD, as a UTF-8 decoder replaces a broken byte; a whole
+    pair given as two halves is stored as its character."""
+    store = ScrapeStore(tmp_path / "s.sqlite")
+    store.add_songs([{"song_id": "s\ud83d", "title": "Cut \ud83d", "artist": "Pair \ud83d\ude00",
+                      "album": "Half \ude00"}], stages=STAGES)
+    song_id = "s\ufffd"
+    store.complete(song_id, "lastfm", update={"tags": WEIGHTS + [["tag \ud800", 2]]})
+    store.complete(song_id, "lyrics", update={"lyrics": "walking \ud83d down the road"})
+    song = store.song(song_id)
+    assert (song["title"], song["artist"], song["album"]) == ("Cut \ufffd", "Pair 😀", "Half \ufffd")
+    assert song["tags"][-1] == ["tag \ufffd", 2] and song["lyrics"] == "walking \ufffd down the road"
+    built, _ = build_dataset(store, tmp_path / "d.parquet")
+    again = load_dataset(tmp_path / "d.parquet")
+    assert again["title"].tolist() == ["Cut \ufffd"] and again["lyrics"].tolist() == ["walking \ufffd down the road"]
+    assert again["label"].tolist() == built["label"].tolist() == ["happy"]

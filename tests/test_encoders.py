@@ -25,6 +25,13 @@ def test_shape_dtype_and_single_string(encoder):
     assert encoder.embedding_dim_ == 32
 
 
+def test_text_with_half_a_character_is_encoded_as_with_the_replacement_character(encoder):
+    """A lone surrogate (JSON's "\\ud83d" decodes to one) made the tokenizer fail with a TypeError."""
+    out = encoder.encode(["cut \ud83d here", "pair \ud83d\ude00"])
+    np.testing.assert_allclose(out, encoder.encode(["cut \ufffd here", "pair 😀"]), atol=1e-6)
+    assert encoder.chunk(["cut \ud83d"])["input_ids"] == encoder.chunk(["cut \ufffd"])["input_ids"]
+
+
 def test_length_sorting_restores_input_order(encoder):
     together = encoder.encode(TEXTS, batch_size=2)
     alone = np.stack([encoder.encode(t) for t in TEXTS])

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from musemood.text import clean_lyrics, count_words, is_instrumental, normalize_title
+from musemood.text import clean_lyrics, count_words, is_instrumental, normalize_title, valid_unicode
 
 
 @pytest.mark.parametrize(
@@ -53,6 +53,22 @@ def test_musixmatch_notice():
 def test_instrumental_and_missing(raw):
     assert clean_lyrics(raw) == ""
     assert is_instrumental(raw)
+
+
+@pytest.mark.parametrize("text, valid", [
+    ("plain", "plain"), ("café 😀", "café 😀"),
+    ("cut \ud83d", "cut \ufffd"), ("\ude00 alone", "\ufffd alone"),  # half of an emoji: JSON's "\ud83d"
+    ("pair \ud83d\ude00", "pair 😀"),  # the two halves as two code points: the character they make
+    ("\ude00\ud83d", "\ufffd\ufffd"),  # in the wrong order: two halves of nothing
+])
+def test_valid_unicode_replaces_lone_surrogates_and_joins_pairs(text, valid):
+    assert valid_unicode(text) == valid
+    valid.encode("utf-8")  # what UTF-8, Arrow, SQLite and a tokenizer can hold
+
+
+def test_clean_lyrics_gives_text_utf8_can_hold():
+    """JSON from a lyrics site may hold half of an emoji ("\ud83d"); the tokenizer and Parquet refuse it."""
+    assert clean_lyrics("la \ud83d la\nsing \ud83d\ude00") == "la \ufffd la\nsing 😀"
 
 
 def test_words_that_look_like_headers_inside_a_line_are_kept():

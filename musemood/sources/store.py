@@ -26,6 +26,8 @@ from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..text import valid_unicode
+
 STATUSES = ("pending", "done", "failed")
 
 _SCHEMA = """
@@ -61,12 +63,29 @@ CREATE INDEX IF NOT EXISTS stages_by_status ON stages (stage, status);
 _SONG_COLUMNS = ("song_id", "title", "artist", "spotify_id", "lastfm_url", "mbid")
 
 
+def _text(value):
+    """``str(value)`` as UTF-8 can hold it (see :func:`_valid`): a song id, a title, a request key."""
+    return valid_unicode(str(value))
+
+
+def _valid(value):
+    """``value`` with its text, in lists and mappings too, as UTF-8 can hold it: a service's JSON may spell
+    half a character (``"\\ud83d"``), which SQLite and Parquet refuse (:func:`musemood.text.valid_unicode`)."""
+    if isinstance(value, str):
+        return valid_unicode(value)
+    if isinstance(value, dict):
+        return {_valid(k): _valid(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_valid(v) for v in value]
+    return value
+
+
 def _statuses(retry_failed):
     return ("pending", "failed") if retry_failed else ("pending",)
 
 
 def _id_set(song_ids):
-    return {str(s) for s in song_ids}
+    return {_text(s) for s in song_ids}
 
 
 def _marks(values):
@@ -152,18 +171,18 @@ class ScrapeStore:
                 extra = {k: v for k, v in song.items() if k not in _SONG_COLUMNS}
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO songs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [str(song["song_id"]), str(song["title"]), str(song["artist"]),
-                     *(None if song.get(c) is None else str(song[c]) for c in _SONG_COLUMNS[3:]),
-                     json.dumps(extra, default=str)],
+                    [_text(song["song_id"]), _text(song["title"]), _text(song["artist"]),
+                     *(None if song.get(c) is None else _text(song[c]) for c in _SONG_COLUMNS[3:]),
+                     json.dumps(_valid(extra), default=str)],
                 )
                 added += cursor.rowcount
                 for stage in stages:
                     db.execute("INSERT OR IGNORE INTO stages (song_id, stage, status, updated_at) "
-                               "VALUES (?, ?, 'pending', ?)", (str(song["song_id"]), stage, now))
+                               "VALUES (?, ?, 'pending', ?)", (_text(song["song_id"]), stage, now))
         return added
 
     def song(self, song_id):
-        row = self._db.execute("SELECT * FROM songs WHERE song_id = ?", (str(song_id),)).fetchone()
+        row = self._db.execute("SELECT * FROM songs WHERE song_id = ?", (_text(song_id),)).fetchone()
         return None if row is None else _song(row)
 
     def songs(self):
@@ -190,7 +209,7 @@ class ScrapeStore:
     def iter_songs_by_id(self, song_ids, *, page_size=500):
         """The songs of ``song_ids`` that the store holds, streamed in the order given (unknown ids are
         skipped), ``page_size`` to a query."""
-        song_ids = [str(s) for s in song_ids]
+        song_ids = [_text(s) for s in song_ids]
         for start in range(0, len(song_ids), page_size):
             page = song_ids[start:start + page_size]
             rows = {row["song_id"]: row for row in self._db.execute(
@@ -264,30 +283,30 @@ class ScrapeStore:
         with self.transaction() as db:
             for service, key, http_status, body in responses:
                 db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)",
-                           (service, str(key), int(http_status), body, time.time()))
+                           (service, _text(key), int(http_status), _valid(body), time.time()))
             if update:
                 self._update_song(db, song_id, update)
             cursor = db.execute(
                 "UPDATE stages SET status = ?, reason = ?, attempts = attempts + 1, updated_at = ? "
-                "WHERE song_id = ? AND stage = ?", (status, reason, time.time(), str(song_id), stage))
+                "WHERE song_id = ? AND stage = ?", (status, _valid(reason), time.time(), _text(song_id), stage))
             if cursor.rowcount != 1:
                 raise KeyError(f"song {song_id!r} has no {stage!r} stage in {self.path}")
 
     def _update_song(self, db, song_id, update):
-        row = db.execute("SELECT extra FROM songs WHERE song_id = ?", (str(song_id),)).fetchone()
+        row = db.execute("SELECT extra FROM songs WHERE song_id = ?", (_text(song_id),)).fetchone()
         if row is None:
             raise KeyError(f"no song {song_id!r} in {self.path}")
         extra = json.loads(row["extra"])
         for key, value in update.items():
             if key in _SONG_COLUMNS[3:]:
-                db.execute(f"UPDATE songs SET {key} = ? WHERE song_id = ?", (value, str(song_id)))
+                db.execute(f"UPDATE songs SET {key} = ? WHERE song_id = ?", (_valid(value), _text(song_id)))
             elif key not in _SONG_COLUMNS:
-                extra[key] = value
-        db.execute("UPDATE songs SET extra = ? WHERE song_id = ?", (json.dumps(extra, default=str), str(song_id)))
+                extra[key] = _valid(value)
+        db.execute("UPDATE songs SET extra = ? WHERE song_id = ?", (json.dumps(extra, default=str), _text(song_id)))
 
     def status(self, song_id, stage):
         row = self._db.execute("SELECT status, reason, attempts FROM stages WHERE song_id = ? AND stage = ?",
-                               (str(song_id), stage)).fetchone()
+                               (_text(song_id), stage)).fetchone()
         return None if row is None else dict(row)
 
     def counts(self, stage):
@@ -334,7 +353,7 @@ class ScrapeStore:
     def response(self, service, key):
         """A stored raw response as ``(http_status, body)``, or ``None`` if never fetched."""
         row = self._db.execute("SELECT status, body FROM responses WHERE service = ? AND key = ?",
-                               (service, str(key))).fetchone()
+                               (service, _text(key))).fetchone()
         return None if row is None else (row["status"], row["body"])
 
     def n_responses(self, service=None):
