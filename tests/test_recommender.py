@@ -790,6 +790,18 @@ def test_a_catalogue_loaded_with_mmap_reads_its_songs_from_the_mapped_file(tmp_p
         del cat, titles
 
 
+def test_a_catalogue_of_many_moods_codes_them_in_a_wider_integer(tmp_path):
+    """Mood codes take one byte up to 127 moods; more take two, and every mood is still told apart."""
+    from musemood.catalogue import SongCatalogue
+
+    moods = [None if i % 50 == 0 else f"mood {i % 300}" for i in range(900)]
+    df = pd.DataFrame({"title": [f"t{i}" for i in range(900)], "artist": ["a"] * 900, "label": moods})
+    for cat in (SongCatalogue().fit(df), SongCatalogue.load(SongCatalogue().fit(df).save(tmp_path / "cat"))):
+        assert cat._mood_codes.dtype == np.int16 and len(cat.mood_names_) == 294
+        assert cat.moods_.tolist() == [m or "" for m in moods] and cat.labelled_.sum() == 882
+        assert cat.mood_of(301) == "mood 1" and cat.mood_mask("mood 1").sum() == 3
+
+
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads Linux's /proc/self/maps")
 def test_a_mapped_catalogue_holds_no_per_song_array_of_its_own_but_a_byte_of_mood_and_of_label(tmp_path):
     """Every array with an entry per song is read from the mapped file (clusters included, in the songs'
