@@ -387,7 +387,7 @@ def _songs_to_label(store, bar, *, need_lyrics=True):
 
     import pandas as pd
 
-    from .text import clean_lyrics
+    from .text import is_instrumental
 
     rows, tags, names, dropped = [], [], {}, Counter()
     for song, statuses in store.iter_songs(STAGES):
@@ -396,7 +396,7 @@ def _songs_to_label(store, bar, *, need_lyrics=True):
             dropped["no tags" if statuses["lastfm"] == "failed" else "tags not scraped yet"] += 1
         elif need_lyrics and statuses["lyrics"] == "failed":
             dropped["no lyrics"] += 1
-        elif need_lyrics and statuses["lyrics"] == "done" and not clean_lyrics(song.get("lyrics")):
+        elif need_lyrics and statuses["lyrics"] == "done" and is_instrumental(song.get("lyrics")):
             dropped["instrumental or empty lyrics"] += 1
         else:
             pairs = song.get("tags") or []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import re
 import unicodedata
 
@@ -108,12 +109,32 @@ def clean_lyrics(text, *, lowercase=False):
     >>> clean_lyrics("[Chorus]\\nHold on (x2)\\n\\nYou might also like\\nLet go\\n12Embed")
     'Hold on\\nLet go'
     """
-    if text is None or (isinstance(text, float) and text != text):
+    if _missing(text):
         return ""
+    lines = list(_sung_lines(text))
+    if len(lines) == 1 and _INSTRUMENTAL.match(lines[0]):
+        return ""
+    cleaned = "\n".join(lines)
+    return cleaned.lower() if lowercase else cleaned
+
+
+def _without_embed(text):
+    """``text`` without trailing white space and Genius's "12Embed" at its end.  The pattern is tried only on a
+    text that ends with "embed": searched through the whole text, it took half of clean_lyrics' time."""
+    text = text.rstrip()
+    return _GENIUS_EMBED.sub("", text) if text[-5:].lower() == "embed" else text
+
+
+def _missing(text):
+    return text is None or (isinstance(text, float) and text != text)
+
+
+def _sung_lines(text):
+    """The lines of ``text`` that :func:`clean_lyrics` keeps, one at a time (a lone line marked instrumental
+    included: the caller drops it)."""
     text = unicodedata.normalize("NFKC", valid_unicode(str(text))).replace("\r\n", "\n").replace("\r", "\n")
     text = _GENIUS_HEAD.sub("", text, count=1) if "ontributor" in text[:200] else text
-    text = _GENIUS_EMBED.sub("", text.rstrip())
-    lines = []
+    text = _without_embed(text)
     for line in text.split("\n"):
         if "might also" in line:
             line = _GLUED_YMAL.sub("", line)
@@ -127,11 +148,7 @@ def clean_lyrics(text, *, lowercase=False):
             line = _REPEAT_MARK.sub("", line)
         line = " ".join(line.split())
         if line:
-            lines.append(line)
-    if len(lines) == 1 and _INSTRUMENTAL.match(lines[0]):
-        return ""
-    cleaned = "\n".join(lines)
-    return cleaned.lower() if lowercase else cleaned
+            yield line
 
 
 def clean_texts(values):
@@ -158,8 +175,12 @@ def text_fingerprints(texts) -> np.ndarray:
 
 
 def is_instrumental(text):
-    """True when ``text`` holds no sung words (empty, or marked instrumental)."""
-    return clean_lyrics(text) == ""
+    """True when ``text`` holds no sung words (empty, or marked instrumental): ``clean_lyrics(text) == ""``,
+    reading no further than the second sung line."""
+    if _missing(text):
+        return True
+    lines = list(itertools.islice(_sung_lines(text), 2))
+    return not lines or (len(lines) == 1 and _INSTRUMENTAL.match(lines[0]) is not None)
 
 
 def count_words(text):

@@ -556,7 +556,7 @@ def test_dataset_report_shows_its_long_steps_when_asked(capsys):
     assert capsys.readouterr().err == ""
     shown = dataset_report(df, show_progress_bar=True)
     err = capsys.readouterr().err
-    assert "Cleaning lyrics" in err and "Parsing tags" in err and "Reading tags" in err
+    assert "Reading lyrics" in err and "Parsing tags" in err and "Reading tags" in err
     assert shown == quiet
 
 

@@ -14,7 +14,7 @@ from musemood import schema
 from musemood.classifiers import FineTunedBertClassifier, SimpleBertClassifier, TBertClassifier
 from musemood.features import AudioFeatureEncoder
 from musemood.labels import assign_moods
-from musemood.text import clean_lyrics
+from musemood.text import clean_lyrics, is_instrumental
 
 MOOD_TAGS = [t for tags in schema.resolve_mood_sets("binary").values() for t in tags]
 TAG = st.one_of(st.sampled_from(MOOD_TAGS), st.text(min_size=1, max_size=12))
@@ -122,6 +122,29 @@ def test_clean_lyrics_always_gives_clean_text_and_is_idempotent(text):
     assert clean_lyrics(out) == out
     assert out == out.strip() and "\n\n\n" not in out and "\r" not in out
     out.encode("utf-8")  # no lone surrogate (half of a UTF-16 pair, category Cs: st.text never draws one)
+
+
+LYRIC_LINES = st.sampled_from(["[Chorus]", "Instrumental", "(Instrumental)", "no lyrics", "(x2)", "la la la x3",
+                               "You might also like", "You might also like[Verse]", "12Embed", "", "   ", "[?]",
+                               "Verse 2:", "hold on", "3 Contributors Song Lyrics", "Translations", "[Intro] oh",
+                               "ﬁne", "\u2028", "cut \ud83d"])
+
+
+@FAST
+@given(st.lists(LYRIC_LINES, max_size=8), st.sampled_from(["\n", "\r\n", "\r"]))
+def test_is_instrumental_says_whether_clean_lyrics_leaves_nothing(lines, newline):
+    """It reads only the lines it needs (``map --drop-missing`` and the data report, on a million songs)."""
+    text = newline.join(lines)
+    assert is_instrumental(text) == (clean_lyrics(text) == "")
+
+
+@FAST
+@given(st.lists(st.sampled_from(["Embed", "embed", "EMBED", "EmbeD", "12", "3", " ", "\n", "\t", "la", "x", "ﬁ"]),
+                max_size=10).map("".join))
+def test_the_embed_mark_is_removed_as_the_pattern_alone_removes_it(text):
+    from musemood.text import _GENIUS_EMBED, _without_embed
+
+    assert _without_embed(text) == _GENIUS_EMBED.sub("", text.rstrip())
 
 
 # ----------------------------------------------------------- catalogue lookups

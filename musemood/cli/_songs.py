@@ -244,12 +244,14 @@ def _map(args):
 
 def _with_lyrics(df, text_column, data):
     """``df`` without its songs that have no lyrics (``map --drop-missing``), saying how many and the first."""
+    import numpy as np
+
     from .._validation import is_text_or_missing, row_of
-    from ..catalogue import without_lyrics
-    from ..text import clean_texts
+    from ..text import is_instrumental
 
     values = df[text_column]
-    empty = without_lyrics(clean_texts(values)) & values.map(is_text_or_missing).to_numpy()  # a number: a type error
+    empty = np.fromiter((is_instrumental(v) if isinstance(v, str) else is_text_or_missing(v) for v in values),
+                        dtype=bool, count=len(values))  # a number is kept: the fit says it is not text
     if empty.any():
         print(f"Left out {int(empty.sum()):,} of the {len(df):,} songs of {data}: no lyrics in {text_column!r} "
               f"(the first at {row_of(df, empty, title=True)})")

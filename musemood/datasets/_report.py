@@ -71,12 +71,12 @@ def _texts(df, column, add, show_progress_bar=False):
         add(OK, "text", f"every song has a text in {column!r}")
     from tqdm.auto import tqdm
 
-    from ..text import clean_lyrics
+    from ..text import is_instrumental
 
-    bar = tqdm(texts, desc="Cleaning lyrics", unit="song", disable=not show_progress_bar, dynamic_ncols=True,
+    bar = tqdm(texts, desc="Reading lyrics", unit="song", disable=not show_progress_bar, dynamic_ncols=True,
                mininterval=0.5)
     wordless = ~empty.to_numpy() & np.fromiter(
-        (isinstance(text, str) and not clean_lyrics(text).strip() for text in bar), dtype=bool, count=len(texts))
+        (isinstance(text, str) and is_instrumental(text) for text in bar), dtype=bool, count=len(texts))
     if wordless.any():  # "[Instrumental]": a text, which training takes, but no words for the models
         add(WARNING, "text", f"{_of(int(wordless.sum()), len(df), 'has')} no words once their lyrics are "
                              f"cleaned (the first at {row_of(df, wordless)}: {texts[wordless].iloc[0]!r}): the models "
