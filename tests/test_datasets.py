@@ -173,6 +173,33 @@ def test_parquet_round_trip(demo, tmp_path):
     assert not list(tmp_path.glob("sub/*.tmp*"))
 
 
+def test_category_columns_of_a_parquet_file_come_back_as_their_values(demo, tmp_path, capsys):
+    """pandas writes a category column as Parquet's dictionary encoding and reads it back as a category,
+    whose values cannot be joined or compared as text: `musemood check` stopped on one with "unsupported
+    operand type(s) for +: 'Categorical' and 'str'"."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from musemood.cli import main
+
+    songs = demo.head(40).drop(columns=[schema.TAGS]).reset_index(drop=True)
+    songs.loc[3, schema.LABEL] = None
+    coded = songs.astype({schema.TITLE: "category", schema.ARTIST: "category", schema.LABEL: "category"})
+    coded["year"] = pd.Categorical([1990 + i % 3 for i in range(40)])
+    coded["loud"] = pd.Categorical([None if i == 5 else i % 2 for i in range(40)])
+    coded.to_parquet(tmp_path / "coded.parquet")
+    assert pa.types.is_dictionary(pq.read_schema(tmp_path / "coded.parquet").field(schema.TITLE).type)
+    back = load_dataset(tmp_path / "coded.parquet")
+    assert not any(isinstance(dtype, pd.CategoricalDtype) for dtype in back.dtypes)
+    for column in (schema.TITLE, schema.ARTIST, schema.LABEL):
+        pd.testing.assert_series_equal(back[column], songs[column], check_dtype=False)
+    assert back["year"].dtype == np.int64 and back["year"].tolist()[:3] == [1990, 1991, 1992]
+    assert back["loud"].dtype == np.float64 and np.isnan(back["loud"][5]) and back["loud"][4] == 0
+    assert main(["check", str(tmp_path / "coded.parquet")]) == 2  # the report's one error: a song with no label
+    printed = capsys.readouterr()
+    assert "1 of 40 songs has no label" in printed.out and "1 error" in printed.out and not printed.err
+
+
 def test_csv_with_json_tags(tmp_path):
     path = tmp_path / "songs.csv"
     path.write_text('title,tags\nA,"[[""happy"", 10], [""rock"", 2]]"\nB,"{""sad"": 4}"\nC,\n')

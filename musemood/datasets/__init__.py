@@ -250,7 +250,7 @@ def _read_table(path, columns=None, *, allow_empty=False):
         raise ValueError(f"{path} is empty (0 bytes): was it written completely? Recreate it")
     try:
         if suffix in (".parquet", ".pq"):
-            df = pd.read_parquet(path, columns=columns)
+            df = _without_categories(pd.read_parquet(path, columns=columns))
         else:
             sep = _separator(path, "\t" if suffix == ".tsv" else ",")
             df = _read_delimited(path, sep, columns)
@@ -269,6 +269,22 @@ def _read_table(path, columns=None, *, allow_empty=False):
         check_fields_match_header(df, path)
     if not len(df) and not allow_empty:
         raise ValueError(f"{path} holds no songs (only a header); give a dataset with at least one row")
+    return df
+
+
+def _without_categories(df):
+    """``df`` with its category columns (Parquet's dictionary-encoded ones: pandas writes a category column so
+    and reads it back so) as plain columns of their values, which the checks and models read as text or
+    numbers; whole numbers with a value missing become floats, as pandas reads them from Parquet."""
+    for position, dtype in enumerate(df.dtypes):
+        if isinstance(dtype, pd.CategoricalDtype):
+            values = df.iloc[:, position]
+            kind = dtype.categories.dtype
+            if kind.kind in "iu" and values.isna().any():
+                kind = np.float64
+            elif kind.kind == "b" and values.isna().any():
+                kind = object
+            df.isetitem(position, values.astype(kind))
     return df
 
 

@@ -153,7 +153,7 @@ def _titles(df, add):
         add(WARNING, "titles", f"no {' or '.join(map(repr, absent))} column: the recommender and the map (`musemood "
                                "map`) find songs by title and artist; training does not need them")
         return
-    titles = df[schema.TITLE].map(normalize_title)
+    titles = df[schema.TITLE].astype(object).map(normalize_title)  # a category column maps to a category
     untitled = (titles == "").to_numpy()
     if untitled.any():
         add(WARNING, "titles", f"{_many(int(untitled.sum()), 'song has', 'songs have')} no title (the first at "
@@ -162,7 +162,7 @@ def _titles(df, add):
     unnamed = int(df[schema.ARTIST].isna().sum())
     if unnamed:
         add(OK, "titles", f"{_many(unnamed, 'song has', 'songs have')} no artist: named by the title alone")
-    keys = (titles + "\0" + df[schema.ARTIST].map(normalize_title))[~untitled]
+    keys = (titles + "\0" + df[schema.ARTIST].astype(object).map(normalize_title))[~untitled]
     copies = int(keys.duplicated().sum())
     if copies:
         add(OK, "titles", f"{_many(copies, 'song is', 'songs are')} another's copy by title and artist (a "
