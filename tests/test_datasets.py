@@ -231,6 +231,11 @@ def test_corrupt_and_missing_files_are_reported(tmp_path, caplog):
     with pytest.raises(ValueError, match=r"x.xlsx: unknown file type '.xlsx'; use .parquet, .csv or .tsv "
                                          r"\(spreadsheets open and save .csv files: choose \"CSV UTF-8\"\)$"):
         load_dataset(tmp_path / "x.xlsx")
+    (tmp_path / "x.csv.gz").write_text("")
+    with pytest.raises(ValueError, match=r"x.csv.gz: unknown file type '.gz'; use .parquet, .csv or .tsv \(a "
+                                         r"compressed file: decompress it, or use .parquet, which is compressed and "
+                                         r"reads faster\)$"):
+        load_dataset(tmp_path / "x.csv.gz")
     (tmp_path / "x.json").write_text("")
     with pytest.raises(ValueError, match=r"unknown file type '.json'; use .parquet, .csv or .tsv$"):
         load_dataset(tmp_path / "x.json")

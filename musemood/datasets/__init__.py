@@ -211,9 +211,11 @@ def dataset_format(path):
     if path.is_dir() and suffix not in (".parquet", ".pq"):  # a Parquet dataset may be a folder of parts
         raise ValueError(f"{path} is a folder, not a dataset file (.parquet, .csv or .tsv)")
     if suffix not in (".parquet", ".pq", ".csv", ".tsv"):
-        spreadsheet = (" (spreadsheets open and save .csv files: choose \"CSV UTF-8\")"
-                       if suffix in (".xlsx", ".xls", ".xlsm", ".ods", ".numbers") else "")
-        raise ValueError(f"{path}: unknown file type {suffix!r}; use .parquet, .csv or .tsv{spreadsheet}")
+        hint = (" (spreadsheets open and save .csv files: choose \"CSV UTF-8\")"
+                if suffix in (".xlsx", ".xls", ".xlsm", ".ods", ".numbers") else
+                " (a compressed file: decompress it, or use .parquet, which is compressed and reads faster)"
+                if suffix in (".gz", ".bz2", ".xz", ".zip", ".zst", ".7z") else "")
+        raise ValueError(f"{path}: unknown file type {suffix!r}; use .parquet, .csv or .tsv{hint}")
     return suffix
 
 
