@@ -63,23 +63,21 @@ def _usable_rows(df, text_column, label_column, *, drop_missing=False, objective
                 f"{list(df.columns)}. {headerless_hint(df.columns)}Use --{name}-column to name it."
             )
     rejected = rule_rejected(df, label_column)
-    if rejected is not None and rejected.any():  # as `musemood label --out` writes them: not a missing label
+    kept = np.ones(len(df), dtype=bool) if rejected is None else ~rejected.to_numpy()
+    if not kept.all():  # as `musemood label --out` writes them: not a missing label
         logger.warning("%sleft out %s of %s songs that the k/epsilon rule did not label (%r says why)", of,
-                       f"{int(rejected.sum()):,}", f"{len(df):,}", schema.LABEL_REASON)
-        df = df[~rejected]
-    labels = df[label_column]
-    texts = df[text_column].fillna("").astype(str).str.strip()
-    bad = labels.isna() | (texts == "")
-    if bad.any():
-        if not drop_missing:
-            raise ValueError(
-                f"{of}rows without a label (no value in {label_column!r}: {MISSING_IN_WORDS}): "
-                f"{int(labels.isna().sum())}, with an "
-                f"empty text (in {text_column!r}): {int((texts == '').sum())}, the first at "
-                f"{row_of(df, bad, skip=(text_column, label_column))} "
-                "(counting from 0 after the header); remove them or pass --drop-missing (drop_missing=True)"
-            )
-        df = df[~bad]
+                       f"{int((~kept).sum()):,}", f"{len(df):,}", schema.LABEL_REASON)
+    unlabelled = df[label_column].isna().to_numpy() & kept
+    textless = (df[text_column].fillna("").astype(str).str.strip() == "").to_numpy() & kept
+    bad = unlabelled | textless
+    if bad.any() and not drop_missing:  # the rows counted in the whole table, as the file numbers them
+        raise ValueError(
+            f"{of}rows without a label (no value in {label_column!r}: {MISSING_IN_WORDS}): "
+            f"{int(unlabelled.sum())}, with an empty text (in {text_column!r}): {int(textless.sum())}, the first at "
+            f"{row_of(df, bad, skip=(text_column, label_column))} "
+            "(counting from 0 after the header); remove them or pass --drop-missing (drop_missing=True)"
+        )
+    df = df[kept & ~bad]
     if df.empty:
         raise ValueError(f"{of}no row has both a text and a label")
     if objective == "regression":

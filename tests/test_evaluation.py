@@ -811,3 +811,23 @@ def test_cli_predict_reads_standard_input(tiny_bert, labelled, tmp_path, capsys,
     piped("\ufeffcaf\u00e9 au lait")  # UTF-8 with a byte-order mark, as some editors write it
     code, rows = predict("--text", "-")
     assert code == 0 and rows[0]["text"] == "caf\u00e9 au lait"
+
+
+def test_a_row_without_text_is_named_by_its_row_in_the_file_after_the_rules_unlabelled_songs_are_left_out():
+    """A file `musemood label` wrote holds songs the rule left unlabelled, which training leaves out; a song
+    after them with no lyrics was named by its position among the labelled songs ("row 0" for the file's
+    row 2), where `musemood check` and `map` named row 2."""
+    from musemood.evaluation import _usable_rows, check_dataset
+
+    df = pd.DataFrame({"song_id": ["a", "b", "c", "d", "e"], "lyrics": ["la", "lo", None, "li", "lu"],
+                       "label": [None, None, "happy", "sad", "happy"],
+                       "label_reason": ["no_mood_tag", "not_dominant", None, None, None]},
+                      index=[10, 11, 12, 13, 14])  # as pandas reads back a Parquet file of a filtered table
+    with pytest.raises(ValueError, match=r"with an empty text \(in 'lyrics'\): 1, the first at row 2 \(song_id "
+                                         r"'c'\) \(counting from 0 after the header\)"):
+        check_dataset(df, "lyrics", "label")
+    df.loc[13, "label"] = None  # a labelled song's label missing: counted, the rule's own left out of the count
+    with pytest.raises(ValueError, match=r"rows without a label .*: 1, with an empty text \(in 'lyrics'\): 1, the "
+                                         r"first at row 2 "):
+        check_dataset(df, "lyrics", "label")
+    assert _usable_rows(df, "lyrics", "label", drop_missing=True)["song_id"].tolist() == ["e"]
