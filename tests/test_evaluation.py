@@ -831,3 +831,12 @@ def test_a_row_without_text_is_named_by_its_row_in_the_file_after_the_rules_unla
                                          r"first at row 2 "):
         check_dataset(df, "lyrics", "label")
     assert _usable_rows(df, "lyrics", "label", drop_missing=True)["song_id"].tolist() == ["e"]
+
+
+def test_texts_that_share_no_word_are_an_error_that_names_the_text_column():
+    """An id column named as the text (each text one word of its own) stopped compare with scikit-learn's
+    "After pruning, no terms remain. Try a lower min_df", an option the command line does not have."""
+    df = pd.DataFrame({"song_id": [f"id{i:03d}" for i in range(40)], "label": ["a", "b"] * 20})
+    with pytest.raises(ValueError, match=r"TF-IDF \+ logistic regression: no word is in two or more of the 3\d "
+                                         r"training texts of 'song_id'; does that column hold the lyrics"):
+        compare_models(df, models=("tfidf",), text_column="song_id", seeds=(0,))

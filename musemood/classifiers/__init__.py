@@ -115,7 +115,21 @@ def _baseline(name, text_column, objective, class_weight=None):
         return make_pipeline(texts, DummyRegressor(strategy="mean") if regression
                              else DummyClassifier(strategy="most_frequent"))
     linear = Ridge(alpha=1.0) if regression else LogisticRegression(max_iter=2000, C=10, class_weight=class_weight)
-    return make_pipeline(texts, TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)), linear)
+
+    class LyricsTfidf(TfidfVectorizer):
+        """scikit-learn's TfidfVectorizer, whose error for texts that share no word names no column of ours."""
+
+        def fit_transform(self, raw_documents, y=None):
+            try:
+                return super().fit_transform(raw_documents, y)
+            except ValueError as exc:
+                if "no terms remain" not in str(exc) and "empty vocabulary" not in str(exc):
+                    raise
+                raise ValueError(f"TF-IDF + logistic regression: no word is in two or more of the "
+                                 f"{len(raw_documents):,} training texts of {text_column!r}; does that column hold the "
+                                 "lyrics (not ids or numbers)? --text-column (text_column=) names it") from None
+
+    return make_pipeline(texts, LyricsTfidf(sublinear_tf=True, min_df=2, ngram_range=(1, 2)), linear)
 
 
 def _audio_model(name, audio_columns, objective, random_state, class_weight=None):
