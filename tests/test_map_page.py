@@ -237,6 +237,36 @@ def test_the_self_contained_file_works_offline(browser, parts, tmp_path):
     context.close()
 
 
+def test_a_title_that_looks_like_markup_leaves_the_self_contained_file_working(browser, tmp_path):
+    """A title holding "<!--<script>" inside the file's inlined JSON kept the browser from ever closing that
+    <script> element (HTML's "double escaped" script state): the page stayed blank.  The JSON's "<", ">" and
+    "&" are now written as \\u escapes, which JavaScript reads back as the same characters."""
+    import numpy as np
+
+    from musemood.clustering import SongMap
+    from musemood.datasets import drop_duplicate_songs, load_demo
+    from musemood.recommender import Recommender
+    from musemood.web import write_map_html
+
+    df = drop_duplicate_songs(load_demo(60, random_state=1)).reset_index(drop=True)
+    df.loc[5, "title"], df.loc[5, "artist"] = "Rock <!--<script> & Roll", "</script><b>Band</b>"
+    vectors = np.random.default_rng(0).normal(size=(len(df), 8)).astype(np.float32)
+    rec = Recommender(song_map=SongMap(k_range=(2, 4)), weights={"lexical": 0.5}).fit(df, vectors=vectors)
+    path = write_map_html(rec, tmp_path / "map.html", show_progress_bar=False)
+    assert "Rock \\u003c!--\\u003cscript\\u003e \\u0026 Roll" in path.read_text()
+    context = browser.new_context(offline=True)
+    try:
+        page = context.new_page()
+        page.goto(path.as_uri())
+        page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+        page.fill("#search", df.loc[5, "title"])
+        page.press("#search", "Enter")
+        page.wait_for_selector("#recommendations li")
+        assert page.inner_text("#panel h2") == f"Songs like {df.loc[5, 'title']}"
+    finally:
+        context.close()
+
+
 def test_a_title_shared_by_a_song_without_an_artist_is_chosen_on_the_page(browser):
     """Search a title that a song without an artist shares: "Which artist?" offers "(no artist)", and that
     choice shows the song without one (the API's artist=""), where "<NA>" led to a 404."""

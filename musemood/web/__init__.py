@@ -87,8 +87,10 @@ def map_page_html(config, *, script_src=None):
     from importlib.resources import files
 
     template = files("musemood.web").joinpath("map.html").read_text(encoding="utf-8")
-    # "</" inside inlined JSON or JS would close the <script> element early
-    data = json.dumps(_plain(config)).replace("</", "<\\/")
+    # inlined in a <script> element, the JSON must not hold markup: "</script" would close the element early,
+    # and "<!--<script" would keep it from closing at all; "<", ">" and "&" occur only in its strings, where
+    # JavaScript reads the \u escapes back as the same characters
+    data = json.dumps(_plain(config)).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     if script_src is None:
         script = "<script>" + _scatter_js().replace("</script", "<\\/script") + "</script>"
         template = template.replace('<script src="{{SCATTER_SRC}}"></script>', script)
