@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
+from ._plotting import drawn_as_written
 from ._validation import (MISSING_IN_WORDS, check_label_variants, headerless_hint, imbalance_note, row_of,
                           rule_rejected)
 from .features import resolve_audio_columns
@@ -610,6 +611,7 @@ def _metrics(y_true, y_pred):
     return {"accuracy": accuracy_score(y_true, y_pred), "precision": p, "recall": r, "f1": f}
 
 
+@drawn_as_written
 def plot_loss_curves(histories, path, title="Loss per epoch"):
     """One panel per model: training and validation loss by epoch (and stage for tBERT)."""
     from matplotlib.figure import Figure
@@ -635,6 +637,7 @@ def plot_loss_curves(histories, path, title="Loss per epoch"):
     return Path(path)
 
 
+@drawn_as_written
 def plot_confusion(confusion, path):
     """Confusion matrices of the first seed, one panel per model."""
     from matplotlib.figure import Figure
@@ -656,6 +659,7 @@ def _span(result, metric):
     return "" if low is None else f" (95%: {low:.3f}-{high:.3f})"
 
 
+@drawn_as_written
 def plot_evaluation(result, path, *, y=None, pred=None, title=None):
     """A classifier's confusion matrix (a row per true label, shaded by the share of that row), or a
     regressor's predicted against true values (``y`` and ``pred``), as ``path`` (.png, .svg, .pdf)."""
@@ -726,6 +730,7 @@ def compare_optimizers(df, *, optimizers=("adamw", "adagrad", "sgd"), label_colu
     return histories
 
 
+@drawn_as_written
 def plot_optimizer_curves(histories, path):
     """Training and validation loss per epoch, one line per optimizer."""
     from matplotlib.figure import Figure

@@ -840,3 +840,20 @@ def test_texts_that_share_no_word_are_an_error_that_names_the_text_column():
     with pytest.raises(ValueError, match=r"TF-IDF \+ logistic regression: no word is in two or more of the 3\d "
                                          r"training texts of 'song_id'; does that column hold the lyrics"):
         compare_models(df, models=("tfidf",), text_column="song_id", seeds=(0,))
+
+
+def test_labels_with_dollar_signs_are_drawn_as_written(tmp_path):
+    """Two dollar signs start matplotlib's mathtext: classes "$" / "$$" / "$$$" (price levels, say) stopped
+    the confusion plots with a ValueError, and "5$ and 6$" would have been drawn as math."""
+    from musemood.clustering._plots import plot_points
+    from musemood.evaluation import plot_confusion, plot_evaluation
+
+    labels = ["$", "$$", "$$$", "5$ and 6$"]
+    matrix = [[3, 1, 0, 0], [0, 2, 1, 0], [1, 0, 4, 0], [0, 0, 0, 2]]
+    assert plot_confusion({"tfidf": (labels, matrix)}, tmp_path / "c.png").stat().st_size > 0
+    result = {"objective": "classification", "confusion": {"labels": labels, "matrix": matrix},
+              "metrics": {"accuracy": 0.79, "f1": 0.7}}
+    assert plot_evaluation(result, tmp_path / "e.png", title="model $v$2").stat().st_size > 0
+    points = np.random.default_rng(0).normal(size=(8, 2))
+    values = pd.Series(["$$", "$x^$", "unlabelled", "$$", "a", "a", "$x^$", "unlabelled"])
+    assert plot_points(points, values, tmp_path / "p.png", title="moods $$").stat().st_size > 0

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from .._plotting import drawn_as_written
 
+
+@drawn_as_written
 def plot_k_sweep(sweep, chosen, choice, path, *, tolerance=None):
     """Distortion and silhouette per k of a sweep, the chosen k marked; saved as PNG.
 
@@ -31,6 +34,7 @@ def plot_k_sweep(sweep, chosen, choice, path, *, tolerance=None):
     return path
 
 
+@drawn_as_written
 def plot_points(points, values, path, *, title, missing="unlabelled"):
     """A 2-D scatter coloured by ``values`` (strings, ``missing`` in grey); saved as PNG."""
     from matplotlib.figure import Figure
