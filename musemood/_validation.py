@@ -250,8 +250,14 @@ def looks_like_regression(values):
     return bool(numbers.notna().all()) and type_of_target(numbers.to_numpy(dtype=float)) == "continuous"
 
 
+#: ``frame.attrs`` key that :func:`musemood.datasets.load_dataset` sets: the frame's index is its rows' numbers
+#: in the file, which a frame keeps through filtering and sampling (pandas carries ``attrs`` along).
+FILE_ROWS = "musemood_file_rows"
+
+
 def row_of(frame, mask, skip=(), *, title=False):
-    """Where the first row of ``mask`` is, for a message: ``row N (song_id 'x')``, counting from 0; the song
+    """Where the first row of ``mask`` is, for a message: ``row N (song_id 'x')``, counting from 0 (in the
+    file it was read from, for a frame of :func:`~musemood.datasets.load_dataset` filtered since); the song
     id is left out when the table has none or it is one of ``skip`` (the column the message is about).
     ``title``: the song's title too, when it has one (``row N (song_id 'x', title 'y')``)."""
     import numpy as np
@@ -259,11 +265,12 @@ def row_of(frame, mask, skip=(), *, title=False):
     from . import schema
 
     first = int(np.flatnonzero(np.asarray(mask))[0])
+    row = int(frame.index[first]) if frame.attrs.get(FILE_ROWS) else first
     named = [f"song_id {frame[schema.SONG_ID].iloc[first]!r}"] if (
         schema.SONG_ID in frame.columns and schema.SONG_ID not in skip) else []
     if title and schema.TITLE in frame.columns and isinstance(frame[schema.TITLE].iloc[first], str):
         named.append(f"title {frame[schema.TITLE].iloc[first]!r}")
-    return f"row {first}" + (f" ({', '.join(named)})" if named else "")
+    return f"row {row}" + (f" ({', '.join(named)})" if named else "")
 
 
 def is_text_or_missing(value):

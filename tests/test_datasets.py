@@ -665,3 +665,29 @@ def test_the_report_counts_one_song_in_the_singular(tmp_path, capsys):
     two = pd.DataFrame({"song_id": list("ab"), "lyrics": ["sun and rain", "[Instrumental]"]})
     words = [m for _, topic, m in dataset_report(two) if topic == "text"]
     assert words[1].startswith("1 of 2 songs has no words once their lyrics are cleaned")
+
+
+def test_a_song_is_named_by_its_row_in_the_file_after_training_holds_out_the_test_songs(demo, tmp_path, capsys):
+    """`musemood train` leaves out the 'valid' and 'test' songs first: a training song without lyrics was named
+    by its position among the rest ("row 2" for the file's row 7)."""
+    from musemood.cli import main
+
+    df = demo[demo[schema.LABEL].notna()].head(30).drop(columns=[schema.TAGS]).reset_index(drop=True)
+    df[schema.SPLIT] = ["test"] * 5 + ["train"] * 25
+    df.loc[7, schema.LYRICS] = None
+    save_dataset(df, tmp_path / "d.parquet")
+    assert main(["train", "--data", str(tmp_path / "d.parquet"), "--model", "simple",
+                 "--out", str(tmp_path / "m")]) == 2
+    assert f"the first at row 7 (song_id {df.at[7, schema.SONG_ID]!r})" in capsys.readouterr().err
+    loaded = load_dataset(tmp_path / "d.parquet")
+    assert (loaded[loaded[schema.SPLIT] == "train"].index[:3] == [5, 6, 7]).all()
+
+
+def test_a_parquet_file_saved_with_an_index_gives_it_back_as_a_column_or_drops_an_unnamed_one(demo, tmp_path):
+    songs = demo.head(6).drop(columns=[schema.TAGS])
+    songs.set_index(schema.SONG_ID).to_parquet(tmp_path / "named.parquet")  # pandas keeps the index
+    back = load_dataset(tmp_path / "named.parquet")
+    assert back[schema.SONG_ID].tolist() == songs[schema.SONG_ID].tolist() and back.index.tolist() == list(range(6))
+    songs.iloc[[5, 1, 3]].to_parquet(tmp_path / "unnamed.parquet")
+    back = load_dataset(tmp_path / "unnamed.parquet")
+    assert back.index.tolist() == [0, 1, 2] and "index" not in back.columns and "__index_level_0__" not in back.columns

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .. import labels as _labels
 from .. import schema
-from .._validation import SEPARATORS, check_fields_match_header, header_separator, usecols_for
+from .._validation import FILE_ROWS, SEPARATORS, check_fields_match_header, header_separator, usecols_for
 from ..text import normalize_title
 from ._demo import LATENT_MOOD, THEME, generate
 from ._report import dataset_report
@@ -229,7 +229,7 @@ def load_dataset(path, *, columns=None):
     the file is missing or unreadable.
     """
     path = Path(path)
-    df = _read_table(path, columns)
+    df = _numbered(_read_table(path, columns))
     if schema.TAGS in df.columns:
         df[schema.TAGS], problems = read_tag_cells(df[schema.TAGS])
         if problems:
@@ -237,6 +237,16 @@ def load_dataset(path, *, columns=None):
             rows = _rows_in_words([r for r, _ in problems])
             also = f". {len(problems):,} rows have tags that cannot be read: {rows}" if len(problems) > 1 else ""
             raise ValueError(f"{path}, row {row}: {message}{also}")
+    return df
+
+
+def _numbered(df):
+    """``df`` indexed by its rows' numbers in the file, and marked so (``attrs``): a frame filtered or sampled
+    since keeps them, and messages name a song by its row in the file.  An index that a Parquet file kept
+    with a name (a table saved with ``song_id`` as its index) comes back as the column it was."""
+    named = [name for name in df.index.names if name is not None]
+    df = df.reset_index(drop=not named or any(name in df.columns for name in named))
+    df.attrs[FILE_ROWS] = True
     return df
 
 
