@@ -126,7 +126,8 @@ def _without_embed(text):
 
 
 def _missing(text):
-    return text is None or (isinstance(text, float) and text != text)
+    """None, NaN or pandas' NA (a "string" column's missing value, which ``str`` made "<NA>")."""
+    return text is None or text is NA or (isinstance(text, float) and text != text)
 
 
 def _sung_lines(text):
@@ -223,7 +224,7 @@ def normalize_title(title):
     >>> normalize_title("The Long Road (Live at Wembley) - Remastered 2011")
     'long road'
     """
-    if title is None or title is NA or (isinstance(title, float) and title != title):  # missing: no "na"
+    if _missing(title):  # no "na"
         return ""
     text = _VERSION_NOTE.sub("", str(title))
     if not text.isascii():  # ASCII has no accents to fold: 2x faster for most titles (1M at each load)

@@ -66,6 +66,14 @@ def test_valid_unicode_replaces_lone_surrogates_and_joins_pairs(text, valid):
     valid.encode("utf-8")  # what UTF-8, Arrow, SQLite and a tokenizer can hold
 
 
+def test_a_missing_value_of_a_string_column_is_no_lyrics():
+    """pandas' NA (a "string" column's missing value) was cleaned to "<NA>", so the catalogue's own advice,
+    df[~df["lyrics"].map(is_instrumental)], kept a song without lyrics."""
+    lyrics = pd.Series(["la la", None, "[Instrumental]"], dtype="string")
+    assert lyrics.map(is_instrumental).tolist() == [False, True, True]
+    assert clean_lyrics(pd.NA) == "" and normalize_title(pd.NA) == ""
+
+
 def test_clean_lyrics_gives_text_utf8_can_hold():
     """JSON from a lyrics site may hold half of an emoji ("\ud83d"); the tokenizer and Parquet refuse it."""
     assert clean_lyrics("la \ud83d la\nsing \ud83d\ude00") == "la \ufffd la\nsing 😀"
