@@ -244,8 +244,10 @@ def _numbered(df):
     """``df`` indexed by its rows' numbers in the file, and marked so (``attrs``): a frame filtered or sampled
     since keeps them, and messages name a song by its row in the file.  An index that a Parquet file kept
     with a name (a table saved with ``song_id`` as its index) comes back as the column it was."""
-    named = [name for name in df.index.names if name is not None]
-    df = df.reset_index(drop=not named or any(name in df.columns for name in named))
+    index = df.index
+    if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):  # else: no copy made
+        named = [name for name in index.names if name is not None]
+        df = df.reset_index(drop=not named or any(name in df.columns for name in named))
     df.attrs[FILE_ROWS] = True
     return df
 
