@@ -265,7 +265,8 @@ def row_of(frame, mask, skip=(), *, title=False):
     from . import schema
 
     first = int(np.flatnonzero(np.asarray(mask))[0])
-    row = int(frame.index[first]) if frame.attrs.get(FILE_ROWS) else first
+    label = frame.index[first]  # the file's row number, unless the caller indexed the table otherwise since
+    row = int(label) if frame.attrs.get(FILE_ROWS) and isinstance(label, (int, np.integer)) else first
     named = [f"song_id {frame[schema.SONG_ID].iloc[first]!r}"] if (
         schema.SONG_ID in frame.columns and schema.SONG_ID not in skip) else []
     if title and schema.TITLE in frame.columns and isinstance(frame[schema.TITLE].iloc[first], str):

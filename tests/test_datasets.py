@@ -681,6 +681,11 @@ def test_a_song_is_named_by_its_row_in_the_file_after_training_holds_out_the_tes
     assert f"the first at row 7 (song_id {df.at[7, schema.SONG_ID]!r})" in capsys.readouterr().err
     loaded = load_dataset(tmp_path / "d.parquet")
     assert (loaded[loaded[schema.SPLIT] == "train"].index[:3] == [5, 6, 7]).all()
+    from musemood.evaluation import check_dataset
+
+    by_id = loaded.set_index(schema.SONG_ID, drop=False)  # indexed otherwise since: positions, not a crash
+    with pytest.raises(ValueError, match=rf"the first at row 7 \(song_id {df.at[7, schema.SONG_ID]!r}\)"):
+        check_dataset(by_id, schema.LYRICS, schema.LABEL)
 
 
 def test_a_parquet_file_saved_with_an_index_gives_it_back_as_a_column_or_drops_an_unnamed_one(demo, tmp_path):
