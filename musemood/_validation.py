@@ -164,6 +164,80 @@ SEPARATORS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "bars"}
 MISSING_IN_WORDS = "an empty field, or NA, N/A, None, NULL or NaN in a CSV"
 
 
+SAVE_AS_UTF8 = 'a spreadsheet\'s "CSV UTF-8", an editor\'s "UTF-8"'
+
+
+def not_utf8(chunks, where, *, quote=True):
+    """What keeps text from being UTF-8, for a message, or None when it is: ``chunks`` are its bytes in
+    order (a file read in blocks), ``where`` names it.  Says where (line, counting from 1, and byte, from
+    0), what the byte reads as in Windows-1252 (the encoding of many a spreadsheet's "CSV" on Windows, a
+    superset of Latin-1's letters) with the text around it (not with ``quote=False``: a file of secrets),
+    and how to convert it; a UTF-16 file (a spreadsheet's "Unicode Text", Windows PowerShell's ``>``) is
+    said as such."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    done = lines = 0  # bytes and line breaks before the decoder's pending bytes
+    head = b""
+    for chunk in chunks:
+        if not head:
+            head = chunk[:2]
+            if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                return (f"{where} is UTF-16 text, not UTF-8: save it as UTF-8 ({SAVE_AS_UTF8}), or convert it: "
+                        "iconv -f utf-16 -t utf-8 IN > OUT")
+        pending = decoder.getstate()[0]
+        try:
+            decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            data, start = exc.object, exc.start  # pending bytes and this chunk; start: the bad byte in them
+            bad = data[start:exc.end]
+            line_start = data.rfind(b"\n", 0, start) + 1
+            near = data[max(line_start, start - 20):start + 20].split(b"\n")[0]
+            near = near.decode("cp1252", errors="replace").strip()
+            reads = bad.decode("cp1252", errors="replace")
+            line = lines + data.count(b"\n", 0, start) + 1
+            return (f"{where}, line {line} (byte {done - len(pending) + start:,}): "
+                    + (f"{bad!r} is not UTF-8; in Windows-1252, the encoding of many spreadsheets on Windows, it "
+                       f"reads as {reads!r} (near {near!r}). " if quote else "a byte that is not UTF-8. ")
+                    + f"Save it as UTF-8 ({SAVE_AS_UTF8}), or convert it: iconv -f cp1252 -t utf-8 IN > OUT")
+        done += len(chunk)
+        lines += chunk.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return f"{where} ends in the middle of a UTF-8 character: was it written completely? Recreate it"
+    return None
+
+
+def read_utf8(path, what, *, quote=True):
+    """The text of the small file at ``path`` (a byte-order mark, as Windows' Notepad writes, left out); a
+    ValueError that names ``what`` file it is and says where it is not UTF-8 (:func:`not_utf8`)."""
+    from pathlib import Path
+
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(not_utf8([data], f"{what} {path}", quote=quote)) from None
+
+
+def refuse_not_utf8(exc, path):
+    """After a reader of the file at ``path`` failed with ``exc``: a ValueError saying where the file is not
+    UTF-8 and how to convert it (:func:`not_utf8`), when that is what failed; else nothing, for the caller's
+    own message (a truncated or corrupt file)."""
+    if isinstance(exc, UnicodeDecodeError):
+        problem = not_utf8(file_blocks(path), path)
+        if problem is not None:
+            raise ValueError(problem) from None
+
+
+def file_blocks(path, size=1 << 20):
+    """The bytes of the file at ``path``, a block of ``size`` at a time."""
+    with open(path, "rb") as f:
+        while block := f.read(size):
+            yield block
+
+
 def header_separator(path, expected=","):
     """The separator of a delimited text file, read off its header line: ``expected`` (a .csv's commas,
     a .tsv's tabs), unless the header has none of it and exactly one other separator of

@@ -20,6 +20,8 @@ import stat
 import sys
 from pathlib import Path
 
+from ._validation import read_utf8
+
 HOME_ENV = "MUSEMOOD_HOME"
 KEYS_ENV = "MUSEMOOD_KEYS"
 KEY_NAMES = ("LASTFM_API_KEY", "SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET", "GENIUS_ACCESS_TOKEN")
@@ -57,11 +59,10 @@ def read_keys(path=None):
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
     try:
-        with open(path, "rb") as f:
-            keys = tomllib.load(f)
+        keys = tomllib.loads(read_utf8(path, "the keys file", quote=False))  # no text of it in a message
     except tomllib.TOMLDecodeError as exc:  # its message gives the line, not the text
         raise ValueError(f"the keys file {path} is not TOML ({exc}): write one NAME = \"value\" line per key") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ValueError(f"the keys file {path} could not be read ({type(exc).__name__})") from None
     unknown = sorted(set(keys) - set(KEY_NAMES))
     if unknown:

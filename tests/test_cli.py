@@ -79,8 +79,13 @@ def test_label_command_with_mood_sets_of_ones_own(tmp_path, capsys):
     assert labels and labels <= {"bright", "blue"}
     assert main(["label", str(src), "--moods", json.dumps(sets)]) == 0  # the same, inline
     assert "bright" in capsys.readouterr().out
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(sets).encode())  # as Notepad saves UTF-8
+    assert main(["label", str(src), "--moods", str(tmp_path / "bom.json")]) == 0
+    assert "bright" in capsys.readouterr().out
     (tmp_path / "bad.json").write_text('{"bright": ["happy"],\n "blue": sad}')
+    (tmp_path / "latin.json").write_bytes('{"gl\u00fcck": ["happy"], "blue": ["sad"]}'.encode("cp1252"))
     for moods, message in [(str(tmp_path / "bad.json"), "bad.json is not JSON (line 2"),
+                           (str(tmp_path / "latin.json"), "latin.json, line 1 (byte 4): b'\\xfc' is not UTF-8"),
                            (str(tmp_path / "none.json"), "no mood sets file at"),
                            ('["happy", "sad"]', "a JSON object mapping each mood to its tags"),
                            ('{"bright": ["happy"], "blue": ["happy"]}', "tag 'happy' is in both mood sets")]:

@@ -251,8 +251,15 @@ def test_corrupt_and_missing_files_are_reported(tmp_path, caplog):
         with pytest.raises(ValueError, match=f"badtags.csv, {message}"):
             load_dataset(csv)
     latin = tmp_path / "latin.csv"
-    latin.write_bytes("title,lyrics\nA,caf\u00e9\n".encode("latin-1"))
-    with pytest.raises(ValueError, match="latin.csv could not be read as CSV \\(text that is not UTF-8: save it as"):
+    latin.write_bytes("title,lyrics\nA,la\nB,\"one\ncaf\u00e9 au lait\"\n".encode("cp1252"))
+    with pytest.raises(ValueError) as error:
+        load_dataset(latin)
+    said = str(error.value)  # where, what it reads as, and how to mend it; not "corrupt": the file is whole
+    assert said.startswith(f"{latin}, line 4 (byte 28): b'\\xe9' is not UTF-8") and "(near 'café au lait" in said
+    assert "Windows-1252" in said and "CSV UTF-8" in said and "iconv -f cp1252 -t utf-8" in said
+    assert "corrupt" not in said.replace(str(latin), "")
+    latin.write_text("title,lyrics\nA,caf\u00e9\n", encoding="utf-16")  # a spreadsheet's "Unicode Text"
+    with pytest.raises(ValueError, match="latin.csv is UTF-16 text, not UTF-8: .*iconv -f utf-16 -t utf-8"):
         load_dataset(latin)
     # a spreadsheet's "CSV" separated by semicolons (or tabs), or a ".tsv" with commas: read by its header, said
     rows = pd.DataFrame({"title": ["A", 'Say "Hi"'], "artist": ["B", "C; D"], "lyrics": ["la, la", "one;\ntwo"]})
@@ -696,3 +703,19 @@ def test_a_parquet_file_saved_with_an_index_gives_it_back_as_a_column_or_drops_a
     songs.iloc[[5, 1, 3]].to_parquet(tmp_path / "unnamed.parquet")
     back = load_dataset(tmp_path / "unnamed.parquet")
     assert back.index.tolist() == [0, 1, 2] and "index" not in back.columns and "__index_level_0__" not in back.columns
+
+
+def test_not_utf8_finds_the_byte_across_blocks():
+    """A file read in blocks: a character split between two blocks is whole, and a bad byte in a later block
+    is placed by its line and byte in the file, not in the block."""
+    from musemood._validation import not_utf8
+
+    text = "title\n" + "caf\u00e9\n" * 3 + "fa\u00e7ade\n"
+    data = text.encode("utf-8")
+    blocks = [data[i:i + 4] for i in range(0, len(data), 4)]  # "é" split between blocks
+    assert not_utf8(blocks, "x.csv") is None
+    bad = data + "na\u00efve\n".encode("cp1252")
+    said = not_utf8([bad[i:i + 5] for i in range(0, len(bad), 5)], "x.csv")
+    assert said.startswith(f"x.csv, line 6 (byte {len(data) + 2}): b'\\xef' is not UTF-8") and "reads as 'ï'" in said
+    assert not_utf8([data, b"\xc3"], "x.csv") == ("x.csv ends in the middle of a UTF-8 character: was it written "
+                                                   "completely? Recreate it")

@@ -807,7 +807,7 @@ def test_cli_predict_reads_standard_input(tiny_bert, labelled, tmp_path, capsys,
     assert code == 2 and "--text - is given twice" in err
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"caf\xe9 au lait"), encoding="utf-8"))  # Latin-1
     code, err = predict("--text", "-")
-    assert code == 2 and "standard input is not UTF-8 text (byte 3: b'\\xe9'): convert it first" in err
+    assert code == 2 and "standard input, line 1 (byte 3): b'\\xe9' is not UTF-8" in err and "reads as 'é'" in err
     piped("\ufeffcaf\u00e9 au lait")  # UTF-8 with a byte-order mark, as some editors write it
     code, rows = predict("--text", "-")
     assert code == 0 and rows[0]["text"] == "caf\u00e9 au lait"

@@ -102,6 +102,9 @@ def test_feature_table_errors(tmp_path):
     (tmp_path / "eu.csv").write_text("id;tempo;valence\nabc;120,5;0.25\n")
     features = FeatureTable(tmp_path / "eu.csv").get([{"spotify_id": "abc"}])[0][0]
     assert (features["tempo"], features["valence"]) == (120.5, 0.25)
+    (tmp_path / "latin.csv").write_bytes("id,name,tempo\nab\u00e9,Caf\u00e9,120\n".encode("cp1252"))
+    with pytest.raises(ValueError, match="latin.csv, line 2 \\(byte 16\\): b'\\\\xe9' is not UTF-8.*reads as 'é'"):
+        FeatureTable(tmp_path / "latin.csv")  # (a column it does not read, such as the name, is not decoded)
     for header in ("id,name,tempo,valence", "id,tempo,valence"):  # every column read, or some
         (tmp_path / "shifted.csv").write_text(f"{header}\nabc,120,0.5,0.7,0.9\n")
         with pytest.raises(ValueError, match="shifted.csv: its rows hold more fields than its header names"):

@@ -163,6 +163,23 @@ def test_a_bad_keys_file_is_named_without_its_values(tmp_path, monkeypatch, text
     assert str(tmp_path / "keys.toml") in str(error.value)
 
 
+def test_a_keys_file_from_windows_is_read_or_refused_without_its_values(tmp_path):
+    """Notepad's UTF-8 starts with a byte-order mark, which TOML refuses at "line 1, column 1": it is read.
+    Windows PowerShell's `>` writes UTF-16 and an old editor Windows-1252: refused saying what to do, with no
+    character of the key in the message."""
+    from musemood.config import read_keys
+
+    keys = tmp_path / "keys.toml"
+    keys.write_bytes('\ufeffLASTFM_API_KEY = "s3cret"\n'.encode("utf-8"))
+    assert read_keys(keys) == {"LASTFM_API_KEY": "s3cret"}
+    for encoding, message in (("utf-16", "is UTF-16 text, not UTF-8: save it as UTF-8"),
+                              ("cp1252", "line 1 \\(byte 22\\): a byte that is not UTF-8. Save it as UTF-8")):
+        keys.write_bytes('LASTFM_API_KEY = "s3cr\u00e9t"\n'.encode(encoding))
+        with pytest.raises(ValueError, match=f"the keys file {keys}.*{message}") as error:
+            read_keys(keys)
+        assert "s3cr" not in str(error.value) and "\u00e9" not in str(error.value)
+
+
 def test_the_scrape_command_sees_keys_in_the_keys_file(monkeypatch, tmp_path, capsys):
     """Keys only in keys.toml count as set when `scrape` chooses its sources: Genius beside LRCLIB, and
     Spotify beside a features table, are kept, not dropped as key-less."""

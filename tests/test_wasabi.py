@@ -40,6 +40,12 @@ def test_other_column_names_and_clear_errors(tmp_path):
     broken.write_text('_id,title,artist\n1,"unterminated,x\n')
     with pytest.raises(ValueError, match="truncated"):
         list(read_wasabi_songs(broken, english_only=False, require=()))
+    latin = tmp_path / "latin.csv"  # saved again by a spreadsheet on Windows: a row far into the file
+    rows = "".join(f"{i},Song {i},Band\n" for i in range(5000)) + "5000,Caf\u00e9,Band\n"
+    latin.write_bytes(("_id,title,artist\n" + rows).encode("cp1252"))
+    with pytest.raises(ValueError, match="latin.csv, line 5002 \\(byte [0-9,]+\\): b'\\\\xe9' is not UTF-8; .* "
+                                         "reads as 'é' \\(near '5000,Café,Band'\\). .*iconv -f cp1252"):
+        list(read_wasabi_songs(latin, chunksize=1000, english_only=False, require=()))
 
 
 def test_a_quote_mark_that_swallows_rows_is_refused_not_merged(tmp_path):
@@ -105,3 +111,9 @@ def test_tag_dumps_spare_the_lastfm_api(tmp_path):
     lines.write_text('{"id": "w003", "tags": [["happy", 3]]}\nnot json\n')
     with pytest.raises(ValueError, match="line 2"):
         read_tag_dump(lines)
+    lines.write_text('{"id": "w003", "tags": [["happy", 3]]}\n', encoding="utf-16")  # PowerShell's `>`
+    with pytest.raises(ValueError, match="tags.jsonl is UTF-16 text, not UTF-8: save it as UTF-8"):
+        read_tag_dump(lines)
+    dump.write_bytes("song_id,tag,count\nw000,tr\u00e8s triste,3\n".encode("cp1252"))
+    with pytest.raises(ValueError, match="emotion_tags.csv, line 2 \\(byte 25\\): b'\\\\xe8' is not UTF-8"):
+        read_tag_dump(dump)

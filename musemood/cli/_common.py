@@ -2,6 +2,8 @@
 
 import sys
 
+from .._validation import not_utf8
+
 
 EXIT_BUG = 1
 """Something failed that the user did not cause: a bug to report (``-v`` shows where)."""
@@ -109,7 +111,6 @@ def stdin_text(what="the lyrics"):
     data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
     try:
         text = data.decode("utf-8-sig")  # without a byte-order mark
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"standard input is not UTF-8 text (byte {exc.start}: {data[exc.start:exc.start + 1]!r}): "
-                         "convert it first, e.g. with iconv -f latin1 -t utf-8") from None
+    except UnicodeDecodeError:
+        raise ValueError(not_utf8([data], "standard input")) from None
     return text.rstrip("\r\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import schema
+from .._validation import read_utf8
 from .._version import __version__
 from ..schema import MODELS, STUDY_MODELS
 from ._common import _info
@@ -60,7 +61,12 @@ def _mood_sets(text):
         if not path.is_file():
             raise argparse.ArgumentTypeError(f"unknown mood sets {text!r}: use {', '.join(sorted(schema.MOOD_SETS))}, "
                                              "a .json file or a JSON object mapping each mood to its tags")
-        source, text = str(path), path.read_text(encoding="utf-8")
+        try:
+            source, text = str(path), read_utf8(path, "the mood sets file")
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        except OSError as exc:  # e.g. not readable by this user
+            raise argparse.ArgumentTypeError(f"the mood sets file {path} could not be read ({exc.strerror})") from None
     try:
         sets = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -18,7 +18,8 @@ import pandas as pd
 
 from .. import labels as _labels
 from .. import schema
-from .._validation import FILE_ROWS, SEPARATORS, check_fields_match_header, header_separator, usecols_for
+from .._validation import (FILE_ROWS, SEPARATORS, check_fields_match_header, header_separator, refuse_not_utf8,
+                           usecols_for)
 from ..text import normalize_title
 from ._demo import LATENT_MOOD, THEME, generate
 from ._report import dataset_report
@@ -273,6 +274,7 @@ def _read_table(path, columns=None, *, allow_empty=False):
     except Exception as exc:  # pyarrow and the csv parser raise many types
         if isinstance(exc, ValueError) and str(exc).startswith(f"{path}:"):  # ours: says what is wrong already
             raise
+        refuse_not_utf8(exc, path)  # a whole file, in another encoding: where, and what to convert it from
         kind = ("text that is not UTF-8: save it as UTF-8" if isinstance(exc, UnicodeDecodeError)
                 else f"{type(exc).__name__}: {exc}")
         raise ValueError(

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import schema
-from .._validation import check_fields_match_header, header_separator, usecols_for
+from .._validation import check_fields_match_header, header_separator, refuse_not_utf8, usecols_for
 from .http import (CredentialError, FatalSourceError, MinInterval, SourceError, backoff_delay, credential,
                    redact_logs, session)
 
@@ -212,6 +212,7 @@ class FeatureTable:
             else:
                 columns = pd.read_csv(path, nrows=0, sep=sep).columns.tolist()
         except Exception as exc:  # the csv/parquet readers raise many types
+            refuse_not_utf8(exc, path)
             raise ValueError(f"{path} could not be read ({type(exc).__name__}: {exc}); is it truncated?") from exc
         if id_column is None:
             id_column = next((c for c in ("spotify_id", "track_id", "id") if c in columns), None)
@@ -228,6 +229,7 @@ class FeatureTable:
                 table = pd.read_csv(path, usecols=usecols_for(columns, [id_column, *features]), sep=sep,
                                     dtype={id_column: str}, decimal="," if sep == ";" else ".")
         except Exception as exc:  # the csv/parquet readers raise many types
+            refuse_not_utf8(exc, path)
             raise ValueError(f"{path} could not be read ({type(exc).__name__}: {exc}); is it truncated?") from exc
         if suffix not in (".parquet", ".pq"):
             check_fields_match_header(table, path)

@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from .._validation import check_fields_match_header, header_separator, usecols_for
+from .._validation import check_fields_match_header, header_separator, refuse_not_utf8, usecols_for
 from ..text import normalize_title
 
 #: Our name -> the names a column may have in a dump (first found wins).
@@ -97,6 +97,7 @@ def read_wasabi_songs(path, *, chunksize=100_000, english_only=True, require=("s
     try:
         header = pd.read_csv(path, sep=sep, nrows=0).columns
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        refuse_not_utf8(exc, path)  # WASABI's files are UTF-8; one saved again by a spreadsheet may not be
         raise ValueError(f"{path} is not a readable CSV ({exc}); the file may be truncated: download it again") \
             from None
     found = _resolve_columns(set(header), columns, path)
@@ -130,6 +131,7 @@ def read_wasabi_songs(path, *, chunksize=100_000, english_only=True, require=("s
             if limit is not None and stats["kept"] >= limit:
                 break
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        refuse_not_utf8(exc, path)
         raise ValueError(f"{path} is not a readable CSV after row {stats['rows']} ({exc}); "
                          "the file may be truncated: download it again") from None
 
@@ -166,11 +168,19 @@ def _drop_reason(row, english_only, require, seen):
 
 def read_tag_dump(path, *, id_column=None, tag_column="tag", count_column="count"):
     """``{song id: [(tag, count), ...]}`` from a WASABI Last.fm tag dump (long table or JSON lines)."""
-    import pandas as pd
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no tag dump at {path}")
+    try:
+        return _tag_dump(path, id_column, tag_column, count_column)
+    except UnicodeDecodeError as exc:
+        refuse_not_utf8(exc, path)
+        raise
+
+
+def _tag_dump(path, id_column, tag_column, count_column):
+    import pandas as pd
+
     out = {}
     if path.suffix.lower() in (".json", ".jsonl", ".ndjson"):
         with open(path, encoding="utf-8") as f:
