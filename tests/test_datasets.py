@@ -719,3 +719,25 @@ def test_not_utf8_finds_the_byte_across_blocks():
     assert said.startswith(f"x.csv, line 6 (byte {len(data) + 2}): b'\\xef' is not UTF-8") and "reads as 'ï'" in said
     assert not_utf8([data, b"\xc3"], "x.csv") == ("x.csv ends in the middle of a UTF-8 character: was it written "
                                                    "completely? Recreate it")
+
+
+def test_tags_printed_by_numpy_read_back(tmp_path):
+    """A table read from Parquet holds each song's tags as a NumPy array, which DataFrame.to_csv writes as
+    NumPy prints it: no commas between the tags, lines wrapped.  Such a CSV reads back with the same tags
+    as the Parquet file; a print NumPy cut short ("...") is refused, as its tags are lost."""
+    songs = load_demo(40, random_state=3, label=False)
+    songs.loc[0, "tags"] = [("a} {b", 3), ("it's", 2.5)]  # brackets and quote marks inside a tag
+    parquet = save_dataset(songs, tmp_path / "songs.parquet")
+    read = pd.read_parquet(parquet)
+    assert isinstance(read["tags"].iloc[1], np.ndarray)  # what pandas gives, so what to_csv prints
+    read.to_csv(tmp_path / "songs.csv", index=False)
+    assert "} {" in (tmp_path / "songs.csv").read_text()
+    assert load_dataset(tmp_path / "songs.csv")["tags"].tolist() == load_dataset(parquet)["tags"].tolist()
+    pairs = np.array([("happy", 10), ("sad", 2)], dtype=object)  # a 2-D array, of pairs
+    pd.DataFrame({"title": ["A"], "tags": [str(pairs)]}).to_csv(tmp_path / "pairs.csv", index=False)
+    assert load_dataset(tmp_path / "pairs.csv")["tags"].tolist() == [[("happy", 10), ("sad", 2)]]
+    many = np.array([{"tag": f"t{i}", "count": 1.0} for i in range(1200)], dtype=object)
+    pd.DataFrame({"title": ["A"], "tags": [many]}).to_csv(tmp_path / "many.csv", index=False)
+    with pytest.raises(ValueError, match=r"many.csv, row 0: tags are a NumPy array printed cut short .* lost\. "
+                                         "Write the file again with musemood.datasets.save_dataset"):
+        load_dataset(tmp_path / "many.csv")

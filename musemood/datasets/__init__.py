@@ -551,14 +551,77 @@ _NUMPY_NUMBER = re.compile(r"\bnp\.(?:u?int|float)\d*\(([-+0-9.eE]+|nan|inf)\)")
 
 
 def _python_literal(text, json_error):
-    """Tags as ``DataFrame.to_csv`` writes a list of pairs or a dict: Python's repr, read as literals only."""
+    """Tags as ``DataFrame.to_csv`` writes a list of pairs or a dict: Python's repr, read as literals only;
+    or a NumPy array of them as NumPy prints it (:func:`_numpy_print_as_list`)."""
     import ast
 
+    text = _NUMPY_NUMBER.sub(r"\1", text)
     try:
-        return ast.literal_eval(_NUMPY_NUMBER.sub(r"\1", text))
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        raise ValueError(f"tags are neither JSON nor a Python list or dict ({json_error}); give a list of "
-                         "[tag, count] pairs or an object {tag: count}") from None
+        return ast.literal_eval(text)
+    except SyntaxError:
+        listed = _numpy_print_as_list(text)
+        if listed is not None:
+            return _python_literal(listed, json_error)
+    except (ValueError, TypeError, MemoryError, RecursionError):
+        pass
+    raise ValueError(f"tags are neither JSON nor a Python list or dict ({json_error}); give a list of "
+                     "[tag, count] pairs or an object {tag: count}") from None
+
+
+def _numpy_print_as_list(text):
+    """A NumPy array of tags as NumPy prints it, ``[{'tag': 'sad', 'count': 3.0} {'tag': ...}]`` (no
+    commas between the elements, lines wrapped), as a Python list literal; None when ``text`` is not such
+    a print.  This is what ``DataFrame.to_csv`` writes for the tags of a table read from Parquet, where a
+    list column comes back as NumPy arrays.  A comma goes between two values with none between them, found
+    by Python's tokenizer, so a tag holding "} {" stays as it is; a 2-D array (of pairs) is read the same
+    way.  NumPy cuts a print of over 1,000 elements short with "...": refused, as the tags left out
+    cannot be read back."""
+    import io
+    import tokenize
+
+    if not (text.startswith("[") and text.rstrip().endswith("]")):
+        return None
+    starts = np.cumsum([0] + [len(line) for line in io.StringIO(text).readlines()])  # the tokenizer's lines
+    commas, previous = [], None
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
+                continue
+            if token.string == "...":
+                raise ValueError("tags are a NumPy array printed cut short (\"...\" in place of the tags over its "
+                                 "first and last ones), as DataFrame.to_csv writes more than 1,000 of them: the "
+                                 "tags left out are lost. Write the file again with musemood.datasets.save_dataset, "
+                                 "which writes tags as JSON, or keep it as Parquet")
+            if previous is not None and _ends_element(previous) and _starts_element(token):
+                row, col = token.start
+                commas.append(int(starts[row - 1]) + col)
+            previous = token
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return None
+    if not commas:
+        return None
+    pieces = [text[i:j] for i, j in zip([0, *commas], [*commas, len(text)])]
+    return ",".join(pieces)
+
+
+_LITERAL_NAMES = ("None", "True", "False")
+
+
+def _starts_element(token):
+    """A token that opens a value of a printed array: a bracket, a string, a number or None/True/False."""
+    import tokenize
+
+    return (token.type == tokenize.OP and token.string in "([{") or token.type in (tokenize.STRING, tokenize.NUMBER) \
+        or (token.type == tokenize.NAME and token.string in _LITERAL_NAMES)
+
+
+def _ends_element(token):
+    """A token that closes a value of a printed array.  Python's own reprs always put a comma or a colon
+    between two values; NumPy's print puts only spaces or a line break."""
+    import tokenize
+
+    return (token.type == tokenize.OP and token.string in ")]}") or token.type in (tokenize.STRING, tokenize.NUMBER) \
+        or (token.type == tokenize.NAME and token.string in _LITERAL_NAMES)
 
 
 def _rows_in_words(rows, shown=10):
