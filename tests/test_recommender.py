@@ -330,6 +330,13 @@ def test_map_command_fits_a_catalogue(catalogue, _tiny_bert_dir, tmp_path, capsy
     assert f"Clusters on {_tiny_bert_dir.name} vectors of the lyrics and the audio features" in printed
     again = Recommender.load(tmp_path / "rec2")
     assert again.map_.k_rule == "elbow" and again.map_on_ == "lyrics"
+    few = save_dataset(catalogue.head(4), tmp_path / "four.parquet")  # too few songs for the k sweep: said in
+    code = main(["map", "--data", str(few), "--model", str(_tiny_bert_dir), "--recommender", str(tmp_path / "r4")])
+    said = capsys.readouterr().err  # the command's terms, not SongMap's k_range or song_map=None
+    assert code == 2 and "4 songs are too few for the map's choice of k" in said and "--n-clusters (2 to 3)" in said
+    assert "k_range" not in said and "song_map" not in said
+    assert main(["map", "--data", str(few), "--model", str(_tiny_bert_dir), "--n-clusters", "2",
+                 "--recommender", str(tmp_path / "r4")]) == 0
 
 
 def test_map_without_data_refuses_the_options_of_a_fit(fitted, tmp_path, capsys):

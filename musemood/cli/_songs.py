@@ -213,6 +213,10 @@ def _map(args):
                                f"{list(df.columns)}. {headerless_hint(df.columns)}".rstrip())
         if args.drop_missing:
             df = _with_lyrics(df, rec.text_column, args.data)
+        if song_map.n_clusters == "auto" and len(song_map.k_values(len(df))) < 3:  # before any song is embedded
+            raise ValueError(f"{len(df)} songs are too few for the map's choice of k, which tries k = 2 up to one "
+                             "less than the songs and needs 3 of them to choose from: give --n-clusters (2 to "
+                             f"{max(2, len(df) - 1)}), or map 5 songs or more")
         model = args.model
         if args.vectors and model is None:  # the default model, checked against the one that made the vectors
             from ..encoders import BertEncoder
