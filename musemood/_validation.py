@@ -349,5 +349,7 @@ def row_of(frame, mask, skip=(), *, title=False):
 
 
 def is_text_or_missing(value):
-    """True for a string or a missing value (None, NaN): what a text column may hold."""
-    return value is None or isinstance(value, str) or (isinstance(value, float) and value != value)
+    """True for a string or a missing value (None, NaN, or pandas' NA, a "string" column's missing value,
+    as ``convert_dtypes()`` makes): what a text column may hold."""
+    return value is None or isinstance(value, str) or (isinstance(value, float) and value != value) or (
+        type(value).__name__ == "NAType")

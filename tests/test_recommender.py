@@ -1029,3 +1029,19 @@ def test_a_catalogue_of_titles_with_half_a_character_holds_them_with_the_replace
     again = SongCatalogue.load(cat.save(tmp_path / "cat"))
     assert again.songs_["title"].tolist() == cat.songs_["title"].tolist()
     assert again.find("pair 😀") == (1, None) and again.find("Cut \ud83d") == (0, None)
+
+
+def test_a_catalogue_of_pandas_string_columns_takes_their_missing_values(catalogue, _tiny_bert_dir):
+    """DataFrame.convert_dtypes() makes text columns pandas' "string" dtype, whose missing value is pd.NA:
+    a song without an artist was refused ("column 'artist' holds NAType <NA> ... it must hold text (or be
+    empty)"), and so were texts to predict."""
+    from musemood import SimpleBertClassifier
+
+    df = catalogue.head(40).convert_dtypes()
+    df.loc[3, "artist"] = pd.NA
+    assert df["artist"].dtype == "string"
+    rec = Recommender(n_candidates=20, song_map=None).fit(df, _tiny_bert_dir)
+    assert rec.recommend(df.at[3, "title"], 3)["title"].tolist()
+    model = SimpleBertClassifier(_tiny_bert_dir, epochs=1, max_length=32).fit(
+        df["lyrics"].head(20), ["happy", "sad"] * 10)
+    assert len(model.predict(pd.Series(["la la", pd.NA], dtype="string"))) == 2

@@ -25,8 +25,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import schema
 from ..encoders import BertEncoder, _default_device
-from .._validation import (check_label_variants, check_unique_columns, headerless_hint, looks_like_regression,
-                           row_of)
+from .._validation import (check_label_variants, check_unique_columns, headerless_hint, is_text_or_missing,
+                           looks_like_regression, row_of)
 from ..persistence import FORMAT, load_npy, read_config, write_config
 from ..text import clean_lyrics, text_fingerprints, text_hashes
 from ._nn import MLPHead, loss_function
@@ -116,9 +116,9 @@ class TextEstimator(BaseEstimator):
         else:
             values = pd.Series(list(X), dtype=object)
         for row, value in zip(values.index, values):
-            if not (isinstance(value, str) or value is None or (isinstance(value, float) and np.isnan(value))):
+            if not is_text_or_missing(value):
                 raise TypeError(f"X holds {type(value).__name__} {value!r} at row {row!r}: texts must be strings "
-                                "(or None/NaN for a song without lyrics)")
+                                "(or None/NaN/NA for a song without lyrics)")
         texts = ["" if t is None or not isinstance(t, str) else t for t in values]
         if self.clean:
             texts = [clean_lyrics(t) for t in texts]
