@@ -197,6 +197,7 @@ def create_app(recommender=None, model=None, *, threads=None):
 
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be a whole number of at least 1, got {threads!r}")
+    _check_parts(recommender, model)
 
     @asynccontextmanager
     async def lifespan(app):
@@ -223,6 +224,26 @@ def create_app(recommender=None, model=None, *, threads=None):
     _add_recommend_routes(app, RecommendRequest)
     _add_map_routes(app)
     return app
+
+
+def _check_parts(recommender, model):
+    """Refuse, before any request, parts the endpoints could not use: a path (the parts are loaded first,
+    :func:`load_parts`), a recommender not fitted, a model without ``predict``."""
+    import os
+
+    from .recommender import Recommender
+
+    for name, part in (("recommender", recommender), ("model", model)):
+        if isinstance(part, (str, os.PathLike)):
+            raise TypeError(f"create_app takes a loaded {name}, not the path {str(part)!r}: load it first, "
+                            "rec, model = musemood.serve.load_parts(recommender_path, model_path)")
+    if recommender is not None and not (isinstance(recommender, Recommender) and hasattr(recommender, "retriever_")):
+        got = "an unfitted Recommender" if isinstance(recommender, Recommender) else type(recommender).__name__
+        raise TypeError(f"recommender must be a fitted musemood Recommender (Recommender.load(path), or .fit), "
+                        f"got {got}")
+    if model is not None and not any(callable(getattr(model, name, None)) for name in ("predict", "predict_proba")):
+        raise TypeError(f"model must be a fitted musemood model (musemood.classifiers.load_model(path)), got "
+                        f"{type(model).__name__}")
 
 
 def _loaded_recommender(app):

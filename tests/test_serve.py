@@ -267,6 +267,22 @@ def test_without_parts_the_endpoints_say_what_to_load():
     assert "--recommender" in client.get("/recommend", params={"title": "x"}).json()["detail"]
 
 
+def test_parts_the_endpoints_cannot_use_are_refused_when_the_app_is_made(tmp_path):
+    """A path (as the command takes) or an unfitted recommender was accepted, and every request then failed
+    with a 500 ('str' object has no attribute 'map_')."""
+    from musemood import Recommender
+
+    with pytest.raises(TypeError, match="create_app takes a loaded recommender, not the path '.*rec': load it "
+                                        "first, rec, model = musemood.serve.load_parts"):
+        create_app(str(tmp_path / "rec"))
+    with pytest.raises(TypeError, match="create_app takes a loaded model, not the path"):
+        create_app(None, tmp_path / "model")
+    with pytest.raises(TypeError, match="recommender must be a fitted musemood Recommender .* got an unfitted"):
+        create_app(Recommender())
+    with pytest.raises(TypeError, match="model must be a fitted musemood model .* got dict"):
+        create_app(None, {})
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sighup_reloads_the_parts_and_a_broken_save_keeps_the_old_ones(parts, tmp_path, workers):
     """A catalogue rebuilt and saved over the served folder is taken up on SIGHUP, and the server answers
