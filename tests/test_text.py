@@ -75,7 +75,7 @@ def test_a_missing_value_of_a_string_column_is_no_lyrics():
 
 
 def test_clean_lyrics_gives_text_utf8_can_hold():
-    """JSON from a lyrics site may hold half of an emoji ("\ud83d"); the tokenizer and Parquet refuse it."""
+    """JSON from a lyrics site may hold half of an emoji ("\\ud83d"); the tokenizer and Parquet refuse it."""
     assert clean_lyrics("la \ud83d la\nsing \ud83d\ude00") == "la \ufffd la\nsing 😀"
 
 
