@@ -57,8 +57,18 @@ def _require():
         raise ImportError("musemood serve needs FastAPI and uvicorn: pip install \"musemood[serve]\"") from None
 
 
+#: What each error status of the API means, for its OpenAPI spec (the body is always ``ErrorBody``).
+ERRORS = {
+    404: "No catalogue song has that title (or not by that artist): `suggestions` holds the closest ones.",
+    409: "Several artists sang that title: `artists` lists them; ask again with the artist.",
+    422: "The request is not valid: `detail` says what to fix; for a malformed request, `errors` says where "
+         "(a parameter or a field of the body).",
+    503: "The part this endpoint needs is not loaded: start the server with --recommender or --model.",
+}
+
+
 def _schemas():
-    """The request models (built on first use, so importing musemood never needs pydantic)."""
+    """The request models and the error body (built on first use, so importing musemood never needs pydantic)."""
     from typing import Annotated
 
     from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -68,9 +78,12 @@ def _schemas():
 
         model_config = ConfigDict(extra="forbid")
         texts: list[str] = Field(min_length=1, max_length=MAX_BATCH,
-                                 description=f"1 to {MAX_BATCH} texts (lyrics), each at most {MAX_TEXT:,} characters")
+                                 description=f"1 to {MAX_BATCH} texts (lyrics), each at most {MAX_TEXT:,} characters",
+                                 json_schema_extra={"items": {  # what _short checks, with its own messages
+                                     "type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": r"\S"}})
         audio: list[dict[str, float | None]] | None = Field(
-            default=None, description="one mapping of audio features per text (e.g. {\"valence\": 0.8}), optional")
+            default=None, description="one mapping of audio features per text (e.g. {\"valence\": 0.8}), optional",
+            json_schema_extra=_audio_items)
 
         @field_validator("texts")
         @classmethod
@@ -113,7 +126,9 @@ def _schemas():
     class RecommendRequest(BaseModel):
         """Songs like a description (free text), or like several catalogue songs (a playlist to continue)."""
 
-        model_config = ConfigDict(extra="forbid")
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [  # what _one_query checks
+            {"required": ["text"], "properties": {"text": {"type": "string"}}},
+            {"required": ["songs"], "properties": {"songs": {"type": "array"}}}]})
         text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT,
                                  description="what the songs should be about")
         songs: list[Annotated[str, Field(min_length=1, max_length=500)] | Song] | None = Field(
@@ -136,7 +151,35 @@ def _schemas():
             return None if self.songs is None else [
                 (song, None) if isinstance(song, str) else (song.title, song.artist) for song in self.songs]
 
-    return PredictRequest, RecommendRequest
+    class Problem(BaseModel):
+        """One thing wrong with a malformed request."""
+
+        where: str = Field(description="the parameter or field, e.g. query.top_k or body.texts")
+        problem: str
+
+    class ErrorBody(BaseModel):
+        """Every error's body: what is wrong and what to do, in words."""
+
+        detail: str = Field(description="what is wrong and what to do")
+        errors: list[Problem] | None = Field(default=None, description="a malformed request: each problem")
+        suggestions: list[str] | None = Field(default=None, description="404: the closest titles")
+        artists: list[str] | None = Field(default=None, description="409: the artists who sang the title")
+
+    return PredictRequest, RecommendRequest, ErrorBody
+
+
+def _audio_items(field):
+    """The spec of ``audio``'s mappings: the named features only, each a number or null (what
+    ``PredictRequest._features`` checks, with its own messages)."""
+    for branch in field.get("anyOf", [field]):
+        if branch.get("type") == "array":
+            branch["items"] = {"type": "object", "additionalProperties": False, "properties": {
+                name: {"anyOf": [{"type": "number"}, {"type": "null"}]} for name in schema.AUDIO_FEATURES}}
+
+
+def _errors(ErrorBody, *statuses):
+    """The ``responses`` of a route that may answer ``statuses``, for its OpenAPI spec."""
+    return {status: {"model": ErrorBody, "description": ERRORS[status]} for status in statuses}
 
 
 #: What a query parameter a route does not take was probably meant for.
@@ -208,7 +251,7 @@ def create_app(recommender=None, model=None, *, threads=None):
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
 
-    PredictRequest, RecommendRequest = _schemas()
+    PredictRequest, RecommendRequest, ErrorBody = _schemas()
 
     async def known_query_parameters(request: Request):  # on the event loop: no thread for it
         _check_query_parameters(request)
@@ -220,9 +263,9 @@ def create_app(recommender=None, model=None, *, threads=None):
     app.add_middleware(AccessLog)
     _add_error_handlers(app)
     _add_status_routes(app)
-    _add_predict_routes(app, PredictRequest)
-    _add_recommend_routes(app, RecommendRequest)
-    _add_map_routes(app)
+    _add_predict_routes(app, PredictRequest, ErrorBody)
+    _add_recommend_routes(app, RecommendRequest, ErrorBody)
+    _add_map_routes(app, ErrorBody)
     return app
 
 
@@ -270,13 +313,13 @@ def _add_status_routes(app):
         return versions()
 
 
-def _add_predict_routes(app, PredictRequest):
+def _add_predict_routes(app, PredictRequest, ErrorBody):
     """``POST /predict``."""
     from fastapi import Body
 
     in_threads = functools.partial(_in_threads, app)
 
-    @app.post("/predict", summary="The mood of one or many texts")
+    @app.post("/predict", summary="The mood of one or many texts", responses=_errors(ErrorBody, 422, 503))
     @in_threads
     def predict(request: PredictRequest = Body(...)):  # noqa: B008 (FastAPI's way)
         import pandas as pd
@@ -300,13 +343,14 @@ def _add_predict_routes(app, PredictRequest):
                                  "probabilities": {c: float(v) for c, v in zip(classes, p)}} for p in probabilities]}
 
 
-def _add_recommend_routes(app, RecommendRequest):
+def _add_recommend_routes(app, RecommendRequest, ErrorBody):
     """``GET /recommend`` (a catalogue song), ``POST /recommend`` (free text) and ``GET /songs``."""
     from fastapi import Body, Query
 
     in_threads = functools.partial(_in_threads, app)
 
-    @app.get("/recommend", summary="Songs that feel like a song of the catalogue")
+    @app.get("/recommend", summary="Songs that feel like a song of the catalogue",
+             responses=_errors(ErrorBody, 404, 409, 422, 503))
     @in_threads
     def recommend(title: str = Query(..., min_length=1, max_length=500),
                   artist: str | None = Query(None, max_length=500),
@@ -317,21 +361,23 @@ def _add_recommend_routes(app, RecommendRequest):
                                                     as_frame=False)
         return _recommendations(result)
 
-    @app.post("/recommend", summary="Songs that fit a description (free text) or feel like several songs")
+    @app.post("/recommend", summary="Songs that fit a description (free text) or feel like several songs",
+              responses=_errors(ErrorBody, 404, 409, 422, 503))
     @in_threads
     def recommend_text(request: RecommendRequest = Body(...)):  # noqa: B008
         result = _loaded_recommender(app).recommend(text=request.text, songs=request.song_pairs(), top_k=request.top_k,
                                                     mood=request.mood, method=request.method, as_frame=False)
         return _recommendations(result)
 
-    @app.get("/songs", summary="Catalogue songs whose title or artist is closest to q (autocomplete)")
+    @app.get("/songs", summary="Catalogue songs whose title or artist is closest to q (autocomplete)",
+             responses=_errors(ErrorBody, 422, 503))
     @in_threads
     def songs(q: str = Query(..., max_length=200), top_k: int = Query(10, ge=1, le=MAX_TOP_K)):
         found = _loaded_recommender(app).catalogue_.search(q, top_k)
         return {"results": _records(found)}
 
 
-def _add_map_routes(app):
+def _add_map_routes(app, ErrorBody):
     """The map page at ``/``, its script, and ``GET /map`` (its data, a page at a time)."""
     from fastapi import Query
 
@@ -352,7 +398,8 @@ def _add_map_routes(app):
         return Response(_scatter_js(), media_type="application/javascript",
                         headers={"Cache-Control": "public, max-age=86400"})
 
-    @app.get("/map", summary="The song map's points, a page at a time, and its clusters")
+    @app.get("/map", summary="The song map's points, a page at a time, and its clusters",
+             responses=_errors(ErrorBody, 422, 503))
     @in_threads
     def song_map(offset: int = Query(0, ge=0), limit: int = Query(5_000, ge=1, le=MAX_MAP_PAGE)):
         rec = _loaded_recommender(app)
@@ -387,8 +434,10 @@ class _Unavailable(RuntimeError):
 
 def _add_error_handlers(app):
     """4xx answers whose JSON body says what to fix (and 503 for a part that is not loaded)."""
+    from fastapi.exception_handlers import http_exception_handler
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from .catalogue import AmbiguousTitleError, SongNotFoundError
 
@@ -409,14 +458,37 @@ def _add_error_handlers(app):
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request, exc):
-        errors = [{"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
-                  for e in exc.errors()]
+        errors = [_problem(e, request) for e in exc.errors()]
         summary = "; ".join(f"{e['where']}: {e['problem']}" for e in errors)
         return error(422, f"invalid request: {summary}", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request, exc):  # FastAPI's own: a body it could not decode; an unknown path or method
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            return error(422, "invalid request: the body is not JSON text in UTF-8: send it encoded as UTF-8 (with "
+                              "Content-Type: application/json)", errors=[
+                                  {"where": "body", "problem": "not UTF-8 text"}])
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(_Unavailable)
     async def _unavailable(request, exc):
         return error(503, str(exc))
+
+
+def _problem(error, request):
+    """One of pydantic's errors as ``{"where", "problem"}``, in words where pydantic's are unclear: a body that
+    is not JSON says what the parser found and where; one sent without the JSON content type says so."""
+    where, problem = ".".join(str(p) for p in error.get("loc", ())), error.get("msg", "")
+    if error.get("type") == "json_invalid":
+        at = error["loc"][-1] if len(error.get("loc", ())) > 1 else None
+        where = "body"
+        problem = (f"the body is not JSON ({error.get('ctx', {}).get('error', 'JSON decode error')}"
+                   f"{f' at character {at}' if isinstance(at, int) else ''})")
+    elif error.get("loc") == ("body",) and error.get("type") in ("model_attributes_type", "dict_type") and \
+            "json" not in request.headers.get("content-type", ""):
+        problem = (f"the body must be a JSON object sent with Content-Type: application/json (it came as "
+                   f"{request.headers.get('content-type') or 'no content type'})")
+    return {"where": where, "problem": problem}
 
 
 class AccessLog:
