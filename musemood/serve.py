@@ -177,9 +177,97 @@ def _audio_items(field):
                 name: {"anyOf": [{"type": "number"}, {"type": "null"}]} for name in schema.AUDIO_FEATURES}}
 
 
+def _answers():
+    """The models of the answers, for the OpenAPI spec only: the endpoints write their JSON themselves (a
+    model's validation would cost more than the recommendation), and the tests check the answers
+    against these models."""
+    from pydantic import BaseModel, Field
+
+    class Health(BaseModel):
+        status: str = Field(description='"ok" while the server takes requests')
+        songs: int | None = Field(description="songs in the recommender's catalogue (null: none loaded)")
+        model: str | None = Field(description="the mood model's class (null: none loaded)")
+
+    class Prediction(BaseModel):
+        label: str | None = Field(default=None, description="the most probable mood (classification)")
+        probabilities: dict[str, float] | None = Field(default=None, description="each mood's probability")
+        value: float | None = Field(default=None, description="the predicted value (regression)")
+
+    class Predictions(BaseModel):
+        model: str
+        objective: str = Field(description='"classification" or "regression"')
+        classes: list[str] | None = Field(default=None, description="the moods (classification)")
+        predictions: list[Prediction] = Field(description="one per text, in the order of the texts")
+
+    class SongName(BaseModel):
+        title: str | None
+        artist: str | None
+
+    class Query(BaseModel):
+        title: str | None = Field(description="the catalogue song asked for (null for a description)")
+        artist: str | None
+        mood: str | None = Field(description="the query song's mood, or the songs' when they share one")
+        cluster: int | None = Field(description="its cluster (-1: none)")
+        text: str | None = Field(description="the description asked for")
+        note: str | None = Field(description="what to know about the answer (fewer songs than asked, and why)")
+        songs: list[SongName] | None = Field(default=None, description="the songs asked for (POST with songs)")
+        keywords: list[str] = Field(description="the query's keywords, at most 20")
+
+    class Recommendation(BaseModel):
+        rank: int
+        title: str | None
+        artist: str | None
+        mood: str | None
+        cluster: int
+        score: float = Field(description="what the songs are ranked by (the method's score)")
+        similarity: float | None = Field(description="cosine similarity of the song vectors")
+        lexical: float | None = Field(description="keyword (TF-IDF or BM25) similarity")
+        shared_keywords: list[str]
+        why: str = Field(description="the reasons, in words")
+
+    class Recommendations(BaseModel):
+        query: Query
+        results: list[Recommendation] = Field(description="best first")
+
+    class SongMatch(BaseModel):
+        row: int = Field(description="the song's row in the catalogue")
+        title: str | None
+        artist: str | None
+        score: float = Field(description="how well it matches q, 0-100")
+
+    class SongMatches(BaseModel):
+        results: list[SongMatch] = Field(description="best first")
+
+    class MapPoints(BaseModel):
+        row: list[int]
+        x: list[float]
+        y: list[float]
+        cluster: list[int]
+        mood: list[str | None]
+        title: list[str | None]
+        artist: list[str | None]
+
+    class MapPage(BaseModel):
+        total: int = Field(description="the map's points (its plotted sample of the songs)")
+        songs: int = Field(description="the catalogue's songs")
+        offset: int
+        limit: int
+        points: MapPoints = Field(description="the page's points, a list per column: point i at index i of each")
+        clusters: list[dict] = Field(description="each cluster: its songs, share, top words, mood mix and where "
+                                                 "to label it (x, y)")
+
+    return {"health": Health, "versions": dict[str, str | None], "predict": Predictions,
+            "recommend": Recommendations, "songs": SongMatches, "map": MapPage}
+
+
 def _errors(ErrorBody, *statuses):
     """The ``responses`` of a route that may answer ``statuses``, for its OpenAPI spec."""
     return {status: {"model": ErrorBody, "description": ERRORS[status]} for status in statuses}
+
+
+def _responses(answers, name, *statuses, ErrorBody):
+    """The ``responses`` of a route: its answer's model (200) and its errors."""
+    return {200: {"model": answers[name], "description": "Successful Response"}, **_errors(ErrorBody, *statuses)}
 
 
 #: What a query parameter a route does not take was probably meant for.
@@ -262,10 +350,12 @@ def create_app(recommender=None, model=None, *, threads=None):
     app.state.recommender, app.state.model, app.state.threads, app.state.pool = recommender, model, threads, None
     app.add_middleware(AccessLog)
     _add_error_handlers(app)
-    _add_status_routes(app)
-    _add_predict_routes(app, PredictRequest, ErrorBody)
-    _add_recommend_routes(app, RecommendRequest, ErrorBody)
-    _add_map_routes(app, ErrorBody)
+    answers = _answers()
+    responses = functools.partial(_responses, answers, ErrorBody=ErrorBody)
+    _add_status_routes(app, answers)
+    _add_predict_routes(app, PredictRequest, responses)
+    _add_recommend_routes(app, RecommendRequest, responses)
+    _add_map_routes(app, responses)
     return app
 
 
@@ -295,17 +385,19 @@ def _loaded_recommender(app):
     return app.state.recommender
 
 
-def _add_status_routes(app):
+def _add_status_routes(app, answers):
     """``GET /health`` and ``GET /version``."""
     in_threads = functools.partial(_in_threads, app)
 
-    @app.get("/health", summary="Is the server up, and what does it serve?")
+    @app.get("/health", summary="Is the server up, and what does it serve?",
+             responses={200: {"model": answers["health"], "description": "Successful Response"}})
     async def health():  # on the event loop: a health check never queues behind the work
         rec, model = app.state.recommender, app.state.model
         return {"status": "ok", "songs": None if rec is None else len(rec.catalogue_),
                 "model": None if model is None else type(model).__name__}
 
-    @app.get("/version", summary="Versions of musemood and the libraries behind the numbers")
+    @app.get("/version", summary="Versions of musemood and the libraries behind the numbers",
+             responses={200: {"model": answers["versions"], "description": "Successful Response"}})
     @in_threads
     def version():
         from .persistence import versions
@@ -313,13 +405,13 @@ def _add_status_routes(app):
         return versions()
 
 
-def _add_predict_routes(app, PredictRequest, ErrorBody):
+def _add_predict_routes(app, PredictRequest, responses):
     """``POST /predict``."""
     from fastapi import Body
 
     in_threads = functools.partial(_in_threads, app)
 
-    @app.post("/predict", summary="The mood of one or many texts", responses=_errors(ErrorBody, 422, 503))
+    @app.post("/predict", summary="The mood of one or many texts", responses=responses("predict", 422, 503))
     @in_threads
     def predict(request: PredictRequest = Body(...)):  # noqa: B008 (FastAPI's way)
         import pandas as pd
@@ -343,14 +435,14 @@ def _add_predict_routes(app, PredictRequest, ErrorBody):
                                  "probabilities": {c: float(v) for c, v in zip(classes, p)}} for p in probabilities]}
 
 
-def _add_recommend_routes(app, RecommendRequest, ErrorBody):
+def _add_recommend_routes(app, RecommendRequest, responses):
     """``GET /recommend`` (a catalogue song), ``POST /recommend`` (free text) and ``GET /songs``."""
     from fastapi import Body, Query
 
     in_threads = functools.partial(_in_threads, app)
 
     @app.get("/recommend", summary="Songs that feel like a song of the catalogue",
-             responses=_errors(ErrorBody, 404, 409, 422, 503))
+             responses=responses("recommend", 404, 409, 422, 503))
     @in_threads
     def recommend(title: str = Query(..., min_length=1, max_length=500),
                   artist: str | None = Query(None, max_length=500),
@@ -362,7 +454,7 @@ def _add_recommend_routes(app, RecommendRequest, ErrorBody):
         return _recommendations(result)
 
     @app.post("/recommend", summary="Songs that fit a description (free text) or feel like several songs",
-              responses=_errors(ErrorBody, 404, 409, 422, 503))
+              responses=responses("recommend", 404, 409, 422, 503))
     @in_threads
     def recommend_text(request: RecommendRequest = Body(...)):  # noqa: B008
         result = _loaded_recommender(app).recommend(text=request.text, songs=request.song_pairs(), top_k=request.top_k,
@@ -370,14 +462,14 @@ def _add_recommend_routes(app, RecommendRequest, ErrorBody):
         return _recommendations(result)
 
     @app.get("/songs", summary="Catalogue songs whose title or artist is closest to q (autocomplete)",
-             responses=_errors(ErrorBody, 422, 503))
+             responses=responses("songs", 422, 503))
     @in_threads
     def songs(q: str = Query(..., max_length=200), top_k: int = Query(10, ge=1, le=MAX_TOP_K)):
         found = _loaded_recommender(app).catalogue_.search(q, top_k)
         return {"results": _records(found)}
 
 
-def _add_map_routes(app, ErrorBody):
+def _add_map_routes(app, responses):
     """The map page at ``/``, its script, and ``GET /map`` (its data, a page at a time)."""
     from fastapi import Query
 
@@ -399,7 +491,7 @@ def _add_map_routes(app, ErrorBody):
                         headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/map", summary="The song map's points, a page at a time, and its clusters",
-             responses=_errors(ErrorBody, 422, 503))
+             responses=responses("map", 422, 503))
     @in_threads
     def song_map(offset: int = Query(0, ge=0), limit: int = Query(5_000, ge=1, le=MAX_MAP_PAGE)):
         rec = _loaded_recommender(app)

@@ -971,6 +971,33 @@ def test_a_body_sent_without_the_json_content_type_is_told_so_and_errors_are_in_
     assert "HTTPValidationError" not in spec["components"]["schemas"]
 
 
+def test_every_kind_of_answer_is_what_the_spec_says(server, parts):
+    """The answers' models are in the spec only (the endpoints write their own JSON): each kind of answer,
+    every method and query of /recommend included, is checked against them."""
+    schemathesis = pytest.importorskip("schemathesis")
+    from schemathesis.checks import response_schema_conformance, status_code_conformance
+
+    df, _, _ = parts
+    song = {"title": df.loc[10, "title"], "artist": df.loc[10, "artist"]}
+    requests = [("GET", "/health", {}, None), ("GET", "/version", {}, None),
+                ("POST", "/predict", {}, {"texts": ["rain on the window", "dancing in the sun"]}),
+                ("GET", "/songs", {"q": df.loc[3, "title"][:4]}, None), ("GET", "/map", {"limit": 7}, None),
+                ("POST", "/recommend", {}, {"text": "rain on the window", "top_k": 3}),
+                ("POST", "/recommend", {}, {"songs": [song, df.loc[20, "title"]], "mood": "sad"}),
+                ("GET", "/recommend", {"title": df.loc[6, "title"], "artist": df.loc[6, "artist"]}, None)]
+    requests += [("GET", "/recommend", {**song, "method": method, "top_k": 3}, None)
+                 for method in ("rerank", "lexical", "embedding")]
+    spec = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
+    for method, path, query, body in requests:
+        case = spec[path][method].Case(query=query or None, **({"body": body} if body is not None else {}))
+        response = case.call(base_url=server.url, timeout=30)
+        assert response.status_code == 200, (path, query, body, response.text[:300])
+        case.validate_response(response, checks=[status_code_conformance, response_schema_conformance])
+    answer = server.get("/recommend", params=song).json()
+    spec_fields = server.get("/openapi.json").json()["components"]["schemas"]["Recommendation"]["properties"]
+    assert set(answer["results"][0]) == set(spec_fields)  # every field of the answer is described
+
+
 def test_no_request_the_spec_allows_or_breaks_gets_a_500_or_an_answer_the_spec_does_not_describe(server):
     """schemathesis draws requests for every operation from the server's own OpenAPI spec (valid ones
     and ones that break it); each must be answered, with a 4xx when it is bad, never a 500, and with a
