@@ -71,7 +71,7 @@ def _schemas():
     """The request models and the error body (built on first use, so importing musemood never needs pydantic)."""
     from typing import Annotated
 
-    from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+    from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 
     class PredictRequest(BaseModel):
         """Texts to score, with their audio features when the model uses them (missing ones are imputed)."""
@@ -81,7 +81,7 @@ def _schemas():
                                  description=f"1 to {MAX_BATCH} texts (lyrics), each at most {MAX_TEXT:,} characters",
                                  json_schema_extra={"items": {  # what _short checks, with its own messages
                                      "type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": r"\S"}})
-        audio: list[dict[str, float | None]] | None = Field(
+        audio: list[dict[str, Annotated[float, Strict()] | None]] | None = Field(  # no true, no "0.5": numbers
             default=None, description="one mapping of audio features per text (e.g. {\"valence\": 0.8}), optional",
             json_schema_extra=_audio_items)
 
@@ -135,7 +135,7 @@ def _schemas():
             default=None, min_length=1, max_length=MAX_SONGS,
             description=f"instead of text: 1 to {MAX_SONGS} catalogue songs, each a title or {{\"title\": ..., "
                         "\"artist\": ...}; the answer leaves them out")
-        top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
+        top_k: Annotated[int, Strict()] = Field(default=10, ge=1, le=MAX_TOP_K)  # not true, not "5"
         mood: str | None = Field(default=None, max_length=100)
         method: str = Field(default="rerank", pattern="^(rerank|lexical|embedding)$")
 

@@ -182,6 +182,9 @@ def test_the_page_loads_the_shipped_scatter_plot_bundle(server):
     ("post", "/predict", {"texts": ["rain", " \n"]}, "texts[1] is empty"),
     ("post", "/predict", {"texts": ["a"], "audio": [{"tempo": "fast"}]}, "audio"),
     ("post", "/predict", {"texts": ["a"], "audio": [{"loudness_db": 3}]}, "unknown features"),
+    ("post", "/predict", {"texts": ["a"], "audio": [{"valence": False}]}, "body.audio.0.valence"),  # not 0.0
+    ("post", "/predict", {"texts": ["a"], "audio": [{"valence": "0.5"}]}, "body.audio.0.valence"),
+    ("post", "/recommend", {"text": "rain", "top_k": True}, "body.top_k"),  # not 1
     ("post", "/predict", {"texts": ["a", "b"], "audio": [{"tempo": 120}]}, "one audio mapping per text"),
     ("post", "/predict", {"text": "a"}, "texts"),
     ("post", "/predict", "not json", "invalid request: body: the body is not JSON (Expecting value at character 0)"),
