@@ -1005,12 +1005,13 @@ def test_no_request_the_spec_allows_or_breaks_gets_a_500_or_an_answer_the_spec_d
     """schemathesis draws requests for every operation from the server's own OpenAPI spec (valid ones
     and ones that break it); each must be answered, with a 4xx when it is bad, never a 500, and with a
     status and a body the spec documents (its error bodies were FastAPI's default, not ours; 404, 409 and
-    503 were not listed; a body not in UTF-8 was a 400 of FastAPI's own)."""
+    503 were not listed; a body not in UTF-8 was a 400 of FastAPI's own), a request that breaks the spec
+    being refused (an audio feature of false was read as 0.0)."""
     schemathesis = pytest.importorskip("schemathesis")
     from hypothesis import HealthCheck, given, settings
     from hypothesis.errors import Unsatisfiable
-    from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
-                                     status_code_conformance)
+    from schemathesis.checks import (content_type_conformance, negative_data_rejection, not_a_server_error,
+                                     response_schema_conformance, status_code_conformance)
 
     spec = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
     operations = [result.ok() for result in spec.get_all_operations()]
@@ -1024,7 +1025,8 @@ def test_no_request_the_spec_allows_or_breaks_gets_a_500_or_an_answer_the_spec_d
             assert response.status_code < 500, (f"{case.method} {case.formatted_path}: {response.status_code} "
                                                  f"{response.text[:300]}")
             case.validate_response(response, checks=[not_a_server_error, status_code_conformance,
-                                                      content_type_conformance, response_schema_conformance])
+                                                      content_type_conformance, response_schema_conformance,
+                                                      negative_data_rejection])  # no true read as 1
 
         try:
             check()
