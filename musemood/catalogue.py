@@ -9,6 +9,7 @@ title (:class:`AmbiguousTitleError`).
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from pathlib import Path
 
@@ -27,6 +28,10 @@ logger = logging.getLogger(__name__)
 FUZZY_INDEX_ABOVE = 50_000
 #: How many candidates the trigram index gives the fuzzy scorer.
 FUZZY_CANDIDATES = 2000
+#: True where the caller shows each answer's ``query["note"]`` itself (the CLI prints it, the HTTP API
+#: sends it): the catalogue then leaves a misspelt title's note out of the log (a server's log would
+#: otherwise hold what its users typed).
+NOTE_SHOWN = contextvars.ContextVar("musemood_note_shown", default=False)
 
 
 def _search_key(title, artist):
@@ -368,7 +373,7 @@ class SongCatalogue:
             raise AmbiguousTitleError(
                 f"{len(names)} artists have a song titled {title!r}: {', '.join(shown[:10])}"
                 f"{' ...' if len(names) > 10 else ''}; pass artist= (or --artist) to choose", names)
-        if note:
+        if note and not NOTE_SHOWN.get():  # the answer's query["note"] holds it too
             logger.warning(note)
         return int(ids[0]), note
 

@@ -439,6 +439,8 @@ def _add_recommend_routes(app, RecommendRequest, responses):
     """``GET /recommend`` (a catalogue song), ``POST /recommend`` (free text) and ``GET /songs``."""
     from fastapi import Body, Query
 
+    from .catalogue import NOTE_SHOWN
+
     in_threads = functools.partial(_in_threads, app)
 
     @app.get("/recommend", summary="Songs that feel like a song of the catalogue",
@@ -449,6 +451,7 @@ def _add_recommend_routes(app, RecommendRequest, responses):
                   top_k: int = Query(10, ge=1, le=MAX_TOP_K),
                   mood: str | None = Query(None, max_length=100),
                   method: str = Query("rerank", pattern="^(rerank|lexical|embedding)$")):
+        NOTE_SHOWN.set(True)  # in this request's context: the answer's note says it, the log does not
         result = _loaded_recommender(app).recommend(title, top_k, artist=artist, mood=mood, method=method,
                                                     as_frame=False)
         return _recommendations(result)
@@ -457,6 +460,7 @@ def _add_recommend_routes(app, RecommendRequest, responses):
               responses=responses("recommend", 404, 409, 422, 503))
     @in_threads
     def recommend_text(request: RecommendRequest = Body(...)):  # noqa: B008
+        NOTE_SHOWN.set(True)
         result = _loaded_recommender(app).recommend(text=request.text, songs=request.song_pairs(), top_k=request.top_k,
                                                     mood=request.mood, method=request.method, as_frame=False)
         return _recommendations(result)

@@ -265,7 +265,7 @@ def test_a_mapped_recommender_answers_as_a_read_one_even_when_saved_over(fitted,
         pd.testing.assert_frame_equal(mapped.recommend(title, 8, artist=artist), frame)
 
 
-def test_recommend_function_and_cli(fitted, catalogue, tmp_path, monkeypatch, capsys):
+def test_recommend_function_and_cli(fitted, catalogue, tmp_path, monkeypatch, capsys, caplog):
     monkeypatch.setenv("MUSEMOOD_HOME", str(tmp_path))
     fitted.save(tmp_path / "recommender")
     song = catalogue.iloc[2]
@@ -278,6 +278,14 @@ def test_recommend_function_and_cli(fitted, catalogue, tmp_path, monkeypatch, ca
     assert " of the 5000 songs asked for: no more candidates)" in capsys.readouterr().out  # a short list, said
     assert main(["recommend", "Qwertyuiop Zxcvbnm Unknown"]) == 2
     assert "did you mean" in capsys.readouterr().err
+    typo = song["title"][:-1]  # a misspelt title: the note says which title was used, once (not also logged)
+    with caplog.at_level("WARNING", logger="musemood.catalogue"):
+        assert main(["recommend", typo, "--artist", song["artist"], "--top-k", "3"]) == 0
+    assert f"(no song titled {typo!r}; using the closest title" in capsys.readouterr().out
+    assert "no song titled" not in caplog.text
+    with caplog.at_level("WARNING", logger="musemood.catalogue"):  # in Python the log says it, as before
+        fitted.recommend(typo, 3, artist=song["artist"])
+    assert f"no song titled {typo!r}" in caplog.text
     other = catalogue.iloc[7]  # several titles: songs like all of them, --artist once per title
     assert main(["recommend", song["title"], other["title"], "--artist", song["artist"], "--artist",
                  other["artist"], "--top-k", "4", "--json"]) == 0

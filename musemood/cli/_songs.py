@@ -115,7 +115,7 @@ def _print_recommendations(result):
 
 def _recommend(args):
     _quiet_transformers(args)
-    from ..catalogue import song_name
+    from ..catalogue import NOTE_SHOWN, song_name
     from ..recommender import get_recommender
 
     titles, artists = args.title, args.artist or []
@@ -137,8 +137,13 @@ def _recommend(args):
     rec = get_recommender(args.recommender)
     one = len(titles) == 1  # one title: its own query (--artist narrows it); several: songs=, paired
     songs = list(zip(titles, artists or [None] * len(titles))) if len(titles) > 1 else None
-    result = rec.recommend(titles[0] if one else None, args.top_k, artist=artists[0] if one and artists else None,
-                           text=args.text or None, songs=songs, mood=args.mood, method=args.method)
+    shown = NOTE_SHOWN.set(True)  # a misspelt title's note is printed with the answer (or in its JSON): not logged
+    try:
+        result = rec.recommend(titles[0] if one else None, args.top_k,
+                               artist=artists[0] if one and artists else None, text=args.text or None, songs=songs,
+                               mood=args.mood, method=args.method)
+    finally:
+        NOTE_SHOWN.reset(shown)
     query = result.attrs["query"]
     if args.json:
         _print_json({"query": query, "results": result.to_dict(orient="records")})
