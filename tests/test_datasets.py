@@ -741,3 +741,30 @@ def test_tags_printed_by_numpy_read_back(tmp_path):
     with pytest.raises(ValueError, match=r"many.csv, row 0: tags are a NumPy array printed cut short .* lost\. "
                                          "Write the file again with musemood.datasets.save_dataset"):
         load_dataset(tmp_path / "many.csv")
+
+
+def test_a_table_read_without_its_tags_is_the_table_but_its_tags(tmp_path):
+    """tags=False (the recommender and the models do not use tags): the tags column is not read, from a
+    Parquet file (one saved with its index too), a folder of parts partitioned by a column, a CSV or a TSV;
+    everything else is as load_dataset reads it, a file with shifted rows still refused."""
+    songs = load_demo(60, random_state=4, label=False)
+    songs.loc[2, "tags"] = [("it's", 3), ("a} {b", 1)]
+    files = [save_dataset(songs, tmp_path / "songs.parquet"), save_dataset(songs, tmp_path / "songs.csv"),
+             save_dataset(songs, tmp_path / "songs.tsv")]
+    pd.read_parquet(files[0]).set_index("song_id").to_parquet(tmp_path / "indexed.parquet")  # ids as the index
+    files.append(tmp_path / "indexed.parquet")
+    parts = tmp_path / "parts"
+    for split, group in songs.groupby("split"):
+        (parts / f"split={split}").mkdir(parents=True)
+        save_dataset(group.drop(columns="split"), parts / f"split={split}" / "part-0.parquet")
+    files.append(parts)
+    pd.read_parquet(files[0]).to_parquet(tmp_path / "lake.parquet", partition_cols=["split"])  # a folder
+    files.append(tmp_path / "lake.parquet")
+    for path in files:
+        whole, without = load_dataset(path), load_dataset(path, tags=False)
+        assert "tags" in whole.columns and "tags" not in without.columns, path
+        pd.testing.assert_frame_equal(without, whole.drop(columns="tags"), obj=str(path))
+    shifted = tmp_path / "shifted.csv"
+    shifted.write_text("title,lyrics,tags\nA, B,la la,[]\n")  # an unquoted comma in a title: rows shifted
+    with pytest.raises(ValueError, match="its rows hold more fields than its header names"):
+        load_dataset(shifted, tags=False)

@@ -314,6 +314,13 @@ def test_cli_train_and_predict(tiny_bert, labelled, tmp_path, capsys, caplog):
     np.testing.assert_allclose(predictions[["p_happy", "p_sad"]].sum(axis=1), 1, atol=1e-5)
     assert (predictions["prediction"] == np.where(predictions["p_happy"] > predictions["p_sad"], "happy", "sad")).all()
     capsys.readouterr()
+    # tags the models do not use are not read: a file whose tags cannot be read is predicted and scored
+    broken = tmp_path / "broken-tags.csv"
+    songs.assign(tags="happy, sad").to_csv(broken, index=False)  # a plain list: refused where tags are used
+    assert main(["predict", str(model_dir), "--data", str(broken), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == len(songs)
+    assert main(["evaluate", str(model_dir), "--data", str(broken), "--json"]) == 0
+    assert main(["label", str(broken)]) == 2 and "tags are neither JSON" in capsys.readouterr().err
     # a lone lyric, and a file of lyrics alone: tBERT takes its training medians for the audio features
     with caplog.at_level("WARNING", logger="musemood.features"):
         assert main(["predict", str(model_dir), "--text", "tears in the rain", "--json"]) == 0

@@ -338,6 +338,12 @@ def test_map_command_fits_a_catalogue(catalogue, _tiny_bert_dir, tmp_path, capsy
     assert f"Clusters on {_tiny_bert_dir.name} vectors of the lyrics and the audio features" in printed
     again = Recommender.load(tmp_path / "rec2")
     assert again.map_.k_rule == "elbow" and again.map_on_ == "lyrics"
+    broken = tmp_path / "broken-tags.csv"  # tags the map does not use are not read (a million songs' take GBs)
+    save_dataset(catalogue.head(40), broken)
+    pd.read_csv(broken).assign(tags="happy, sad").to_csv(broken, index=False)
+    assert main(["map", "--data", str(broken), "--model", str(_tiny_bert_dir), "--max-length", "32",
+                 "--n-clusters", "3", "--recommender", str(tmp_path / "rec3")]) == 0
+    capsys.readouterr()
     few = save_dataset(catalogue.head(4), tmp_path / "four.parquet")  # too few songs for the k sweep: said in
     code = main(["map", "--data", str(few), "--model", str(_tiny_bert_dir), "--recommender", str(tmp_path / "r4")])
     said = capsys.readouterr().err  # the command's terms, not SongMap's k_range or song_map=None

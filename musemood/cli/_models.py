@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from .. import schema
 from .._validation import headerless_hint, imbalance_note
 from ..schema import MODELS
 from ._common import (
@@ -387,13 +388,14 @@ def _predict(args):
         if not text.strip():
             which = "" if len(args.text) == 1 else f"the {number}{_ordinal_suffix(number)} "
             raise ValueError(f"{which}--text is empty: give the lyrics to predict (or --data FILE)")
-    songs = _stdin_table() if args.data == STDIN else None
+    tags = _names_tags(args)  # the models read no tags: a catalogue's would only take memory
+    songs = _stdin_table(tags=tags) if args.data == STDIN else None
     model = load_model(args.model)
     if args.data:
         if songs is None:
             from ..datasets import load_dataset
 
-            songs = load_dataset(args.data)
+            songs = load_dataset(args.data, tags=tags)
         X = _songs_for(model, songs, args)
         keys = songs[[c for c in predictions.KEYS if c in songs.columns]]  # which song each prediction is of
     else:  # texts alone: tBERT takes the training songs' medians for its audio features
@@ -415,7 +417,7 @@ def _predict(args):
         print(out.to_string(index=False, float_format=lambda v: f"{v:.3f}", max_colwidth=40))
 
 
-def _stdin_table():
+def _stdin_table(*, tags=True):
     """``--data -``: a CSV, TSV or Parquet file from standard input, read and checked as a file is; errors
     name standard input rather than the file it was copied to."""
     import tempfile
@@ -432,11 +434,16 @@ def _stdin_table():
         path = Path(folder) / f"standard-input{suffix}"
         path.write_bytes(text)
         try:
-            return load_dataset(path)
+            return load_dataset(path, tags=tags)
         except (ValueError, KeyError, FileNotFoundError) as exc:
             if exc.args and isinstance(exc.args[0], str):
                 exc.args = (exc.args[0].replace(str(path), "standard input"), *exc.args[1:])
             raise
+
+
+def _names_tags(args):
+    """Whether a command that uses no tags must read the tags column all the same: an option names it."""
+    return schema.TAGS in {getattr(args, name, None) for name in ("text_column", "label_column")}
 
 
 def _ordinal_suffix(number):
@@ -454,7 +461,7 @@ def _evaluate(args):
     if args.plot:
         _check_plot_path(args.plot)
     model = load_model(args.model)
-    df = load_dataset(args.data)
+    df = load_dataset(args.data, tags=_names_tags(args))
     if args.label_column not in df.columns:
         raise KeyError(f"--label-column {args.label_column!r} is not a column of {args.data}; its columns are "
                        f"{list(df.columns)}. {headerless_hint(df.columns)}".rstrip())
