@@ -320,6 +320,8 @@ def test_cli_train_and_predict(tiny_bert, labelled, tmp_path, capsys, caplog):
     assert main(["predict", str(model_dir), "--data", str(broken), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == len(songs)
     assert main(["evaluate", str(model_dir), "--data", str(broken), "--json"]) == 0
+    assert main(["train", "--data", str(broken), "--model", "simple", "--encoder", str(tiny_bert),
+                 "--out", str(tmp_path / "simple"), *FAST]) == 0
     assert main(["label", str(broken)]) == 2 and "tags are neither JSON" in capsys.readouterr().err
     # a lone lyric, and a file of lyrics alone: tBERT takes its training medians for the audio features
     with caplog.at_level("WARNING", logger="musemood.features"):

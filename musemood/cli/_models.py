@@ -54,7 +54,7 @@ def _load_data(args, *, training=False):
     from ..pipeline import labelled_songs
 
     if args.data:
-        df = load_dataset(args.data)
+        df = load_dataset(args.data, tags=_names_tags(args))  # the models learn from labels, not tags
     else:
         df = labelled_songs(load_demo(args.n_songs, random_state=0))
     if training and not args.all_splits:
