@@ -348,8 +348,12 @@ def row_of(frame, mask, skip=(), *, title=False):
     return f"row {row}" + (f" ({', '.join(named)})" if named else "")
 
 
+def is_missing(value):
+    """True for a missing value: None, NaN, or pandas' NA (a "string" column's missing value, as
+    ``convert_dtypes()`` makes; ``str`` of it is "<NA>")."""
+    return value is None or (isinstance(value, float) and value != value) or type(value).__name__ == "NAType"
+
+
 def is_text_or_missing(value):
-    """True for a string or a missing value (None, NaN, or pandas' NA, a "string" column's missing value,
-    as ``convert_dtypes()`` makes): what a text column may hold."""
-    return value is None or isinstance(value, str) or (isinstance(value, float) and value != value) or (
-        type(value).__name__ == "NAType")
+    """True for a string or a missing value (:func:`is_missing`): what a text column may hold."""
+    return isinstance(value, str) or is_missing(value)

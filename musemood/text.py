@@ -15,7 +15,8 @@ import re
 import unicodedata
 
 import numpy as np
-from pandas import NA
+
+from ._validation import is_missing
 
 #: Sung sounds and contractions that carry no topic or keyword, on top of a stop-word list.
 LYRIC_FILLERS = frozenset(
@@ -109,7 +110,7 @@ def clean_lyrics(text, *, lowercase=False):
     >>> clean_lyrics("[Chorus]\\nHold on (x2)\\n\\nYou might also like\\nLet go\\n12Embed")
     'Hold on\\nLet go'
     """
-    if _missing(text):
+    if is_missing(text):
         return ""
     lines = list(_sung_lines(text))
     if len(lines) == 1 and _INSTRUMENTAL.match(lines[0]):
@@ -125,9 +126,6 @@ def _without_embed(text):
     return _GENIUS_EMBED.sub("", text) if text[-5:].lower() == "embed" else text
 
 
-def _missing(text):
-    """None, NaN or pandas' NA (a "string" column's missing value, which ``str`` made "<NA>")."""
-    return text is None or text is NA or (isinstance(text, float) and text != text)
 
 
 def _sung_lines(text):
@@ -178,7 +176,7 @@ def text_fingerprints(texts) -> np.ndarray:
 def is_instrumental(text):
     """True when ``text`` holds no sung words (empty, or marked instrumental): ``clean_lyrics(text) == ""``,
     reading no further than the second sung line."""
-    if _missing(text):
+    if is_missing(text):
         return True
     lines = list(itertools.islice(_sung_lines(text), 2))
     return not lines or (len(lines) == 1 and _INSTRUMENTAL.match(lines[0]) is not None)
@@ -224,7 +222,7 @@ def normalize_title(title):
     >>> normalize_title("The Long Road (Live at Wembley) - Remastered 2011")
     'long road'
     """
-    if _missing(title):  # no "na"
+    if is_missing(title):  # no "na"
         return ""
     text = _VERSION_NOTE.sub("", str(title))
     if not text.isascii():  # ASCII has no accents to fold: 2x faster for most titles (1M at each load)

@@ -7,11 +7,10 @@ import logging
 import sys
 from pathlib import Path
 
-from .. import schema
 from .._validation import headerless_hint
 from ._common import STDIN, _print_json, _quiet_transformers, _show_progress, check_output_folder, stdin_text
 from ._data import _rule, format_summary
-from ._models import _models, _run_comparison
+from ._models import _models, _names_tags, _run_comparison
 
 
 def _demo(args):
@@ -212,7 +211,7 @@ def _map(args):
         rec = Recommender(song_map=song_map, show_progress_bar=_show_progress(args), **_given(
             args, scoring="scoring", map_on="map_on", map_encoder="map_encoder", text_column="text_column",
             mood_column="label_column", max_length="max_length"))
-        df = load_dataset(args.data, tags=schema.TAGS in (rec.text_column, args.label_column))  # none used
+        df = load_dataset(args.data, tags=_names_tags(args))  # the map uses no tags
         for option, column in (("--text-column", rec.text_column), ("--label-column", args.label_column)):
             if column and column not in df.columns:  # an absent default label column only means no moods
                 raise KeyError(f"{option} {column!r} is not a column of {args.data}; its columns are "
