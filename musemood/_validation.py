@@ -209,6 +209,27 @@ def not_utf8(chunks, where, *, quote=True):
     return None
 
 
+def not_text(path):
+    """What makes the file at ``path`` no text file, for a message, or None: NUL bytes in its first 4 KiB
+    (more than a stray one), which no text in UTF-8 holds.  UTF-16 without a byte-order mark (every other
+    byte NUL in English text) is valid UTF-8 byte for byte, and was read into column names such as
+    't\x00i\x00t\x00l\x00e'."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if b"\x00" not in head:
+        return None
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16's byte-order mark
+        return not_utf8([head], path)
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if max(even, odd) > 0.3 * len(head) / 2 and min(even, odd) < 0.05 * len(head) / 2:  # NUL beside each letter
+        return (f"{path} is UTF-16 text (without a byte-order mark), not UTF-8: save it as UTF-8 ({SAVE_AS_UTF8}), "
+                f"or convert it: iconv -f utf-16{'le' if odd > even else 'be'} -t utf-8 IN > OUT")
+    if even + odd < 0.01 * len(head):  # a stray NUL in a text (a scraped lyric): left to the CSV reader
+        return None
+    return (f"{path} holds NUL bytes, which no text file holds: it is not a CSV or TSV (a binary file, or a "
+            "file of another type, renamed?); give the dataset as .csv, .tsv or .parquet")
+
+
 def read_utf8(path, what, *, quote=True):
     """The text of the small file at ``path`` (a byte-order mark, as Windows' Notepad writes, left out); a
     ValueError that names ``what`` file it is and says where it is not UTF-8 (:func:`not_utf8`)."""

@@ -261,6 +261,17 @@ def test_corrupt_and_missing_files_are_reported(tmp_path, caplog):
     latin.write_text("title,lyrics\nA,caf\u00e9\n", encoding="utf-16")  # a spreadsheet's "Unicode Text"
     with pytest.raises(ValueError, match="latin.csv is UTF-16 text, not UTF-8: .*iconv -f utf-16 -t utf-8"):
         load_dataset(latin)
+    for encoding, named in (("utf-16-le", "utf-16le"), ("utf-16-be", "utf-16be")):  # no byte-order mark: it
+        latin.write_bytes("title,lyrics\nA,caf\u00e9\n".encode(encoding))  # is UTF-8 too, with NULs in names
+        with pytest.raises(ValueError, match=f"latin.csv is UTF-16 text \\(without a byte-order mark\\), not "
+                                             f"UTF-8: .*iconv -f {named} -t utf-8"):
+            load_dataset(latin)
+    import zipfile
+
+    with zipfile.ZipFile(latin, "w") as book:  # a spreadsheet's .xlsx (a zip) named .csv: not "reads as '€'"
+        book.writestr("xl/workbook.xml", "<workbook>" + "<row/>" * 500 + "</workbook>")
+    with pytest.raises(ValueError, match="latin.csv holds NUL bytes, which no text file holds: it is not a CSV"):
+        load_dataset(latin)
     # a spreadsheet's "CSV" separated by semicolons (or tabs), or a ".tsv" with commas: read by its header, said
     rows = pd.DataFrame({"title": ["A", 'Say "Hi"'], "artist": ["B", "C; D"], "lyrics": ["la, la", "one;\ntwo"]})
     for name, sep, said in (("semicolons.csv", ";", "semicolons"), ("tabs.csv", "\t", "tabs"),
@@ -768,3 +779,9 @@ def test_a_table_read_without_its_tags_is_the_table_but_its_tags(tmp_path):
     shifted.write_text("title,lyrics,tags\nA, B,la la,[]\n")  # an unquoted comma in a title: rows shifted
     with pytest.raises(ValueError, match="its rows hold more fields than its header names"):
         load_dataset(shifted, tags=False)
+
+
+def test_a_stray_nul_in_a_csv_is_no_reason_to_refuse_it(tmp_path):
+    path = tmp_path / "songs.csv"
+    path.write_bytes(b"title,lyrics\nA,la\x00 la\n" + b"B,more words here\n" * 100)
+    assert load_dataset(path)["title"].tolist()[:2] == ["A", "B"]

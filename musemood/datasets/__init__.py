@@ -18,8 +18,8 @@ import pandas as pd
 
 from .. import labels as _labels
 from .. import schema
-from .._validation import (FILE_ROWS, SEPARATORS, check_fields_match_header, header_separator, refuse_not_utf8,
-                           usecols_for)
+from .._validation import (FILE_ROWS, SEPARATORS, check_fields_match_header, header_separator, not_text,
+                           refuse_not_utf8, usecols_for)
 from ..text import normalize_title
 from ._demo import LATENT_MOOD, THEME, generate
 from ._report import dataset_report
@@ -267,6 +267,9 @@ def _read_table(path, columns=None, *, allow_empty=False, exclude=()):
     suffix = dataset_format(path)
     if path.is_file() and path.stat().st_size == 0:
         raise ValueError(f"{path} is empty (0 bytes): was it written completely? Recreate it")
+    problem = not_text(path) if suffix in (".csv", ".tsv") else None
+    if problem:
+        raise ValueError(problem)
     try:
         if suffix in (".parquet", ".pq"):
             if columns is None and exclude:
