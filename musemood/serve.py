@@ -352,7 +352,7 @@ def create_app(recommender=None, model=None, *, threads=None):
     _add_error_handlers(app)
     answers = _answers()
     responses = functools.partial(_responses, answers, ErrorBody=ErrorBody)
-    _add_status_routes(app, answers)
+    _add_status_routes(app, responses)
     _add_predict_routes(app, PredictRequest, responses)
     _add_recommend_routes(app, RecommendRequest, responses)
     _add_map_routes(app, responses)
@@ -385,19 +385,19 @@ def _loaded_recommender(app):
     return app.state.recommender
 
 
-def _add_status_routes(app, answers):
+def _add_status_routes(app, responses):
     """``GET /health`` and ``GET /version``."""
     in_threads = functools.partial(_in_threads, app)
 
     @app.get("/health", summary="Is the server up, and what does it serve?",
-             responses={200: {"model": answers["health"], "description": "Successful Response"}})
+             responses=responses("health"))
     async def health():  # on the event loop: a health check never queues behind the work
         rec, model = app.state.recommender, app.state.model
         return {"status": "ok", "songs": None if rec is None else len(rec.catalogue_),
                 "model": None if model is None else type(model).__name__}
 
     @app.get("/version", summary="Versions of musemood and the libraries behind the numbers",
-             responses={200: {"model": answers["versions"], "description": "Successful Response"}})
+             responses=responses("versions"))
     @in_threads
     def version():
         from .persistence import versions

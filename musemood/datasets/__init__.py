@@ -284,10 +284,8 @@ def _read_table(path, columns=None, *, allow_empty=False, exclude=()):
         if isinstance(exc, ValueError) and str(exc).startswith(f"{path}:"):  # ours: says what is wrong already
             raise
         refuse_not_utf8(exc, path)  # a whole file, in another encoding: where, and what to convert it from
-        kind = ("text that is not UTF-8: save it as UTF-8" if isinstance(exc, UnicodeDecodeError)
-                else f"{type(exc).__name__}: {exc}")
-        raise ValueError(
-            f"{path} could not be read as {suffix[1:].upper()} ({kind}). "
+        raise ValueError(  # (a UnicodeDecodeError left here is of a file that is UTF-8 now: changed meanwhile)
+            f"{path} could not be read as {suffix[1:].upper()} ({type(exc).__name__}: {exc}). "
             "The file may be truncated, corrupt or of another type: recreate it."
         ) from None
     if suffix in (".csv", ".tsv"):
@@ -617,7 +615,7 @@ def _numpy_print_as_list(text):
                                  "first and last ones), as DataFrame.to_csv writes more than 1,000 of them: the "
                                  "tags left out are lost. Write the file again with musemood.datasets.save_dataset, "
                                  "which writes tags as JSON, or keep it as Parquet")
-            if previous is not None and _ends_element(previous) and _starts_element(token):
+            if previous is not None and _value_edge(previous, ")]}") and _value_edge(token, "([{"):
                 row, col = token.start
                 commas.append(int(starts[row - 1]) + col)
             previous = token
@@ -632,21 +630,14 @@ def _numpy_print_as_list(text):
 _LITERAL_NAMES = ("None", "True", "False")
 
 
-def _starts_element(token):
-    """A token that opens a value of a printed array: a bracket, a string, a number or None/True/False."""
+def _value_edge(token, brackets):
+    """A token that opens (``brackets`` "([{") or closes (")]}") a value of a printed array: such a bracket, a
+    string, a number or None/True/False.  Python's own reprs always put a comma or a colon between two
+    values; NumPy's print puts only spaces or a line break."""
     import tokenize
 
-    return (token.type == tokenize.OP and token.string in "([{") or token.type in (tokenize.STRING, tokenize.NUMBER) \
-        or (token.type == tokenize.NAME and token.string in _LITERAL_NAMES)
-
-
-def _ends_element(token):
-    """A token that closes a value of a printed array.  Python's own reprs always put a comma or a colon
-    between two values; NumPy's print puts only spaces or a line break."""
-    import tokenize
-
-    return (token.type == tokenize.OP and token.string in ")]}") or token.type in (tokenize.STRING, tokenize.NUMBER) \
-        or (token.type == tokenize.NAME and token.string in _LITERAL_NAMES)
+    return (token.type == tokenize.OP and token.string in brackets) or token.type in (
+        tokenize.STRING, tokenize.NUMBER) or (token.type == tokenize.NAME and token.string in _LITERAL_NAMES)
 
 
 def _rows_in_words(rows, shown=10):
